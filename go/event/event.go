@@ -56,10 +56,10 @@ type Call struct {
 type OfferMethod uint8
 
 const (
-	OfferCallout OfferMethod = iota + 1 // "callout": offered to the agent
-	OfferNoAnswer                       // "noanswer"
-	OfferAnswered                       // "answered"
-	OfferHangup                         // "hangup"
+	OfferCallout  OfferMethod = iota + 1 // "callout": offered to the agent
+	OfferNoAnswer                        // "noanswer"
+	OfferAnswered                        // "answered"
+	OfferHangup                          // "hangup"
 )
 
 // Offer is an agent-facing message about one queued call and one agent.
