@@ -155,14 +155,14 @@ type WaitingInfo struct {
 type ErrCode int
 
 const (
-	ErrBadArgument ErrCode = iota + 1 // malformed input → 400
-	ErrUnknownGroup                   // → 404
-	ErrUnknownExtension               // → 404
-	ErrUnknownCall                    // → 404
-	ErrExists                         // → 409
-	ErrNoCall                         // the extension has no call → 409
-	ErrState                          // not allowed in the current state → 409
-	ErrUnavailable                    // the switch or a dependency is unavailable → 503
+	ErrBadArgument      ErrCode = iota + 1 // malformed input → 400
+	ErrUnknownGroup                        // → 404
+	ErrUnknownExtension                    // → 404
+	ErrUnknownCall                         // → 404
+	ErrExists                              // → 409
+	ErrNoCall                              // the extension has no call → 409
+	ErrState                               // not allowed in the current state → 409
+	ErrUnavailable                         // the switch or a dependency is unavailable → 503
 )
 
 // Error is the core's typed error.

@@ -81,9 +81,9 @@ type Outcome uint8
 
 const (
 	Answered Outcome = iota + 1
-	NoAnswer          // rang out, or the agent rejected/was busy
-	Failed            // could not be reached (unregistered, bad dial string)
-	Canceled          // the caller hung up while it rang
+	NoAnswer         // rang out, or the agent rejected/was busy
+	Failed           // could not be reached (unregistered, bad dial string)
+	Canceled         // the caller hung up while it rang
 )
 
 // OfferResult reports one offer.
