@@ -1,0 +1,75 @@
+package acd
+
+import "time"
+
+// DecisionKind says what the driver must do with a Decision.
+type DecisionKind uint8
+
+const (
+	// DAgent: agent Ext changed to Status (publish an agent event, log it).
+	DAgent DecisionKind = iota + 1
+	// DQueueAdd / DQueueRemove: Call entered or left its group's queue.
+	DQueueAdd
+	DQueueRemove
+	// DOffer*: agent-facing messages about Call and agent Ext.
+	DOfferCallout
+	DOfferNoAnswer
+	DOfferAnswered
+	DOfferHangup
+	// DWake: Call's session must ask for its next step now (uuid_break).
+	DWake
+	// DKill: take back the offer of Call to Ext: hang up its agent leg AgentUUID.
+	DKill
+	// DEnded: Call is finished with Result; Tried lists the no-answer agents.
+	DEnded
+	// DMemory: remember that caller Call.Number talked with Ext.
+	DMemory
+	// DCursor: group Call.Group's current_ext_number is now Ext.
+	DCursor
+)
+
+var decisionNames = [...]string{"", "agent", "queue_add", "queue_remove", "offer_callout",
+	"offer_noanswer", "offer_answered", "offer_hangup", "wake", "kill", "ended", "memory", "cursor"}
+
+func (k DecisionKind) String() string {
+	if int(k) < len(decisionNames) {
+		return decisionNames[k]
+	}
+	return "unknown"
+}
+
+// Result is how a call left the core (also the nwayacd_result channel variable).
+type Result string
+
+const (
+	ResultAnswered    Result = "answered"
+	ResultBlacklisted Result = "blacklisted"
+	ResultAbandoned   Result = "abandoned" // the caller hung up first
+	ResultGaveUp      Result = "gave_up"   // busy ring played N times
+	ResultTimeout     Result = "timeout"   // the group's maximum wait passed
+	ResultNoGroup     Result = "no_group"  // the group vanished while it waited
+)
+
+// CallView is a value snapshot of a call carried by decisions.
+type CallView struct {
+	UUID       string
+	Number     string
+	RealNumber string
+	Group      string
+	Level      Level
+	CallinTime time.Time
+	Agent      string // the agent offered or talking, if any
+	AgentUUID  string
+	Tried      []string // no-answer agents, in order (DEnded only; owned by the receiver)
+	Result     Result   // DEnded only
+	Waited     time.Duration
+}
+
+// Decision is one outcome of a fact.
+type Decision struct {
+	Kind   DecisionKind
+	Ext    string
+	Status string
+	Call   CallView
+	At     time.Time
+}

@@ -1,0 +1,116 @@
+// Package acd is the call-distribution core: groups, agents, waiting calls,
+// the six routing modes, blacklist, VIP-first dispatch, no-answer, wrap-up and
+// give-up policy. Facts come in as method calls, decisions go out as
+// Decisions and session Steps. It does no I/O, starts no goroutines and reads
+// time only from its Clock, so every scenario replays exactly. It is not safe
+// for concurrent use: the service that drives it serialises calls.
+package acd
+
+import (
+	"math/rand/v2"
+	"time"
+)
+
+// Clock is the engine's only source of time.
+type Clock interface{ Now() time.Time }
+
+// Config holds the node-wide policies.
+type Config struct {
+	WrapUp         time.Duration // typing after a call; 0 = 300 s, negative = none
+	NoAnswerLimit  int           // consecutive no-answers before no_ready; default 3, <0 never
+	MemoryExpiry   time.Duration // how long caller↔agent memory lasts; 0 = forever
+	OfferGrace     time.Duration // extra time over the group timeout before the core takes an offer back; default 10 s
+	DefaultTimeout time.Duration // group_callout_timeout for new groups; default 15 s
+	DefaultGiveUp  GiveUp        // give-up policy for new groups
+	Seed           uint64        // random mode's seed
+	// Pool shares reservations between nodes; nil = this node only.
+	Pool Pool
+}
+
+func (c *Config) fill() {
+	if c.WrapUp == 0 {
+		c.WrapUp = 300 * time.Second
+	}
+	if c.NoAnswerLimit == 0 {
+		c.NoAnswerLimit = 3
+	}
+	if c.OfferGrace == 0 {
+		c.OfferGrace = 10 * time.Second
+	}
+	if c.DefaultTimeout == 0 {
+		c.DefaultTimeout = 15 * time.Second
+	}
+	if c.Pool == nil {
+		c.Pool = localPool{}
+	}
+}
+
+// Pool reserves an agent for one call at a time. The engine already never
+// offers one agent two calls; a shared Pool extends that across nodes.
+type Pool interface {
+	// Reserve claims ext for call; false when another holder has it.
+	Reserve(ext, call string) bool
+	// Release gives ext back if call holds it.
+	Release(ext, call string)
+}
+
+type localPool struct{}
+
+func (localPool) Reserve(string, string) bool { return true }
+func (localPool) Release(string, string)      {}
+
+// Engine is the core. Create it with New.
+type Engine struct {
+	cfg    Config
+	clock  Clock
+	rng    *rand.Rand
+	agents map[string]*agent
+	groups map[string]*group
+	calls  map[string]*call
+	memory map[string]memo
+	timers timerHeap
+	seq    uint64
+	out    []Decision
+	free   []*call
+}
+
+type memo struct {
+	ext string
+	at  time.Time
+}
+
+// New returns an empty engine.
+func New(cfg Config, clock Clock) *Engine {
+	cfg.fill()
+	return &Engine{
+		cfg:    cfg,
+		clock:  clock,
+		rng:    rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)),
+		agents: make(map[string]*agent),
+		groups: make(map[string]*group),
+		calls:  make(map[string]*call),
+		memory: make(map[string]memo),
+	}
+}
+
+// Config returns the engine's effective configuration.
+func (e *Engine) Config() Config { return e.cfg }
+
+// SetPolicies changes the node-wide policies (reload). Pool and Seed are kept.
+func (e *Engine) SetPolicies(c Config) {
+	c.Pool, c.Seed = e.cfg.Pool, e.cfg.Seed
+	c.fill()
+	e.cfg = c
+}
+
+// Decisions returns what the engine decided since the last call and resets
+// the buffer. The slice is reused: consume it before the next engine call.
+func (e *Engine) Decisions() []Decision {
+	d := e.out
+	e.out = e.out[:0]
+	return d
+}
+
+func (e *Engine) emit(d Decision) { e.out = append(e.out, d) }
+
+func (e *Engine) now() time.Time { return e.clock.Now() }

@@ -1,0 +1,269 @@
+package acd
+
+import (
+	"slices"
+	"sort"
+	"time"
+)
+
+type agent struct {
+	ext      string
+	job      string
+	jobOn    bool
+	dial     string
+	reg      RegState
+	seat     Seat
+	state    CallState
+	loggedIn bool
+	groups   []*group
+	call     *call // the call offered to or talking with this agent
+	legUUID  string
+	changed  time.Time
+	streak   int // consecutive no-answers
+	wrapGen  uint64
+}
+
+// idle is SPEC §3's "idle agent", less group membership.
+func (a *agent) idle() bool {
+	return a.loggedIn && a.jobOn && a.reg == Reged && a.seat == SeatIdle && a.state == CallReady && a.call == nil
+}
+
+func (a *agent) inGroup(g *group) bool { return slices.Contains(a.groups, g) }
+
+type queueList struct{ head, tail *call }
+
+type group struct {
+	num     string
+	name    string
+	mode    Mode
+	timeout time.Duration
+	cursor  string // current_ext_number
+	rings   Rings
+	giveUp  GiveUp
+	members []*agent // logged-in agents, in login order
+	black   map[string]struct{}
+	vip     map[string]struct{}
+	q       [2]queueList // [0] vip, [1] normal; each oldest first
+	waiting int
+}
+
+func levelIndex(l Level) int {
+	if l == LevelVIP {
+		return 0
+	}
+	return 1
+}
+
+type phase uint8
+
+const (
+	phaseWelcome  phase = iota + 1 // welcome sound not yet played
+	phaseWaiting                   // queued, nobody ringing
+	phaseOffering                  // an agent is reserved and rings (or is about to)
+	phaseBridged                   // talking
+	phaseEnded                     // finished; the session still has to be told
+)
+
+type call struct {
+	uuid       string
+	number     string
+	real       string
+	g          *group
+	level      Level
+	in         time.Time
+	seq        uint64
+	phase      phase
+	queued     bool
+	prev, next *call
+	agent      *agent
+	legUUID    string
+	delivered  bool // the current offer was handed to the session
+	tried      []string
+	round      []string // agents that did not answer in the current round
+	plays      int      // busy-ring plays completed
+	gen        uint64   // offer generation
+	waitGen    uint64
+	result     Result
+}
+
+func (c *call) view() CallView {
+	v := CallView{UUID: c.uuid, Number: c.number, RealNumber: c.real, Level: c.level, CallinTime: c.in, AgentUUID: c.legUUID}
+	if c.g != nil {
+		v.Group = c.g.num
+	}
+	if c.agent != nil {
+		v.Agent = c.agent.ext
+	}
+	return v
+}
+
+// --- the queue: intrusive lists, oldest (lowest seq) first ---
+
+func (g *group) enqueue(c *call) {
+	l := &g.q[levelIndex(c.level)]
+	// Walk back from the tail: a call re-queued after a failed offer keeps its age.
+	p := l.tail
+	for p != nil && p.seq > c.seq {
+		p = p.prev
+	}
+	c.prev = p
+	if p == nil {
+		c.next = l.head
+		l.head = c
+	} else {
+		c.next = p.next
+		p.next = c
+	}
+	if c.next == nil {
+		l.tail = c
+	} else {
+		c.next.prev = c
+	}
+	c.queued = true
+	g.waiting++
+}
+
+func (g *group) dequeue(c *call) {
+	l := &g.q[levelIndex(c.level)]
+	if c.prev == nil {
+		l.head = c.next
+	} else {
+		c.prev.next = c.next
+	}
+	if c.next == nil {
+		l.tail = c.prev
+	} else {
+		c.next.prev = c.prev
+	}
+	c.prev, c.next, c.queued = nil, nil, false
+	g.waiting--
+}
+
+// --- snapshots ---
+
+func (a *agent) info() ExtensionInfo {
+	x := ExtensionInfo{
+		Extension: a.ext, JobNumber: a.job, JobEnabled: a.jobOn, DialString: a.dial,
+		RegStatus: a.reg, Seat: a.seat, CallState: a.state, LoggedIn: a.loggedIn,
+		AgentUUID: a.legUUID, LastStatusChange: a.changed,
+	}
+	for _, g := range a.groups {
+		x.Groups = append(x.Groups, g.num)
+	}
+	if a.call != nil {
+		x.CallUUID = a.call.uuid
+	}
+	return x
+}
+
+func (g *group) info() GroupInfo {
+	x := GroupInfo{
+		Number: g.num, Name: g.name, Mode: g.mode, CalloutTimeout: g.timeout, CurrentExt: g.cursor,
+		Rings: g.rings, GiveUp: g.giveUp, Waiting: g.waiting,
+		Blacklist: sortedKeys(g.black), VIP: sortedKeys(g.vip),
+	}
+	for _, a := range g.members {
+		x.Members = append(x.Members, a.ext)
+	}
+	return x
+}
+
+func sortedKeys(m map[string]struct{}) []string {
+	if len(m) == 0 {
+		return nil
+	}
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Extensions lists every extension, sorted.
+func (e *Engine) Extensions() []ExtensionInfo {
+	out := make([]ExtensionInfo, 0, len(e.agents))
+	for _, a := range e.agents {
+		out = append(out, a.info())
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Extension < out[j].Extension })
+	return out
+}
+
+// Extension returns one extension.
+func (e *Engine) Extension(ext string) (ExtensionInfo, error) {
+	a, err := e.agent(ext)
+	if err != nil {
+		return ExtensionInfo{}, err
+	}
+	return a.info(), nil
+}
+
+// Groups lists every group, sorted.
+func (e *Engine) Groups() []GroupInfo {
+	out := make([]GroupInfo, 0, len(e.groups))
+	for _, g := range e.groups {
+		out = append(out, g.info())
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Number < out[j].Number })
+	return out
+}
+
+// Group returns one group.
+func (e *Engine) Group(num string) (GroupInfo, error) {
+	g, err := e.group(num)
+	if err != nil {
+		return GroupInfo{}, err
+	}
+	return g.info(), nil
+}
+
+// Waiting lists queued calls: VIP first, then oldest first.
+func (e *Engine) Waiting() []WaitingInfo {
+	var vip, normal []WaitingInfo
+	for _, c := range e.calls {
+		if !c.queued {
+			continue
+		}
+		w := WaitingInfo{UUID: c.uuid, Number: c.number, RealCallinNumber: c.real, Group: c.g.num, Level: c.level, CallinTime: c.in}
+		if c.agent != nil {
+			w.OfferedTo = c.agent.ext
+		}
+		if c.level == LevelVIP {
+			vip = append(vip, w)
+		} else {
+			normal = append(normal, w)
+		}
+	}
+	byAge := func(s []WaitingInfo) {
+		sort.Slice(s, func(i, j int) bool {
+			return e.calls[s[i].UUID].seq < e.calls[s[j].UUID].seq
+		})
+	}
+	byAge(vip)
+	byAge(normal)
+	return append(vip, normal...)
+}
+
+// Counts summarises the engine for status output.
+type Counts struct {
+	Extensions, Groups, Calls, Waiting int
+	ByCallState                        map[CallState]int
+	WaitingByGroup                     map[string]int
+}
+
+// Counts returns current totals.
+func (e *Engine) Counts() Counts {
+	c := Counts{Extensions: len(e.agents), Groups: len(e.groups), Calls: len(e.calls),
+		ByCallState: map[CallState]int{}, WaitingByGroup: map[string]int{}}
+	for _, a := range e.agents {
+		c.ByCallState[a.state]++
+	}
+	for _, g := range e.groups {
+		c.Waiting += g.waiting
+		if g.waiting > 0 {
+			c.WaitingByGroup[g.num] = g.waiting
+		}
+	}
+	return c
+}

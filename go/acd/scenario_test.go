@@ -1,0 +1,287 @@
+package acd
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+var update = flag.Bool("update", false, "rewrite the expected output of testdata scenarios")
+
+type fakeClock struct{ t time.Time }
+
+func (c *fakeClock) Now() time.Time { return c.t }
+
+var epoch = time.Date(2021, 5, 30, 17, 0, 0, 0, time.UTC)
+
+// TestScenarios replays testdata/*.txt: blocks of one command, a "----" line
+// and the expected output (the step or error, then every decision in order).
+func TestScenarios(t *testing.T) {
+	files, _ := filepath.Glob("testdata/*.txt")
+	if len(files) == 0 {
+		t.Fatal("no scenarios")
+	}
+	for _, f := range files {
+		t.Run(strings.TrimSuffix(filepath.Base(f), ".txt"), func(t *testing.T) { runScenario(t, f) })
+	}
+}
+
+func runScenario(t *testing.T, path string) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := &fakeClock{t: epoch}
+	e := New(Config{Seed: 1}, clock)
+	var out strings.Builder
+	blocks := strings.Split(strings.TrimSpace(string(raw)), "\n\n")
+	for _, b := range blocks {
+		lines := strings.Split(b, "\n")
+		var cmd []string
+		var want []string
+		sep := false
+		for _, l := range lines {
+			switch {
+			case l == "----":
+				sep = true
+			case sep:
+				want = append(want, l)
+			default:
+				cmd = append(cmd, l)
+			}
+		}
+		var got []string
+		for _, c := range cmd {
+			if strings.HasPrefix(c, "#") {
+				continue
+			}
+			got = append(got, runCommand(t, e, clock, c)...)
+		}
+		out.WriteString(strings.Join(cmd, "\n"))
+		out.WriteString("\n----\n")
+		if len(got) > 0 {
+			out.WriteString(strings.Join(got, "\n"))
+			out.WriteString("\n")
+		}
+		out.WriteString("\n")
+		if !*update && strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Errorf("%s: %s\n got:\n%s\nwant:\n%s", path, strings.Join(cmd, "; "), strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+	}
+	if *update {
+		if err := os.WriteFile(path, []byte(strings.TrimRight(out.String(), "\n")+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func kv(args []string) map[string]string {
+	m := map[string]string{}
+	for _, a := range args {
+		if k, v, ok := strings.Cut(a, "="); ok {
+			m[k] = v
+		}
+	}
+	return m
+}
+
+func dur(t *testing.T, s string) time.Duration {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		t.Fatalf("bad duration %q", s)
+	}
+	return d
+}
+
+func runCommand(t *testing.T, e *Engine, clock *fakeClock, line string) []string {
+	f := strings.Fields(line)
+	if len(f) == 0 {
+		return nil
+	}
+	for len(f) < 2 {
+		f = append(f, "")
+	}
+	arg := func(i int) string {
+		if i < len(f) {
+			return f[i]
+		}
+		return ""
+	}
+	var res []string
+	errOut := func(err error) {
+		if err != nil {
+			res = append(res, "error: "+err.Error())
+		}
+	}
+	stepOut := func(s Step, err error) {
+		if err != nil {
+			errOut(err)
+			return
+		}
+		res = append(res, "step "+formatStep(s))
+	}
+	switch f[0] {
+	case "config":
+		m := kv(f[1:])
+		c := e.Config()
+		if v, ok := m["wrapup"]; ok {
+			if c.WrapUp = dur(t, v); c.WrapUp == 0 {
+				c.WrapUp = -1 // none
+			}
+		}
+		if v, ok := m["noanswer"]; ok {
+			c.NoAnswerLimit, _ = strconv.Atoi(v)
+		}
+		if v, ok := m["memory"]; ok {
+			c.MemoryExpiry = dur(t, v)
+		}
+		e.SetPolicies(c)
+	case "ext":
+		m := kv(f[2:])
+		errOut(e.AddExtension(ExtensionSpec{Extension: f[1], JobNumber: m["job"], JobEnabled: m["enabled"] != "false", DialString: m["dial"]}))
+	case "group":
+		m := kv(f[2:])
+		mode, _ := strconv.Atoi(m["mode"])
+		s := GroupSpec{Number: f[1], Mode: Mode(mode), Rings: Rings{Welcome: m["welcome"], Blacklist: m["black"], Busy: m["busy"]}}
+		if v, ok := m["timeout"]; ok {
+			s.CalloutTimeout = dur(t, v)
+		}
+		if _, ok := m["busytimes"]; ok || m["maxwait"] != "" {
+			g := GiveUp{}
+			g.BusyRingTimes, _ = strconv.Atoi(m["busytimes"])
+			if v := m["maxwait"]; v != "" {
+				g.MaxWait = dur(t, v)
+			}
+			s.GiveUp = &g
+		}
+		errOut(e.AddGroup(s))
+	case "rmgroup":
+		errOut(e.RemoveGroup(arg(1)))
+	case "rmext":
+		errOut(e.RemoveExtension(arg(1)))
+	case "reged":
+		errOut(e.SetRegistered(arg(1), true))
+	case "unreg":
+		errOut(e.SetRegistered(arg(1), false))
+	case "login":
+		var gs []string
+		if arg(2) != "" {
+			gs = strings.Split(arg(2), ",")
+		}
+		errOut(e.Login(arg(1), gs))
+	case "logout":
+		errOut(e.Logout(arg(1)))
+	case "ready":
+		errOut(e.SetReady(arg(1)))
+	case "busy":
+		errOut(e.SetBusy(arg(1)))
+	case "state":
+		st, err := ParseCallState(arg(2))
+		if err != nil {
+			errOut(err)
+			break
+		}
+		errOut(e.SetCallState(arg(1), st))
+	case "job":
+		errOut(e.SetJobNumber(arg(1), arg(2), arg(3) == "true"))
+	case "black", "vip":
+		k := Blacklist
+		if f[0] == "vip" {
+			k = VIPList
+		}
+		errOut(e.SetListed(k, arg(1), arg(2), true))
+	case "enter":
+		stepOut(e.Enter(CallIn{UUID: arg(1), Group: arg(2), Number: arg(3), Level: Level(arg(4))}))
+	case "next":
+		stepOut(e.Next(arg(1)))
+	case "answer", "noanswer", "fail", "cancel":
+		o := map[string]Outcome{"answer": Answered, "noanswer": NoAnswer, "fail": Failed, "cancel": Canceled}[f[0]]
+		errOut(e.OfferResult(arg(1), arg(2), o, "leg-"+arg(2)))
+	case "bridgeend":
+		errOut(e.BridgeEnded(arg(1)))
+	case "leave":
+		e.Leave(arg(1))
+	case "advance":
+		clock.t = clock.t.Add(dur(t, arg(1)))
+		e.Tick()
+	case "show":
+		switch arg(1) {
+		case "ext":
+			x, err := e.Extension(arg(2))
+			if err != nil {
+				errOut(err)
+				break
+			}
+			res = append(res, fmt.Sprintf("ext %s reg=%s seat=%s state=%s login=%v groups=%v", x.Extension, x.RegStatus, x.Seat, x.CallState, x.LoggedIn, x.Groups))
+		case "group":
+			g, err := e.Group(arg(2))
+			if err != nil {
+				errOut(err)
+				break
+			}
+			res = append(res, fmt.Sprintf("group %s mode=%d cursor=%s members=%v waiting=%d", g.Number, g.Mode, g.CurrentExt, g.Members, g.Waiting))
+		case "queue":
+			for _, w := range e.Waiting() {
+				res = append(res, fmt.Sprintf("waiting %s group=%s level=%s offered=%s", w.UUID, w.Group, w.Level, w.OfferedTo))
+			}
+		}
+	default:
+		t.Fatalf("unknown command %q", line)
+	}
+	for _, d := range e.Decisions() {
+		res = append(res, formatDecision(d))
+	}
+	return res
+}
+
+func formatStep(s Step) string {
+	var b strings.Builder
+	b.WriteString(s.Kind.String())
+	if s.Agent != "" {
+		b.WriteString(" agent=" + s.Agent)
+	}
+	if s.File != "" {
+		b.WriteString(" file=" + s.File)
+	}
+	if s.Kind == StepPlay || s.Kind == StepWait {
+		fmt.Fprintf(&b, " loops=%d", s.Loops)
+	}
+	if s.Timeout != 0 {
+		b.WriteString(" timeout=" + s.Timeout.String())
+	}
+	if s.Cause != "" {
+		b.WriteString(" cause=" + s.Cause)
+	}
+	if s.Result != "" {
+		b.WriteString(" result=" + string(s.Result))
+	}
+	return b.String()
+}
+
+func formatDecision(d Decision) string {
+	c := d.Call
+	switch d.Kind {
+	case DAgent:
+		return fmt.Sprintf("agent %s %s", d.Ext, d.Status)
+	case DQueueAdd:
+		return fmt.Sprintf("queue_add %s group=%s level=%s", c.UUID, c.Group, c.Level)
+	case DQueueRemove:
+		return fmt.Sprintf("queue_remove %s", c.UUID)
+	case DOfferCallout, DOfferNoAnswer, DOfferAnswered, DOfferHangup, DKill:
+		return fmt.Sprintf("%s %s %s", d.Kind, c.UUID, d.Ext)
+	case DWake:
+		return "wake " + c.UUID
+	case DEnded:
+		return fmt.Sprintf("ended %s result=%s agent=%s tried=%v waited=%s", c.UUID, c.Result, c.Agent, c.Tried, c.Waited)
+	case DMemory:
+		return fmt.Sprintf("memory %s -> %s", c.Number, d.Ext)
+	case DCursor:
+		return fmt.Sprintf("cursor %s = %s", c.Group, d.Ext)
+	}
+	return "?"
+}
