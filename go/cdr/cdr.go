@@ -157,7 +157,10 @@ func (r *Record) AgentLeg(ext string, l Leg) {
 // Transferred reports that the call was transferred to to.
 func (r *Record) Transferred(to string) { r.transferTo = to }
 
-// Abandoned reports that the caller hung up while waiting.
+// Abandoned reports that the caller hung up while waiting. It names the
+// call only when no agent was offered (see the flag order); a call that
+// reached no agent and has no other outcome is 排队放弃 anyway, so this call
+// states the fact rather than changing the default.
 func (r *Record) Abandoned() { r.abandoned = true }
 
 // Blacklisted reports that the caller was rejected by the group's blacklist.
