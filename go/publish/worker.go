@@ -1,0 +1,299 @@
+package publish
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nwayacd/mod_nwayacd/go/event"
+)
+
+// frame is one rendered message; seq != 0 marks a spooled CDR.
+type frame struct {
+	key  string
+	body []byte
+	seq  uint64
+	fam  event.Family
+}
+
+// worker owns one transport: its queue, its connection and its spool bucket.
+type worker struct {
+	h    *Hub
+	name string
+	key  func(Message) string
+	body func(m Message, dst []byte) []byte
+	t    transport
+
+	q    chan Message
+	kick chan struct{} // new CDRs in the spool
+	done chan struct{}
+
+	connected atomic.Bool
+	errMu     sync.Mutex
+	lastErr   string
+	published [nFamilies]atomic.Uint64
+	dropped   [nFamilies]atomic.Uint64
+	spooled   atomic.Int64
+
+	// Owned by run.
+	held        Message // taken from q while idle, sent next
+	frames      []frame
+	ok          []bool
+	arena       []byte
+	seqs        []uint64
+	bad         []uint64
+	retryAt     time.Time // spooled CDRs wait until then after a refusal
+	cdrBackoff  time.Duration
+	draining    bool
+	lostAtClose uint64 // read by Close after done
+}
+
+func (w *worker) counts(a *[nFamilies]atomic.Uint64) Counts {
+	return Counts{
+		Event: a[event.FamilyEvent].Load() + a[0].Load(),
+		CDR:   a[event.FamilyCDR].Load(),
+		Queue: a[event.FamilyQueue].Load(),
+		Agent: a[event.FamilyAgent].Load(),
+	}
+}
+
+func (w *worker) run() {
+	defer close(w.done)
+	h := w.h
+	backoff := h.cfg.ReconnectMin
+	for {
+		if !w.connected.Load() {
+			if w.finished() {
+				break
+			}
+			ctx, cancel := context.WithTimeout(h.abortCtx, h.cfg.SendTimeout)
+			err := w.t.connect(ctx)
+			cancel()
+			if err != nil {
+				w.setErr(err, false)
+				if !w.sleep(backoff) {
+					break
+				}
+				backoff = min(2*backoff, h.cfg.ReconnectMax)
+				continue
+			}
+			backoff = h.cfg.ReconnectMin
+			w.connected.Store(true)
+			h.cfg.Logf("publish %s: connected", w.name)
+		}
+		if w.fill() == 0 {
+			if w.finished() || !w.wait() {
+				break
+			}
+			continue
+		}
+		ctx, cancel := context.WithTimeout(h.abortCtx, h.cfg.SendTimeout)
+		err := w.t.send(ctx, w.frames, w.ok)
+		cancel()
+		w.settle(err != nil)
+		if err != nil {
+			w.setErr(err, true)
+		}
+	}
+	w.dropQueued()
+	if err := w.t.close(); err != nil {
+		h.cfg.Logf("publish %s: %v", w.name, err)
+	}
+	w.connected.Store(false)
+}
+
+func (w *worker) setErr(err error, wasUp bool) {
+	w.errMu.Lock()
+	w.lastErr = err.Error()
+	w.errMu.Unlock()
+	if wasUp || w.connected.Load() {
+		w.h.cfg.Logf("publish %s: disconnected: %v", w.name, err)
+	}
+	w.connected.Store(false)
+}
+
+// finished reports that Close may end this worker: the spool is flushed and
+// nothing is left to deliver, or Close's context ended.
+func (w *worker) finished() bool {
+	if w.h.abortCtx.Err() != nil {
+		return true
+	}
+	if !w.draining {
+		select {
+		case <-w.h.drain:
+			w.draining = true
+		default:
+			return false
+		}
+	}
+	return w.held == nil && len(w.q) == 0 && w.spooled.Load() == 0
+}
+
+func (w *worker) sleep(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-w.h.abortCtx.Done():
+		return false
+	}
+}
+
+// wait blocks until there is something to send.
+func (w *worker) wait() bool {
+	var retry <-chan time.Time
+	if w.spooled.Load() > 0 {
+		t := time.NewTimer(max(time.Until(w.retryAt), 0))
+		defer t.Stop()
+		retry = t.C
+	}
+	var drain <-chan struct{}
+	if !w.draining {
+		drain = w.h.drain
+	}
+	select {
+	case m := <-w.q:
+		w.held = m
+	case <-w.kick:
+	case <-retry:
+	case <-drain:
+		w.draining = true
+	case <-w.h.abortCtx.Done():
+		return false
+	}
+	return true
+}
+
+// fill collects a batch: spooled CDRs first (oldest first), then queued
+// messages, rendered into the worker's arena.
+func (w *worker) fill() int {
+	h := w.h
+	w.frames = w.frames[:0]
+	w.arena = w.arena[:0]
+	if n := w.spooled.Load(); n > 0 && !time.Now().Before(w.retryAt) {
+		found := 0
+		w.bad = w.bad[:0]
+		err := h.spool.head(w.name, h.cfg.BatchSize, func(seq uint64, key, body []byte) {
+			found++
+			if key == nil {
+				w.bad = append(w.bad, seq)
+				return
+			}
+			s := len(w.arena)
+			w.arena = append(w.arena, body...)
+			w.frames = append(w.frames, frame{
+				key: string(key), body: w.arena[s:len(w.arena):len(w.arena)],
+				seq: seq, fam: event.FamilyCDR,
+			})
+		})
+		switch {
+		case err != nil:
+			h.cfg.Logf("publish %s: spool read: %v", w.name, err)
+			w.refused()
+		case len(w.bad) > 0:
+			h.cfg.Logf("publish %s: dropping %d unreadable spool entries", w.name, len(w.bad))
+			if err := h.spool.remove(w.name, w.bad); err == nil {
+				w.spooled.Add(-int64(len(w.bad)))
+			}
+		case found == 0:
+			// Count drifted (e.g. a failed delete that later went through).
+			w.spooled.CompareAndSwap(n, 0)
+		}
+	}
+	if w.held != nil {
+		w.add(w.held)
+		w.held = nil
+	}
+	for limit := len(w.frames) + h.cfg.BatchSize; len(w.frames) < limit; {
+		select {
+		case m := <-w.q:
+			w.add(m)
+			continue
+		default:
+		}
+		break
+	}
+	return len(w.frames)
+}
+
+func (w *worker) add(m Message) {
+	f := m.Family()
+	if int(f) >= nFamilies {
+		f = 0
+	}
+	key := w.key(m)
+	s := len(w.arena)
+	w.arena = w.body(m, w.arena)
+	w.frames = append(w.frames, frame{key: key, body: w.arena[s:len(w.arena):len(w.arena)], fam: f})
+}
+
+// settle counts a sent batch and removes delivered CDRs from the spool.
+func (w *worker) settle(connFailed bool) {
+	w.seqs = w.seqs[:0]
+	refused := false
+	for i := range w.frames {
+		f := &w.frames[i]
+		switch {
+		case w.ok[i]:
+			w.published[f.fam].Add(1)
+			if f.seq != 0 {
+				w.seqs = append(w.seqs, f.seq)
+			}
+		case f.seq == 0:
+			// Events are not retried: after an outage they are stale, and
+			// the queue bound keeps memory fixed.
+			w.dropped[f.fam].Add(1)
+		default:
+			refused = true
+		}
+	}
+	clear(w.frames)
+	if len(w.seqs) > 0 {
+		if err := w.h.spool.remove(w.name, w.seqs); err != nil {
+			// They will be sent again: at least once, never lost.
+			w.h.cfg.Logf("publish %s: spool delete: %v", w.name, err)
+		} else {
+			w.spooled.Add(-int64(len(w.seqs)))
+		}
+	}
+	switch {
+	case refused && !connFailed:
+		w.refused()
+	case !refused:
+		w.cdrBackoff = 0
+	}
+}
+
+// refused delays the next spool attempt after the broker took the
+// connection's word but not the CDR (nack, or no subscriber).
+func (w *worker) refused() {
+	w.cdrBackoff = min(max(2*w.cdrBackoff, w.h.cfg.ReconnectMin), w.h.cfg.ReconnectMax)
+	w.retryAt = time.Now().Add(w.cdrBackoff)
+}
+
+// dropQueued counts what Close leaves behind in memory.
+func (w *worker) dropQueued() {
+	if w.held != nil {
+		w.drop(w.held)
+		w.held = nil
+	}
+	for {
+		select {
+		case m := <-w.q:
+			w.drop(m)
+		default:
+			return
+		}
+	}
+}
+
+func (w *worker) drop(m Message) {
+	f := m.Family()
+	if int(f) >= nFamilies {
+		f = 0
+	}
+	w.dropped[f].Add(1)
+	w.lostAtClose++
+}
