@@ -1,0 +1,62 @@
+// Package pgtest gives tests a fresh PostgreSQL database of their own.
+package pgtest
+
+import (
+	"context"
+	"net/url"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/nwayacd/mod_nwayacd/go/store"
+)
+
+// AdminDSN is the server tests use (env NWAYACD_PG_DSN overrides it).
+func AdminDSN() string {
+	if dsn := os.Getenv("NWAYACD_PG_DSN"); dsn != "" {
+		return dsn
+	}
+	return "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+}
+
+// DB creates an empty database with a unique name, drops it when the test
+// ends and returns its name and DSN. Without a reachable server the test is
+// skipped, or fails when NWAYACD_REQUIRE_SERVICES=1.
+func DB(t testing.TB) (name, dsn string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	admin, err := pgx.Connect(ctx, AdminDSN())
+	if err != nil {
+		if os.Getenv("NWAYACD_REQUIRE_SERVICES") == "1" {
+			t.Fatalf("postgres unreachable: %v", err)
+		}
+		t.Skipf("postgres unreachable: %v", err)
+	}
+	defer func() { _ = admin.Close(context.Background()) }()
+	name = "nwayacd_t_" + store.NewID()[:16]
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatalf("create database: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		c, err := pgx.Connect(ctx, AdminDSN())
+		if err != nil {
+			t.Errorf("drop database %s: %v", name, err)
+			return
+		}
+		defer func() { _ = c.Close(context.Background()) }()
+		if _, err := c.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+			t.Errorf("drop database %s: %v", name, err)
+		}
+	})
+	u, err := url.Parse(AdminDSN())
+	if err != nil {
+		t.Fatalf("admin dsn: %v", err)
+	}
+	u.Path = "/" + name
+	return name, u.String()
+}

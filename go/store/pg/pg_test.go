@@ -1,0 +1,346 @@
+package pg_test
+
+import (
+	"context"
+	"os"
+	"reflect"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/nwayacd/mod_nwayacd/go/store"
+	"github.com/nwayacd/mod_nwayacd/go/store/internal/pgtest"
+	"github.com/nwayacd/mod_nwayacd/go/store/pg"
+	"github.com/nwayacd/mod_nwayacd/go/store/storetest"
+)
+
+func testCtx(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// migrated returns a Store on a fresh, migrated database.
+func migrated(t testing.TB) (*pg.Store, string) {
+	t.Helper()
+	_, dsn := pgtest.DB(t)
+	s, err := pg.Open(testCtx(t), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	if _, err := s.Migrate(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	return s, dsn
+}
+
+func TestSuite(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) storetest.Store {
+		s, _ := migrated(t)
+		return s
+	})
+}
+
+func exec(t testing.TB, dsn, sql string) {
+	t.Helper()
+	ctx := testCtx(t)
+	c, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = c.Close(ctx) }()
+	if _, err := c.Exec(ctx, sql); err != nil {
+		t.Fatalf("exec: %v", err)
+	}
+}
+
+type schemaRow struct{ Kind, A, B, C, D, E string }
+
+// schema describes the public schema: columns, constraints, indexes,
+// sequences, triggers and the migration record.
+func schema(t *testing.T, dsn string) []schemaRow {
+	t.Helper()
+	ctx := testCtx(t)
+	c, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = c.Close(ctx) }()
+	rows, _ := c.Query(ctx, `
+		SELECT 'column', table_name::text, lpad(ordinal_position::text, 3, '0') || ' ' || column_name::text,
+			data_type::text, coalesce(character_maximum_length::text, '') || ' ' || is_nullable::text,
+			coalesce(column_default::text, '')
+		FROM information_schema.columns WHERE table_schema = 'public'
+		UNION ALL
+		SELECT 'constraint', table_name::text, constraint_name::text, constraint_type::text, '', ''
+		FROM information_schema.table_constraints
+		WHERE table_schema = 'public' AND constraint_name::text NOT LIKE '%_not_null'
+		UNION ALL
+		SELECT 'check', '', constraint_name::text, check_clause::text, '', ''
+		FROM information_schema.check_constraints
+		WHERE constraint_schema = 'public' AND constraint_name::text NOT LIKE '%_not_null'
+		UNION ALL
+		SELECT 'index', tablename::text, indexname::text, indexdef, '', '' FROM pg_indexes WHERE schemaname = 'public'
+		UNION ALL
+		SELECT 'sequence', sequence_name::text, start_value::text, minimum_value::text, maximum_value::text, increment::text
+		FROM information_schema.sequences WHERE sequence_schema = 'public'
+		UNION ALL
+		SELECT 'trigger', event_object_table::text, trigger_name::text, event_manipulation::text,
+			action_timing::text, action_orientation::text
+		FROM information_schema.triggers WHERE trigger_schema = 'public'
+		UNION ALL
+		SELECT 'migration', version::text, name, checksum, '', '' FROM nwayacd_schema_migrations
+		ORDER BY 1, 2, 3, 4, 5, 6`)
+	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[schemaRow])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func all() []string {
+	ms, _ := pg.Migrations()
+	var names []string
+	for _, m := range ms {
+		names = append(names, m.Name)
+	}
+	return names
+}
+
+func migrate(t *testing.T, dsn string) []string {
+	t.Helper()
+	pool, err := pgxpool.New(testCtx(t), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	applied, err := pg.Migrate(testCtx(t), pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return applied
+}
+
+func TestMigrationsAllPathsAgree(t *testing.T) {
+	if len(all()) < 3 {
+		t.Fatalf("embedded migrations: %v", all())
+	}
+	// From an empty database.
+	_, empty := pgtest.DB(t)
+	if got := migrate(t, empty); !reflect.DeepEqual(got, all()) {
+		t.Fatalf("empty database: applied %v, want %v", got, all())
+	}
+	want := schema(t, empty)
+
+	// Again: nothing to do, nothing changes.
+	if got := migrate(t, empty); len(got) != 0 {
+		t.Fatalf("second run applied %v", got)
+	}
+	if got := schema(t, empty); !reflect.DeepEqual(got, want) {
+		t.Fatalf("second run changed the schema")
+	}
+
+	// From FSGUI's own tables, with rows.
+	_, fsgui := pgtest.DB(t)
+	seed, err := os.ReadFile("testdata/fsgui_6.1.2.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	exec(t, fsgui, string(seed))
+	if got := migrate(t, fsgui); !reflect.DeepEqual(got, all()) {
+		t.Fatalf("fsgui database: applied %v", got)
+	}
+	got := schema(t, fsgui)
+	if !reflect.DeepEqual(got, want) {
+		for i := 0; i < len(got) || i < len(want); i++ {
+			var g, w schemaRow
+			if i < len(got) {
+				g = got[i]
+			}
+			if i < len(want) {
+				w = want[i]
+			}
+			if g != w {
+				t.Errorf("first difference at %d:\nfsgui %+v\nempty %+v", i, g, w)
+				break
+			}
+		}
+		t.Fatalf("fsgui path: %d schema rows, empty path: %d", len(got), len(want))
+	}
+	checkFSGUIRows(t, fsgui)
+}
+
+// checkFSGUIRows: the seed's rows survive migration and load as the core sees them.
+func checkFSGUIRows(t *testing.T, dsn string) {
+	s, err := pg.Open(testCtx(t), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = s.Close() }()
+	snap, err := s.Load(testCtx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantGroups := []store.Group{
+		{Number: "110", Name: "110报警", Mode: 2, CalloutTimeout: 20 * time.Second, CurrentExt: "1001",
+			TransferRing: "/nway/transfer.wav", BlacklistRing: "/nway/black.wav", BusyRing: "/nway/busy.wav"},
+		{Number: "12320", Mode: 5, CalloutTimeout: 15 * time.Second},
+		{Number: "12345", Name: "12345热线", Mode: 5, CalloutTimeout: 15 * time.Second},
+	}
+	if !reflect.DeepEqual(snap.Groups, wantGroups) {
+		t.Fatalf("seed groups\n got %+v\nwant %+v", snap.Groups, wantGroups)
+	}
+	wantMembers := []store.Membership{{Ext: "1000", Group: "110"}, {Ext: "1000", Group: "12345"},
+		{Ext: "1001", Group: "110"}, {Ext: "1002", Group: "12320"}}
+	if !reflect.DeepEqual(snap.Memberships, wantMembers) {
+		t.Fatalf("seed memberships\n got %v\nwant %v", snap.Memberships, wantMembers)
+	}
+	// The seed's sequence carries on where FSGUI left it.
+	if err := s.UpsertGroup(testCtx(t), store.Group{Number: "120", Name: "120", Mode: 0}); err != nil {
+		t.Fatal(err)
+	}
+	var id int64
+	if err := s.Pool().QueryRow(testCtx(t), `SELECT id FROM ext_group WHERE group_number = '120'`).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	if id != 4 {
+		t.Fatalf("new group id %d, want 4 (ext_group_id_seq START 4)", id)
+	}
+}
+
+func TestMigrateConcurrent(t *testing.T) {
+	_, dsn := pgtest.DB(t)
+	var wg sync.WaitGroup
+	results := make([][]string, 4)
+	errs := make([]error, 4)
+	for i := range results {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			pool, err := pgxpool.New(testCtx(t), dsn)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			defer pool.Close()
+			results[i], errs[i] = pg.Migrate(testCtx(t), pool)
+		}()
+	}
+	wg.Wait()
+	seen := map[string]int{}
+	for i := range results {
+		if errs[i] != nil {
+			t.Fatalf("migrator %d: %v", i, errs[i])
+		}
+		for _, n := range results[i] {
+			seen[n]++
+		}
+	}
+	for _, n := range all() {
+		if seen[n] != 1 {
+			t.Fatalf("migration %s applied %d times (results %v)", n, seen[n], results)
+		}
+	}
+	var rows int
+	s, _ := pg.Open(testCtx(t), dsn)
+	defer func() { _ = s.Close() }()
+	if err := s.Pool().QueryRow(testCtx(t), "SELECT count(*) FROM "+pg.MigrationsTable).Scan(&rows); err != nil {
+		t.Fatal(err)
+	}
+	if rows != len(all()) {
+		t.Fatalf("%d migration rows, want %d", rows, len(all()))
+	}
+}
+
+func TestWatch(t *testing.T) {
+	s, dsn := migrated(t)
+	ctx := testCtx(t)
+	if err := s.UpsertGroup(ctx, store.Group{Number: "110", Name: "110", Mode: 5}); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	calls := 0
+	tick := make(chan struct{}, 100)
+	wctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		done <- s.Watch(wctx, func() {
+			mu.Lock()
+			calls++
+			mu.Unlock()
+			tick <- struct{}{}
+		})
+	}()
+	wait := func(what string) {
+		t.Helper()
+		select {
+		case <-tick:
+		case <-ctx.Done():
+			t.Fatalf("no callback for %s", what)
+		}
+	}
+	wait("listening") // first call: LISTEN is up
+
+	// Our own config write and a cursor move are not echoed back; FSGUI's
+	// edit from another connection is. Notifications arrive in commit order,
+	// so an echo would show before FSGUI's.
+	if err := s.UpsertGroup(ctx, store.Group{Number: "110", Name: "own edit", Mode: 2}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetCurrentExt(ctx, "110", "1000"); err != nil {
+		t.Fatal(err)
+	}
+	exec(t, dsn, `UPDATE ext_group SET group_call_mode = 1 WHERE group_number = '110'`)
+	wait("UPDATE ext_group")
+	mu.Lock()
+	if calls != 2 {
+		t.Fatalf("%d callbacks, want 2 (listening + FSGUI's update)", calls)
+	}
+	mu.Unlock()
+
+	exec(t, dsn, `INSERT INTO ext_group_map (ext_group_id, ext_group_number, ext) VALUES (1, '110', '1005')`)
+	wait("INSERT ext_group_map")
+
+	// A killed listener reconnects and reports that it may have missed changes.
+	exec(t, dsn, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+		WHERE datname = current_database() AND pid <> pg_backend_pid() AND query LIKE 'LISTEN%'`)
+	wait("reconnect")
+	exec(t, dsn, `DELETE FROM ext_group_map WHERE ext = '1005'`)
+	wait("DELETE ext_group_map after reconnect")
+
+	cancel()
+	if err := <-done; err != context.Canceled {
+		t.Fatalf("Watch returned %v, want context.Canceled", err)
+	}
+}
+
+// BenchmarkLoad loads 10,000 extensions, 1,000 groups and 20,000 logins.
+func BenchmarkLoad(b *testing.B) {
+	s, dsn := migrated(b)
+	exec(b, dsn, `
+		INSERT INTO nwayacd_extension (number, job_number) SELECT (10000 + i)::text, i::text FROM generate_series(1, 10000) i;
+		INSERT INTO ext_group (group_name, group_number) SELECT 'g' || i, (500000 + i)::text FROM generate_series(1, 1000) i;
+		INSERT INTO nwayacd_group (group_number, welcome_ring) SELECT (500000 + i)::text, '/w.wav' FROM generate_series(1, 1000) i;
+		INSERT INTO ext_group_map (ext_group_number, ext)
+			SELECT (500000 + (i % 1000) + 1 + k)::text, (10000 + i)::text FROM generate_series(1, 10000) i, generate_series(0, 1) k;
+		INSERT INTO nwayacd_list (kind, group_number, number) SELECT 'blacklist', '500001', (13800000000 + i)::text FROM generate_series(1, 1000) i;
+		ANALYZE;`)
+	ctx := testCtx(b)
+	b.ResetTimer()
+	start := time.Now()
+	for b.Loop() {
+		snap, err := s.Load(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(snap.Extensions) != 10000 || len(snap.Groups) != 1000 || len(snap.Memberships) != 20000 {
+			b.Fatalf("loaded %d extensions, %d groups, %d logins", len(snap.Extensions), len(snap.Groups), len(snap.Memberships))
+		}
+	}
+	b.ReportMetric(float64(time.Since(start).Microseconds())/1000/float64(b.N), "ms/load")
+}
+
