@@ -343,4 +343,3 @@ func BenchmarkLoad(b *testing.B) {
 	}
 	b.ReportMetric(float64(time.Since(start).Microseconds())/1000/float64(b.N), "ms/load")
 }
-
