@@ -1,0 +1,312 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/nwayacd/mod_nwayacd/go/acd"
+	"github.com/valyala/fasthttp"
+)
+
+// Request bodies. encoding/json matches field names case-insensitively, as
+// the original Go server did, so {"extension":"1002"} works too.
+type (
+	loginReq struct {
+		Username string `json:"username"`
+		Password string `json:"password"`
+	}
+	extReq struct {
+		Extension string
+	}
+	upReq struct {
+		Extension string
+		Groups    groupList
+	}
+	stateReq struct {
+		Extension string
+		Value     string
+	}
+	phonesReq struct {
+		EvdedPhone string
+		EvdPhone   string
+		EvdGateway string
+	}
+)
+
+// groupList is agent_up's Groups: "12345,110" as documented, or a JSON
+// array of strings.
+type groupList string
+
+func (g *groupList) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '[' {
+		var ss []string
+		if err := json.Unmarshal(b, &ss); err != nil {
+			return errors.New(`field Groups must be a string like "12345,110" or an array of strings`)
+		}
+		*g = groupList(strings.Join(ss, ","))
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return errors.New(`field Groups must be a string like "12345,110"`)
+	}
+	*g = groupList(s)
+	return nil
+}
+
+// decode reads the JSON body into v, answering 400 itself when it cannot.
+func decode(ctx *fasthttp.RequestCtx, v any) bool {
+	body := ctx.PostBody()
+	if len(bytes.TrimSpace(body)) == 0 {
+		writeError(ctx, fasthttp.StatusBadRequest, "empty request body: want a JSON object")
+		return false
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		writeError(ctx, fasthttp.StatusBadRequest, jsonProblem(err))
+		return false
+	}
+	return true
+}
+
+func jsonProblem(err error) string {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		return fmt.Sprintf("malformed JSON body at byte %d: %v", syn.Offset, err)
+	case errors.As(err, &typ):
+		if typ.Field != "" {
+			return fmt.Sprintf("field %s must be a %s, not a JSON %s", typ.Field, typ.Type, typ.Value)
+		}
+		return fmt.Sprintf("request body must be a JSON object, not a JSON %s", typ.Value)
+	}
+	return "bad JSON body: " + err.Error()
+}
+
+const maxNameLen = 64
+
+// validName is the syntax of extensions, group numbers, phone numbers and
+// gateway names: 1–64 of 0-9 A-Z a-z _ . + -.
+func validName(s string) bool {
+	if len(s) == 0 || len(s) > maxNameLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '_' || c == '.' || c == '+' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// checkName answers 400 and returns false when v (the field `what`) is
+// missing or malformed.
+func checkName(ctx *fasthttp.RequestCtx, what, v string) bool {
+	if v == "" {
+		writeError(ctx, fasthttp.StatusBadRequest, "missing "+what)
+		return false
+	}
+	if !validName(v) {
+		writeError(ctx, fasthttp.StatusBadRequest, fmt.Sprintf("%s %q is malformed: want 1-%d characters of 0-9 A-Z a-z _ . + -", what, v, maxNameLen))
+		return false
+	}
+	return true
+}
+
+// parseGroups splits "12345,110" (ASCII or full-width commas, spaces
+// allowed, empty items and repeats dropped).
+func parseGroups(s string) ([]string, string) {
+	s = strings.ReplaceAll(s, "，", ",")
+	var out []string
+	for _, g := range strings.Split(s, ",") {
+		g = strings.TrimSpace(g)
+		if g == "" {
+			continue
+		}
+		if !validName(g) {
+			return nil, fmt.Sprintf("group %q in Groups is malformed: want group numbers like \"12345,110\"", g)
+		}
+		dup := false
+		for _, o := range out {
+			dup = dup || o == g
+		}
+		if !dup {
+			out = append(out, g)
+		}
+	}
+	if len(out) == 0 {
+		return nil, `missing Groups: want group numbers like "12345,110"`
+	}
+	return out, ""
+}
+
+func (s *Server) login(ctx *fasthttp.RequestCtx, _ string) {
+	ip, now := ctx.RemoteIP(), s.now()
+	if ok, wait := s.limiter.allow(ip, now); !ok {
+		ra := retryAfter(wait)
+		ctx.Response.Header.Set("Retry-After", ra)
+		writeError(ctx, fasthttp.StatusTooManyRequests, "too many failed logins from this address; retry after "+ra+" s")
+		return
+	}
+	var req loginReq
+	if !decode(ctx, &req) {
+		return
+	}
+	if req.Username == "" {
+		writeError(ctx, fasthttp.StatusBadRequest, "missing username")
+		return
+	}
+	if req.Password == "" {
+		writeError(ctx, fasthttp.StatusBadRequest, "missing password")
+		return
+	}
+	// Both comparisons always run so timing does not tell which was wrong.
+	userOK := equalSecret(req.Username, s.cfg.Username)
+	passOK := equalSecret(req.Password, s.cfg.Password)
+	if !userOK || !passOK {
+		s.limiter.fail(ip, now)
+		ctx.SetStatusCode(fasthttp.StatusUnauthorized)
+		ctx.SetContentType("text/plain; charset=utf-8")
+		ctx.SetBodyString("Not Authorized")
+		return
+	}
+	tok, err := s.tokens.issue(now, s.cfg.TokenTTL)
+	if err != nil {
+		s.logf("api: login: %v", err)
+		writeError(ctx, fasthttp.StatusInternalServerError, "cannot make a token")
+		return
+	}
+	writeJSON(ctx, func(b []byte) []byte {
+		b = append(b, `{"token":"`...)
+		b = append(b, tok...)
+		return append(b, `"}`...)
+	})
+}
+
+func (s *Server) agentUp(ctx *fasthttp.RequestCtx, _ string) {
+	var req upReq
+	if !decode(ctx, &req) || !checkName(ctx, "Extension", req.Extension) {
+		return
+	}
+	groups, problem := parseGroups(string(req.Groups))
+	if problem != "" {
+		writeError(ctx, fasthttp.StatusBadRequest, problem)
+		return
+	}
+	s.reply(ctx, s.svc.Login(req.Extension, groups))
+}
+
+// extBody handles the {"Extension":…} bodies.
+func (s *Server) extBody(ctx *fasthttp.RequestCtx, call func(string) error) {
+	var req extReq
+	if !decode(ctx, &req) || !checkName(ctx, "Extension", req.Extension) {
+		return
+	}
+	s.reply(ctx, call(req.Extension))
+}
+
+func (s *Server) agentDown(ctx *fasthttp.RequestCtx, _ string)  { s.extBody(ctx, s.svc.Logout) }
+func (s *Server) agentReady(ctx *fasthttp.RequestCtx, _ string) { s.extBody(ctx, s.svc.SetReady) }
+func (s *Server) agentBusy(ctx *fasthttp.RequestCtx, _ string)  { s.extBody(ctx, s.svc.SetBusy) }
+
+func (s *Server) extensionCallState(ctx *fasthttp.RequestCtx, _ string) {
+	var req stateReq
+	if !decode(ctx, &req) || !checkName(ctx, "Extension", req.Extension) {
+		return
+	}
+	if req.Value == "" {
+		writeError(ctx, fasthttp.StatusBadRequest, "missing Value: want ring, talking, ivr, ready, typing, no_answer, no_ready, busy or rest")
+		return
+	}
+	st, err := acd.ParseCallState(req.Value)
+	if err != nil {
+		s.reply(ctx, err)
+		return
+	}
+	s.reply(ctx, s.svc.SetCallState(req.Extension, st))
+}
+
+func (s *Server) queues(ctx *fasthttp.RequestCtx, _ string) {
+	ws := s.svc.Waiting()
+	writeJSON(ctx, func(b []byte) []byte { return appendWaiting(b, ws) })
+}
+
+func (s *Server) getExtensions(ctx *fasthttp.RequestCtx, _ string) {
+	es := s.svc.Extensions()
+	writeJSON(ctx, func(b []byte) []byte { return appendExtensions(b, es) })
+}
+
+func (s *Server) extensionInfo(ctx *fasthttp.RequestCtx, ext string) {
+	if !checkName(ctx, "extension in the path (/api/extension_info/{ext})", ext) {
+		return
+	}
+	e, err := s.svc.Extension(ext)
+	if err != nil {
+		s.reply(ctx, err)
+		return
+	}
+	writeJSON(ctx, func(b []byte) []byte { return appendExtensionInfo(b, &e) })
+}
+
+func (s *Server) groups(ctx *fasthttp.RequestCtx, _ string) {
+	gs := s.svc.Groups()
+	writeJSON(ctx, func(b []byte) []byte { return appendGroups(b, gs) })
+}
+
+func (s *Server) group(ctx *fasthttp.RequestCtx, number string) {
+	if !checkName(ctx, "group in the path (/api/groups/{group})", number) {
+		return
+	}
+	g, err := s.svc.Group(number)
+	if err != nil {
+		s.reply(ctx, err)
+		return
+	}
+	writeJSON(ctx, func(b []byte) []byte { return appendGroup(b, &g) })
+}
+
+// phones reads {"EvdedPhone","EvdPhone","EvdGateway"}; the gateway may be
+// empty (an internal extension).
+func phones(ctx *fasthttp.RequestCtx) (phonesReq, bool) {
+	var req phonesReq
+	ok := decode(ctx, &req) &&
+		checkName(ctx, "EvdedPhone", req.EvdedPhone) &&
+		checkName(ctx, "EvdPhone", req.EvdPhone) &&
+		(req.EvdGateway == "" || checkName(ctx, "EvdGateway", req.EvdGateway))
+	return req, ok
+}
+
+// transfer: the call EvdedPhone is in goes to EvdPhone.
+func (s *Server) transfer(ctx *fasthttp.RequestCtx, _ string) {
+	if req, ok := phones(ctx); ok {
+		s.reply(ctx, s.svc.Transfer(req.EvdedPhone, req.EvdPhone, req.EvdGateway))
+	}
+}
+
+// eavesdrop: EvdPhone listens to EvdedPhone's call.
+func (s *Server) eavesdrop(ctx *fasthttp.RequestCtx, _ string) {
+	if req, ok := phones(ctx); ok {
+		s.reply(ctx, s.svc.Eavesdrop(req.EvdedPhone, req.EvdPhone, req.EvdGateway))
+	}
+}
+
+// threeWay: EvdedPhone is invited into the call EvdPhone is in.
+func (s *Server) threeWay(ctx *fasthttp.RequestCtx, _ string) {
+	if req, ok := phones(ctx); ok {
+		s.reply(ctx, s.svc.ThreeWay(req.EvdedPhone, req.EvdPhone, req.EvdGateway))
+	}
+}
+
+// extCall makes a GET /api/<verb>/{ext} handler.
+func extCall(call func(Service, string) error) func(*Server, *fasthttp.RequestCtx, string) {
+	return func(s *Server, ctx *fasthttp.RequestCtx, ext string) {
+		if !checkName(ctx, "extension in the path", ext) {
+			return
+		}
+		s.reply(ctx, call(s.svc, ext))
+	}
+}
