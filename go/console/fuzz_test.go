@@ -1,0 +1,132 @@
+package console
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// An oracle for what may reach the service, written independently of parse.go.
+var (
+	reExt    = regexp.MustCompile(`^\+?[0-9*#]{1,32}$`)
+	reGroup  = regexp.MustCompile(`^\+?[0-9*#]{1,50}$`)
+	reNumber = regexp.MustCompile(`^\+?[0-9*#]{1,64}$`)
+	reJob    = regexp.MustCompile(`^[A-Za-z0-9]{0,32}$`) // "" = none (nway_add_ext without one)
+	reUUID   = regexp.MustCompile(`^[A-Za-z0-9_.][A-Za-z0-9_.-]{0,63}$`)
+	reGw     = regexp.MustCompile(`^([A-Za-z0-9_.][A-Za-z0-9_.-]{0,63})?$`)
+	reBool   = regexp.MustCompile(`^(true|false)$`)
+	reMode   = regexp.MustCompile(`^[0-5]$`)
+	reState  = regexp.MustCompile(`^(ring|talking|ivr|ready|typing|no_answer|no_ready|busy|rest)$`)
+	reInt    = regexp.MustCompile(`^[0-9]{1,5}$`)
+	reDur    = regexp.MustCompile(`^[0-9hms]+$`)
+	reGroups = regexp.MustCompile(`^\+?[0-9*#]{1,50}(,\+?[0-9*#]{1,50})*$`)
+)
+
+// text: free text (names, sound files, dial strings) must still be clean.
+type text int
+
+func (t text) MatchString(s string) bool {
+	return len(s) <= int(t) && utf8.ValidString(s) && !strings.ContainsAny(s, "\x00\t\r\n\x7f\ufffd")
+}
+
+type matcher interface{ MatchString(string) bool }
+
+var argRules = map[string][]matcher{
+	"AddExtension":    {reExt, reJob},
+	"SetJobNumber":    {reExt, reJob, reBool},
+	"RemoveExtension": {reExt},
+	"SetRegistered":   {reExt, reBool},
+	"SetDialString":   {reExt, text(1024)},
+	"AddGroup":        {reGroup, reMode},
+	"SetGroupName":    {reGroup, text(400)},
+	"SetGroupTimeout": {reGroup, reDur},
+	"SetGroupGiveUp":  {reGroup, reInt, reDur},
+	"RemoveGroup":     {reGroup},
+	"SetGroupRings":   {reGroup, text(255), text(255), text(255), text(255)},
+	"Group":           {reGroup},
+	"AddBlacklist":    {reGroup, reNumber},
+	"RemoveBlacklist": {reGroup, reNumber},
+	"AddVIP":          {reGroup, reNumber},
+	"RemoveVIP":       {reGroup, reNumber},
+	"Login":           {reExt, reGroups},
+	"Logout":          {reExt},
+	"SetReady":        {reExt},
+	"SetBusy":         {reExt},
+	"SetCallState":    {reExt, reState},
+	"TransferUUID":    {reUUID, reNumber},
+	"HoldUUID":        {reUUID},
+	"UnholdUUID":      {reUUID},
+	"ThreeWayUUID":    {reUUID, reNumber, reGw},
+	"Extensions":      {},
+	"Groups":          {},
+	"Waiting":         {},
+	"Version":         {},
+	"StatusLines":     {},
+	"StatusJSON":      {},
+	"Reload":          {},
+}
+
+var listingHeads = []string{"extension\tjob_number\t", "number\tname\t", "uuid\tnumber\t", "[", "{"}
+
+func FuzzRun(f *testing.F) {
+	for i, c := range validCases {
+		f.Add(uint8(byName[c.name].index()), c.args)
+		f.Add(uint8(i), c.args)
+	}
+	for i := range table {
+		f.Add(uint8(i), "")
+		f.Add(uint8(i), "json")
+		f.Add(uint8(i), "1000\x00 110")
+		f.Add(uint8(i), "status json")
+	}
+	f.Fuzz(func(t *testing.T, idx uint8, args string) {
+		c := table[int(idx)%len(table)]
+		fake := newFake()
+		got := Run(fake, c.Name, args)
+
+		isList := false
+		for _, h := range listingHeads {
+			isList = isList || strings.HasPrefix(got, h)
+		}
+		switch {
+		case strings.HasPrefix(got, "+OK"), isList:
+			if !strings.HasSuffix(got, "\n") || len(fake.calls) == 0 {
+				t.Fatalf("%s %q: success %q after calls %v", c.Name, args, got, fake.callList())
+			}
+		case strings.HasPrefix(got, "-ERR "):
+			// The fake never fails, so every -ERR is the console's own refusal.
+			if len(fake.calls) != 0 {
+				t.Fatalf("%s %q: refused (%q) yet called %v", c.Name, args, got, fake.callList())
+			}
+			if !strings.HasSuffix(got, "\nUsage: "+c.Syntax+"\n") {
+				t.Fatalf("%s %q: refusal without usage: %q", c.Name, args, got)
+			}
+			if len(got) > 300+len(c.Syntax) {
+				t.Fatalf("%s: %d-byte refusal", c.Name, len(got))
+			}
+		default:
+			t.Fatalf("%s %q: reply %q", c.Name, args, got)
+		}
+		for _, call := range fake.calls {
+			rules, ok := argRules[call.m]
+			if !ok || len(rules) != len(call.args) {
+				t.Fatalf("%s %q: unexpected call %v", c.Name, args, call)
+			}
+			for i, r := range rules {
+				if !r.MatchString(call.args[i]) {
+					t.Fatalf("%s %q: %v argument %d %q slipped through", c.Name, args, call, i, call.args[i])
+				}
+			}
+		}
+	})
+}
+
+func (c *cmd) index() int {
+	for i, t := range table {
+		if t == c {
+			return i
+		}
+	}
+	return -1
+}
