@@ -13,25 +13,17 @@ const modeHelp = "0 sequence, 1 random, 2 cycle, 3 remember+0, 4 remember+1, 5 r
 
 // The argument checks below return "" when the word is fine, else the reply.
 
-func checkExt(c *cmd, s string) string {
-	if validExt(s) {
-		return ""
-	}
-	return usage(c, "bad extension "+quote(s)+" (digits, * or #, optional leading +, at most 32)")
-}
+const numRule = " (letters, digits and + * # . _ - @, at most 50)"
 
-func checkGroup(c *cmd, s string) string {
-	if validGroup(s) {
-		return ""
-	}
-	return usage(c, "bad group "+quote(s)+" (digits, * or #, optional leading +, at most 50)")
-}
+func checkExt(c *cmd, s string) string    { return checkNum(c, "extension", s) }
+func checkGroup(c *cmd, s string) string  { return checkNum(c, "group", s) }
+func checkNumber(c *cmd, s string) string { return checkNum(c, "number", s) }
 
-func checkNumber(c *cmd, s string) string {
-	if validNumber(s) {
+func checkNum(c *cmd, what, s string) string {
+	if validNum(s) {
 		return ""
 	}
-	return usage(c, "bad number "+quote(s)+" (digits, * or #, optional leading +, at most 64)")
+	return usage(c, "bad "+what+" "+quote(s)+numRule)
 }
 
 func checkUUID(c *cmd, s string) string {
@@ -152,7 +144,7 @@ func commandTable() []*cmd {
 			},
 		},
 		{
-			Command: Command{Name: "nway_set_ext_jobnumber", Syntax: "nway_set_ext_jobnumber <ext> <job_number> <true|false>",
+			Command: Command{Name: "nway_set_ext_jobnumber", Syntax: "nway_set_ext_jobnumber <ext> <job_number|-> <true|false>",
 				Description: "set an extension's job number and whether it is enabled"},
 			min: 3, max: 3,
 			run: func(svc Service, c *cmd, a argv) string {
@@ -160,8 +152,10 @@ func commandTable() []*cmd {
 				if r := checkExt(c, ext); r != "" {
 					return r
 				}
-				if !validJob(job) {
-					return usage(c, "bad job number "+quote(job)+" (letters and digits, at most 32)")
+				if noneWord(job) {
+					job = ""
+				} else if !validJob(job) {
+					return usage(c, "bad job number "+quote(job)+" (letters and digits, at most 32; - for none)")
 				}
 				on, good := parseBool(a.f[2])
 				if !good {
@@ -173,6 +167,9 @@ func commandTable() []*cmd {
 				state := "disabled"
 				if on {
 					state = "enabled"
+				}
+				if job == "" {
+					return ok("extension " + ext + " job number cleared")
 				}
 				return ok("extension " + ext + " job number " + job + " " + state)
 			},

@@ -5,6 +5,23 @@
 //
 // The C shim registers one API per entry of Commands() and forwards
 // (name, args) to Run; the same table feeds console completions and docs.
+//
+// Argument rules (decided here, the seed leaves them open):
+//   - words are separated by blanks and tabs; a trailing CR/LF is ignored; other
+//     control characters, or more than 4096 bytes, refuse the whole command;
+//   - extensions, groups and phone numbers are 1–50 of letters, digits and the
+//     characters "+*#._-@" (the core's alphabet), not starting with "-";
+//     job numbers are 1–32 letters and digits; call UUIDs and gateways are 1–64
+//     of letters, digits and "-_.";
+//   - nway_set_ring_group takes 1–4 files after the group, in the order welcome,
+//     blacklist, busy, transfer; "-" means no file (so do an empty pair of single or double quotes),
+//     and files not given keep their current value; a job number "-" clears it;
+//   - nway_login's groups are comma-separated (blanks after commas are allowed);
+//   - nway_set_ext_dialstring and nway_set_group … name take the rest of the line;
+//   - replies: "+OK …\n"; refusals "-ERR reason\nUsage: syntax\n"; service
+//     errors "-ERR message\n" (plus the usage line for acd.ErrBadArgument);
+//     listings are tab-separated with a header and "N total." like `show`, or a
+//     JSON array with "json".
 package console
 
 import (

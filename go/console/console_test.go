@@ -71,7 +71,9 @@ var validCases = []runCase{
 	{"nway_add_ext", "1000 1234", "+OK extension 1000 added with job number 1234\n", []string{"AddExtension(1000|1234)"}},
 	{"nway_set_ext_jobnumber", "1000 1234 true", "+OK extension 1000 job number 1234 enabled\n", []string{"SetJobNumber(1000|1234|true)"}},
 	{"nway_set_ext_jobnumber", "1000 A12 FALSE", "+OK extension 1000 job number A12 disabled\n", []string{"SetJobNumber(1000|A12|false)"}},
+	{"nway_set_ext_jobnumber", "1000 - false", "+OK extension 1000 job number cleared\n", []string{"SetJobNumber(1000||false)"}},
 	{"nway_rm_ext", "1000", "+OK 1000 removed\n", []string{"RemoveExtension(1000)"}},
+	{"nway_rm_ext", "alice.w_2@pbx", "+OK alice.w_2@pbx removed\n", []string{"RemoveExtension(alice.w_2@pbx)"}},
 	{"nway_set_reged_ext", "1000", "+OK 1000 reged\n", []string{"SetRegistered(1000|true)"}},
 	{"nway_set_unreg_ext", "1000", "+OK 1000 unreg\n", []string{"SetRegistered(1000|false)"}},
 	{"nway_add_group", "110 4", "+OK group 110 added, mode 4 (remember+1)\n", []string{"AddGroup(110|4)"}},
@@ -215,7 +217,7 @@ func TestRunNoArgsAndArity(t *testing.T) {
 func TestRunGarbage(t *testing.T) {
 	huge := strings.Repeat("1", 5000)
 	garbage := []string{
-		"a%c", "1000;rm", "'1000'", "10; 00", "\x00", "1000\x00", "\xff\xfe", "-1", "+", "１０００", // fullwidth digits
+		"a%c", "1000;rm", "'1000'", "10; 00", "\x00", "1000\x00", "\xff\xfe", "-1", "1/2", "１０００", // fullwidth digits
 		"1000\x1b[2J", "a,b", "$(reboot)", "1000\v", strings.Repeat("9", 65), huge, huge + " x",
 	}
 	f := newFake()
@@ -241,7 +243,9 @@ func TestRunBadValues(t *testing.T) {
 	cases := []struct{ name, args, reason string }{
 		{"nway_add_ext", "1000 12-34", "bad job number"},
 		{"nway_add_ext", "1000 " + strings.Repeat("a", 33), "bad job number"},
-		{"nway_add_ext", strings.Repeat("1", 33), "bad extension"},
+		{"nway_add_ext", strings.Repeat("1", 51), "bad extension"},
+		{"nway_add_ext", "-1000", "bad extension"},
+		{"nway_add_ext", "user/1000", "bad extension"},
 		{"nway_set_ext_jobnumber", "1000 1234 yes", "want true or false"},
 		{"nway_set_ext_jobnumber", "1000 1234 1", "want true or false"},
 		{"nway_add_group", "110 6", "bad mode"},
@@ -251,11 +255,11 @@ func TestRunBadValues(t *testing.T) {
 		{"nway_add_group", strings.Repeat("1", 51) + " 1", "bad group"},
 		{"nway_set_ring_group", "110 a.wav " + strings.Repeat("x", 256), "bad sound file"},
 		{"nway_set_ring_group", "110 a.wav\u00a0b.wav", "bad sound file"},
-		{"nway_login", "1000 120,abc", "bad group"},
+		{"nway_login", "1000 120,a/b", "bad group"},
 		{"nway_login", "1000 ,,,", "no group given"},
 		{"nway_login", "1000 " + strings.Repeat("1,", 65) + "99", ""}, // duplicates collapse: fine
 		{"nway_login", "1000 " + manyGroups(65), "too many groups"},
-		{"nwayacd_transfer", "u1 10a2", "bad number"},
+		{"nwayacd_transfer", "u1 10:2", "bad number"},
 		{"nwayacd_transfer", "-u1 1002", "bad uuid"},
 		{"nwayacd_transfer", "u/1 1002", "bad uuid"},
 		{"nway_threeway", "u1 1003 gw/1", "bad gateway"},
@@ -277,8 +281,8 @@ func TestRunBadValues(t *testing.T) {
 		{"nway_set_group", "110 colour red", "unknown setting"},
 		{"nway_set_group", "110 name 热线\ufffd", "bad name"},
 		{"nway_set_group", "110 name \u3000", "bad name"},
-		{"nway_add_vip", "110 1380013800a", "bad number"},
-		{"nway_rm_blacklist", "11a0 1380", "bad group"},
+		{"nway_add_vip", "110 1380013800!", "bad number"},
+		{"nway_rm_blacklist", "11~0 1380", "bad group"},
 	}
 	f := newFake()
 	for _, c := range cases {

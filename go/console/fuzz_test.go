@@ -9,9 +9,9 @@ import (
 
 // An oracle for what may reach the service, written independently of parse.go.
 var (
-	reExt    = regexp.MustCompile(`^\+?[0-9*#]{1,32}$`)
-	reGroup  = regexp.MustCompile(`^\+?[0-9*#]{1,50}$`)
-	reNumber = regexp.MustCompile(`^\+?[0-9*#]{1,64}$`)
+	reExt    = regexp.MustCompile(`^[A-Za-z0-9+*#._@][A-Za-z0-9+*#._@-]{0,49}$`)
+	reGroup  = reExt
+	reNumber = reExt
 	reJob    = regexp.MustCompile(`^[A-Za-z0-9]{0,32}$`) // "" = none (nway_add_ext without one)
 	reUUID   = regexp.MustCompile(`^[A-Za-z0-9_.][A-Za-z0-9_.-]{0,63}$`)
 	reGw     = regexp.MustCompile(`^([A-Za-z0-9_.][A-Za-z0-9_.-]{0,63})?$`)
@@ -20,7 +20,7 @@ var (
 	reState  = regexp.MustCompile(`^(ring|talking|ivr|ready|typing|no_answer|no_ready|busy|rest)$`)
 	reInt    = regexp.MustCompile(`^[0-9]{1,5}$`)
 	reDur    = regexp.MustCompile(`^[0-9hms]+$`)
-	reGroups = regexp.MustCompile(`^\+?[0-9*#]{1,50}(,\+?[0-9*#]{1,50})*$`)
+	reGroups = regexp.MustCompile(`^[A-Za-z0-9+*#._@][A-Za-z0-9+*#._@-]{0,49}(,[A-Za-z0-9+*#._@][A-Za-z0-9+*#._@-]{0,49})*$`)
 )
 
 // text: free text (names, sound files, dial strings) must still be clean.

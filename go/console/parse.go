@@ -12,9 +12,7 @@ import (
 const (
 	maxArgsLen    = 4096 // the whole argument string
 	maxFields     = 12   // whitespace-separated words a command looks at
-	maxExtLen     = 32
-	maxGroupLen   = 50
-	maxNumberLen  = 64
+	maxNumberLen  = 50   // extensions, groups and phone numbers alike
 	maxJobLen     = 32
 	maxUUIDLen    = 64
 	maxGatewayLen = 64
@@ -88,31 +86,22 @@ func badControl(s string) (byte, bool) {
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 func isAlnum(c byte) bool { return isDigit(c) || (c|0x20) >= 'a' && (c|0x20) <= 'z' }
 
-// dialChars: digits, '*' and '#', with an optional leading '+'. Extensions,
-// group numbers and phone numbers all use this alphabet.
-func dialChars(s string, max int) bool {
-	if len(s) == 0 || len(s) > max {
+// validNum is the syntax of extensions, group numbers and phone numbers. It is
+// the core's acd.ValidNumber alphabet (1–50 of letters, digits and + * # . _ - @,
+// the varchar(50) columns) so the console reaches whatever the REST API can,
+// except that a leading '-' is refused as it reads like an option.
+func validNum(s string) bool {
+	if len(s) == 0 || len(s) > maxNumberLen || s[0] == '-' {
 		return false
 	}
-	i := 0
-	if s[0] == '+' {
-		i = 1
-		if len(s) == 1 {
-			return false
-		}
-	}
-	for ; i < len(s); i++ {
+	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if !isDigit(c) && c != '*' && c != '#' {
+		if !isAlnum(c) && c != '+' && c != '*' && c != '#' && c != '.' && c != '_' && c != '-' && c != '@' {
 			return false
 		}
 	}
 	return true
 }
-
-func validExt(s string) bool    { return dialChars(s, maxExtLen) }
-func validGroup(s string) bool  { return dialChars(s, maxGroupLen) }
-func validNumber(s string) bool { return dialChars(s, maxNumberLen) }
 
 func validJob(s string) bool {
 	if len(s) == 0 || len(s) > maxJobLen {
