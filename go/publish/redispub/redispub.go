@@ -67,6 +67,7 @@ func New(cfg Config) *Conn {
 		PoolSize:         1,
 		PipelinePoolSize: -1,
 		MaxRetries:       -1,
+		DialerRetries:    1,
 		Protocol:         2,
 		DisableIdentity:  true,
 		MaintNotificationsConfig: &maintnotifications.Config{
