@@ -132,6 +132,36 @@ func (g *group) listed(m map[string]struct{}, nums ...string) bool {
 	return false
 }
 
+// EnterDirect is a call placed straight to one extension (nway_bridge): no
+// queue, but the agent's state, offer events and CDR work as for a queued
+// call. An agent already offered or talking answers ErrState (busy).
+func (e *Engine) EnterDirect(in CallIn, ext string) (Step, error) {
+	if err := validUUID(in.UUID); err != nil {
+		return Step{}, err
+	}
+	a, err := e.agent(ext)
+	if err != nil {
+		return Step{}, err
+	}
+	if e.calls[in.UUID] != nil {
+		return Step{}, Errorf(ErrExists, "call %s is already in a queue", in.UUID)
+	}
+	if a.call != nil || !e.cfg.Pool.Reserve(a.ext, in.UUID) {
+		return Step{}, Errorf(ErrState, "extension %s is busy", ext)
+	}
+	if in.RealNumber == "" {
+		in.RealNumber = in.Number
+	}
+	if e.direct == nil {
+		e.direct = &group{timeout: e.cfg.DefaultTimeout}
+	}
+	c := e.newCall()
+	*c = call{uuid: in.UUID, number: in.Number, real: in.RealNumber, g: e.direct, in: e.now(), seq: e.gen(), level: LevelNormal, direct: true}
+	e.calls[in.UUID] = c
+	e.offer(c, a)
+	return e.step(c), nil
+}
+
 // Next is the session asking what to do after its last step.
 func (e *Engine) Next(uuid string) (Step, error) {
 	c := e.calls[uuid]
@@ -263,7 +293,7 @@ func (e *Engine) offer(c *call, a *agent) {
 	c.delivered = false
 	c.legUUID = ""
 	c.gen = e.gen()
-	if c.g.cursor != a.ext {
+	if c.g.cursor != a.ext && !c.direct {
 		c.g.cursor = a.ext
 		e.emit(Decision{Kind: DCursor, Ext: a.ext, Call: CallView{Group: c.g.num}, At: now})
 	}
@@ -368,7 +398,11 @@ func (e *Engine) offerFailed(c *call, byTimer bool) {
 	a.streak++
 	e.setState(a, CallNoAnswer)
 	c.phase = phaseWaiting
-	e.route(c) // the failed agent is not idle, so it is not picked again at once
+	if c.direct {
+		e.finish(c, ResultNoAnswer) // a direct call has nobody else to try
+	} else {
+		e.route(c) // the failed agent is not idle, so it is not picked again at once
+	}
 	if byTimer {
 		e.emit(Decision{Kind: DWake, Call: c.view(), At: now})
 	}

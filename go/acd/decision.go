@@ -48,6 +48,7 @@ const (
 	ResultGaveUp      Result = "gave_up"   // busy ring played N times
 	ResultTimeout     Result = "timeout"   // the group's maximum wait passed
 	ResultNoGroup     Result = "no_group"  // the group vanished while it waited
+	ResultNoAnswer    Result = "no_answer" // a direct call the extension did not answer
 )
 
 // CallView is a value snapshot of a call carried by decisions.

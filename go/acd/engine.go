@@ -72,6 +72,7 @@ type Engine struct {
 	seq    uint64
 	out    []Decision
 	free   []*call
+	direct *group // the queue-less pseudo group of direct calls
 }
 
 type memo struct {

@@ -84,11 +84,12 @@ type call struct {
 	gen        uint64   // offer generation
 	waitGen    uint64
 	result     Result
+	direct     bool // nway_bridge: one extension, no queue
 }
 
 func (c *call) view() CallView {
 	v := CallView{UUID: c.uuid, Number: c.number, RealNumber: c.real, Level: c.level, CallinTime: c.in, AgentUUID: c.legUUID}
-	if c.g != nil {
+	if c.g != nil && !c.direct {
 		v.Group = c.g.num
 	}
 	if c.agent != nil {

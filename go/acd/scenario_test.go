@@ -197,6 +197,8 @@ func runCommand(t *testing.T, e *Engine, clock *fakeClock, line string) []string
 		errOut(e.SetListed(k, arg(1), arg(2), true))
 	case "enter":
 		stepOut(e.Enter(CallIn{UUID: arg(1), Group: arg(2), Number: arg(3), Level: Level(arg(4))}))
+	case "enter-direct":
+		stepOut(e.EnterDirect(CallIn{UUID: arg(1), Number: arg(3)}, arg(2)))
 	case "next":
 		stepOut(e.Next(arg(1)))
 	case "answer", "noanswer", "fail", "cancel":
