@@ -1,0 +1,141 @@
+package writeback_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nwayacd/mod_nwayacd/go/event"
+	"github.com/nwayacd/mod_nwayacd/go/store"
+	"github.com/nwayacd/mod_nwayacd/go/store/writeback"
+)
+
+// fake records the writes that reach it; fail decides an attempt's error.
+type fake struct {
+	writeback.Target // only the methods below are used
+	mu      sync.Mutex
+	written []string
+	gate    chan struct{} // when set, each write waits for a token
+	fail    func(what string, attempt int) error
+	tries   map[string]int
+}
+
+func (f *fake) write(ctx context.Context, what string) error {
+	if f.gate != nil {
+		select {
+		case <-f.gate:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.tries == nil {
+		f.tries = map[string]int{}
+	}
+	f.tries[what]++
+	if f.fail != nil {
+		if err := f.fail(what, f.tries[what]); err != nil {
+			return err
+		}
+	}
+	f.written = append(f.written, what)
+	return nil
+}
+
+func (f *fake) UpsertExtension(ctx context.Context, e store.Extension) error {
+	return f.write(ctx, "ext "+e.Number+" "+e.JobNumber)
+}
+
+func (f *fake) InsertCDR(ctx context.Context, c event.CDR) error { return f.write(ctx, "cdr "+c.UUID) }
+
+func (f *fake) got() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.written...)
+}
+
+func quiet(string, ...any) {}
+
+func TestOrderAndRetry(t *testing.T) {
+	down := errors.New("connection refused")
+	f := &fake{fail: func(what string, attempt int) error {
+		if what == "cdr 3" && attempt < 4 { // down for three attempts
+			return down
+		}
+		if what == "cdr 5" {
+			return fmt.Errorf("value too long: %w", store.ErrRejected)
+		}
+		return nil
+	}}
+	j := writeback.New(f, writeback.Options{MinBackoff: time.Millisecond, MaxBackoff: 4 * time.Millisecond, Logf: quiet})
+	var want []string
+	for i := range 8 {
+		j.InsertCDR(event.CDR{UUID: fmt.Sprint(i)})
+		if i != 5 {
+			want = append(want, fmt.Sprintf("cdr %d", i))
+		}
+	}
+	if err := j.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.got(); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("written %v, want %v", got, want)
+	}
+	st := j.Stats()
+	if st.Applied != 7 || st.Rejected != 1 || st.Retries != 3 || st.Backlog != 0 || st.Down || st.Dropped != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+	j.InsertCDR(event.CDR{UUID: "late"})
+	if st := j.Stats(); st.Dropped != 1 || len(f.got()) != 7 {
+		t.Fatalf("write after Close: stats %+v", st)
+	}
+}
+
+func TestLimitDropsAndCounts(t *testing.T) {
+	f := &fake{gate: make(chan struct{})}
+	var mu sync.Mutex
+	var logs []string
+	j := writeback.New(f, writeback.Options{Limit: 10, Logf: func(format string, args ...any) {
+		mu.Lock()
+		logs = append(logs, fmt.Sprintf(format, args...))
+		mu.Unlock()
+	}})
+	for i := range 25 {
+		j.UpsertExtension(store.Extension{Number: "1000", JobNumber: fmt.Sprint(i)})
+	}
+	if st := j.Stats(); st.Backlog != 10 || st.Dropped != 15 {
+		t.Fatalf("stats %+v, want backlog 10 and 15 dropped", st)
+	}
+	mu.Lock()
+	if len(logs) == 0 {
+		t.Fatal("dropping writes logged nothing")
+	}
+	mu.Unlock()
+	close(f.gate)
+	if err := j.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.got(); len(got) != 10 || got[9] != "ext 1000 9" {
+		t.Fatalf("written %v", got)
+	}
+}
+
+func TestCloseGivesUp(t *testing.T) {
+	f := &fake{fail: func(string, int) error { return errors.New("down") }}
+	j := writeback.New(f, writeback.Options{MinBackoff: time.Millisecond, Logf: quiet})
+	j.InsertCDR(event.CDR{UUID: "a"})
+	j.InsertCDR(event.CDR{UUID: "b"})
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	err := j.Close(ctx)
+	if !errors.Is(err, context.DeadlineExceeded) || j.Backlog() != 2 {
+		t.Fatalf("Close: %v, backlog %d; want deadline error and 2 unwritten", err, j.Backlog())
+	}
+	if st := j.Stats(); st.Retries == 0 || !st.Down || st.LastError != "down" {
+		t.Fatalf("stats %+v", st)
+	}
+}
