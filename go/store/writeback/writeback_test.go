@@ -16,11 +16,11 @@ import (
 // fake records the writes that reach it; fail decides an attempt's error.
 type fake struct {
 	writeback.Target // only the methods below are used
-	mu      sync.Mutex
-	written []string
-	gate    chan struct{} // when set, each write waits for a token
-	fail    func(what string, attempt int) error
-	tries   map[string]int
+	mu               sync.Mutex
+	written          []string
+	gate             chan struct{} // when set, each write waits for a token
+	fail             func(what string, attempt int) error
+	tries            map[string]int
 }
 
 func (f *fake) write(ctx context.Context, what string) error {
