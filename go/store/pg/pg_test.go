@@ -12,7 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/nwayacd/mod_nwayacd/go/store"
-	"github.com/nwayacd/mod_nwayacd/go/store/internal/pgtest"
+	"github.com/nwayacd/mod_nwayacd/go/store/pgtest"
 	"github.com/nwayacd/mod_nwayacd/go/store/pg"
 	"github.com/nwayacd/mod_nwayacd/go/store/storetest"
 )

@@ -10,7 +10,7 @@ import (
 
 	"github.com/nwayacd/mod_nwayacd/go/event"
 	"github.com/nwayacd/mod_nwayacd/go/store"
-	"github.com/nwayacd/mod_nwayacd/go/store/internal/pgtest"
+	"github.com/nwayacd/mod_nwayacd/go/store/pgtest"
 	"github.com/nwayacd/mod_nwayacd/go/store/pg"
 	"github.com/nwayacd/mod_nwayacd/go/store/writeback"
 )
