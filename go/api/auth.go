@@ -94,12 +94,6 @@ func (t *tokenStore) check(tok []byte, now time.Time, ttl time.Duration) bool {
 	return true
 }
 
-func (t *tokenStore) len() int {
-	t.mu.RLock()
-	defer t.mu.RUnlock()
-	return len(t.m)
-}
-
 // equalSecret compares in time independent of where a and b differ (and of
 // their lengths, by comparing digests).
 func equalSecret(a, b string) bool {
