@@ -1,0 +1,253 @@
+// Package bridge is the Go side of the cgo boundary declared in
+// include/nwayacd.h. The c-archive's main package exports the C entry points
+// and forwards them here; this package converts C values, recovers panics,
+// queues channel events and dispatches to a Handler (the service).
+package bridge
+
+import (
+	"fmt"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+
+	"github.com/nwayacd/mod_nwayacd/go/session"
+)
+
+// Handler is what the boundary drives. The service implements it (wired in
+// go/cmd/mod_nwayacd/wire.go). Session methods run on FreeSWITCH session
+// threads and must not block on I/O; ChannelEvent runs on the bridge's event
+// goroutine; Start/Stop/Reload/Command run on FreeSWITCH's API threads.
+type Handler interface {
+	// Start brings the service up with the <settings> of nwayacd.conf.xml
+	// (plus fs-log-dir, fs-db-dir, fs-conf-dir, fs-recordings-dir).
+	// host is valid until Stop returns.
+	Start(cfg map[string]string, host *Host) error
+	// Stop stops REST, drains publishers and flushes the spool.
+	Stop()
+	// Reload applies a re-read configuration (`nwayacd reload`).
+	Reload(cfg map[string]string) error
+	// Command runs API command name (e.g. "nway_add_ext") with its raw
+	// argument text and returns the full reply: "+OK …", "-ERR …" or a listing.
+	Command(name, args string) string
+
+	Enter(c session.Call) session.Directive
+	Next(uuid string) session.Directive
+	OfferResult(r session.OfferResult)
+	BridgeEnded(uuid string)
+	Leave(uuid string)
+	ChannelEvent(ev *session.ChannelEvent)
+}
+
+// failCause is the hangup cause used when Go cannot give a sensible step.
+const failCause = "NORMAL_TEMPORARY_FAILURE"
+
+var (
+	// mu guards h: session calls hold it shared for their (short) duration,
+	// Start and Stop exclusively, so Stop never races a call in flight.
+	mu      sync.RWMutex
+	h       Handler
+	factory func() Handler
+	// host is read without mu by loggers on any goroutine.
+	host atomic.Pointer[Host]
+)
+
+// SetFactory names the constructor Start uses to build a fresh Handler each
+// time the module loads (a reload after unload starts from a clean Handler).
+func SetFactory(f func() Handler) {
+	mu.Lock()
+	factory = f
+	mu.Unlock()
+}
+
+// start builds and starts a Handler. It is the pure-Go part of Start.
+func start(cfg map[string]string, hst *Host) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			logPanic("start", r)
+			err = fmt.Errorf("internal error: %v", r)
+		}
+	}()
+	mu.Lock()
+	defer mu.Unlock()
+	if h != nil {
+		return fmt.Errorf("already started")
+	}
+	if factory == nil {
+		return fmt.Errorf("no handler factory")
+	}
+	host.Store(hst)
+	setCrashOutput(cfg)
+	nh := factory()
+	if err := nh.Start(cfg, hst); err != nil {
+		host.Store(nil)
+		return fmt.Errorf("start: %w", err)
+	}
+	h = nh
+	events.start(nh)
+	return nil
+}
+
+// stop stops the Handler and the event goroutine; safe when not started.
+func stop() {
+	defer func() {
+		if r := recover(); r != nil {
+			logPanic("stop", r)
+		}
+	}()
+	mu.Lock()
+	defer mu.Unlock()
+	if h == nil {
+		return
+	}
+	events.stop()
+	old := h
+	h = nil
+	defer func() {
+		if hst := host.Swap(nil); hst != nil {
+			hst.close()
+		}
+	}()
+	old.Stop()
+}
+
+func reload(cfg map[string]string) (reply string) {
+	defer func() {
+		if r := recover(); r != nil {
+			logPanic("reload", r)
+			reply = "-ERR internal error"
+		}
+	}()
+	mu.RLock()
+	defer mu.RUnlock()
+	if h == nil {
+		return "-ERR nwayacd is not running"
+	}
+	if err := h.Reload(cfg); err != nil {
+		return "-ERR reload: " + err.Error()
+	}
+	return "+OK reloaded"
+}
+
+func command(name, args string) (reply string) {
+	defer func() {
+		if r := recover(); r != nil {
+			logPanic("command "+name, r)
+			reply = "-ERR internal error"
+		}
+	}()
+	mu.RLock()
+	defer mu.RUnlock()
+	if h == nil {
+		return "-ERR nwayacd is not running"
+	}
+	reply = h.Command(name, args)
+	if reply == "" {
+		reply = "-ERR no reply"
+	}
+	return reply
+}
+
+// hangupOnPanic is the directive a session gets when Go fails.
+var hangupOnPanic = session.Directive{Action: session.Hangup, Cause: failCause}
+
+func enter(c session.Call) (d session.Directive) {
+	defer func() {
+		if r := recover(); r != nil {
+			logPanic("enter "+c.UUID, r)
+			d = hangupOnPanic
+		}
+	}()
+	mu.RLock()
+	defer mu.RUnlock()
+	if h == nil {
+		return session.Directive{Action: session.Done}
+	}
+	return sanitize(c.UUID, h.Enter(c), h)
+}
+
+func next(uuid string) (d session.Directive) {
+	defer func() {
+		if r := recover(); r != nil {
+			logPanic("next "+uuid, r)
+			d = hangupOnPanic
+		}
+	}()
+	mu.RLock()
+	defer mu.RUnlock()
+	if h == nil {
+		return session.Directive{Action: session.Done}
+	}
+	return sanitize(uuid, h.Next(uuid), h)
+}
+
+// maxRetries bounds how often an unusable Offer is reported failed and Next
+// asked again before the call is hung up.
+const maxRetries = 3
+
+// sanitize replaces a directive the C side cannot carry (see the limits in
+// nwayacd.h) with a safe one, so nothing is truncated silently.
+func sanitize(uuid string, d session.Directive, hd Handler) session.Directive {
+	for i := 0; ; i++ {
+		d2, err := checkDirective(d)
+		if err == nil {
+			return d2
+		}
+		logf(LogError, "directive for %s: %v", uuid, err)
+		if d.Action != session.Offer || i >= maxRetries {
+			return session.Directive{Action: session.Hangup, Cause: failCause}
+		}
+		hd.OfferResult(session.OfferResult{UUID: uuid, Agent: d.Agent, Outcome: session.Failed, Cause: "INVALID_NUMBER_FORMAT"})
+		d = hd.Next(uuid)
+	}
+}
+
+func offerResult(r session.OfferResult) {
+	defer func() {
+		if rc := recover(); rc != nil {
+			logPanic("offer_result "+r.UUID, rc)
+		}
+	}()
+	mu.RLock()
+	defer mu.RUnlock()
+	if h != nil {
+		h.OfferResult(r)
+	}
+}
+
+func bridgeEnded(uuid string) {
+	defer func() {
+		if r := recover(); r != nil {
+			logPanic("bridge_ended "+uuid, r)
+		}
+	}()
+	mu.RLock()
+	defer mu.RUnlock()
+	if h != nil {
+		h.BridgeEnded(uuid)
+	}
+}
+
+func leave(uuid string) {
+	defer func() {
+		if r := recover(); r != nil {
+			logPanic("leave "+uuid, r)
+		}
+	}()
+	mu.RLock()
+	defer mu.RUnlock()
+	if h != nil {
+		h.Leave(uuid)
+	}
+}
+
+// logPanic writes a recovered panic with its stack to FreeSWITCH's log.
+func logPanic(where string, r any) {
+	logf(LogCrit, "panic in %s: %v\n%s", where, r, debug.Stack())
+}
+
+// logf logs through the current host, if any; used where no Host is at hand.
+func logf(level int, format string, args ...any) {
+	if hst := host.Load(); hst != nil {
+		hst.log(level, 2, fmt.Sprintf(format, args...))
+	}
+}

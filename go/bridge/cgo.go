@@ -1,0 +1,257 @@
+package bridge
+
+/*
+#cgo CFLAGS: -I${SRCDIR}/../../include
+#define NWAYACD_NO_PROTOTYPES
+#include <stdlib.h>
+#include <string.h>
+#include "nwayacd.h"
+
+// Go cannot call C function pointers; these do it for it.
+static int nw_call_api(nwayacd_host_t *h, const char *cmd, const char *args, char **out)
+{
+	*out = NULL;
+	if (!h->api_execute) return -1;
+	return h->api_execute(cmd, args, out);
+}
+
+static void nw_call_log(nwayacd_host_t *h, int level, const char *file, int line, const char *msg)
+{
+	if (h->log) h->log(level, file, line, msg);
+}
+
+static int nw_call_fire(nwayacd_host_t *h, const char *subclass, const char *const *headers, int n, const char *body)
+{
+	if (!h->fire_event) return -1;
+	return h->fire_event(subclass, headers, n, body);
+}
+
+static const char *nw_kv(const char *const *kv, int i)
+{
+	return kv[i] ? kv[i] : "";
+}
+*/
+import "C"
+
+import (
+	"fmt"
+	"unsafe"
+
+	"github.com/nwayacd/mod_nwayacd/go/session"
+)
+
+func init() {
+	// The Go copies of the header's sizes must match the C ones.
+	var d C.nwayacd_directive_t
+	if len(d.file) != fileLen || len(d.dial) != dialLen || len(d.agent) != nameLen ||
+		len(d.caller_number) != nameLen || len(d.cause) != causeLen ||
+		len(d.var_name) != maxVars || len(d.var_name[0]) != varNameLen || len(d.var_value[0]) != varValueLen ||
+		C.NWAYACD_EF_COUNT != efCount {
+		panic("bridge: nwayacd.h and directive.go disagree")
+	}
+}
+
+var events = newEventQueue(eventQueueLen, decodeEvent, func(p unsafe.Pointer) { C.free(p) })
+
+func gostr(p *C.char) string {
+	if p == nil {
+		return ""
+	}
+	return C.GoString(p)
+}
+
+// kvMap copies nkv borrowed key/value pairs.
+func kvMap(kv unsafe.Pointer, nkv int) map[string]string {
+	m := make(map[string]string, nkv)
+	if kv == nil {
+		return m
+	}
+	arr := (**C.char)(kv)
+	for i := 0; i < nkv; i++ {
+		k := C.GoString(C.nw_kv(arr, C.int(2*i)))
+		m[k] = C.GoString(C.nw_kv(arr, C.int(2*i+1)))
+	}
+	return m
+}
+
+// cHost builds the Host that calls through the C callback table (copied).
+func cHost(p unsafe.Pointer) *Host {
+	tbl := (*C.nwayacd_host_t)(C.malloc(C.size_t(unsafe.Sizeof(C.nwayacd_host_t{}))))
+	*tbl = *(*C.nwayacd_host_t)(p)
+	// tbl is C memory kept for the process's life (a few bytes per load).
+	return &Host{f: HostFuncs{
+		API: func(cmd, args string) (string, bool) {
+			ccmd, cargs := C.CString(cmd), C.CString(args)
+			defer C.free(unsafe.Pointer(ccmd))
+			defer C.free(unsafe.Pointer(cargs))
+			var out *C.char
+			rc := C.nw_call_api(tbl, ccmd, cargs, &out)
+			s := ""
+			if out != nil {
+				s = C.GoString(out)
+				C.free(unsafe.Pointer(out))
+			}
+			return s, rc == 0
+		},
+		Log: func(level int, file string, line int, msg string) {
+			cfile, cmsg := C.CString(file), C.CString(msg)
+			C.nw_call_log(tbl, C.int(level), cfile, C.int(line), cmsg)
+			C.free(unsafe.Pointer(cfile))
+			C.free(unsafe.Pointer(cmsg))
+		},
+		FireEvent: func(subclass string, headers [][2]string, body string) bool {
+			n := len(headers)
+			arr := (*[1 << 20]*C.char)(C.malloc(C.size_t(2*n+1) * C.size_t(unsafe.Sizeof((*C.char)(nil)))))[: 2*n+1 : 2*n+1]
+			for i, kv := range headers {
+				arr[2*i], arr[2*i+1] = C.CString(kv[0]), C.CString(kv[1])
+			}
+			csub := C.CString(subclass)
+			var cbody *C.char
+			if body != "" {
+				cbody = C.CString(body)
+			}
+			rc := C.nw_call_fire(tbl, csub, &arr[0], C.int(n), cbody)
+			for i := 0; i < 2*n; i++ {
+				C.free(unsafe.Pointer(arr[i]))
+			}
+			C.free(unsafe.Pointer(&arr[0]))
+			C.free(unsafe.Pointer(csub))
+			if cbody != nil {
+				C.free(unsafe.Pointer(cbody))
+			}
+			return rc == 0
+		},
+	}}
+}
+
+// Start implements nwayacd_start.
+func Start(hostTable, kv unsafe.Pointer, nkv int, errBuf unsafe.Pointer, errLen int) int {
+	fail := func(msg string) int {
+		if errBuf != nil && errLen > 0 {
+			b := unsafe.Slice((*byte)(errBuf), errLen)
+			n := copy(b[:errLen-1], msg)
+			b[n] = 0
+		}
+		return -1
+	}
+	if hostTable == nil {
+		return fail("no host table")
+	}
+	if v := (*C.nwayacd_host_t)(hostTable).abi_version; v != C.NWAYACD_ABI_VERSION {
+		return fail(fmt.Sprintf("host ABI %d, module ABI %d", int(v), C.NWAYACD_ABI_VERSION))
+	}
+	if err := start(kvMap(kv, nkv), cHost(hostTable)); err != nil {
+		return fail(err.Error())
+	}
+	return 0
+}
+
+// Stop implements nwayacd_stop.
+func Stop() { stop() }
+
+// API implements nwayacd_api: the reply is malloc'd for the host to free.
+func API(name, args unsafe.Pointer) unsafe.Pointer {
+	return unsafe.Pointer(C.CString(command(gostr((*C.char)(name)), gostr((*C.char)(args)))))
+}
+
+// Reload implements nwayacd_reload.
+func Reload(kv unsafe.Pointer, nkv int) unsafe.Pointer {
+	return unsafe.Pointer(C.CString(reload(kvMap(kv, nkv))))
+}
+
+// Enter implements nwayacd_enter.
+func Enter(call, out unsafe.Pointer) int {
+	if out == nil {
+		return -1
+	}
+	var c session.Call
+	if call != nil {
+		cc := (*C.nwayacd_call_t)(call)
+		c = session.Call{
+			Kind:         session.Kind(cc.kind),
+			UUID:         gostr(cc.uuid),
+			Group:        gostr(cc.group),
+			Target:       gostr(cc.target),
+			Gateway:      gostr(cc.gateway),
+			CallerNumber: gostr(cc.caller_number),
+			CallerName:   gostr(cc.caller_name),
+			DestNumber:   gostr(cc.dest_number),
+			Level:        gostr(cc.level),
+		}
+	}
+	fill((*C.nwayacd_directive_t)(out), enter(c))
+	return 0
+}
+
+// Next implements nwayacd_next.
+func Next(uuid, out unsafe.Pointer) int {
+	if out == nil {
+		return -1
+	}
+	fill((*C.nwayacd_directive_t)(out), next(gostr((*C.char)(uuid))))
+	return 0
+}
+
+// OfferResult implements nwayacd_offer_result.
+func OfferResult(p unsafe.Pointer) {
+	if p == nil {
+		return
+	}
+	r := (*C.nwayacd_offer_result_t)(p)
+	cause := gostr(r.cause)
+	offerResult(session.OfferResult{
+		UUID:      gostr(r.uuid),
+		Agent:     gostr(r.agent),
+		AgentUUID: gostr(r.agent_uuid),
+		Outcome:   outcome(r.answered != 0, r.caller_gone != 0, cause),
+		Cause:     cause,
+	})
+}
+
+// BridgeEnded implements nwayacd_bridge_ended.
+func BridgeEnded(uuid unsafe.Pointer) { bridgeEnded(gostr((*C.char)(uuid))) }
+
+// Leave implements nwayacd_leave.
+func Leave(uuid unsafe.Pointer) { leave(gostr((*C.char)(uuid))) }
+
+// ChannelEvent implements nwayacd_channel_event; it owns ev.
+func ChannelEvent(ev unsafe.Pointer) {
+	if ev != nil {
+		events.push(ev)
+	}
+}
+
+func decodeEvent(p unsafe.Pointer) *session.ChannelEvent {
+	ev := (*C.nwayacd_event_t)(p)
+	var f [efCount]string
+	for i := range f {
+		if ev.f[i] != nil {
+			f[i] = C.GoStringN(ev.f[i], C.int(ev.len[i]))
+		}
+	}
+	return reduceEvent(int(ev.kind), &f)
+}
+
+// put copies s (checked by checkDirective to fit) NUL-terminated into buf.
+func put(buf []C.char, s string) {
+	b := unsafe.Slice((*byte)(unsafe.Pointer(&buf[0])), len(buf))
+	n := copy(b[:len(b)-1], s)
+	b[n] = 0
+}
+
+func fill(out *C.nwayacd_directive_t, d session.Directive) {
+	out.action = C.int(d.Action)
+	out.loops = C.int(d.Loops)
+	out.timeout_ms = C.int(d.TimeoutMS)
+	put(out.file[:], d.File)
+	put(out.dial[:], d.Dial)
+	put(out.agent[:], d.Agent)
+	put(out.caller_number[:], d.CallerNumber)
+	put(out.cause[:], d.Cause)
+	n := min(len(d.Vars), maxVars)
+	for i := 0; i < n; i++ {
+		put(out.var_name[i][:], d.Vars[i][0])
+		put(out.var_value[i][:], d.Vars[i][1])
+	}
+	out.nvars = C.int(n)
+}

@@ -1,0 +1,124 @@
+package bridge
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"sync/atomic"
+)
+
+// FreeSWITCH log levels (switch_log_level_t).
+const (
+	LogCrit    = 2
+	LogError   = 3
+	LogWarning = 4
+	LogNotice  = 5
+	LogInfo    = 6
+	LogDebug   = 7
+)
+
+// EventSubclass is the custom event subclass the module reserves.
+const EventSubclass = "nwayacd::info"
+
+// ErrStopped is returned by Host calls after the module has stopped.
+var ErrStopped = errors.New("host: module stopped")
+
+// ErrAPI is wrapped by Host.API when FreeSWITCH ran the command and it
+// answered -ERR, or could not run it.
+var ErrAPI = errors.New("host: api command failed")
+
+// HostFuncs is the set of switch services a Host forwards to. The cgo host
+// fills it with calls through nwayacd_host_t; tests may fill it with fakes.
+type HostFuncs struct {
+	API       func(cmd, args string) (out string, ran bool)
+	Log       func(level int, file string, line int, msg string)
+	FireEvent func(subclass string, headers [][2]string, body string) bool
+}
+
+// Host is FreeSWITCH as seen from Go goroutines. Never call it from inside a
+// Handler method that FreeSWITCH is waiting on (session or API calls): queue
+// the work and do it on your own goroutine.
+type Host struct {
+	f      HostFuncs
+	closed atomic.Bool
+}
+
+// NewFuncHost returns a Host forwarding to f; for tests of Handlers.
+func NewFuncHost(f HostFuncs) *Host { return &Host{f: f} }
+
+func (hst *Host) close() { hst.closed.Store(true) }
+
+// API runs a FreeSWITCH API command and returns its output. The error wraps
+// ErrAPI when the command could not run or its output starts with -ERR
+// (the output is returned too), ErrStopped after stop.
+func (hst *Host) API(cmd, args string) (string, error) {
+	if hst.closed.Load() {
+		return "", ErrStopped
+	}
+	out, ran := hst.f.API(cmd, args)
+	if !ran {
+		return out, fmt.Errorf("%w: %s: cannot run", ErrAPI, cmd)
+	}
+	if strings.HasPrefix(out, "-ERR") || strings.HasPrefix(out, "-USAGE") {
+		return out, fmt.Errorf("%w: %s: %s", ErrAPI, cmd, strings.TrimSpace(out))
+	}
+	return out, nil
+}
+
+// Log writes msg to FreeSWITCH's log at level, naming the Go caller.
+func (hst *Host) Log(level int, msg string) { hst.log(level, 2, msg) }
+
+func (hst *Host) log(level, skip int, msg string) {
+	if hst.closed.Load() {
+		return
+	}
+	_, file, line, ok := runtime.Caller(skip)
+	if !ok {
+		file, line = "nwayacd.go", 0
+	}
+	hst.f.Log(level, filepath.Base(file), line, strings.TrimRight(msg, "\n"))
+}
+
+// FireEvent fires a CUSTOM event of subclass with headers and an optional body.
+func (hst *Host) FireEvent(subclass string, headers [][2]string, body string) error {
+	if hst.closed.Load() {
+		return ErrStopped
+	}
+	if subclass == "" {
+		subclass = EventSubclass
+	}
+	if !hst.f.FireEvent(subclass, headers, body) {
+		return fmt.Errorf("fire event %s: not created", subclass)
+	}
+	return nil
+}
+
+// crashPath is where fatal Go crash reports currently go.
+var crashPath string
+
+// setCrashOutput sends fatal Go crash reports to crash-log (default
+// <fs-log-dir>/nwayacd-crash.log); under `freeswitch -nc` stderr goes nowhere.
+func setCrashOutput(cfg map[string]string) {
+	path := cfg["crash-log"]
+	if path == "" && cfg["fs-log-dir"] != "" {
+		path = filepath.Join(cfg["fs-log-dir"], "nwayacd-crash.log")
+	}
+	if path == "" || path == crashPath {
+		return
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		logf(LogWarning, "crash log %s: %v", path, err)
+		return
+	}
+	defer f.Close() // SetCrashOutput keeps its own duplicate of the descriptor
+	if err := debug.SetCrashOutput(f, debug.CrashOptions{}); err != nil {
+		logf(LogWarning, "crash log %s: %v", path, err)
+		return
+	}
+	crashPath = path
+}

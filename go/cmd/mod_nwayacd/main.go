@@ -1,0 +1,62 @@
+// Command mod_nwayacd is built with -buildmode=c-archive and linked into the
+// FreeSWITCH module by mod/module.mk. It holds only the C entry points of
+// include/nwayacd.h; each forwards to package bridge, which recovers panics.
+package main
+
+/*
+#cgo CFLAGS: -I${SRCDIR}/../../../include
+#define NWAYACD_NO_PROTOTYPES
+#include <stdlib.h>
+#include "nwayacd.h"
+*/
+import "C"
+
+import (
+	"unsafe"
+
+	"github.com/nwayacd/mod_nwayacd/go/bridge"
+)
+
+func init() { bridge.SetFactory(newHandler) }
+
+//export nwayacd_start
+func nwayacd_start(host *C.nwayacd_host_t, kv **C.char, nkv C.int, err *C.char, errlen C.size_t) C.int {
+	return C.int(bridge.Start(unsafe.Pointer(host), unsafe.Pointer(kv), int(nkv), unsafe.Pointer(err), int(errlen)))
+}
+
+//export nwayacd_stop
+func nwayacd_stop() { bridge.Stop() }
+
+//export nwayacd_api
+func nwayacd_api(name, args *C.char) *C.char {
+	return (*C.char)(bridge.API(unsafe.Pointer(name), unsafe.Pointer(args)))
+}
+
+//export nwayacd_reload
+func nwayacd_reload(kv **C.char, nkv C.int) *C.char {
+	return (*C.char)(bridge.Reload(unsafe.Pointer(kv), int(nkv)))
+}
+
+//export nwayacd_enter
+func nwayacd_enter(call *C.nwayacd_call_t, out *C.nwayacd_directive_t) C.int {
+	return C.int(bridge.Enter(unsafe.Pointer(call), unsafe.Pointer(out)))
+}
+
+//export nwayacd_next
+func nwayacd_next(uuid *C.char, out *C.nwayacd_directive_t) C.int {
+	return C.int(bridge.Next(unsafe.Pointer(uuid), unsafe.Pointer(out)))
+}
+
+//export nwayacd_offer_result
+func nwayacd_offer_result(r *C.nwayacd_offer_result_t) { bridge.OfferResult(unsafe.Pointer(r)) }
+
+//export nwayacd_bridge_ended
+func nwayacd_bridge_ended(uuid *C.char) { bridge.BridgeEnded(unsafe.Pointer(uuid)) }
+
+//export nwayacd_leave
+func nwayacd_leave(uuid *C.char) { bridge.Leave(unsafe.Pointer(uuid)) }
+
+//export nwayacd_channel_event
+func nwayacd_channel_event(ev *C.nwayacd_event_t) { bridge.ChannelEvent(unsafe.Pointer(ev)) }
+
+func main() {}

@@ -1,0 +1,764 @@
+/*
+ * mod_nwayacd -- call queue (ACD) engine for FreeSWITCH.
+ *
+ * This file is the thin host side: it registers the API commands, the
+ * applications and the event bindings, reads nwayacd.conf.xml, and runs the
+ * session protocol of include/nwayacd.h on each session's own thread.  All
+ * decisions are made by the Go c-archive linked into the same module.
+ *
+ * Unloading: the module is linked with -z nodelete, so shutdown returns
+ * SWITCH_STATUS_SUCCESS (its work -- stopping Go, flushing spools -- runs)
+ * while dlclose leaves the Go runtime mapped; a later load starts Go again.
+ */
+#include <switch.h>
+#include "nwayacd.h"
+
+SWITCH_MODULE_LOAD_FUNCTION(mod_nwayacd_load);
+SWITCH_MODULE_SHUTDOWN_FUNCTION(mod_nwayacd_shutdown);
+SWITCH_MODULE_DEFINITION(mod_nwayacd, mod_nwayacd_load, mod_nwayacd_shutdown, NULL);
+
+#define NWAYACD_CONF "nwayacd.conf"
+#define NWAYACD_MAX_PARAMS 128
+/* a directive that returns at once this many times in a row is a Go-side loop */
+#define NWAYACD_MAX_FAST_STEPS 1000
+
+static struct {
+	int running;
+	int events_bound;
+	int subclass_reserved;
+	int go_started;
+} globals;
+
+/* ------------------------------------------------------------------------ */
+/* API command syntax                                                         */
+
+#define NWAY_ADD_EXT_SYNTAX "<ext> [jobnumber]"
+#define NWAY_SET_EXT_JOBNUMBER_SYNTAX "<ext> <jobnumber> <true|false>"
+#define NWAY_RM_EXT_SYNTAX "<ext>"
+#define NWAY_SET_REGED_EXT_SYNTAX "<ext>"
+#define NWAY_SET_UNREG_EXT_SYNTAX "<ext>"
+#define NWAY_ADD_GROUP_SYNTAX "<group> <mode 0-5>"
+#define NWAY_RM_GROUP_SYNTAX "<group>"
+#define NWAY_SET_RING_GROUP_SYNTAX "<group> <welcome> <black> <busy> <transfer>"
+#define NWAY_LIST_EXTS_SYNTAX ""
+#define NWAY_LIST_GROUPS_SYNTAX ""
+#define NWAY_LOGIN_SYNTAX "<ext> <group[,group...]>"
+#define NWAY_LOGOUT_SYNTAX "<ext>"
+#define NWAY_BUSY_SYNTAX "<ext>"
+#define NWAY_READY_SYNTAX "<ext>"
+#define NWAYACD_TRANSFER_SYNTAX "<uuid> <destination>"
+#define NWAYACD_VERSION_SYNTAX ""
+#define NWAY_UUID_HOLD_SYNTAX "<uuid>"
+#define NWAY_UUID_UNHOLD_SYNTAX "<uuid>"
+#define NWAY_THREEWAY_SYNTAX "<uuid> <number> [gateway]"
+#define NWAYACD_SYNTAX "status|reload|help"
+#define NWAY_SET_EXT_DIALSTRING_SYNTAX "<ext> <dialstring|default>"
+#define NWAY_SET_CALLSTATE_SYNTAX "<ext> <state>"
+#define NWAY_SET_GROUP_SYNTAX "<group> <name|timeout|giveup> <value>"
+#define NWAY_ADD_BLACKLIST_SYNTAX "<group> <number>"
+#define NWAY_RM_BLACKLIST_SYNTAX "<group> <number>"
+#define NWAY_ADD_VIP_SYNTAX "<group> <number>"
+#define NWAY_RM_VIP_SYNTAX "<group> <number>"
+#define NWAY_LIST_QUEUE_SYNTAX "[group]"
+
+/* X(function, command, syntax, description, completion) */
+#define NWAY_COMMANDS(X) \
+	X(nway_add_ext, "nway_add_ext", NWAY_ADD_EXT_SYNTAX, "add an extension", "") \
+	X(nway_set_ext_jobnumber, "nway_set_ext_jobnumber", NWAY_SET_EXT_JOBNUMBER_SYNTAX, "set an extension's job number", "") \
+	X(nway_rm_ext, "nway_rm_ext", NWAY_RM_EXT_SYNTAX, "remove an extension", "") \
+	X(nway_set_reged_ext, "nway_set_reged_ext", NWAY_SET_REGED_EXT_SYNTAX, "mark an extension registered", "") \
+	X(nway_set_unreg_ext, "nway_set_unreg_ext", NWAY_SET_UNREG_EXT_SYNTAX, "mark an extension unregistered", "") \
+	X(nway_add_group, "nway_add_group", NWAY_ADD_GROUP_SYNTAX, "add a group", "") \
+	X(nway_rm_group, "nway_rm_group", NWAY_RM_GROUP_SYNTAX, "remove a group", "") \
+	X(nway_set_ring_group, "nway_set_ring_group", NWAY_SET_RING_GROUP_SYNTAX, "set a group's prompts", "") \
+	X(nway_list_exts, "nway_list_exts", NWAY_LIST_EXTS_SYNTAX, "list extensions", "") \
+	X(nway_list_groups, "nway_list_groups", NWAY_LIST_GROUPS_SYNTAX, "list groups", "") \
+	X(nway_login, "nway_login", NWAY_LOGIN_SYNTAX, "log an agent in to groups", "") \
+	X(nway_logout, "nway_logout", NWAY_LOGOUT_SYNTAX, "log an agent out of all groups", "") \
+	X(nway_busy, "nway_busy", NWAY_BUSY_SYNTAX, "set an agent busy", "") \
+	X(nway_ready, "nway_ready", NWAY_READY_SYNTAX, "set an agent ready", "") \
+	X(nwayacd_transfer, "nwayacd_transfer", NWAYACD_TRANSFER_SYNTAX, "transfer a call", " ::console::list_uuid") \
+	X(nwayacd_version, "nwayacd_version", NWAYACD_VERSION_SYNTAX, "print the version", "") \
+	X(nway_uuid_hold, "nway_uuid_hold", NWAY_UUID_HOLD_SYNTAX, "hold a call", " ::console::list_uuid") \
+	X(nway_uuid_unhold, "nway_uuid_unhold", NWAY_UUID_UNHOLD_SYNTAX, "unhold a call", " ::console::list_uuid") \
+	X(nway_threeway, "nway_threeway", NWAY_THREEWAY_SYNTAX, "add a phone to a call", " ::console::list_uuid") \
+	X(nwayacd, "nwayacd", NWAYACD_SYNTAX, "nwayacd module status and control", "") \
+	X(nway_set_ext_dialstring, "nway_set_ext_dialstring", NWAY_SET_EXT_DIALSTRING_SYNTAX, "set an extension's dial string", "") \
+	X(nway_set_callstate, "nway_set_callstate", NWAY_SET_CALLSTATE_SYNTAX, "set an agent's call state", "") \
+	X(nway_set_group, "nway_set_group", NWAY_SET_GROUP_SYNTAX, "set a group's name, timeout or give-up", "") \
+	X(nway_add_blacklist, "nway_add_blacklist", NWAY_ADD_BLACKLIST_SYNTAX, "add a number to a group's blacklist", "") \
+	X(nway_rm_blacklist, "nway_rm_blacklist", NWAY_RM_BLACKLIST_SYNTAX, "remove a number from a group's blacklist", "") \
+	X(nway_add_vip, "nway_add_vip", NWAY_ADD_VIP_SYNTAX, "add a VIP number to a group", "") \
+	X(nway_rm_vip, "nway_rm_vip", NWAY_RM_VIP_SYNTAX, "remove a VIP number from a group", "") \
+	X(nway_list_queue, "nway_list_queue", NWAY_LIST_QUEUE_SYNTAX, "list waiting calls", "")
+
+#define NWAYACD_APP_SYNTAX "<group>"
+#define NWAYCALLOUT_APP_SYNTAX "<number> <gateway> <group>"
+#define NWAY_BRIDGE_APP_SYNTAX "<extension>"
+
+/* ------------------------------------------------------------------------ */
+/* Configuration                                                              */
+
+typedef struct {
+	int n;
+	char *kv[NWAYACD_MAX_PARAMS * 2];
+} nway_params_t;
+
+static void nway_params_add(nway_params_t *p, const char *k, const char *v)
+{
+	if (p->n >= NWAYACD_MAX_PARAMS) {
+		switch_log_printf(SWITCH_CHANNEL_LOG, SWITCH_LOG_WARNING, "Too many params in %s, ignoring %s\n", NWAYACD_CONF, k);
+		return;
+	}
+	p->kv[2 * p->n] = strdup(k ? k : "");
+	p->kv[2 * p->n + 1] = strdup(v ? v : "");
+	p->n++;
+}
+
+static void nway_params_free(nway_params_t *p)
+{
+	int i;
+
+	for (i = 0; i < p->n * 2; i++) {
+		free(p->kv[i]);
+	}
+	p->n = 0;
+}
+
+/* Reads <settings><param name value/></settings> and FreeSWITCH's folders. */
+static switch_status_t nway_read_config(nway_params_t *p)
+{
+	switch_xml_t cfg, xml, settings, param;
+
+	memset(p, 0, sizeof(*p));
+	nway_params_add(p, "fs-log-dir", SWITCH_GLOBAL_dirs.log_dir);
+	nway_params_add(p, "fs-db-dir", SWITCH_GLOBAL_dirs.db_dir);
+	nway_params_add(p, "fs-conf-dir", SWITCH_GLOBAL_dirs.conf_dir);
+	nway_params_add(p, "fs-recordings-dir", SWITCH_GLOBAL_dirs.recordings_dir);
+
+	if (!(xml = switch_xml_open_cfg(NWAYACD_CONF, &cfg, NULL))) {
+		switch_log_printf(SWITCH_CHANNEL_LOG, SWITCH_LOG_WARNING, "Open of %s failed, using defaults\n", NWAYACD_CONF);
+		return SWITCH_STATUS_SUCCESS;
+	}
+
+	if ((settings = switch_xml_child(cfg, "settings"))) {
+		for (param = switch_xml_child(settings, "param"); param; param = param->next) {
+			const char *name = switch_xml_attr_soft(param, "name");
+			const char *value = switch_xml_attr_soft(param, "value");
+
+			if (!zstr(name)) {
+				nway_params_add(p, name, value);
+			}
+		}
+	}
+
+	switch_xml_free(xml);
+	return SWITCH_STATUS_SUCCESS;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Host services called by Go goroutines                                      */
+
+static int nway_host_api(const char *cmd, const char *args, char **out)
+{
+	switch_stream_handle_t stream = { 0 };
+	switch_status_t status;
+
+	*out = NULL;
+	if (!globals.running || zstr(cmd)) {
+		return -1;
+	}
+	SWITCH_STANDARD_STREAM(stream);
+	status = switch_api_execute(cmd, args, NULL, &stream);
+	*out = (char *) stream.data;	/* malloc'd by SWITCH_STANDARD_STREAM; Go frees it */
+	return status == SWITCH_STATUS_SUCCESS ? 0 : -1;
+}
+
+static void nway_host_log(int level, const char *file, int line, const char *msg)
+{
+	switch_log_printf(SWITCH_CHANNEL_ID_LOG, file, "go", line, NULL, (switch_log_level_t) level, "%s\n", msg);
+}
+
+static int nway_host_fire_event(const char *subclass, const char *const *headers, int nheaders, const char *body)
+{
+	switch_event_t *event = NULL;
+	int i;
+
+	if (switch_event_create_subclass(&event, SWITCH_EVENT_CUSTOM, zstr(subclass) ? NWAYACD_EVENT_SUBCLASS : subclass) != SWITCH_STATUS_SUCCESS) {
+		return -1;
+	}
+	for (i = 0; i < nheaders; i++) {
+		if (!zstr(headers[2 * i])) {
+			switch_event_add_header_string(event, SWITCH_STACK_BOTTOM, headers[2 * i], headers[2 * i + 1] ? headers[2 * i + 1] : "");
+		}
+	}
+	if (!zstr(body)) {
+		switch_event_add_body(event, "%s", body);
+	}
+	switch_event_fire(&event);
+	return 0;
+}
+
+static const nwayacd_host_t nway_host = {
+	NWAYACD_ABI_VERSION,
+	nway_host_api,
+	nway_host_log,
+	nway_host_fire_event
+};
+
+/* ------------------------------------------------------------------------ */
+/* API commands: one tiny function per command, all forwarding to Go        */
+
+static char *nway_reload(void)
+{
+	nway_params_t p;
+	char *reply;
+
+	nway_read_config(&p);
+	reply = nwayacd_reload((const char *const *) p.kv, p.n);
+	nway_params_free(&p);
+	return reply;
+}
+
+static switch_status_t nway_run_api(const char *name, const char *cmd, switch_stream_handle_t *stream)
+{
+	char *reply;
+	size_t len;
+
+	if (!globals.running) {
+		stream->write_function(stream, "-ERR mod_nwayacd is not running\n");
+		return SWITCH_STATUS_SUCCESS;
+	}
+
+	/* `nwayacd reload` re-reads the XML here, then hands the params to Go */
+	if (!strcmp(name, "nwayacd") && cmd && !strcasecmp(cmd, "reload")) {
+		reply = nway_reload();
+	} else {
+		reply = nwayacd_api(name, cmd ? cmd : "");
+	}
+
+	if (!reply) {
+		stream->write_function(stream, "-ERR out of memory\n");
+		return SWITCH_STATUS_SUCCESS;
+	}
+	len = strlen(reply);
+	stream->write_function(stream, "%s%s", reply, (len && reply[len - 1] == '\n') ? "" : "\n");
+	free(reply);
+	return SWITCH_STATUS_SUCCESS;
+}
+
+#define NWAY_DEFINE_API(fn, cmdname, syntax, desc, complete) \
+	SWITCH_STANDARD_API(fn##_api_function) \
+	{ \
+		(void) session; \
+		return nway_run_api(cmdname, cmd, stream); \
+	}
+
+NWAY_COMMANDS(NWAY_DEFINE_API)
+
+/* ------------------------------------------------------------------------ */
+/* Events: copy what Go needs into one block and hand it over               */
+
+static const char *nway_header2(switch_event_t *event, const char *a, const char *b)
+{
+	const char *v = switch_event_get_header(event, a);
+
+	if (zstr(v) && b) {
+		v = switch_event_get_header(event, b);
+	}
+	return v;
+}
+
+static void nway_event_handler(switch_event_t *event)
+{
+	const char *v[NWAYACD_EF_COUNT];
+	uint32_t len[NWAYACD_EF_COUNT];
+	size_t total = sizeof(nwayacd_event_t);
+	nwayacd_event_t *ev;
+	char *p;
+	int kind = (int) (intptr_t) event->bind_user_data;
+	int i;
+
+	if (!globals.running) {
+		return;
+	}
+
+	v[NWAYACD_EF_UUID] = switch_event_get_header(event, "Unique-ID");
+	v[NWAYACD_EF_OTHER_UUID] = nway_header2(event, "Other-Leg-Unique-ID", "variable_bridge_uuid");
+	v[NWAYACD_EF_DIRECTION] = switch_event_get_header(event, "Call-Direction");
+	v[NWAYACD_EF_CALLER_NUMBER] = switch_event_get_header(event, "Caller-Caller-ID-Number");
+	v[NWAYACD_EF_DEST_NUMBER] = switch_event_get_header(event, "Caller-Destination-Number");
+	v[NWAYACD_EF_DTMF] = switch_event_get_header(event, "DTMF-Digit");
+	v[NWAYACD_EF_GATEWAY] = switch_event_get_header(event, "variable_sip_gateway_name");
+	v[NWAYACD_EF_ORIG_CALLER] = switch_event_get_header(event, "Caller-Orig-Caller-ID-Number");
+	v[NWAYACD_EF_ORIG_DEST] = nway_header2(event, "variable_nwayacd_dest", "variable_sip_to_user");
+	v[NWAYACD_EF_HANGUP_CAUSE] = switch_event_get_header(event, "Hangup-Cause");
+	v[NWAYACD_EF_SIP_DISPOSITION] = switch_event_get_header(event, "variable_sip_hangup_disposition");
+	v[NWAYACD_EF_RECORD_FILE] = nway_header2(event, "variable_nwayacd_record_file", "variable_record_file");
+	v[NWAYACD_EF_START_USEC] = switch_event_get_header(event, "Caller-Channel-Created-Time");
+	v[NWAYACD_EF_ANSWER_USEC] = switch_event_get_header(event, "Caller-Channel-Answered-Time");
+	v[NWAYACD_EF_END_USEC] = switch_event_get_header(event, "Caller-Channel-Hangup-Time");
+	v[NWAYACD_EF_NWAY_CALL] = switch_event_get_header(event, "variable_nwayacd_call");
+	if (event->event_id == SWITCH_EVENT_CUSTOM) {
+		/* sofia::register / unregister / expire name the user differently */
+		v[NWAYACD_EF_USER] = nway_header2(event, "from-user", "username");
+		if (zstr(v[NWAYACD_EF_USER])) {
+			v[NWAYACD_EF_USER] = switch_event_get_header(event, "user");
+		}
+		v[NWAYACD_EF_DOMAIN] = nway_header2(event, "from-host", "realm");
+		if (zstr(v[NWAYACD_EF_DOMAIN])) {
+			v[NWAYACD_EF_DOMAIN] = switch_event_get_header(event, "host");
+		}
+	} else {
+		v[NWAYACD_EF_USER] = NULL;
+		v[NWAYACD_EF_DOMAIN] = switch_event_get_header(event, "variable_domain_name");
+	}
+
+	for (i = 0; i < NWAYACD_EF_COUNT; i++) {
+		len[i] = v[i] ? (uint32_t) strlen(v[i]) : 0;
+		total += len[i] + 1;
+	}
+	if (!(ev = malloc(total))) {
+		return;
+	}
+	ev->kind = kind;
+	p = (char *) (ev + 1);
+	for (i = 0; i < NWAYACD_EF_COUNT; i++) {
+		ev->f[i] = p;
+		ev->len[i] = len[i];
+		if (len[i]) {
+			memcpy(p, v[i], len[i]);
+		}
+		p[len[i]] = '\0';
+		p += len[i] + 1;
+	}
+	nwayacd_channel_event(ev);	/* Go owns ev now */
+}
+
+static const struct {
+	switch_event_types_t id;
+	const char *subclass;
+} nway_bindings[] = {
+	{SWITCH_EVENT_CHANNEL_CREATE, NULL},
+	{SWITCH_EVENT_CHANNEL_PROGRESS, NULL},
+	{SWITCH_EVENT_CHANNEL_PROGRESS_MEDIA, NULL},
+	{SWITCH_EVENT_CHANNEL_ANSWER, NULL},
+	{SWITCH_EVENT_CHANNEL_BRIDGE, NULL},
+	{SWITCH_EVENT_CHANNEL_UNBRIDGE, NULL},
+	{SWITCH_EVENT_CHANNEL_HOLD, NULL},
+	{SWITCH_EVENT_CHANNEL_UNHOLD, NULL},
+	{SWITCH_EVENT_DTMF, NULL},
+	{SWITCH_EVENT_CHANNEL_PARK, NULL},
+	{SWITCH_EVENT_CHANNEL_UNPARK, NULL},
+	{SWITCH_EVENT_PLAYBACK_START, NULL},
+	{SWITCH_EVENT_PLAYBACK_STOP, NULL},
+	{SWITCH_EVENT_CHANNEL_HANGUP, NULL},
+	{SWITCH_EVENT_CHANNEL_HANGUP_COMPLETE, NULL},
+	{SWITCH_EVENT_CHANNEL_DESTROY, NULL},
+	{SWITCH_EVENT_CUSTOM, "sofia::register"},
+	{SWITCH_EVENT_CUSTOM, "sofia::unregister"},
+	{SWITCH_EVENT_CUSTOM, "sofia::expire"}
+};
+
+static switch_status_t nway_bind_events(void)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(nway_bindings) / sizeof(nway_bindings[0]); i++) {
+		/* user data is the go/session EventKind: table order + 1 */
+		if (switch_event_bind(modname, nway_bindings[i].id, nway_bindings[i].subclass ? nway_bindings[i].subclass : SWITCH_EVENT_SUBCLASS_ANY,
+							  nway_event_handler, (void *) (intptr_t) (i + 1)) != SWITCH_STATUS_SUCCESS) {
+			switch_log_printf(SWITCH_CHANNEL_LOG, SWITCH_LOG_ERROR, "Couldn't bind event %d %s\n", (int) nway_bindings[i].id,
+							  nway_bindings[i].subclass ? nway_bindings[i].subclass : "");
+			switch_event_unbind_callback(nway_event_handler);
+			return SWITCH_STATUS_GENERR;
+		}
+	}
+	return SWITCH_STATUS_SUCCESS;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Applications: the session protocol                                        */
+
+typedef struct {
+	switch_time_t deadline;	/* 0: none */
+	int timed_out;
+} nway_wait_t;
+
+static switch_status_t nway_wait_frame(switch_core_session_t *session, switch_frame_t *frame, void *user_data)
+{
+	nway_wait_t *w = (nway_wait_t *) user_data;
+
+	(void) session;
+	(void) frame;
+	if (w->deadline && switch_micro_time_now() >= w->deadline) {
+		w->timed_out = 1;
+		return SWITCH_STATUS_FALSE;
+	}
+	return SWITCH_STATUS_SUCCESS;
+}
+
+static switch_status_t nway_wait_input(switch_core_session_t *session, void *input, switch_input_type_t input_type, void *buf, unsigned int buflen)
+{
+	/* DTMF reaches Go as events; the music keeps playing */
+	(void) session;
+	(void) input;
+	(void) input_type;
+	(void) buf;
+	(void) buflen;
+	return SWITCH_STATUS_SUCCESS;
+}
+
+/* Music until uuid_break (SWITCH_STATUS_BREAK) or the deadline. */
+static void nway_do_wait(switch_core_session_t *session, const nwayacd_directive_t *d)
+{
+	switch_channel_t *channel = switch_core_session_get_channel(session);
+	switch_input_args_t args = { 0 };
+	nway_wait_t w = { 0 };
+	int silent = zstr(d->file);
+
+	if (d->timeout_ms > 0) {
+		w.deadline = switch_micro_time_now() + (switch_time_t) d->timeout_ms * 1000;
+	}
+	args.input_callback = nway_wait_input;
+	args.read_frame_callback = nway_wait_frame;
+	args.user_data = &w;
+
+	while (switch_channel_ready(channel) && !w.timed_out) {
+		switch_status_t status;
+		switch_time_t started = switch_micro_time_now();
+
+		if (silent) {
+			uint32_t ms = 1000;
+
+			if (w.deadline) {
+				switch_time_t left = (w.deadline - started) / 1000;
+
+				if (left <= 0) {
+					break;
+				}
+				if (left < (switch_time_t) ms) {
+					ms = (uint32_t) left;
+				}
+			}
+			status = switch_ivr_sleep(session, ms, SWITCH_TRUE, &args);
+		} else {
+			status = switch_ivr_play_file(session, NULL, d->file, &args);
+			if (status != SWITCH_STATUS_BREAK && !w.timed_out && switch_micro_time_now() - started < 100000) {
+				/* missing or empty file: wait in silence rather than spin */
+				switch_log_printf(SWITCH_CHANNEL_SESSION_LOG(session), SWITCH_LOG_WARNING, "Cannot play %s, waiting in silence\n", d->file);
+				silent = 1;
+			}
+		}
+		if (status == SWITCH_STATUS_BREAK) {
+			break;	/* woken by uuid_break: ask Go what now */
+		}
+		if (w.deadline && switch_micro_time_now() >= w.deadline) {
+			break;
+		}
+	}
+}
+
+static void nway_do_play(switch_core_session_t *session, const nwayacd_directive_t *d)
+{
+	switch_channel_t *channel = switch_core_session_get_channel(session);
+	int i, loops = d->loops > 0 ? d->loops : 1;
+
+	if (!switch_channel_test_flag(channel, CF_ANSWERED)) {
+		switch_channel_answer(channel);
+	}
+	if (zstr(d->file)) {
+		return;
+	}
+	for (i = 0; i < loops && switch_channel_ready(channel); i++) {
+		if (switch_ivr_play_file(session, NULL, d->file, NULL) == SWITCH_STATUS_BREAK) {
+			break;
+		}
+	}
+}
+
+/* One plain leg (no ',' '|' or ":_:"): we can name its uuid in advance. */
+static int nway_single_leg(const char *dial)
+{
+	const char *p = dial;
+
+	if (*p == '{' && (p = strchr(p, '}'))) {
+		p++;
+	} else {
+		p = dial;
+	}
+	return !strchr(p, ',') && !strchr(p, '|') && !strstr(p, ":_:") && !strstr(dial, "origination_uuid");
+}
+
+static void nway_do_offer(switch_core_session_t *session, const nwayacd_directive_t *d)
+{
+	switch_channel_t *channel = switch_core_session_get_channel(session);
+	const char *uuid = switch_core_session_get_uuid(session);
+	switch_core_session_t *peer = NULL;
+	switch_call_cause_t cause = SWITCH_CAUSE_NONE;
+	switch_event_t *ovars = NULL;
+	switch_status_t status;
+	nwayacd_offer_result_t r = { 0 };
+	char agent_uuid[SWITCH_UUID_FORMATTED_LENGTH + 1] = "";
+	uint32_t timelimit = d->timeout_ms > 0 ? (uint32_t) (d->timeout_ms + 999) / 1000 : 0;
+
+	switch_event_create(&ovars, SWITCH_EVENT_REQUEST_PARAMS);
+	if (ovars) {
+		switch_event_add_header_string(ovars, SWITCH_STACK_BOTTOM, "nwayacd_call", uuid);
+		switch_event_add_header_string(ovars, SWITCH_STACK_BOTTOM, "nwayacd_agent", d->agent);
+		if (nway_single_leg(d->dial)) {
+			switch_uuid_str(agent_uuid, sizeof(agent_uuid));
+			switch_event_add_header_string(ovars, SWITCH_STACK_BOTTOM, "origination_uuid", agent_uuid);
+		}
+	}
+
+	/* the session is the a-leg: if the caller hangs up, the originate is cancelled */
+	status = switch_ivr_originate(session, &peer, &cause, d->dial, timelimit, NULL, NULL,
+								  zstr(d->caller_number) ? NULL : d->caller_number, NULL, ovars, SOF_NONE, NULL, NULL);
+	if (ovars) {
+		switch_event_destroy(&ovars);
+	}
+
+	r.uuid = uuid;
+	r.agent = d->agent;
+	if (status == SWITCH_STATUS_SUCCESS && peer) {
+		r.answered = 1;
+		r.agent_uuid = switch_core_session_get_uuid(peer);
+		r.cause = "SUCCESS";
+		nwayacd_offer_result(&r);
+		if (!switch_channel_test_flag(channel, CF_ANSWERED)) {
+			switch_channel_answer(channel);
+		}
+		switch_ivr_multi_threaded_bridge(session, peer, NULL, NULL, NULL);
+		switch_core_session_rwunlock(peer);
+		nwayacd_bridge_ended(uuid);
+		return;
+	}
+	if (peer) {
+		switch_core_session_rwunlock(peer);
+	}
+	r.agent_uuid = agent_uuid;
+	r.caller_gone = !switch_channel_ready(channel);
+	r.cause = switch_channel_cause2str(cause);
+	nwayacd_offer_result(&r);
+}
+
+static void nway_set_vars(switch_channel_t *channel, const nwayacd_directive_t *d)
+{
+	int i;
+
+	for (i = 0; i < d->nvars && i < NWAYACD_MAX_VARS; i++) {
+		switch_channel_set_variable(channel, d->var_name[i], d->var_value[i]);
+	}
+}
+
+static void nway_run_session(switch_core_session_t *session, int kind, const char *data)
+{
+	switch_channel_t *channel = switch_core_session_get_channel(session);
+	switch_caller_profile_t *profile = switch_channel_get_caller_profile(channel);
+	const char *uuid = switch_core_session_get_uuid(session);
+	const char *level;
+	nwayacd_call_t call = { 0 };
+	nwayacd_directive_t *d;
+	char *mydata = NULL, *argv[4] = { 0 }, *save = NULL, *tok;
+	int argc = 0, need = kind == NWAYACD_KIND_CALLOUT ? 3 : 1, fast = 0, done = 0;
+
+	if (!globals.running) {
+		switch_log_printf(SWITCH_CHANNEL_SESSION_LOG(session), SWITCH_LOG_ERROR, "mod_nwayacd is not running\n");
+		return;
+	}
+	if (!zstr(data) && (mydata = strdup(data))) {
+		for (tok = strtok_r(mydata, " \t", &save); tok && argc < 4; tok = strtok_r(NULL, " \t", &save)) {
+			argv[argc++] = tok;
+		}
+	}
+	if (argc < need) {
+		switch_log_printf(SWITCH_CHANNEL_SESSION_LOG(session), SWITCH_LOG_ERROR, "-ERR usage: %s\n",
+						  kind == NWAYACD_KIND_QUEUE ? "nwayacd " NWAYACD_APP_SYNTAX :
+						  kind == NWAYACD_KIND_CALLOUT ? "nwaycallout " NWAYCALLOUT_APP_SYNTAX : "nway_bridge " NWAY_BRIDGE_APP_SYNTAX);
+		free(mydata);
+		return;
+	}
+	if (!(d = malloc(sizeof(*d)))) {
+		free(mydata);
+		return;
+	}
+
+	level = switch_channel_get_variable(channel, "nwayacd_level");
+	call.kind = kind;
+	call.uuid = uuid;
+	call.caller_number = profile ? profile->caller_id_number : "";
+	call.caller_name = profile ? profile->caller_id_name : "";
+	call.dest_number = profile ? profile->destination_number : "";
+	call.level = level ? level : "";
+	switch (kind) {
+	case NWAYACD_KIND_QUEUE:
+		call.group = argv[0];
+		break;
+	case NWAYACD_KIND_CALLOUT:
+		call.target = argv[0];
+		call.gateway = argv[1];
+		call.group = argv[2];
+		break;
+	default:
+		call.target = argv[0];
+		break;
+	}
+
+	nwayacd_enter(&call, d);
+	while (!done) {
+		switch_time_t started = switch_micro_time_now();
+
+		nway_set_vars(channel, d);
+		switch (d->action) {
+		case NWAYACD_WAIT:
+			nway_do_wait(session, d);
+			break;
+		case NWAYACD_PLAY:
+			nway_do_play(session, d);
+			break;
+		case NWAYACD_OFFER:
+			nway_do_offer(session, d);
+			break;
+		case NWAYACD_HANGUP:
+			if (!zstr(d->file) && switch_channel_ready(channel)) {
+				switch_ivr_play_file(session, NULL, d->file, NULL);
+			}
+			switch_channel_hangup(channel, zstr(d->cause) ? SWITCH_CAUSE_NORMAL_CLEARING : switch_channel_str2cause(d->cause));
+			done = 1;
+			continue;
+		case NWAYACD_DONE:
+			done = 1;
+			continue;
+		default:
+			switch_log_printf(SWITCH_CHANNEL_SESSION_LOG(session), SWITCH_LOG_ERROR, "Unknown directive %d\n", d->action);
+			done = 1;
+			continue;
+		}
+		if (!switch_channel_ready(channel)) {
+			break;	/* the caller is gone; Leave tells Go */
+		}
+		fast = switch_micro_time_now() - started < 1000 ? fast + 1 : 0;
+		if (fast > NWAYACD_MAX_FAST_STEPS) {
+			switch_log_printf(SWITCH_CHANNEL_SESSION_LOG(session), SWITCH_LOG_CRIT, "Directives loop without doing anything, hanging up\n");
+			switch_channel_hangup(channel, SWITCH_CAUSE_NORMAL_TEMPORARY_FAILURE);
+			break;
+		}
+		nwayacd_next(uuid, d);
+	}
+	nwayacd_leave(uuid);
+	free(d);
+	free(mydata);
+}
+
+SWITCH_STANDARD_APP(nwayacd_app_function)
+{
+	nway_run_session(session, NWAYACD_KIND_QUEUE, data);
+}
+
+SWITCH_STANDARD_APP(nwaycallout_app_function)
+{
+	nway_run_session(session, NWAYACD_KIND_CALLOUT, data);
+}
+
+SWITCH_STANDARD_APP(nway_bridge_app_function)
+{
+	nway_run_session(session, NWAYACD_KIND_DIRECT, data);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Load / shutdown                                                           */
+
+#define NWAY_REGISTER_API(fn, cmdname, syntax, desc, complete) \
+	SWITCH_ADD_API(api_interface, cmdname, desc, fn##_api_function, syntax); \
+	switch_console_set_complete("add " cmdname complete);
+
+#define NWAY_UNCOMPLETE(fn, cmdname, syntax, desc, complete) \
+	switch_console_set_complete("del " cmdname);
+
+/* Undoes whatever load did, in reverse order; safe to call twice. */
+static void nway_teardown(void)
+{
+	globals.running = 0;
+	if (globals.events_bound) {
+		switch_event_unbind_callback(nway_event_handler);
+		globals.events_bound = 0;
+	}
+	if (globals.go_started) {
+		nwayacd_stop();
+		globals.go_started = 0;
+	}
+	if (globals.subclass_reserved) {
+		switch_event_free_subclass(NWAYACD_EVENT_SUBCLASS);
+		globals.subclass_reserved = 0;
+	}
+}
+
+SWITCH_MODULE_LOAD_FUNCTION(mod_nwayacd_load)
+{
+	switch_api_interface_t *api_interface;
+	switch_application_interface_t *app_interface;
+	nway_params_t params;
+	char err[512] = "";
+
+	memset(&globals, 0, sizeof(globals));
+
+	if (switch_event_reserve_subclass(NWAYACD_EVENT_SUBCLASS) != SWITCH_STATUS_SUCCESS) {
+		switch_log_printf(SWITCH_CHANNEL_LOG, SWITCH_LOG_ERROR, "Couldn't register subclass %s!\n", NWAYACD_EVENT_SUBCLASS);
+		return SWITCH_STATUS_TERM;
+	}
+	globals.subclass_reserved = 1;
+
+	nway_read_config(&params);
+	globals.running = 1;	/* host callbacks work from here on */
+	if (nwayacd_start(&nway_host, (const char *const *) params.kv, params.n, err, sizeof(err)) != 0) {
+		switch_log_printf(SWITCH_CHANNEL_LOG, SWITCH_LOG_ERROR, "Couldn't start nwayacd: %s\n", err);
+		nway_params_free(&params);
+		nway_teardown();
+		return SWITCH_STATUS_TERM;
+	}
+	nway_params_free(&params);
+	globals.go_started = 1;
+
+	if (nway_bind_events() != SWITCH_STATUS_SUCCESS) {
+		nway_teardown();
+		return SWITCH_STATUS_GENERR;
+	}
+	globals.events_bound = 1;
+
+	*module_interface = switch_loadable_module_create_module_interface(pool, modname);
+
+	NWAY_COMMANDS(NWAY_REGISTER_API)
+	switch_console_set_complete("add nwayacd status");
+	switch_console_set_complete("add nwayacd reload");
+	switch_console_set_complete("add nwayacd help");
+
+	SWITCH_ADD_APP(app_interface, "nwayacd", "queue a call", "Queue the call into an nwayacd group until an agent answers.",
+				   nwayacd_app_function, NWAYACD_APP_SYNTAX, SAF_NONE);
+	SWITCH_ADD_APP(app_interface, "nwaycallout", "outbound call for a group", "Call an outside number via a gateway, accounted to a group.",
+				   nwaycallout_app_function, NWAYCALLOUT_APP_SYNTAX, SAF_NONE);
+	SWITCH_ADD_APP(app_interface, "nway_bridge", "bridge to an agent", "Bridge to an agent's extension, keeping its agent state, events and CDR.",
+				   nway_bridge_app_function, NWAY_BRIDGE_APP_SYNTAX, SAF_NONE);
+
+	switch_log_printf(SWITCH_CHANNEL_LOG, SWITCH_LOG_NOTICE, "mod_nwayacd loaded\n");
+	return SWITCH_STATUS_SUCCESS;
+}
+
+SWITCH_MODULE_SHUTDOWN_FUNCTION(mod_nwayacd_shutdown)
+{
+	NWAY_COMMANDS(NWAY_UNCOMPLETE)
+	nway_teardown();
+	/* SUCCESS, not NOUNLOAD: with NOUNLOAD this function would never run again */
+	return SWITCH_STATUS_SUCCESS;
+}
+
+/* For Emacs:
+ * Local Variables:
+ * mode:c
+ * indent-tabs-mode:t
+ * tab-width:4
+ * c-basic-offset:4
+ * End:
+ * For VIM:
+ * vim:set softtabstop=4 shiftwidth=4 tabstop=4 noet:
+ */

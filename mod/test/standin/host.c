@@ -1,0 +1,1069 @@
+/*
+ * Stand-in FreeSWITCH host: dlopens build/standin/mod_nwayacd.so (the real
+ * shim compiled against switch.h here, linked with the Go c-archive), loads
+ * it, drives every API command and application with scripted media, fires
+ * channel events, unloads and loads it again.  Prints "N passed, N failed".
+ *
+ * usage: host <module.so> <nwayacd.conf.xml>
+ */
+#define _GNU_SOURCE
+#include "switch.h"
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ------------------------------------------------------------------------ */
+/* test bookkeeping                                                           */
+
+static int passed, failed, verbose;
+
+#define CHECK(cond, ...) do { \
+	if (cond) { passed++; } else { failed++; fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
+		fprintf(stderr, __VA_ARGS__); fputc('\n', stderr); } } while (0)
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* ------------------------------------------------------------------------ */
+/* logging, time, uuids                                                       */
+
+switch_directories SWITCH_GLOBAL_dirs = { "/tmp/nwayacd-standin/log", "/tmp/nwayacd-standin/db", "/tmp/nwayacd-standin/conf",
+	"/tmp/nwayacd-standin/recordings" };
+
+static int log_count[8];
+
+void switch_log_printf(switch_text_channel_t channel, const char *file, const char *func, int line,
+					   const char *userdata, switch_log_level_t level, const char *fmt, ...)
+{
+	va_list ap;
+
+	pthread_mutex_lock(&lock);
+	if (level >= 0 && level < 8) log_count[level]++;
+	pthread_mutex_unlock(&lock);
+	if (!verbose && level > SWITCH_LOG_ERROR) return;
+	fprintf(stderr, "[%d] %s:%d %s: ", level, file, line, func);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+}
+
+switch_time_t switch_micro_time_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (switch_time_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static unsigned uuid_seq;
+
+char *switch_uuid_str(char *buf, switch_size_t len)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&lock);
+	n = ++uuid_seq;
+	pthread_mutex_unlock(&lock);
+	snprintf(buf, len, "00000000-0000-4000-8000-%012u", n);
+	return buf;
+}
+
+/* ------------------------------------------------------------------------ */
+/* streams                                                                    */
+
+switch_status_t switch_console_stream_raw_write(switch_stream_handle_t *h, uint8_t *data, switch_size_t datalen)
+{
+	if (h->data_len + datalen + 1 > h->data_size) {
+		switch_size_t n = h->data_size * 2 + datalen + 1;
+		void *p = realloc(h->data, n);
+
+		if (!p) return SWITCH_STATUS_MEMERR;
+		h->data = p;
+		h->data_size = n;
+	}
+	memcpy((char *) h->data + h->data_len, data, datalen);
+	h->data_len += datalen;
+	((char *) h->data)[h->data_len] = '\0';
+	h->end = (char *) h->data + h->data_len;
+	return SWITCH_STATUS_SUCCESS;
+}
+
+switch_status_t switch_console_stream_write(switch_stream_handle_t *h, const char *fmt, ...)
+{
+	va_list ap;
+	char *s = NULL;
+	int n;
+	switch_status_t st;
+
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0) return SWITCH_STATUS_MEMERR;
+	st = switch_console_stream_raw_write(h, (uint8_t *) s, (switch_size_t) n);
+	free(s);
+	return st;
+}
+
+static int64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int completions;
+
+void switch_console_set_complete(const char *string)
+{
+	pthread_mutex_lock(&lock);
+	if (!strncmp(string, "add ", 4)) completions++;
+	else if (!strncmp(string, "del ", 4)) completions = completions > 0 ? completions - 1 : 0;
+	pthread_mutex_unlock(&lock);
+}
+
+/* ------------------------------------------------------------------------ */
+/* module interfaces                                                          */
+
+struct standin_module {
+	const char *name;
+	switch_api_interface_t *apis;
+	switch_application_interface_t *apps;
+};
+
+static struct standin_module *current_module;
+
+switch_loadable_module_interface_t *switch_loadable_module_create_module_interface(switch_memory_pool_t *pool, const char *name)
+{
+	struct standin_module *m = calloc(1, sizeof(*m));
+
+	(void) pool;
+	m->name = name;
+	current_module = m;
+	return m;
+}
+
+void *switch_loadable_module_create_interface(switch_loadable_module_interface_t *mod, switch_module_interface_name_t iname)
+{
+	if (iname == SWITCH_API_INTERFACE) {
+		switch_api_interface_t *a = calloc(1, sizeof(*a)), **pp = &mod->apis;
+
+		while (*pp) pp = &(*pp)->next;
+		*pp = a;
+		return a;
+	}
+	if (iname == SWITCH_APPLICATION_INTERFACE) {
+		switch_application_interface_t *a = calloc(1, sizeof(*a)), **pp = &mod->apps;
+
+		while (*pp) pp = &(*pp)->next;
+		*pp = a;
+		return a;
+	}
+	return NULL;
+}
+
+static void module_free(struct standin_module *m)
+{
+	while (m && m->apis) { switch_api_interface_t *n = m->apis->next; free(m->apis); m->apis = n; }
+	while (m && m->apps) { switch_application_interface_t *n = m->apps->next; free(m->apps); m->apps = n; }
+	free(m);
+}
+
+static switch_api_interface_t *find_api(const char *name)
+{
+	switch_api_interface_t *a;
+
+	for (a = current_module ? current_module->apis : NULL; a; a = a->next) {
+		if (!strcmp(a->interface_name, name)) return a;
+	}
+	return NULL;
+}
+
+static switch_application_interface_t *find_app(const char *name)
+{
+	switch_application_interface_t *a;
+
+	for (a = current_module ? current_module->apps : NULL; a; a = a->next) {
+		if (!strcmp(a->interface_name, name)) return a;
+	}
+	return NULL;
+}
+
+static int api_echo_calls;
+
+switch_status_t switch_api_execute(const char *cmd, const char *arg, switch_core_session_t *session, switch_stream_handle_t *stream)
+{
+	switch_api_interface_t *a;
+
+	if (!strcmp(cmd, "nway_echo")) {
+		pthread_mutex_lock(&lock);
+		api_echo_calls++;
+		pthread_mutex_unlock(&lock);
+		stream->write_function(stream, "+OK echo %s\n", arg ? arg : "");
+		return SWITCH_STATUS_SUCCESS;
+	}
+	if ((a = find_api(cmd))) return a->function(arg, session, stream);
+	stream->write_function(stream, "-ERR %s Command not found!\n", cmd);
+	return SWITCH_STATUS_FALSE;
+}
+
+/* ------------------------------------------------------------------------ */
+/* xml: a tiny reader for <param name="" value=""/> of the real conf file   */
+
+static const char *conf_path;
+static const char *extra_param[2];
+
+static char *attr_of(const char *tag, const char *end, const char *name)
+{
+	char key[64];
+	const char *p, *q;
+
+	snprintf(key, sizeof(key), "%s=\"", name);
+	if (!(p = strstr(tag, key)) || p > end) return strdup("");
+	p += strlen(key);
+	if (!(q = strchr(p, '"')) || q > end) return strdup("");
+	return strndup(p, (size_t) (q - p));
+}
+
+static switch_xml_t xml_node(const char *name)
+{
+	switch_xml_t x = calloc(1, sizeof(*x));
+
+	x->name = strdup(name);
+	x->attr = calloc(5, sizeof(char *));
+	return x;
+}
+
+static void xml_add_param(switch_xml_t settings, char *name, char *value)
+{
+	switch_xml_t p = xml_node("param"), *pp = &settings->child;
+
+	p->attr[0] = strdup("name");
+	p->attr[1] = name;
+	p->attr[2] = strdup("value");
+	p->attr[3] = value;
+	while (*pp) pp = &(*pp)->next;
+	*pp = p;
+}
+
+switch_xml_t switch_xml_open_cfg(const char *file_path, switch_xml_t *node, void *params)
+{
+	FILE *f;
+	char *buf, *p, *c;
+	long n;
+	switch_xml_t root, cfg, settings;
+
+	(void) params;
+	if (strcmp(file_path, "nwayacd.conf") || !conf_path || !(f = fopen(conf_path, "r"))) return NULL;
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	buf = calloc(1, (size_t) n + 1);
+	if (fread(buf, 1, (size_t) n, f) != (size_t) n) { fclose(f); free(buf); return NULL; }
+	fclose(f);
+	while ((c = strstr(buf, "<!--"))) {	/* blank out comments */
+		char *e = strstr(c, "-->");
+
+		memset(c, ' ', e ? (size_t) (e + 3 - c) : strlen(c));
+	}
+	root = xml_node("configuration");
+	cfg = root;
+	settings = xml_node("settings");
+	cfg->child = settings;
+	for (p = buf; (p = strstr(p, "<param")); p++) {
+		char *end = strchr(p, '>');
+
+		if (!end) break;
+		xml_add_param(settings, attr_of(p, end, "name"), attr_of(p, end, "value"));
+	}
+	if (extra_param[0]) xml_add_param(settings, strdup(extra_param[0]), strdup(extra_param[1]));
+	free(buf);
+	*node = cfg;
+	return root;
+}
+
+switch_xml_t switch_xml_child(switch_xml_t xml, const char *name)
+{
+	switch_xml_t c;
+
+	for (c = xml ? xml->child : NULL; c; c = c->next) {
+		if (!strcmp(c->name, name)) return c;
+	}
+	return NULL;
+}
+
+const char *switch_xml_attr_soft(switch_xml_t xml, const char *attr)
+{
+	int i;
+
+	for (i = 0; xml && xml->attr && xml->attr[i]; i += 2) {
+		if (!strcmp(xml->attr[i], attr)) return xml->attr[i + 1];
+	}
+	return "";
+}
+
+void switch_xml_free(switch_xml_t xml)
+{
+	int i;
+
+	while (xml) {
+		switch_xml_t next = xml->next;
+
+		switch_xml_free(xml->child);
+		for (i = 0; xml->attr && xml->attr[i]; i++) free(xml->attr[i]);
+		free(xml->attr);
+		free(xml->name);
+		free(xml);
+		xml = next;
+	}
+}
+
+/* ------------------------------------------------------------------------ */
+/* events                                                                     */
+
+struct standin_header {
+	char *name;
+	char *value;
+	struct standin_header *next;
+};
+
+#define MAX_BINDINGS 64
+static struct {
+	switch_event_types_t id;
+	char *subclass;
+	switch_event_callback_t cb;
+	void *user_data;
+} bindings[MAX_BINDINGS];
+static int nbindings, subclass_reserved, fired_info, fired_dtmf_echo;
+static char *reserved_name;
+
+switch_status_t switch_event_create_subclass_detailed(const char *file, const char *func, int line, switch_event_t **event,
+													  switch_event_types_t event_id, const char *subclass_name)
+{
+	(void) file; (void) func; (void) line;
+	*event = calloc(1, sizeof(switch_event_t));
+	(*event)->event_id = event_id;
+	(*event)->subclass_name = subclass_name ? strdup(subclass_name) : NULL;
+	return SWITCH_STATUS_SUCCESS;
+}
+
+char *switch_event_get_header_idx(switch_event_t *event, const char *header_name, int idx)
+{
+	switch_event_header_t *h;
+
+	(void) idx;
+	for (h = event->headers; h; h = h->next) {
+		if (!strcasecmp(h->name, header_name)) return h->value;
+	}
+	return NULL;
+}
+
+switch_status_t switch_event_add_header_string(switch_event_t *event, switch_stack_t stack, const char *header_name, const char *data)
+{
+	switch_event_header_t *h = calloc(1, sizeof(*h));
+
+	(void) stack;
+	h->name = strdup(header_name);
+	h->value = strdup(data ? data : "");
+	if (event->last_header) event->last_header->next = h;
+	else event->headers = h;
+	event->last_header = h;
+	return SWITCH_STATUS_SUCCESS;
+}
+
+switch_status_t switch_event_add_body(switch_event_t *event, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	free(event->body);
+	if (vasprintf(&event->body, fmt, ap) < 0) event->body = NULL;
+	va_end(ap);
+	return SWITCH_STATUS_SUCCESS;
+}
+
+void switch_event_destroy(switch_event_t **event)
+{
+	switch_event_header_t *h;
+
+	if (!event || !*event) return;
+	for (h = (*event)->headers; h;) {
+		switch_event_header_t *n = h->next;
+
+		free(h->name); free(h->value); free(h);
+		h = n;
+	}
+	free((*event)->subclass_name);
+	free((*event)->body);
+	free(*event);
+	*event = NULL;
+}
+
+switch_status_t switch_event_fire_detailed(const char *file, const char *func, int line, switch_event_t **event, void *user_data)
+{
+	switch_event_t *e = *event;
+	int i;
+
+	(void) file; (void) func; (void) line; (void) user_data;
+	if (e->event_id == SWITCH_EVENT_CUSTOM && e->subclass_name && !strcmp(e->subclass_name, "nwayacd::info")) {
+		const char *action = switch_event_get_header(e, "Action"), *echo = switch_event_get_header(e, "Echo");
+
+		pthread_mutex_lock(&lock);
+		fired_info++;
+		if (action && !strcmp(action, "dtmf") && echo && !strncmp(echo, "+OK echo ", 9)) fired_dtmf_echo++;
+		pthread_mutex_unlock(&lock);
+	}
+	/* dispatch like FreeSWITCH's event threads would (here on the firing thread) */
+	for (i = 0; i < nbindings; i++) {
+		if (bindings[i].id != e->event_id) continue;
+		if (e->event_id == SWITCH_EVENT_CUSTOM && bindings[i].subclass && (!e->subclass_name || strcmp(bindings[i].subclass, e->subclass_name))) continue;
+		e->bind_user_data = bindings[i].user_data;
+		bindings[i].cb(e);
+	}
+	switch_event_destroy(event);
+	return SWITCH_STATUS_SUCCESS;
+}
+
+switch_status_t switch_event_bind(const char *id, switch_event_types_t event, const char *subclass_name, switch_event_callback_t callback, void *user_data)
+{
+	(void) id;
+	pthread_mutex_lock(&lock);
+	if (nbindings == MAX_BINDINGS) { pthread_mutex_unlock(&lock); return SWITCH_STATUS_MEMERR; }
+	bindings[nbindings].id = event;
+	bindings[nbindings].subclass = subclass_name ? strdup(subclass_name) : NULL;
+	bindings[nbindings].cb = callback;
+	bindings[nbindings].user_data = user_data;
+	nbindings++;
+	pthread_mutex_unlock(&lock);
+	return SWITCH_STATUS_SUCCESS;
+}
+
+switch_status_t switch_event_unbind_callback(switch_event_callback_t callback)
+{
+	int i, j;
+
+	pthread_mutex_lock(&lock);
+	for (i = j = 0; i < nbindings; i++) {
+		if (bindings[i].cb == callback) { free(bindings[i].subclass); continue; }
+		bindings[j++] = bindings[i];
+	}
+	nbindings = j;
+	pthread_mutex_unlock(&lock);
+	return SWITCH_STATUS_SUCCESS;
+}
+
+switch_status_t switch_event_reserve_subclass_detailed(const char *owner, const char *subclass_name)
+{
+	(void) owner;
+	if (subclass_reserved) return SWITCH_STATUS_INUSE;
+	subclass_reserved = 1;
+	reserved_name = strdup(subclass_name);
+	return SWITCH_STATUS_SUCCESS;
+}
+
+switch_status_t switch_event_free_subclass_detailed(const char *owner, const char *subclass_name)
+{
+	(void) owner;
+	if (!subclass_reserved || strcmp(reserved_name, subclass_name)) return SWITCH_STATUS_FALSE;
+	subclass_reserved = 0;
+	free(reserved_name);
+	reserved_name = NULL;
+	return SWITCH_STATUS_SUCCESS;
+}
+
+/* ------------------------------------------------------------------------ */
+/* sessions, scripted media                                                   */
+
+typedef enum { O_ANSWER, O_NOANSWER, O_FAIL, O_CANCEL } script_outcome_t;
+
+typedef struct {
+	script_outcome_t outcome;
+	int break_on_play;		/* the n-th play is cut by "uuid_break" (0: never) */
+	int hangup_in_bridge;	/* the caller hangs up during the bridge */
+} script_t;
+
+struct standin_channel {
+	int ready, answered, brk;
+	char vars[16][2][600];
+	int nvars;
+	switch_caller_profile_t profile;
+	char trace[8192];
+	char last_ovars[1024];
+	char last_cid[128];
+};
+
+struct standin_session {
+	char uuid[64];
+	struct standin_channel ch;
+	script_t script;
+	int plays, is_peer;
+};
+
+static void trace(switch_core_session_t *s, const char *fmt, ...)
+{
+	va_list ap;
+	size_t n = strlen(s->ch.trace);
+
+	va_start(ap, fmt);
+	vsnprintf(s->ch.trace + n, sizeof(s->ch.trace) - n, fmt, ap);
+	va_end(ap);
+	n = strlen(s->ch.trace);
+	if (n + 1 < sizeof(s->ch.trace)) { s->ch.trace[n] = ' '; s->ch.trace[n + 1] = '\0'; }
+}
+
+static switch_core_session_t *session_new(const char *caller)
+{
+	switch_core_session_t *s = calloc(1, sizeof(*s));
+
+	switch_uuid_str(s->uuid, sizeof(s->uuid));
+	s->ch.ready = 1;
+	s->ch.profile.caller_id_number = caller;
+	s->ch.profile.caller_id_name = "Caller";
+	s->ch.profile.destination_number = "85733555";
+	return s;
+}
+
+switch_channel_t *switch_core_session_get_channel(switch_core_session_t *session) { return &session->ch; }
+char *switch_core_session_get_uuid(switch_core_session_t *session) { return session->uuid; }
+
+void switch_core_session_rwunlock(switch_core_session_t *session)
+{
+	if (session->is_peer) free(session);
+}
+
+#define SESSION_OF(c) ((switch_core_session_t *) ((char *) (c) - offsetof(struct standin_session, ch)))
+
+int switch_channel_test_ready(switch_channel_t *channel, switch_bool_t check_ready, switch_bool_t check_media)
+{
+	(void) check_ready; (void) check_media;
+	return channel->ready;
+}
+
+uint32_t switch_channel_test_flag(switch_channel_t *channel, switch_channel_flag_t flag)
+{
+	return flag == CF_ANSWERED ? (uint32_t) channel->answered : 0;
+}
+
+switch_status_t switch_channel_perform_answer(switch_channel_t *channel, const char *file, const char *func, int line)
+{
+	(void) file; (void) func; (void) line;
+	if (!channel->answered) trace(SESSION_OF(channel), "answer");
+	channel->answered = 1;
+	return SWITCH_STATUS_SUCCESS;
+}
+
+static const struct { switch_call_cause_t c; const char *s; } causes[] = {
+	{SWITCH_CAUSE_NONE, "NONE"}, {SWITCH_CAUSE_UNALLOCATED_NUMBER, "UNALLOCATED_NUMBER"},
+	{SWITCH_CAUSE_NORMAL_CLEARING, "NORMAL_CLEARING"}, {SWITCH_CAUSE_USER_BUSY, "USER_BUSY"},
+	{SWITCH_CAUSE_NO_USER_RESPONSE, "NO_USER_RESPONSE"}, {SWITCH_CAUSE_NO_ANSWER, "NO_ANSWER"},
+	{SWITCH_CAUSE_CALL_REJECTED, "CALL_REJECTED"}, {SWITCH_CAUSE_NORMAL_TEMPORARY_FAILURE, "NORMAL_TEMPORARY_FAILURE"},
+	{SWITCH_CAUSE_ORIGINATOR_CANCEL, "ORIGINATOR_CANCEL"}, {SWITCH_CAUSE_USER_NOT_REGISTERED, "USER_NOT_REGISTERED"}
+};
+
+switch_call_cause_t switch_channel_str2cause(const char *str)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(causes) / sizeof(causes[0]); i++) {
+		if (!strcasecmp(causes[i].s, str)) return causes[i].c;
+	}
+	return SWITCH_CAUSE_NORMAL_CLEARING;
+}
+
+const char *switch_channel_cause2str(switch_call_cause_t cause)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(causes) / sizeof(causes[0]); i++) {
+		if (causes[i].c == cause) return causes[i].s;
+	}
+	return "UNKNOWN";
+}
+
+switch_channel_state_t switch_channel_perform_hangup(switch_channel_t *channel, const char *file, const char *func, int line, switch_call_cause_t hangup_cause)
+{
+	(void) file; (void) func; (void) line;
+	trace(SESSION_OF(channel), "hangup:%s", switch_channel_cause2str(hangup_cause));
+	channel->ready = 0;
+	return CS_HANGUP;
+}
+
+switch_status_t switch_channel_set_variable_var_check(switch_channel_t *channel, const char *varname, const char *value, switch_bool_t var_check)
+{
+	(void) var_check;
+	if (channel->nvars < 16) {
+		snprintf(channel->vars[channel->nvars][0], 600, "%s", varname);
+		snprintf(channel->vars[channel->nvars][1], 600, "%s", value ? value : "");
+		channel->nvars++;
+	}
+	trace(SESSION_OF(channel), "set:%s=%s", varname, value ? value : "");
+	return SWITCH_STATUS_SUCCESS;
+}
+
+const char *switch_channel_get_variable_dup(switch_channel_t *channel, const char *varname, switch_bool_t dup, int idx)
+{
+	int i;
+
+	(void) dup; (void) idx;
+	for (i = 0; i < channel->nvars; i++) {
+		if (!strcmp(channel->vars[i][0], varname)) return channel->vars[i][1];
+	}
+	return NULL;
+}
+
+switch_caller_profile_t *switch_channel_get_caller_profile(switch_channel_t *channel) { return &channel->profile; }
+
+/* A "file" is 10 frames of 2 ms; a break or the read-frame callback cuts it. */
+static switch_status_t media(switch_core_session_t *s, int frames, switch_input_args_t *args)
+{
+	int i;
+
+	for (i = 0; i < frames; i++) {
+		if (!s->ch.ready) return SWITCH_STATUS_FALSE;
+		if (s->ch.brk) { s->ch.brk = 0; return SWITCH_STATUS_BREAK; }
+		if (args && args->read_frame_callback) {
+			switch_status_t st = args->read_frame_callback(s, NULL, args->user_data);
+
+			if (st != SWITCH_STATUS_SUCCESS) return st;
+		}
+		usleep(2000);
+	}
+	return SWITCH_STATUS_SUCCESS;
+}
+
+switch_status_t switch_ivr_play_file(switch_core_session_t *session, switch_file_handle_t *fh, const char *file, switch_input_args_t *args)
+{
+	(void) fh;
+	session->plays++;
+	trace(session, "play:%s", file);
+	if (session->script.break_on_play == session->plays) session->ch.brk = 1;
+	return media(session, 10, args);
+}
+
+switch_status_t switch_ivr_sleep(switch_core_session_t *session, uint32_t ms, switch_bool_t sync, switch_input_args_t *args)
+{
+	(void) sync;
+	trace(session, "sleep");
+	return media(session, (int) (ms / 2 > 0 ? ms / 2 : 1), args);
+}
+
+switch_status_t switch_ivr_originate(switch_core_session_t *session, switch_core_session_t **bleg, switch_call_cause_t *cause,
+									 const char *bridgeto, uint32_t timelimit_sec, const switch_state_handler_table_t *table,
+									 const char *cid_name_override, const char *cid_num_override,
+									 switch_caller_profile_t *caller_profile_override, switch_event_t *ovars,
+									 switch_originate_flag_t flags, switch_call_cause_t *cancel_cause, switch_dial_handle_t *dh)
+{
+	const char *ouuid = ovars ? switch_event_get_header(ovars, "origination_uuid") : NULL;
+	switch_core_session_t *peer;
+
+	(void) table; (void) cid_name_override; (void) caller_profile_override; (void) flags; (void) cancel_cause; (void) dh;
+	trace(session, "originate:%s", bridgeto);
+	snprintf(session->ch.last_ovars, sizeof(session->ch.last_ovars), "nwayacd_call=%s timelimit=%u",
+			 ovars && switch_event_get_header(ovars, "nwayacd_call") ? switch_event_get_header(ovars, "nwayacd_call") : "", timelimit_sec);
+	snprintf(session->ch.last_cid, sizeof(session->ch.last_cid), "%s", cid_num_override ? cid_num_override : "");
+	switch (session->script.outcome) {
+	case O_ANSWER:
+		peer = session_new("1000");
+		peer->is_peer = 1;
+		if (ouuid) snprintf(peer->uuid, sizeof(peer->uuid), "%s", ouuid);
+		*bleg = peer;
+		*cause = SWITCH_CAUSE_NONE;
+		return SWITCH_STATUS_SUCCESS;
+	case O_NOANSWER:
+		*cause = SWITCH_CAUSE_NO_ANSWER;
+		break;
+	case O_FAIL:
+		*cause = SWITCH_CAUSE_USER_NOT_REGISTERED;
+		break;
+	case O_CANCEL:
+		session->ch.ready = 0;
+		*cause = SWITCH_CAUSE_ORIGINATOR_CANCEL;
+		break;
+	}
+	return SWITCH_STATUS_FALSE;
+}
+
+switch_status_t switch_ivr_multi_threaded_bridge(switch_core_session_t *session, switch_core_session_t *peer_session,
+												 switch_input_callback_function_t dtmf_callback, void *session_data, void *peer_session_data)
+{
+	(void) dtmf_callback; (void) session_data; (void) peer_session_data;
+	trace(session, "bridge:%s", peer_session->uuid);
+	if (session->script.hangup_in_bridge) session->ch.ready = 0;
+	return SWITCH_STATUS_SUCCESS;
+}
+
+/* ------------------------------------------------------------------------ */
+/* driving the module                                                         */
+
+static char *run_api(const char *name, const char *args)
+{
+	switch_stream_handle_t stream;
+	switch_api_interface_t *a = find_api(name);
+
+	if (!a) return strdup("");
+	SWITCH_STANDARD_STREAM(stream);
+	a->function(args, NULL, &stream);
+	return (char *) stream.data;
+}
+
+static int reply_ok(const char *r)
+{
+	return r && (!strncmp(r, "+OK", 3) || !strncmp(r, "-ERR", 4) || !strncmp(r, "-USAGE", 6));
+}
+
+static const struct { const char *name, *valid; } commands[] = {
+	{"nway_add_ext", "1000 1234"}, {"nway_set_ext_jobnumber", "1000 1234 true"}, {"nway_rm_ext", "1000"},
+	{"nway_set_reged_ext", "1000"}, {"nway_set_unreg_ext", "1000"}, {"nway_add_group", "110 4"},
+	{"nway_rm_group", "110"}, {"nway_set_ring_group", "110 /nway/welcome.wav /nway/black.wav /nway/busy.wav /nway/transfer.wav"},
+	{"nway_list_exts", ""}, {"nway_list_groups", ""}, {"nway_login", "1000 120,119,110"}, {"nway_logout", "1000"},
+	{"nway_busy", "1000"}, {"nway_ready", "1000"}, {"nwayacd_transfer", "3f1c2d4e-0000-4000-8000-000000000001 1002"},
+	{"nwayacd_version", ""}, {"nway_uuid_hold", "3f1c2d4e-0000-4000-8000-000000000001"},
+	{"nway_uuid_unhold", "3f1c2d4e-0000-4000-8000-000000000001"}, {"nway_threeway", "3f1c2d4e-0000-4000-8000-000000000001 018621575908 gw1"},
+	{"nwayacd", "status"}, {"nway_set_ext_dialstring", "1000 user/1000"}, {"nway_set_callstate", "1000 idle"},
+	{"nway_set_group", "110 timeout 20"}, {"nway_add_blacklist", "110 13800000000"}, {"nway_rm_blacklist", "110 13800000000"},
+	{"nway_add_vip", "110 13900000000"}, {"nway_rm_vip", "110 13900000000"}, {"nway_list_queue", ""}
+};
+#define NCOMMANDS ((int) (sizeof(commands) / sizeof(commands[0])))
+
+static void test_apis(void)
+{
+	char big[16384];
+	const char *garbage[] = { "\x01\xff garbage ;;; '\" %s%n%x", "   ", big };
+	int i, j, napis = 0;
+	switch_api_interface_t *a;
+
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	for (a = current_module->apis; a; a = a->next) napis++;
+	CHECK(napis == NCOMMANDS, "registered %d APIs, want %d", napis, NCOMMANDS);
+
+	for (i = 0; i < NCOMMANDS; i++) {
+		char *r;
+		int listing = strstr(commands[i].name, "list") != NULL;
+
+		CHECK(find_api(commands[i].name) != NULL, "API %s not registered", commands[i].name);
+		if (!find_api(commands[i].name)) continue;
+		r = run_api(commands[i].name, commands[i].valid);
+		CHECK(*r && (reply_ok(r) || listing), "%s %s -> %s", commands[i].name, commands[i].valid, r);
+		free(r);
+		r = run_api(commands[i].name, NULL);
+		CHECK(*r && (reply_ok(r) || listing), "%s (no args) -> %s", commands[i].name, r);
+		free(r);
+		for (j = 0; j < 3; j++) {
+			r = run_api(commands[i].name, garbage[j]);
+			CHECK(*r && (reply_ok(r) || listing), "%s garbage %d -> %.80s", commands[i].name, j, r);
+			free(r);
+		}
+	}
+	{
+		char *r = run_api("nwayacd", "reload");
+
+		CHECK(!strncmp(r, "+OK", 3), "nwayacd reload -> %s", r);
+		free(r);
+	}
+}
+
+static switch_core_session_t *run_app(const char *app, const char *data, script_t script, const char *level)
+{
+	switch_core_session_t *s = session_new("13912345678");
+	switch_application_interface_t *a = find_app(app);
+
+	s->script = script;
+	if (level) switch_channel_set_variable(&s->ch, "nwayacd_level", level);
+	s->ch.trace[0] = '\0';
+	CHECK(a != NULL, "application %s not registered", app);
+	if (a) a->application_function(s, data);
+	if (verbose) fprintf(stderr, "%s %s: %s\n", app, data ? data : "", s->ch.trace);
+	return s;
+}
+
+static int calls_in_go(void)
+{
+	char *r = run_api("nwayacd", "status");
+	const char *p = strstr(r, "calls=");
+	int n = p ? atoi(p + 6) : -1;
+
+	free(r);
+	return n;
+}
+
+static void test_apps(void)
+{
+	script_t sc = { 0 };
+	switch_core_session_t *s;
+	char want[256];
+
+	/* answered: music, offer with caller id, bridge, hang up */
+	sc.outcome = O_ANSWER;
+	s = run_app("nwayacd", "12320", sc, "vip");
+	snprintf(want, sizeof(want), "originate:{nwayacd_call=%s}user/1000", s->uuid);
+	CHECK(strstr(s->ch.trace, "play:local_stream://moh") != NULL, "answer: no music: %s", s->ch.trace);
+	CHECK(strstr(s->ch.trace, want) != NULL, "answer: no %s: %s", want, s->ch.trace);
+	CHECK(strstr(s->ch.trace, "bridge:00000000-") != NULL, "answer: no bridge to the named agent leg: %s", s->ch.trace);
+	CHECK(strstr(s->ch.trace, "answer bridge:") != NULL, "answer: caller not answered before bridge: %s", s->ch.trace);
+	CHECK(strstr(s->ch.trace, "hangup:NORMAL_CLEARING") != NULL, "answer: no hangup: %s", s->ch.trace);
+	CHECK(!strcmp(s->ch.last_cid, "13912345678"), "answer: caller id %s", s->ch.last_cid);
+	snprintf(want, sizeof(want), "nwayacd_call=%s timelimit=15", s->uuid);
+	CHECK(!strcmp(s->ch.last_ovars, want), "answer: ovars %s", s->ch.last_ovars);
+	free(s);
+
+	/* no answer: busy prompt twice, then hang up USER_BUSY after a prompt */
+	sc.outcome = O_NOANSWER;
+	s = run_app("nwayacd", "12320", sc, NULL);
+	CHECK(strstr(s->ch.trace, "answer play:/nway/busy.wav play:/nway/busy.wav play:/nway/busy.wav hangup:USER_BUSY") != NULL,
+		  "no answer: %s", s->ch.trace);
+	CHECK(strstr(s->ch.trace, "bridge:") == NULL, "no answer: bridged: %s", s->ch.trace);
+	free(s);
+
+	/* failed (unregistered): straight to the busy hangup */
+	sc.outcome = O_FAIL;
+	s = run_app("nway_bridge", "1000", sc, NULL);
+	CHECK(strstr(s->ch.trace, "originate:user/1000 play:/nway/busy.wav hangup:USER_BUSY") != NULL, "failed: %s", s->ch.trace);
+	free(s);
+
+	/* the caller hangs up while it rings: no hangup from us, Leave still reaches Go */
+	sc.outcome = O_CANCEL;
+	s = run_app("nwayacd", "12320", sc, NULL);
+	CHECK(strstr(s->ch.trace, "originate:") != NULL && strstr(s->ch.trace, "hangup:") == NULL, "cancel: %s", s->ch.trace);
+	free(s);
+
+	/* uuid_break cuts the music at once and the offer follows */
+	sc.outcome = O_NOANSWER;
+	sc.break_on_play = 1;
+	s = run_app("nwayacd", "12320", sc, NULL);
+	CHECK(strstr(s->ch.trace, "play:local_stream://moh originate:") != NULL, "break: %s", s->ch.trace);
+	free(s);
+	sc.break_on_play = 0;
+
+	/* callout: gateway dial string, Done sets the result variable, no hangup */
+	sc.outcome = O_ANSWER;
+	s = run_app("nwaycallout", "018612345678 gw1 12320", sc, NULL);
+	CHECK(strstr(s->ch.trace, "originate:sofia/gateway/gw1/018612345678") != NULL, "callout: %s", s->ch.trace);
+	CHECK(strstr(s->ch.trace, "set:nwayacd_result=1") != NULL, "callout: no result var: %s", s->ch.trace);
+	CHECK(strstr(s->ch.trace, "hangup:") == NULL, "callout: hung up: %s", s->ch.trace);
+	free(s);
+
+	/* the caller hangs up during the bridge */
+	sc.hangup_in_bridge = 1;
+	s = run_app("nwayacd", "12320", sc, NULL);
+	CHECK(strstr(s->ch.trace, "bridge:") != NULL && strstr(s->ch.trace, "hangup:") == NULL, "hangup in bridge: %s", s->ch.trace);
+	free(s);
+	sc.hangup_in_bridge = 0;
+
+	/* usage errors never reach Go */
+	s = run_app("nwaycallout", "018612345678", sc, NULL);
+	CHECK(strstr(s->ch.trace, "originate:") == NULL, "callout usage: %s", s->ch.trace);
+	free(s);
+	s = run_app("nwayacd", NULL, sc, NULL);
+	CHECK(s->ch.trace[0] == '\0', "nwayacd usage: %s", s->ch.trace);
+	free(s);
+
+	CHECK(calls_in_go() == 0, "Go still holds %d calls after every application returned", calls_in_go());
+}
+
+static const struct { switch_event_types_t id; const char *subclass; } kinds[] = {
+	{SWITCH_EVENT_CHANNEL_CREATE, NULL}, {SWITCH_EVENT_CHANNEL_PROGRESS, NULL}, {SWITCH_EVENT_CHANNEL_PROGRESS_MEDIA, NULL},
+	{SWITCH_EVENT_CHANNEL_ANSWER, NULL}, {SWITCH_EVENT_CHANNEL_BRIDGE, NULL}, {SWITCH_EVENT_CHANNEL_UNBRIDGE, NULL},
+	{SWITCH_EVENT_CHANNEL_HOLD, NULL}, {SWITCH_EVENT_CHANNEL_UNHOLD, NULL}, {SWITCH_EVENT_DTMF, NULL},
+	{SWITCH_EVENT_CHANNEL_PARK, NULL}, {SWITCH_EVENT_CHANNEL_UNPARK, NULL}, {SWITCH_EVENT_PLAYBACK_START, NULL},
+	{SWITCH_EVENT_PLAYBACK_STOP, NULL}, {SWITCH_EVENT_CHANNEL_HANGUP, NULL}, {SWITCH_EVENT_CHANNEL_HANGUP_COMPLETE, NULL},
+	{SWITCH_EVENT_CHANNEL_DESTROY, NULL}, {SWITCH_EVENT_CUSTOM, "sofia::register"}, {SWITCH_EVENT_CUSTOM, "sofia::unregister"},
+	{SWITCH_EVENT_CUSTOM, "sofia::expire"}
+};
+#define NKINDS ((int) (sizeof(kinds) / sizeof(kinds[0])))
+
+static switch_event_t *channel_event(switch_event_types_t id, const char *subclass, const char *digit)
+{
+	switch_event_t *e;
+
+	switch_event_create_subclass(&e, id, subclass);
+	switch_event_add_header_string(e, SWITCH_STACK_BOTTOM, "Unique-ID", "3f1c2d4e-0000-4000-8000-000000000001");
+	switch_event_add_header_string(e, SWITCH_STACK_BOTTOM, "Call-Direction", "inbound");
+	switch_event_add_header_string(e, SWITCH_STACK_BOTTOM, "Caller-Caller-ID-Number", "13912345678");
+	switch_event_add_header_string(e, SWITCH_STACK_BOTTOM, "Caller-Destination-Number", "85733555");
+	switch_event_add_header_string(e, SWITCH_STACK_BOTTOM, "variable_domain_name", "10.0.0.1");
+	switch_event_add_header_string(e, SWITCH_STACK_BOTTOM, "Caller-Channel-Created-Time", "1764028800000000");
+	switch_event_add_header_string(e, SWITCH_STACK_BOTTOM, "Caller-Channel-Answered-Time", "1764028805000000");
+	switch_event_add_header_string(e, SWITCH_STACK_BOTTOM, "variable_nwayacd_call", "3f1c2d4e-0000-4000-8000-000000000002");
+	switch_event_add_header_string(e, SWITCH_STACK_BOTTOM, "from-user", "1000");
+	if (digit) switch_event_add_header_string(e, SWITCH_STACK_BOTTOM, "DTMF-Digit", digit);
+	return e;
+}
+
+static int events_in_go(void)
+{
+	char *r = run_api("nwayacd", "status");
+	const char *p = strstr(r, "events=");
+	int n = p ? atoi(p + 7) : -1;
+
+	free(r);
+	return n;
+}
+
+static int wait_for(int (*f)(void), int want)
+{
+	int i, v = f();
+
+	for (i = 0; i < 300 && v < want; i++) {
+		usleep(10000);
+		v = f();
+	}
+	return v;
+}
+
+static int dtmf_echoes(void)
+{
+	int n;
+
+	pthread_mutex_lock(&lock);
+	n = fired_dtmf_echo;
+	pthread_mutex_unlock(&lock);
+	return n;
+}
+
+static void test_events(int bench)
+{
+	int i, base = events_in_go(), got;
+	switch_event_t *e;
+
+	CHECK(nbindings == NKINDS, "%d event bindings, want %d", nbindings, NKINDS);
+	for (i = 0; i < NKINDS; i++) {
+		e = channel_event(kinds[i].id, kinds[i].subclass, kinds[i].id == SWITCH_EVENT_DTMF ? "#" : NULL);
+		switch_event_fire(&e);
+	}
+	/* an event nobody bound must not reach Go */
+	e = channel_event(SWITCH_EVENT_CUSTOM, "sofia::gateway_state", NULL);
+	switch_event_fire(&e);
+	got = wait_for(events_in_go, base + NKINDS);
+	CHECK(got == base + NKINDS, "Go handled %d events, want %d", got - base, NKINDS);
+	/* the '#' makes Go call nway_echo through the host and fire nwayacd::info */
+	CHECK(wait_for(dtmf_echoes, 1) >= 1, "no nwayacd::info event with the api_execute echo from Go");
+
+	if (bench) {
+		/* the module's cost on the event thread: the bound callback itself */
+		switch_event_callback_t cb = NULL;
+		void *ud = NULL;
+		int64_t t0, t1;
+		int n = 8000, j;
+
+		for (j = 0; j < nbindings; j++) if (bindings[j].id == SWITCH_EVENT_CHANNEL_ANSWER) { cb = bindings[j].cb; ud = bindings[j].user_data; }
+		e = channel_event(SWITCH_EVENT_CHANNEL_ANSWER, NULL, NULL);
+		e->bind_user_data = ud;
+		base = events_in_go();
+		/* CPU time of this thread (the machine is shared, wall time is noise),
+		 * in bursts of 100 with pauses, as events arrive in a real switch */
+		{
+			int64_t sum = 0;
+			int k;
+
+			for (j = 0; j < n / 100; j++) {
+				t0 = thread_cpu_ns();
+				for (k = 0; k < 100; k++) cb(e);
+				t1 = thread_cpu_ns();
+				sum += t1 - t0;
+				usleep(3000);
+			}
+			t0 = 0;
+			t1 = sum;
+		}
+		switch_event_destroy(&e);
+		printf("bench: channel event, cost on the calling thread: %.0f ns/event (%d events, thread CPU time)\n", (double) (t1 - t0) / n, n);
+		wait_for(events_in_go, base + n);
+		if (getenv("STANDIN_BENCH_LOOKUPS")) {
+			static const char *names[] = { "Unique-ID", "Other-Leg-Unique-ID", "variable_bridge_uuid", "Call-Direction",
+				"Caller-Caller-ID-Number", "Caller-Destination-Number", "DTMF-Digit", "variable_sip_gateway_name",
+				"Caller-Orig-Caller-ID-Number", "variable_nwayacd_dest", "variable_sip_to_user", "Hangup-Cause",
+				"variable_sip_hangup_disposition", "variable_nwayacd_record_file", "variable_record_file",
+				"Caller-Channel-Created-Time", "Caller-Channel-Answered-Time", "Caller-Channel-Hangup-Time",
+				"variable_nwayacd_call", "variable_domain_name" };
+			volatile const char *sink;
+			int k;
+
+			e = channel_event(SWITCH_EVENT_CHANNEL_ANSWER, NULL, NULL);
+			t0 = thread_cpu_ns();
+			for (j = 0; j < n; j++) { for (k = 0; k < 20; k++) sink = switch_event_get_header(e, names[k]); free(malloc(300)); }
+			t1 = thread_cpu_ns();
+			(void) sink;
+			switch_event_destroy(&e);
+			printf("bench: of which stand-in header look-ups + malloc: %.0f ns/event\n", (double) (t1 - t0) / n);
+		}
+
+		n = 20000;
+		t0 = thread_cpu_ns();
+		for (j = 0; j < n; j++) free(run_api("nwayacd_version", ""));
+		t1 = thread_cpu_ns();
+		printf("bench: API command round trip (C stream -> Go -> C reply): %.0f ns/op (thread CPU time)\n", (double) (t1 - t0) / n);
+	}
+}
+
+static switch_status_t load(void *dl)
+{
+	switch_loadable_module_function_table_t *t = dlsym(dl, "mod_nwayacd_module_interface");
+	switch_loadable_module_interface_t *mi = NULL;
+	switch_status_t st;
+
+	CHECK(t != NULL, "no mod_nwayacd_module_interface: %s", dlerror());
+	if (!t) return SWITCH_STATUS_FALSE;
+	CHECK(t->switch_api_version == SWITCH_API_VERSION, "api version %d", t->switch_api_version);
+	current_module = NULL;
+	st = t->load(&mi, NULL);
+	if (st != SWITCH_STATUS_SUCCESS && current_module) {
+		module_free(current_module);
+		current_module = NULL;
+	}
+	return st;
+}
+
+static switch_status_t unload(void *dl)
+{
+	switch_loadable_module_function_table_t *t = dlsym(dl, "mod_nwayacd_module_interface");
+	switch_status_t st = t->shutdown();
+
+	module_free(current_module);
+	current_module = NULL;
+	return st;
+}
+
+int main(int argc, char **argv)
+{
+	void *dl;
+	int round;
+
+	if (argc < 3) {
+		fprintf(stderr, "usage: %s <mod_nwayacd.so> <nwayacd.conf.xml>\n", argv[0]);
+		return 2;
+	}
+	verbose = getenv("STANDIN_VERBOSE") != NULL;
+	conf_path = argv[2];
+	if (system("mkdir -p /tmp/nwayacd-standin/log /tmp/nwayacd-standin/db") != 0) return 2;
+
+	for (round = 0; round < 2; round++) {
+		/* a load that fails part-way undoes what it did */
+		extra_param[0] = "fail-start";
+		extra_param[1] = "true";
+		if (!(dl = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL))) {
+			fprintf(stderr, "dlopen %s: %s\n", argv[1], dlerror());
+			return 2;
+		}
+		CHECK(load(dl) != SWITCH_STATUS_SUCCESS, "round %d: load with fail-start succeeded", round);
+		CHECK(nbindings == 0 && !subclass_reserved, "round %d: failed load left %d bindings, subclass %d", round, nbindings, subclass_reserved);
+		extra_param[0] = NULL;
+
+		CHECK(load(dl) == SWITCH_STATUS_SUCCESS, "round %d: load failed", round);
+		if (!current_module) break;
+		CHECK(subclass_reserved && !strcmp(reserved_name, "nwayacd::info"), "round %d: subclass not reserved", round);
+		CHECK(completions >= NCOMMANDS, "round %d: %d completions", round, completions);
+		test_apis();
+		test_apps();
+		test_events(round == 0);
+		CHECK(unload(dl) == SWITCH_STATUS_SUCCESS, "round %d: shutdown did not return SUCCESS", round);
+		CHECK(nbindings == 0, "round %d: %d bindings after shutdown", round, nbindings);
+		CHECK(!subclass_reserved, "round %d: subclass still reserved after shutdown", round);
+		dlclose(dl);	/* a no-op under -z nodelete; the next dlopen gets the same image */
+	}
+
+	printf("%d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}
