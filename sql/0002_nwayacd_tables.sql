@@ -79,5 +79,12 @@ CREATE TABLE IF NOT EXISTS nwayacd_agent_log (
 );
 CREATE INDEX IF NOT EXISTS nwayacd_agent_log_ext ON nwayacd_agent_log (ext, seq);
 
--- Logout deletes by extension.
-CREATE INDEX IF NOT EXISTS ext_group_map_ext ON public.ext_group_map (ext);
+-- Logout deletes by extension. Indexing FSGUI's table needs ownership; when
+-- another role owns it, do without (the table is small).
+DO $$
+BEGIN
+  CREATE INDEX IF NOT EXISTS ext_group_map_ext ON public.ext_group_map (ext);
+EXCEPTION WHEN insufficient_privilege THEN
+  RAISE NOTICE 'ext_group_map_ext not created (not the owner of ext_group_map)';
+END;
+$$;

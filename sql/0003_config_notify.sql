@@ -16,18 +16,28 @@ BEGIN
 END;
 $$;
 
-DROP TRIGGER IF EXISTS nwayacd_config_notify ON public.ext_group;
-CREATE TRIGGER nwayacd_config_notify
-  AFTER INSERT OR UPDATE OR DELETE ON public.ext_group
-  FOR EACH ROW EXECUTE FUNCTION nwayacd_notify_config();
-
-DROP TRIGGER IF EXISTS nwayacd_config_notify ON public.ext_group_map;
-CREATE TRIGGER nwayacd_config_notify
-  AFTER INSERT OR UPDATE OR DELETE ON public.ext_group_map
-  FOR EACH ROW EXECUTE FUNCTION nwayacd_notify_config();
-
--- TRUNCATE has no row triggers.
-DROP TRIGGER IF EXISTS nwayacd_config_notify_truncate ON public.ext_group_map;
-CREATE TRIGGER nwayacd_config_notify_truncate
-  AFTER TRUNCATE ON public.ext_group_map
-  FOR EACH STATEMENT EXECUTE FUNCTION nwayacd_notify_config();
+-- Created only when absent: DROP TRIGGER would need ownership of FSGUI's
+-- tables, CREATE TRIGGER only the TRIGGER privilege.
+DO $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = 'nwayacd_config_notify'
+                 AND tgrelid = 'public.ext_group'::regclass) THEN
+    CREATE TRIGGER nwayacd_config_notify
+      AFTER INSERT OR UPDATE OR DELETE ON public.ext_group
+      FOR EACH ROW EXECUTE FUNCTION nwayacd_notify_config();
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = 'nwayacd_config_notify'
+                 AND tgrelid = 'public.ext_group_map'::regclass) THEN
+    CREATE TRIGGER nwayacd_config_notify
+      AFTER INSERT OR UPDATE OR DELETE ON public.ext_group_map
+      FOR EACH ROW EXECUTE FUNCTION nwayacd_notify_config();
+  END IF;
+  -- TRUNCATE has no row triggers.
+  IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = 'nwayacd_config_notify_truncate'
+                 AND tgrelid = 'public.ext_group_map'::regclass) THEN
+    CREATE TRIGGER nwayacd_config_notify_truncate
+      AFTER TRUNCATE ON public.ext_group_map
+      FOR EACH STATEMENT EXECUTE FUNCTION nwayacd_notify_config();
+  END IF;
+END;
+$$;

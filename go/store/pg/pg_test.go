@@ -2,6 +2,7 @@ package pg_test
 
 import (
 	"context"
+	"net/url"
 	"os"
 	"reflect"
 	"sync"
@@ -12,8 +13,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/nwayacd/mod_nwayacd/go/store"
-	"github.com/nwayacd/mod_nwayacd/go/store/pgtest"
 	"github.com/nwayacd/mod_nwayacd/go/store/pg"
+	"github.com/nwayacd/mod_nwayacd/go/store/pgtest"
 	"github.com/nwayacd/mod_nwayacd/go/store/storetest"
 )
 
@@ -342,4 +343,53 @@ func BenchmarkLoad(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(time.Since(start).Microseconds())/1000/float64(b.N), "ms/load")
+}
+
+// TestMigrateAsNonOwner: FSGUI's tables belong to postgres; the module's
+// own role, granted privileges on them but not owning them, can migrate.
+func TestMigrateAsNonOwner(t *testing.T) {
+	role := "nwayacd_t_role_" + store.NewID()[:8]
+	exec(t, pgtest.AdminDSN(), "CREATE ROLE "+role+" LOGIN")
+	t.Cleanup(func() { exec(t, pgtest.AdminDSN(), "DROP ROLE IF EXISTS "+role) }) // runs after the database is dropped
+	_, dsn := pgtest.DB(t)
+	seed, err := os.ReadFile("testdata/fsgui_6.1.2.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	exec(t, dsn, string(seed))
+	exec(t, dsn, "GRANT ALL ON SCHEMA public TO "+role+"; GRANT ALL ON ALL TABLES IN SCHEMA public TO "+role+
+		"; GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO "+role)
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = url.User(role)
+	if got := migrate(t, u.String()); !reflect.DeepEqual(got, all()) {
+		t.Fatalf("applied %v", got)
+	}
+	s, err := pg.Open(testCtx(t), u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = s.Close() }()
+	var triggers int
+	if err := s.Pool().QueryRow(testCtx(t), `SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'nwayacd_config_notify%'`).Scan(&triggers); err != nil {
+		t.Fatal(err)
+	}
+	if triggers != 3 {
+		t.Fatalf("%d notify triggers, want 3", triggers)
+	}
+	if err := s.UpsertGroup(testCtx(t), store.Group{Number: "120", Name: "120", Mode: 0, WelcomeRing: "/w.wav"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ReplaceMemberships(testCtx(t), "1000", []string{"120"}); err != nil {
+		t.Fatal(err)
+	}
+	snap, err := s.Load(testCtx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(snap.Groups) != 4 || snap.Groups[1].WelcomeRing != "/w.wav" || len(snap.Memberships) != 3 {
+		t.Fatalf("after migrating as %s: %+v", role, snap)
+	}
 }
