@@ -79,9 +79,8 @@ type call struct {
 	legUUID    string
 	delivered  bool // the current offer was handed to the session
 	tried      []string
-	round      []string // agents that did not answer in the current round
-	plays      int      // busy-ring plays completed
-	gen        uint64   // offer generation
+	plays      int    // busy-ring plays completed
+	gen        uint64 // offer generation
 	waitGen    uint64
 	result     Result
 	direct     bool // nway_bridge: one extension, no queue

@@ -1,0 +1,187 @@
+package service
+
+import (
+	"time"
+
+	"github.com/nwayacd/mod_nwayacd/go/cdr"
+	"github.com/nwayacd/mod_nwayacd/go/event"
+	"github.com/nwayacd/mod_nwayacd/go/session"
+)
+
+type channel struct {
+	numbers [2]string // caller and destination number
+	other   string
+}
+
+const maxChannelsPerNumber = 16
+
+// ChannelEvent takes one FreeSWITCH fact (from the bridge's own goroutine,
+// never FreeSWITCH's event thread): registrations feed the core, channel
+// events become call events (§7a) and CDR facts.
+func (s *Service) ChannelEvent(ev *session.ChannelEvent) {
+	s.eventsIn.Add(1)
+	switch ev.Kind {
+	case session.SIPRegister, session.SIPUnregister, session.SIPExpire:
+		if ev.User == "" {
+			return
+		}
+		// Phones register whether or not they are agents: unknown users are fine.
+		_ = s.SetRegistered(ev.User, ev.Kind == session.SIPRegister)
+		return
+	}
+	s.track(ev)
+	if name, ok := callEventName(ev); ok {
+		s.publish(&event.Call{Name: name, CallinNumber: ev.CallerNumber, DestNumber: ev.DestNumber, Domain: ev.Domain,
+			DTMF: ev.DTMF, Gateway: ev.Gateway, OriginateNumber: ev.OrigCallerNumber, Direction: ev.Direction,
+			AUUID: ev.UUID, BUUID: ev.OtherUUID, OriginationDestNumber: ev.OrigDestNumber})
+		if ev.Kind == session.ChannelBridge {
+			s.publish(&event.Call{Name: event.EventTalking, CallinNumber: ev.CallerNumber, DestNumber: ev.DestNumber, Domain: ev.Domain,
+				Gateway: ev.Gateway, OriginateNumber: ev.OrigCallerNumber, Direction: ev.Direction,
+				AUUID: ev.UUID, BUUID: ev.OtherUUID, OriginationDestNumber: ev.OrigDestNumber})
+		}
+	}
+	if ev.Kind == session.ChannelHangupComplete {
+		s.legFacts(ev)
+	}
+}
+
+// callEventName maps a FreeSWITCH event to SPEC §7a's numbering.
+func callEventName(ev *session.ChannelEvent) (event.CallEventName, bool) {
+	switch ev.Kind {
+	case session.ChannelCreate:
+		if ev.Direction == "outbound" {
+			return event.EventCallout, true
+		}
+		return event.EventCallin, true
+	case session.ChannelProgress:
+		if ev.Direction == "outbound" {
+			return event.EventAlert, true // the far phone rings
+		}
+		return event.EventRing, true // the caller hears ringback
+	case session.ChannelProgressMedia:
+		return event.EventDA, true
+	case session.ChannelAnswer:
+		return event.EventAnswer, true
+	case session.ChannelHangup:
+		return event.EventHangup, true
+	case session.ChannelDTMF:
+		return event.EventDTMF, true
+	case session.PlaybackStart:
+		return event.EventPlayRing, true
+	case session.PlaybackStop:
+		return event.EventPlayStop, true
+	case session.ChannelPark:
+		return event.EventPark, true
+	case session.ChannelUnpark:
+		return event.EventUnpark, true
+	case session.ChannelHold:
+		return event.EventHold, true
+	case session.ChannelUnhold:
+		return event.EventUnhold, true
+	case session.ChannelBridge:
+		return event.EventBridged, true
+	case session.ChannelDestroy:
+		return event.EventDestroy, true
+	}
+	return 0, false
+}
+
+func (s *Service) track(ev *session.ChannelEvent) {
+	if ev.UUID == "" {
+		return
+	}
+	s.chMu.Lock()
+	defer s.chMu.Unlock()
+	switch ev.Kind {
+	case session.ChannelCreate:
+		if len(s.channels) >= 1<<20 {
+			return // a leak elsewhere must not grow this without bound
+		}
+		ch := &channel{numbers: [2]string{ev.CallerNumber, ev.DestNumber}}
+		s.channels[ev.UUID] = ch
+		for _, n := range ch.numbers {
+			if n == "" {
+				continue
+			}
+			l := append(s.byNumber[n], ev.UUID)
+			if len(l) > maxChannelsPerNumber {
+				l = l[len(l)-maxChannelsPerNumber:]
+			}
+			s.byNumber[n] = l
+		}
+	case session.ChannelBridge:
+		if ch := s.channels[ev.UUID]; ch != nil {
+			ch.other = ev.OtherUUID
+		}
+	case session.ChannelUnbridge:
+		if ch := s.channels[ev.UUID]; ch != nil {
+			ch.other = ""
+		}
+	case session.ChannelDestroy:
+		ch := s.channels[ev.UUID]
+		if ch == nil {
+			return
+		}
+		delete(s.channels, ev.UUID)
+		for _, n := range ch.numbers {
+			l := s.byNumber[n]
+			for i, u := range l {
+				if u == ev.UUID {
+					l = append(l[:i:i], l[i+1:]...)
+					break
+				}
+			}
+			if len(l) == 0 {
+				delete(s.byNumber, n)
+			} else {
+				s.byNumber[n] = l
+			}
+		}
+	}
+}
+
+func (s *Service) latestChannel(number string) string {
+	s.chMu.Lock()
+	defer s.chMu.Unlock()
+	if l := s.byNumber[number]; len(l) > 0 {
+		return l[len(l)-1]
+	}
+	return ""
+}
+
+func (s *Service) channelKnown(uuid string) bool {
+	s.chMu.Lock()
+	defer s.chMu.Unlock()
+	return s.channels[uuid] != nil
+}
+
+func usec(v int64) time.Time {
+	if v <= 0 {
+		return time.Time{}
+	}
+	return time.UnixMicro(v)
+}
+
+// legFacts merges FreeSWITCH's own stamps of a finished leg into the CDR of
+// the call it belongs to; a caller leg completes the record.
+func (s *Service) legFacts(ev *session.ChannelEvent) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	leg := cdr.Leg{UUID: ev.UUID, CallerIDNumber: ev.CallerNumber, DestinationNumber: ev.DestNumber,
+		Start: usec(ev.StartUsec), Answer: usec(ev.AnswerUsec), End: usec(ev.EndUsec),
+		HangupDisposition: ev.SIPHangupDisposition, RecordFile: ev.RecordFile}
+	if ci := s.calls[ev.UUID]; ci != nil {
+		ci.rec.Caller(leg)
+		ci.aLegSeen = true
+		if ci.left {
+			s.writeCDR(ev.UUID, ci)
+		}
+		return
+	}
+	if ev.NwayCall != "" {
+		if ci := s.calls[ev.NwayCall]; ci != nil && ci.agent != "" {
+			leg.DestinationNumber = ci.agent
+			ci.rec.AgentLeg(ci.agent, leg)
+		}
+	}
+}

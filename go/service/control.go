@@ -1,0 +1,242 @@
+package service
+
+import (
+	"github.com/nwayacd/mod_nwayacd/go/acd"
+)
+
+// channelOf finds the channel an extension is on: its agent leg for a queued
+// call, otherwise the newest channel FreeSWITCH reported for that number.
+func (s *Service) channelOf(ext string) (string, error) {
+	if err := acd.ValidNumber("extension", ext); err != nil {
+		return "", err
+	}
+	s.mu.Lock()
+	x, err := s.eng.Extension(ext)
+	if err == nil && x.AgentUUID == "" && x.CallUUID != "" {
+		if ci := s.calls[x.CallUUID]; ci != nil {
+			x.AgentUUID = ci.legUUID
+		}
+	}
+	s.mu.Unlock()
+	if err == nil && x.AgentUUID != "" && s.channelKnown(x.AgentUUID) {
+		return x.AgentUUID, nil
+	}
+	if u := s.latestChannel(ext); u != "" {
+		return u, nil
+	}
+	if err == nil && x.AgentUUID != "" {
+		return x.AgentUUID, nil
+	}
+	return "", acd.Errorf(acd.ErrNoCall, "extension %s has no call", ext)
+}
+
+func validUUIDArg(uuid string) error {
+	if uuid == "" || len(uuid) > 64 {
+		return acd.Errorf(acd.ErrBadArgument, "malformed uuid %q", uuid)
+	}
+	for i := 0; i < len(uuid); i++ {
+		c := uuid[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '-' || c == '_' || c == '.') {
+			return acd.Errorf(acd.ErrBadArgument, "malformed uuid %q", uuid)
+		}
+	}
+	return nil
+}
+
+// run queues a host command (never waits for FreeSWITCH).
+func (s *Service) run(cmd, args string) error {
+	if !s.started.Load() && !s.opt.SyncHost {
+		return acd.Errorf(acd.ErrUnavailable, "the module is not running")
+	}
+	s.mu.Lock()
+	s.host(cmd, args)
+	s.unlock()
+	return nil
+}
+
+// dialTo is how to reach a number: through a gateway when one is given,
+// otherwise as an extension.
+func (s *Service) dialTo(number, gateway string) (string, error) {
+	if err := acd.ValidNumber("number", number); err != nil {
+		return "", err
+	}
+	if gateway != "" {
+		if err := acd.ValidNumber("gateway", gateway); err != nil {
+			return "", err
+		}
+		return "sofia/gateway/" + gateway + "/" + number, nil
+	}
+	s.mu.Lock()
+	x, err := s.eng.Extension(number)
+	s.mu.Unlock()
+	tmpl := s.opt.DialTemplate
+	if err == nil && x.DialString != "" {
+		tmpl = x.DialString
+	}
+	return replaceExt(tmpl, number), nil
+}
+
+// Transfer moves the party ext is talking with to `to` (via gateway when set);
+// ext's own leg is released by FreeSWITCH.
+func (s *Service) Transfer(ext, to, gateway string) error {
+	u, err := s.channelOf(ext)
+	if err != nil {
+		return err
+	}
+	return s.transfer(u, to, gateway)
+}
+
+// TransferUUID moves the other party of channel uuid to `to` (nwayacd_transfer).
+func (s *Service) TransferUUID(uuid, to string) error {
+	if err := validUUIDArg(uuid); err != nil {
+		return err
+	}
+	return s.transfer(uuid, to, "")
+}
+
+func (s *Service) transfer(uuid, to, gateway string) error {
+	if err := acd.ValidNumber("number", to); err != nil {
+		return err
+	}
+	s.noteTransfer(uuid, to)
+	if gateway != "" {
+		if err := acd.ValidNumber("gateway", gateway); err != nil {
+			return err
+		}
+		return s.run("uuid_transfer", uuid+" -bleg 'bridge:sofia/gateway/"+gateway+"/"+to+"' inline")
+	}
+	return s.run("uuid_transfer", uuid+" -bleg "+to+" XML "+s.opt.Context)
+}
+
+// noteTransfer marks the CDR of the queued call uuid belongs to.
+func (s *Service) noteTransfer(uuid, to string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for callUUID, ci := range s.calls {
+		if callUUID == uuid || ci.legUUID == uuid {
+			ci.rec.Transferred(to)
+			ci.transfers++
+		}
+	}
+}
+
+// Answer makes a ringing phone answer (SIP NOTIFY talk, for phones that support it).
+func (s *Service) Answer(ext string) error {
+	u, err := s.channelOf(ext)
+	if err != nil {
+		return err
+	}
+	return s.run("uuid_phone_event", u+" talk")
+}
+
+// Hangup hangs up the extension's call.
+func (s *Service) Hangup(ext string) error {
+	u, err := s.channelOf(ext)
+	if err != nil {
+		return err
+	}
+	return s.run("uuid_kill", u+" NORMAL_CLEARING")
+}
+
+// Hold puts the extension's call on hold: the other party hears music.
+func (s *Service) Hold(ext string) error {
+	u, err := s.channelOf(ext)
+	if err != nil {
+		return err
+	}
+	return s.run("uuid_hold", u)
+}
+
+// Unhold takes the extension's call off hold.
+func (s *Service) Unhold(ext string) error {
+	u, err := s.channelOf(ext)
+	if err != nil {
+		return err
+	}
+	return s.run("uuid_hold", "off "+u)
+}
+
+// HoldUUID holds a channel by uuid.
+func (s *Service) HoldUUID(uuid string) error {
+	if err := validUUIDArg(uuid); err != nil {
+		return err
+	}
+	return s.run("uuid_hold", uuid)
+}
+
+// UnholdUUID unholds a channel by uuid.
+func (s *Service) UnholdUUID(uuid string) error {
+	if err := validUUIDArg(uuid); err != nil {
+		return err
+	}
+	return s.run("uuid_hold", "off "+uuid)
+}
+
+// PhoneHold makes the phone itself go on hold (SIP NOTIFY hold to the device).
+func (s *Service) PhoneHold(ext string) error {
+	u, err := s.channelOf(ext)
+	if err != nil {
+		return err
+	}
+	return s.run("uuid_phone_event", u+" hold")
+}
+
+// PhoneUnhold makes the phone resume (SIP NOTIFY talk).
+func (s *Service) PhoneUnhold(ext string) error {
+	u, err := s.channelOf(ext)
+	if err != nil {
+		return err
+	}
+	return s.run("uuid_phone_event", u+" talk")
+}
+
+// Eavesdrop calls listener (via gateway when set) and lets it listen to target's call.
+func (s *Service) Eavesdrop(target, listener, gateway string) error {
+	u, err := s.channelOf(target)
+	if err != nil {
+		return err
+	}
+	dial, err := s.dialTo(listener, gateway)
+	if err != nil {
+		return err
+	}
+	return s.run("originate", "{origination_caller_id_number="+varSafe(target)+"}"+dial+" &eavesdrop("+u+")")
+}
+
+// ThreeWay calls invitee (via gateway when set) into the call inCall is in.
+func (s *Service) ThreeWay(invitee, inCall, gateway string) error {
+	u, err := s.channelOf(inCall)
+	if err != nil {
+		return err
+	}
+	dial, err := s.dialTo(invitee, gateway)
+	if err != nil {
+		return err
+	}
+	return s.run("originate", "{origination_caller_id_number="+varSafe(inCall)+"}"+dial+" &three_way("+u+")")
+}
+
+// ThreeWayUUID calls number (via gateway) into the call of channel uuid.
+func (s *Service) ThreeWayUUID(uuid, number, gateway string) error {
+	if err := validUUIDArg(uuid); err != nil {
+		return err
+	}
+	dial, err := s.dialTo(number, gateway)
+	if err != nil {
+		return err
+	}
+	return s.run("originate", dial+" &three_way("+uuid+")")
+}
+
+func replaceExt(tmpl, ext string) string {
+	out := make([]byte, 0, len(tmpl)+len(ext))
+	for i := 0; i < len(tmpl); i++ {
+		if tmpl[i] == '%' && i+1 < len(tmpl) && tmpl[i+1] == 's' {
+			out = append(out, ext...)
+			i++
+			continue
+		}
+		out = append(out, tmpl[i])
+	}
+	return string(out)
+}

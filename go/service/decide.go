@@ -1,0 +1,122 @@
+package service
+
+import (
+	"github.com/nwayacd/mod_nwayacd/go/acd"
+	"github.com/nwayacd/mod_nwayacd/go/cdr"
+	"github.com/nwayacd/mod_nwayacd/go/event"
+	"github.com/nwayacd/mod_nwayacd/go/publish"
+	"github.com/nwayacd/mod_nwayacd/go/store"
+)
+
+// handle turns the core's decisions into effects. Called with mu held.
+func (s *Service) handle(ds []acd.Decision) {
+	for i := range ds {
+		d := &ds[i]
+		c := d.Call
+		switch d.Kind {
+		case acd.DAgent:
+			s.publish(&event.Agent{Number: d.Ext, Status: d.Status, Time: s.stamp(d.At)})
+			if s.opt.Journal != nil {
+				s.opt.Journal.AppendAgentLog(store.AgentLog{Ext: d.Ext, Status: d.Status, At: d.At})
+			}
+		case acd.DQueueAdd, acd.DQueueRemove:
+			if ci := s.calls[c.UUID]; ci != nil {
+				ci.level = c.Level
+			}
+			m := event.QueueAdd
+			if d.Kind == acd.DQueueRemove {
+				m = event.QueueRemove
+			}
+			s.publish(&event.Queue{Method: m, UUID: c.UUID, Number: c.Number, Group: c.Group, Level: string(c.Level), CallinTime: s.stamp(c.CallinTime)})
+		case acd.DOfferCallout, acd.DOfferNoAnswer, acd.DOfferAnswered, acd.DOfferHangup:
+			s.offerEvent(d)
+		case acd.DWake:
+			s.host("uuid_break", c.UUID+" all")
+		case acd.DKill:
+			if ci := s.calls[c.UUID]; ci != nil && ci.legUUID != "" {
+				s.host("uuid_kill", ci.legUUID+" ORIGINATOR_CANCEL")
+			}
+		case acd.DEnded:
+			s.ended(d)
+		case acd.DMemory:
+			if s.opt.Journal != nil {
+				s.opt.Journal.PutMemory(store.Memory{Caller: c.Number, Group: c.Group, Ext: d.Ext, LastTime: d.At})
+			}
+		case acd.DCursor:
+			if s.opt.Journal != nil && c.Group != "" {
+				s.opt.Journal.SetCurrentExt(c.Group, d.Ext)
+			}
+		}
+	}
+}
+
+func (s *Service) offerEvent(d *acd.Decision) {
+	c := d.Call
+	ci := s.calls[c.UUID]
+	if ci != nil && c.Level != "" {
+		ci.level = c.Level
+	}
+	var m event.OfferMethod
+	switch d.Kind {
+	case acd.DOfferCallout:
+		m = event.OfferCallout
+		if ci != nil {
+			ci.rec.Offered(d.Ext, d.At)
+			ci.offerAt = d.At
+			ci.legUUID = ""
+		}
+	case acd.DOfferNoAnswer:
+		m = event.OfferNoAnswer
+		if ci != nil {
+			ci.rec.NoAnswer(d.Ext, d.At)
+		}
+	case acd.DOfferAnswered:
+		m = event.OfferAnswered
+		if ci != nil {
+			ci.agent = d.Ext
+			ci.answerAt = d.At
+			ci.rec.Answered(d.Ext, cdr.Leg{UUID: c.AgentUUID, DestinationNumber: d.Ext, Start: ci.offerAt, Answer: d.At})
+		}
+	case acd.DOfferHangup:
+		m = event.OfferHangup
+		if ci != nil && ci.agent == d.Ext {
+			ci.rec.AgentLeg(d.Ext, cdr.Leg{End: d.At})
+		}
+	}
+	group := c.Group
+	if ci != nil && group == "" {
+		group = ci.group
+	}
+	s.publish(&event.Offer{Method: m, UUID: c.UUID, Number: c.Number, Group: group, Extension: d.Ext,
+		Level: string(c.Level), CallinTime: s.stamp(c.CallinTime)})
+}
+
+func (s *Service) ended(d *acd.Decision) {
+	c := d.Call
+	ci := s.calls[c.UUID]
+	if ci == nil {
+		return
+	}
+	ci.ended = true
+	ci.result = c.Result
+	ci.waited = c.Waited
+	switch c.Result {
+	case acd.ResultBlacklisted:
+		ci.rec.Blacklisted()
+	case acd.ResultAbandoned:
+		ci.rec.Abandoned()
+	case acd.ResultGaveUp:
+		ci.rec.GaveUp("")
+	case acd.ResultTimeout:
+		ci.rec.GaveUp(cdr.FlagTimeout)
+	}
+}
+
+// publish sends m to the brokers and to live subscribers. Called with mu held
+// or not; both sinks are non-blocking.
+func (s *Service) publish(m publish.Message) {
+	if s.opt.Publisher != nil {
+		s.opt.Publisher.Publish(m)
+	}
+	s.fanOut(m)
+}
