@@ -10,8 +10,8 @@ import (
 
 	"github.com/nwayacd/mod_nwayacd/go/event"
 	"github.com/nwayacd/mod_nwayacd/go/store"
-	"github.com/nwayacd/mod_nwayacd/go/store/pgtest"
 	"github.com/nwayacd/mod_nwayacd/go/store/pg"
+	"github.com/nwayacd/mod_nwayacd/go/store/pgtest"
 	"github.com/nwayacd/mod_nwayacd/go/store/writeback"
 )
 

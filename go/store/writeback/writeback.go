@@ -72,11 +72,19 @@ type Journal struct {
 	ctx  context.Context // cancelled when Close gives up
 	stop context.CancelFunc
 
-	mu     sync.Mutex
-	q      []op
-	head   int
-	closed bool
-	st     Stats
+	mu       sync.Mutex
+	q        []op
+	head     int
+	closed   bool
+	st       Stats
+	queued   uint64   // ops ever accepted
+	finished uint64   // ops finished (written or refused)
+	waiters  []waiter // Flush calls
+}
+
+type waiter struct {
+	upto uint64
+	ch   chan struct{}
 }
 
 // New starts a journal writing to t.
@@ -121,6 +129,7 @@ func (j *Journal) enqueue(o op) {
 		return
 	}
 	j.q = append(j.q, o)
+	j.queued++
 	j.mu.Unlock()
 	select {
 	case j.wake <- struct{}{}:
@@ -155,6 +164,18 @@ func (j *Journal) pop() {
 	j.mu.Lock()
 	j.q[j.head] = op{} // let the op's data go
 	j.head++
+	j.finished++
+	if len(j.waiters) > 0 {
+		kept := j.waiters[:0]
+		for _, w := range j.waiters {
+			if j.finished >= w.upto {
+				close(w.ch)
+			} else {
+				kept = append(kept, w)
+			}
+		}
+		j.waiters = kept
+	}
 	if j.head == len(j.q) {
 		j.q, j.head = j.q[:0], 0
 	} else if j.head > 4096 && j.head*2 > len(j.q) {
@@ -222,6 +243,26 @@ func (j *Journal) apply(o op) bool {
 			return false
 		}
 		backoff = min(backoff*2, j.opt.MaxBackoff)
+	}
+}
+
+// Flush waits until every write queued before the call has been applied (or
+// refused), e.g. before reloading from the store so the reload does not miss
+// this node's own pending writes. It returns ctx's error when ctx ends first.
+func (j *Journal) Flush(ctx context.Context) error {
+	j.mu.Lock()
+	if j.finished >= j.queued {
+		j.mu.Unlock()
+		return nil
+	}
+	w := waiter{upto: j.queued, ch: make(chan struct{})}
+	j.waiters = append(j.waiters, w)
+	j.mu.Unlock()
+	select {
+	case <-w.ch:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("writeback flush: %d writes pending: %w", j.Backlog(), ctx.Err())
 	}
 }
 

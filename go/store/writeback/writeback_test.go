@@ -139,3 +139,31 @@ func TestCloseGivesUp(t *testing.T) {
 		t.Fatalf("stats %+v", st)
 	}
 }
+
+func TestFlush(t *testing.T) {
+	f := &fake{gate: make(chan struct{})}
+	j := writeback.New(f, writeback.Options{Logf: quiet})
+	defer func() { _ = j.Close(context.Background()) }()
+	if err := j.Flush(context.Background()); err != nil {
+		t.Fatalf("flush of an empty journal: %v", err)
+	}
+	for i := range 3 {
+		j.InsertCDR(event.CDR{UUID: fmt.Sprint(i)})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if err := j.Flush(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("flush while blocked: %v", err)
+	}
+	flushed := make(chan error, 1)
+	go func() { flushed <- j.Flush(context.Background()) }()
+	for range 3 {
+		f.gate <- struct{}{}
+	}
+	if err := <-flushed; err != nil {
+		t.Fatal(err)
+	}
+	if got := f.got(); len(got) != 3 {
+		t.Fatalf("flush returned with %d of 3 written", len(got))
+	}
+}
