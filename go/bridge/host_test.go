@@ -1,0 +1,62 @@
+package bridge
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestHostAPI(t *testing.T) {
+	var gotCmd, gotArgs string
+	out, ran := "+OK done\n", true
+	hst := NewFuncHost(HostFuncs{API: func(cmd, args string) (string, bool) {
+		gotCmd, gotArgs = cmd, args
+		return out, ran
+	}})
+	s, err := hst.API("uuid_break", "abc all")
+	if err != nil || s != "+OK done\n" || gotCmd != "uuid_break" || gotArgs != "abc all" {
+		t.Fatalf("API = %q, %v (cmd %q args %q)", s, err, gotCmd, gotArgs)
+	}
+	out = "-ERR no such channel\n"
+	if s, err = hst.API("uuid_break", "x"); !errors.Is(err, ErrAPI) || s != out || !strings.Contains(err.Error(), "no such channel") {
+		t.Errorf("-ERR output: %q, %v", s, err)
+	}
+	out, ran = "", false
+	if _, err = hst.API("nope", ""); !errors.Is(err, ErrAPI) {
+		t.Errorf("command that could not run: %v", err)
+	}
+	hst.close()
+	if _, err = hst.API("status", ""); !errors.Is(err, ErrStopped) {
+		t.Errorf("after close: %v", err)
+	}
+}
+
+func TestHostLogNamesCaller(t *testing.T) {
+	var file, msg string
+	var level int
+	hst := NewFuncHost(HostFuncs{Log: func(l int, f string, line int, m string) { level, file, msg = l, f, m }})
+	hst.Log(LogWarning, "queue full\n")
+	if level != LogWarning || file != "host_test.go" || msg != "queue full" {
+		t.Errorf("log got level %d file %q msg %q", level, file, msg)
+	}
+}
+
+func TestHostFireEvent(t *testing.T) {
+	var sub, body string
+	var hdrs [][2]string
+	ok := true
+	hst := NewFuncHost(HostFuncs{FireEvent: func(s string, h [][2]string, b string) bool {
+		sub, hdrs, body = s, h, b
+		return ok
+	}})
+	if err := hst.FireEvent("", [][2]string{{"Action", "agent"}}, `{"a":1}`); err != nil {
+		t.Fatal(err)
+	}
+	if sub != EventSubclass || len(hdrs) != 1 || hdrs[0][1] != "agent" || body != `{"a":1}` {
+		t.Errorf("fired %q %v %q", sub, hdrs, body)
+	}
+	ok = false
+	if err := hst.FireEvent(EventSubclass, nil, ""); err == nil {
+		t.Error("a failed fire reported no error")
+	}
+}
