@@ -475,6 +475,9 @@ func TestErrors(t *testing.T) {
 		body := `{"Extension":"1002","pad":"` + strings.Repeat("x", 2000) + `"}`
 		wantError(t, ts.do(t, "POST", "/api/agent_ready", tok, body), 413, "larger than 1024 bytes")
 	})
+	t.Run("malformed HTTP", func(t *testing.T) {
+		wantError(t, raw(t, ts.addr, "GET /api/queues HTTP/1.1\nHost: x\nContent-Length: nope\n\n"), 400, "malformed HTTP request")
+	})
 	t.Run("unavailable", func(t *testing.T) {
 		f.mu.Lock()
 		f.down = true

@@ -24,6 +24,10 @@ type fakeService struct {
 	panicOn string
 	subs    map[chan []byte]bool
 	record  bool
+	// snapshot, when set, is what Extensions returns (copied), as a service
+	// keeping a sorted table would; benchmarks use it so the fake's own
+	// sorting does not dominate.
+	snapshot []acd.ExtensionInfo
 }
 
 func newFake() *fakeService {
@@ -152,6 +156,9 @@ func (f *fakeService) Extensions() []acd.ExtensionInfo {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.log("Extensions")
+	if f.snapshot != nil {
+		return append([]acd.ExtensionInfo(nil), f.snapshot...)
+	}
 	out := make([]acd.ExtensionInfo, 0, len(f.exts))
 	for _, x := range f.exts {
 		c := *x
@@ -211,13 +218,15 @@ func (f *fakeService) callOp(name, in string, args ...string) error {
 	return nil
 }
 
-func (f *fakeService) Transfer(ext, to, gw string) error { return f.callOp("Transfer", ext, ext, to, gw) }
-func (f *fakeService) Answer(ext string) error           { return f.callOp("Answer", ext, ext) }
-func (f *fakeService) Hangup(ext string) error           { return f.callOp("Hangup", ext, ext) }
-func (f *fakeService) Hold(ext string) error             { return f.callOp("Hold", ext, ext) }
-func (f *fakeService) Unhold(ext string) error           { return f.callOp("Unhold", ext, ext) }
-func (f *fakeService) PhoneHold(ext string) error        { return f.callOp("PhoneHold", ext, ext) }
-func (f *fakeService) PhoneUnhold(ext string) error      { return f.callOp("PhoneUnhold", ext, ext) }
+func (f *fakeService) Transfer(ext, to, gw string) error {
+	return f.callOp("Transfer", ext, ext, to, gw)
+}
+func (f *fakeService) Answer(ext string) error      { return f.callOp("Answer", ext, ext) }
+func (f *fakeService) Hangup(ext string) error      { return f.callOp("Hangup", ext, ext) }
+func (f *fakeService) Hold(ext string) error        { return f.callOp("Hold", ext, ext) }
+func (f *fakeService) Unhold(ext string) error      { return f.callOp("Unhold", ext, ext) }
+func (f *fakeService) PhoneHold(ext string) error   { return f.callOp("PhoneHold", ext, ext) }
+func (f *fakeService) PhoneUnhold(ext string) error { return f.callOp("PhoneUnhold", ext, ext) }
 func (f *fakeService) Eavesdrop(target, listener, gw string) error {
 	return f.callOp("Eavesdrop", target, target, listener, gw)
 }

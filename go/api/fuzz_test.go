@@ -125,3 +125,21 @@ func FuzzAppendString(f *testing.F) {
 		}
 	})
 }
+
+// FuzzTimeFormats checks the hand-rolled formats against time.AppendFormat.
+func FuzzTimeFormats(f *testing.F) {
+	f.Add(int64(0), int64(0), 0)
+	f.Add(time.Now().Unix(), int64(123456789), 8*3600)
+	f.Add(int64(-62135596800), int64(100), -(3*3600 + 30*60))
+	f.Add(int64(253402300799), int64(999999999), 5*3600+45*60+30)
+	f.Fuzz(func(t *testing.T, sec, nsec int64, off int) {
+		off %= 18 * 3600
+		tm := time.Unix(sec, nsec%1e9).In(time.FixedZone("Z", off))
+		if got, want := string(appendRFC3339Nano(nil, tm)), tm.Format(time.RFC3339Nano); got != want {
+			t.Fatalf("appendRFC3339Nano(%v) = %s, want %s", tm, got, want)
+		}
+		if got, want := string(appendLocalTime(nil, tm)), tm.Local().Format(localTimeLayout); got != want {
+			t.Fatalf("appendLocalTime(%v) = %s, want %s", tm, got, want)
+		}
+	})
+}

@@ -106,7 +106,7 @@ func appendWaiting(b []byte, ws []acd.WaitingInfo) []byte {
 		b = append(b, `,"Level":`...)
 		b = appendString(b, string(w.Level))
 		b = append(b, `,"CallinTime":"`...)
-		b = w.CallinTime.AppendFormat(b, time.RFC3339Nano)
+		b = appendRFC3339Nano(b, w.CallinTime)
 		b = append(b, `","OfferedTo":`...)
 		b = appendString(b, w.OfferedTo)
 		b = append(b, '}')
@@ -133,7 +133,7 @@ func appendExtensions(b []byte, es []acd.ExtensionInfo) []byte {
 		b = appendString(b, string(e.CallState))
 		b = append(b, `,"LastStatusChangeTime":"`...)
 		if !e.LastStatusChange.IsZero() {
-			b = e.LastStatusChange.Local().AppendFormat(b, localTimeLayout)
+			b = appendLocalTime(b, e.LastStatusChange)
 		}
 		b = append(b, `","JobNumber":`...)
 		b = appendString(b, e.JobNumber)

@@ -1,0 +1,257 @@
+package api
+
+import (
+	"fmt"
+	"net"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nwayacd/mod_nwayacd/go/acd"
+	"github.com/valyala/fasthttp"
+)
+
+const benchConns = 64
+
+// startBare serves a fixed 200-byte body: the yardstick for the API's
+// throughput, measured in the same run on the same machine.
+func startBare(b *testing.B) string {
+	b.Helper()
+	body := make([]byte, 200)
+	for i := range body {
+		body[i] = 'x'
+	}
+	srv := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) { ctx.SetBody(body) }}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	go func() { _ = srv.Serve(ln) }()
+	b.Cleanup(func() { _ = srv.Shutdown() })
+	return ln.Addr().String()
+}
+
+type loadResult struct {
+	rps   float64
+	p99   time.Duration
+	bytes int
+}
+
+// load sends n requests from benchConns connections (one goroutine each,
+// one request in flight per connection) and measures them.
+func load(b *testing.B, addr string, n int, prep func(*fasthttp.Request)) loadResult {
+	b.Helper()
+	hc := &fasthttp.HostClient{Addr: addr, MaxConns: benchConns, ReadTimeout: 30 * time.Second, MaxResponseBodySize: 64 << 20}
+	per := (n + benchConns - 1) / benchConns
+	lat := make([][]time.Duration, benchConns)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var firstErr error
+	size := 0
+	start := time.Now()
+	for w := 0; w < benchConns; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+			defer fasthttp.ReleaseRequest(req)
+			defer fasthttp.ReleaseResponse(resp)
+			ls := make([]time.Duration, 0, per)
+			for i := 0; i < per; i++ {
+				req.Reset()
+				req.SetRequestURI("http://" + addr + "/")
+				prep(req)
+				t0 := time.Now()
+				err := hc.Do(req, resp)
+				ls = append(ls, time.Since(t0))
+				if err == nil && resp.StatusCode() != 200 {
+					err = fmt.Errorf("status %d: %.200s", resp.StatusCode(), resp.Body())
+				}
+				if err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
+					return
+				}
+				if i == 0 && w == 0 {
+					size = len(resp.Body())
+				}
+			}
+			lat[w] = ls
+		}(w)
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if firstErr != nil {
+		b.Fatal(firstErr)
+	}
+	var all []time.Duration
+	for _, l := range lat {
+		all = append(all, l...)
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
+	return loadResult{
+		rps:   float64(len(all)) / elapsed.Seconds(),
+		p99:   all[(len(all)*99)/100],
+		bytes: size,
+	}
+}
+
+// benchAPI measures one API request shape against the bare handler and
+// reports req/s, the ratio to bare, p99 latency and the response size.
+func benchAPI(b *testing.B, fake *fakeService, method, path, body string) {
+	ts := startServer(b, Config{}, fake)
+	auth := "Nway " + ts.login(b)
+	bare := startBare(b)
+	n := max(b.N, benchConns)
+
+	b.StopTimer()
+	base := load(b, bare, n, func(r *fasthttp.Request) {})
+	b.StartTimer()
+	api := load(b, ts.addr, n, func(r *fasthttp.Request) {
+		r.Header.SetMethod(method)
+		r.SetRequestURI("http://" + ts.addr + path)
+		r.Header.Set("Authorization", auth)
+		if body != "" {
+			r.Header.SetContentType("application/json")
+			r.SetBodyString(body)
+		}
+	})
+	b.StopTimer()
+	b.SetBytes(int64(api.bytes))
+	b.ReportMetric(api.rps, "req/s")
+	b.ReportMetric(base.rps, "bare-req/s")
+	b.ReportMetric(api.rps/base.rps, "ratio")
+	b.ReportMetric(float64(api.p99)/float64(time.Millisecond), "p99-ms")
+	b.ReportMetric(float64(base.p99)/float64(time.Millisecond), "bare-p99-ms")
+}
+
+func waitingCalls(n int) []acd.WaitingInfo {
+	t0 := time.Now().Add(-time.Hour)
+	ws := make([]acd.WaitingInfo, n)
+	for i := range ws {
+		lv := acd.LevelNormal
+		if i%10 == 0 {
+			lv = acd.LevelVIP
+		}
+		ws[i] = acd.WaitingInfo{
+			UUID:             fmt.Sprintf("6f1c2a4e-%04x-4d1b-9a3e-%012x", i, i),
+			Number:           fmt.Sprintf("1380013%04d", i),
+			RealCallinNumber: fmt.Sprintf("01380013%04d", i),
+			Group:            []string{"110", "120", "12345", "12320"}[i%4],
+			Level:            lv,
+			CallinTime:       t0.Add(time.Duration(i) * time.Second),
+		}
+	}
+	return ws
+}
+
+func extensions(n int) []acd.ExtensionInfo {
+	now := time.Now()
+	es := make([]acd.ExtensionInfo, n)
+	for i := range es {
+		es[i] = acd.ExtensionInfo{
+			Extension: fmt.Sprintf("%d", 10000+i), JobNumber: fmt.Sprintf("J%d", i),
+			RegStatus: acd.Reged, Seat: acd.SeatIdle, CallState: acd.CallReady,
+			LoggedIn: i%2 == 0, Groups: []string{"110", "12345"}, LastStatusChange: now,
+		}
+	}
+	return es
+}
+
+// BenchmarkQueues: GET /api/queues with 1,000 waiting calls.
+func BenchmarkQueues(b *testing.B) {
+	fake := newFake()
+	fake.record = false
+	fake.waiting = waitingCalls(1000)
+	benchAPI(b, fake, "GET", "/api/queues", "")
+}
+
+// BenchmarkGetExtensions: GET /api/get_extensions with 10,000 extensions.
+func BenchmarkGetExtensions(b *testing.B) {
+	fake := newFake()
+	fake.record = false
+	fake.snapshot = extensions(10000)
+	benchAPI(b, fake, "GET", "/api/get_extensions", "")
+}
+
+// BenchmarkAgentReady: POST /api/agent_ready round trips (the fake takes a
+// mutex and updates a map entry, as the service does).
+func BenchmarkAgentReady(b *testing.B) {
+	fake := newFake()
+	fake.record = false
+	benchAPI(b, fake, "POST", "/api/agent_ready", `{"Extension":"1002"}`)
+}
+
+// BenchmarkHandler* measure the handler alone (no network, no client), to
+// show the encoding's allocations per request.
+func benchHandler(b *testing.B, fake *fakeService, method, path, body string) {
+	s, err := New(Config{}, fake, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	tok, _ := s.tokens.issue(time.Now(), time.Hour)
+	var req fasthttp.Request
+	req.Header.SetMethod(method)
+	req.SetRequestURI(path)
+	req.Header.Set("Authorization", "Nway "+tok)
+	req.SetBodyString(body)
+	var ctx fasthttp.RequestCtx
+	ctx.Init(&req, nil, nil)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		ctx.Response.Reset()
+		s.handle(&ctx)
+		if ctx.Response.StatusCode() != 200 {
+			b.Fatalf("status %d %s", ctx.Response.StatusCode(), ctx.Response.Body())
+		}
+	}
+	b.SetBytes(int64(len(ctx.Response.Body())))
+}
+
+func BenchmarkHandlerQueues(b *testing.B) {
+	fake := newFake()
+	fake.record = false
+	fake.waiting = waitingCalls(1000)
+	benchHandler(b, fake, "GET", "/api/queues", "")
+}
+
+func BenchmarkHandlerGetExtensions(b *testing.B) {
+	fake := newFake()
+	fake.record = false
+	fake.snapshot = extensions(10000)
+	benchHandler(b, fake, "GET", "/api/get_extensions", "")
+}
+
+func BenchmarkHandlerAgentReady(b *testing.B) {
+	fake := newFake()
+	fake.record = false
+	benchHandler(b, fake, "POST", "/api/agent_ready", `{"Extension":"1002"}`)
+}
+
+// BenchmarkAppend* measure the encoders alone, into a reused buffer.
+func BenchmarkAppendExtensions(b *testing.B) {
+	es := extensions(10000)
+	buf := appendExtensions(nil, es)
+	b.SetBytes(int64(len(buf)))
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = appendExtensions(buf[:0], es)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(es)), "ns/extension")
+}
+
+func BenchmarkAppendWaiting(b *testing.B) {
+	ws := waitingCalls(1000)
+	buf := appendWaiting(nil, ws)
+	b.SetBytes(int64(len(buf)))
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = appendWaiting(buf[:0], ws)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(ws)), "ns/call")
+}
