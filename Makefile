@@ -1,0 +1,59 @@
+# mod_nwayacd — see README.md.
+#   make            build everything buildable here (Go packages, the c-archive,
+#                   the module when FreeSWITCH headers exist, the stand-in host)
+#   make test       every test (Go with the race detector, then the stand-in host)
+#   make bench      every benchmark with the figures the issues name
+#   make lint       gofmt check, go vet, staticcheck
+#   make demo       the core, REST API and event push without FreeSWITCH
+#   make up         install/start the services, build, then install the module
+#                   into FreeSWITCH when it is installed, else run the demo
+#   make install    install the module and its configuration into FreeSWITCH
+#   make db-migrate apply the PostgreSQL migrations (DSN=postgres://…)
+
+GO          ?= go
+GOTEST_FLAGS ?= -race -timeout 25m
+STATICCHECK ?= $(shell command -v staticcheck 2>/dev/null || echo $(HOME)/go/bin/staticcheck)
+DSN         ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
+
+include mod/module.mk
+
+.PHONY: all build test test-go bench lint demo up db-migrate clean
+
+all: build
+
+build: module standin
+	$(GO) build ./...
+
+test: test-go standin-test
+
+test-go:
+	$(GO) test $(GOTEST_FLAGS) ./...
+
+# One core per benchmark process where the issue names "one core".
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 1s -cpu 1 ./go/acd/ ./go/sim/ ./go/event/ ./go/console/
+	$(GO) test -run '^$$' -bench . -benchtime 1s ./go/api/ ./go/publish/... ./go/store/... ./go/bridge/... ./go/cmd/...
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(STATICCHECK) ./...
+
+demo:
+	$(GO) run ./go/cmd/nwayacd-demo
+
+up:
+	.ci/services
+	$(MAKE) build
+	@if [ -n "$(strip $(FS_CFLAGS))" ]; then \
+		$(MAKE) install && echo "Installed. In fs_cli: load mod_nwayacd"; \
+	else \
+		echo "FreeSWITCH is not installed here: running the demo (Ctrl-C stops it)"; \
+		$(MAKE) demo; \
+	fi
+
+db-migrate:
+	$(GO) run ./go/cmd/nwayacd-migrate -dsn '$(DSN)'
+
+clean:
+	rm -rf build/standin build/*.a build/*.h build/*.so
