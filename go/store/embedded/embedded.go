@@ -22,15 +22,16 @@ import (
 // format change.
 var (
 	bMeta      = []byte("meta")
-	bExt       = []byte("extension")    // number → Extension
-	bGroup     = []byte("group")        // number → Group
-	bMember    = []byte("membership")   // seq → Membership, seq in login order
-	bList      = []byte("list")         // kind \0 group \0 number → ""
-	bMemory    = []byte("memory")       // caller \0 group → Memory
-	bCDR       = []byte("cdr")          // uuid → event.CDR
-	bAgentLog  = []byte("agent_log")    // ext \0 seq → AgentLog
-	bAgentID   = []byte("agent_log_id") // id → "" (makes appends idempotent)
-	allBuckets = [][]byte{bMeta, bExt, bGroup, bMember, bList, bMemory, bCDR, bAgentLog, bAgentID}
+	bExt       = []byte("extension")         // number → Extension
+	bGroup     = []byte("group")             // number → Group
+	bMember    = []byte("membership")        // seq → Membership, seq in login order
+	bMemberExt = []byte("membership_by_ext") // ext → its seqs, 8 bytes each
+	bList      = []byte("list")              // kind \0 group \0 number → ""
+	bMemory    = []byte("memory")            // caller \0 group → Memory
+	bCDR       = []byte("cdr")               // uuid → event.CDR
+	bAgentLog  = []byte("agent_log")         // ext \0 seq → AgentLog
+	bAgentID   = []byte("agent_log_id")      // id → "" (makes appends idempotent)
+	allBuckets = [][]byte{bMeta, bExt, bGroup, bMember, bMemberExt, bList, bMemory, bCDR, bAgentLog, bAgentID}
 )
 
 // formatVersion is stored in meta; a newer file is refused rather than misread.
@@ -200,19 +201,60 @@ func (s *Store) UpsertExtension(ctx context.Context, e store.Extension) error {
 // DeleteExtension removes the extension and its logins.
 func (s *Store) DeleteExtension(ctx context.Context, number string) error {
 	return s.update(ctx, "delete extension", func(tx *bolt.Tx) error {
-		if err := deleteMemberships(tx, func(m store.Membership) bool { return m.Ext == number }); err != nil {
+		if err := logout(tx, number); err != nil {
 			return err
 		}
 		return tx.Bucket(bExt).Delete([]byte(number))
 	})
 }
 
-func deleteMemberships(tx *bolt.Tx, match func(store.Membership) bool) error {
-	return deleteWhere(tx.Bucket(bMember), func(_, v []byte) (bool, error) {
+// logout deletes ext's memberships through the by-extension index.
+func logout(tx *bolt.Tx, ext string) error {
+	idx, b := tx.Bucket(bMemberExt), tx.Bucket(bMember)
+	seqs := idx.Get([]byte(ext))
+	for i := 0; i+8 <= len(seqs); i += 8 {
+		if err := b.Delete(seqs[i : i+8]); err != nil {
+			return err
+		}
+	}
+	return idx.Delete([]byte(ext))
+}
+
+// leaveGroup deletes every membership of group (a scan: groups are rarely
+// deleted) and drops those seqs from the index.
+func leaveGroup(tx *bolt.Tx, group string) error {
+	idx, b := tx.Bucket(bMemberExt), tx.Bucket(bMember)
+	type hit struct{ seq, ext []byte }
+	var hits []hit
+	err := b.ForEach(func(k, v []byte) error {
 		var m store.Membership
-		err := json.Unmarshal(v, &m)
-		return err == nil && match(m), err
+		if err := json.Unmarshal(v, &m); err != nil {
+			return err
+		}
+		if m.Group == group {
+			hits = append(hits, hit{append([]byte(nil), k...), []byte(m.Ext)})
+		}
+		return nil
 	})
+	if err != nil {
+		return err
+	}
+	for _, h := range hits {
+		if err := b.Delete(h.seq); err != nil {
+			return err
+		}
+		old := idx.Get(h.ext)
+		kept := make([]byte, 0, len(old))
+		for i := 0; i+8 <= len(old); i += 8 {
+			if !bytes.Equal(old[i:i+8], h.seq) {
+				kept = append(kept, old[i:i+8]...)
+			}
+		}
+		if err := idx.Put(h.ext, kept); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // UpsertGroup creates g or replaces its settings; CurrentExt is kept from
@@ -239,7 +281,7 @@ func (s *Store) UpsertGroup(ctx context.Context, g store.Group) error {
 // DeleteGroup removes the group with its logins, lists and memory.
 func (s *Store) DeleteGroup(ctx context.Context, number string) error {
 	return s.update(ctx, "delete group", func(tx *bolt.Tx) error {
-		if err := deleteMemberships(tx, func(m store.Membership) bool { return m.Group == number }); err != nil {
+		if err := leaveGroup(tx, number); err != nil {
 			return err
 		}
 		if err := deleteWhere(tx.Bucket(bList), func(k, _ []byte) (bool, error) {
@@ -284,10 +326,14 @@ func (s *Store) ReplaceMemberships(ctx context.Context, ext string, groups []str
 		return err
 	}
 	return s.update(ctx, "replace memberships", func(tx *bolt.Tx) error {
-		if err := deleteMemberships(tx, func(m store.Membership) bool { return m.Ext == ext }); err != nil {
+		if err := logout(tx, ext); err != nil {
 			return err
 		}
+		if len(groups) == 0 {
+			return nil
+		}
 		b := tx.Bucket(bMember)
+		seqs := make([]byte, 0, 8*len(groups))
 		for _, g := range groups {
 			seq, err := b.NextSequence()
 			if err != nil {
@@ -296,8 +342,9 @@ func (s *Store) ReplaceMemberships(ctx context.Context, ext string, groups []str
 			if err := put(b, u64(seq), store.Membership{Ext: ext, Group: g}); err != nil {
 				return err
 			}
+			seqs = append(seqs, u64(seq)...)
 		}
-		return nil
+		return tx.Bucket(bMemberExt).Put([]byte(ext), seqs)
 	})
 }
 

@@ -2,6 +2,7 @@ package embedded_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -71,4 +72,39 @@ func TestReopen(t *testing.T) {
 	if c, err := s.CDR(ctx, "u1"); err != nil || c.Group != "110" {
 		t.Fatalf("cdr after reopen: %+v %v", c, err)
 	}
+}
+
+// BenchmarkLoad loads 10,000 extensions, 1,000 groups and 20,000 logins.
+func BenchmarkLoad(b *testing.B) {
+	ctx := context.Background()
+	s, err := embedded.Open(filepath.Join(b.TempDir(), "nwayacd.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer func() { _ = s.Close() }()
+	for i := range 1000 {
+		if err := s.UpsertGroup(ctx, store.Group{Number: fmt.Sprint(500001 + i), Name: "g", Mode: 5}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for i := range 10000 {
+		ext := fmt.Sprint(10001 + i)
+		if err := s.UpsertExtension(ctx, store.Extension{Number: ext, JobNumber: fmt.Sprint(i)}); err != nil {
+			b.Fatal(err)
+		}
+		if err := s.ReplaceMemberships(ctx, ext, []string{fmt.Sprint(500001 + i%1000), fmt.Sprint(500001 + (i+1)%1000)}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	start := time.Now()
+	for b.Loop() {
+		snap, err := s.Load(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(snap.Extensions) != 10000 || len(snap.Groups) != 1000 || len(snap.Memberships) != 20000 {
+			b.Fatalf("loaded %d extensions, %d groups, %d logins", len(snap.Extensions), len(snap.Groups), len(snap.Memberships))
+		}
+	}
+	b.ReportMetric(float64(time.Since(start).Microseconds())/1000/float64(b.N), "ms/load")
 }

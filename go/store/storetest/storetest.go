@@ -218,6 +218,11 @@ func testDeleteGroup(t *testing.T, s Store) {
 	if len(snap.Groups) != 2 || !reflect.DeepEqual(snap.Groups[0], g) {
 		t.Fatalf("re-created group: %+v", snap.Groups)
 	}
+	// The extension's remaining login still ends with a logout.
+	must(t, s.ReplaceMemberships(c, "1000", nil))
+	if m := load(t, s).Memberships; len(m) != 0 {
+		t.Fatalf("memberships after logout: %v", m)
+	}
 }
 
 func sortLists(l []store.ListEntry) []store.ListEntry {

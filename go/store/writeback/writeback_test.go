@@ -167,3 +167,17 @@ func TestFlush(t *testing.T) {
 		t.Fatalf("flush returned with %d of 3 written", len(got))
 	}
 }
+
+// BenchmarkEnqueue is the call path's cost of one write (the writer keeps up).
+func BenchmarkEnqueue(b *testing.B) {
+	f := &fake{}
+	j := writeback.New(f, writeback.Options{Logf: quiet})
+	c := event.CDR{UUID: "x", NoAnswerAgents: []string{"1011"}}
+	for b.Loop() {
+		j.InsertCDR(c)
+	}
+	b.StopTimer()
+	if err := j.Close(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+}
