@@ -1,0 +1,50 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDefaults(t *testing.T) {
+	c, warn, err := Parse(nil)
+	if err != nil || len(warn) != 0 {
+		t.Fatal(err, warn)
+	}
+	if c.RESTListen != "127.0.0.1:8085" || !c.Loopback() || c.WrapUp != 300*time.Second || c.NoAnswerMax != 3 ||
+		!c.Redis || c.AMQP || c.DialTemplate != "user/%s" || c.BusyRings != 0 {
+		t.Fatalf("defaults %+v", c)
+	}
+}
+
+func TestValues(t *testing.T) {
+	c, warn, err := Parse(map[string]string{
+		"rest-listen": "0.0.0.0:9000", "publisher": "both", "wrapup-seconds": "0", "memory-expiry-hours": "24",
+		"default-max-wait-seconds": "120", "redis-db": "2", "cti-ip": "10.1.213.29", "fs-db-dir": "/tmp/x", "mystery": "1",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Loopback() || !c.Redis || !c.AMQP || c.WrapUp != 0 || c.MemoryExpiry != 24*time.Hour || c.MaxWait != 2*time.Minute ||
+		c.RedisDB != 2 || c.CTIIP != "10.1.213.29" || c.DBDir != "/tmp/x" {
+		t.Fatalf("%+v", c)
+	}
+	if len(warn) != 1 || !strings.Contains(warn[0], "mystery") {
+		t.Fatalf("warnings %q", warn)
+	}
+}
+
+func TestBadValuesAreNamed(t *testing.T) {
+	_, _, err := Parse(map[string]string{
+		"rest-listen": "8085", "publisher": "kafka", "wrapup-seconds": "-1", "redis-db": "99",
+		"cti-ip": "not-an-ip", "token-ttl": "0", "dial-template": " ", "rest-password": "",
+	})
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, name := range []string{"rest-listen", "publisher", "wrapup-seconds", "redis-db", "cti-ip", "token-ttl", "dial-template", "rest-password"} {
+		if !strings.Contains(err.Error(), name) {
+			t.Errorf("error does not name %s: %v", name, err)
+		}
+	}
+}
