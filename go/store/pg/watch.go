@@ -16,7 +16,8 @@ const NotifyChannel = "nwayacd_config"
 // (from Watch's goroutine) whenever another writer — FSGUI, another node —
 // changes ext_group or ext_group_map; this Store's own writes are skipped.
 // fn is also called after every (re)connect, since changes made while not
-// listening were missed: reload from Load then. Lost connections are
+// listening were missed: reload from Load then. Changes arriving within
+// 50 ms of each other make one call. Lost connections are
 // re-established with backoff. Watch returns ctx.Err() when ctx ends.
 func (s *Store) Watch(ctx context.Context, fn func()) error {
 	backoff := 100 * time.Millisecond
@@ -59,10 +60,33 @@ func (s *Store) listen(ctx context.Context, fn func()) bool {
 		if err != nil {
 			return true
 		}
-		// Payload: "<table> <op> <origin>".
-		if i := strings.LastIndexByte(n.Payload, ' '); i >= 0 && n.Payload[i+1:] == s.origin {
+		if s.own(n.Payload) {
 			continue
+		}
+		// One save in FSGUI may be several transactions: gather what comes
+		// within coalesceWindow into one call. A timed-out wait leaves the
+		// connection usable.
+		for {
+			wctx, cancel := context.WithTimeout(ctx, coalesceWindow)
+			_, err := conn.WaitForNotification(wctx)
+			quiet := wctx.Err() != nil && ctx.Err() == nil
+			cancel()
+			if quiet {
+				break
+			}
+			if err != nil {
+				return true // fn runs after the reconnect
+			}
 		}
 		fn()
 	}
+}
+
+// coalesceWindow is how long Watch waits for more changes before calling fn.
+const coalesceWindow = 50 * time.Millisecond
+
+// own reports whether a payload ("<table> <op> <origin>") came from this Store.
+func (s *Store) own(payload string) bool {
+	i := strings.LastIndexByte(payload, ' ')
+	return i >= 0 && payload[i+1:] == s.origin
 }
