@@ -15,12 +15,13 @@ type switchAPI interface {
 // engineBoard drives an *acd.Engine as a Board: Steps become Directives,
 // DWake and DKill decisions become uuid_break and uuid_kill.
 type engineBoard struct {
-	e  *acd.Engine
-	sw switchAPI
+	e     *acd.Engine
+	sw    switchAPI
+	dials map[string]string
 }
 
 func newEngineBoard(cfg acd.Config, clock acd.Clock, sw switchAPI) *engineBoard {
-	return &engineBoard{e: acd.New(cfg, clock), sw: sw}
+	return &engineBoard{e: acd.New(cfg, clock), sw: sw, dials: map[string]string{}}
 }
 
 var resultVars = map[acd.Result][][2]string{}
@@ -46,7 +47,10 @@ func (b *engineBoard) directive(st acd.Step, err error) session.Directive {
 	case acd.StepOffer:
 		dial := st.Dial
 		if dial == "" {
-			dial = "user/" + st.Agent
+			if dial = b.dials[st.Agent]; dial == "" {
+				dial = "user/" + st.Agent
+				b.dials[st.Agent] = dial
+			}
 		}
 		return session.Directive{Action: session.Offer, Dial: dial, Agent: st.Agent, TimeoutMS: ms}
 	case acd.StepHangup:

@@ -31,6 +31,7 @@ const (
 // caller is one simulated caller session. Callers are reused; gen and life
 // only grow, so events scheduled for an earlier state or life are dropped.
 type caller struct {
+	idx      int32
 	uuid     string
 	number   string
 	arrived  int64
@@ -51,7 +52,9 @@ func (s *Sim) newCaller() *caller {
 		s.free = s.free[:n-1]
 		return c
 	}
-	return &caller{}
+	c := &caller{idx: int32(len(s.callerTab))}
+	s.callerTab = append(s.callerTab, c)
+	return c
 }
 
 func (s *Sim) handle(e *event) {
@@ -64,21 +67,22 @@ func (s *Sim) handle(e *event) {
 		s.arrive(g, s.number(s.rng.IntN(len(s.numbers))), s.rng.Float64() < s.cfg.VIPRate)
 		s.scheduleArrival()
 	case evPlace:
-		num := e.uuid
+		s.places--
+		num := s.popStr()
 		if num == "" {
 			num = s.number(s.rng.IntN(len(s.numbers)))
 		}
 		s.arrive(s.groups[e.gen], num, e.vip)
 	case evStepDone:
-		if c := e.c; c.gen == e.gen && (c.state == csWaiting || c.state == csPlaying) {
+		if c := s.callerTab[e.ref]; c.gen == e.gen && (c.state == csWaiting || c.state == csPlaying) {
 			s.ask(c)
 		}
 	case evAnswer:
-		if c := e.c; c.gen == e.gen && c.state == csRinging {
+		if c := s.callerTab[e.ref]; c.gen == e.gen && c.state == csRinging {
 			s.answer(c)
 		}
 	case evNoAnswer, evRefused, evFailed:
-		if c := e.c; c.gen == e.gen && c.state == csRinging {
+		if c := s.callerTab[e.ref]; c.gen == e.gen && c.state == csRinging {
 			switch e.kind {
 			case evNoAnswer:
 				s.endRing(c, session.NoAnswer, "NO_ANSWER")
@@ -89,42 +93,42 @@ func (s *Sim) handle(e *event) {
 			}
 		}
 	case evTalkEnd:
-		if c := e.c; c.gen == e.gen && c.state == csTalking {
+		if c := s.callerTab[e.ref]; c.gen == e.gen && c.state == csTalking {
 			s.note("talkend", c, c.agent, "")
 			s.unbridge(c)
 			s.ask(c)
 		}
 	case evPatience:
-		if c := e.c; c.life == e.gen && c.state != csGone && c.state != csTalking && !c.answered {
+		if c := s.callerTab[e.ref]; c.life == e.gen && c.state != csGone && c.state != csTalking && !c.answered {
 			s.callerHangup(c)
 		}
 	case evHangupDone:
-		if c := e.c; c.gen == e.gen && c.state == csClosing {
+		if c := s.callerTab[e.ref]; c.gen == e.gen && c.state == csClosing {
 			s.leave(c)
 		}
 	case evWake:
-		if c := s.calls[e.uuid]; c != nil && (c.state == csWaiting || c.state == csPlaying) {
+		if c := s.calls[s.popStr()]; c != nil && (c.state == csWaiting || c.state == csPlaying) {
 			s.note("wake", c, nil, "")
 			s.count(func(st *Stats) { st.Wakes++ })
 			s.ask(c)
 		}
 	case evKill:
-		s.kill(e.uuid)
+		s.kill(s.popStr())
 	case evBreak:
-		a := e.agent
+		a := s.agentList[e.ref]
 		if !a.onBreak {
 			a.onBreak = true
 			s.note("break", nil, a, "")
 			s.count(func(st *Stats) { st.Breaks++ })
 			_ = s.board.SetBusy(a.ext)
-			s.push(event{at: s.now + s.uniform(s.cfg.BreakLength), kind: evBack, agent: a})
+			s.agentEvent(s.now+s.uniform(s.cfg.BreakLength), evBack, a)
 		}
 	case evBack:
-		a := e.agent
+		a := s.agentList[e.ref]
 		a.onBreak = false
 		s.note("back", nil, a, "")
 		_ = s.board.SetReady(a.ext)
-		s.push(event{at: s.now + s.expDur(s.cfg.BreakEvery), kind: evBreak, agent: a})
+		s.agentEvent(s.now+s.expDur(s.cfg.BreakEvery), evBreak, a)
 	}
 }
 
@@ -161,12 +165,12 @@ func (s *Sim) scheduleArrival() {
 func (s *Sim) arrive(g *groupSim, number string, vip bool) {
 	c := s.newCaller()
 	life := c.life + 1
-	*c = caller{uuid: s.newUUID('c'), number: number, arrived: s.now, gen: c.gen + 1, life: life}
+	*c = caller{idx: c.idx, uuid: s.newUUID('c'), number: number, arrived: s.now, gen: c.gen + 1, life: life}
 	s.calls[c.uuid] = c
 	s.live++
 	s.count(func(st *Stats) { st.Arrived++; st.InProgress++ })
 	if p := s.uniform(s.cfg.Patience); s.cfg.Patience[1] > 0 {
-		s.push(event{at: s.now + max(p, 1), kind: evPatience, c: c, gen: life})
+		s.callerEvent(s.now+max(p, 1), evPatience, c, life)
 	}
 	s.note("arrive", c, nil, g.spec.Number)
 	in := session.Call{Kind: session.Queue, UUID: c.uuid, Group: g.spec.Number, CallerNumber: number, DestNumber: g.spec.Number}
@@ -201,11 +205,11 @@ func (s *Sim) apply(c *caller, d session.Directive) {
 			dur = min(dur, int64(d.TimeoutMS)*1e6)
 		}
 		if dur != never {
-			s.push(event{at: s.now + dur, kind: evStepDone, c: c, gen: c.gen})
+			s.callerEvent(s.now+dur, evStepDone, c, c.gen)
 		}
 	case session.Play:
 		c.state = csPlaying
-		s.push(event{at: s.now + int64(max(d.Loops, 1))*int64(s.cfg.PlayLength), kind: evStepDone, c: c, gen: c.gen})
+		s.callerEvent(s.now+int64(max(d.Loops, 1))*int64(s.cfg.PlayLength), evStepDone, c, c.gen)
 	case session.Offer:
 		s.offer(c, d)
 	case session.Hangup:
@@ -215,7 +219,7 @@ func (s *Sim) apply(c *caller, d session.Directive) {
 			return
 		}
 		c.state = csClosing
-		s.push(event{at: s.now + int64(s.cfg.PlayLength), kind: evHangupDone, c: c, gen: c.gen})
+		s.callerEvent(s.now+int64(s.cfg.PlayLength), evHangupDone, c, c.gen)
 	case session.Done:
 		s.decide(c, d)
 		s.leave(c)
@@ -264,14 +268,14 @@ func (s *Sim) offer(c *caller, d session.Directive) {
 	s.count(func(st *Stats) { st.Offered++ })
 	s.note("offer", c, a, d.Agent)
 	if a == nil {
-		s.push(event{at: s.now, kind: evFailed, c: c, gen: c.gen})
+		s.callerEvent(s.now, evFailed, c, c.gen)
 		return
 	}
 	if a.ringing != nil || a.talking != nil {
 		// The board double-booked the agent: its phone is busy.
 		s.count(func(st *Stats) { st.Conflicts++ })
 		s.note("busy", c, a, "")
-		s.push(event{at: s.now, kind: evRefused, c: c, gen: c.gen})
+		s.callerEvent(s.now, evRefused, c, c.gen)
 		return
 	}
 	c.agent = a
@@ -282,11 +286,11 @@ func (s *Sim) offer(c *caller, d session.Directive) {
 	}
 	if s.rng.Float64() < s.cfg.AnswerRate {
 		if delay := s.uniform(s.cfg.AnswerDelay); delay < timeout {
-			s.push(event{at: s.now + delay, kind: evAnswer, c: c, gen: c.gen})
+			s.callerEvent(s.now+delay, evAnswer, c, c.gen)
 			return
 		}
 	}
-	s.push(event{at: s.now + timeout, kind: evNoAnswer, c: c, gen: c.gen})
+	s.callerEvent(s.now+timeout, evNoAnswer, c, c.gen)
 }
 
 // originationUUID finds origination_uuid in a dial string's {…} or […] variables.
@@ -319,7 +323,7 @@ func (s *Sim) answer(c *caller) {
 	s.note("answer", c, a, "")
 	s.board.OfferResult(session.OfferResult{UUID: c.uuid, Agent: a.ext, AgentUUID: c.leg, Outcome: session.Answered})
 	if c.state == csTalking {
-		s.push(event{at: s.now + s.uniform(s.cfg.TalkTime), kind: evTalkEnd, c: c, gen: c.gen})
+		s.callerEvent(s.now+s.uniform(s.cfg.TalkTime), evTalkEnd, c, c.gen)
 	}
 }
 

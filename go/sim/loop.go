@@ -29,15 +29,42 @@ const (
 // event is one scheduled happening. gen ties it to the state of its caller
 // (step or life generation) or agent at scheduling time: a stale event is
 // dropped when the owner has moved on.
+//
+// Events hold no pointers, so the heap is not scanned by the GC and moving
+// events costs no write barriers: callers and agents are referred to by index,
+// and the strings of evPlace, evWake and evKill wait in a FIFO (they are all
+// scheduled at now, so they pop in the order they were pushed).
 type event struct {
-	at    int64
-	seq   uint64
-	c     *caller
-	agent *agentSim
-	uuid  string // evWake, evKill: the channel; evPlace: the caller number
-	gen   uint32 // evPlace: the group index
-	kind  evKind
-	vip   bool // evPlace
+	at   int64
+	seq  uint64
+	ref  int32  // the caller or agent index
+	gen  uint32 // evPlace: the group index
+	kind evKind
+	vip  bool // evPlace
+}
+
+func (s *Sim) callerEvent(at int64, k evKind, c *caller, gen uint32) {
+	s.push(event{at: at, kind: k, ref: c.idx, gen: gen})
+}
+
+func (s *Sim) agentEvent(at int64, k evKind, a *agentSim) {
+	s.push(event{at: at, kind: k, ref: a.idx})
+}
+
+// strEvent schedules k at now with str waiting in the FIFO.
+func (s *Sim) strEvent(k evKind, str string, gen uint32, vip bool) {
+	s.strQ = append(s.strQ, str)
+	s.push(event{at: s.now, kind: k, gen: gen, vip: vip})
+}
+
+func (s *Sim) popStr() string {
+	str := s.strQ[s.strHead]
+	s.strQ[s.strHead] = ""
+	s.strHead++
+	if s.strHead == len(s.strQ) {
+		s.strQ, s.strHead = s.strQ[:0], 0
+	}
+	return str
 }
 
 // eventHeap is a binary min-heap by (at, seq); typed to avoid interface boxing.
@@ -187,12 +214,7 @@ func (s *Sim) finished() int {
 }
 
 func (s *Sim) placePending() bool {
-	for i := range s.events {
-		if s.events[i].kind == evPlace {
-			return true
-		}
-	}
-	return false
+	return s.places > 0
 }
 
 // Drain runs until every call has left the board and none is still to
@@ -220,7 +242,8 @@ func (s *Sim) Drain(limit time.Duration) bool {
 func (s *Sim) Place(group, number string, vip bool) error {
 	for i, g := range s.groups {
 		if g.spec.Number == group {
-			s.push(event{at: s.now, kind: evPlace, gen: uint32(i), uuid: number, vip: vip})
+			s.places++
+			s.strEvent(evPlace, number, uint32(i), vip)
 			return nil
 		}
 	}

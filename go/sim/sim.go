@@ -18,6 +18,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/nwayacd/mod_nwayacd/go/acd"
 	"github.com/nwayacd/mod_nwayacd/go/session"
@@ -154,9 +155,14 @@ type Sim struct {
 	calls     map[string]*caller // by caller uuid
 	legs      map[string]*caller // by agent leg uuid
 	free      []*caller
+	callerTab []*caller // by caller.idx
+	strQ      []string
+	strHead   int
+	places    int      // evPlace events pending
 	numbers   []string // caller numbers, built on first use
 	uuidSeq   uint64
 	buf       []byte
+	arena     []byte // uuid bytes, append-only
 	arriving  bool
 	arrivals  int
 	live      int // callers between arrival and Leave
@@ -187,6 +193,7 @@ type groupSim struct {
 type agentSim struct {
 	ext     string
 	group   *groupSim
+	idx     int32
 	ringing *caller
 	talking *caller
 	onBreak bool
@@ -295,7 +302,7 @@ func (s *Sim) Attach(b Board) error {
 		for i := 0; i < g.spec.Agents; i++ {
 			ext := strconv.Itoa(next)
 			next++
-			a := &agentSim{ext: ext, group: g}
+			a := &agentSim{ext: ext, group: g, idx: int32(len(s.agentList))}
 			s.agents[ext] = a
 			s.agentList = append(s.agentList, a)
 			if err := b.AddExtension(ext, "8"+ext); err != nil {
@@ -316,7 +323,7 @@ func (s *Sim) Attach(b Board) error {
 	}
 	if s.cfg.BreakEvery > 0 {
 		for _, a := range s.agentList {
-			s.push(event{at: s.now + s.expDur(s.cfg.BreakEvery), kind: evBreak, agent: a})
+			s.agentEvent(s.now+s.expDur(s.cfg.BreakEvery), evBreak, a)
 		}
 	}
 	return nil
@@ -409,7 +416,7 @@ func (s *Sim) drainInbox() {
 	}
 	s.inboxMu.Lock()
 	for _, c := range s.inbox {
-		s.push(event{at: s.now, kind: c.kind, uuid: c.uuid})
+		s.strEvent(c.kind, c.uuid, 0, false)
 	}
 	clear(s.inbox)
 	s.inbox = s.inbox[:0]
@@ -431,12 +438,19 @@ func (s *Sim) expDur(mean time.Duration) int64 {
 	return int64(s.rng.ExpFloat64() * float64(mean))
 }
 
+// newUUID returns "sim-<prefix><n>". The bytes are carved from a shared
+// arena that is never written again, so one allocation serves many uuids.
 func (s *Sim) newUUID(prefix byte) string {
 	s.uuidSeq++
-	s.buf = append(s.buf[:0], "sim-"...)
-	s.buf = append(s.buf, prefix)
-	s.buf = strconv.AppendUint(s.buf, s.uuidSeq, 10)
-	return string(s.buf)
+	if cap(s.arena)-len(s.arena) < 32 {
+		s.arena = make([]byte, 0, 8192)
+	}
+	start := len(s.arena)
+	s.arena = append(s.arena, "sim-"...)
+	s.arena = append(s.arena, prefix)
+	s.arena = strconv.AppendUint(s.arena, s.uuidSeq, 10)
+	b := s.arena[start:]
+	return unsafe.String(&b[0], len(b))
 }
 
 func (s *Sim) number(i int) string {
