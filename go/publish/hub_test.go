@@ -180,8 +180,11 @@ func TestRefusedCDRsRetriedInOrder(t *testing.T) {
 			t.Fatalf("position %d = %q, want %q (all: %v)", i, s, want, got)
 		}
 	}
-	st := transportStats(h, "mem")
-	if st.Spooled != 0 || st.Published.CDR != n {
+	// The spool delete follows the send; give it a moment.
+	if !eventually(5*time.Second, func() bool { return transportStats(h, "mem").Spooled == 0 }) {
+		t.Errorf("still spooled: %+v", transportStats(h, "mem"))
+	}
+	if st := transportStats(h, "mem"); st.Published.CDR != n {
 		t.Errorf("stats %+v", st)
 	}
 	mt.mu.Lock()
