@@ -79,7 +79,8 @@ func (s *Store) exec(ctx context.Context, op, sql string, args ...any) error {
 }
 
 // configTx runs fn in a transaction tagged with this node's origin, for
-// writes to the tables the nwayacd_config trigger watches.
+// writes to the tables the nwayacd_config triggers watch (ext_group,
+// ext_group_map, nwayacd_group, nwayacd_extension, nwayacd_list).
 func (s *Store) configTx(ctx context.Context, op string, fn func(tx pgx.Tx) error) error {
 	return wrap(op, pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, "SELECT set_config('nwayacd.origin', $1, true)", s.origin); err != nil {
@@ -173,11 +174,14 @@ func (s *Store) UpsertExtension(ctx context.Context, e store.Extension) error {
 	if err := e.Validate(); err != nil {
 		return err
 	}
-	return s.exec(ctx, "upsert extension", `INSERT INTO nwayacd_extension (number, job_number, job_enabled, dial_string)
-		VALUES ($1, $2, $3, $4)
-		ON CONFLICT (number) DO UPDATE SET job_number = EXCLUDED.job_number,
-			job_enabled = EXCLUDED.job_enabled, dial_string = EXCLUDED.dial_string, updated_at = now()`,
-		e.Number, e.JobNumber, e.JobEnabled, e.DialString)
+	return s.configTx(ctx, "upsert extension", func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO nwayacd_extension (number, job_number, job_enabled, dial_string)
+			VALUES ($1, $2, $3, $4)
+			ON CONFLICT (number) DO UPDATE SET job_number = EXCLUDED.job_number,
+				job_enabled = EXCLUDED.job_enabled, dial_string = EXCLUDED.dial_string, updated_at = now()`,
+			e.Number, e.JobNumber, e.JobEnabled, e.DialString)
+		return err
+	})
 }
 
 // DeleteExtension removes the extension and its logins.
@@ -270,14 +274,20 @@ func (s *Store) AddListEntry(ctx context.Context, l store.ListEntry) error {
 	if err := l.Validate(); err != nil {
 		return err
 	}
-	return s.exec(ctx, "add list entry", `INSERT INTO nwayacd_list (kind, group_number, number)
-		VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, string(l.Kind), l.Group, l.Number)
+	return s.configTx(ctx, "add list entry", func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO nwayacd_list (kind, group_number, number)
+			VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, string(l.Kind), l.Group, l.Number)
+		return err
+	})
 }
 
 // RemoveListEntry takes a number off a group's list; absent is fine.
 func (s *Store) RemoveListEntry(ctx context.Context, l store.ListEntry) error {
-	return s.exec(ctx, "remove list entry", `DELETE FROM nwayacd_list
-		WHERE kind = $1 AND group_number = $2 AND number = $3`, string(l.Kind), l.Group, l.Number)
+	return s.configTx(ctx, "remove list entry", func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `DELETE FROM nwayacd_list
+			WHERE kind = $1 AND group_number = $2 AND number = $3`, string(l.Kind), l.Group, l.Number)
+		return err
+	})
 }
 
 // PutMemory records the agent a caller last talked to in a group.

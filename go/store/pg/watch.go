@@ -8,13 +8,15 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// NotifyChannel is the channel the 0003 migration's trigger notifies on
-// every change to ext_group or ext_group_map.
+// NotifyChannel is the channel the triggers of migrations 0003 and 0004
+// notify on every change to ext_group, ext_group_map, nwayacd_group,
+// nwayacd_extension and nwayacd_list.
 const NotifyChannel = "nwayacd_config"
 
 // Watch LISTENs on NotifyChannel on a connection of its own and calls fn
 // (from Watch's goroutine) whenever another writer — FSGUI, another node —
-// changes ext_group or ext_group_map; this Store's own writes are skipped.
+// changes groups, logins, extensions or lists; this Store's own writes are
+// skipped.
 // fn is also called after every (re)connect, since changes made while not
 // listening were missed: reload from Load then. Changes arriving within
 // 50 ms of each other make one call. Lost connections are
