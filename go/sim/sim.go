@@ -121,6 +121,8 @@ type Clock struct {
 // Now returns the virtual time.
 func (c *Clock) Now() time.Time { return c.start.Add(time.Duration(c.off.Load())) }
 
+var _ acd.Clock = (*Clock)(nil)
+
 // APICall is a switch command the sim recorded but does not act on.
 type APICall struct {
 	At   time.Time

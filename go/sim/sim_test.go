@@ -106,7 +106,8 @@ func TestConservation(t *testing.T) {
 			t.Errorf("call %s left %d times", uuid, n)
 		}
 	}
-	if st.Answered == 0 || st.Abandoned == 0 || st.GaveUp == 0 || st.Blacklisted == 0 || st.NoAnswers == 0 || st.Breaks == 0 {
+	t.Logf("%+v", st)
+	if st.Answered == 0 || st.Abandoned == 0 || st.GaveUp == 0 || st.Blacklisted == 0 || st.NoAnswers == 0 || st.Canceled == 0 || st.Breaks == 0 {
 		t.Errorf("a path was not exercised: %+v", st)
 	}
 	if st.Conflicts != 0 || violations != 0 {
@@ -150,6 +151,32 @@ func TestConflictDetected(t *testing.T) {
 	st := s.Stats()
 	if st.Conflicts != 1 || st.NoAnswers != 1 || st.GaveUp != 1 {
 		t.Errorf("want 1 conflict refused busy and the call hung up: %+v", st)
+	}
+}
+
+// unknownAgent offers every call to an extension the switch does not have.
+type unknownAgent struct{ *engineBoard }
+
+func (u unknownAgent) Enter(c session.Call) session.Directive {
+	u.engineBoard.Enter(c)
+	return session.Directive{Action: session.Offer, Agent: "77777", Dial: "user/77777", TimeoutMS: 30000}
+}
+
+func (u unknownAgent) Next(string) session.Directive {
+	return session.Directive{Action: session.Done}
+}
+
+func TestUnknownAgentFails(t *testing.T) {
+	s := New(Config{Groups: []GroupSpec{{Number: "1", Agents: 1}}, AnswerRate: 1})
+	if err := s.Attach(unknownAgent{newEngineBoard(acd.Config{}, s.Clock(), s)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Place("1", "555", false); err != nil {
+		t.Fatal(err)
+	}
+	mustRun(t, s, time.Second)
+	if st := s.Stats(); st.Failed != 1 || st.Offered != 1 || st.GaveUp != 1 || st.Conflicts != 0 {
+		t.Errorf("want one failed offer and the call ended by the board: %+v", st)
 	}
 }
 
