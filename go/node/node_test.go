@@ -1,0 +1,219 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/redis/go-redis/v9"
+)
+
+// need skips a test whose service is down, or fails it when CI requires it.
+func need(t *testing.T, addr string) {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	if err == nil {
+		c.Close()
+		return
+	}
+	if os.Getenv("NWAYACD_REQUIRE_SERVICES") == "1" {
+		t.Fatalf("%s is required: %v", addr, err)
+	}
+	t.Skipf("%s unreachable: %v", addr, err)
+}
+
+func params(t *testing.T, extra map[string]string) map[string]string {
+	p := map[string]string{"rest-listen": "127.0.0.1:0", "publisher": "none", "fs-db-dir": t.TempDir(), "fs-log-dir": t.TempDir()}
+	for k, v := range extra {
+		p[k] = v
+	}
+	return p
+}
+
+func start(t *testing.T, p map[string]string) *Node {
+	t.Helper()
+	n, err := Start(p, Options{Logf: func(l int, f string, a ...any) { t.Logf("[%d] "+f, append([]any{l}, a...)...) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func cmd(t *testing.T, n *Node, name, args string) string {
+	t.Helper()
+	out := n.Command(name, args)
+	if !strings.HasPrefix(out, "+OK") {
+		t.Fatalf("%s %s: %s", name, args, out)
+	}
+	return out
+}
+
+// Configuration made through commands survives a restart of the module.
+func TestEmbeddedStoreSurvivesRestart(t *testing.T) {
+	p := params(t, nil)
+	n := start(t, p)
+	cmd(t, n, "nway_add_group", "110 2")
+	cmd(t, n, "nway_add_ext", "1000 1234")
+	cmd(t, n, "nway_login", "1000 110")
+	cmd(t, n, "nway_add_blacklist", "110 13300000000")
+	n.Stop()
+
+	n = start(t, p)
+	defer n.Stop()
+	g, err := n.Service.Group("110")
+	if err != nil || len(g.Members) != 1 || g.Members[0] != "1000" || len(g.Blacklist) != 1 || g.Mode != 2 {
+		t.Fatalf("after restart: %+v %v", g, err)
+	}
+	x, _ := n.Service.Extension("1000")
+	if x.JobNumber != "1234" || !x.LoggedIn {
+		t.Fatalf("extension after restart %+v", x)
+	}
+}
+
+// The seed's curl lines work against a running node.
+func TestRESTEndToEnd(t *testing.T) {
+	n := start(t, params(t, nil))
+	defer n.Stop()
+	cmd(t, n, "nway_add_group", "12345 5")
+	cmd(t, n, "nway_add_group", "110 5")
+	cmd(t, n, "nway_add_ext", "1002 1234")
+	base := "http://" + n.Addr()
+	post := func(path, body, auth string) (int, string) {
+		req, _ := http.NewRequest("POST", base+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	code, body := post("/api/login", `{"username": "admin", "password": "admin"}`, "")
+	if code != 200 || !strings.Contains(body, `"token"`) {
+		t.Fatalf("login %d %s", code, body)
+	}
+	tok := strings.Split(body, `"`)[3]
+	auth := "Nway " + tok + " "
+	if code, body := post("/api/agent_up", `{"Extension":"1002","Groups":"12345,110"}`, auth); code != 200 {
+		t.Fatalf("agent_up %d %s", code, body)
+	}
+	if code, body := post("/api/agent_busy", `{"Extension":"1002"}`, auth); code != 200 {
+		t.Fatalf("agent_busy %d %s", code, body)
+	}
+	x, _ := n.Service.Extension("1002")
+	if !x.LoggedIn || len(x.Groups) != 2 || x.Seat != "busy" {
+		t.Fatalf("after REST calls %+v", x)
+	}
+	if code, _ := post("/api/agent_up", `{"Extension":"1002","Groups":"999"}`, auth); code != 404 {
+		t.Fatalf("unknown group answered %d", code)
+	}
+	if code, body := post("/api/login", `{"username": "admin", "password": "nope"}`, ""); code != 401 || body != "Not Authorized" {
+		t.Fatalf("bad login %d %q", code, body)
+	}
+}
+
+func TestRefusesPublicRESTWithDefaultPassword(t *testing.T) {
+	_, err := Start(params(t, map[string]string{"rest-listen": "0.0.0.0:0"}), Options{})
+	if err == nil || !strings.Contains(err.Error(), "rest-password") {
+		t.Fatalf("got %v", err)
+	}
+	if _, err := Start(params(t, map[string]string{"wrapup-seconds": "soon"}), Options{}); err == nil || !strings.Contains(err.Error(), "wrapup-seconds") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+// With PostgreSQL: the schema is migrated, commands are written through, and
+// an edit FSGUI makes straight in ext_group reaches the running node.
+func TestPostgresWriteThroughAndLiveEdits(t *testing.T) {
+	need(t, "127.0.0.1:5432")
+	ctx := context.Background()
+	admin, err := pgx.Connect(ctx, "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(ctx)
+	db := fmt.Sprintf("nwayacd_node_%d", time.Now().UnixNano())
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+db); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		_, _ = admin.Exec(ctx, "DROP DATABASE "+db+" WITH (FORCE)")
+	}()
+	dsn := "postgres://postgres@127.0.0.1:5432/" + db + "?sslmode=disable"
+	n := start(t, params(t, map[string]string{"db-dsn": dsn}))
+	defer n.Stop()
+	cmd(t, n, "nway_add_group", "120 0")
+	cmd(t, n, "nway_add_ext", "1018 77")
+	cmd(t, n, "nway_login", "1018 120")
+
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	waitFor(t, "the login in ext_group_map", func() bool {
+		var ext string
+		err := conn.QueryRow(ctx, "SELECT ext FROM ext_group_map WHERE ext_group_number='120'").Scan(&ext)
+		return err == nil && ext == "1018"
+	})
+	// FSGUI changes the mode and adds a group behind our back.
+	if _, err := conn.Exec(ctx, "UPDATE ext_group SET group_call_mode=4 WHERE group_number='120'"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, "INSERT INTO ext_group(group_name, group_number, group_call_mode) VALUES ('急救', '12320', 1)"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the edits in the running node", func() bool {
+		g, err := n.Service.Group("120")
+		g2, err2 := n.Service.Group("12320")
+		return err == nil && err2 == nil && g.Mode == 4 && g2.Name == "急救" && len(g.Members) == 1
+	})
+}
+
+// Agent changes reach a Redis subscriber in the seed's format.
+func TestRedisAgentEvents(t *testing.T) {
+	need(t, "127.0.0.1:6379")
+	n := start(t, params(t, map[string]string{"publisher": "redis", "cti-ip": "10.1.213.29"}))
+	defer n.Stop()
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
+	defer rdb.Close()
+	sub := rdb.Subscribe(context.Background(), "agent_7001")
+	defer sub.Close()
+	if _, err := sub.Receive(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	cmd(t, n, "nway_add_group", "7000 5")
+	cmd(t, n, "nway_add_ext", "7001")
+	cmd(t, n, "nway_busy", "7001")
+	select {
+	case m := <-sub.Channel():
+		if !strings.HasPrefix(m.Payload, `{"type":"agent","number":"7001","status":"busy","time":"`) {
+			t.Fatalf("payload %s", m.Payload)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no agent event")
+	}
+}
+
+func waitFor(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if ok() {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("timed out waiting for %s", what)
+}
