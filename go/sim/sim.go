@@ -194,7 +194,6 @@ type groupSim struct {
 
 type agentSim struct {
 	ext     string
-	group   *groupSim
 	idx     int32
 	ringing *caller
 	talking *caller
@@ -304,7 +303,7 @@ func (s *Sim) Attach(b Board) error {
 		for i := 0; i < g.spec.Agents; i++ {
 			ext := strconv.Itoa(next)
 			next++
-			a := &agentSim{ext: ext, group: g, idx: int32(len(s.agentList))}
+			a := &agentSim{ext: ext, idx: int32(len(s.agentList))}
 			s.agents[ext] = a
 			s.agentList = append(s.agentList, a)
 			if err := b.AddExtension(ext, "8"+ext); err != nil {
