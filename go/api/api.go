@@ -117,6 +117,9 @@ type Server struct {
 	limiter *loginLimiter
 	now     func() time.Time // tests move the clock
 
+	// One shared encoding per batch of concurrent list requests.
+	queuesC, extsC, groupsC coalescer
+
 	stop     chan struct{} // closed by Shutdown: ends event streams
 	stopOnce sync.Once
 	streams  atomic.Int32

@@ -495,8 +495,15 @@ func TestErrors(t *testing.T) {
 		f.mu.Unlock()
 		wantError(t, ts.do(t, "POST", "/api/agent_ready", tok, `{"Extension":"1001"}`), 500, "internal error")
 		f.mu.Lock()
+		f.panicOn = "Waiting"
+		f.mu.Unlock()
+		wantError(t, ts.do(t, "GET", "/api/queues", tok, ""), 500, "internal error")
+		f.mu.Lock()
 		f.panicOn = ""
 		f.mu.Unlock()
+		if r := ts.do(t, "GET", "/api/queues", tok, ""); r.status != 200 {
+			t.Fatalf("queues after a panic: %d %s", r.status, r.body)
+		}
 		wantOK(t, ts.do(t, "POST", "/api/agent_ready", tok, `{"Extension":"1002"}`))
 	})
 	t.Run("plain error from service is a 500", func(t *testing.T) {

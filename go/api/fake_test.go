@@ -149,6 +149,9 @@ func (f *fakeService) Waiting() []acd.WaitingInfo {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.log("Waiting")
+	if f.panicOn == "Waiting" {
+		panic("fake: asked to panic in Waiting")
+	}
 	return append([]acd.WaitingInfo(nil), f.waiting...)
 }
 

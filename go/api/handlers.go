@@ -231,13 +231,24 @@ func (s *Server) extensionCallState(ctx *fasthttp.RequestCtx, _ string) {
 }
 
 func (s *Server) queues(ctx *fasthttp.RequestCtx, _ string) {
-	ws := s.svc.Waiting()
-	writeJSON(ctx, func(b []byte) []byte { return appendWaiting(b, ws) })
+	s.list(ctx, &s.queuesC, s.buildQueues)
 }
 
 func (s *Server) getExtensions(ctx *fasthttp.RequestCtx, _ string) {
-	es := s.svc.Extensions()
-	writeJSON(ctx, func(b []byte) []byte { return appendExtensions(b, es) })
+	s.list(ctx, &s.extsC, s.buildExtensions)
+}
+
+func (s *Server) buildQueues(b []byte) []byte     { return appendWaiting(b, s.svc.Waiting()) }
+func (s *Server) buildExtensions(b []byte) []byte { return appendExtensions(b, s.svc.Extensions()) }
+func (s *Server) buildGroups(b []byte) []byte     { return appendGroups(b, s.svc.Groups()) }
+
+// list answers a list through its coalescer.
+func (s *Server) list(ctx *fasthttp.RequestCtx, c *coalescer, build func([]byte) []byte) {
+	ctx.SetContentType(contentJSON)
+	if failed := c.do(build, func(b []byte) { ctx.Response.SetBodyRaw(b) }); failed != nil {
+		s.logf("api: panic building %s: %v", ctx.Path(), failed)
+		writeError(ctx, fasthttp.StatusInternalServerError, "internal error")
+	}
 }
 
 func (s *Server) extensionInfo(ctx *fasthttp.RequestCtx, ext string) {
@@ -253,8 +264,7 @@ func (s *Server) extensionInfo(ctx *fasthttp.RequestCtx, ext string) {
 }
 
 func (s *Server) groups(ctx *fasthttp.RequestCtx, _ string) {
-	gs := s.svc.Groups()
-	writeJSON(ctx, func(b []byte) []byte { return appendGroups(b, gs) })
+	s.list(ctx, &s.groupsC, s.buildGroups)
 }
 
 func (s *Server) group(ctx *fasthttp.RequestCtx, number string) {
