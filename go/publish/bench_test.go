@@ -14,6 +14,7 @@ type discard struct{}
 
 func (discard) connect(context.Context) error { return nil }
 func (discard) close() error                  { return nil }
+func (discard) alive(context.Context) error   { return nil }
 func (discard) send(_ context.Context, fs []frame, ok []bool) error {
 	for i := range fs {
 		ok[i] = true

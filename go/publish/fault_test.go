@@ -196,6 +196,12 @@ func TestRedisOutage(t *testing.T) {
 // drainQueue reads every message in queue on a fresh connection and returns
 // the ids of this run's messages in order.
 func drainQueue(t *testing.T, url, queue, tok string) []int {
+	ids, _ := drainQueueIDs(t, url, queue, tok)
+	return ids
+}
+
+// drainQueueIDs also returns each message's AMQP message-id.
+func drainQueueIDs(t *testing.T, url, queue, tok string) (ids []int, msgIDs []string) {
 	t.Helper()
 	conn, err := amqp.Dial(url)
 	if err != nil {
@@ -206,14 +212,13 @@ func drainQueue(t *testing.T, url, queue, tok string) []int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ids []int
 	for {
 		d, ok, err := ch.Get(queue, true)
 		if err != nil {
 			t.Fatalf("get %s: %v", queue, err)
 		}
 		if !ok {
-			return ids
+			return ids, msgIDs
 		}
 		var b amqpBody
 		if err := json.Unmarshal(d.Body, &b); err != nil {
@@ -221,6 +226,7 @@ func drainQueue(t *testing.T, url, queue, tok string) []int {
 		}
 		if b.Tok == tok {
 			ids = append(ids, b.ID)
+			msgIDs = append(msgIDs, d.MessageId)
 		}
 	}
 }
@@ -290,27 +296,44 @@ func TestAMQPConnectionsClosed(t *testing.T) {
 	if !logs.has("disconnected") {
 		t.Fatalf("the hub never saw its connection closed; the test proved nothing")
 	}
-	got := drainQueue(t, url, queue, tok)
+	got, msgIDs := drainQueueIDs(t, url, queue, tok)
 	seen := map[int]int{}
+	idOf := map[int]string{}  // CDR → message-id
+	cdrOf := map[string]int{} // message-id → CDR
 	dups := 0
-	for _, n := range got {
+	for i, n := range got {
 		seen[n]++
 		if seen[n] > 1 {
 			dups++
 		}
+		mid := msgIDs[i]
+		if mid == "" {
+			t.Fatalf("CDR %d without message-id", n)
+		}
+		if prev, ok := idOf[n]; ok && prev != mid {
+			t.Errorf("CDR %d resent under a new message-id %q (was %q)", n, mid, prev)
+		}
+		if prev, ok := cdrOf[mid]; ok && prev != n {
+			t.Errorf("message-id %q used for CDRs %d and %d", mid, prev, n)
+		}
+		idOf[n], cdrOf[mid] = mid, n
 	}
 	for n := range id {
 		if seen[n] == 0 {
 			t.Errorf("CDR %d lost", n)
 		}
 	}
-	// A batch whose confirms died with the connection is sent again: that
-	// is the documented at-least-once edge, bounded by one batch.
+	// A batch whose confirms died with the connection is sent again: the
+	// documented at-least-once edge, bounded by one batch and recognisable
+	// by its repeated message-id. After dedupe by message-id, exactly once.
 	if dups > h.cfg.BatchSize {
 		t.Errorf("%d duplicates, more than one batch (%d)", dups, h.cfg.BatchSize)
 	}
-	if st := transportStats(h, "amqp"); st.Published.CDR != uint64(len(got)) {
-		t.Errorf("published count %d, queue holds %d", st.Published.CDR, len(got))
+	if len(cdrOf) != id {
+		t.Errorf("%d distinct message-ids for %d CDRs", len(cdrOf), id)
+	}
+	if st := transportStats(h, "amqp"); st.Published.CDR != uint64(id) {
+		t.Errorf("confirmed count %d, want each of %d CDRs once", st.Published.CDR, id)
 	}
 	t.Logf("%d CDRs produced, %d in queue, %d duplicates", id, len(got), dups)
 }
@@ -400,5 +423,38 @@ func TestSpoolReplayAfterRestart(t *testing.T) {
 			t.Errorf("redis: extra CDR %d", n)
 		}
 	case <-time.After(200 * time.Millisecond):
+	}
+}
+
+// TestIdleOutageDetected: with no traffic, the health check still notices
+// that Redis went away and that it came back.
+func TestIdleOutageDetected(t *testing.T) {
+	port := freePort(t)
+	srv := privateRedis(t, port)
+	h, err := New(Config{
+		Redis:          &RedisConfig{Addr: "127.0.0.1:" + strconv.Itoa(port)},
+		SpoolPath:      spoolPath(t),
+		HealthInterval: 50 * time.Millisecond,
+		ReconnectMin:   20 * time.Millisecond,
+		ReconnectMax:   50 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeHub(t, h)
+	if !eventually(5*time.Second, func() bool { return transportStats(h, "redis").Connected }) {
+		t.Fatal("never connected")
+	}
+	srv.Process.Kill()
+	srv.Wait()
+	if !eventually(5*time.Second, func() bool { return !transportStats(h, "redis").Connected }) {
+		t.Fatal("idle outage not noticed")
+	}
+	if st := transportStats(h, "redis"); st.LastError == "" {
+		t.Errorf("no LastError after outage: %+v", st)
+	}
+	privateRedis(t, port)
+	if !eventually(5*time.Second, func() bool { return transportStats(h, "redis").Connected }) {
+		t.Fatal("did not reconnect")
 	}
 }

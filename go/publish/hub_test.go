@@ -25,6 +25,7 @@ type memTransport struct {
 
 func (m *memTransport) connect(context.Context) error { return nil }
 func (m *memTransport) close() error                  { return nil }
+func (m *memTransport) alive(context.Context) error   { return nil }
 
 func (m *memTransport) send(ctx context.Context, fs []frame, ok []bool) error {
 	m.mu.Lock()
@@ -257,5 +258,40 @@ func TestDefaultCTIIP(t *testing.T) {
 				t.Errorf("DefaultCTIIP() = loopback, but %v exists", n.IP)
 			}
 		}
+	}
+}
+
+// panicky is a Message whose rendering panics, like a nil field deref would.
+type panicky struct{ fam event.Family }
+
+func (p *panicky) Family() event.Family             { return p.fam }
+func (p *panicky) Channel() string                  { return "event_x" }
+func (p *panicky) RoutingKey() string               { return "event.x" }
+func (p *panicky) AppendRedis([]byte) []byte        { panic("bad message") }
+func (p *panicky) AppendJSON([]byte, string) []byte { panic("bad message") }
+
+// TestPanickingMessage: a broken Message is dropped and counted; it neither
+// kills the process nor blocks the messages behind it.
+func TestPanickingMessage(t *testing.T) {
+	mt := &memTransport{}
+	logs := &logSink{t: t}
+	h := memHub(t, Config{Logf: logs.logf}, mt)
+	defer closeHub(t, h)
+	if h.Publish(nil) {
+		t.Errorf("Publish(nil) accepted")
+	}
+	h.Publish(&panicky{fam: event.FamilyAgent})
+	h.Publish(&panicky{fam: event.FamilyCDR})
+	h.Publish(&testMsg{fam: event.FamilyAgent, ent: "1", tok: "t", id: 1})
+	h.Publish(&testMsg{fam: event.FamilyCDR, ent: "1", tok: "t", id: 2})
+	if !eventually(5*time.Second, func() bool { return len(mt.delivered()) == 2 }) {
+		t.Fatalf("delivered %v", mt.delivered())
+	}
+	st := transportStats(h, "mem")
+	if st.Dropped.Agent != 1 || st.Dropped.CDR != 1 {
+		t.Errorf("dropped %+v, want one agent and one CDR", st.Dropped)
+	}
+	if !logs.has("rendering panicked") {
+		t.Errorf("panic not logged")
 	}
 }

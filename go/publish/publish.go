@@ -82,6 +82,9 @@ type Config struct {
 	ReconnectMax time.Duration // reconnect delay cap; default 10s
 	SendTimeout  time.Duration // one batch, or one connect; default 10s
 	LogInterval  time.Duration // drop summaries at most this often; default 10s
+	// HealthInterval is how long a transport may sit idle before it checks
+	// its connection (PING; AMQP close notification); default 2s.
+	HealthInterval time.Duration
 
 	// Logf receives connection changes, drop summaries and spool errors.
 	// Default: discard.
@@ -206,6 +209,7 @@ func (c *Config) fill() error {
 	defd(&c.ReconnectMax, 10*time.Second)
 	defd(&c.SendTimeout, 10*time.Second)
 	defd(&c.LogInterval, 10*time.Second)
+	defd(&c.HealthInterval, 2*time.Second)
 	if c.ReconnectMax < c.ReconnectMin {
 		c.ReconnectMax = c.ReconnectMin
 	}
@@ -258,6 +262,9 @@ func newHub(cfg Config, ws []*worker) (*Hub, error) {
 // the hub is closed or some transport's queue was full (m was dropped there
 // and counted). CDRs are never dropped while the hub is open.
 func (h *Hub) Publish(m Message) bool {
+	if m == nil {
+		return false
+	}
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	if h.closed {
@@ -326,7 +333,7 @@ func (h *Hub) spoolLoop() {
 func (h *Hub) writeSpool(cur []Message) bool {
 	backoff := h.cfg.ReconnectMin
 	for {
-		err := h.spool.appendAll(h.workers, cur)
+		err := h.spool.appendAll(h.workers, cur, h.renderPanic)
 		if err == nil {
 			break
 		}
@@ -348,6 +355,20 @@ func (h *Hub) writeSpool(cur []Message) bool {
 		}
 	}
 	return true
+}
+
+// renderPanic drops a message whose methods panic rather than let it take
+// the process (FreeSWITCH) down.
+func (h *Hub) renderPanic(w *worker, m Message, p any) {
+	f := event.FamilyEvent
+	func() {
+		defer func() { _ = recover() }()
+		if g := m.Family(); int(g) < nFamilies {
+			f = g
+		}
+	}()
+	w.dropped[f].Add(1)
+	h.cfg.Logf("publish %s: dropped a %T whose rendering panicked: %v", w.name, m, p)
 }
 
 // monitor logs drops at most once per LogInterval.

@@ -1,7 +1,9 @@
 package publish
 
 import (
+	"crypto/rand"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
@@ -15,6 +17,7 @@ import (
 // transport: uvarint(len(key)) | key | body.
 type spool struct {
 	db *bolt.DB
+	id string // random, made when the file is created; prefixes message ids
 }
 
 func openSpool(path string, buckets []string) (*spool, map[string]int, error) {
@@ -23,7 +26,24 @@ func openSpool(path string, buckets []string) (*spool, map[string]int, error) {
 		return nil, nil, fmt.Errorf("open spool %s: %w", path, err)
 	}
 	counts := make(map[string]int, len(buckets))
+	var id string
 	err = db.Update(func(tx *bolt.Tx) error {
+		meta, err := tx.CreateBucketIfNotExists([]byte("_meta"))
+		if err != nil {
+			return err
+		}
+		if v := meta.Get([]byte("id")); v != nil {
+			id = string(v)
+		} else {
+			var b [8]byte
+			if _, err := rand.Read(b[:]); err != nil {
+				return err
+			}
+			id = hex.EncodeToString(b[:])
+			if err := meta.Put([]byte("id"), []byte(id)); err != nil {
+				return err
+			}
+		}
 		for _, name := range buckets {
 			b, err := tx.CreateBucketIfNotExists([]byte(name))
 			if err != nil {
@@ -37,40 +57,73 @@ func openSpool(path string, buckets []string) (*spool, map[string]int, error) {
 		db.Close()
 		return nil, nil, fmt.Errorf("init spool %s: %w", path, err)
 	}
-	return &spool{db: db}, counts, nil
+	return &spool{db: db, id: id}, counts, nil
+}
+
+// entry is one CDR rendered for one bucket.
+type entry struct {
+	bucket int
+	value  []byte
 }
 
 // appendAll writes msgs to every worker's bucket in one transaction (one
-// fsync for the whole group).
-func (s *spool) appendAll(workers []*worker, msgs []Message) error {
-	// bbolt requires keys and values to stay valid until commit, so they
-	// are carved from one arena that is only appended to.
+// fsync for the whole group). A message whose rendering panics is skipped
+// (and reported through bad) so that it cannot wedge the spool.
+func (s *spool) appendAll(workers []*worker, msgs []Message, bad func(w *worker, m Message, p any)) error {
+	// Render outside the transaction, into one arena that is only appended
+	// to: bbolt needs values to stay valid until commit.
 	var arena []byte
+	entries := make([]entry, 0, len(workers)*len(msgs))
+	for i, w := range workers {
+		for _, m := range msgs {
+			start := len(arena)
+			var ok bool
+			arena, ok = renderEntry(arena, w, m, bad)
+			if !ok {
+				arena = arena[:start]
+				continue
+			}
+			entries = append(entries, entry{bucket: i, value: arena[start:len(arena):len(arena)]})
+		}
+	}
+	var keys []byte
 	return s.db.Update(func(tx *bolt.Tx) error {
-		for _, w := range workers {
-			b := tx.Bucket([]byte(w.name))
-			if b == nil {
+		keys = keys[:0]
+		bs := make([]*bolt.Bucket, len(workers))
+		for i, w := range workers {
+			if bs[i] = tx.Bucket([]byte(w.name)); bs[i] == nil {
 				return errors.New("spool bucket missing")
 			}
-			for _, m := range msgs {
-				seq, err := b.NextSequence()
-				if err != nil {
-					return err
-				}
-				start := len(arena)
-				arena = binary.BigEndian.AppendUint64(arena, seq)
-				vstart := len(arena)
-				key := w.key(m)
-				arena = binary.AppendUvarint(arena, uint64(len(key)))
-				arena = append(arena, key...)
-				arena = w.body(m, arena)
-				if err := b.Put(arena[start:vstart:vstart], arena[vstart:len(arena):len(arena)]); err != nil {
-					return err
-				}
+		}
+		for i := range entries {
+			e := &entries[i]
+			seq, err := bs[e.bucket].NextSequence()
+			if err != nil {
+				return err
+			}
+			start := len(keys)
+			keys = binary.BigEndian.AppendUint64(keys, seq)
+			if err := bs[e.bucket].Put(keys[start:len(keys):len(keys)], e.value); err != nil {
+				return err
 			}
 		}
 		return nil
 	})
+}
+
+// renderEntry appends uvarint(len(key)) | key | body for w, recovering from
+// a Message that panics.
+func renderEntry(dst []byte, w *worker, m Message, bad func(*worker, Message, any)) (out []byte, ok bool) {
+	defer func() {
+		if p := recover(); p != nil {
+			bad(w, m, p)
+			out, ok = dst, false
+		}
+	}()
+	key := w.key(m)
+	dst = binary.AppendUvarint(dst, uint64(len(key)))
+	dst = append(dst, key...)
+	return w.body(m, dst), true
 }
 
 // head calls fn for up to max oldest entries of bucket name. key and body are

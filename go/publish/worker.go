@@ -2,6 +2,7 @@ package publish
 
 import (
 	"context"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -9,11 +10,14 @@ import (
 	"github.com/nwayacd/mod_nwayacd/go/event"
 )
 
-// frame is one rendered message; seq != 0 marks a spooled CDR.
+// frame is one rendered message; seq != 0 marks a spooled CDR, and id is
+// then "<spool id>-<seq>": the same on every resend, so that consumers can
+// drop the duplicates of the at-least-once edge (AMQP message-id).
 type frame struct {
 	key  string
 	body []byte
 	seq  uint64
+	id   string
 	fam  event.Family
 }
 
@@ -153,7 +157,16 @@ func (w *worker) wait() bool {
 	if !w.draining {
 		drain = w.h.drain
 	}
+	health := time.NewTimer(w.h.cfg.HealthInterval)
+	defer health.Stop()
 	select {
+	case <-health.C:
+		ctx, cancel := context.WithTimeout(w.h.abortCtx, w.h.cfg.SendTimeout)
+		err := w.t.alive(ctx)
+		cancel()
+		if err != nil {
+			w.setErr(err, true)
+		}
 	case m := <-w.q:
 		w.held = m
 	case <-w.kick:
@@ -186,6 +199,7 @@ func (w *worker) fill() int {
 			w.frames = append(w.frames, frame{
 				key: string(key), body: w.arena[s:len(w.arena):len(w.arena)],
 				seq: seq, fam: event.FamilyCDR,
+				id: h.spool.id + "-" + strconv.FormatUint(seq, 10),
 			})
 		})
 		switch {
@@ -219,12 +233,18 @@ func (w *worker) fill() int {
 }
 
 func (w *worker) add(m Message) {
+	s := len(w.arena)
+	defer func() {
+		if p := recover(); p != nil {
+			w.arena = w.arena[:s]
+			w.h.renderPanic(w, m, p)
+		}
+	}()
 	f := m.Family()
 	if int(f) >= nFamilies {
 		f = 0
 	}
 	key := w.key(m)
-	s := len(w.arena)
 	w.arena = w.body(m, w.arena)
 	w.frames = append(w.frames, frame{key: key, body: w.arena[s:len(w.arena):len(w.arena)], fam: f})
 }

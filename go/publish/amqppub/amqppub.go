@@ -25,6 +25,7 @@ type Config struct {
 type Msg struct {
 	RoutingKey string
 	Body       []byte
+	MessageID  string // optional AMQP message-id, for consumer-side dedupe
 }
 
 // ErrNotConnected is returned by Send before Connect or after the broker
@@ -121,6 +122,7 @@ func (c *Conn) Send(ctx context.Context, msgs []Msg, ok []bool) error {
 		dc, err := c.ch.PublishWithDeferredConfirmWithContext(ctx, c.cfg.Exchange, msgs[i].RoutingKey, false, false, amqp.Publishing{
 			ContentType:  "application/json",
 			DeliveryMode: amqp.Persistent,
+			MessageId:    msgs[i].MessageID,
 			Body:         msgs[i].Body,
 		})
 		if err != nil {
@@ -155,6 +157,21 @@ func (c *Conn) Send(ctx context.Context, msgs []Msg, ok []bool) error {
 		c.drop()
 	}
 	return perr
+}
+
+// Alive reports whether the broker has closed the connection, without
+// blocking.
+func (c *Conn) Alive() error {
+	if c.ch == nil {
+		return ErrNotConnected
+	}
+	select {
+	case e := <-c.closing:
+		c.drop()
+		return fmt.Errorf("amqp: connection closed: %w", asErr(e))
+	default:
+		return nil
+	}
 }
 
 func asErr(e *amqp.Error) error {
