@@ -702,3 +702,18 @@ func TestListenAndServe(t *testing.T) {
 		t.Fatal("still listening after ctx ended")
 	}
 }
+
+func TestServeRefusesPublicListenerWithDefaultPassword(t *testing.T) {
+	s, err := New(Config{}, newFake(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "0.0.0.0:0")
+	if err != nil {
+		t.Skipf("cannot listen on all interfaces: %v", err)
+	}
+	defer ln.Close()
+	if err := s.Serve(ln); err == nil || !strings.Contains(err.Error(), "set rest-password in nwayacd.conf.xml") {
+		t.Fatalf("Serve on %s: %v", ln.Addr(), err)
+	}
+}
