@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -21,6 +22,7 @@ type memTransport struct {
 	refuse  int           // refuse the CDRs of this many upcoming batches (ok=false, no error)
 	got     []string      // key + " " + body, in delivery order
 	batches int
+	deaf    bool // a stalled send ignores ctx, like a blocked socket write
 }
 
 func (m *memTransport) connect(context.Context) error { return nil }
@@ -32,9 +34,13 @@ func (m *memTransport) send(ctx context.Context, fs []frame, ok []bool) error {
 	stall := m.stall
 	m.mu.Unlock()
 	if stall != nil {
+		done := ctx.Done()
+		if m.deaf {
+			done = nil
+		}
 		select {
 		case <-stall:
-		case <-ctx.Done():
+		case <-done:
 			clear(ok[:len(fs)])
 			return ctx.Err()
 		}
@@ -293,5 +299,36 @@ func TestPanickingMessage(t *testing.T) {
 	}
 	if !logs.has("rendering panicked") {
 		t.Errorf("panic not logged")
+	}
+}
+
+// TestCloseAbandonsStuckTransport: a send that ignores its context cannot
+// hold Close past its deadline plus a grace; the CDR stays on disk.
+func TestCloseAbandonsStuckTransport(t *testing.T) {
+	path := spoolPath(t)
+	stall := make(chan struct{})
+	mt := &memTransport{stall: stall, deaf: true}
+	h := memHub(t, Config{SpoolPath: path}, mt)
+	h.Publish(&testMsg{fam: event.FamilyCDR, ent: "1", tok: "t", id: 1})
+	if !eventually(5*time.Second, func() bool { return transportStats(h, "mem").Spooled == 1 }) {
+		t.Fatal("CDR never spooled")
+	}
+	time.Sleep(50 * time.Millisecond) // let the worker enter its send
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err := h.Close(ctx)
+	if err == nil || !strings.Contains(err.Error(), "stuck") {
+		t.Fatalf("Close = %v, want a stuck-transport error", err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("Close took %v", d)
+	}
+	close(stall) // the abandoned worker wakes up to a closed spool
+	mt2 := &memTransport{}
+	h2 := memHub(t, Config{SpoolPath: path}, mt2)
+	defer closeHub(t, h2)
+	if !eventually(5*time.Second, func() bool { return len(mt2.delivered()) == 1 }) {
+		t.Fatalf("CDR not replayed by the next hub: %v", mt2.delivered())
 	}
 }

@@ -29,6 +29,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -418,6 +419,29 @@ func (h *Hub) Stats() Stats {
 	return s
 }
 
+// await waits for w to finish; once Close's context has ended it allows a
+// short grace, since a write to a broker that stopped reading (e.g. RabbitMQ
+// flow control) cannot be interrupted. An abandoned worker finds the spool
+// closed and its CDRs stay on disk for the next Hub.
+func (h *Hub) await(w *worker) bool {
+	select {
+	case <-w.done:
+		return true
+	case <-h.abortCtx.Done():
+	}
+	t := time.NewTimer(closeGrace)
+	defer t.Stop()
+	select {
+	case <-w.done:
+		return true
+	case <-t.C:
+		h.cfg.Logf("publish %s: still sending at close; abandoned", w.name)
+		return false
+	}
+}
+
+const closeGrace = 2 * time.Second
+
 // Close stops intake, writes pending CDRs to the spool, and lets every
 // transport deliver what it holds until ctx ends; then it closes the
 // connections and the spool. Messages still queued when ctx ends are counted
@@ -439,8 +463,11 @@ func (h *Hub) Close(ctx context.Context) error {
 		close(h.spoolStop)
 		<-h.spoolDone
 		close(h.drain)
+		var stuck []string
 		for _, w := range h.workers {
-			<-w.done
+			if !h.await(w) {
+				stuck = append(stuck, w.name)
+			}
 		}
 		close(finished)
 		close(h.monStop)
@@ -450,12 +477,16 @@ func (h *Hub) Close(ctx context.Context) error {
 		var lost uint64
 		for _, w := range h.workers {
 			left += w.spooled.Load()
-			lost += w.lostAtClose
+			if !slices.Contains(stuck, w.name) {
+				lost += w.lostAtClose
+			}
 		}
 		err := h.spool.close()
 		switch {
 		case err != nil:
 			h.closeErr = fmt.Errorf("publish close spool: %w", err)
+		case len(stuck) > 0:
+			h.closeErr = fmt.Errorf("publish close: %v stuck in a broker write, abandoned: %w", stuck, context.Cause(ctx))
 		case left > 0 || lost > 0:
 			h.closeErr = fmt.Errorf("publish close: %d queued messages dropped, %d CDR deliveries left in spool: %w",
 				lost, left, context.Cause(ctx))

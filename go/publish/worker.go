@@ -50,6 +50,7 @@ type worker struct {
 	retryAt     time.Time // spooled CDRs wait until then after a refusal
 	cdrBackoff  time.Duration
 	draining    bool
+	downLogged  bool
 	lostAtClose uint64 // read by Close after done
 }
 
@@ -76,6 +77,10 @@ func (w *worker) run() {
 			cancel()
 			if err != nil {
 				w.setErr(err, false)
+				if !w.downLogged {
+					h.cfg.Logf("publish %s: cannot connect, retrying with backoff up to %s: %v", w.name, h.cfg.ReconnectMax, err)
+					w.downLogged = true
+				}
 				if !w.sleep(backoff) {
 					break
 				}
@@ -83,6 +88,7 @@ func (w *worker) run() {
 				continue
 			}
 			backoff = h.cfg.ReconnectMin
+			w.downLogged = false
 			w.connected.Store(true)
 			h.cfg.Logf("publish %s: connected", w.name)
 		}
@@ -113,6 +119,7 @@ func (w *worker) setErr(err error, wasUp bool) {
 	w.errMu.Unlock()
 	if wasUp || w.connected.Load() {
 		w.h.cfg.Logf("publish %s: disconnected: %v", w.name, err)
+		w.downLogged = true
 	}
 	w.connected.Store(false)
 }
