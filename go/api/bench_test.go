@@ -55,19 +55,19 @@ func (r *loadResult) p99() time.Duration {
 	return r.lat[len(r.lat)*99/100]
 }
 
-// load sends n requests from benchConns connections (one goroutine each,
+// load sends n requests from conns connections (one goroutine each,
 // one request in flight per connection) and measures them. The client is a
 // minimal HTTP/1.1 reader that discards bodies into a reused buffer, so the
 // figures are the server's, not a client's allocations.
-func load(b *testing.B, addr string, n int, req []byte) loadResult {
+func load(b *testing.B, addr string, conns, n int, req []byte) loadResult {
 	b.Helper()
-	per := (n + benchConns - 1) / benchConns
-	lat := make([][]time.Duration, benchConns)
-	errs := make(chan error, benchConns)
+	per := (n + conns - 1) / conns
+	lat := make([][]time.Duration, conns)
+	errs := make(chan error, conns)
 	var size atomic.Int64
 	var wg sync.WaitGroup
 	start := time.Now()
-	for w := 0; w < benchConns; w++ {
+	for w := 0; w < conns; w++ {
 		wg.Add(1)
 		go func(w int) {
 			defer wg.Done()
@@ -160,12 +160,15 @@ func benchAPI(b *testing.B, fake *fakeService, method, path, body string) {
 	var base, api loadResult
 	b.StopTimer()
 	for range rounds {
-		base.add(load(b, bare, per, []byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n")))
+		base.add(load(b, bare, benchConns, per, []byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n")))
 		b.StartTimer()
-		api.add(load(b, ts.addr, per, req))
+		api.add(load(b, ts.addr, benchConns, per, req))
 		b.StopTimer()
 	}
+	// Latency without queueing behind 63 other connections.
+	single := load(b, ts.addr, 1, 200, req)
 	b.SetBytes(int64(api.bytes))
+	b.ReportMetric(float64(single.p99())/float64(time.Millisecond), "p99-1conn-ms")
 	b.ReportMetric(api.rps(), "req/s")
 	b.ReportMetric(base.rps(), "bare-req/s")
 	b.ReportMetric(api.rps()/base.rps(), "ratio")
