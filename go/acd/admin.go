@@ -174,7 +174,7 @@ func (e *Engine) AddGroup(s GroupSpec) error {
 		return Errorf(ErrBadArgument, "negative callout timeout")
 	}
 	g := &group{num: s.Number, name: s.Name, mode: s.Mode, timeout: s.CalloutTimeout, cursor: s.CurrentExt,
-		rings: s.Rings, giveUp: e.cfg.DefaultGiveUp, black: map[string]struct{}{}, vip: map[string]struct{}{}}
+		rings: s.Rings, giveUp: e.cfg.DefaultGiveUp, black: map[string]struct{}{}, vip: map[string]struct{}{}, pos: map[string]int{}}
 	if g.timeout == 0 {
 		g.timeout = e.cfg.DefaultTimeout
 	}

@@ -23,6 +23,7 @@ func (e *Engine) Login(ext string, groups []string) error {
 	for _, g := range gs {
 		if !a.inGroup(g) {
 			a.groups = append(a.groups, g)
+			g.pos[a.ext] = len(g.members)
 			g.members = append(g.members, a)
 		}
 	}
@@ -61,7 +62,15 @@ func (e *Engine) logout(a *agent) {
 
 func (e *Engine) leaveGroup(a *agent, g *group) {
 	a.groups = slices.DeleteFunc(a.groups, func(x *group) bool { return x == g })
-	g.members = slices.DeleteFunc(g.members, func(x *agent) bool { return x == a })
+	i, ok := g.pos[a.ext]
+	if !ok {
+		return
+	}
+	g.members = slices.Delete(g.members, i, i+1)
+	delete(g.pos, a.ext)
+	for j := i; j < len(g.members); j++ {
+		g.pos[g.members[j].ext] = j
+	}
 }
 
 // SetReady makes the seat idle; a no-answer, not-ready, busy, rest or wrap-up

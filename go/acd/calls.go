@@ -193,7 +193,12 @@ func (e *Engine) step(c *call) Step {
 			s.Loops = 0 // until woken
 		}
 		if g.giveUp.MaxWait > 0 {
-			s.Timeout = max(c.in.Add(g.giveUp.MaxWait).Sub(e.now()), time.Millisecond)
+			left := c.in.Add(g.giveUp.MaxWait).Sub(e.now())
+			if left <= 0 {
+				e.end(c, ResultTimeout) // overdue: never send the session a zero wait
+				return e.step(c)
+			}
+			s.Timeout = left
 		}
 		return s
 	case phaseOffering:
@@ -261,11 +266,8 @@ func (e *Engine) pick(c *call) *agent {
 		return nil
 	case ModeCyclic:
 		start := 0
-		for i, a := range g.members {
-			if a.ext == g.cursor {
-				start = i + 1
-				break
-			}
+		if i, ok := g.pos[g.cursor]; ok {
+			start = i + 1
 		}
 		for i := 0; i < n; i++ {
 			a := g.members[(start+i)%n]
@@ -398,13 +400,19 @@ func (e *Engine) offerFailed(c *call, byTimer bool) {
 	a.streak++
 	e.setState(a, CallNoAnswer)
 	c.phase = phaseWaiting
-	if c.direct {
+	switch {
+	case c.direct:
 		e.finish(c, ResultNoAnswer) // a direct call has nobody else to try
-	} else {
+	case c.overdue:
+		e.end(c, ResultTimeout)
+		if byTimer {
+			e.emit(Decision{Kind: DWake, Call: c.view(), At: now})
+		}
+	default:
 		e.route(c) // the failed agent is not idle, so it is not picked again at once
-	}
-	if byTimer {
-		e.emit(Decision{Kind: DWake, Call: c.view(), At: now})
+		if byTimer {
+			e.emit(Decision{Kind: DWake, Call: c.view(), At: now})
+		}
 	}
 	if e.cfg.NoAnswerLimit > 0 && a.streak >= e.cfg.NoAnswerLimit {
 		e.setState(a, CallNoReady)

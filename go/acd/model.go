@@ -40,7 +40,8 @@ type group struct {
 	cursor  string // current_ext_number
 	rings   Rings
 	giveUp  GiveUp
-	members []*agent // logged-in agents, in login order
+	members []*agent       // logged-in agents, in login order
+	pos     map[string]int // extension → index in members (cyclic mode's cursor)
 	black   map[string]struct{}
 	vip     map[string]struct{}
 	q       [2]queueList // [0] vip, [1] normal; each oldest first
@@ -84,6 +85,7 @@ type call struct {
 	waitGen    uint64
 	result     Result
 	direct     bool // nway_bridge: one extension, no queue
+	overdue    bool // the maximum wait passed while an agent rang
 }
 
 func (c *call) view() CallView {

@@ -1,9 +1,6 @@
 package acd
 
-import (
-	"container/heap"
-	"time"
-)
+import "time"
 
 type timerKind uint8
 
@@ -23,21 +20,49 @@ type timer struct {
 	agent *agent
 }
 
+// timerHeap is a binary min-heap by deadline, typed so that pushing and
+// popping does not box timers into interfaces (container/heap would).
 type timerHeap []timer
 
-func (h timerHeap) Len() int           { return len(h) }
-func (h timerHeap) Less(i, j int) bool { return h[i].at.Before(h[j].at) }
-func (h timerHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *timerHeap) Push(x any)        { *h = append(*h, x.(timer)) }
-func (h *timerHeap) Pop() any {
-	old := *h
-	t := old[len(old)-1]
-	old[len(old)-1] = timer{}
-	*h = old[:len(old)-1]
+func (h *timerHeap) push(t timer) {
+	*h = append(*h, t)
+	a := *h
+	for i := len(a) - 1; i > 0; {
+		p := (i - 1) / 2
+		if !a[i].at.Before(a[p].at) {
+			break
+		}
+		a[i], a[p] = a[p], a[i]
+		i = p
+	}
+}
+
+func (h *timerHeap) pop() timer {
+	a := *h
+	t := a[0]
+	n := len(a) - 1
+	a[0] = a[n]
+	a[n] = timer{}
+	a = a[:n]
+	for i := 0; ; {
+		l, r, m := 2*i+1, 2*i+2, i
+		if l < n && a[l].at.Before(a[m].at) {
+			m = l
+		}
+		if r < n && a[r].at.Before(a[m].at) {
+			m = r
+		}
+		if m == i {
+			break
+		}
+		a[i], a[m] = a[m], a[i]
+		i = m
+	}
+	*h = a
 	return t
 }
 
-func (e *Engine) arm(t timer) { heap.Push(&e.timers, t) }
+func (e *Engine) arm(t timer) { e.timers.push(t) }
 
 // NextDeadline is when Tick next has work, if any timer is armed.
 func (e *Engine) NextDeadline() (time.Time, bool) {
@@ -51,7 +76,7 @@ func (e *Engine) NextDeadline() (time.Time, bool) {
 func (e *Engine) Tick() {
 	now := e.now()
 	for len(e.timers) > 0 && !e.timers[0].at.After(now) {
-		t := heap.Pop(&e.timers).(timer)
+		t := e.timers.pop()
 		switch t.kind {
 		case tOffer:
 			if c := t.call; c.gen == t.gen && c.phase == phaseOffering {
@@ -62,9 +87,15 @@ func (e *Engine) Tick() {
 				e.afterWrapUp(a)
 			}
 		case tMaxWait:
-			if c := t.call; c.waitGen == t.gen && (c.phase == phaseWaiting) {
-				e.giveUp(c, ResultTimeout)
+			c := t.call
+			if c.waitGen != t.gen || !c.queued {
+				break
 			}
+			if c.phase == phaseOffering {
+				c.overdue = true // let the ringing agent answer; give up if it does not
+				break
+			}
+			e.giveUp(c, ResultTimeout)
 		}
 	}
 }
