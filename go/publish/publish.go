@@ -12,8 +12,9 @@
 //   - Publish appends it to an in-memory list and returns; a spool goroutine
 //     writes the list to disk in one fsync'd transaction a moment later (group
 //     commit). A CDR is durable from that commit on; the process dying
-//     between Publish and the commit (normally well under 10 ms) loses it.
-//     Close always flushes the list to disk first.
+//     between Publish and the commit (one fsync, typically a few ms) loses
+//     it. Close always flushes the list to disk first. If the disk fails,
+//     CDRs wait in memory and the write is retried.
 //   - It is removed from a transport's bucket only after Redis answered the
 //     PUBLISH without error (and, with RedisConfig.CDRNeedsSubscriber, reached
 //     at least one subscriber) or RabbitMQ confirmed it with ack=true.
@@ -22,7 +23,9 @@
 //     ones. A CDR nacked on its own may be retried after later ones.
 //   - Delivery is exactly once in normal operation and at least once at the
 //     edges: a batch whose replies were lost with the connection, or a crash
-//     after the broker acked but before the spool delete, is sent again.
+//     after the broker acked but before the spool delete, is sent again. On
+//     RabbitMQ a resent CDR carries the same message-id ("<spool id>-<seq>"),
+//     so consumers can drop the repeat.
 package publish
 
 import (
