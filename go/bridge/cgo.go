@@ -6,6 +6,7 @@ package bridge
 #include <stdlib.h>
 #include <string.h>
 #include "nwayacd.h"
+#include "ring.h"
 
 // Go cannot call C function pointers; these do it for it.
 static int nw_call_api(nwayacd_host_t *h, const char *cmd, const char *args, char **out)
@@ -26,6 +27,8 @@ static int nw_call_fire(nwayacd_host_t *h, const char *subclass, const char *con
 	return h->fire_event(subclass, headers, n, body);
 }
 
+void nwayacd_channel_event(nwayacd_event_t *ev); // ring.c
+
 static const char *nw_kv(const char *const *kv, int i)
 {
 	return kv[i] ? kv[i] : "";
@@ -35,6 +38,7 @@ import "C"
 
 import (
 	"fmt"
+	"sync"
 	"unsafe"
 
 	"github.com/nwayacd/mod_nwayacd/go/session"
@@ -51,7 +55,54 @@ func init() {
 	}
 }
 
-var events = newEventQueue(eventQueueLen, decodeEvent, func(p unsafe.Pointer) { C.free(p) })
+var events = newEventQueue(cRing{}, decodeEvent)
+
+// cRing is the C ring of ring.c.
+type cRing struct{}
+
+var ringInit sync.Once
+
+func (cRing) setOpen(open bool) {
+	ringInit.Do(func() { C.nw_ring_init() })
+	v := C.int(0)
+	if open {
+		v = 1
+	}
+	C.nw_ring_set_open(v)
+}
+
+func (cRing) pop(buf []unsafe.Pointer) int {
+	return int(C.nw_ring_pop(&buf[0], C.int(len(buf))))
+}
+
+func (cRing) free(buf []unsafe.Pointer) {
+	if len(buf) > 0 {
+		C.nw_free_batch(&buf[0], C.int(len(buf)))
+	}
+}
+
+func (cRing) dropped() uint64 { return uint64(C.nw_ring_dropped()) }
+
+// pushTestEvent hands a real C event block (kind, Unique-ID uuid, other
+// fields empty) to nwayacd_channel_event, as the shim does; for tests.
+func pushTestEvent(kind int, uuid string) {
+	n := C.size_t(unsafe.Sizeof(C.nwayacd_event_t{})) + C.size_t(len(uuid)+1) + efCount
+	ev := (*C.nwayacd_event_t)(C.calloc(1, n))
+	ev.kind = C.int(kind)
+	p := unsafe.Add(unsafe.Pointer(ev), unsafe.Sizeof(C.nwayacd_event_t{}))
+	for i := 0; i < efCount; i++ {
+		s := ""
+		if i == efUUID {
+			s = uuid
+		}
+		b := unsafe.Slice((*byte)(p), len(s)+1)
+		copy(b, s)
+		b[len(s)] = 0
+		ev.f[i], ev.len[i] = (*C.char)(p), C.uint32_t(len(s))
+		p = unsafe.Add(p, len(s)+1)
+	}
+	C.nwayacd_channel_event(ev)
+}
 
 func gostr(p *C.char) string {
 	if p == nil {
@@ -213,13 +264,6 @@ func BridgeEnded(uuid unsafe.Pointer) { bridgeEnded(gostr((*C.char)(uuid))) }
 
 // Leave implements nwayacd_leave.
 func Leave(uuid unsafe.Pointer) { leave(gostr((*C.char)(uuid))) }
-
-// ChannelEvent implements nwayacd_channel_event; it owns ev.
-func ChannelEvent(ev unsafe.Pointer) {
-	if ev != nil {
-		events.push(ev)
-	}
-}
 
 func decodeEvent(p unsafe.Pointer) *session.ChannelEvent {
 	ev := (*C.nwayacd_event_t)(p)

@@ -10,65 +10,61 @@ import (
 	"github.com/nwayacd/mod_nwayacd/go/session"
 )
 
-// eventQueueLen bounds the events waiting for the Handler; past it events
-// are dropped (and counted) rather than stalling FreeSWITCH's event thread.
-const eventQueueLen = 1 << 14
+// eventSource is where event blocks wait (the C ring in production, see
+// ring.c; a Go fake in tests). pop is only ever called by one goroutine.
+type eventSource interface {
+	setOpen(open bool) // closed: pushes are freed and counted as dropped
+	pop([]unsafe.Pointer) int
+	free([]unsafe.Pointer) // releases blocks after decoding
+	dropped() uint64
+}
 
-// eventQueue carries C event blocks from FreeSWITCH's event thread to one
-// goroutine. The producer side only does a non-blocking channel send.
+// eventQueue drains an eventSource on one goroutine into Handler.ChannelEvent.
+// It polls: waking a parked goroutine from FreeSWITCH's event thread would cost
+// a futex call there, and the push side (C) never enters the Go runtime.
 type eventQueue struct {
-	ch      chan unsafe.Pointer
+	src     eventSource
 	decode  func(unsafe.Pointer) *session.ChannelEvent // copies out of the block
-	free    func(unsafe.Pointer)
-	running atomic.Bool
-	dropped atomic.Uint64
+	running bool
 	handled atomic.Uint64
 	quit    chan struct{}
 	wg      sync.WaitGroup
+	batch   []unsafe.Pointer
 }
 
-func newEventQueue(n int, decode func(unsafe.Pointer) *session.ChannelEvent, free func(unsafe.Pointer)) *eventQueue {
-	return &eventQueue{ch: make(chan unsafe.Pointer, n), decode: decode, free: free}
+const (
+	pollMin   = time.Millisecond
+	pollMax   = 10 * time.Millisecond
+	batchSize = 256
+)
+
+func newEventQueue(src eventSource, decode func(unsafe.Pointer) *session.ChannelEvent) *eventQueue {
+	return &eventQueue{src: src, decode: decode, batch: make([]unsafe.Pointer, batchSize)}
 }
 
-// push takes ownership of p. It never blocks.
-func (q *eventQueue) push(p unsafe.Pointer) {
-	if !q.running.Load() {
-		q.free(p)
-		q.dropped.Add(1)
+// start and stop are serialized by the bridge's mu.
+func (q *eventQueue) start(hd Handler) {
+	if q.running {
 		return
 	}
-	select {
-	case q.ch <- p:
-	default:
-		q.free(p)
-		q.dropped.Add(1)
-	}
-}
-
-func (q *eventQueue) start(hd Handler) {
+	q.running = true
 	q.quit = make(chan struct{})
 	q.wg.Add(1)
 	go q.run(hd, q.quit)
-	q.running.Store(true)
+	q.src.setOpen(true)
 }
 
-// stop ends the goroutine after it has handled what was queued.
+// stop closes the source, then ends the goroutine after it has handled what
+// was queued.
 func (q *eventQueue) stop() {
-	if !q.running.Swap(false) {
+	if !q.running {
 		return
 	}
+	q.running = false
+	q.src.setOpen(false)
 	close(q.quit)
 	q.wg.Wait()
 }
-
-// The consumer polls instead of blocking on the channel: a send to a channel
-// with a parked receiver wakes it (a futex call, microseconds on
-// FreeSWITCH's event thread); a send into the buffer alone does not.
-const (
-	pollMin = time.Millisecond
-	pollMax = 10 * time.Millisecond
-)
 
 func (q *eventQueue) run(hd Handler, quit chan struct{}) {
 	defer q.wg.Done()
@@ -77,12 +73,6 @@ func (q *eventQueue) run(hd Handler, quit chan struct{}) {
 	defer t.Stop()
 	for {
 		n := q.drain(hd)
-		select {
-		case <-quit:
-			q.drain(hd)
-			return
-		default:
-		}
 		if n > 0 {
 			wait = pollMin
 		} else if wait < pollMax {
@@ -100,28 +90,34 @@ func (q *eventQueue) run(hd Handler, quit chan struct{}) {
 
 // drain handles what is queued now and reports how many.
 func (q *eventQueue) drain(hd Handler) int {
-	for n := 0; ; n++ {
-		select {
-		case p := <-q.ch:
-			q.handle(hd, p)
-		default:
-			return n
+	total := 0
+	for {
+		n := q.src.pop(q.batch)
+		if n == 0 {
+			return total
 		}
+		evs := make([]*session.ChannelEvent, n)
+		for i, p := range q.batch[:n] {
+			evs[i] = q.decode(p)
+		}
+		q.src.free(q.batch[:n])
+		for _, ev := range evs {
+			if ev != nil {
+				q.handle(hd, ev)
+			}
+		}
+		total += n
 	}
 }
 
-func (q *eventQueue) handle(hd Handler, p unsafe.Pointer) {
-	ev := q.decode(p)
-	q.free(p)
+func (q *eventQueue) handle(hd Handler, ev *session.ChannelEvent) {
 	defer func() {
 		if r := recover(); r != nil {
 			logPanic("channel event", r)
 		}
 	}()
-	if ev != nil {
-		hd.ChannelEvent(ev)
-		q.handled.Add(1)
-	}
+	hd.ChannelEvent(ev)
+	q.handled.Add(1)
 }
 
 // Event field indexes, in nwayacd_event_field_t order.
@@ -186,5 +182,5 @@ func usec(s string) int64 {
 
 // EventStats reports how many channel events were handled and dropped.
 func EventStats() (handled, dropped uint64) {
-	return events.handled.Load(), events.dropped.Load()
+	return events.handled.Load(), events.src.dropped()
 }

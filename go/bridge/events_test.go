@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -9,22 +10,48 @@ import (
 	"github.com/nwayacd/mod_nwayacd/go/session"
 )
 
-// goBlock stands in for a C event block in these tests.
+// goBlock stands in for a C event block in the fake source.
 type goBlock struct {
-	kind  int
-	uuid  string
-	freed *atomic.Int32
+	kind int
+	uuid string
 }
 
-func testQueue(n int) *eventQueue {
-	return newEventQueue(n,
-		func(p unsafe.Pointer) *session.ChannelEvent {
-			b := (*goBlock)(p)
-			var f [efCount]string
-			f[efUUID] = b.uuid
-			return reduceEvent(b.kind, &f)
-		},
-		func(p unsafe.Pointer) { (*goBlock)(p).freed.Add(1) })
+// fakeSource mirrors ring.c's contract in Go.
+type fakeSource struct {
+	mu      sync.Mutex
+	open    bool
+	cap     int
+	q       []unsafe.Pointer
+	freed   atomic.Int32
+	dropCnt atomic.Uint64
+}
+
+func (s *fakeSource) setOpen(o bool) { s.mu.Lock(); s.open = o; s.mu.Unlock() }
+func (s *fakeSource) push(b *goBlock) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.open || len(s.q) == s.cap {
+		s.freed.Add(1)
+		s.dropCnt.Add(1)
+		return
+	}
+	s.q = append(s.q, unsafe.Pointer(b))
+}
+func (s *fakeSource) pop(buf []unsafe.Pointer) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := copy(buf, s.q)
+	s.q = s.q[n:]
+	return n
+}
+func (s *fakeSource) free(buf []unsafe.Pointer) { s.freed.Add(int32(len(buf))) }
+func (s *fakeSource) dropped() uint64           { return s.dropCnt.Load() }
+
+func decodeGo(p unsafe.Pointer) *session.ChannelEvent {
+	b := (*goBlock)(p)
+	var f [efCount]string
+	f[efUUID] = b.uuid
+	return reduceEvent(b.kind, &f)
 }
 
 func waitFor(t *testing.T, what string, cond func() bool) {
@@ -39,66 +66,84 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 func TestEventQueueDeliversAndFrees(t *testing.T) {
-	q := testQueue(16)
+	src := &fakeSource{cap: 1000}
+	q := newEventQueue(src, decodeGo)
 	f := &fakeHandler{}
-	var freed atomic.Int32
 	q.start(f)
-	for i := 0; i < 10; i++ {
-		q.push(unsafe.Pointer(&goBlock{kind: int(session.ChannelAnswer), uuid: "u", freed: &freed}))
+	for i := 0; i < 600; i++ { // more than one batch
+		src.push(&goBlock{kind: int(session.ChannelAnswer), uuid: "u"})
 	}
-	waitFor(t, "10 events", func() bool { return q.handled.Load() == 10 })
+	waitFor(t, "600 events", func() bool { return q.handled.Load() == 600 })
 	q.stop()
-	if freed.Load() != 10 {
-		t.Errorf("freed %d blocks, want 10", freed.Load())
+	if src.freed.Load() != 600 {
+		t.Errorf("freed %d blocks, want 600", src.freed.Load())
 	}
-	if len(f.events) != 10 || f.events[0].Kind != session.ChannelAnswer || f.events[0].UUID != "u" {
+	if len(f.events) != 600 || f.events[0].Kind != session.ChannelAnswer || f.events[0].UUID != "u" {
 		t.Errorf("handler got %d events, first %+v", len(f.events), f.events[0])
 	}
 }
 
-func TestEventQueueDropsWhenStoppedOrFull(t *testing.T) {
-	q := testQueue(2)
-	var freed atomic.Int32
-	q.push(unsafe.Pointer(&goBlock{kind: 1, freed: &freed}))
-	if q.dropped.Load() != 1 || freed.Load() != 1 {
-		t.Fatalf("push while stopped: dropped %d freed %d", q.dropped.Load(), freed.Load())
-	}
-	// Running but nobody drains: mark running without a consumer.
-	q.running.Store(true)
-	for i := 0; i < 5; i++ {
-		q.push(unsafe.Pointer(&goBlock{kind: 1, freed: &freed}))
-	}
-	if q.dropped.Load() != 4 || freed.Load() != 4 || len(q.ch) != 2 {
-		t.Errorf("full queue: dropped %d freed %d queued %d", q.dropped.Load(), freed.Load(), len(q.ch))
-	}
-}
-
-func TestEventQueueStopDrainsPending(t *testing.T) {
-	q := testQueue(64)
+func TestEventQueueStopDrainsPendingAndCloses(t *testing.T) {
+	src := &fakeSource{cap: 100}
+	q := newEventQueue(src, decodeGo)
 	f := &fakeHandler{}
-	var freed atomic.Int32
 	q.start(f)
 	for i := 0; i < 50; i++ {
-		q.push(unsafe.Pointer(&goBlock{kind: 2, freed: &freed}))
+		src.push(&goBlock{kind: 2})
 	}
 	q.stop()
-	if freed.Load() != 50 || len(f.events) != 50 {
-		t.Errorf("after stop: freed %d handled %d, want 50", freed.Load(), len(f.events))
+	if src.freed.Load() != 50 || len(f.events) != 50 {
+		t.Errorf("after stop: freed %d handled %d, want 50", src.freed.Load(), len(f.events))
+	}
+	src.push(&goBlock{kind: 2})
+	if src.dropped() != 1 {
+		t.Errorf("push after stop was not dropped")
 	}
 }
 
 func TestEventQueueSurvivesHandlerPanicAndBadKind(t *testing.T) {
-	q := testQueue(8)
+	src := &fakeSource{cap: 8}
+	q := newEventQueue(src, decodeGo)
 	f := &fakeHandler{panicOn: "ChannelEvent"}
-	var freed atomic.Int32
 	q.start(f)
-	q.push(unsafe.Pointer(&goBlock{kind: 99, freed: &freed})) // unknown kind: freed, not handled
-	q.push(unsafe.Pointer(&goBlock{kind: 3, freed: &freed}))  // handler panics
-	waitFor(t, "both freed", func() bool { return freed.Load() == 2 })
+	src.push(&goBlock{kind: 99}) // unknown kind: freed, not handled
+	src.push(&goBlock{kind: 3})  // handler panics
+	waitFor(t, "both freed", func() bool { return src.freed.Load() == 2 })
 	f.setPanic("")
-	q.push(unsafe.Pointer(&goBlock{kind: 3, freed: &freed}))
+	src.push(&goBlock{kind: 3})
 	waitFor(t, "the goroutine to keep going", func() bool { return q.handled.Load() == 1 })
 	q.stop()
+}
+
+// The real C ring: blocks pushed through nwayacd_channel_event reach the
+// Handler; closed or full, they are dropped and counted, never blocking.
+func TestCRing(t *testing.T) {
+	f := &fakeHandler{}
+	startFake(t, f)
+	h0, d0 := EventStats()
+	var wg sync.WaitGroup
+	for w := 0; w < 4; w++ { // several FreeSWITCH event threads
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 250; i++ {
+				pushTestEvent(int(session.ChannelHangup), "c-uuid")
+			}
+		}()
+	}
+	wg.Wait()
+	waitFor(t, "1000 events through the C ring", func() bool { h, _ := EventStats(); return h-h0 == 1000 })
+	f.mu.Lock()
+	last := f.events[len(f.events)-1]
+	f.mu.Unlock()
+	if last.Kind != session.ChannelHangup || last.UUID != "c-uuid" {
+		t.Errorf("decoded %+v", last)
+	}
+	stop()
+	pushTestEvent(int(session.ChannelHangup), "late")
+	if _, d := EventStats(); d != d0+1 {
+		t.Errorf("dropped %d after stop, want 1", d-d0)
+	}
 }
 
 func TestReduceEvent(t *testing.T) {
@@ -114,5 +159,29 @@ func TestReduceEvent(t *testing.T) {
 	}
 	if reduceEvent(0, &f) != nil || reduceEvent(int(session.SIPExpire)+1, &f) != nil {
 		t.Error("out-of-range kinds were accepted")
+	}
+}
+
+func TestCRingFullDrops(t *testing.T) {
+	stop()
+	r := cRing{}
+	r.setOpen(true)
+	defer r.setOpen(false)
+	_, d0 := EventStats()
+	const size = 16384 // NW_RING_SIZE
+	for i := 0; i < size+10; i++ {
+		pushTestEvent(int(session.ChannelCreate), "x")
+	}
+	if _, d := EventStats(); d-d0 != 10 {
+		t.Errorf("dropped %d on a full ring, want 10", d-d0)
+	}
+	buf := make([]unsafe.Pointer, 1000)
+	got := 0
+	for n := r.pop(buf); n > 0; n = r.pop(buf) {
+		r.free(buf[:n])
+		got += n
+	}
+	if got != size {
+		t.Errorf("popped %d, want %d", got, size)
 	}
 }

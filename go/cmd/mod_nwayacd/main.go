@@ -1,6 +1,8 @@
 // Command mod_nwayacd is built with -buildmode=c-archive and linked into the
 // FreeSWITCH module by mod/module.mk. It holds only the C entry points of
 // include/nwayacd.h; each forwards to package bridge, which recovers panics.
+// (nwayacd_channel_event is plain C in go/bridge/ring.c: events never enter
+// the Go runtime on FreeSWITCH's thread.)
 package main
 
 /*
@@ -55,8 +57,5 @@ func nwayacd_bridge_ended(uuid *C.char) { bridge.BridgeEnded(unsafe.Pointer(uuid
 
 //export nwayacd_leave
 func nwayacd_leave(uuid *C.char) { bridge.Leave(unsafe.Pointer(uuid)) }
-
-//export nwayacd_channel_event
-func nwayacd_channel_event(ev *C.nwayacd_event_t) { bridge.ChannelEvent(unsafe.Pointer(ev)) }
 
 func main() {}

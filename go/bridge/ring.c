@@ -1,0 +1,113 @@
+// The channel-event hand-off from FreeSWITCH's event threads to Go.
+//
+// nwayacd_channel_event (include/nwayacd.h) is plain C, not a Go export: it
+// pushes the block onto a bounded lock-free ring (D. Vyukov's bounded MPMC
+// queue, used with one consumer), so the event thread never enters the Go
+// runtime. One Go goroutine pops batches (nw_ring_pop) every few ms.
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include "nwayacd.h"
+#include "ring.h"
+
+#define NW_RING_SIZE 16384	// power of two
+
+typedef struct {
+	_Atomic size_t seq;
+	void *data;
+} nw_cell_t;
+
+static nw_cell_t cells[NW_RING_SIZE];
+static _Atomic size_t enq_pos, deq_pos;
+static _Atomic int ring_open;
+static _Atomic uint64_t ring_dropped;
+
+void nw_ring_init(void)
+{
+	size_t i;
+
+	for (i = 0; i < NW_RING_SIZE; i++) {
+		atomic_store_explicit(&cells[i].seq, i, memory_order_relaxed);
+	}
+	atomic_store_explicit(&enq_pos, 0, memory_order_relaxed);
+	atomic_store_explicit(&deq_pos, 0, memory_order_release);
+}
+
+void nw_ring_set_open(int open)
+{
+	atomic_store_explicit(&ring_open, open, memory_order_release);
+}
+
+uint64_t nw_ring_dropped(void)
+{
+	return atomic_load_explicit(&ring_dropped, memory_order_relaxed);
+}
+
+static void nw_drop(nwayacd_event_t *ev)
+{
+	free(ev);
+	atomic_fetch_add_explicit(&ring_dropped, 1, memory_order_relaxed);
+}
+
+void nwayacd_channel_event(nwayacd_event_t *ev)
+{
+	nw_cell_t *c;
+	size_t pos;
+
+	if (!ev) {
+		return;
+	}
+	if (!atomic_load_explicit(&ring_open, memory_order_acquire)) {
+		nw_drop(ev);
+		return;
+	}
+	pos = atomic_load_explicit(&enq_pos, memory_order_relaxed);
+	for (;;) {
+		size_t seq;
+		intptr_t dif;
+
+		c = &cells[pos & (NW_RING_SIZE - 1)];
+		seq = atomic_load_explicit(&c->seq, memory_order_acquire);
+		dif = (intptr_t) seq - (intptr_t) pos;
+		if (dif == 0) {
+			if (atomic_compare_exchange_weak_explicit(&enq_pos, &pos, pos + 1, memory_order_relaxed, memory_order_relaxed)) {
+				break;
+			}
+		} else if (dif < 0) {
+			nw_drop(ev);	// full
+			return;
+		} else {
+			pos = atomic_load_explicit(&enq_pos, memory_order_relaxed);
+		}
+	}
+	c->data = ev;
+	atomic_store_explicit(&c->seq, pos + 1, memory_order_release);
+}
+
+int nw_ring_pop(void **out, int max)
+{
+	int n = 0;
+
+	while (n < max) {
+		size_t pos = atomic_load_explicit(&deq_pos, memory_order_relaxed);
+		nw_cell_t *c = &cells[pos & (NW_RING_SIZE - 1)];
+		size_t seq = atomic_load_explicit(&c->seq, memory_order_acquire);
+
+		if ((intptr_t) seq - (intptr_t) (pos + 1) < 0) {
+			break;	// empty (or the producer has not finished this cell yet)
+		}
+		out[n++] = c->data;
+		atomic_store_explicit(&deq_pos, pos + 1, memory_order_relaxed);
+		atomic_store_explicit(&c->seq, pos + NW_RING_SIZE, memory_order_release);
+	}
+	return n;
+}
+
+void nw_free_batch(void **p, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		free(p[i]);
+	}
+}

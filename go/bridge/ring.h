@@ -1,0 +1,10 @@
+// Go-side helpers of ring.c (not part of the host boundary).
+#ifndef NW_RING_H
+#define NW_RING_H
+#include <stdint.h>
+void nw_ring_init(void);
+void nw_ring_set_open(int open);
+uint64_t nw_ring_dropped(void);
+int nw_ring_pop(void **out, int max);
+void nw_free_batch(void **p, int n);
+#endif

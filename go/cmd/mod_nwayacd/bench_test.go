@@ -1,0 +1,45 @@
+//go:build nwayacd_bench
+
+package main
+
+import (
+	"testing"
+	"time"
+
+	"github.com/nwayacd/mod_nwayacd/go/bridge"
+)
+
+// Run: go test -tags nwayacd_bench -run '^$' -bench . ./go/cmd/mod_nwayacd/
+
+// BenchmarkAPIRoundTrip: C calls nwayacd_api, Go answers, C frees the reply
+// (target ≤2 µs).
+func BenchmarkAPIRoundTrip(b *testing.B) {
+	if !benchStart() {
+		b.Fatal("start failed")
+	}
+	defer benchStop()
+	b.ResetTimer()
+	benchAPI(b.N)
+}
+
+// BenchmarkChannelEvent: what an event costs the thread that delivers it:
+// building the block and nwayacd_channel_event (target ≤1 µs). Sent in bursts
+// of 1000 with pauses, as on a switch, so the queue never fills (a full queue
+// only frees, which would flatter the figure).
+func BenchmarkChannelEvent(b *testing.B) {
+	if !benchStart() {
+		b.Fatal("start failed")
+	}
+	defer benchStop()
+	_, dropped0 := bridge.EventStats()
+	b.ResetTimer()
+	for left := b.N; left > 0; left -= 1000 {
+		benchEvent(min(left, 1000))
+		b.StopTimer()
+		time.Sleep(2 * time.Millisecond)
+		b.StartTimer()
+	}
+	b.StopTimer()
+	_, dropped := bridge.EventStats()
+	b.ReportMetric(float64(dropped-dropped0), "dropped")
+}

@@ -1,0 +1,73 @@
+//go:build nwayacd_bench
+
+package main
+
+// Benchmark helpers: _test.go files cannot use cgo, so the C side of the
+// benchmarks lives here, behind a build tag that keeps it out of the module.
+
+/*
+#include <stdlib.h>
+#include <string.h>
+#cgo CFLAGS: -I${SRCDIR}/../../../include
+#define NWAYACD_NO_PROTOTYPES
+#include "nwayacd.h"
+
+// the exports of main.go, as cgo declares them
+extern int nwayacd_start(nwayacd_host_t *host, char **kv, int nkv, char *err, size_t errlen);
+extern char *nwayacd_api(char *name, char *args);
+extern void nwayacd_channel_event(nwayacd_event_t *ev);
+
+static int bench_api_execute(const char *cmd, const char *args, char **out) { *out = strdup("+OK"); return 0; }
+static void bench_log(int level, const char *file, int line, const char *msg) {}
+static int bench_fire(const char *subclass, const char *const *headers, int n, const char *body) { return 0; }
+
+static int bench_start(void)
+{
+	static nwayacd_host_t h = { NWAYACD_ABI_VERSION, bench_api_execute, bench_log, bench_fire };
+	char err[256];
+
+	return nwayacd_start(&h, NULL, 0, err, sizeof(err));
+}
+
+static void bench_api(int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++) free(nwayacd_api((char *) "nwayacd_version", (char *) ""));
+}
+
+// What the shim does per event after its header look-ups: one block, one call.
+static void bench_event(int n)
+{
+	static const char *v[NWAYACD_EF_COUNT] = {
+		"3f1c2d4e-0000-4000-8000-000000000001", "3f1c2d4e-0000-4000-8000-000000000002", "inbound", "13912345678",
+		"85733555", "10.0.0.1", "", "gw1", "13912345678", "", "", "", "", "1764028800000000", "1764028805000000", "", "",
+		"3f1c2d4e-0000-4000-8000-000000000002" };
+	int i, j;
+
+	for (i = 0; i < n; i++) {
+		size_t total = sizeof(nwayacd_event_t);
+		uint32_t len[NWAYACD_EF_COUNT];
+		nwayacd_event_t *ev;
+		char *p;
+
+		for (j = 0; j < NWAYACD_EF_COUNT; j++) { len[j] = (uint32_t) strlen(v[j]); total += len[j] + 1; }
+		ev = malloc(total);
+		ev->kind = 4;
+		p = (char *) (ev + 1);
+		for (j = 0; j < NWAYACD_EF_COUNT; j++) {
+			ev->f[j] = p; ev->len[j] = len[j];
+			memcpy(p, v[j], len[j]); p[len[j]] = 0; p += len[j] + 1;
+		}
+		nwayacd_channel_event(ev);
+	}
+}
+*/
+import "C"
+
+import "github.com/nwayacd/mod_nwayacd/go/bridge"
+
+func benchStart() bool { return C.bench_start() == 0 }
+func benchStop()       { bridge.Stop() }
+func benchAPI(n int)   { C.bench_api(C.int(n)) }
+func benchEvent(n int) { C.bench_event(C.int(n)) }
