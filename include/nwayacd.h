@@ -161,7 +161,7 @@ typedef struct nwayacd_event {
 } nwayacd_event_t;
 
 /* ------------------------------------------------------------------------ */
-/* Go entry points (exported by the c-archive).                              */
+/* Entry points of the c-archive (Go exports, and one C function).           */
 /* cgo's generated prototypes differ in constness, so the Go side includes    */
 /* this header with NWAYACD_NO_PROTOTYPES defined.                           */
 #ifndef NWAYACD_NO_PROTOTYPES
@@ -200,9 +200,12 @@ void nwayacd_bridge_ended(const char *uuid);
 /* The application returns, for any reason.  Always called exactly once per enter. */
 void nwayacd_leave(const char *uuid);
 
-/* Hands one event to Go.  Takes ownership of ev (Go free()s it, possibly
- * later on its own goroutine).  Never blocks: when Go's bounded queue is full
- * or Go is stopped, the event is freed and counted as dropped. */
+/* Hands one event to Go.  Takes ownership of ev (it is free()d later, after
+ * one Go goroutine has copied it out).  Plain C inside the archive
+ * (go/bridge/ring.c), not a Go export: it pushes ev onto a bounded lock-free
+ * ring (16384 events) and never enters the Go runtime, never blocks, and is
+ * safe from several threads at once.  When the ring is full or Go is stopped,
+ * ev is freed at once and counted as dropped. */
 void nwayacd_channel_event(nwayacd_event_t *ev);
 
 #endif /* NWAYACD_NO_PROTOTYPES */
