@@ -15,6 +15,8 @@ package api
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -120,6 +122,8 @@ type Server struct {
 	// One shared encoding per batch of concurrent list requests.
 	queuesC, extsC, groupsC coalescer
 
+	bootID string // distinguishes this server's ETags from a previous run's
+
 	stop     chan struct{} // closed by Shutdown: ends event streams
 	stopOnce sync.Once
 	streams  atomic.Int32
@@ -141,12 +145,15 @@ func New(cfg Config, svc Service, logf func(string, ...any)) (*Server, error) {
 	if cfg.Password == DefaultPassword && !isLoopbackHost(host) {
 		return nil, fmt.Errorf("api: refusing to listen on %s with the default password \"admin\": set rest-password in nwayacd.conf.xml (or listen on 127.0.0.1)", cfg.Listen)
 	}
+	var boot [4]byte
+	_, _ = rand.Read(boot[:])
 	s := &Server{
-		cfg:  cfg,
-		svc:  svc,
-		logf: logf,
-		now:  time.Now,
-		stop: make(chan struct{}),
+		bootID: hex.EncodeToString(boot[:]),
+		cfg:    cfg,
+		svc:    svc,
+		logf:   logf,
+		now:    time.Now,
+		stop:   make(chan struct{}),
 	}
 	s.tokens = newTokenStore()
 	s.limiter = newLoginLimiter(cfg.LoginBurst, cfg.LoginRefill)

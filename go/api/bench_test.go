@@ -109,17 +109,21 @@ func load(b *testing.B, addr string, conns, n int, req []byte) loadResult {
 	return loadResult{lat: all, elapsed: elapsed, bytes: int(size.Load())}
 }
 
-// readResponse reads one 200 answer with a Content-Length and discards its
-// body, returning the body's size.
+// readResponse reads one 200 answer with a Content-Length (or a bodiless
+// 304) and discards its body, returning the body's size.
 func readResponse(br *bufio.Reader) (int64, error) {
 	line, err := br.ReadSlice('\n')
 	if err != nil {
 		return 0, err
 	}
-	if !bytes.HasPrefix(line, []byte("HTTP/1.1 200")) {
+	notModified := bytes.HasPrefix(line, []byte("HTTP/1.1 304"))
+	if !bytes.HasPrefix(line, []byte("HTTP/1.1 200")) && !notModified {
 		return 0, fmt.Errorf("answer %q", line)
 	}
 	length := int64(-1)
+	if notModified {
+		length = 0
+	}
 	for {
 		line, err = br.ReadSlice('\n')
 		if err != nil {

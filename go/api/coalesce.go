@@ -21,6 +21,8 @@ import (
 // response carrying it has been written.
 type coalescer struct {
 	mu      sync.Mutex
+	ver     uint64 // state version the cached body was built at (0: none)
+	cached  []byte
 	running bool
 	next    *batch       // collecting members; starts when the running one ends
 	size    atomic.Int64 // last body size: the next buffer's capacity
@@ -80,4 +82,25 @@ func (c *coalescer) run(b *batch, build func([]byte) []byte) {
 	c.next = nil
 	c.mu.Unlock()
 	go c.run(nb, build)
+}
+
+// cachedAt returns the body built at state version v, if it is the last one.
+func (c *coalescer) cachedAt(v uint64) []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if v != 0 && c.ver == v {
+		return c.cached
+	}
+	return nil
+}
+
+// keep remembers body as the answer at state version v. The body was built
+// after v was read, so it is at least as new as v; a later change moves the
+// version on and the next request builds afresh.
+func (c *coalescer) keep(v uint64, body []byte) {
+	c.mu.Lock()
+	if v > c.ver {
+		c.ver, c.cached = v, body
+	}
+	c.mu.Unlock()
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/nwayacd/mod_nwayacd/go/acd"
@@ -242,13 +243,40 @@ func (s *Server) buildQueues(b []byte) []byte     { return appendWaiting(b, s.sv
 func (s *Server) buildExtensions(b []byte) []byte { return appendExtensions(b, s.svc.Extensions()) }
 func (s *Server) buildGroups(b []byte) []byte     { return appendGroups(b, s.svc.Groups()) }
 
+// versioned is a service that counts its state changes; lists are then
+// encoded once per change, and pollers that send If-None-Match get 304.
+type versioned interface{ StateVersion() uint64 }
+
 // list answers a list through its coalescer.
 func (s *Server) list(ctx *fasthttp.RequestCtx, c *coalescer, build func([]byte) []byte) {
 	ctx.SetContentType(contentJSON)
-	if failed := c.do(build, func(b []byte) { ctx.Response.SetBodyRaw(b) }); failed != nil {
+	var ver uint64
+	if vs, ok := s.svc.(versioned); ok {
+		ver = vs.StateVersion()
+		etag := s.etag(ver)
+		ctx.Response.Header.Set("ETag", etag)
+		if inm := ctx.Request.Header.Peek("If-None-Match"); len(inm) > 0 && string(inm) == etag {
+			ctx.SetStatusCode(fasthttp.StatusNotModified)
+			return
+		}
+		if b := c.cachedAt(ver); b != nil {
+			ctx.Response.SetBodyRaw(b)
+			return
+		}
+	}
+	if failed := c.do(build, func(b []byte) {
+		c.keep(ver, b)
+		ctx.Response.SetBodyRaw(b)
+	}); failed != nil {
 		s.logf("api: panic building %s: %v", ctx.Path(), failed)
 		writeError(ctx, fasthttp.StatusInternalServerError, "internal error")
 	}
+}
+
+// etag names state version v of this server's lifetime: versions restart
+// with the module, the boot id keeps old tags from matching.
+func (s *Server) etag(v uint64) string {
+	return `W/"` + s.bootID + "-" + strconv.FormatUint(v, 10) + `"`
 }
 
 func (s *Server) extensionInfo(ctx *fasthttp.RequestCtx, ext string) {

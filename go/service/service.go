@@ -113,6 +113,7 @@ type Service struct {
 	hostFailed  atomic.Uint64
 	eventsIn    atomic.Uint64
 	cti         string // guarded by subMu
+	ver         atomic.Uint64
 }
 
 type callInfo struct {
@@ -304,6 +305,7 @@ func (s *Service) unlock() {
 		}
 		s.pending = s.pending[:0]
 	}
+	s.ver.Add(1)
 	kick := false
 	if !s.opt.ManualTimers && s.started.Load() {
 		if d, ok := s.eng.NextDeadline(); ok && d.Before(s.armed) {
@@ -324,6 +326,10 @@ func (s *Service) unlock() {
 
 // host queues a command to run once mu is released; one batch of decisions
 // may wake the same session twice (taken back, then offered again): once is enough.
+// StateVersion counts changes made under the core's lock: an unchanged
+// version means unchanged lists (REST answers them from cache).
+func (s *Service) StateVersion() uint64 { return s.ver.Load() }
+
 func (s *Service) host(cmd, args string) {
 	for _, p := range s.pending {
 		if p.cmd == cmd && p.args == args {
