@@ -22,7 +22,7 @@ func bigEngine(b *testing.B) (*Engine, *fakeClock) {
 	for a := 0; a < agents; a++ {
 		ext := strconv.Itoa(100_000 + a)
 		g := a / 10
-		second := (g + 500) % groups
+		var second int
 		if g < 500 {
 			second = (g + 1) % 500 // busy side stays busy side
 		} else {
