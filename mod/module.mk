@@ -21,7 +21,7 @@ FS_CFLAGS   := -I$(FS_PREFIX)/include/freeswitch
 endif
 endif
 FS_MOD_DIR  ?= $(or $(shell $(NWAY_PKGCFG) --variable=modulesdir freeswitch 2>/dev/null),$(FS_PREFIX)/mod)
-FS_CONF_DIR ?= $(FS_PREFIX)/conf
+FS_CONF_DIR ?= $(or $(shell $(NWAY_PKGCFG) --variable=confdir freeswitch 2>/dev/null),$(FS_PREFIX)/conf)
 
 NWAY_ARCHIVE := $(NWAY_BUILD)/libnwayacd.a
 NWAY_CFLAGS  := -O2 -g -fPIC -Wall -Wno-unused-function -Iinclude

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 /* ------------------------------------------------------------------------ */
 /* test bookkeeping                                                           */
@@ -29,8 +30,8 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 /* ------------------------------------------------------------------------ */
 /* logging, time, uuids                                                       */
 
-switch_directories SWITCH_GLOBAL_dirs = { "/tmp/nwayacd-standin/log", "/tmp/nwayacd-standin/db", "/tmp/nwayacd-standin/conf",
-	"/tmp/nwayacd-standin/recordings" };
+switch_directories SWITCH_GLOBAL_dirs;	/* a private folder per run, set in main */
+static char run_dir[64];
 
 static int log_count[8];
 
@@ -662,7 +663,7 @@ switch_status_t switch_ivr_originate(switch_core_session_t *session, switch_core
 									 switch_caller_profile_t *caller_profile_override, switch_event_t *ovars,
 									 switch_originate_flag_t flags, switch_call_cause_t *cancel_cause, switch_dial_handle_t *dh)
 {
-	const char *ouuid = ovars ? switch_event_get_header(ovars, "origination_uuid") : NULL;
+	const char *ouuid = ovars ? switch_event_get_header(ovars, "origination_uuid") : NULL, *q;
 	switch_core_session_t *peer;
 
 	(void) table; (void) cid_name_override; (void) caller_profile_override; (void) flags; (void) cancel_cause; (void) dh;
@@ -681,6 +682,7 @@ switch_status_t switch_ivr_originate(switch_core_session_t *session, switch_core
 		peer = session_new("1000");
 		peer->is_peer = 1;
 		if (ouuid) snprintf(peer->uuid, sizeof(peer->uuid), "%s", ouuid);
+		else if ((q = strstr(bridgeto, "origination_uuid="))) snprintf(peer->uuid, sizeof(peer->uuid), "%.*s", (int) strcspn(q + 17, ",}"), q + 17);
 		*bleg = peer;
 		*cause = SWITCH_CAUSE_NONE;
 		return SWITCH_STATUS_SUCCESS;
@@ -830,6 +832,10 @@ static void test_apps(void)
 	snprintf(uuids[nu++], 64, "%s", s->uuid);
 	CHECK(strstr(s->ch.trace, "originate:") != NULL, "answer: no offer: %s", s->ch.trace);
 	CHECK(strstr(s->ch.trace, "answer bridge:") != NULL, "answer: not answered then bridged: %s", s->ch.trace);
+	if ((q = strstr(s->ch.trace, "origination_uuid="))) {	/* Go named the agent leg: that is the leg bridged */
+		snprintf(want, sizeof(want), "bridge:%.*s", (int) strcspn(q + 17, ",}"), q + 17);
+		CHECK(strstr(s->ch.trace, want) != NULL, "answer: bridged another leg than %s: %s", want, s->ch.trace);
+	}
 	CHECK(!strcmp(s->ch.last_cid, "13912345678"), "answer: caller id %s", s->ch.last_cid);
 	snprintf(want, sizeof(want), "nwayacd_call=%s ", s->uuid);
 	CHECK(!strncmp(s->ch.last_ovars, want, strlen(want)), "answer: ovars %s", s->ch.last_ovars);
@@ -1073,7 +1079,13 @@ int main(int argc, char **argv)
 	}
 	verbose = getenv("STANDIN_VERBOSE") != NULL;
 	conf_path = argv[2];
-	if (system("rm -rf /tmp/nwayacd-standin && mkdir -p /tmp/nwayacd-standin/log /tmp/nwayacd-standin/db") != 0) return 2;
+	snprintf(run_dir, sizeof(run_dir), "/tmp/nwayacd-standin.XXXXXX");
+	if (!mkdtemp(run_dir)) return 2;
+	asprintf(&SWITCH_GLOBAL_dirs.log_dir, "%s/log", run_dir);
+	asprintf(&SWITCH_GLOBAL_dirs.db_dir, "%s/db", run_dir);
+	asprintf(&SWITCH_GLOBAL_dirs.conf_dir, "%s/conf", run_dir);
+	asprintf(&SWITCH_GLOBAL_dirs.recordings_dir, "%s/recordings", run_dir);
+	if (mkdir(SWITCH_GLOBAL_dirs.log_dir, 0755) || mkdir(SWITCH_GLOBAL_dirs.db_dir, 0755)) return 2;
 	/* keep the test to itself: any free port, no broker */
 	set_extra("rest-listen", "127.0.0.1:0");
 	set_extra("publisher", "none");
@@ -1110,6 +1122,12 @@ int main(int argc, char **argv)
 	}
 	printf("host calls from Go: %d api_execute, %d nwayacd::info events\n", api_from_go, fired_info);
 
+	if (!getenv("STANDIN_KEEP")) {
+		char cmd[128];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", run_dir);
+		if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", run_dir);
+	}
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }
