@@ -208,7 +208,24 @@ func (s *Service) Stop() {
 	}
 	close(s.stop)
 	s.wg.Wait()
+	s.flushCDRs()
 	s.unsubscribeAll()
+}
+
+// flushCDRs writes the record of every call still known, while the
+// publishers and the journal are still open: an unload must not lose the
+// CDRs of calls that just ended (waiting for their hangup event) or that are
+// still up (FreeSWITCH is about to hang them up).
+func (s *Service) flushCDRs() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.clock.Now()
+	for uuid, ci := range s.calls {
+		if !ci.left {
+			ci.rec.Caller(cdr.Leg{End: now})
+		}
+		s.writeCDR(uuid, ci)
+	}
 }
 
 func (s *Service) executor() {

@@ -411,3 +411,25 @@ func TestStartStopStart(t *testing.T) {
 		t.Fatalf("after stop: %v", err)
 	}
 }
+
+// An unload writes the CDRs of calls that are finished or still up.
+func TestStopFlushesCDRs(t *testing.T) {
+	h, p := &host{}, &pub{}
+	s := New(Options{Switch: h, Publisher: p, CDRGrace: time.Hour})
+	s.Start()
+	must(t, s.AddGroup("120", acd.ModeSequential))
+	s.Enter(session.Call{Kind: session.Queue, UUID: "left", Group: "120", CallerNumber: "1"})
+	s.Leave("left") // waits for its hangup event (an hour)
+	s.Enter(session.Call{Kind: session.Queue, UUID: "up", Group: "120", CallerNumber: "2"})
+	if n := len(p.cdrs()); n != 0 {
+		t.Fatalf("%d CDRs before stop", n)
+	}
+	s.Stop()
+	got := map[string]bool{}
+	for _, c := range p.cdrs() {
+		got[c.UUID] = true
+	}
+	if !got["left"] || !got["up"] || len(got) != 2 {
+		t.Fatalf("CDRs after stop: %v", got)
+	}
+}
