@@ -16,7 +16,7 @@ import (
 )
 
 // need skips a test whose service is down, or fails it when CI requires it.
-func need(t *testing.T, addr string) {
+func need(t testing.TB, addr string) {
 	t.Helper()
 	c, err := net.DialTimeout("tcp", addr, time.Second)
 	if err == nil {

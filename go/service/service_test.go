@@ -12,6 +12,7 @@ import (
 	"github.com/nwayacd/mod_nwayacd/go/event"
 	"github.com/nwayacd/mod_nwayacd/go/publish"
 	"github.com/nwayacd/mod_nwayacd/go/session"
+	"github.com/nwayacd/mod_nwayacd/go/store"
 )
 
 // The transports are written against interfaces they declare; the service
@@ -431,5 +432,23 @@ func TestStopFlushesCDRs(t *testing.T) {
 	}
 	if !got["left"] || !got["up"] || len(got) != 2 {
 		t.Fatalf("CDRs after stop: %v", got)
+	}
+}
+
+func TestLoadRestoresQuietly(t *testing.T) {
+	p := &pub{}
+	s := New(Options{Publisher: p, ManualTimers: true, SyncHost: true})
+	s.Load(store.Snapshot{
+		Extensions:  []store.Extension{{Number: "1001", JobEnabled: true}},
+		Groups:      []store.Group{{Number: "110", Mode: 9}},
+		Memberships: []store.Membership{{Ext: "1001", Group: "110"}, {Ext: "2002", Group: "110"}},
+		Lists:       []store.ListEntry{{Kind: store.VIP, Group: "110", Number: "186"}},
+	})
+	g, err := s.Group("110")
+	if err != nil || g.Mode != acd.DefaultMode || len(g.Members) != 2 || len(g.VIP) != 1 {
+		t.Fatalf("loaded %+v %v", g, err)
+	}
+	if len(p.msgs) != 0 {
+		t.Fatalf("load published %d messages", len(p.msgs))
 	}
 }
