@@ -193,6 +193,7 @@ static switch_application_interface_t *find_app(const char *name)
 }
 
 static int api_from_go;
+static int session_break(const char *args);
 
 switch_status_t switch_api_execute(const char *cmd, const char *arg, switch_core_session_t *session, switch_stream_handle_t *stream)
 {
@@ -202,7 +203,11 @@ switch_status_t switch_api_execute(const char *cmd, const char *arg, switch_core
 	api_from_go++;	/* the module itself never calls switch_api_execute: this is Go */
 	pthread_mutex_unlock(&lock);
 	if (verbose) fprintf(stderr, "api from Go: %s %s\n", cmd, arg ? arg : "");
-	if (!strcmp(cmd, "uuid_break") || !strcmp(cmd, "uuid_kill") || !strcmp(cmd, "originate") || !strcmp(cmd, "uuid_transfer")) {
+	if (!strcmp(cmd, "uuid_break")) {
+		stream->write_function(stream, session_break(arg) ? "+OK\n" : "-ERR no such channel\n");
+		return SWITCH_STATUS_SUCCESS;
+	}
+	if (!strcmp(cmd, "uuid_kill") || !strcmp(cmd, "originate") || !strcmp(cmd, "uuid_transfer")) {
 		stream->write_function(stream, "+OK\n");
 		return SWITCH_STATUS_SUCCESS;
 	}
@@ -485,6 +490,7 @@ typedef struct {
 	int break_on_play;		/* the n-th play is cut by "uuid_break" (0: never) */
 	int hangup_in_bridge;	/* the caller hangs up during the bridge */
 	int max_offers;			/* the caller hangs up at the offer after this many (0: 3) */
+	int ready_on_play;		/* at the n-th play an operator runs "nway_ready 1000" (0: never) */
 } script_t;
 
 struct standin_channel {
@@ -515,6 +521,35 @@ static void trace(switch_core_session_t *s, const char *fmt, ...)
 	va_end(ap);
 	n = strlen(s->ch.trace);
 	if (n + 1 < sizeof(s->ch.trace)) { s->ch.trace[n] = ' '; s->ch.trace[n + 1] = '\0'; }
+}
+
+#define MAX_LIVE 16
+static switch_core_session_t *live[MAX_LIVE];	/* callers, for uuid_break */
+
+static void session_free(switch_core_session_t *s)
+{
+	int i;
+
+	pthread_mutex_lock(&lock);
+	for (i = 0; i < MAX_LIVE; i++) if (live[i] == s) live[i] = NULL;
+	pthread_mutex_unlock(&lock);
+	free(s);
+}
+
+/* uuid_break <uuid> [all]: what FreeSWITCH does is set CF_BREAK; media code sees it */
+static int session_break(const char *args)
+{
+	int i, found = 0;
+
+	pthread_mutex_lock(&lock);
+	for (i = 0; i < MAX_LIVE; i++) {
+		if (live[i] && args && !strncmp(args, live[i]->uuid, strlen(live[i]->uuid))) {
+			live[i]->ch.brk = 1;
+			found = 1;
+		}
+	}
+	pthread_mutex_unlock(&lock);
+	return found;
 }
 
 static switch_core_session_t *session_new(const char *caller)
@@ -619,10 +654,12 @@ const char *switch_channel_get_variable_dup(switch_channel_t *channel, const cha
 
 switch_caller_profile_t *switch_channel_get_caller_profile(switch_channel_t *channel) { return &channel->profile; }
 
-/* A "file" is 10 frames of 2 ms; a break or the read-frame callback cuts it. */
+static char *run_api(const char *name, const char *args);
+
+/* A "file" is 60 frames of 2 ms (the shim treats files under 100 ms as unplayable); a break or the read-frame callback cuts it. */
 static switch_status_t media(switch_core_session_t *s, int frames, switch_input_args_t *args)
 {
-	int i;
+	int i, brk;
 
 	for (i = 0; i < frames; i++) {
 		if (s->started && switch_micro_time_now() - s->started > 10000000) {
@@ -630,7 +667,14 @@ static switch_status_t media(switch_core_session_t *s, int frames, switch_input_
 			s->ch.ready = 0;
 		}
 		if (!s->ch.ready) return SWITCH_STATUS_FALSE;
-		if (s->ch.brk) { s->ch.brk = 0; return SWITCH_STATUS_BREAK; }
+		pthread_mutex_lock(&lock);
+		brk = s->ch.brk;
+		s->ch.brk = 0;
+		pthread_mutex_unlock(&lock);
+		if (brk) {
+			trace(s, "woken");
+			return SWITCH_STATUS_BREAK;
+		}
 		if (args && args->read_frame_callback) {
 			switch_status_t st = args->read_frame_callback(s, NULL, args->user_data);
 
@@ -647,7 +691,8 @@ switch_status_t switch_ivr_play_file(switch_core_session_t *session, switch_file
 	session->plays++;
 	trace(session, "play:%s", file);
 	if (session->script.break_on_play == session->plays) session->ch.brk = 1;
-	return media(session, 10, args);
+	if (session->script.ready_on_play == session->plays) free(run_api("nway_ready", "1000"));
+	return media(session, 60, args);
 }
 
 switch_status_t switch_ivr_sleep(switch_core_session_t *session, uint32_t ms, switch_bool_t sync, switch_input_args_t *args)
@@ -786,6 +831,9 @@ static switch_core_session_t *run_app(const char *app, const char *data, script_
 	switch_application_interface_t *a = find_app(app);
 
 	s->script = script;
+	pthread_mutex_lock(&lock);
+	for (int i = 0; i < MAX_LIVE; i++) if (!live[i]) { live[i] = s; break; }
+	pthread_mutex_unlock(&lock);
 	if (level) switch_channel_set_variable(&s->ch, "nwayacd_level", level);
 	s->ch.trace[0] = '\0';
 	s->started = switch_micro_time_now();
@@ -839,28 +887,28 @@ static void test_apps(void)
 	CHECK(!strcmp(s->ch.last_cid, "13912345678"), "answer: caller id %s", s->ch.last_cid);
 	snprintf(want, sizeof(want), "nwayacd_call=%s ", s->uuid);
 	CHECK(!strncmp(s->ch.last_ovars, want, strlen(want)), "answer: ovars %s", s->ch.last_ovars);
-	free(s);
+	session_free(s);
 
 	/* nobody answers: no bridge; the call ends (by Go or by the caller) */
 	sc.outcome = O_NOANSWER;
 	s = run_app("nwayacd", "12320", sc, NULL);
 	snprintf(uuids[nu++], 64, "%s", s->uuid);
 	CHECK(strstr(s->ch.trace, "originate:") != NULL && strstr(s->ch.trace, "bridge:") == NULL, "no answer: %s", s->ch.trace);
-	free(s);
+	session_free(s);
 
 	/* unreachable agents */
 	sc.outcome = O_FAIL;
 	s = run_app("nwayacd", "12320", sc, NULL);
 	snprintf(uuids[nu++], 64, "%s", s->uuid);
 	CHECK(strstr(s->ch.trace, "bridge:") == NULL, "failed: %s", s->ch.trace);
-	free(s);
+	session_free(s);
 
 	/* the caller hangs up while it rings: the module does not hang up itself */
 	sc.outcome = O_CANCEL;
 	s = run_app("nwayacd", "12320", sc, NULL);
 	snprintf(uuids[nu++], 64, "%s", s->uuid);
 	CHECK(strstr(s->ch.trace, "originate:") != NULL && strstr(s->ch.trace, "hangup:") == NULL, "cancel: %s", s->ch.trace);
-	free(s);
+	session_free(s);
 
 	/* uuid_break on the first play ends it early, and the call goes on */
 	sc.outcome = O_NOANSWER;
@@ -869,7 +917,7 @@ static void test_apps(void)
 	s = run_app("nwayacd", "12320", sc, NULL);
 	snprintf(uuids[nu++], 64, "%s", s->uuid);
 	CHECK(s->ch.trace[0] != '\0', "break: nothing happened");
-	free(s);
+	session_free(s);
 	sc.break_on_play = 0;
 	sc.max_offers = 0;
 
@@ -878,7 +926,7 @@ static void test_apps(void)
 	s = run_app("nwaycallout", "018612345678 gw1 12320", sc, NULL);
 	snprintf(uuids[nu++], 64, "%s", s->uuid);
 	CHECK((q = strstr(s->ch.trace, "originate:")) && strstr(q, "018612345678") && strstr(q, "gw1"), "callout: %s", s->ch.trace);
-	free(s);
+	session_free(s);
 
 	/* direct to an extension; the caller hangs up in the bridge */
 	sc.hangup_in_bridge = 1;
@@ -886,16 +934,33 @@ static void test_apps(void)
 	snprintf(uuids[nu++], 64, "%s", s->uuid);
 	CHECK((q = strstr(s->ch.trace, "originate:")) && strstr(q, "1002"), "nway_bridge: %s", s->ch.trace);
 	CHECK(strstr(s->ch.trace, "hangup:") == NULL, "hangup in bridge: %s", s->ch.trace);
-	free(s);
+	session_free(s);
 	sc.hangup_in_bridge = 0;
+
+	/* no agent is ready: the caller waits; an operator readies 1000; Go wakes the
+	 * waiting session with uuid_break and offers it */
+	api_quiet("nway_busy", "1000");
+	api_quiet("nway_busy", "1001");
+	api_quiet("nway_busy", "1002");
+	sc.outcome = O_ANSWER;
+	sc.ready_on_play = 3;
+	s = run_app("nwayacd", "12320", sc, NULL);
+	snprintf(uuids[nu++], 64, "%s", s->uuid);
+	CHECK((q = strstr(s->ch.trace, "woken")) && strstr(q, "originate:") && strstr(q, "user/1000"),
+		  "wake: the waiting call was not woken and offered to 1000: %.600s", s->ch.trace);
+	CHECK(strstr(s->ch.trace, "originate:") > q, "wake: offered before the wake: %.600s", s->ch.trace);
+	session_free(s);
+	sc.ready_on_play = 0;
+	api_quiet("nway_ready", "1001");
+	api_quiet("nway_ready", "1002");
 
 	/* usage errors never reach Go */
 	s = run_app("nwaycallout", "018612345678", sc, NULL);
 	CHECK(s->ch.trace[0] == '\0', "callout usage: %s", s->ch.trace);
-	free(s);
+	session_free(s);
 	s = run_app("nwayacd", NULL, sc, NULL);
 	CHECK(s->ch.trace[0] == '\0', "nwayacd usage: %s", s->ch.trace);
-	free(s);
+	session_free(s);
 
 	/* every application returned, so Leave reached Go: no call is still queued */
 	q = run_api("nway_list_queue", "");
