@@ -176,7 +176,7 @@ func cHost(p unsafe.Pointer) *Host {
 }
 
 // Start implements nwayacd_start.
-func Start(hostTable, kv unsafe.Pointer, nkv int, errBuf unsafe.Pointer, errLen int) int {
+func Start(hostTable, kv unsafe.Pointer, nkv int, errBuf unsafe.Pointer, errLen int) (rc int) {
 	fail := func(msg string) int {
 		if errBuf != nil && errLen > 0 {
 			b := unsafe.Slice((*byte)(errBuf), errLen)
@@ -185,6 +185,12 @@ func Start(hostTable, kv unsafe.Pointer, nkv int, errBuf unsafe.Pointer, errLen 
 		}
 		return -1
 	}
+	defer func() {
+		if r := recover(); r != nil {
+			logPanic("start", r)
+			rc = fail("internal error")
+		}
+	}()
 	if hostTable == nil {
 		return fail("no host table")
 	}
@@ -198,16 +204,43 @@ func Start(hostTable, kv unsafe.Pointer, nkv int, errBuf unsafe.Pointer, errLen 
 }
 
 // Stop implements nwayacd_stop.
-func Stop() { stop() }
+func Stop() { defer recoverLog("stop"); stop() }
 
 // API implements nwayacd_api: the reply is malloc'd for the host to free.
-func API(name, args unsafe.Pointer) unsafe.Pointer {
+func API(name, args unsafe.Pointer) (reply unsafe.Pointer) {
+	defer func() {
+		if r := recover(); r != nil {
+			logPanic("api", r)
+			reply = unsafe.Pointer(C.CString("-ERR internal error"))
+		}
+	}()
 	return unsafe.Pointer(C.CString(command(gostr((*C.char)(name)), gostr((*C.char)(args)))))
 }
 
 // Reload implements nwayacd_reload.
-func Reload(kv unsafe.Pointer, nkv int) unsafe.Pointer {
+func Reload(kv unsafe.Pointer, nkv int) (reply unsafe.Pointer) {
+	defer func() {
+		if r := recover(); r != nil {
+			logPanic("reload", r)
+			reply = unsafe.Pointer(C.CString("-ERR internal error"))
+		}
+	}()
 	return unsafe.Pointer(C.CString(reload(kvMap(kv, nkv))))
+}
+
+// fillOnPanic is deferred by the session entry points: whatever failed while
+// converting, the session thread gets a hangup.
+func fillOnPanic(out unsafe.Pointer, where string) {
+	if r := recover(); r != nil {
+		logPanic(where, r)
+		fill((*C.nwayacd_directive_t)(out), hangupOnPanic)
+	}
+}
+
+func recoverLog(where string) {
+	if r := recover(); r != nil {
+		logPanic(where, r)
+	}
 }
 
 // Enter implements nwayacd_enter.
@@ -215,6 +248,7 @@ func Enter(call, out unsafe.Pointer) int {
 	if out == nil {
 		return -1
 	}
+	defer fillOnPanic(out, "enter")
 	var c session.Call
 	if call != nil {
 		cc := (*C.nwayacd_call_t)(call)
@@ -239,6 +273,7 @@ func Next(uuid, out unsafe.Pointer) int {
 	if out == nil {
 		return -1
 	}
+	defer fillOnPanic(out, "next")
 	fill((*C.nwayacd_directive_t)(out), next(gostr((*C.char)(uuid))))
 	return 0
 }
@@ -248,6 +283,7 @@ func OfferResult(p unsafe.Pointer) {
 	if p == nil {
 		return
 	}
+	defer recoverLog("offer_result")
 	r := (*C.nwayacd_offer_result_t)(p)
 	cause := gostr(r.cause)
 	offerResult(session.OfferResult{
