@@ -153,9 +153,9 @@ func TestBrokerOutageWhileCallsFlow(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	r.kill() // mid-stream
+	r.kill()        // mid-stream
 	_ = sub.Close() // the second subscriber below takes over
-	run(200) // calls keep flowing while Redis is down
+	run(200)        // calls keep flowing while Redis is down
 	// Back, but refusing the hub until the subscriber is listening again, so
 	// nothing is published into an empty channel.
 	r.start("--requirepass", "wait")
