@@ -195,6 +195,10 @@ func appendCSV(dst []byte, s string) []byte {
 
 const hexDigits = "0123456789abcdef"
 
+// AppendJSONString appends s as a quoted JSON string (see appendString); the
+// REST API's list writers use it so that both speak the same escaping.
+func AppendJSONString(dst []byte, s string) []byte { return appendString(dst, s) }
+
 // appendString appends s as a quoted JSON string: quotes, backslashes and
 // control characters escaped, U+2028/U+2029 escaped (they end lines in
 // JavaScript), each invalid UTF-8 byte as \ufffd, like encoding/json.
