@@ -57,6 +57,7 @@ type Node struct {
 	hub     *publish.Hub
 	rest    *api.Server
 	ln      net.Listener
+	ctx     context.Context
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 	dbErr   string
@@ -82,7 +83,7 @@ func Start(params map[string]string, opt Options) (n *Node, err error) {
 	}
 	n = &Node{opt: opt, cfg: cfg}
 	ctx, cancel := context.WithCancel(context.Background())
-	n.cancel = cancel
+	n.ctx, n.cancel = ctx, cancel
 	defer func() {
 		if err != nil {
 			n.Stop()
@@ -249,8 +250,10 @@ func (n *Node) Resync(ctx context.Context) error {
 	return nil
 }
 
-// Reload applies a re-read configuration: policies at once, tables re-read.
-// Changing the REST address, publishers or database needs an unload/load.
+// Reload applies a re-read configuration: policies at once; the tables are
+// re-read on a goroutine of the node's own (it runs on a FreeSWITCH API
+// thread, which must not wait on the database). Changing the REST address,
+// publishers or database needs an unload/load.
 func (n *Node) Reload(params map[string]string) error {
 	cfg, warn, err := config.Parse(params)
 	if err != nil {
@@ -264,7 +267,13 @@ func (n *Node) Reload(params map[string]string) error {
 		n.opt.Logf(4, "nwayacd: rest-listen, db-dsn and publisher changes take effect after unload/load")
 	}
 	if n.db != nil {
-		return n.Resync(context.Background())
+		n.wg.Add(1)
+		go func() {
+			defer n.wg.Done()
+			if err := n.Resync(n.ctx); err != nil && n.ctx.Err() == nil {
+				n.opt.Logf(3, "nwayacd: reload: re-reading the tables: %v", err)
+			}
+		}()
 	}
 	return nil
 }

@@ -217,3 +217,22 @@ func waitFor(t *testing.T, what string, ok func() bool) {
 	}
 	t.Fatalf("timed out waiting for %s", what)
 }
+
+// Reload applies policies at once and re-reads the tables in the background.
+func TestReload(t *testing.T) {
+	p := params(t, nil)
+	n := start(t, p)
+	defer n.Stop()
+	cmd(t, n, "nway_add_group", "110 0")
+	p["wrapup-seconds"] = "7"
+	if err := n.Reload(p); err != nil {
+		t.Fatal(err)
+	}
+	if n.Service.Status().Groups != 1 {
+		t.Fatal("reload lost the group")
+	}
+	p["publisher"] = "kafka"
+	if err := n.Reload(p); err == nil || !strings.Contains(err.Error(), "publisher") {
+		t.Fatalf("bad reload: %v", err)
+	}
+}
