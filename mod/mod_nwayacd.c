@@ -506,7 +506,9 @@ static void nway_do_offer(switch_core_session_t *session, const nwayacd_directiv
 	if (ovars) {
 		switch_event_add_header_string(ovars, SWITCH_STACK_BOTTOM, "nwayacd_call", uuid);
 		switch_event_add_header_string(ovars, SWITCH_STACK_BOTTOM, "nwayacd_agent", d->agent);
-		if (nway_single_leg(d->dial)) {
+		/* Go's dial strings name the leg themselves (so it can take an offer
+		   back with uuid_kill); name it here only when they do not */
+		if (nway_single_leg(d->dial) && !strstr(d->dial, "origination_uuid=")) {
 			switch_uuid_str(agent_uuid, sizeof(agent_uuid));
 			switch_event_add_header_string(ovars, SWITCH_STACK_BOTTOM, "origination_uuid", agent_uuid);
 		}
