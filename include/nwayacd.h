@@ -67,7 +67,7 @@ typedef enum {
 } nwayacd_kind_t;
 
 typedef enum {
-	NWAYACD_WAIT = 1,	/* play file in a loop until uuid_break or timeout_ms (0: none) */
+	NWAYACD_WAIT = 1,	/* play file until uuid_break, timeout_ms (0: none) or, with loops > 0, that many plays */
 	NWAYACD_PLAY = 2,	/* answer if needed, play file `loops` times */
 	NWAYACD_OFFER = 3,	/* originate dial (timeout_ms, caller_number), bridge on answer */
 	NWAYACD_HANGUP = 4,	/* play file if set, hang up with cause */
@@ -102,7 +102,7 @@ typedef struct nwayacd_call {
  * NORMAL_TEMPORARY_FAILURE; an oversized variable is dropped). */
 typedef struct nwayacd_directive {
 	int action;					/* nwayacd_action_t */
-	int loops;					/* PLAY */
+	int loops;					/* PLAY; WAIT: > 0 returns after that many plays */
 	int timeout_ms;				/* WAIT, OFFER */
 	int nvars;					/* set on the channel before the action runs */
 	char file[NWAYACD_FILE_LEN];

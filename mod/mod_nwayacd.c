@@ -416,6 +416,7 @@ static void nway_do_wait(switch_core_session_t *session, const nwayacd_directive
 	switch_input_args_t args = { 0 };
 	nway_wait_t w = { 0 };
 	int silent = zstr(d->file);
+	int plays = 0;
 
 	if (d->timeout_ms > 0) {
 		w.deadline = switch_micro_time_now() + (switch_time_t) d->timeout_ms * 1000;
@@ -455,6 +456,9 @@ static void nway_do_wait(switch_core_session_t *session, const nwayacd_directive
 		}
 		if (w.deadline && switch_micro_time_now() >= w.deadline) {
 			break;
+		}
+		if (!silent && d->loops > 0 && ++plays >= d->loops) {
+			break;	/* Go counts the busy ring's plays (give up after N) */
 		}
 	}
 }

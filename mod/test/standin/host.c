@@ -954,6 +954,19 @@ static void test_apps(void)
 	api_quiet("nway_ready", "1001");
 	api_quiet("nway_ready", "1002");
 
+	/* give-up policy: nobody ready, the busy ring plays twice, then the call is
+	 * hung up (each play returns to Go, which counts them) */
+	api_quiet("nway_add_group", "12399 0");
+	api_quiet("nway_set_ring_group", "12399 - - /nway/busy.wav -");
+	api_quiet("nway_set_group", "12399 busy_ring_times 2");
+	s = run_app("nwayacd", "12399", sc, NULL);
+	q = strstr(s->ch.trace, "play:/nway/busy.wav");
+	CHECK(q && (q = strstr(q + 1, "play:/nway/busy.wav")) && !strstr(q + 1, "play:/nway/busy.wav"),
+		  "give-up: the busy ring did not play exactly twice: %.600s", s->ch.trace);
+	CHECK(strstr(s->ch.trace, "set:nwayacd_result=gave_up") && strstr(s->ch.trace, "hangup:"),
+		  "give-up: not hung up with nwayacd_result=gave_up: %.600s", s->ch.trace);
+	session_free(s);
+
 	/* usage errors never reach Go */
 	s = run_app("nwaycallout", "018612345678", sc, NULL);
 	CHECK(s->ch.trace[0] == '\0', "callout usage: %s", s->ch.trace);
