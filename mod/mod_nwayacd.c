@@ -418,6 +418,10 @@ static void nway_do_wait(switch_core_session_t *session, const nwayacd_directive
 	int silent = zstr(d->file);
 	int plays = 0;
 
+	/* a queued caller is answered (the CDR's a_answer_stamp), then hears music */
+	if (!switch_channel_test_flag(channel, CF_ANSWERED)) {
+		switch_channel_answer(channel);
+	}
 	if (d->timeout_ms > 0) {
 		w.deadline = switch_micro_time_now() + (switch_time_t) d->timeout_ms * 1000;
 	}
