@@ -228,8 +228,8 @@ func TestReload(t *testing.T) {
 	if err := n.Reload(p); err != nil {
 		t.Fatal(err)
 	}
-	if n.Service.Status().Groups != 1 {
-		t.Fatal("reload lost the group")
+	if st := n.Service.Status(); st.Groups != 1 || st.WrapUpSeconds != 7 {
+		t.Fatalf("after reload: %d groups, wrap-up %d s", st.Groups, st.WrapUpSeconds)
 	}
 	p["publisher"] = "kafka"
 	if err := n.Reload(p); err == nil || !strings.Contains(err.Error(), "publisher") {

@@ -25,6 +25,9 @@ type Status struct {
 	HostFailed     uint64         `json:"host_commands_failed"`
 	EventsIn       uint64         `json:"channel_events"`
 	Subscribers    int            `json:"live_subscribers"`
+	WrapUpSeconds  int            `json:"wrapup_seconds"`
+	NoAnswerLimit  int            `json:"no_answer_limit"`
+	MemoryExpiry   string         `json:"memory_expiry"`
 	Extra          map[string]any `json:"extra,omitempty"`
 }
 
@@ -32,10 +35,15 @@ type Status struct {
 func (s *Service) Status() Status {
 	s.mu.Lock()
 	c := s.eng.Counts()
+	pol := s.eng.Config()
 	s.mu.Unlock()
 	st := Status{Version: s.opt.Version, Extensions: c.Extensions, Groups: c.Groups, Calls: c.Calls, Waiting: c.Waiting,
 		AgentsByState: map[string]int{}, WaitingByGroup: c.WaitingByGroup,
-		HostDropped: s.hostDropped.Load(), HostFailed: s.hostFailed.Load(), EventsIn: s.eventsIn.Load()}
+		HostDropped: s.hostDropped.Load(), HostFailed: s.hostFailed.Load(), EventsIn: s.eventsIn.Load(),
+		WrapUpSeconds: max(int(pol.WrapUp/time.Second), 0), NoAnswerLimit: max(pol.NoAnswerLimit, 0), MemoryExpiry: "never"}
+	if pol.MemoryExpiry > 0 {
+		st.MemoryExpiry = pol.MemoryExpiry.String()
+	}
 	if s.started.Load() {
 		st.Uptime = s.clock.Now().Sub(s.startedAt).Round(time.Second).String()
 	}
@@ -68,7 +76,8 @@ func (s *Service) StatusLines() []string {
 		fmt.Sprintf("host commands dropped: %d", st.HostDropped),
 		fmt.Sprintf("host commands failed: %d", st.HostFailed),
 		fmt.Sprintf("channel events: %d", st.EventsIn),
-		fmt.Sprintf("live subscribers: %d", st.Subscribers))
+		fmt.Sprintf("live subscribers: %d", st.Subscribers),
+		fmt.Sprintf("wrap-up: %ds, no-answer limit: %d (0: none), memory expiry: %s", st.WrapUpSeconds, st.NoAnswerLimit, st.MemoryExpiry))
 	keys := make([]string, 0, len(st.Extra))
 	for k := range st.Extra {
 		keys = append(keys, k)
