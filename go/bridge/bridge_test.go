@@ -264,7 +264,7 @@ func TestOutcome(t *testing.T) {
 	}{
 		{true, false, "SUCCESS", session.Answered},
 		{false, true, "NO_ANSWER", session.Canceled},
-		{false, false, "ORIGINATOR_CANCEL", session.Canceled},
+		{false, false, "ORIGINATOR_CANCEL", session.NoAnswer}, // a 487 from a proxy: the caller is still there
 		{false, false, "NO_ANSWER", session.NoAnswer},
 		{false, false, "USER_BUSY", session.NoAnswer},
 		{false, false, "CALL_REJECTED", session.NoAnswer},

@@ -71,11 +71,13 @@ func outcome(answered, callerGone bool, cause string) session.Outcome {
 	switch {
 	case answered:
 		return session.Answered
-	case callerGone || cause == "ORIGINATOR_CANCEL":
+	case callerGone:
 		return session.Canceled
 	}
+	// ORIGINATOR_CANCEL with the caller still there is a 487 from a proxy or
+	// gateway, or originate's own cancel: the agent did not take the call.
 	switch cause {
-	case "NO_ANSWER", "NO_USER_RESPONSE", "USER_BUSY", "CALL_REJECTED", "ALLOTTED_TIMEOUT",
+	case "ORIGINATOR_CANCEL", "NO_ANSWER", "NO_USER_RESPONSE", "USER_BUSY", "CALL_REJECTED", "ALLOTTED_TIMEOUT",
 		"PROGRESS_TIMEOUT", "RECOVERY_ON_TIMER_EXPIRE", "LOSE_RACE", "PICKED_OFF", "NORMAL_CLEARING":
 		return session.NoAnswer
 	}

@@ -17,7 +17,12 @@ func (s *Service) Enter(c session.Call) session.Directive {
 	defer s.unlock()
 	now := s.clock.Now()
 	if ci := s.calls[c.UUID]; ci != nil {
-		return s.errorDirective(acd.Errorf(acd.ErrExists, "call %s is already in nwayacd", c.UUID))
+		if !ci.left {
+			return s.errorDirective(acd.Errorf(acd.ErrExists, "call %s is already in nwayacd", c.UUID))
+		}
+		// The dialplan sends the same channel on (an overflow group after a
+		// timeout, nway_bridge …): the first visit's record is complete.
+		s.writeCDR(c.UUID, ci)
 	}
 	in := acd.CallIn{UUID: c.UUID, Group: c.Group, Number: c.CallerNumber, Level: acd.Level(strings.ToLower(c.Level))}
 	ci := &callInfo{kind: uint8(c.Kind), group: c.Group, number: c.CallerNumber, entered: now}

@@ -61,9 +61,10 @@ func (s *Service) offerEvent(d *acd.Decision) {
 	case acd.DOfferCallout:
 		m = event.OfferCallout
 		if ci != nil {
+			// legUUID stays: the directive that names the new leg may
+			// already have been built in this same locked section.
 			ci.rec.Offered(d.Ext, d.At)
 			ci.offerAt = d.At
-			ci.legUUID = ""
 		}
 	case acd.DOfferNoAnswer:
 		m = event.OfferNoAnswer

@@ -452,3 +452,39 @@ func TestLoadRestoresQuietly(t *testing.T) {
 		t.Fatalf("load published %d messages", len(p.msgs))
 	}
 }
+
+// Taking an offer back kills the leg that rings (found in review: the leg's
+// uuid was forgotten in the very section that named it).
+func TestTakeBackKillsTheRingingLeg(t *testing.T) {
+	s, h, _, _ := newTest(t)
+	d := s.Enter(session.Call{Kind: session.Queue, UUID: "tb", Group: "120", CallerNumber: "139"})
+	leg := strings.TrimPrefix(strings.SplitN(d.Dial, ",", 2)[0], "{origination_uuid=")
+	h.take()
+	must(t, s.RemoveExtension(d.Agent))
+	got := h.take()
+	if len(got) == 0 || got[0] != "uuid_kill "+leg+" ORIGINATOR_CANCEL" {
+		t.Fatalf("commands %q, want the ringing leg %s killed first", got, leg)
+	}
+}
+
+// The dialplan may send a channel to a second group after the first gave up.
+func TestOverflowToSecondGroup(t *testing.T) {
+	p := &pub{}
+	// Not ManualTimers: Leave waits (an hour here) for the caller leg's hangup
+	// event before writing the CDR, as in FreeSWITCH.
+	s := New(Options{Clock: &clock{t: t0}, Switch: &host{}, Publisher: p, SyncHost: true, CDRGrace: time.Hour})
+	must(t, s.AddGroup("120", acd.ModeSequential))
+	must(t, s.AddGroup("119", acd.ModeSequential))
+	d := s.Enter(session.Call{Kind: session.Queue, UUID: "ov", Group: "120", CallerNumber: "139"})
+	if d.Action != session.Wait {
+		t.Fatalf("first group %+v", d)
+	}
+	s.Leave("ov") // the dialplan moves on
+	d = s.Enter(session.Call{Kind: session.Queue, UUID: "ov", Group: "119", CallerNumber: "139"})
+	if d.Action != session.Wait || vars(d)["nwayacd_error"] != "" {
+		t.Fatalf("second group %+v", d)
+	}
+	if n := len(p.cdrs()); n != 1 {
+		t.Fatalf("%d CDRs after the first visit", n)
+	}
+}
