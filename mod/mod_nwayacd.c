@@ -522,6 +522,9 @@ static void nway_do_offer(switch_core_session_t *session, const nwayacd_directiv
 		}
 	}
 
+	/* originate and the bridge never look at CF_BREAK: a wake left over from
+	   before would cut the music after this offer short */
+	switch_channel_clear_flag(channel, CF_BREAK);
 	/* the session is the a-leg: if the caller hangs up, the originate is cancelled */
 	status = switch_ivr_originate(session, &peer, &cause, d->dial, timelimit, NULL, NULL,
 								  zstr(d->caller_number) ? NULL : d->caller_number, NULL, ovars, SOF_NONE, NULL, NULL);
@@ -638,6 +641,8 @@ static void nway_run_session(switch_core_session_t *session, int kind, const cha
 			done = 1;
 			continue;
 		case NWAYACD_DONE:
+			/* a wake that came too late must not cut the dialplan's next prompt */
+			switch_channel_clear_flag(channel, CF_BREAK);
 			done = 1;
 			continue;
 		default:

@@ -72,6 +72,15 @@ func validUUID(u string) error {
 
 func (e *Engine) gen() uint64 { e.seq++; return e.seq }
 
+// wake asks a waiting session to come back for its next step. A session that
+// is ringing an agent, talking or about to ask anyway is left alone: a stray
+// uuid_break would cut its next prompt short.
+func (e *Engine) wake(c *call) {
+	if c.inWait {
+		e.emit(Decision{Kind: DWake, Call: c.view(), At: e.now()})
+	}
+}
+
 func (e *Engine) newCall() *call {
 	if n := len(e.free); n > 0 {
 		c := e.free[n-1]
@@ -171,11 +180,15 @@ func (e *Engine) Next(uuid string) (Step, error) {
 		}
 		return Step{}, Errorf(ErrUnknownCall, "no queued call %s", uuid)
 	}
+	wasWaiting := c.inWait
+	c.inWait = false
 	switch c.phase {
 	case phaseWelcome:
 		e.route(c)
 	case phaseWaiting:
-		c.plays++
+		if wasWaiting {
+			c.plays++
+		}
 	}
 	return e.step(c), nil
 }
@@ -188,6 +201,7 @@ func (e *Engine) step(c *call) Step {
 			e.end(c, ResultGaveUp) // the session is asking: no need to wake it
 			return e.step(c)
 		}
+		c.inWait = true
 		s := Step{Kind: StepWait, File: g.rings.Busy, Loops: 1}
 		if g.giveUp.BusyRingTimes == 0 || g.rings.Busy == "" {
 			s.Loops = 0 // until woken
@@ -346,7 +360,7 @@ func (e *Engine) dispatchAgent(a *agent) {
 		return
 	}
 	e.offer(best, a)
-	e.emit(Decision{Kind: DWake, Call: best.view(), At: e.now()})
+	e.wake(best)
 }
 
 // OfferResult is the session reporting how an offer ended. A report for an
@@ -405,14 +419,8 @@ func (e *Engine) offerFailed(c *call, byTimer bool) {
 		e.finish(c, ResultNoAnswer) // a direct call has nobody else to try
 	case c.overdue:
 		e.end(c, ResultTimeout)
-		if byTimer {
-			e.emit(Decision{Kind: DWake, Call: c.view(), At: now})
-		}
 	default:
 		e.route(c) // the failed agent is not idle, so it is not picked again at once
-		if byTimer {
-			e.emit(Decision{Kind: DWake, Call: c.view(), At: now})
-		}
 	}
 	if e.cfg.NoAnswerLimit > 0 && a.streak >= e.cfg.NoAnswerLimit {
 		e.setState(a, CallNoReady)
@@ -434,14 +442,14 @@ func (e *Engine) takeBack(c *call) {
 	e.release(c)
 	c.phase = phaseWaiting
 	e.route(c)
-	e.emit(Decision{Kind: DWake, Call: c.view(), At: e.now()})
+	e.wake(c)
 }
 
 // giveUp ends a call that is still waiting (policy, timeout, group removed)
 // and wakes its session so it learns the result.
 func (e *Engine) giveUp(c *call, r Result) {
 	e.end(c, r)
-	e.emit(Decision{Kind: DWake, Call: c.view(), At: e.now()})
+	e.wake(c)
 }
 
 // end finishes a call that is not talking: out of the queue, offer withdrawn.

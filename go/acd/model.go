@@ -86,6 +86,7 @@ type call struct {
 	result     Result
 	direct     bool // nway_bridge: one extension, no queue
 	overdue    bool // the maximum wait passed while an agent rang
+	inWait     bool // the session was last told to wait: only then does it need waking
 }
 
 func (c *call) view() CallView {

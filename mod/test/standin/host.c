@@ -582,7 +582,18 @@ int switch_channel_test_ready(switch_channel_t *channel, switch_bool_t check_rea
 
 uint32_t switch_channel_test_flag(switch_channel_t *channel, switch_channel_flag_t flag)
 {
+	if (flag == CF_BREAK) return (uint32_t) channel->brk;
 	return flag == CF_ANSWERED ? (uint32_t) channel->answered : 0;
+}
+
+/* uuid_break sets the channel's break flag (ch.brk here) until media clears it */
+void switch_channel_clear_flag(switch_channel_t *channel, switch_channel_flag_t flag)
+{
+	if (flag == CF_BREAK) {
+		pthread_mutex_lock(&lock);
+		channel->brk = 0;
+		pthread_mutex_unlock(&lock);
+	}
 }
 
 switch_status_t switch_channel_perform_answer(switch_channel_t *channel, const char *file, const char *func, int line)

@@ -263,7 +263,7 @@ typedef enum {
 	SWITCH_CAUSE_USER_NOT_REGISTERED = 806
 } switch_call_cause_t;
 typedef enum { CS_NEW, CS_INIT, CS_ROUTING, CS_EXECUTE, CS_HANGUP } switch_channel_state_t;
-typedef enum { CF_ANSWERED = 1 } switch_channel_flag_t;
+typedef enum { CF_ANSWERED = 1, CF_BREAK = 2 } switch_channel_flag_t;
 typedef enum { SWITCH_INPUT_TYPE_DTMF, SWITCH_INPUT_TYPE_EVENT } switch_input_type_t;
 typedef uint32_t switch_originate_flag_t;
 #define SOF_NONE 0
@@ -293,6 +293,7 @@ void switch_core_session_rwunlock(switch_core_session_t *session);
 int switch_channel_test_ready(switch_channel_t *channel, switch_bool_t check_ready, switch_bool_t check_media);
 #define switch_channel_ready(_channel) switch_channel_test_ready(_channel, SWITCH_TRUE, SWITCH_FALSE)
 uint32_t switch_channel_test_flag(switch_channel_t *channel, switch_channel_flag_t flag);
+void switch_channel_clear_flag(switch_channel_t *channel, switch_channel_flag_t flag);
 switch_status_t switch_channel_perform_answer(switch_channel_t *channel, const char *file, const char *func, int line);
 #define switch_channel_answer(channel) switch_channel_perform_answer(channel, __FILE__, __SWITCH_FUNC__, __LINE__)
 switch_channel_state_t switch_channel_perform_hangup(switch_channel_t *channel, const char *file, const char *func, int line, switch_call_cause_t hangup_cause);
