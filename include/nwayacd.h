@@ -69,7 +69,7 @@ typedef enum {
 typedef enum {
 	NWAYACD_WAIT = 1,	/* play file until uuid_break, timeout_ms (0: none) or, with loops > 0, that many plays */
 	NWAYACD_PLAY = 2,	/* answer if needed, play file `loops` times */
-	NWAYACD_OFFER = 3,	/* originate dial (timeout_ms, caller_number), bridge on answer */
+	NWAYACD_OFFER = 3,	/* originate dial (timeout_ms, caller_number), bridge on answer; file: what the caller hears meanwhile */
 	NWAYACD_HANGUP = 4,	/* play file if set, hang up with cause */
 	NWAYACD_DONE = 5	/* set vars, return to the dialplan */
 } nwayacd_action_t;

@@ -509,6 +509,7 @@ static void nway_do_offer(switch_core_session_t *session, const nwayacd_directiv
 	nwayacd_offer_result_t r = { 0 };
 	char agent_uuid[SWITCH_UUID_FORMATTED_LENGTH + 1] = "";
 	uint32_t timelimit = d->timeout_ms > 0 ? (uint32_t) (d->timeout_ms + 999) / 1000 : 0;
+	int set_ringback = 0;
 
 	switch_event_create(&ovars, SWITCH_EVENT_REQUEST_PARAMS);
 	if (ovars) {
@@ -525,11 +526,20 @@ static void nway_do_offer(switch_core_session_t *session, const nwayacd_directiv
 	/* originate and the bridge never look at CF_BREAK: a wake left over from
 	   before would cut the music after this offer short */
 	switch_channel_clear_flag(channel, CF_BREAK);
+	/* an answered caller hears transfer_ringback while the agent rings, else
+	   silence: keep the queue's music going unless the dialplan chose one */
+	if (!zstr(d->file) && !switch_channel_get_variable(channel, "transfer_ringback")) {
+		switch_channel_set_variable(channel, "transfer_ringback", d->file);
+		set_ringback = 1;
+	}
 	/* the session is the a-leg: if the caller hangs up, the originate is cancelled */
 	status = switch_ivr_originate(session, &peer, &cause, d->dial, timelimit, NULL, NULL,
 								  zstr(d->caller_number) ? NULL : d->caller_number, NULL, ovars, SOF_NONE, NULL, NULL);
 	if (ovars) {
 		switch_event_destroy(&ovars);
+	}
+	if (set_ringback) {
+		switch_channel_set_variable(channel, "transfer_ringback", NULL);
 	}
 
 	r.uuid = uuid;

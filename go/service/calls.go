@@ -228,6 +228,7 @@ func (s *Service) directive(uuid string, ci *callInfo, st acd.Step) session.Dire
 		dial = strings.ReplaceAll(dial, "%s", st.Agent)
 		return session.Directive{
 			Action:       session.Offer,
+			File:         s.opt.HoldMusic,
 			Dial:         s.dialVars(uuid, ci.legUUID, ci.group, st.Agent, ci.number, secs) + dial,
 			Agent:        st.Agent,
 			CallerNumber: ci.number,

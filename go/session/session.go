@@ -16,7 +16,8 @@ const (
 	// Play: play File Loops times (answering first if needed), then ask Next.
 	Play
 	// Offer: originate Dial (already carrying its {vars}) for at most
-	// TimeoutMS, presenting CallerNumber; on answer bridge the caller to it.
+	// TimeoutMS, presenting CallerNumber, the caller hearing File meanwhile;
+	// on answer bridge the caller to it.
 	// Report with OfferResult, then (after answer) BridgeEnded when the bridge ends.
 	Offer
 	// Hangup: play File (if set) then hang up with Cause.
