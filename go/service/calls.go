@@ -219,13 +219,16 @@ func (s *Service) directive(uuid string, ci *callInfo, st acd.Step) session.Dire
 		}
 		return session.Directive{Action: session.Wait, File: f, Loops: st.Loops, TimeoutMS: int(st.Timeout / time.Millisecond)}
 	case acd.StepOffer:
-		ci.legUUID = newUUID()
 		secs := int((st.Timeout + time.Second - 1) / time.Second)
 		dial := st.Dial
 		if dial == "" {
 			dial = s.opt.DialTemplate
 		}
 		dial = strings.ReplaceAll(dial, "%s", st.Agent)
+		ci.legUUID = ""
+		if !strings.ContainsAny(dial, ",|") && !strings.Contains(dial, ":_:") { // one leg
+			ci.legUUID = newUUID()
+		}
 		return session.Directive{
 			Action:       session.Offer,
 			File:         s.opt.HoldMusic,
@@ -270,9 +273,15 @@ func (s *Service) errorDirective(err error) session.Directive {
 // belongs to, and the caller's number as caller id.
 func (s *Service) dialVars(callUUID, legUUID, group, agent, caller string, timeoutSecs int) string {
 	var b strings.Builder
-	b.WriteString("{origination_uuid=")
-	b.WriteString(legUUID)
-	b.WriteString(",nwayacd_call=")
+	b.WriteString("{")
+	// {origination_uuid} would name only the first leg of a multi-leg dial
+	// string; for those the core's take-back relies on the offer timeout.
+	if legUUID != "" {
+		b.WriteString("origination_uuid=")
+		b.WriteString(legUUID)
+		b.WriteString(",")
+	}
+	b.WriteString("nwayacd_call=")
 	b.WriteString(callUUID)
 	if group != "" {
 		b.WriteString(",nwayacd_group=")

@@ -86,10 +86,22 @@ func (s *Service) Transfer(ext, to, gateway string) error {
 	return s.transfer(u, to, gateway)
 }
 
-// TransferUUID moves the other party of channel uuid to `to` (nwayacd_transfer).
+// TransferUUID moves a call to `to` (nwayacd_transfer). The uuid clients know
+// is the caller's (offer and queue events): that channel itself moves and its
+// agent is released; any other channel's partner moves, as for an extension.
 func (s *Service) TransferUUID(uuid, to string) error {
 	if err := validUUIDArg(uuid); err != nil {
 		return err
+	}
+	s.mu.Lock()
+	_, caller := s.calls[uuid]
+	s.mu.Unlock()
+	if caller {
+		if err := acd.ValidNumber("number", to); err != nil {
+			return err
+		}
+		s.noteTransfer(uuid, to)
+		return s.run("uuid_transfer", uuid+" "+to+" XML "+s.opt.Context)
 	}
 	return s.transfer(uuid, to, "")
 }
@@ -200,7 +212,9 @@ func (s *Service) Eavesdrop(target, listener, gateway string) error {
 	if err != nil {
 		return err
 	}
-	return s.run("originate", "{origination_caller_id_number="+varSafe(target)+"}"+dial+" &eavesdrop("+u+")")
+	// bgapi: originate waits until the listener answers, which must not hold
+	// an executor that uuid_break/uuid_kill need.
+	return s.run("bgapi", "originate {origination_caller_id_number="+varSafe(target)+"}"+dial+" &eavesdrop("+u+")")
 }
 
 // ThreeWay calls invitee (via gateway when set) into the call inCall is in.
@@ -213,7 +227,7 @@ func (s *Service) ThreeWay(invitee, inCall, gateway string) error {
 	if err != nil {
 		return err
 	}
-	return s.run("originate", "{origination_caller_id_number="+varSafe(inCall)+"}"+dial+" &three_way("+u+")")
+	return s.run("bgapi", "originate {origination_caller_id_number="+varSafe(inCall)+"}"+dial+" &three_way("+u+")")
 }
 
 // ThreeWayUUID calls number (via gateway) into the call of channel uuid.
@@ -225,7 +239,7 @@ func (s *Service) ThreeWayUUID(uuid, number, gateway string) error {
 	if err != nil {
 		return err
 	}
-	return s.run("originate", dial+" &three_way("+uuid+")")
+	return s.run("bgapi", "originate "+dial+" &three_way("+uuid+")")
 }
 
 func replaceExt(tmpl, ext string) string {

@@ -321,12 +321,12 @@ func TestCallControlCommands(t *testing.T) {
 		"uuid_phone_event leg-1011 talk",
 		"uuid_transfer leg-1011 -bleg 1003 XML default",
 		"uuid_transfer leg-1011 -bleg 'bridge:sofia/gateway/gw1/18621575908' inline",
-		"originate {origination_caller_id_number=1011}user/1018 &eavesdrop(leg-1011)",
-		"originate {origination_caller_id_number=1011}sofia/gateway/gw1/018621575908 &three_way(leg-1011)",
-		"uuid_transfer call1 -bleg 1002 XML default",
+		"bgapi originate {origination_caller_id_number=1011}user/1018 &eavesdrop(leg-1011)",
+		"bgapi originate {origination_caller_id_number=1011}sofia/gateway/gw1/018621575908 &three_way(leg-1011)",
+		"uuid_transfer call1 1002 XML default",
 		"uuid_hold call1",
 		"uuid_hold off call1",
-		"originate sofia/gateway/gw1/018621575908 &three_way(call1)",
+		"bgapi originate sofia/gateway/gw1/018621575908 &three_way(call1)",
 		"uuid_kill leg-1011 NORMAL_CLEARING",
 	}
 	got := h.take()
@@ -488,5 +488,15 @@ func TestOverflowToSecondGroup(t *testing.T) {
 	}
 	if n := len(p.cdrs()); n != 1 {
 		t.Fatalf("%d CDRs after the first visit", n)
+	}
+}
+
+// A multi-leg dial string gets no origination_uuid (it would name one leg only).
+func TestMultiLegDialString(t *testing.T) {
+	s, _, _, _ := newTest(t)
+	must(t, s.SetDialString("1011", "user/1011,sofia/gateway/gw1/13800000000"))
+	d := s.Enter(session.Call{Kind: session.Queue, UUID: "ml", Group: "120", CallerNumber: "1"})
+	if d.Action != session.Offer || strings.Contains(d.Dial, "origination_uuid") || !strings.HasPrefix(d.Dial, "{nwayacd_call=ml,") {
+		t.Fatalf("offer %+v", d)
 	}
 }
