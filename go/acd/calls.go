@@ -121,6 +121,12 @@ func (e *Engine) Enter(in CallIn) (Step, error) {
 		}
 	}
 	e.calls[in.UUID] = c
+	// The maximum wait counts from arrival, whether or not the call is ever
+	// queued: a call bouncing between agents who do not answer leaves too.
+	if mw := g.giveUp.MaxWait; mw > 0 {
+		c.waitGen = e.gen()
+		e.arm(timer{at: c.in.Add(mw), kind: tMaxWait, gen: c.waitGen, call: c})
+	}
 	if g.rings.Welcome != "" {
 		c.phase = phaseWelcome
 		return Step{Kind: StepPlay, File: g.rings.Welcome, Loops: 1}, nil
@@ -240,10 +246,6 @@ func (e *Engine) route(c *call) {
 	if !c.queued {
 		c.g.enqueue(c)
 		e.emit(Decision{Kind: DQueueAdd, Call: c.view(), At: e.now()})
-		if mw := c.g.giveUp.MaxWait; mw > 0 && c.waitGen == 0 {
-			c.waitGen = e.gen()
-			e.arm(timer{at: c.in.Add(mw), kind: tMaxWait, gen: c.waitGen, call: c})
-		}
 	}
 }
 

@@ -88,14 +88,15 @@ func (e *Engine) Tick() {
 			}
 		case tMaxWait:
 			c := t.call
-			if c.waitGen != t.gen || !c.queued {
+			if c.waitGen != t.gen {
 				break
 			}
-			if c.phase == phaseOffering {
+			switch c.phase {
+			case phaseOffering:
 				c.overdue = true // let the ringing agent answer; give up if it does not
-				break
+			case phaseWaiting:
+				e.giveUp(c, ResultTimeout)
 			}
-			e.giveUp(c, ResultTimeout)
 		}
 	}
 }
