@@ -71,6 +71,7 @@ type Offer struct {
 	Extension  string
 	Level      string // "vip" / "normal"
 	CallinTime string // YYYY-MM-DD HH:MM:SS
+	CTIIP      string // the node; the seed's agent-facing Redis messages carry it
 }
 
 // QueueMethod is nway_queue_add or nway_queue_remove.

@@ -36,7 +36,7 @@ const seedUUID = "7ba750aa-c138-11eb-8bdf-fd851cbd5dad"
 
 func seedOffer(m OfferMethod) *Offer {
 	return &Offer{Method: m, UUID: seedUUID, Number: "18638737767", Group: "120",
-		Extension: "1018", Level: "normal", CallinTime: "2021-05-30 17:00:02"}
+		Extension: "1018", Level: "normal", CallinTime: "2021-05-30 17:00:02", CTIIP: "10.1.213.29"}
 }
 
 // seedCDR carries the values of the seed's example CDR.

@@ -56,7 +56,9 @@ func (c *Call) AppendJSON(dst []byte, ctiIP string) []byte {
 }
 
 // AppendRedis appends the offer's JSON without cti_ip.
-func (o *Offer) AppendRedis(dst []byte) []byte { return o.appendJSON(dst, "", false) }
+// Unlike queue and agent messages, the seed's agent-facing examples carry
+// cti_ip on Redis too: desks of several nodes tell them apart by it.
+func (o *Offer) AppendRedis(dst []byte) []byte { return o.appendJSON(dst, o.CTIIP, true) }
 
 // AppendJSON appends the MQ form of an agent-facing message.
 func (o *Offer) AppendJSON(dst []byte, ctiIP string) []byte { return o.appendJSON(dst, ctiIP, true) }

@@ -95,11 +95,11 @@ func FuzzAppendJSON(f *testing.F) {
 			t.Fatalf("call line has %d commas, want 10", got)
 		}
 
-		offer := &Offer{Method: OfferMethod(n), UUID: a, Number: b, Group: c, Extension: a, Level: b, CallinTime: c}
+		offer := &Offer{Method: OfferMethod(n), UUID: a, Number: b, Group: c, Extension: a, Level: b, CallinTime: c, CTIIP: c}
 		ofields := [][2]string{{"uuid", a}, {"number", b}, {"group", c}, {"extension", a}, {"level", b}, {"callin_time", c}}
 		head := [][2]string{{"type", "event"}, {"method", offer.Method.String()}}
 		check(t, "offer", offer.AppendJSON(nil, b), append(append(head[:2:2], [2]string{"cti_ip", b}), ofields...))
-		check(t, "offer redis", offer.AppendRedis(nil), append(head[:2:2], ofields...))
+		check(t, "offer redis", offer.AppendRedis(nil), append(append(head[:2:2], [2]string{"cti_ip", c}), ofields...))
 
 		q := &Queue{Method: QueueMethod(n), UUID: a, Number: b, Group: c, Level: a, CallinTime: b}
 		qfields := [][2]string{{"uuid", a}, {"number", b}, {"group", c}, {"level", a}, {"callin_time", b}}

@@ -69,7 +69,7 @@ func (s *Service) Enter(c session.Call) session.Directive {
 		ci.legUUID = newUUID()
 		s.calls[c.UUID] = ci
 		s.publish(&event.Offer{Method: event.OfferCallout, UUID: c.UUID, Number: c.Target, Group: c.Group,
-			Extension: c.CallerNumber, Level: string(acd.LevelNormal), CallinTime: s.stamp(now)})
+			Extension: c.CallerNumber, Level: string(acd.LevelNormal), CallinTime: s.stamp(now), CTIIP: s.ctiIP()})
 		return session.Directive{
 			Action:       session.Offer,
 			Dial:         s.dialVars(c.UUID, ci.legUUID, c.Group, c.Target, c.CallerNumber, 60) + "sofia/gateway/" + c.Gateway + "/" + c.Target,
@@ -129,7 +129,7 @@ func (s *Service) OfferResult(r session.OfferResult) {
 			ci.ended = true
 		}
 		s.publish(&event.Offer{Method: m, UUID: r.UUID, Number: ci.target, Group: ci.group, Extension: ci.number,
-			Level: string(acd.LevelNormal), CallinTime: s.stamp(ci.entered)})
+			Level: string(acd.LevelNormal), CallinTime: s.stamp(ci.entered), CTIIP: s.ctiIP()})
 		return
 	}
 	o := map[session.Outcome]acd.Outcome{session.Answered: acd.Answered, session.NoAnswer: acd.NoAnswer,
@@ -156,7 +156,7 @@ func (s *Service) BridgeEnded(uuid string) {
 		ci.rec.AgentLeg(ci.target, cdr.Leg{End: now})
 		ci.ended = true
 		s.publish(&event.Offer{Method: event.OfferHangup, UUID: uuid, Number: ci.target, Group: ci.group, Extension: ci.number,
-			Level: string(acd.LevelNormal), CallinTime: s.stamp(ci.entered)})
+			Level: string(acd.LevelNormal), CallinTime: s.stamp(ci.entered), CTIIP: s.ctiIP()})
 		return
 	}
 	if err := s.eng.BridgeEnded(uuid); err != nil {

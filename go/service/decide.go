@@ -89,7 +89,7 @@ func (s *Service) offerEvent(d *acd.Decision) {
 		group = ci.group
 	}
 	s.publish(&event.Offer{Method: m, UUID: c.UUID, Number: c.Number, Group: group, Extension: d.Ext,
-		Level: string(c.Level), CallinTime: s.stamp(c.CallinTime)})
+		Level: string(c.Level), CallinTime: s.stamp(c.CallinTime), CTIIP: s.ctiIP()})
 }
 
 func (s *Service) ended(d *acd.Decision) {

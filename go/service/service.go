@@ -112,7 +112,7 @@ type Service struct {
 	hostDropped atomic.Uint64
 	hostFailed  atomic.Uint64
 	eventsIn    atomic.Uint64
-	cti         string // guarded by subMu
+	cti         atomic.Pointer[string]
 	ver         atomic.Uint64
 }
 

@@ -181,10 +181,11 @@ func (s *Service) unsubscribeAll() {
 }
 
 // CTIIP is set by the owner so live streams carry the same cti_ip as RabbitMQ.
-func (s *Service) SetCTIIP(ip string) {
-	s.subMu.Lock()
-	s.cti = ip
-	s.subMu.Unlock()
-}
+func (s *Service) SetCTIIP(ip string) { s.cti.Store(&ip) }
 
-func (s *Service) ctiIP() string { return s.cti }
+func (s *Service) ctiIP() string {
+	if p := s.cti.Load(); p != nil {
+		return *p
+	}
+	return ""
+}
