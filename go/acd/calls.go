@@ -177,6 +177,34 @@ func (e *Engine) EnterDirect(in CallIn, ext string) (Step, error) {
 	return e.step(c), nil
 }
 
+// Occupy marks ext as talking on a call it placed itself (nwaycallout): it is
+// offered nothing until that call leaves, then wraps up as after any call.
+func (e *Engine) Occupy(uuid, ext string) error {
+	if err := validUUID(uuid); err != nil {
+		return err
+	}
+	a, err := e.agent(ext)
+	if err != nil {
+		return err
+	}
+	if e.calls[uuid] != nil {
+		return Errorf(ErrExists, "call %s is already known", uuid)
+	}
+	if a.call != nil || !e.cfg.Pool.Reserve(a.ext, uuid) {
+		return Errorf(ErrState, "extension %s is busy", ext)
+	}
+	if e.direct == nil {
+		e.direct = &group{timeout: e.cfg.DefaultTimeout}
+	}
+	c := e.newCall()
+	*c = call{uuid: uuid, number: ext, real: ext, g: e.direct, in: e.now(), seq: e.gen(), level: LevelNormal,
+		direct: true, phase: phaseBridged, agent: a}
+	a.call = c
+	e.calls[uuid] = c
+	e.setState(a, CallTalking)
+	return nil
+}
+
 // Next is the session asking what to do after its last step.
 func (e *Engine) Next(uuid string) (Step, error) {
 	c := e.calls[uuid]

@@ -68,6 +68,11 @@ func (s *Service) Enter(c session.Call) session.Directive {
 		ci.offerAt = now
 		ci.legUUID = newUUID()
 		s.calls[c.UUID] = ci
+		// An agent dialling out is busy: no queued call is offered to it
+		// meanwhile. Not an agent, or already busy: the call goes out anyway.
+		if err := s.eng.Occupy(c.UUID, c.CallerNumber); err != nil {
+			s.opt.Logf(7, "nwaycallout from %s: %v", c.CallerNumber, err)
+		}
 		s.publish(&event.Offer{Method: event.OfferCallout, UUID: c.UUID, Number: c.Target, Group: c.Group,
 			Extension: c.CallerNumber, Level: string(acd.LevelNormal), CallinTime: s.stamp(now), CTIIP: s.ctiIP()})
 		return session.Directive{
@@ -172,10 +177,8 @@ func (s *Service) Leave(uuid string) {
 	if ci == nil {
 		return
 	}
-	if ci.kind != uint8(session.Callout) {
-		s.eng.Leave(uuid)
-		s.handle(s.eng.Decisions()) // the abandon/ended decisions need ci
-	}
+	s.eng.Leave(uuid)
+	s.handle(s.eng.Decisions()) // the abandon/ended decisions need ci
 	ci.left = true
 	ci.rec.Caller(cdr.Leg{End: s.clock.Now()})
 	if ci.aLegSeen || s.opt.ManualTimers {

@@ -5,6 +5,7 @@ import (
 	"github.com/nwayacd/mod_nwayacd/go/cdr"
 	"github.com/nwayacd/mod_nwayacd/go/event"
 	"github.com/nwayacd/mod_nwayacd/go/publish"
+	"github.com/nwayacd/mod_nwayacd/go/session"
 	"github.com/nwayacd/mod_nwayacd/go/store"
 )
 
@@ -53,6 +54,9 @@ func (s *Service) handle(ds []acd.Decision) {
 func (s *Service) offerEvent(d *acd.Decision) {
 	c := d.Call
 	ci := s.calls[c.UUID]
+	if ci != nil && ci.kind == uint8(session.Callout) {
+		return // a callout's messages are the service's own (calls.go)
+	}
 	if ci != nil && c.Level != "" {
 		ci.level = c.Level
 	}
@@ -95,7 +99,7 @@ func (s *Service) offerEvent(d *acd.Decision) {
 func (s *Service) ended(d *acd.Decision) {
 	c := d.Call
 	ci := s.calls[c.UUID]
-	if ci == nil {
+	if ci == nil || ci.kind == uint8(session.Callout) {
 		return
 	}
 	ci.ended = true

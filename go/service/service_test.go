@@ -268,6 +268,13 @@ func TestCalloutAndDirect(t *testing.T) {
 	if d.Action != session.Offer || !strings.HasSuffix(d.Dial, "}sofia/gateway/gw1/18621575908") {
 		t.Fatalf("callout %+v", d)
 	}
+	if x, _ := s.Extension("1011"); x.CallState != acd.CallTalking {
+		t.Fatalf("1011 dialling out is %s, want talking", x.CallState)
+	}
+	if d := s.Enter(session.Call{Kind: session.Queue, UUID: "q-during-callout", Group: "120", CallerNumber: "5"}); d.Agent == "1011" {
+		t.Fatal("a queued call was offered to the agent that is dialling out")
+	}
+	s.Leave("q-during-callout")
 	s.OfferResult(session.OfferResult{UUID: "o1", Agent: "18621575908", Outcome: session.Answered})
 	c.add(10 * time.Second)
 	s.BridgeEnded("o1")
@@ -275,7 +282,15 @@ func TestCalloutAndDirect(t *testing.T) {
 		t.Fatalf("after callout %+v", d)
 	}
 	s.Leave("o1")
-	cd := p.cdrs()
+	if x, _ := s.Extension("1011"); x.CallState != acd.CallTyping {
+		t.Fatalf("1011 after its callout is %s, want typing", x.CallState)
+	}
+	var cd []*event.CDR
+	for _, c := range p.cdrs() {
+		if c.UUID == "o1" {
+			cd = append(cd, c)
+		}
+	}
 	if len(cd) != 1 || !cd[0].IsCallout || cd[0].Billsec != "10" || !strings.Contains(string(cd[0].AppendJSON(nil, "10.0.0.1")), `"is_callout":"true"`) {
 		t.Fatalf("callout cdr %+v", cd)
 	}
