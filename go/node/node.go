@@ -6,6 +6,7 @@ package node
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -175,6 +176,14 @@ func Start(params map[string]string, opt Options) (n *Node, err error) {
 		n.wg.Add(1)
 		go n.watch(ctx)
 	}
+	if opt.Switch != nil {
+		// Phones registered before the module loaded send no new event: ask.
+		n.wg.Add(1)
+		go func() {
+			defer n.wg.Done()
+			n.loadRegistrations()
+		}()
+	}
 	opt.Logf(6, "nwayacd: started; REST on %s, %d extensions, %d groups", cfg.RESTListen, len(snap.Extensions), len(snap.Groups))
 	return n, nil
 }
@@ -216,6 +225,32 @@ func (n *Node) openStore(ctx context.Context) error {
 		n.opt.Logf(6, "nwayacd: applied migrations %v", applied)
 	}
 	return nil
+}
+
+// loadRegistrations marks the extensions FreeSWITCH already has registrations
+// for (`show registrations as json`); unknown users are not agents.
+func (n *Node) loadRegistrations() {
+	out, err := n.opt.Switch.API("show", "registrations as json")
+	if err != nil {
+		n.opt.Logf(4, "nwayacd: show registrations: %v", err)
+		return
+	}
+	var regs struct {
+		Rows []struct {
+			User string `json:"reg_user"`
+		} `json:"rows"`
+	}
+	if err := json.Unmarshal([]byte(out), &regs); err != nil {
+		n.opt.Logf(7, "nwayacd: show registrations: %v", err)
+		return
+	}
+	marked := 0
+	for _, r := range regs.Rows {
+		if n.Service.SetRegistered(r.User, true) == nil {
+			marked++
+		}
+	}
+	n.opt.Logf(6, "nwayacd: %d of %d registrations are agents", marked, len(regs.Rows))
 }
 
 // watch follows edits other tools make in ext_group/ext_group_map.

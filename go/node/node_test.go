@@ -236,3 +236,30 @@ func TestReload(t *testing.T) {
 		t.Fatalf("bad reload: %v", err)
 	}
 }
+
+// regSwitch answers `show registrations as json` like FreeSWITCH does.
+type regSwitch struct{}
+
+func (regSwitch) API(cmd, args string) (string, error) {
+	if cmd == "show" && args == "registrations as json" {
+		return `{"row_count":2,"rows":[{"reg_user":"1000","realm":"127.0.0.1","token":"x","url":"sofia/internal/sip:1000@127.0.0.1:5070","expires":"1764000000","network_ip":"127.0.0.1","network_port":"5070","network_proto":"udp","hostname":"fs","metadata":""},{"reg_user":"nobody","realm":"127.0.0.1"}]}`, nil
+	}
+	return "+OK", nil
+}
+
+// Agents registered before the module loaded are known to be registered.
+func TestRegistrationsAtLoad(t *testing.T) {
+	p := params(t, nil)
+	n := start(t, p)
+	cmd(t, n, "nway_add_ext", "1000 1")
+	n.Stop()
+	n, err := Start(p, Options{Switch: regSwitch{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Stop()
+	waitFor(t, "1000 registered", func() bool {
+		x, err := n.Service.Extension("1000")
+		return err == nil && x.RegStatus == "reged"
+	})
+}
