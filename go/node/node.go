@@ -298,8 +298,12 @@ func (n *Node) Reload(params map[string]string) error {
 		n.opt.Logf(4, "nwayacd.conf.xml: %s", w)
 	}
 	n.Service.SetPolicies(coreConfig(cfg))
-	if cfg.RESTListen != n.cfg.RESTListen || cfg.DBDSN != n.cfg.DBDSN || cfg.Redis != n.cfg.Redis || cfg.AMQP != n.cfg.AMQP {
-		n.opt.Logf(4, "nwayacd: rest-listen, db-dsn and publisher changes take effect after unload/load")
+	old := n.cfg
+	if cfg.RESTListen != old.RESTListen || cfg.RESTUser != old.RESTUser || cfg.RESTPassword != old.RESTPassword ||
+		cfg.DBDSN != old.DBDSN || cfg.Redis != old.Redis || cfg.AMQP != old.AMQP || cfg.RedisAddr != old.RedisAddr ||
+		cfg.AMQPURL != old.AMQPURL || cfg.CTIIP != old.CTIIP || cfg.DialTemplate != old.DialTemplate ||
+		cfg.Context != old.Context || cfg.HoldMusic != old.HoldMusic {
+		n.opt.Logf(4, "nwayacd: reload applied wrap-up, no-answer, memory and give-up settings; REST, database, publisher, cti-ip, dial-template, transfer-context and hold-music changes take effect after unload/load")
 	}
 	if n.db != nil {
 		n.wg.Add(1)
