@@ -14,7 +14,7 @@ import (
 // BenchmarkAPIRoundTrip: C calls nwayacd_api, Go answers, C frees the reply
 // (target ≤2 µs). cpu-ns/op is the calling thread's CPU time.
 func BenchmarkAPIRoundTrip(b *testing.B) {
-	if !benchStart() {
+	if !benchStart(b.TempDir()) {
 		b.Fatal("start failed")
 	}
 	defer benchStop()
@@ -29,7 +29,7 @@ func BenchmarkAPIRoundTrip(b *testing.B) {
 // of 100 with pauses, as on a switch, so the queue never fills (a full queue
 // only frees, which would flatter the figure).
 func BenchmarkChannelEvent(b *testing.B) {
-	if !benchStart() {
+	if !benchStart(b.TempDir()) {
 		b.Fatal("start failed")
 	}
 	defer benchStop()

@@ -23,12 +23,15 @@ static int bench_api_execute(const char *cmd, const char *args, char **out) { *o
 static void bench_log(int level, const char *file, int line, const char *msg) {}
 static int bench_fire(const char *subclass, const char *const *headers, int n, const char *body) { return 0; }
 
-static int bench_start(void)
+// A private folder, no publisher and a free port: a benchmark touches
+// nothing of the machine's (FreeSWITCH's db folder, Redis, :8085).
+static int bench_start(const char *dir)
 {
 	static nwayacd_host_t h = { NWAYACD_ABI_VERSION, bench_api_execute, bench_log, bench_fire };
+	char *kv[] = { "rest-listen", "127.0.0.1:0", "publisher", "none", "fs-db-dir", (char *) dir, "fs-log-dir", (char *) dir };
 	char err[256];
 
-	return nwayacd_start(&h, NULL, 0, err, sizeof(err));
+	return nwayacd_start(&h, kv, 8, err, sizeof(err));
 }
 
 static int64_t thread_ns(void)
@@ -81,9 +84,17 @@ static int64_t bench_event(int n)
 */
 import "C"
 
-import "github.com/nwayacd/mod_nwayacd/go/bridge"
+import (
+	"unsafe"
 
-func benchStart() bool { return C.bench_start() == 0 }
+	"github.com/nwayacd/mod_nwayacd/go/bridge"
+)
+
+func benchStart(dir string) bool {
+	cdir := C.CString(dir)
+	defer C.free(unsafe.Pointer(cdir))
+	return C.bench_start(cdir) == 0
+}
 func benchStop()       { bridge.Stop() }
 
 // benchAPI and benchEvent return the calling thread's CPU time in ns.
