@@ -251,7 +251,8 @@ func (e *Engine) Waiting() []WaitingInfo {
 // Counts summarises the engine for status output.
 type Counts struct {
 	Extensions, Groups, Calls, Waiting int
-	ByCallState                        map[CallState]int
+	LoggedOut                          int
+	ByCallState                        map[CallState]int // logged-in agents only
 	WaitingByGroup                     map[string]int
 }
 
@@ -260,7 +261,11 @@ func (e *Engine) Counts() Counts {
 	c := Counts{Extensions: len(e.agents), Groups: len(e.groups), Calls: len(e.calls),
 		ByCallState: map[CallState]int{}, WaitingByGroup: map[string]int{}}
 	for _, a := range e.agents {
-		c.ByCallState[a.state]++
+		if a.loggedIn {
+			c.ByCallState[a.state]++
+		} else {
+			c.LoggedOut++
+		}
 	}
 	for _, g := range e.groups {
 		c.Waiting += g.waiting

@@ -59,7 +59,9 @@ func callEventName(ev *session.ChannelEvent) (event.CallEventName, bool) {
 		}
 		return event.EventRing, true // the caller hears ringback
 	case session.ChannelProgressMedia:
-		return event.EventDA, true
+		// Early media from the far end (ringback detected); on an inbound
+		// leg it is only our own music or prompts going out.
+		return event.EventDA, ev.Direction == "outbound"
 	case session.ChannelAnswer:
 		return event.EventAnswer, true
 	case session.ChannelHangup:

@@ -30,6 +30,22 @@ func (s *Service) channelOf(ext string) (string, error) {
 	return "", acd.Errorf(acd.ErrNoCall, "extension %s has no call", ext)
 }
 
+// knownChannel refuses a uuid FreeSWITCH never told us about, so that
+// `nway_uuid_hold nope` answers -ERR instead of +OK for a command that can
+// only fail. (A channel older than the module's load is unknown too.)
+func (s *Service) knownChannel(uuid string) error {
+	if err := validUUIDArg(uuid); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	_, call := s.calls[uuid]
+	s.mu.Unlock()
+	if call || s.channelKnown(uuid) {
+		return nil
+	}
+	return acd.Errorf(acd.ErrUnknownCall, "no channel %s", uuid)
+}
+
 func validUUIDArg(uuid string) error {
 	if uuid == "" || len(uuid) > 64 {
 		return acd.Errorf(acd.ErrBadArgument, "malformed uuid %q", uuid)
@@ -90,7 +106,7 @@ func (s *Service) Transfer(ext, to, gateway string) error {
 // is the caller's (offer and queue events): that channel itself moves and its
 // agent is released; any other channel's partner moves, as for an extension.
 func (s *Service) TransferUUID(uuid, to string) error {
-	if err := validUUIDArg(uuid); err != nil {
+	if err := s.knownChannel(uuid); err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -170,7 +186,7 @@ func (s *Service) Unhold(ext string) error {
 
 // HoldUUID holds a channel by uuid.
 func (s *Service) HoldUUID(uuid string) error {
-	if err := validUUIDArg(uuid); err != nil {
+	if err := s.knownChannel(uuid); err != nil {
 		return err
 	}
 	return s.run("uuid_hold", uuid)
@@ -178,7 +194,7 @@ func (s *Service) HoldUUID(uuid string) error {
 
 // UnholdUUID unholds a channel by uuid.
 func (s *Service) UnholdUUID(uuid string) error {
-	if err := validUUIDArg(uuid); err != nil {
+	if err := s.knownChannel(uuid); err != nil {
 		return err
 	}
 	return s.run("uuid_hold", "off "+uuid)
@@ -232,7 +248,7 @@ func (s *Service) ThreeWay(invitee, inCall, gateway string) error {
 
 // ThreeWayUUID calls number (via gateway) into the call of channel uuid.
 func (s *Service) ThreeWayUUID(uuid, number, gateway string) error {
-	if err := validUUIDArg(uuid); err != nil {
+	if err := s.knownChannel(uuid); err != nil {
 		return err
 	}
 	dial, err := s.dialTo(number, gateway)

@@ -40,7 +40,7 @@ func (s *Service) handle(ds []acd.Decision) {
 		case acd.DEnded:
 			s.ended(d)
 		case acd.DMemory:
-			if s.opt.Journal != nil {
+			if s.opt.Journal != nil && c.Group != "" { // direct calls have no group to remember in
 				s.opt.Journal.PutMemory(store.Memory{Caller: c.Number, Group: c.Group, Ext: d.Ext, LastTime: d.At})
 			}
 		case acd.DCursor:

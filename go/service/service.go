@@ -261,7 +261,13 @@ func (s *Service) runHost(c hostCmd) {
 	out, err := s.opt.Switch.API(c.cmd, c.args)
 	if err != nil || strings.HasPrefix(out, "-ERR") {
 		s.hostFailed.Add(1)
-		s.opt.Logf(7, "%s %s: %v %s", c.cmd, c.args, err, strings.TrimSpace(out))
+		// A wake or a take-back for a channel that just went is routine;
+		// a failed operator command is worth a warning.
+		level := 4
+		if c.cmd == "uuid_break" || c.cmd == "uuid_kill" {
+			level = 7
+		}
+		s.opt.Logf(level, "%s %s: %v %s", c.cmd, c.args, err, strings.TrimSpace(out))
 	}
 }
 

@@ -354,6 +354,11 @@ func TestCallControlCommands(t *testing.T) {
 			t.Errorf("got %v, want ErrNoCall", err)
 		}
 	}
+	for _, err := range []error{s.HoldUUID("nope"), s.UnholdUUID("gone-1"), s.TransferUUID("nope", "1002"), s.ThreeWayUUID("nope", "1", "")} {
+		if acd.CodeOf(err) != acd.ErrUnknownCall {
+			t.Errorf("unknown channel: got %v, want ErrUnknownCall", err)
+		}
+	}
 	for _, err := range []error{s.HoldUUID("bad uuid"), s.TransferUUID("call1", "10;03"), s.Hangup(""), s.ThreeWay("1;", "1011", "")} {
 		if acd.CodeOf(err) != acd.ErrBadArgument {
 			t.Errorf("got %v, want ErrBadArgument", err)
@@ -416,6 +421,7 @@ func TestStatusAndSubscribe(t *testing.T) {
 func TestStartStopStart(t *testing.T) {
 	h := &host{}
 	s := New(Options{Switch: h})
+	s.ChannelEvent(&session.ChannelEvent{Kind: session.ChannelCreate, UUID: "abc"})
 	for i := 0; i < 2; i++ {
 		s.Start()
 		must(t, s.AddGroup("1"+string(rune('0'+i)), acd.ModeRandom))

@@ -19,7 +19,8 @@ type Status struct {
 	Groups         int            `json:"groups"`
 	Calls          int            `json:"calls"`
 	Waiting        int            `json:"waiting"`
-	AgentsByState  map[string]int `json:"agents_by_state"`
+	AgentsByState  map[string]int `json:"agents_by_state"` // logged-in agents
+	LoggedOut      int            `json:"logged_out"`
 	WaitingByGroup map[string]int `json:"waiting_by_group"`
 	HostDropped    uint64         `json:"host_commands_dropped"`
 	HostFailed     uint64         `json:"host_commands_failed"`
@@ -37,7 +38,7 @@ func (s *Service) Status() Status {
 	c := s.eng.Counts()
 	pol := s.eng.Config()
 	s.mu.Unlock()
-	st := Status{Version: s.opt.Version, Extensions: c.Extensions, Groups: c.Groups, Calls: c.Calls, Waiting: c.Waiting,
+	st := Status{Version: s.opt.Version, Extensions: c.Extensions, Groups: c.Groups, Calls: c.Calls, Waiting: c.Waiting, LoggedOut: c.LoggedOut,
 		AgentsByState: map[string]int{}, WaitingByGroup: c.WaitingByGroup,
 		HostDropped: s.hostDropped.Load(), HostFailed: s.hostFailed.Load(), EventsIn: s.eventsIn.Load(),
 		WrapUpSeconds: max(int(pol.WrapUp/time.Second), 0), NoAnswerLimit: max(pol.NoAnswerLimit, 0), MemoryExpiry: "never"}
@@ -69,6 +70,7 @@ func (s *Service) StatusLines() []string {
 		fmt.Sprintf("groups: %d", st.Groups),
 		fmt.Sprintf("calls: %d", st.Calls),
 		fmt.Sprintf("waiting: %d", st.Waiting),
+		fmt.Sprintf("extensions logged out: %d", st.LoggedOut),
 	}
 	lines = append(lines, sortedLines("agents ", st.AgentsByState)...)
 	lines = append(lines, sortedLines("waiting in ", st.WaitingByGroup)...)

@@ -95,7 +95,7 @@ func benchStart(dir string) bool {
 	defer C.free(unsafe.Pointer(cdir))
 	return C.bench_start(cdir) == 0
 }
-func benchStop()       { bridge.Stop() }
+func benchStop() { bridge.Stop() }
 
 // benchAPI and benchEvent return the calling thread's CPU time in ns.
 func benchAPI(n int) int64   { return int64(C.bench_api(C.int(n))) }
