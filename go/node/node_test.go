@@ -263,3 +263,23 @@ func TestRegistrationsAtLoad(t *testing.T) {
 		return err == nil && x.RegStatus == "reged"
 	})
 }
+
+// An agent that set itself busy is still busy after the module reloads.
+func TestBusySeatSurvivesRestart(t *testing.T) {
+	p := params(t, nil)
+	n := start(t, p)
+	cmd(t, n, "nway_add_group", "110 0")
+	cmd(t, n, "nway_add_ext", "1000")
+	cmd(t, n, "nway_add_ext", "1001")
+	cmd(t, n, "nway_login", "1000 110")
+	cmd(t, n, "nway_login", "1001 110")
+	cmd(t, n, "nway_busy", "1000")
+	n.Stop()
+	n = start(t, p)
+	defer n.Stop()
+	for ext, want := range map[string]string{"1000": "busy", "1001": "idle"} {
+		if x, _ := n.Service.Extension(ext); string(x.Seat) != want || !x.LoggedIn {
+			t.Errorf("%s after restart: seat %s logged in %v, want %s", ext, x.Seat, x.LoggedIn, want)
+		}
+	}
+}

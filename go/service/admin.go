@@ -19,7 +19,8 @@ func (s *Service) saveExtension(e *acd.Engine, ext string) {
 		return
 	}
 	if x, err := e.Extension(ext); err == nil {
-		s.opt.Journal.UpsertExtension(store.Extension{Number: x.Extension, JobNumber: x.JobNumber, JobEnabled: x.JobEnabled, DialString: x.DialString})
+		s.opt.Journal.UpsertExtension(store.Extension{Number: x.Extension, JobNumber: x.JobNumber, JobEnabled: x.JobEnabled,
+			DialString: x.DialString, Busy: x.Seat == acd.SeatBusy})
 	}
 }
 
@@ -239,7 +240,7 @@ func (s *Service) RemoveVIP(group, number string) error {
 
 // Login logs an agent in to groups.
 func (s *Service) Login(ext string, groups []string) error {
-	return s.locked(func(e *acd.Engine) error {
+	return s.seat(ext, func(e *acd.Engine) error { // logging in makes the seat idle
 		if err := e.Login(ext, groups); err != nil {
 			return err
 		}
@@ -259,19 +260,33 @@ func (s *Service) Logout(ext string) error {
 	})
 }
 
+// seat runs a change that may move the seat and stores the seat when it did.
+func (s *Service) seat(ext string, fn func(e *acd.Engine) error) error {
+	return s.locked(func(e *acd.Engine) error {
+		before, _ := e.Extension(ext)
+		if err := fn(e); err != nil {
+			return err
+		}
+		if after, _ := e.Extension(ext); after.Seat != before.Seat {
+			s.saveExtension(e, ext)
+		}
+		return nil
+	})
+}
+
 // SetReady makes the agent's seat idle.
 func (s *Service) SetReady(ext string) error {
-	return s.locked(func(e *acd.Engine) error { return e.SetReady(ext) })
+	return s.seat(ext, func(e *acd.Engine) error { return e.SetReady(ext) })
 }
 
 // SetBusy makes the agent's seat busy.
 func (s *Service) SetBusy(ext string) error {
-	return s.locked(func(e *acd.Engine) error { return e.SetBusy(ext) })
+	return s.seat(ext, func(e *acd.Engine) error { return e.SetBusy(ext) })
 }
 
 // SetCallState sets the agent's call state.
 func (s *Service) SetCallState(ext string, st acd.CallState) error {
-	return s.locked(func(e *acd.Engine) error { return e.SetCallState(ext, st) })
+	return s.seat(ext, func(e *acd.Engine) error { return e.SetCallState(ext, st) })
 }
 
 // Waiting lists queued calls, VIP first then oldest.
@@ -339,6 +354,12 @@ func (s *Service) apply(snap store.Snapshot) {
 		}
 		if err := e.Login(ext, byExt[ext]); err != nil {
 			s.opt.Logf(4, "load login %s: %v", ext, err)
+		}
+	}
+	// Login makes a seat idle: a seat stored busy goes back to busy.
+	for _, x := range snap.Extensions {
+		if x.Busy {
+			_ = e.SetBusy(x.Number)
 		}
 	}
 	for _, l := range snap.Lists {

@@ -29,6 +29,7 @@ type Extension struct {
 	JobNumber  string
 	JobEnabled bool
 	DialString string // empty: the node's default template
+	Busy       bool   // the agent set its seat busy; kept across restarts
 }
 
 // Group is one ext_group row plus mod_nwayacd's own per-group settings

@@ -94,12 +94,12 @@ func (s *Store) configTx(ctx context.Context, op string, fn func(tx pgx.Tx) erro
 func (s *Store) Load(ctx context.Context) (store.Snapshot, error) {
 	var snap store.Snapshot
 	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		rows, _ := tx.Query(ctx, `SELECT number, job_number, job_enabled, dial_string
+		rows, _ := tx.Query(ctx, `SELECT number, job_number, job_enabled, dial_string, seat_busy
 			FROM nwayacd_extension ORDER BY number COLLATE "C"`)
 		var err error
 		snap.Extensions, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Extension, error) {
 			var e store.Extension
-			err := r.Scan(&e.Number, &e.JobNumber, &e.JobEnabled, &e.DialString)
+			err := r.Scan(&e.Number, &e.JobNumber, &e.JobEnabled, &e.DialString, &e.Busy)
 			return e, err
 		})
 		if err != nil {
@@ -175,11 +175,12 @@ func (s *Store) UpsertExtension(ctx context.Context, e store.Extension) error {
 		return err
 	}
 	return s.configTx(ctx, "upsert extension", func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO nwayacd_extension (number, job_number, job_enabled, dial_string)
-			VALUES ($1, $2, $3, $4)
+		_, err := tx.Exec(ctx, `INSERT INTO nwayacd_extension (number, job_number, job_enabled, dial_string, seat_busy)
+			VALUES ($1, $2, $3, $4, $5)
 			ON CONFLICT (number) DO UPDATE SET job_number = EXCLUDED.job_number,
-				job_enabled = EXCLUDED.job_enabled, dial_string = EXCLUDED.dial_string, updated_at = now()`,
-			e.Number, e.JobNumber, e.JobEnabled, e.DialString)
+				job_enabled = EXCLUDED.job_enabled, dial_string = EXCLUDED.dial_string,
+				seat_busy = EXCLUDED.seat_busy, updated_at = now()`,
+			e.Number, e.JobNumber, e.JobEnabled, e.DialString, e.Busy)
 		return err
 	})
 }

@@ -96,7 +96,7 @@ func testEmpty(t *testing.T, s Store) {
 func testExtensions(t *testing.T, s Store) {
 	c := ctx(t)
 	want := []store.Extension{
-		{Number: "1001", JobNumber: "9001", JobEnabled: true},
+		{Number: "1001", JobNumber: "9001", JobEnabled: true, Busy: true},
 		{Number: "1000", JobNumber: "1234", JobEnabled: false, DialString: "user/1000@${domain}"},
 		{Number: "2000"},
 	}
