@@ -105,8 +105,8 @@ func TestBrokerOutageWhileCallsFlow(t *testing.T) {
 	var mu sync.Mutex
 	got := map[string]int{}  // family → messages received
 	cdrs := map[string]int{} // CDR uuid → times received
-	go func() {
-		for m := range sub.Channel() {
+	count := func(ch <-chan *redis.Message) {
+		for m := range ch {
 			fam, _, _ := strings.Cut(m.Channel, "_")
 			mu.Lock()
 			got[fam]++
@@ -115,7 +115,8 @@ func TestBrokerOutageWhileCallsFlow(t *testing.T) {
 			}
 			mu.Unlock()
 		}
-	}()
+	}
+	go count(sub.Channel())
 
 	s := sim.New(sim.Config{Seed: 3, Groups: []sim.GroupSpec{{Number: "110", Mode: acd.ModeMemoryCyclic, Agents: 10}},
 		CallsPerSecond: 0.5, AnswerRate: 0.7, AnswerDelay: [2]time.Duration{time.Second, 5 * time.Second},
@@ -168,17 +169,7 @@ func TestBrokerOutageWhileCallsFlow(t *testing.T) {
 	if _, err := sub2.Receive(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	go func() {
-		for m := range sub2.Channel() {
-			fam, _, _ := strings.Cut(m.Channel, "_")
-			mu.Lock()
-			got[fam]++
-			if fam == "cdr" {
-				cdrs[strings.SplitN(m.Payload, ",", 2)[0]]++
-			}
-			mu.Unlock()
-		}
-	}()
+	go count(sub2.Channel())
 	if err := adm.ConfigSet(context.Background(), "requirepass", "").Err(); err != nil {
 		t.Fatal(err)
 	}
