@@ -115,7 +115,8 @@ func Start(params map[string]string, opt Options) (n *Node, err error) {
 		cfg.CTIIP = publish.DefaultCTIIP()
 	}
 	pcfg := publish.Config{SpoolPath: filepath.Join(cfg.DBDir, "nwayacd-cdr-spool.db"), CTIIP: cfg.CTIIP,
-		Logf: func(f string, a ...any) { opt.Logf(4, "nwayacd: "+f, a...) }}
+		Logf:  func(f string, a ...any) { opt.Logf(4, "nwayacd: "+f, a...) },
+		Infof: func(f string, a ...any) { opt.Logf(6, "nwayacd: "+f, a...) }}
 	if cfg.Redis {
 		pcfg.Redis = &publish.RedisConfig{Addr: cfg.RedisAddr, Password: cfg.RedisPass, DB: cfg.RedisDB}
 	}

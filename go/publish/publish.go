@@ -90,9 +90,11 @@ type Config struct {
 	// its connection (PING; AMQP close notification); default 2s.
 	HealthInterval time.Duration
 
-	// Logf receives connection changes, drop summaries and spool errors.
+	// Logf receives losses of connection, drop summaries and spool errors.
 	// Default: discard.
 	Logf func(format string, args ...any)
+	// Infof receives routine news (connected, CDRs to replay); default Logf.
+	Infof func(format string, args ...any)
 }
 
 // ErrConfig marks an unusable Config.
@@ -220,6 +222,9 @@ func (c *Config) fill() error {
 	if c.Logf == nil {
 		c.Logf = func(string, ...any) {}
 	}
+	if c.Infof == nil {
+		c.Infof = c.Logf
+	}
 	return nil
 }
 
@@ -253,7 +258,7 @@ func newHub(cfg Config, ws []*worker) (*Hub, error) {
 		w.ok = make([]bool, 2*cfg.BatchSize+1)
 		w.spooled.Store(int64(counts[w.name]))
 		if n := counts[w.name]; n > 0 {
-			cfg.Logf("publish %s: %d CDRs in spool to replay", w.name, n)
+			cfg.Infof("publish %s: %d CDRs in spool to replay", w.name, n)
 		}
 		go w.run()
 	}

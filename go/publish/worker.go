@@ -90,7 +90,7 @@ func (w *worker) run() {
 			backoff = h.cfg.ReconnectMin
 			w.downLogged = false
 			w.connected.Store(true)
-			h.cfg.Logf("publish %s: connected", w.name)
+			h.cfg.Infof("publish %s: connected", w.name)
 		}
 		if w.fill() == 0 {
 			if w.finished() || !w.wait() {
