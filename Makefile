@@ -11,7 +11,7 @@
 #   make db-migrate apply the PostgreSQL migrations (DSN=postgres://…)
 
 GO          ?= go
-GOTEST_FLAGS ?= -race -timeout 25m
+GOTEST_FLAGS ?= -race -count=1 -timeout 25m  # -count=1: tests talk to live services, never reuse a cached pass
 STATICCHECK ?= $(shell command -v staticcheck 2>/dev/null || echo $(HOME)/go/bin/staticcheck)
 DSN         ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
 
