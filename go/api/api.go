@@ -36,6 +36,7 @@ type Service interface {
 	SetReady(ext string) error
 	SetBusy(ext string) error
 	SetCallState(ext string, st acd.CallState) error
+	SetDialString(ext, dial string) error
 	Waiting() []acd.WaitingInfo
 	Extensions() []acd.ExtensionInfo
 	Extension(ext string) (acd.ExtensionInfo, error)

@@ -213,6 +213,8 @@ func TestSeedCurlShapes(t *testing.T) {
 	wantCalls(t, f, "SetCallState 1002 ready")
 	wantOK(t, post("/api/agent_down", `{"Extension":"1002"}`, trailing))
 	wantCalls(t, f, "Logout 1002")
+	wantOK(t, post("/api/extension_dialstring", `{"Extension":"1002","DialString":"sofia/internal/1002@127.0.0.1:5070"}`, trailing))
+	wantCalls(t, f, "SetDialString 1002 sofia/internal/1002@127.0.0.1:5070")
 
 	r = get("/api/queues", trailing)
 	if r.status != 200 || r.body != "[]" {
@@ -444,6 +446,8 @@ func TestErrors(t *testing.T) {
 		{"state conflict", "POST", "/api/agent_down", `{"Extension":"1001"}`, 409, "not logged in"},
 		{"bad call state", "POST", "/api/extension_callstate", `{"Extension":"1002","Value":"sleeping"}`, 400, `unknown call state "sleeping"`},
 		{"missing call state", "POST", "/api/extension_callstate", `{"Extension":"1002"}`, 400, "missing Value"},
+		{"dial string unknown extension", "POST", "/api/extension_dialstring", `{"Extension":"7777","DialString":"user/7777"}`, 404, "unknown extension 7777"},
+		{"dial string too long", "POST", "/api/extension_dialstring", `{"Extension":"1002","DialString":"` + strings.Repeat("x", 1100) + `"}`, 400, "DialString too long"},
 		{"no call", "GET", "/api/hangup/1002", ``, 409, "has no call"},
 		{"unknown ext in path", "GET", "/api/hold/7777", ``, 404, "unknown extension 7777"},
 		{"bad ext in path", "GET", "/api/hold/10.02!", ``, 400, "malformed"},

@@ -133,6 +133,18 @@ func (f *fakeService) setSeat(name, ext string, seat acd.Seat) error {
 func (f *fakeService) SetReady(ext string) error { return f.setSeat("SetReady", ext, acd.SeatIdle) }
 func (f *fakeService) SetBusy(ext string) error  { return f.setSeat("SetBusy", ext, acd.SeatBusy) }
 
+func (f *fakeService) SetDialString(ext, dial string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.log("SetDialString %s %s", ext, dial)
+	x, err := f.ext(ext)
+	if err != nil {
+		return err
+	}
+	x.DialString = dial
+	return nil
+}
+
 func (f *fakeService) SetCallState(ext string, st acd.CallState) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -30,6 +30,10 @@ type (
 		Extension string
 		Value     string
 	}
+	dialReq struct {
+		Extension  string
+		DialString string
+	}
 	phonesReq struct {
 		EvdedPhone string
 		EvdPhone   string
@@ -213,6 +217,21 @@ func (s *Server) extBody(ctx *fasthttp.RequestCtx, call func(string) error) {
 func (s *Server) agentDown(ctx *fasthttp.RequestCtx, _ string)  { s.extBody(ctx, s.svc.Logout) }
 func (s *Server) agentReady(ctx *fasthttp.RequestCtx, _ string) { s.extBody(ctx, s.svc.SetReady) }
 func (s *Server) agentBusy(ctx *fasthttp.RequestCtx, _ string)  { s.extBody(ctx, s.svc.SetBusy) }
+
+// extensionDialString sets how an extension is reached (beyond the seed):
+// {"Extension":"1002","DialString":"sofia/gateway/gw1/13800000000"}; an empty
+// DialString or "default" returns it to the node's dial-template.
+func (s *Server) extensionDialString(ctx *fasthttp.RequestCtx, _ string) {
+	var req dialReq
+	if !decode(ctx, &req) || !checkName(ctx, "Extension", req.Extension) {
+		return
+	}
+	if len(req.DialString) > 1024 {
+		writeError(ctx, fasthttp.StatusBadRequest, "DialString too long (at most 1024 bytes)")
+		return
+	}
+	s.reply(ctx, s.svc.SetDialString(req.Extension, req.DialString))
+}
 
 func (s *Server) extensionCallState(ctx *fasthttp.RequestCtx, _ string) {
 	var req stateReq

@@ -30,6 +30,7 @@ var routes = []route{
 	{method: "POST", pattern: "/api/agent_ready", handler: (*Server).agentReady},
 	{method: "POST", pattern: "/api/agent_busy", handler: (*Server).agentBusy},
 	{method: "POST", pattern: "/api/extension_callstate", handler: (*Server).extensionCallState},
+	{method: "POST", pattern: "/api/extension_dialstring", handler: (*Server).extensionDialString},
 	{method: "GET", pattern: "/api/queues", handler: (*Server).queues},
 	{method: "GET", pattern: "/api/get_extensions", handler: (*Server).getExtensions},
 	{method: "GET", pattern: "/api/extension_info/{ext}", handler: (*Server).extensionInfo},
