@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"os/exec"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/nwayacd/mod_nwayacd/go/acd"
@@ -217,4 +219,140 @@ func TestBrokerOutageWhileCallsFlow(t *testing.T) {
 		t.Error("the outage dropped nothing: the test did not exercise the bounded queue")
 	}
 	t.Logf("%d calls, %d CDRs exactly once; dropped during the outage: %+v", st.Finished, len(cdrs), dropped)
+}
+
+// TestAMQPForceCloseWhileCallsFlow: simulated calls flow through the service
+// while RabbitMQ force-closes its connection mid-stream. Every CDR arrives;
+// a CDR resent after the close carries the same message-id, so consumers
+// that dedupe by it see each exactly once.
+func TestAMQPForceCloseWhileCallsFlow(t *testing.T) {
+	need(t, "127.0.0.1:5672")
+	if _, err := exec.LookPath("rabbitmqctl"); err != nil {
+		need(t, "no rabbitmqctl")
+	}
+	vh := fmt.Sprintf("nwayacd_node_%d", time.Now().UnixNano())
+	ctl := func(args ...string) {
+		t.Helper()
+		if out, err := exec.Command("rabbitmqctl", args...).CombinedOutput(); err != nil {
+			t.Fatalf("rabbitmqctl %v: %v %s", args, err, out)
+		}
+	}
+	ctl("add_vhost", vh)
+	defer func() { _ = exec.Command("rabbitmqctl", "delete_vhost", vh).Run() }()
+	ctl("set_permissions", "-p", vh, "guest", ".*", ".*", ".*")
+	url := "amqp://guest:guest@127.0.0.1:5672/" + vh
+
+	// The consumer's queue outlives its connection: close_all_connections
+	// closes the consumer too, which reconnects as a real one would.
+	qname := vh + "_cdr"
+	var mu sync.Mutex
+	byUUID := map[string]map[string]int{} // CDR uuid → message-id → deliveries
+	setup := func() (*amqp.Connection, <-chan amqp.Delivery, error) {
+		conn, err := amqp.Dial(url)
+		if err != nil {
+			return nil, nil, err
+		}
+		ch, err := conn.Channel()
+		if err == nil {
+			err = ch.ExchangeDeclare("nwayacd", "topic", true, false, false, false, nil)
+		}
+		if err == nil {
+			_, err = ch.QueueDeclare(qname, false, false, false, false, nil)
+		}
+		if err == nil {
+			err = ch.QueueBind(qname, "cdr.#", "nwayacd", false, nil)
+		}
+		var d <-chan amqp.Delivery
+		if err == nil {
+			d, err = ch.Consume(qname, "", true, false, false, false, nil)
+		}
+		if err != nil {
+			conn.Close()
+			return nil, nil, err
+		}
+		return conn, d, nil
+	}
+	first, deliveries, err := setup()
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		conn := first
+		for {
+			for d := range deliveries {
+				var c struct{ UUID string }
+				_ = json.Unmarshal(d.Body, &c)
+				mu.Lock()
+				if byUUID[c.UUID] == nil {
+					byUUID[c.UUID] = map[string]int{}
+				}
+				byUUID[c.UUID][d.MessageId]++
+				mu.Unlock()
+			}
+			conn.Close()
+			for {
+				select {
+				case <-done:
+					return
+				case <-time.After(50 * time.Millisecond):
+				}
+				if conn, deliveries, err = setup(); err == nil {
+					break
+				}
+			}
+		}
+	}()
+
+	hub, err := publish.New(publish.Config{AMQP: &publish.AMQPConfig{URL: url, Exchange: "nwayacd", ConnectionName: "nwayacd-fault"},
+		SpoolPath: filepath.Join(t.TempDir(), "spool.db"), ReconnectMin: 20 * time.Millisecond, ReconnectMax: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := sim.New(sim.Config{Seed: 5, Groups: []sim.GroupSpec{{Number: "120", Mode: acd.ModeSequential, Agents: 10}},
+		CallsPerSecond: 0.5, AnswerRate: 0.7, AnswerDelay: [2]time.Duration{time.Second, 5 * time.Second},
+		TalkTime: [2]time.Duration{10 * time.Second, 60 * time.Second}, Patience: [2]time.Duration{20 * time.Second, 90 * time.Second}})
+	svc := service.New(service.Options{Clock: s.Clock(), Switch: s, Publisher: hub, ManualTimers: true, SyncHost: true})
+	if err := s.Attach(svc); err != nil {
+		t.Fatal(err)
+	}
+	s.RunCalls(150)
+	// Only the hub's connection is closed (by its name), mid-stream.
+	ctl("close_all_connections", "-p", vh, "test")
+	start := time.Now()
+	s.RunCalls(150)
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("150 calls took %v while the connection was down", d)
+	}
+	s.Drain(24 * time.Hour)
+	finished := s.Stats().Finished
+	waitFor(t, "every CDR at the consumer", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(byUUID) >= finished
+	})
+	if tr := hub.Stats().Transports; len(tr) != 1 || tr[0].LastError == "" {
+		t.Fatalf("the publisher never saw its connection closed: %+v", tr)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := hub.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(byUUID) != finished {
+		t.Fatalf("%d calls, %d distinct CDRs", finished, len(byUUID))
+	}
+	resent := 0
+	for uuid, ids := range byUUID {
+		if len(ids) != 1 {
+			t.Fatalf("CDR %s arrived under %d message-ids: %v", uuid, len(ids), ids)
+		}
+		for _, n := range ids {
+			resent += n - 1
+		}
+	}
+	t.Logf("%d calls, %d CDRs, each under one message-id (%d resent copies)", finished, len(byUUID), resent)
 }
