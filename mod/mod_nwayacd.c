@@ -549,6 +549,10 @@ static void nway_do_offer(switch_core_session_t *session, const nwayacd_directiv
 		r.agent_uuid = switch_core_session_get_uuid(peer);
 		r.cause = "SUCCESS";
 		nwayacd_offer_result(&r);
+		/* with hangup_after_bridge=true the caller never gets back here:
+		   say now who answered (Done repeats it when it does) */
+		switch_channel_set_variable(channel, "nwayacd_agent", d->agent);
+		switch_channel_set_variable(channel, "nwayacd_result", "answered");
 		if (!switch_channel_test_flag(channel, CF_ANSWERED)) {
 			switch_channel_answer(channel);
 		}

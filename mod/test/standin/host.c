@@ -891,6 +891,8 @@ static void test_apps(void)
 	snprintf(uuids[nu++], 64, "%s", s->uuid);
 	CHECK(strstr(s->ch.trace, "originate:") != NULL, "answer: no offer: %s", s->ch.trace);
 	CHECK(strstr(s->ch.trace, "answer bridge:") != NULL, "answer: not answered then bridged: %s", s->ch.trace);
+	q = strstr(s->ch.trace, "set:nwayacd_result=answered");
+	CHECK(q && q < strstr(s->ch.trace, "bridge:"), "answer: nwayacd_result not set before the bridge: %s", s->ch.trace);
 	q = strstr(s->ch.trace, "set:transfer_ringback=local_stream://moh");
 	CHECK(q && q < strstr(s->ch.trace, "originate:"), "answer: the caller hears nothing while the agent rings: %s", s->ch.trace);
 	if ((q = strstr(s->ch.trace, "origination_uuid="))) {	/* Go named the agent leg: that is the leg bridged */
