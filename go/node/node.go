@@ -21,7 +21,6 @@ import (
 	"github.com/nwayacd/mod_nwayacd/go/console"
 	"github.com/nwayacd/mod_nwayacd/go/publish"
 	"github.com/nwayacd/mod_nwayacd/go/service"
-	"github.com/nwayacd/mod_nwayacd/go/session"
 	"github.com/nwayacd/mod_nwayacd/go/store"
 	"github.com/nwayacd/mod_nwayacd/go/store/embedded"
 	"github.com/nwayacd/mod_nwayacd/go/store/pg"
@@ -377,12 +376,3 @@ func (n *Node) Stop() {
 
 // Addr is where REST listens (useful with rest-listen port 0).
 func (n *Node) Addr() string { return n.ln.Addr().String() }
-
-// Session methods: the FreeSWITCH applications' protocol.
-
-func (n *Node) Enter(c session.Call) session.Directive { return n.Service.Enter(c) }
-func (n *Node) Next(uuid string) session.Directive     { return n.Service.Next(uuid) }
-func (n *Node) OfferResult(r session.OfferResult)      { n.Service.OfferResult(r) }
-func (n *Node) BridgeEnded(uuid string)                { n.Service.BridgeEnded(uuid) }
-func (n *Node) Leave(uuid string)                      { n.Service.Leave(uuid) }
-func (n *Node) ChannelEvent(ev *session.ChannelEvent)  { n.Service.ChannelEvent(ev) }

@@ -7,13 +7,16 @@ import (
 
 	"github.com/nwayacd/mod_nwayacd/go/bridge"
 	"github.com/nwayacd/mod_nwayacd/go/node"
-	"github.com/nwayacd/mod_nwayacd/go/session"
+	"github.com/nwayacd/mod_nwayacd/go/service"
 )
 
 // newHandler is the real module: a node whose switch is FreeSWITCH itself.
 func newHandler() bridge.Handler { return &handler{} }
 
+// handler is the module's bridge.Handler: lifecycle and commands here, the
+// session protocol straight from the embedded service.
 type handler struct {
+	*service.Service
 	n      *node.Node
 	host   *bridge.Host
 	cancel func()
@@ -29,7 +32,7 @@ func (h *handler) Start(cfg map[string]string, host *bridge.Host) error {
 	if err != nil {
 		return err
 	}
-	h.n = n
+	h.n, h.Service = n, n.Service
 	// nwayacd::info carries the same messages as RabbitMQ, so plain ESL
 	// clients can follow queues, agents and offers without a broker.
 	ch, cancel := n.Service.Subscribe(4096)
@@ -68,11 +71,5 @@ func (h *handler) Stop() {
 	}
 }
 
-func (h *handler) Reload(cfg map[string]string) error     { return h.n.Reload(cfg) }
-func (h *handler) Command(name, args string) string       { return h.n.Command(name, args) }
-func (h *handler) Enter(c session.Call) session.Directive { return h.n.Enter(c) }
-func (h *handler) Next(uuid string) session.Directive     { return h.n.Next(uuid) }
-func (h *handler) OfferResult(r session.OfferResult)      { h.n.OfferResult(r) }
-func (h *handler) BridgeEnded(uuid string)                { h.n.BridgeEnded(uuid) }
-func (h *handler) Leave(uuid string)                      { h.n.Leave(uuid) }
-func (h *handler) ChannelEvent(ev *session.ChannelEvent)  { h.n.ChannelEvent(ev) }
+func (h *handler) Reload(cfg map[string]string) error { return h.n.Reload(cfg) }
+func (h *handler) Command(name, args string) string   { return h.n.Command(name, args) }
