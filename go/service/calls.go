@@ -73,8 +73,7 @@ func (s *Service) Enter(c session.Call) session.Directive {
 		if err := s.eng.Occupy(c.UUID, c.CallerNumber); err != nil {
 			s.opt.Logf(7, "nwaycallout from %s: %v", c.CallerNumber, err)
 		}
-		s.publish(&event.Offer{Method: event.OfferCallout, UUID: c.UUID, Number: c.Target, Group: c.Group,
-			Extension: c.CallerNumber, Level: string(acd.LevelNormal), CallinTime: s.stamp(now), CTIIP: s.ctiIP()})
+		s.calloutEvent(c.UUID, ci, event.OfferCallout)
 		return session.Directive{
 			Action:       session.Offer,
 			Dial:         s.dialVars(c.UUID, ci.legUUID, c.Group, c.Target, c.CallerNumber, 60) + "sofia/gateway/" + c.Gateway + "/" + c.Target,
@@ -133,8 +132,7 @@ func (s *Service) OfferResult(r session.OfferResult) {
 			ci.result = acd.ResultNoAnswer
 			ci.ended = true
 		}
-		s.publish(&event.Offer{Method: m, UUID: r.UUID, Number: ci.target, Group: ci.group, Extension: ci.number,
-			Level: string(acd.LevelNormal), CallinTime: s.stamp(ci.entered), CTIIP: s.ctiIP()})
+		s.calloutEvent(r.UUID, ci, m)
 		return
 	}
 	o := map[session.Outcome]acd.Outcome{session.Answered: acd.Answered, session.NoAnswer: acd.NoAnswer,
@@ -146,6 +144,13 @@ func (s *Service) OfferResult(r session.OfferResult) {
 	if err := s.eng.OfferResult(r.UUID, r.Agent, o, ci.legUUID); err != nil {
 		s.opt.Logf(7, "offer result ignored: %v", err)
 	}
+}
+
+// calloutEvent tells the dialling agent's desk about its outbound call: the
+// number is the outside party, the extension the agent.
+func (s *Service) calloutEvent(uuid string, ci *callInfo, m event.OfferMethod) {
+	s.publish(&event.Offer{Method: m, UUID: uuid, Number: ci.target, Group: ci.group, Extension: ci.number,
+		Level: string(acd.LevelNormal), CallinTime: s.stamp(ci.entered), CTIIP: s.ctiIP()})
 }
 
 // BridgeEnded is the session reporting that caller and agent are apart again.
@@ -160,8 +165,7 @@ func (s *Service) BridgeEnded(uuid string) {
 		now := s.clock.Now()
 		ci.rec.AgentLeg(ci.target, cdr.Leg{End: now})
 		ci.ended = true
-		s.publish(&event.Offer{Method: event.OfferHangup, UUID: uuid, Number: ci.target, Group: ci.group, Extension: ci.number,
-			Level: string(acd.LevelNormal), CallinTime: s.stamp(ci.entered), CTIIP: s.ctiIP()})
+		s.calloutEvent(uuid, ci, event.OfferHangup)
 		return
 	}
 	if err := s.eng.BridgeEnded(uuid); err != nil {
