@@ -100,8 +100,11 @@ type Service struct {
 	channels map[string]*channel
 	byNumber map[string][]string // extension → channel uuids, newest last
 
-	subMu sync.Mutex
-	subs  map[*subscriber]struct{}
+	subMu      sync.Mutex
+	subs       map[*subscriber]struct{}
+	nsubs      atomic.Int32         // len(subs), read without subMu on the call path
+	fanQ       chan publish.Message // to live subscribers, rendered by fanLoop
+	fanDropped atomic.Uint64
 
 	hostQ       chan hostCmd
 	kick        chan struct{}
@@ -174,6 +177,7 @@ func New(opt Options) *Service {
 		channels: make(map[string]*channel),
 		byNumber: make(map[string][]string),
 		subs:     make(map[*subscriber]struct{}),
+		fanQ:     make(chan publish.Message, 8192),
 	}
 }
 
@@ -199,6 +203,8 @@ func (s *Service) Start() {
 		s.wg.Add(1)
 		go s.timerLoop()
 	}
+	s.wg.Add(1)
+	go s.fanLoop()
 }
 
 // Stop ends the goroutines after running the host commands already queued.

@@ -521,3 +521,27 @@ func TestMultiLegDialString(t *testing.T) {
 		t.Fatalf("offer %+v", d)
 	}
 }
+
+// A running service renders live messages off the call path, on its own
+// goroutine; they still arrive, in order.
+func TestSubscribeWhileRunning(t *testing.T) {
+	s := New(Options{})
+	s.Start()
+	defer s.Stop()
+	must(t, s.AddGroup("1", acd.ModeSequential))
+	must(t, s.AddExtension("1001", ""))
+	ch, cancel := s.Subscribe(8)
+	defer cancel()
+	must(t, s.SetBusy("1001"))
+	must(t, s.SetReady("1001"))
+	for _, want := range []string{`"status":"busy"`, `"status":"ready"`} {
+		select {
+		case b := <-ch:
+			if !strings.Contains(string(b), want) {
+				t.Fatalf("got %s, want %s", b, want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("no live message with %s", want)
+		}
+	}
+}

@@ -26,6 +26,7 @@ type Status struct {
 	HostFailed     uint64         `json:"host_commands_failed"`
 	EventsIn       uint64         `json:"channel_events"`
 	Subscribers    int            `json:"live_subscribers"`
+	LiveDropped    uint64         `json:"live_dropped"`
 	WrapUpSeconds  int            `json:"wrapup_seconds"`
 	NoAnswerLimit  int            `json:"no_answer_limit"`
 	MemoryExpiry   string         `json:"memory_expiry"`
@@ -53,6 +54,7 @@ func (s *Service) Status() Status {
 	}
 	s.subMu.Lock()
 	st.Subscribers = len(s.subs)
+	st.LiveDropped = s.fanDropped.Load()
 	s.subMu.Unlock()
 	if s.opt.Status != nil {
 		st.Extra = s.opt.Status()
@@ -78,7 +80,7 @@ func (s *Service) StatusLines() []string {
 		fmt.Sprintf("host commands dropped: %d", st.HostDropped),
 		fmt.Sprintf("host commands failed: %d", st.HostFailed),
 		fmt.Sprintf("channel events: %d", st.EventsIn),
-		fmt.Sprintf("live subscribers: %d", st.Subscribers),
+		fmt.Sprintf("live subscribers: %d (messages dropped: %d)", st.Subscribers, st.LiveDropped),
 		fmt.Sprintf("wrap-up: %ds, no-answer limit: %d (0: none), memory expiry: %s", st.WrapUpSeconds, st.NoAnswerLimit, st.MemoryExpiry))
 	keys := make([]string, 0, len(st.Extra))
 	for k := range st.Extra {
@@ -149,16 +151,57 @@ func (s *Service) Subscribe(buf int) (<-chan []byte, func()) {
 	sub := &subscriber{ch: make(chan []byte, buf)}
 	s.subMu.Lock()
 	s.subs[sub] = struct{}{}
+	s.nsubs.Store(int32(len(s.subs)))
 	s.subMu.Unlock()
 	return sub.ch, func() {
 		s.subMu.Lock()
 		delete(s.subs, sub)
+		s.nsubs.Store(int32(len(s.subs)))
 		s.subMu.Unlock()
 		sub.once.Do(func() { close(sub.ch) })
 	}
 }
 
+// fanOut hands m to the live subscribers. It runs under the core's lock on
+// the call path, so a running service only enqueues (never blocks; a full
+// queue drops, as slow readers do) and renders on its own goroutine.
 func (s *Service) fanOut(m publish.Message) {
+	if s.nsubs.Load() == 0 {
+		return
+	}
+	if !s.started.Load() {
+		s.deliver(m)
+		return
+	}
+	select {
+	case s.fanQ <- m:
+	default:
+		s.fanDropped.Add(1)
+	}
+}
+
+// fanLoop renders queued messages for the subscribers until Stop, then
+// delivers what is left.
+func (s *Service) fanLoop() {
+	defer s.wg.Done()
+	for {
+		select {
+		case m := <-s.fanQ:
+			s.deliver(m)
+		case <-s.stop:
+			for {
+				select {
+				case m := <-s.fanQ:
+					s.deliver(m)
+				default:
+					return
+				}
+			}
+		}
+	}
+}
+
+func (s *Service) deliver(m publish.Message) {
 	s.subMu.Lock()
 	defer s.subMu.Unlock()
 	if len(s.subs) == 0 {
@@ -180,6 +223,7 @@ func (s *Service) unsubscribeAll() {
 		delete(s.subs, sub)
 		sub.once.Do(func() { close(sub.ch) })
 	}
+	s.nsubs.Store(0)
 }
 
 // CTIIP is set by the owner so live streams carry the same cti_ip as RabbitMQ.
