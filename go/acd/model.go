@@ -223,29 +223,30 @@ func (e *Engine) Group(num string) (GroupInfo, error) {
 
 // Waiting lists queued calls: VIP first, then oldest first.
 func (e *Engine) Waiting() []WaitingInfo {
-	var vip, normal []WaitingInfo
-	for _, c := range e.calls {
-		if !c.queued {
-			continue
-		}
-		w := WaitingInfo{UUID: c.uuid, Number: c.number, RealCallinNumber: c.real, Group: c.g.num, Level: c.level, CallinTime: c.in}
-		if c.agent != nil {
-			w.OfferedTo = c.agent.ext
-		}
-		if c.level == LevelVIP {
-			vip = append(vip, w)
-		} else {
-			normal = append(normal, w)
+	type aged struct {
+		seq uint64
+		w   WaitingInfo
+	}
+	var lv [2][]aged
+	for _, g := range e.groups {
+		for l := range g.q {
+			for c := g.q[l].head; c != nil; c = c.next {
+				w := WaitingInfo{UUID: c.uuid, Number: c.number, RealCallinNumber: c.real, Group: g.num, Level: c.level, CallinTime: c.in}
+				if c.agent != nil {
+					w.OfferedTo = c.agent.ext
+				}
+				lv[l] = append(lv[l], aged{c.seq, w})
+			}
 		}
 	}
-	byAge := func(s []WaitingInfo) {
-		sort.Slice(s, func(i, j int) bool {
-			return e.calls[s[i].UUID].seq < e.calls[s[j].UUID].seq
-		})
+	out := make([]WaitingInfo, 0, len(lv[0])+len(lv[1]))
+	for l := range lv { // each group's list is in age order; across groups, sort once
+		sort.Slice(lv[l], func(i, j int) bool { return lv[l][i].seq < lv[l][j].seq })
+		for _, a := range lv[l] {
+			out = append(out, a.w)
+		}
 	}
-	byAge(vip)
-	byAge(normal)
-	return append(vip, normal...)
+	return out
 }
 
 // Counts summarises the engine for status output.
