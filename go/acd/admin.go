@@ -230,7 +230,7 @@ func (e *Engine) RemoveGroup(num string) error {
 		e.leaveGroup(a, g)
 	}
 	for _, c := range e.calls {
-		if c.g == g && c.phase != phaseEnded && c.phase != phaseBridged {
+		if c.g == g && (c.phase == phaseWelcome || c.phase == phaseWaiting || c.phase == phaseOffering) {
 			e.giveUp(c, ResultNoGroup)
 		}
 	}

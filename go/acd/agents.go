@@ -74,11 +74,15 @@ func (e *Engine) leaveGroup(a *agent, g *group) {
 }
 
 // SetReady makes the seat idle; a no-answer, not-ready, busy, rest or wrap-up
-// state becomes ready.
+// state becomes ready. An agent on a transferred call is let go of it: the
+// core cannot see that call's agent side end, the agent can.
 func (e *Engine) SetReady(ext string) error {
 	a, err := e.agent(ext)
 	if err != nil {
 		return err
+	}
+	if c := a.call; c != nil && c.phase == phaseTransferred {
+		e.release(c)
 	}
 	a.seat = SeatIdle
 	a.streak = 0
@@ -108,9 +112,11 @@ func (e *Engine) SetBusy(ext string) error {
 	return nil
 }
 
-// SetCallState sets the call state by API. ring and talking describe a call
-// and are refused for an agent the core knows has none; ready also makes the
-// seat idle, busy and rest make it busy.
+// SetCallState sets the call state by API (a CTI client reporting, e.g.,
+// ring or talking for a call the agent dialled from its phone). Every SPEC §4
+// value is accepted, with or without a call the core knows; any state but
+// ready keeps queued calls away. ready also makes the seat idle, busy and
+// rest make it busy, typing starts a wrap-up.
 func (e *Engine) SetCallState(ext string, st CallState) error {
 	a, err := e.agent(ext)
 	if err != nil {
@@ -121,10 +127,6 @@ func (e *Engine) SetCallState(ext string, st CallState) error {
 		return e.SetReady(ext)
 	case CallBusy, CallRest:
 		a.seat = SeatBusy
-	case CallRing, CallTalking:
-		if a.call == nil {
-			return Errorf(ErrState, "extension %s has no call to be in state %s", ext, st)
-		}
 	}
 	a.wrapGen++
 	e.setState(a, st)

@@ -28,8 +28,10 @@ type Step struct {
 	File    string
 	Loops   int
 	Timeout time.Duration
-	Agent   string
-	Dial    string // the agent's own dial string; "" = the node's template
+	Agent   string // StepOffer: the extension rung, or a callout's outside number
+	Dial    string // StepOffer: the agent's own dial string ("" = the node's template), or a callout's gateway dial string
+	Leg     string // StepOffer: the uuid the new leg must get; "" = the switch names it
+	Outside bool   // StepOffer: a callout; the caller hears the far end, not music
 	Cause   string
 	Result  Result
 }
@@ -99,7 +101,7 @@ func (e *Engine) Enter(in CallIn) (Step, error) {
 	if err != nil {
 		return Step{}, err
 	}
-	if e.calls[in.UUID] != nil {
+	if e.calls[in.UUID] != nil { // a transferred call entering again: TransferEnded first
 		return Step{}, Errorf(ErrExists, "call %s is already in a queue", in.UUID)
 	}
 	if in.RealNumber == "" {
@@ -147,64 +149,6 @@ func (g *group) listed(m map[string]struct{}, nums ...string) bool {
 	return false
 }
 
-// EnterDirect is a call placed straight to one extension (nway_bridge): no
-// queue, but the agent's state, offer events and CDR work as for a queued
-// call. An agent already offered or talking answers ErrState (busy).
-func (e *Engine) EnterDirect(in CallIn, ext string) (Step, error) {
-	if err := validUUID(in.UUID); err != nil {
-		return Step{}, err
-	}
-	a, err := e.agent(ext)
-	if err != nil {
-		return Step{}, err
-	}
-	if e.calls[in.UUID] != nil {
-		return Step{}, Errorf(ErrExists, "call %s is already in a queue", in.UUID)
-	}
-	if a.call != nil || !e.cfg.Pool.Reserve(a.ext, in.UUID) {
-		return Step{}, Errorf(ErrState, "extension %s is busy", ext)
-	}
-	if in.RealNumber == "" {
-		in.RealNumber = in.Number
-	}
-	if e.direct == nil {
-		e.direct = &group{timeout: e.cfg.DefaultTimeout}
-	}
-	c := e.newCall()
-	*c = call{uuid: in.UUID, number: in.Number, real: in.RealNumber, g: e.direct, in: e.now(), seq: e.gen(), level: LevelNormal, direct: true}
-	e.calls[in.UUID] = c
-	e.offer(c, a)
-	return e.step(c), nil
-}
-
-// Occupy marks ext as talking on a call it placed itself (nwaycallout): it is
-// offered nothing until that call leaves, then wraps up as after any call.
-func (e *Engine) Occupy(uuid, ext string) error {
-	if err := validUUID(uuid); err != nil {
-		return err
-	}
-	a, err := e.agent(ext)
-	if err != nil {
-		return err
-	}
-	if e.calls[uuid] != nil {
-		return Errorf(ErrExists, "call %s is already known", uuid)
-	}
-	if a.call != nil || !e.cfg.Pool.Reserve(a.ext, uuid) {
-		return Errorf(ErrState, "extension %s is busy", ext)
-	}
-	if e.direct == nil {
-		e.direct = &group{timeout: e.cfg.DefaultTimeout}
-	}
-	c := e.newCall()
-	*c = call{uuid: uuid, number: ext, real: ext, g: e.direct, in: e.now(), seq: e.gen(), level: LevelNormal,
-		direct: true, phase: phaseBridged, agent: a}
-	a.call = c
-	e.calls[uuid] = c
-	e.setState(a, CallTalking)
-	return nil
-}
-
 // Next is the session asking what to do after its last step.
 func (e *Engine) Next(uuid string) (Step, error) {
 	c := e.calls[uuid]
@@ -250,8 +194,11 @@ func (e *Engine) step(c *call) Step {
 		}
 		return s
 	case phaseOffering:
-		c.delivered = true
-		return Step{Kind: StepOffer, Agent: c.agent.ext, Dial: c.agent.dial, Timeout: g.timeout}
+		if !c.delivered {
+			c.legUUID = e.newLeg(c.agent.dial)
+			c.delivered = true
+		}
+		return Step{Kind: StepOffer, Agent: c.agent.ext, Dial: c.agent.dial, Leg: c.legUUID, Timeout: g.timeout}
 	case phaseBridged:
 		return Step{Kind: StepDone, Result: ResultAnswered}
 	}
@@ -282,7 +229,7 @@ func (e *Engine) pick(c *call) *agent {
 	g := c.g
 	if g.mode.UsesMemory() && c.number != "" {
 		if m, ok := e.memory[c.number]; ok && (e.cfg.MemoryExpiry <= 0 || e.now().Sub(m.at) < e.cfg.MemoryExpiry) {
-			if a := e.agents[m.ext]; a != nil && a.idle() && a.inGroup(g) && e.cfg.Pool.Reserve(a.ext, c.uuid) {
+			if a := e.agents[m.ext]; a != nil && a.idle() && a.inGroup(g) {
 				return a
 			}
 		}
@@ -304,7 +251,7 @@ func (e *Engine) pick(c *call) *agent {
 				}
 			}
 		}
-		if chosen != nil && e.cfg.Pool.Reserve(chosen.ext, c.uuid) {
+		if chosen != nil {
 			return chosen
 		}
 		return nil
@@ -315,14 +262,14 @@ func (e *Engine) pick(c *call) *agent {
 		}
 		for i := 0; i < n; i++ {
 			a := g.members[(start+i)%n]
-			if a.idle() && e.cfg.Pool.Reserve(a.ext, c.uuid) {
+			if a.idle() {
 				return a
 			}
 		}
 		return nil
 	default:
 		for _, a := range g.members {
-			if a.idle() && e.cfg.Pool.Reserve(a.ext, c.uuid) {
+			if a.idle() {
 				return a
 			}
 		}
@@ -337,9 +284,9 @@ func (e *Engine) offer(c *call, a *agent) {
 	c.agent = a
 	c.phase = phaseOffering
 	c.delivered = false
-	c.legUUID = ""
 	c.gen = e.gen()
-	if c.g.cursor != a.ext && !c.direct {
+	c.legUUID = "" // named when the session gets the offer
+	if c.g.cursor != a.ext && c.kind == kindQueued {
 		c.g.cursor = a.ext
 		e.emit(Decision{Kind: DCursor, Ext: a.ext, Call: CallView{Group: c.g.num}, At: now})
 	}
@@ -358,7 +305,6 @@ func (e *Engine) release(c *call) *agent {
 		a.call = nil
 		a.legUUID = ""
 	}
-	e.cfg.Pool.Release(a.ext, c.uuid)
 	c.agent = nil
 	return a
 }
@@ -386,48 +332,59 @@ func (e *Engine) dispatchAgent(a *agent) {
 			}
 		}
 	}
-	if best == nil || !e.cfg.Pool.Reserve(a.ext, best.uuid) {
+	if best == nil {
 		return
 	}
 	e.offer(best, a)
 	e.wake(best)
 }
 
-// OfferResult is the session reporting how an offer ended. A report for an
-// offer the core has already taken back is refused with ErrState.
+// OfferResult is the session reporting how an offer ended; legUUID, when
+// not empty, is the leg the switch actually created (it overrides the name
+// the core gave). A report for an offer the core has already taken back is
+// refused with ErrState.
 func (e *Engine) OfferResult(uuid, ext string, o Outcome, legUUID string) error {
 	c := e.calls[uuid]
 	if c == nil {
 		return Errorf(ErrUnknownCall, "no queued call %s", uuid)
 	}
+	if c.kind == kindCallout {
+		return e.calloutResult(c, ext, o, legUUID)
+	}
 	if c.phase != phaseOffering || c.agent == nil || c.agent.ext != ext {
 		return Errorf(ErrState, "call %s is not ringing extension %s", uuid, ext)
 	}
-	a := c.agent
-	now := e.now()
+	if legUUID != "" {
+		c.legUUID = legUUID
+	}
 	switch o {
 	case Answered:
-		c.phase = phaseBridged
-		c.legUUID = legUUID
-		a.legUUID = legUUID
-		a.streak = 0
-		if c.queued {
-			c.g.dequeue(c)
-			e.emit(Decision{Kind: DQueueRemove, Call: c.view(), At: now})
-		}
-		e.setState(a, CallTalking)
-		e.emit(Decision{Kind: DOfferAnswered, Ext: a.ext, Call: c.view(), At: now})
-		if c.number != "" {
-			e.memory[c.number] = memo{ext: a.ext, at: now}
-			e.emit(Decision{Kind: DMemory, Ext: a.ext, Call: c.view(), At: now})
-		}
+		e.answered(c)
 	case Canceled:
 		e.end(c, ResultAbandoned)
 	default:
-		c.legUUID = legUUID
 		e.offerFailed(c, false)
 	}
 	return nil
+}
+
+// answered: the offered agent took the call.
+func (e *Engine) answered(c *call) {
+	a := c.agent
+	now := e.now()
+	c.phase = phaseBridged
+	a.legUUID = c.legUUID
+	a.streak = 0
+	if c.queued {
+		c.g.dequeue(c)
+		e.emit(Decision{Kind: DQueueRemove, Call: c.view(), At: now})
+	}
+	e.setState(a, CallTalking)
+	e.emit(Decision{Kind: DOfferAnswered, Ext: a.ext, Call: c.view(), At: now})
+	if c.number != "" {
+		e.memory[c.number] = memo{ext: a.ext, at: now}
+		e.emit(Decision{Kind: DMemory, Ext: a.ext, Call: c.view(), At: now})
+	}
 }
 
 // offerFailed: the agent did not answer. Record it, move the call on, and
@@ -445,7 +402,7 @@ func (e *Engine) offerFailed(c *call, byTimer bool) {
 	e.setState(a, CallNoAnswer)
 	c.phase = phaseWaiting
 	switch {
-	case c.direct:
+	case c.kind == kindDirect:
 		e.finish(c, ResultNoAnswer) // a direct call has nobody else to try
 	case c.overdue:
 		e.end(c, ResultTimeout)
@@ -511,21 +468,45 @@ func (e *Engine) finish(c *call, r Result) {
 	v := c.view()
 	v.Result = r
 	v.Tried = append([]string(nil), c.tried...)
-	v.Waited = e.now().Sub(c.in)
+	if c.kind != kindCallout { // a callout never waits for anyone
+		v.Waited = e.now().Sub(c.in)
+	}
 	e.emit(Decision{Kind: DEnded, Call: v, At: e.now()})
 }
 
 // BridgeEnded is the session reporting that the caller and agent are no
-// longer bridged: the agent wraps up, the call is finished.
+// longer bridged: the agent wraps up, the call is finished. For a callout
+// the dialling agent stays held until its phone leaves the application
+// (Leave); for a transferred call the caller talks on with the new party
+// and nothing changes until TransferEnded.
 func (e *Engine) BridgeEnded(uuid string) error {
 	c := e.calls[uuid]
 	if c == nil {
 		return Errorf(ErrUnknownCall, "no queued call %s", uuid)
 	}
+	if c.phase == phaseTransferred {
+		return nil
+	}
 	if c.phase != phaseBridged {
 		return Errorf(ErrState, "call %s is not bridged", uuid)
 	}
+	if c.kind == kindCallout {
+		e.emit(Decision{Kind: DOfferHangup, Ext: c.from, Call: c.view(), At: e.now()})
+		e.finish(c, ResultAnswered)
+		return nil
+	}
+	e.hangUpAgent(c)
+	return nil
+}
+
+// hangUpAgent ends a call whose agent is on it (bridged, or transferred to
+// it): the agent wraps up, the call is finished as answered.
+func (e *Engine) hangUpAgent(c *call) {
 	a := c.agent
+	if a == nil {
+		e.finish(c, ResultAnswered)
+		return
+	}
 	e.emit(Decision{Kind: DOfferHangup, Ext: a.ext, Call: c.view(), At: e.now()})
 	e.release(c)
 	c.agent = a // keep the answering agent in the final view
@@ -534,24 +515,41 @@ func (e *Engine) BridgeEnded(uuid string) error {
 	if e.agents[a.ext] == a {
 		e.startWrapUp(a)
 	}
-	return nil
 }
 
 // Leave is the session's application returning, for whatever reason. A call
-// still waiting or ringing is abandoned; the core forgets it.
-func (e *Engine) Leave(uuid string) {
+// still waiting or ringing is abandoned; a callout's dialling agent wraps up.
+// The core then forgets the call, unless it was transferred: that call lives
+// on without a session until TransferEnded, and Leave reports true.
+func (e *Engine) Leave(uuid string) bool {
 	c := e.calls[uuid]
 	if c == nil {
-		return
+		return false
 	}
 	switch c.phase {
+	case phaseTransferred:
+		c.left = true
+		return true
 	case phaseBridged:
 		_ = e.BridgeEnded(uuid)
 	case phaseEnded:
+	case phaseDialing:
+		e.finish(c, ResultAbandoned) // the dialling phone hung up before any result
 	default:
 		e.end(c, ResultAbandoned)
 	}
-	delete(e.calls, uuid)
+	if c.kind == kindCallout && c.agent != nil {
+		a := e.release(c)
+		if e.agents[a.ext] == a {
+			e.startWrapUp(a)
+		}
+	}
+	e.forget(c)
+	return false
+}
+
+func (e *Engine) forget(c *call) {
+	delete(e.calls, c.uuid)
 	*c = call{}
 	e.free = append(e.free, c)
 }

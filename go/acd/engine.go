@@ -1,9 +1,15 @@
-// Package acd is the call-distribution core: groups, agents, waiting calls,
-// the six routing modes, blacklist, VIP-first dispatch, no-answer, wrap-up and
-// give-up policy. Facts come in as method calls, decisions go out as
-// Decisions and session Steps. It does no I/O, starts no goroutines and reads
-// time only from its Clock, so every scenario replays exactly. It is not safe
-// for concurrent use: the service that drives it serialises calls.
+// Package acd is the call-distribution core. It owns every call the module
+// handles — queued calls (nwayacd), direct calls (nway_bridge) and callouts
+// (nwaycallout) — from entry until the caller's channel is gone, including
+// after a transfer, and every agent's state: groups, the six routing modes,
+// blacklist, VIP-first dispatch, no-answer, wrap-up and give-up policy, and
+// the uuid of each agent leg it offers.
+//
+// Facts come in as method calls, decisions go out as Decisions and session
+// Steps. It does no I/O, starts no goroutines and reads time only from its
+// Clock (and leg names only from Config.NewUUID), so every scenario replays
+// exactly. It is not safe for concurrent use: the service that drives it
+// serialises calls.
 package acd
 
 import (
@@ -23,8 +29,14 @@ type Config struct {
 	DefaultTimeout time.Duration // group_callout_timeout for new groups; default 15 s
 	DefaultGiveUp  GiveUp        // give-up policy for new groups
 	Seed           uint64        // random mode's seed
-	// Pool shares reservations between nodes; nil = this node only.
-	Pool Pool
+	// DialTemplate is how an agent without its own dial string is reached
+	// (%s = the extension); the core only reads it to know whether an offer
+	// rings one leg it can name. Default "user/%s".
+	DialTemplate string
+	// NewUUID names the agent leg of each offer (the offer step's Leg, the
+	// kill decision's AgentUUID). nil: legs are left for the switch to name
+	// and reported back with the offer's result.
+	NewUUID func() string
 }
 
 func (c *Config) fill() {
@@ -40,24 +52,10 @@ func (c *Config) fill() {
 	if c.DefaultTimeout == 0 {
 		c.DefaultTimeout = 15 * time.Second
 	}
-	if c.Pool == nil {
-		c.Pool = localPool{}
+	if c.DialTemplate == "" {
+		c.DialTemplate = "user/%s"
 	}
 }
-
-// Pool reserves an agent for one call at a time. The engine already never
-// offers one agent two calls; a shared Pool extends that across nodes.
-type Pool interface {
-	// Reserve claims ext for call; false when another holder has it.
-	Reserve(ext, call string) bool
-	// Release gives ext back if call holds it.
-	Release(ext, call string)
-}
-
-type localPool struct{}
-
-func (localPool) Reserve(string, string) bool { return true }
-func (localPool) Release(string, string)      {}
 
 // Engine is the core. Create it with New.
 type Engine struct {
@@ -72,7 +70,7 @@ type Engine struct {
 	seq    uint64
 	out    []Decision
 	free   []*call
-	direct *group // the queue-less pseudo group of direct calls
+	direct *group // the queue-less pseudo group of direct calls and callouts
 }
 
 type memo struct {
@@ -97,9 +95,16 @@ func New(cfg Config, clock Clock) *Engine {
 // Config returns the engine's effective configuration.
 func (e *Engine) Config() Config { return e.cfg }
 
-// SetPolicies changes the node-wide policies (reload). Pool and Seed are kept.
+// SetPolicies changes the node-wide policies (reload). Seed, NewUUID and
+// DialTemplate are kept unless c sets them.
 func (e *Engine) SetPolicies(c Config) {
-	c.Pool, c.Seed = e.cfg.Pool, e.cfg.Seed
+	c.Seed = e.cfg.Seed
+	if c.NewUUID == nil {
+		c.NewUUID = e.cfg.NewUUID
+	}
+	if c.DialTemplate == "" {
+		c.DialTemplate = e.cfg.DialTemplate
+	}
 	c.fill()
 	e.cfg = c
 }

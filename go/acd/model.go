@@ -16,8 +16,8 @@ type agent struct {
 	state    CallState
 	loggedIn bool
 	groups   []*group
-	call     *call // the call offered to or talking with this agent
-	legUUID  string
+	call     *call  // the call this agent is offered, talking on, or dialling out on
+	legUUID  string // its own leg on an answered call, if known
 	changed  time.Time
 	streak   int // consecutive no-answers
 	wrapGen  uint64
@@ -58,41 +58,64 @@ func levelIndex(l Level) int {
 type phase uint8
 
 const (
-	phaseWelcome  phase = iota + 1 // welcome sound not yet played
-	phaseWaiting                   // queued, nobody ringing
-	phaseOffering                  // an agent is reserved and rings (or is about to)
-	phaseBridged                   // talking
-	phaseEnded                     // finished; the session still has to be told
+	phaseWelcome     phase = iota + 1 // welcome sound not yet played
+	phaseWaiting                      // queued, nobody ringing
+	phaseOffering                     // an agent is reserved and rings (or is about to)
+	phaseDialing                      // a callout: the outside number rings
+	phaseBridged                      // talking
+	phaseTransferred                  // moved to another party; ends when the caller's channel does
+	phaseEnded                        // finished; the session still has to be told
+)
+
+// callKind is the application a call entered by.
+type callKind uint8
+
+const (
+	kindQueued  callKind = iota // nwayacd <group>
+	kindDirect                  // nway_bridge <extension>: one agent, no queue
+	kindCallout                 // nwaycallout: a phone dials an outside number
 )
 
 type call struct {
 	uuid       string
-	number     string
+	number     string // the caller's number; a callout's outside number
 	real       string
-	g          *group
+	g          *group // the pseudo group e.direct for direct calls and callouts
 	level      Level
 	in         time.Time
 	seq        uint64
 	phase      phase
+	kind       callKind
 	queued     bool
 	prev, next *call
-	agent      *agent
-	legUUID    string
-	delivered  bool // the current offer was handed to the session
-	tried      []string
-	plays      int    // busy-ring plays completed
-	gen        uint64 // offer generation
-	waitGen    uint64
-	result     Result
-	direct     bool // nway_bridge: one extension, no queue
-	overdue    bool // the maximum wait passed while an agent rang
-	inWait     bool // the session was last told to wait: only then does it need waking
+	// agent is the agent the call holds: offered, talking, transferred to,
+	// or, for a callout, the agent dialling out.
+	agent     *agent
+	legUUID   string // the current offer's agent leg (a callout's outside leg)
+	delivered bool   // the current offer was handed to the session
+	tried     []string
+	plays     int    // busy-ring plays completed
+	gen       uint64 // offer generation
+	waitGen   uint64
+	result    Result
+	overdue   bool   // the maximum wait passed while an agent rang
+	inWait    bool   // the session was last told to wait: only then does it need waking
+	left      bool   // the session has left; a transferred call lives on until the caller is gone
+	from      string // callout: the dialling phone's number
+	account   string // callout: the group it is accounted to
 }
 
 func (c *call) view() CallView {
 	v := CallView{UUID: c.uuid, Number: c.number, RealNumber: c.real, Level: c.level, CallinTime: c.in, AgentUUID: c.legUUID}
-	if c.g != nil && !c.direct {
-		v.Group = c.g.num
+	switch c.kind {
+	case kindQueued:
+		if c.g != nil {
+			v.Group = c.g.num
+		}
+	case kindCallout:
+		v.Group = c.account
+		v.Agent = c.number // the party offered is the outside number
+		return v
 	}
 	if c.agent != nil {
 		v.Agent = c.agent.ext
@@ -155,6 +178,7 @@ func (a *agent) info() ExtensionInfo {
 	}
 	if a.call != nil {
 		x.CallUUID = a.call.uuid
+		x.CallLeg = a.call.legUUID
 	}
 	return x
 }

@@ -199,8 +199,8 @@ func runCommand(t *testing.T, e *Engine, clock *fakeClock, line string) []string
 		stepOut(e.Enter(CallIn{UUID: arg(1), Group: arg(2), Number: arg(3), Level: Level(arg(4))}))
 	case "enter-direct":
 		stepOut(e.EnterDirect(CallIn{UUID: arg(1), Number: arg(3)}, arg(2)))
-	case "enter-occupy":
-		errOut(e.Occupy(arg(1), arg(2)))
+	case "callout":
+		stepOut(e.EnterCallout(CalloutIn{UUID: arg(1), Ext: arg(2), Group: arg(3), Target: arg(4), Gateway: arg(5)}))
 	case "next":
 		stepOut(e.Next(arg(1)))
 	case "answer", "noanswer", "fail", "cancel":

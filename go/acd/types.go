@@ -111,17 +111,19 @@ type GiveUp struct {
 
 // ExtensionInfo is a snapshot of one extension and its agent state.
 type ExtensionInfo struct {
-	Extension        string
-	JobNumber        string
-	JobEnabled       bool
-	DialString       string // empty: the node's default template
-	RegStatus        RegState
-	Seat             Seat
-	CallState        CallState
-	LoggedIn         bool
-	Groups           []string // groups logged in to
-	CallUUID         string   // the caller channel of the call it is offered or talking, if any
-	AgentUUID        string   // its own leg, if known
+	Extension  string
+	JobNumber  string
+	JobEnabled bool
+	DialString string // empty: the node's default template
+	RegStatus  RegState
+	Seat       Seat
+	CallState  CallState
+	LoggedIn   bool
+	Groups     []string // groups logged in to
+	CallUUID   string   // the caller channel of the call it holds, if any
+	AgentUUID  string   // its own leg on an answered call, if known
+	CallLeg    string   // the leg the core named for that call: the ringing or answered agent leg, a callout's outside leg
+
 	LastStatusChange time.Time
 }
 

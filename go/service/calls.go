@@ -7,7 +7,6 @@ import (
 
 	"github.com/nwayacd/mod_nwayacd/go/acd"
 	"github.com/nwayacd/mod_nwayacd/go/cdr"
-	"github.com/nwayacd/mod_nwayacd/go/event"
 	"github.com/nwayacd/mod_nwayacd/go/session"
 )
 
@@ -15,74 +14,69 @@ import (
 func (s *Service) Enter(c session.Call) session.Directive {
 	s.mu.Lock()
 	defer s.unlock()
-	now := s.clock.Now()
 	if ci := s.calls[c.UUID]; ci != nil {
 		if !ci.left {
 			return s.errorDirective(acd.Errorf(acd.ErrExists, "call %s is already in nwayacd", c.UUID))
 		}
+		if c.Kind == session.Direct && s.eng.Held(c.UUID) {
+			// A transfer's route runs nway_bridge: the same call goes on, with one CDR.
+			return s.enterAgain(c, ci)
+		}
 		// The dialplan sends the same channel on (an overflow group after a
-		// timeout, nway_bridge …): the first visit's record is complete.
+		// timeout, a transfer into a queue …): the first visit's record is complete.
+		s.eng.TransferEnded(c.UUID)
+		s.handle(s.eng.Decisions())
 		s.writeCDR(c.UUID, ci)
 	}
-	in := acd.CallIn{UUID: c.UUID, Group: c.Group, Number: c.CallerNumber, Level: acd.Level(strings.ToLower(c.Level))}
-	ci := &callInfo{kind: uint8(c.Kind), group: c.Group, number: c.CallerNumber, entered: now}
+	now := s.clock.Now()
+	ci := &callInfo{group: c.Group, number: c.CallerNumber, entered: now}
+	dest := c.Target
 	switch c.Kind {
 	case session.Queue:
-		ci.rec = cdr.New(c.UUID, c.Group, false)
-		ci.rec.Caller(cdr.Leg{UUID: c.UUID, CallerIDNumber: c.CallerNumber, DestinationNumber: c.DestNumber, Start: now})
-		s.calls[c.UUID] = ci // before Enter: its decisions update ci
-		st, err := s.eng.Enter(in)
-		if err != nil {
-			delete(s.calls, c.UUID)
-			return s.errorDirective(err)
-		}
-		return s.directive(c.UUID, ci, st)
+		dest = c.DestNumber
 	case session.Direct:
 		ci.group = ""
-		ci.rec = cdr.New(c.UUID, "", false)
-		ci.rec.Caller(cdr.Leg{UUID: c.UUID, CallerIDNumber: c.CallerNumber, DestinationNumber: c.Target, Start: now})
-		s.calls[c.UUID] = ci
-		st, err := s.eng.EnterDirect(in, c.Target)
-		if err != nil {
-			delete(s.calls, c.UUID)
-			if acd.CodeOf(err) == acd.ErrState {
-				return session.Directive{Action: session.Hangup, Cause: "USER_BUSY", Vars: [][2]string{{"nwayacd_result", "busy"}}}
-			}
-			return s.errorDirective(err)
-		}
-		return s.directive(c.UUID, ci, st)
 	case session.Callout:
-		if err := acd.ValidNumber("number", c.Target); err != nil {
-			return s.errorDirective(err)
-		}
-		if err := acd.ValidNumber("gateway", c.Gateway); err != nil {
-			return s.errorDirective(err)
-		}
-		if _, err := s.eng.Group(c.Group); err != nil {
-			return s.errorDirective(err)
-		}
-		ci.target = c.Target
-		ci.rec = cdr.New(c.UUID, c.Group, true)
-		ci.rec.Caller(cdr.Leg{UUID: c.UUID, CallerIDNumber: c.CallerNumber, DestinationNumber: c.Target, Start: now})
-		ci.rec.Offered(c.Target, now)
-		ci.offerAt = now
-		ci.legUUID = newUUID()
-		s.calls[c.UUID] = ci
-		// An agent dialling out is busy: no queued call is offered to it
-		// meanwhile. Not an agent, or already busy: the call goes out anyway.
-		if err := s.eng.Occupy(c.UUID, c.CallerNumber); err != nil {
-			s.opt.Logf(7, "nwaycallout from %s: %v", c.CallerNumber, err)
-		}
-		s.calloutEvent(c.UUID, ci, event.OfferCallout)
-		return session.Directive{
-			Action:       session.Offer,
-			Dial:         s.dialVars(c.UUID, ci.legUUID, c.Group, c.Target, c.CallerNumber, 60) + "sofia/gateway/" + c.Gateway + "/" + c.Target,
-			Agent:        c.Target,
-			CallerNumber: c.CallerNumber,
-			TimeoutMS:    60_000,
-		}
+	default:
+		return s.errorDirective(acd.Errorf(acd.ErrBadArgument, "unknown application kind %d", c.Kind))
 	}
-	return s.errorDirective(acd.Errorf(acd.ErrBadArgument, "unknown application kind %d", c.Kind))
+	ci.rec = cdr.New(c.UUID, ci.group, c.Kind == session.Callout)
+	ci.rec.Caller(cdr.Leg{UUID: c.UUID, CallerIDNumber: c.CallerNumber, DestinationNumber: dest, Start: now})
+	s.calls[c.UUID] = ci // before the core: its decisions update ci
+	st, err := s.enterCore(c)
+	if err != nil {
+		delete(s.calls, c.UUID)
+		if c.Kind == session.Direct && acd.CodeOf(err) == acd.ErrState {
+			return busyDirective
+		}
+		return s.errorDirective(err)
+	}
+	return s.directive(c.UUID, ci, st)
+}
+
+var busyDirective = session.Directive{Action: session.Hangup, Cause: "USER_BUSY", Vars: [][2]string{{"nwayacd_result", "busy"}}}
+
+func (s *Service) enterCore(c session.Call) (acd.Step, error) {
+	switch c.Kind {
+	case session.Direct:
+		return s.eng.EnterDirect(acd.CallIn{UUID: c.UUID, Number: c.CallerNumber}, c.Target)
+	case session.Callout:
+		return s.eng.EnterCallout(acd.CalloutIn{UUID: c.UUID, Ext: c.CallerNumber, Group: c.Group, Target: c.Target, Gateway: c.Gateway})
+	}
+	return s.eng.Enter(acd.CallIn{UUID: c.UUID, Group: c.Group, Number: c.CallerNumber, Level: acd.Level(strings.ToLower(c.Level))})
+}
+
+// enterAgain continues a transferred call as a direct call to c.Target.
+func (s *Service) enterAgain(c session.Call, ci *callInfo) session.Directive {
+	st, err := s.eng.EnterDirect(acd.CallIn{UUID: c.UUID, Number: c.CallerNumber}, c.Target)
+	if err != nil {
+		if acd.CodeOf(err) == acd.ErrState {
+			return busyDirective
+		}
+		return s.errorDirective(err)
+	}
+	ci.left = false
+	return s.directive(c.UUID, ci, st)
 }
 
 // Next is the session asking what to do after its last step.
@@ -93,9 +87,6 @@ func (s *Service) Next(uuid string) session.Directive {
 	if ci == nil {
 		return s.errorDirective(acd.Errorf(acd.ErrUnknownCall, "no call %s in nwayacd", uuid))
 	}
-	if ci.kind == uint8(session.Callout) {
-		return s.doneDirective(ci, ci.result)
-	}
 	st, err := s.eng.Next(uuid)
 	if err != nil {
 		return s.errorDirective(err)
@@ -103,73 +94,58 @@ func (s *Service) Next(uuid string) session.Directive {
 	return s.directive(uuid, ci, st)
 }
 
+var outcomes = [...]acd.Outcome{session.Answered: acd.Answered, session.NoAnswer: acd.NoAnswer,
+	session.Failed: acd.Failed, session.Canceled: acd.Canceled}
+
 // OfferResult is the session reporting how an offer ended.
 func (s *Service) OfferResult(r session.OfferResult) {
 	s.mu.Lock()
 	defer s.unlock()
-	ci := s.calls[r.UUID]
-	if ci == nil {
+	if s.calls[r.UUID] == nil {
 		return
 	}
-	if r.AgentUUID != "" {
-		ci.legUUID = r.AgentUUID
+	var o acd.Outcome
+	if int(r.Outcome) < len(outcomes) {
+		o = outcomes[r.Outcome]
 	}
-	if ci.kind == uint8(session.Callout) {
-		now := s.clock.Now()
-		m := event.OfferNoAnswer
-		switch r.Outcome {
-		case session.Answered:
-			m = event.OfferAnswered
-			ci.answerAt = now
-			ci.agent = ci.target
-			ci.rec.Answered(ci.target, cdr.Leg{UUID: ci.legUUID, DestinationNumber: ci.target, Start: ci.offerAt, Answer: now})
-			ci.result = acd.ResultAnswered
-		case session.Canceled:
-			ci.result = acd.ResultAbandoned
-			ci.ended = true
-		default:
-			ci.rec.NoAnswer(ci.target, now)
-			ci.result = acd.ResultNoAnswer
-			ci.ended = true
-		}
-		s.calloutEvent(r.UUID, ci, m)
-		return
-	}
-	o := map[session.Outcome]acd.Outcome{session.Answered: acd.Answered, session.NoAnswer: acd.NoAnswer,
-		session.Failed: acd.Failed, session.Canceled: acd.Canceled}[r.Outcome]
 	if o == 0 {
 		s.opt.Logf(4, "offer result for %s with unknown outcome %d", r.UUID, r.Outcome)
 		o = acd.Failed
 	}
-	if err := s.eng.OfferResult(r.UUID, r.Agent, o, ci.legUUID); err != nil {
+	if err := s.eng.OfferResult(r.UUID, r.Agent, o, r.AgentUUID); err != nil {
 		s.opt.Logf(7, "offer result ignored: %v", err)
 	}
-}
-
-// calloutEvent tells the dialling agent's desk about its outbound call: the
-// number is the outside party, the extension the agent.
-func (s *Service) calloutEvent(uuid string, ci *callInfo, m event.OfferMethod) {
-	s.publish(&event.Offer{Method: m, UUID: uuid, Number: ci.target, Group: ci.group, Extension: ci.number,
-		Level: string(acd.LevelNormal), CallinTime: s.stamp(ci.entered), CTIIP: s.ctiIP()})
 }
 
 // BridgeEnded is the session reporting that caller and agent are apart again.
 func (s *Service) BridgeEnded(uuid string) {
 	s.mu.Lock()
 	defer s.unlock()
-	ci := s.calls[uuid]
-	if ci == nil {
-		return
-	}
-	if ci.kind == uint8(session.Callout) {
-		now := s.clock.Now()
-		ci.rec.AgentLeg(ci.target, cdr.Leg{End: now})
-		ci.ended = true
-		s.calloutEvent(uuid, ci, event.OfferHangup)
+	if s.calls[uuid] == nil {
 		return
 	}
 	if err := s.eng.BridgeEnded(uuid); err != nil {
 		s.opt.Logf(7, "bridge end ignored: %v", err)
+	}
+}
+
+// transferred records that the call id names (a caller channel or an agent
+// leg the core named) was moved to `to`: the core takes the agent off it and
+// puts `to` on it when `to` is an agent, and the CDR is flagged 转接.
+// Called with mu held.
+func (s *Service) transferred(id, to string) {
+	if u, ok := s.eng.CallOf(id); ok {
+		if ci := s.calls[u]; ci != nil {
+			ci.rec.Transferred(to)
+			ci.transfers++
+		}
+	}
+	err := s.eng.Transferred(id, to)
+	if acd.CodeOf(err) == acd.ErrUnknownExtension {
+		err = s.eng.Transferred(id, "") // to an outside number, a queue, an IVR …
+	}
+	if err != nil {
+		s.opt.Logf(7, "transfer of %s to %s: %v", id, to, err)
 	}
 }
 
@@ -181,9 +157,12 @@ func (s *Service) Leave(uuid string) {
 	if ci == nil {
 		return
 	}
-	s.eng.Leave(uuid)
+	held := s.eng.Leave(uuid)
 	s.handle(s.eng.Decisions()) // the abandon/ended decisions need ci
 	ci.left = true
+	if held {
+		return // transferred: the CDR waits for the caller's channel to end (legFacts)
+	}
 	ci.rec.Caller(cdr.Leg{End: s.clock.Now()})
 	if ci.aLegSeen || s.opt.ManualTimers {
 		s.writeCDR(uuid, ci)
@@ -232,14 +211,14 @@ func (s *Service) directive(uuid string, ci *callInfo, st acd.Step) session.Dire
 			dial = s.opt.DialTemplate
 		}
 		dial = strings.ReplaceAll(dial, "%s", st.Agent)
-		ci.legUUID = ""
-		if !strings.ContainsAny(dial, ",|") && !strings.Contains(dial, ":_:") { // one leg
-			ci.legUUID = newUUID()
+		music := s.opt.HoldMusic
+		if st.Outside {
+			music = "" // a callout's caller hears the far end ring
 		}
 		return session.Directive{
 			Action:       session.Offer,
-			File:         s.opt.HoldMusic,
-			Dial:         s.dialVars(uuid, ci.legUUID, ci.group, st.Agent, ci.number, secs) + dial,
+			File:         music,
+			Dial:         s.dialVars(uuid, st.Leg, ci.group, st.Agent, ci.number, secs) + dial,
 			Agent:        st.Agent,
 			CallerNumber: ci.number,
 			TimeoutMS:    int(st.Timeout / time.Millisecond),

@@ -168,11 +168,13 @@ func usec(v int64) time.Time {
 // the call it belongs to; a caller leg completes the record.
 func (s *Service) legFacts(ev *session.ChannelEvent) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	leg := cdr.Leg{UUID: ev.UUID, CallerIDNumber: ev.CallerNumber, DestinationNumber: ev.DestNumber,
 		Start: usec(ev.StartUsec), Answer: usec(ev.AnswerUsec), End: usec(ev.EndUsec),
 		HangupDisposition: ev.SIPHangupDisposition, RecordFile: ev.RecordFile}
 	if ci := s.calls[ev.UUID]; ci != nil {
+		s.eng.TransferEnded(ev.UUID) // a transferred call ends with its caller
+		s.handle(s.eng.Decisions())
 		ci.rec.Caller(leg)
 		ci.aLegSeen = true
 		if ci.left {

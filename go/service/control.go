@@ -12,10 +12,8 @@ func (s *Service) channelOf(ext string) (string, error) {
 	}
 	s.mu.Lock()
 	x, err := s.eng.Extension(ext)
-	if err == nil && x.AgentUUID == "" && x.CallUUID != "" {
-		if ci := s.calls[x.CallUUID]; ci != nil {
-			x.AgentUUID = ci.legUUID
-		}
+	if err == nil && x.AgentUUID == "" {
+		x.AgentUUID = x.CallLeg
 	}
 	s.mu.Unlock()
 	if err == nil && x.AgentUUID != "" && s.channelKnown(x.AgentUUID) {
@@ -136,16 +134,11 @@ func (s *Service) transfer(uuid, to, gateway string) error {
 	return s.run("uuid_transfer", uuid+" -bleg "+to+" XML "+s.opt.Context)
 }
 
-// noteTransfer marks the CDR of the queued call uuid belongs to.
+// noteTransfer tells the core that the call uuid belongs to moves to `to`.
 func (s *Service) noteTransfer(uuid, to string) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	for callUUID, ci := range s.calls {
-		if callUUID == uuid || ci.legUUID == uuid {
-			ci.rec.Transferred(to)
-			ci.transfers++
-		}
-	}
+	defer s.unlock()
+	s.transferred(uuid, to)
 }
 
 // Answer makes a ringing phone answer (SIP NOTIFY talk, for phones that support it).

@@ -5,7 +5,6 @@ import (
 	"github.com/nwayacd/mod_nwayacd/go/cdr"
 	"github.com/nwayacd/mod_nwayacd/go/event"
 	"github.com/nwayacd/mod_nwayacd/go/publish"
-	"github.com/nwayacd/mod_nwayacd/go/session"
 	"github.com/nwayacd/mod_nwayacd/go/store"
 )
 
@@ -34,8 +33,8 @@ func (s *Service) handle(ds []acd.Decision) {
 		case acd.DWake:
 			s.host("uuid_break", c.UUID+" all")
 		case acd.DKill:
-			if ci := s.calls[c.UUID]; ci != nil && ci.legUUID != "" {
-				s.host("uuid_kill", ci.legUUID+" ORIGINATOR_CANCEL")
+			if c.AgentUUID != "" { // a leg the switch named is left to the offer's own timeout
+				s.host("uuid_kill", c.AgentUUID+" ORIGINATOR_CANCEL")
 			}
 		case acd.DEnded:
 			s.ended(d)
@@ -51,12 +50,12 @@ func (s *Service) handle(ds []acd.Decision) {
 	}
 }
 
+// offerEvent publishes an agent-facing message and keeps the CDR's offers.
+// The party offered is c.Agent: the agent, or a callout's outside number;
+// d.Ext is the desk told (for a callout, the phone dialling out).
 func (s *Service) offerEvent(d *acd.Decision) {
 	c := d.Call
 	ci := s.calls[c.UUID]
-	if ci != nil && ci.kind == uint8(session.Callout) {
-		return // a callout's messages are the service's own (calls.go)
-	}
 	if ci != nil && c.Level != "" {
 		ci.level = c.Level
 	}
@@ -65,27 +64,26 @@ func (s *Service) offerEvent(d *acd.Decision) {
 	case acd.DOfferCallout:
 		m = event.OfferCallout
 		if ci != nil {
-			// legUUID stays: the directive that names the new leg may
-			// already have been built in this same locked section.
-			ci.rec.Offered(d.Ext, d.At)
+			ci.rec.Offered(c.Agent, d.At)
 			ci.offerAt = d.At
 		}
 	case acd.DOfferNoAnswer:
 		m = event.OfferNoAnswer
-		if ci != nil {
-			ci.rec.NoAnswer(d.Ext, d.At)
+		// A callout whose own phone hung up first is no fault of the party.
+		if ci != nil && c.Result != acd.ResultAbandoned {
+			ci.rec.NoAnswer(c.Agent, d.At)
 		}
 	case acd.DOfferAnswered:
 		m = event.OfferAnswered
 		if ci != nil {
-			ci.agent = d.Ext
+			ci.agent = c.Agent
 			ci.answerAt = d.At
-			ci.rec.Answered(d.Ext, cdr.Leg{UUID: c.AgentUUID, DestinationNumber: d.Ext, Start: ci.offerAt, Answer: d.At})
+			ci.rec.Answered(c.Agent, cdr.Leg{UUID: c.AgentUUID, DestinationNumber: c.Agent, Start: ci.offerAt, Answer: d.At})
 		}
 	case acd.DOfferHangup:
 		m = event.OfferHangup
-		if ci != nil && ci.agent == d.Ext {
-			ci.rec.AgentLeg(d.Ext, cdr.Leg{End: d.At})
+		if ci != nil && ci.agent == c.Agent {
+			ci.rec.AgentLeg(c.Agent, cdr.Leg{End: d.At})
 		}
 	}
 	group := c.Group
@@ -99,10 +97,9 @@ func (s *Service) offerEvent(d *acd.Decision) {
 func (s *Service) ended(d *acd.Decision) {
 	c := d.Call
 	ci := s.calls[c.UUID]
-	if ci == nil || ci.kind == uint8(session.Callout) {
+	if ci == nil {
 		return
 	}
-	ci.ended = true
 	ci.result = c.Result
 	ci.waited = c.Waited
 	switch c.Result {

@@ -119,17 +119,15 @@ type Service struct {
 	ver         atomic.Uint64
 }
 
+// callInfo is what the service keeps of a call for its CDR and the
+// session's channel variables; the call itself is the core's.
 type callInfo struct {
-	kind      uint8 // session.Kind
 	group     string
 	number    string
 	level     acd.Level
-	agent     string // answering agent
-	legUUID   string // the agent leg of the current offer
-	target    string // callout: the outside number
+	agent     string // the party that answered (a callout's outside number)
 	rec       *cdr.Record
 	entered   time.Time
-	ended     bool
 	left      bool
 	aLegSeen  bool
 	written   bool
@@ -168,6 +166,12 @@ func New(opt Options) *Service {
 	}
 	if opt.Version == "" {
 		opt.Version = Version
+	}
+	if opt.Core.DialTemplate == "" {
+		opt.Core.DialTemplate = opt.DialTemplate
+	}
+	if opt.Core.NewUUID == nil {
+		opt.Core.NewUUID = newUUID
 	}
 	return &Service{
 		opt:      opt,
