@@ -199,7 +199,7 @@ func (e *Engine) step(c *call) Step {
 			c.delivered = true
 		}
 		return Step{Kind: StepOffer, Agent: c.agent.ext, Dial: c.agent.dial, Leg: c.legUUID, Timeout: g.timeout}
-	case phaseBridged:
+	case phaseBridged, phaseTransferred:
 		return Step{Kind: StepDone, Result: ResultAnswered}
 	}
 	switch c.result {

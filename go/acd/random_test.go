@@ -13,11 +13,16 @@ type session struct {
 	last   Step
 	agent  string // agent of the last Offer step
 	bridge bool
+	moved  bool // transferred: the caller talks on after the session leaves
 	done   bool // got Hangup/Done: only Leave is left
 }
 
 // TestRandomized drives the engine with random facts, as agents, phones and
-// sessions would produce them, and checks the invariants after every one.
+// sessions would produce them — queued calls, direct calls, callouts,
+// transfers (to idle, busy, logged-out, unknown agents and non-agents),
+// set-callstate — and checks the invariants after every one: no agent in
+// two calls, no idle agent while a call it could take waits, and every call
+// ends exactly once.
 func TestRandomized(t *testing.T) {
 	ops := 100_000
 	if testing.Short() {
@@ -28,10 +33,14 @@ func TestRandomized(t *testing.T) {
 	}
 }
 
+// randomRun is one long weighted switch of facts: split, it would only pass
+// its dozen shared variables around.
 func randomRun(t *testing.T, seed uint64, ops int) {
 	rng := rand.New(rand.NewPCG(seed, 7))
 	clock := &fakeClock{t: epoch}
-	e := New(Config{Seed: seed, WrapUp: 20 * time.Second, NoAnswerLimit: 3, MemoryExpiry: time.Hour}, clock)
+	legs := 0
+	newLeg := func() string { legs++; return "leg-" + strconv.Itoa(legs) }
+	e := New(Config{Seed: seed, WrapUp: 20 * time.Second, NoAnswerLimit: 3, MemoryExpiry: time.Hour, NewUUID: newLeg}, clock)
 	const nAgents, nGroups = 24, 5
 	for g := 0; g < nGroups; g++ {
 		gu := GiveUp{BusyRingTimes: g % 3, MaxWait: time.Duration(g%2) * 90 * time.Second}
@@ -54,6 +63,8 @@ func randomRun(t *testing.T, seed uint64, ops int) {
 		}
 	}
 	sessions := map[string]*session{}
+	held := map[string]bool{} // transferred calls whose session left
+	seen := map[string]int{}  // what the run exercised, checked at the end
 	ended := map[string]int{}
 	entered := 0
 	nextID := 0
@@ -114,11 +125,16 @@ func randomRun(t *testing.T, seed uint64, ops int) {
 		case op < 20:
 			_ = e.SetRegistered(agentName(), rng.IntN(4) != 0)
 		case op < 22:
-			st := []CallState{CallIVR, CallTyping, CallNoReady, CallRest, CallReady, CallRing}[rng.IntN(6)]
+			st := []CallState{CallRing, CallTalking, CallIVR, CallReady, CallTyping, CallNoAnswer, CallNoReady, CallBusy, CallRest}[rng.IntN(9)]
 			_ = e.SetCallState(agentName(), st)
 		case op < 36 && len(sessions) >= 40: // the trunk is full: a caller hangs up
-			id, _ := anySession()
-			e.Leave(id)
+			id, s := anySession()
+			if s.moved {
+				e.TransferEnded(id)
+			}
+			if e.Leave(id) {
+				t.Fatalf("op %d: %s held after its caller hung up", i, id)
+			}
 			delete(sessions, id)
 		case op < 36:
 			nextID++
@@ -151,14 +167,16 @@ func randomRun(t *testing.T, seed uint64, ops int) {
 				break
 			}
 			o := []Outcome{Answered, Answered, NoAnswer, Failed, Canceled}[rng.IntN(5)]
-			err := e.OfferResult(id, s.agent, o, "leg")
+			err := e.OfferResult(id, s.agent, o, "")
 			if err == nil && o == Answered {
 				s.bridge = true
 				s.agent = ""
 				break
 			}
 			if o == Canceled {
-				e.Leave(id)
+				if e.Leave(id) {
+					t.Fatalf("op %d: %s held after a cancel", i, id)
+				}
 				delete(sessions, id)
 				break
 			}
@@ -177,12 +195,91 @@ func randomRun(t *testing.T, seed uint64, ops int) {
 		case op < 86: // the caller hangs up, or a finished application returns
 			id, s := anySession()
 			if s != nil {
-				e.Leave(id)
+				if e.Leave(id) {
+					held[id] = true
+				}
 				delete(sessions, id)
 			}
 		case op < 88:
 			_ = e.RemoveExtension(agentName())
 			_ = e.AddExtension(ExtensionSpec{Extension: agentName(), JobEnabled: true})
+		case op < 90: // nway_bridge, or nwaycallout from a phone (an agent's or not)
+			nextID++
+			id := "d" + strconv.Itoa(nextID)
+			var st Step
+			var err error
+			kind := "direct"
+			if rng.IntN(2) == 0 {
+				st, err = e.EnterDirect(CallIn{UUID: id, Number: strconv.Itoa(rng.IntN(30))}, agentName())
+			} else {
+				kind = "callout"
+				from := agentName()
+				if rng.IntN(4) == 0 {
+					from = "555"
+				}
+				st, err = e.EnterCallout(CalloutIn{UUID: id, Ext: from, Group: groupName(), Target: "0" + strconv.Itoa(rng.IntN(99)), Gateway: "gw"})
+			}
+			if err != nil {
+				if c := CodeOf(err); c != ErrState && c != ErrUnknownExtension {
+					t.Fatalf("op %d: enter %s: %v", i, id, err)
+				}
+				break
+			}
+			entered++
+			seen[kind]++
+			s := &session{}
+			sessions[id] = s
+			apply(id, s, st, nil)
+		case op < 94: // a transfer of a bridged call, by the caller's uuid or the agent's leg
+			var id string
+			var s *session
+			for sid, ss := range sessions { // map order: a random one
+				if ss.bridge || ss.moved {
+					id, s = sid, ss
+					break
+				}
+			}
+			if s == nil {
+				break
+			}
+			ref := id
+			if c := e.calls[id]; c != nil && c.legUUID != "" && rng.IntN(2) == 0 {
+				ref = c.legUUID
+			}
+			to := []string{agentName(), agentName(), "9999", ""}[rng.IntN(4)]
+			err := e.Transferred(ref, to)
+			switch {
+			case err == nil:
+				s.moved = true
+				seen["transfer"]++
+				if to != "" && e.agents[to] != nil && !e.agents[to].loggedIn {
+					seen["transfer to a logged-out agent"]++
+				}
+			case CodeOf(err) == ErrUnknownExtension: // 9999, or an extension removed meanwhile
+			case CodeOf(err) == ErrState: // a callout
+			default:
+				t.Fatalf("op %d: transfer %s to %q: %v", i, ref, to, err)
+			}
+		case op < 96 && len(held) > 0: // a transferred caller hangs up, or its route runs nway_bridge
+			for id := range held {
+				delete(held, id)
+				if continueHeld(e, rng, id, agentName, sessions, apply) {
+					seen["nway_bridge after a transfer"]++
+					break
+				}
+				e.TransferEnded(id)
+				seen["transferred caller hangs up"]++
+				break
+			}
+		case op < 96: // a transferred caller hangs up while its session is still in the application
+			id, s := anySession()
+			if s != nil && s.moved {
+				e.TransferEnded(id)
+				if e.Leave(id) {
+					t.Fatalf("op %d: %s held after its caller hung up", i, id)
+				}
+				delete(sessions, id)
+			}
 		default:
 			clock.t = clock.t.Add(time.Duration(rng.IntN(30)) * time.Second)
 			e.Tick()
@@ -208,7 +305,12 @@ func randomRun(t *testing.T, seed uint64, ops int) {
 		checkInvariants(t, i, e)
 	}
 	for id := range sessions {
-		e.Leave(id)
+		if e.Leave(id) {
+			held[id] = true
+		}
+	}
+	for id := range held {
+		e.TransferEnded(id)
 	}
 	for _, d := range e.Decisions() {
 		if d.Kind == DEnded {
@@ -227,6 +329,27 @@ func randomRun(t *testing.T, seed uint64, ops int) {
 		t.Fatalf("%d calls entered, %d ended", entered, len(ended))
 	}
 	checkInvariants(t, ops, e)
+	for _, k := range []string{"direct", "callout", "transfer", "transfer to a logged-out agent", "nway_bridge after a transfer", "transferred caller hangs up"} {
+		if seen[k] == 0 && !(testing.Short() && k == "nway_bridge after a transfer") { // a few per short run: may be none
+			t.Errorf("the run never exercised %s", k)
+		}
+	}
+	t.Logf("exercised %v", seen)
+}
+
+// continueHeld: a transferred call's route runs nway_bridge (sometimes;
+// the agent may be busy).
+func continueHeld(e *Engine, rng *rand.Rand, id string, agentName func() string, sessions map[string]*session, apply func(string, *session, Step, error)) bool {
+	for try := 0; try < 3 && rng.IntN(2) == 0; try++ {
+		st, err := e.EnterDirect(CallIn{UUID: id, Number: "1"}, agentName())
+		if err == nil {
+			s := &session{}
+			sessions[id] = s
+			apply(id, s, st, nil)
+			return true
+		}
+	}
+	return false
 }
 
 // checkOrder: an agent handed a call that was already waiting got the best
@@ -259,10 +382,16 @@ func checkOrder(t *testing.T, i int, e *Engine, ds []Decision, before map[string
 func checkInvariants(t *testing.T, i int, e *Engine) {
 	holders := map[*agent]*call{}
 	for _, c := range e.calls {
-		if c.phase == phaseOffering || c.phase == phaseBridged {
-			if c.agent == nil {
-				t.Fatalf("op %d: call %s in phase %d without agent", i, c.uuid, c.phase)
-			}
+		if c.phase == phaseOffering && c.agent == nil {
+			t.Fatalf("op %d: call %s rings nobody", i, c.uuid)
+		}
+		if c.phase == phaseBridged && c.kind != kindCallout && c.agent == nil {
+			t.Fatalf("op %d: call %s bridged without agent", i, c.uuid)
+		}
+		if c.left && c.phase != phaseTransferred {
+			t.Fatalf("op %d: call %s kept after its session left in phase %d", i, c.uuid, c.phase)
+		}
+		if c.agent != nil {
 			if prev := holders[c.agent]; prev != nil {
 				t.Fatalf("op %d: agent %s holds %s and %s", i, c.agent.ext, prev.uuid, c.uuid)
 			}

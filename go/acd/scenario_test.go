@@ -1,17 +1,14 @@
 package acd
 
 import (
-	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
-)
 
-var update = flag.Bool("update", false, "rewrite the expected output of testdata scenarios")
+	"github.com/cockroachdb/datadriven"
+)
 
 type fakeClock struct{ t time.Time }
 
@@ -19,65 +16,30 @@ func (c *fakeClock) Now() time.Time { return c.t }
 
 var epoch = time.Date(2021, 5, 30, 17, 0, 0, 0, time.UTC)
 
-// TestScenarios replays testdata/*.txt: blocks of one command, a "----" line
-// and the expected output (the step or error, then every decision in order).
+// TestScenarios replays testdata/*.txt with datadriven: each block is one or
+// more commands (the directive line and its input lines), "----", then the
+// output: the step or error of each command, then every decision in order.
+// go test ./go/acd -run TestScenarios -rewrite regenerates the outputs.
 func TestScenarios(t *testing.T) {
-	files, _ := filepath.Glob("testdata/*.txt")
-	if len(files) == 0 {
-		t.Fatal("no scenarios")
-	}
-	for _, f := range files {
-		t.Run(strings.TrimSuffix(filepath.Base(f), ".txt"), func(t *testing.T) { runScenario(t, f) })
-	}
-}
-
-func runScenario(t *testing.T, path string) {
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	clock := &fakeClock{t: epoch}
-	e := New(Config{Seed: 1}, clock)
-	var out strings.Builder
-	blocks := strings.Split(strings.TrimSpace(string(raw)), "\n\n")
-	for _, b := range blocks {
-		lines := strings.Split(b, "\n")
-		var cmd []string
-		var want []string
-		sep := false
-		for _, l := range lines {
-			switch {
-			case l == "----":
-				sep = true
-			case sep:
-				want = append(want, l)
-			default:
-				cmd = append(cmd, l)
+	datadriven.Walk(t, "testdata", func(t *testing.T, path string) {
+		clock := &fakeClock{t: epoch}
+		legs := 0
+		newLeg := func() string { legs++; return "leg-" + strconv.Itoa(legs) }
+		e := New(Config{Seed: 1, NewUUID: newLeg}, clock)
+		datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {
+			var got []string
+			for _, line := range append([]string{d.FullCmd()}, strings.Split(d.Input, "\n")...) {
+				if line == "" || strings.HasPrefix(line, "#") {
+					continue
+				}
+				got = append(got, runCommand(t, e, clock, line)...)
 			}
-		}
-		var got []string
-		for _, c := range cmd {
-			if strings.HasPrefix(c, "#") {
-				continue
+			if len(got) == 0 {
+				return ""
 			}
-			got = append(got, runCommand(t, e, clock, c)...)
-		}
-		out.WriteString(strings.Join(cmd, "\n"))
-		out.WriteString("\n----\n")
-		if len(got) > 0 {
-			out.WriteString(strings.Join(got, "\n"))
-			out.WriteString("\n")
-		}
-		out.WriteString("\n")
-		if !*update && strings.Join(got, "\n") != strings.Join(want, "\n") {
-			t.Errorf("%s: %s\n got:\n%s\nwant:\n%s", path, strings.Join(cmd, "; "), strings.Join(got, "\n"), strings.Join(want, "\n"))
-		}
-	}
-	if *update {
-		if err := os.WriteFile(path, []byte(strings.TrimRight(out.String(), "\n")+"\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+			return strings.Join(got, "\n") + "\n"
+		})
+	})
 }
 
 func kv(args []string) map[string]string {
@@ -205,11 +167,21 @@ func runCommand(t *testing.T, e *Engine, clock *fakeClock, line string) []string
 		stepOut(e.Next(arg(1)))
 	case "answer", "noanswer", "fail", "cancel":
 		o := map[string]Outcome{"answer": Answered, "noanswer": NoAnswer, "fail": Failed, "cancel": Canceled}[f[0]]
-		errOut(e.OfferResult(arg(1), arg(2), o, "leg-"+arg(2)))
+		errOut(e.OfferResult(arg(1), arg(2), o, "")) // the session confirms the leg the core named
 	case "bridgeend":
 		errOut(e.BridgeEnded(arg(1)))
 	case "leave":
-		e.Leave(arg(1))
+		if e.Leave(arg(1)) {
+			res = append(res, "held "+arg(1))
+		}
+	case "transfer": // transfer <call uuid or leg> <extension, or - for a non-agent>
+		to := arg(2)
+		if to == "-" {
+			to = ""
+		}
+		errOut(e.Transferred(arg(1), to))
+	case "transferended":
+		e.TransferEnded(arg(1))
 	case "advance":
 		clock.t = clock.t.Add(dur(t, arg(1)))
 		e.Tick()
@@ -221,7 +193,11 @@ func runCommand(t *testing.T, e *Engine, clock *fakeClock, line string) []string
 				errOut(err)
 				break
 			}
-			res = append(res, fmt.Sprintf("ext %s reg=%s seat=%s state=%s login=%v groups=%v", x.Extension, x.RegStatus, x.Seat, x.CallState, x.LoggedIn, x.Groups))
+			line := fmt.Sprintf("ext %s reg=%s seat=%s state=%s login=%v groups=%v", x.Extension, x.RegStatus, x.Seat, x.CallState, x.LoggedIn, x.Groups)
+			if x.CallUUID != "" {
+				line += fmt.Sprintf(" call=%s leg=%s", x.CallUUID, x.CallLeg)
+			}
+			res = append(res, line)
 		case "group":
 			g, err := e.Group(arg(2))
 			if err != nil {
@@ -248,6 +224,12 @@ func formatStep(s Step) string {
 	b.WriteString(s.Kind.String())
 	if s.Agent != "" {
 		b.WriteString(" agent=" + s.Agent)
+	}
+	if s.Leg != "" {
+		b.WriteString(" leg=" + s.Leg)
+	}
+	if s.Dial != "" {
+		b.WriteString(" dial=" + s.Dial)
 	}
 	if s.File != "" {
 		b.WriteString(" file=" + s.File)
@@ -276,7 +258,9 @@ func formatDecision(d Decision) string {
 		return fmt.Sprintf("queue_add %s group=%s level=%s", c.UUID, c.Group, c.Level)
 	case DQueueRemove:
 		return fmt.Sprintf("queue_remove %s", c.UUID)
-	case DOfferCallout, DOfferNoAnswer, DOfferAnswered, DOfferHangup, DKill:
+	case DKill:
+		return fmt.Sprintf("kill %s %s leg=%s", c.UUID, d.Ext, c.AgentUUID)
+	case DOfferCallout, DOfferNoAnswer, DOfferAnswered, DOfferHangup:
 		return fmt.Sprintf("%s %s %s", d.Kind, c.UUID, d.Ext)
 	case DWake:
 		return "wake " + c.UUID
