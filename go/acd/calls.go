@@ -495,18 +495,7 @@ func (e *Engine) BridgeEnded(uuid string) error {
 		e.finish(c, ResultAnswered)
 		return nil
 	}
-	e.hangUpAgent(c)
-	return nil
-}
-
-// hangUpAgent ends a call whose agent is on it (bridged, or transferred to
-// it): the agent wraps up, the call is finished as answered.
-func (e *Engine) hangUpAgent(c *call) {
 	a := c.agent
-	if a == nil {
-		e.finish(c, ResultAnswered)
-		return
-	}
 	e.emit(Decision{Kind: DOfferHangup, Ext: a.ext, Call: c.view(), At: e.now()})
 	e.release(c)
 	c.agent = a // keep the answering agent in the final view
@@ -515,6 +504,7 @@ func (e *Engine) hangUpAgent(c *call) {
 	if e.agents[a.ext] == a {
 		e.startWrapUp(a)
 	}
+	return nil
 }
 
 // Leave is the session's application returning, for whatever reason. A call

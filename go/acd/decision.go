@@ -11,7 +11,10 @@ const (
 	// DQueueAdd / DQueueRemove: Call entered or left its group's queue.
 	DQueueAdd
 	DQueueRemove
-	// DOffer*: agent-facing messages about Call and agent Ext.
+	// DOffer*: desk messages about Call for extension Ext: an offer began
+	// (callout), was not answered, was answered, ended (hangup). The party
+	// offered is Call.Agent: the agent itself, or for a callout (nwaycallout)
+	// the outside number while Ext is the phone dialling out.
 	DOfferCallout
 	DOfferNoAnswer
 	DOfferAnswered
@@ -21,6 +24,8 @@ const (
 	// DKill: take back the offer of Call to Ext: hang up its agent leg AgentUUID.
 	DKill
 	// DEnded: Call is finished with Result; Tried lists the no-answer agents.
+	// Exactly once per call; a transferred call ends when its caller's
+	// channel does (TransferEnded), not at the transfer.
 	DEnded
 	// DMemory: remember that caller Call.Number talked with Ext.
 	DMemory
@@ -48,7 +53,7 @@ const (
 	ResultGaveUp      Result = "gave_up"   // busy ring played N times
 	ResultTimeout     Result = "timeout"   // the group's maximum wait passed
 	ResultNoGroup     Result = "no_group"  // the group vanished while it waited
-	ResultNoAnswer    Result = "no_answer" // a direct call the extension did not answer
+	ResultNoAnswer    Result = "no_answer" // a direct call the extension, or a callout the outside number, did not answer
 )
 
 // CallView is a value snapshot of a call carried by decisions.
@@ -59,11 +64,11 @@ type CallView struct {
 	Group      string
 	Level      Level
 	CallinTime time.Time
-	Agent      string // the agent offered or talking, if any
-	AgentUUID  string
+	Agent      string // the party offered or talking: an agent, a callout's outside number
+	AgentUUID  string // that party's leg, when the core named it or the session reported it
 	Tried      []string // no-answer agents, in order (DEnded only; owned by the receiver)
 	Result     Result   // DEnded only
-	Waited     time.Duration
+	Waited     time.Duration // DEnded only: from entry to the end (0 for a callout)
 }
 
 // Decision is one outcome of a fact.

@@ -60,6 +60,7 @@ func dur(t *testing.T, s string) time.Duration {
 	return d
 }
 
+// runCommand is the scripts' command table: one switch reads best.
 func runCommand(t *testing.T, e *Engine, clock *fakeClock, line string) []string {
 	f := strings.Fields(line)
 	if len(f) == 0 {
