@@ -64,10 +64,10 @@ type CallView struct {
 	Group      string
 	Level      Level
 	CallinTime time.Time
-	Agent      string // the party offered or talking: an agent, a callout's outside number
-	AgentUUID  string // that party's leg, when the core named it or the session reported it
-	Tried      []string // no-answer agents, in order (DEnded only; owned by the receiver)
-	Result     Result   // DEnded only
+	Agent      string        // the party offered or talking: an agent, a callout's outside number
+	AgentUUID  string        // that party's leg, when the core named it or the session reported it
+	Tried      []string      // no-answer agents, in order (DEnded only; owned by the receiver)
+	Result     Result        // DEnded only
 	Waited     time.Duration // DEnded only: from entry to the end (0 for a callout)
 }
 
