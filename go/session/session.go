@@ -15,9 +15,11 @@ const (
 	Wait Action = iota + 1
 	// Play: play File Loops times (answering first if needed), then ask Next.
 	Play
-	// Offer: originate Dial (already carrying its {vars}) for at most
-	// TimeoutMS, presenting CallerNumber, the caller hearing File meanwhile;
-	// on answer bridge the caller to it.
+	// Offer: originate Dial (already carrying its {vars}, among them the
+	// origination_uuid the core chose for a one-leg dial string) for at most
+	// TimeoutMS, presenting CallerNumber, the caller hearing File meanwhile
+	// (none for a callout: the far end's ringback); on answer bridge the
+	// caller to it.
 	// Report with OfferResult, then (after answer) BridgeEnded when the bridge ends.
 	Offer
 	// Hangup: play File (if set) then hang up with Cause.
@@ -49,7 +51,7 @@ type Directive struct {
 	Loops        int
 	TimeoutMS    int
 	Dial         string
-	Agent        string // the extension offered (Offer)
+	Agent        string // the extension offered, or a callout's outside number (Offer)
 	CallerNumber string // caller id presented to the agent (Offer)
 	Cause        string // FreeSWITCH hangup cause name (Hangup), e.g. NORMAL_CLEARING
 	Vars         [][2]string
@@ -91,7 +93,7 @@ const (
 type OfferResult struct {
 	UUID      string // the caller's channel
 	Agent     string
-	AgentUUID string // the agent leg, when one was created
+	AgentUUID string // the leg created, when the session knows it (it overrides the core's name)
 	Outcome   Outcome
 	Cause     string // FreeSWITCH cause name
 }
