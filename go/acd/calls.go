@@ -421,13 +421,19 @@ func (e *Engine) offerFailed(c *call, byTimer bool) {
 	e.dispatchAgent(a)
 }
 
-// takeBack withdraws an offer whose agent went away; the call is routed again.
+// takeBack withdraws an offer whose agent went away; the call is routed
+// again, or, a direct call having nobody else, ends unanswered.
 func (e *Engine) takeBack(c *call) {
 	a := c.agent
 	e.emit(Decision{Kind: DKill, Ext: a.ext, Call: c.view(), At: e.now()})
 	e.emit(Decision{Kind: DOfferHangup, Ext: a.ext, Call: c.view(), At: e.now()})
 	e.release(c)
 	c.phase = phaseWaiting
+	if c.kind == kindDirect {
+		e.finish(c, ResultNoAnswer)
+		e.wake(c)
+		return
+	}
 	e.route(c)
 	e.wake(c)
 }

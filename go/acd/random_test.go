@@ -423,6 +423,9 @@ func checkInvariants(t *testing.T, i int, e *Engine) {
 			t.Fatalf("op %d: group %s counts %d waiting, lists hold %d", i, g.num, g.waiting, n)
 		}
 	}
+	if e.direct != nil && (e.direct.waiting != 0 || e.direct.q[0].head != nil || e.direct.q[1].head != nil) {
+		t.Fatalf("op %d: a direct call or callout is queued", i)
+	}
 	// Nobody idle while a call it could take waits unoffered.
 	for _, a := range e.agents {
 		if a.call != nil && holders[a] == nil {
