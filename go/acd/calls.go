@@ -92,7 +92,8 @@ func (e *Engine) newCall() *call {
 	return &call{}
 }
 
-// Enter is a call arriving in a group (the nwayacd application).
+// Enter is a call arriving in a group (the nwayacd application). A uuid the
+// core still holds (a transferred call) is refused: TransferEnded ends it.
 func (e *Engine) Enter(in CallIn) (Step, error) {
 	if err := validUUID(in.UUID); err != nil {
 		return Step{}, err

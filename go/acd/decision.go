@@ -21,7 +21,8 @@ const (
 	DOfferHangup
 	// DWake: Call's session must ask for its next step now (uuid_break).
 	DWake
-	// DKill: take back the offer of Call to Ext: hang up its agent leg AgentUUID.
+	// DKill: take back the offer of Call to Ext: hang up its agent leg
+	// AgentUUID ("" when unnamed: the offer's own timeout ends it).
 	DKill
 	// DEnded: Call is finished with Result; Tried lists the no-answer agents.
 	// Exactly once per call; a transferred call ends when its caller's
