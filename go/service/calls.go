@@ -22,29 +22,31 @@ func (s *Service) Enter(c session.Call) session.Directive {
 		}
 		// The dialplan sends the same channel on (an overflow group after a
 		// timeout, nway_bridge …): the first visit's record is complete.
-		s.writeCDR(c.UUID, ci)
+		s.book.Close(c.UUID)
 	}
 	in := acd.CallIn{UUID: c.UUID, Group: c.Group, Number: c.CallerNumber, Level: acd.Level(strings.ToLower(c.Level))}
 	ci := &callInfo{kind: uint8(c.Kind), group: c.Group, number: c.CallerNumber, entered: now}
 	switch c.Kind {
 	case session.Queue:
-		ci.rec = cdr.New(c.UUID, c.Group, false)
+		ci.rec = s.book.Open(c.UUID, c.Group, false)
 		ci.rec.Caller(cdr.Leg{UUID: c.UUID, CallerIDNumber: c.CallerNumber, DestinationNumber: c.DestNumber, Start: now})
 		s.calls[c.UUID] = ci // before Enter: its decisions update ci
 		st, err := s.eng.Enter(in)
 		if err != nil {
 			delete(s.calls, c.UUID)
+			s.book.Drop(c.UUID)
 			return s.errorDirective(err)
 		}
 		return s.directive(c.UUID, ci, st)
 	case session.Direct:
 		ci.group = ""
-		ci.rec = cdr.New(c.UUID, "", false)
+		ci.rec = s.book.Open(c.UUID, "", false)
 		ci.rec.Caller(cdr.Leg{UUID: c.UUID, CallerIDNumber: c.CallerNumber, DestinationNumber: c.Target, Start: now})
 		s.calls[c.UUID] = ci
 		st, err := s.eng.EnterDirect(in, c.Target)
 		if err != nil {
 			delete(s.calls, c.UUID)
+			s.book.Drop(c.UUID)
 			if acd.CodeOf(err) == acd.ErrState {
 				return session.Directive{Action: session.Hangup, Cause: "USER_BUSY", Vars: [][2]string{{"nwayacd_result", "busy"}}}
 			}
@@ -62,7 +64,7 @@ func (s *Service) Enter(c session.Call) session.Directive {
 			return s.errorDirective(err)
 		}
 		ci.target = c.Target
-		ci.rec = cdr.New(c.UUID, c.Group, true)
+		ci.rec = s.book.Open(c.UUID, c.Group, true)
 		ci.rec.Caller(cdr.Leg{UUID: c.UUID, CallerIDNumber: c.CallerNumber, DestinationNumber: c.Target, Start: now})
 		ci.rec.Offered(c.Target, now)
 		ci.offerAt = now
@@ -71,7 +73,7 @@ func (s *Service) Enter(c session.Call) session.Directive {
 		// An agent dialling out is busy: no queued call is offered to it
 		// meanwhile. Not an agent, or already busy: the call goes out anyway.
 		if err := s.eng.Occupy(c.UUID, c.CallerNumber); err != nil {
-			s.opt.Logf(7, "nwaycallout from %s: %v", c.CallerNumber, err)
+			s.log.Debug("nwaycallout: caller is not a free agent", "caller", c.CallerNumber, "err", err)
 		}
 		s.calloutEvent(c.UUID, ci, event.OfferCallout)
 		return session.Directive{
@@ -138,11 +140,11 @@ func (s *Service) OfferResult(r session.OfferResult) {
 	o := map[session.Outcome]acd.Outcome{session.Answered: acd.Answered, session.NoAnswer: acd.NoAnswer,
 		session.Failed: acd.Failed, session.Canceled: acd.Canceled}[r.Outcome]
 	if o == 0 {
-		s.opt.Logf(4, "offer result for %s with unknown outcome %d", r.UUID, r.Outcome)
+		s.log.Warn("offer result with unknown outcome", "call", r.UUID, "outcome", r.Outcome)
 		o = acd.Failed
 	}
 	if err := s.eng.OfferResult(r.UUID, r.Agent, o, ci.legUUID); err != nil {
-		s.opt.Logf(7, "offer result ignored: %v", err)
+		s.log.Debug("offer result ignored", "err", err)
 	}
 }
 
@@ -169,7 +171,7 @@ func (s *Service) BridgeEnded(uuid string) {
 		return
 	}
 	if err := s.eng.BridgeEnded(uuid); err != nil {
-		s.opt.Logf(7, "bridge end ignored: %v", err)
+		s.log.Debug("bridge end ignored", "err", err)
 	}
 }
 
@@ -184,34 +186,9 @@ func (s *Service) Leave(uuid string) {
 	s.eng.Leave(uuid)
 	s.handle(s.eng.Decisions()) // the abandon/ended decisions need ci
 	ci.left = true
-	ci.rec.Caller(cdr.Leg{End: s.clock.Now()})
-	if ci.aLegSeen || s.opt.ManualTimers {
-		s.writeCDR(uuid, ci)
-		return
-	}
-	// Wait briefly for the caller leg's hangup event: it has FreeSWITCH's own
-	// stamps, disposition and record file.
-	time.AfterFunc(s.opt.CDRGrace, func() {
-		s.mu.Lock()
-		if ci := s.calls[uuid]; ci != nil && !ci.written {
-			s.writeCDR(uuid, ci)
-		}
-		s.mu.Unlock()
-	})
-}
-
-// writeCDR builds, publishes and stores the call's record. Called with mu held.
-func (s *Service) writeCDR(uuid string, ci *callInfo) {
-	if ci.written {
-		return
-	}
-	ci.written = true
-	delete(s.calls, uuid)
-	rec := ci.rec.Build(s.opt.Location)
-	s.publish(&rec)
-	if s.opt.Journal != nil {
-		s.opt.Journal.InsertCDR(rec)
-	}
+	// The CDR waits briefly for the caller leg's hangup event: it has
+	// FreeSWITCH's own stamps, disposition and record file.
+	s.book.Left(uuid, s.clock.Now())
 }
 
 // directive translates a core step for the session. Called with mu held.
@@ -271,7 +248,7 @@ func (s *Service) errorDirective(err error) session.Directive {
 	if acd.CodeOf(err) == acd.ErrUnknownGroup {
 		r = string(acd.ResultNoGroup)
 	}
-	s.opt.Logf(4, "nwayacd: %v", err)
+	s.log.Warn("nwayacd", "err", err)
 	return session.Directive{Action: session.Done, Vars: [][2]string{{"nwayacd_result", r}, {"nwayacd_error", err.Error()}}}
 }
 

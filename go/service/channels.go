@@ -9,11 +9,11 @@ import (
 )
 
 type channel struct {
-	numbers [2]string // caller and destination number
-	other   string
+	owner string // the extension the channel belongs to, or ""
+	other string
 }
 
-const maxChannelsPerNumber = 16
+const maxChannelsPerOwner = 16
 
 // ChannelEvent takes one FreeSWITCH fact (from the bridge's own goroutine,
 // never FreeSWITCH's event thread): registrations feed the core, channel
@@ -99,17 +99,17 @@ func (s *Service) track(ev *session.ChannelEvent) {
 		if len(s.channels) >= 1<<20 {
 			return // a leak elsewhere must not grow this without bound
 		}
-		ch := &channel{numbers: [2]string{ev.CallerNumber, ev.DestNumber}}
+		// The owner is the SIP user the channel authenticated as (a call
+		// from the phone itself) or was dialled as (user/1018): FreeSWITCH
+		// vouches for both. Caller and destination numbers do not count.
+		ch := &channel{owner: ev.User}
 		s.channels[ev.UUID] = ch
-		for _, n := range ch.numbers {
-			if n == "" {
-				continue
+		if ch.owner != "" {
+			l := append(s.byOwner[ch.owner], ev.UUID)
+			if len(l) > maxChannelsPerOwner {
+				l = l[len(l)-maxChannelsPerOwner:]
 			}
-			l := append(s.byNumber[n], ev.UUID)
-			if len(l) > maxChannelsPerNumber {
-				l = l[len(l)-maxChannelsPerNumber:]
-			}
-			s.byNumber[n] = l
+			s.byOwner[ch.owner] = l
 		}
 	case session.ChannelBridge:
 		if ch := s.channels[ev.UUID]; ch != nil {
@@ -125,27 +125,29 @@ func (s *Service) track(ev *session.ChannelEvent) {
 			return
 		}
 		delete(s.channels, ev.UUID)
-		for _, n := range ch.numbers {
-			l := s.byNumber[n]
-			for i, u := range l {
-				if u == ev.UUID {
-					l = append(l[:i:i], l[i+1:]...)
-					break
-				}
+		if ch.owner == "" {
+			return
+		}
+		l := s.byOwner[ch.owner]
+		for i, u := range l {
+			if u == ev.UUID {
+				l = append(l[:i:i], l[i+1:]...)
+				break
 			}
-			if len(l) == 0 {
-				delete(s.byNumber, n)
-			} else {
-				s.byNumber[n] = l
-			}
+		}
+		if len(l) == 0 {
+			delete(s.byOwner, ch.owner)
+		} else {
+			s.byOwner[ch.owner] = l
 		}
 	}
 }
 
-func (s *Service) latestChannel(number string) string {
+// latestOwned is the newest live channel that belongs to ext (see track).
+func (s *Service) latestOwned(ext string) string {
 	s.chMu.Lock()
 	defer s.chMu.Unlock()
-	if l := s.byNumber[number]; len(l) > 0 {
+	if l := s.byOwner[ext]; len(l) > 0 {
 		return l[len(l)-1]
 	}
 	return ""
@@ -172,12 +174,7 @@ func (s *Service) legFacts(ev *session.ChannelEvent) {
 	leg := cdr.Leg{UUID: ev.UUID, CallerIDNumber: ev.CallerNumber, DestinationNumber: ev.DestNumber,
 		Start: usec(ev.StartUsec), Answer: usec(ev.AnswerUsec), End: usec(ev.EndUsec),
 		HangupDisposition: ev.SIPHangupDisposition, RecordFile: ev.RecordFile}
-	if ci := s.calls[ev.UUID]; ci != nil {
-		ci.rec.Caller(leg)
-		ci.aLegSeen = true
-		if ci.left {
-			s.writeCDR(ev.UUID, ci)
-		}
+	if s.book.CallerLeg(leg) {
 		return
 	}
 	if ev.NwayCall != "" {

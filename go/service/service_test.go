@@ -380,7 +380,7 @@ func TestRegistrationsAndCallEvents(t *testing.T) {
 	if x, _ := s.Extension("1011"); x.RegStatus != acd.Reged {
 		t.Fatalf("1011 %s after register", x.RegStatus)
 	}
-	s.ChannelEvent(&session.ChannelEvent{Kind: session.ChannelCreate, UUID: "a1", Direction: "inbound", CallerNumber: "138", DestNumber: "120", Domain: "d"})
+	s.ChannelEvent(&session.ChannelEvent{Kind: session.ChannelCreate, UUID: "a1", Direction: "inbound", CallerNumber: "138", DestNumber: "120", Domain: "d", User: "1011"})
 	s.ChannelEvent(&session.ChannelEvent{Kind: session.ChannelDTMF, UUID: "a1", DTMF: "5", Direction: "inbound", CallerNumber: "138", DestNumber: "120"})
 	s.ChannelEvent(&session.ChannelEvent{Kind: session.ChannelDestroy, UUID: "a1", Direction: "inbound", CallerNumber: "138", DestNumber: "120"})
 	got := p.redis(event.FamilyEvent)
@@ -388,7 +388,7 @@ func TestRegistrationsAndCallEvents(t *testing.T) {
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("call events\n got %q\nwant %q", got, want)
 	}
-	if s.latestChannel("138") != "" {
+	if s.latestOwned("1011") != "" || s.channelKnown("a1") {
 		t.Fatal("destroyed channel still tracked")
 	}
 }
