@@ -19,7 +19,7 @@ type Book struct {
 	loc   *time.Location
 	lock  sync.Locker
 	emit  func(uuid string, c event.CDR)
-	open  map[string]*entry
+	open  map[string]entry // by value: one allocation per call fewer
 }
 
 type entry struct {
@@ -41,7 +41,7 @@ type BookOptions struct {
 
 // NewBook returns an empty book.
 func NewBook(o BookOptions) *Book {
-	return &Book{grace: o.Grace, loc: o.Location, lock: o.Lock, emit: o.Emit, open: make(map[string]*entry)}
+	return &Book{grace: o.Grace, loc: o.Location, lock: o.Lock, emit: o.Emit, open: make(map[string]entry)}
 }
 
 // Open starts the record of the call whose caller channel is uuid (see New).
@@ -49,28 +49,26 @@ func NewBook(o BookOptions) *Book {
 // Close it first.
 func (b *Book) Open(uuid, group string, callout bool) *Record {
 	r := New(uuid, group, callout)
-	b.open[uuid] = &entry{rec: r}
+	b.open[uuid] = entry{rec: r}
 	return r
 }
 
 // Record returns the open record of call uuid, or nil.
 func (b *Book) Record(uuid string) *Record {
-	if e := b.open[uuid]; e != nil {
-		return e.rec
-	}
-	return nil
+	return b.open[uuid].rec
 }
 
 // CallerLeg merges FreeSWITCH's hangup facts for a caller leg (l.UUID is the
 // call's uuid) and completes the record when the caller has already left.
 // It reports whether l was the caller leg of an open call.
 func (b *Book) CallerLeg(l Leg) bool {
-	e := b.open[l.UUID]
-	if e == nil {
+	e, ok := b.open[l.UUID]
+	if !ok {
 		return false
 	}
 	e.rec.Caller(l)
 	e.legSeen = true
+	b.open[l.UUID] = e
 	if e.left {
 		b.Close(l.UUID)
 	}
@@ -81,11 +79,12 @@ func (b *Book) CallerLeg(l Leg) bool {
 // CDR is written now when the leg's facts are in (or Grace is 0), otherwise
 // when they arrive or Grace has passed, whichever comes first.
 func (b *Book) Left(uuid string, at time.Time) {
-	e := b.open[uuid]
-	if e == nil {
+	e, ok := b.open[uuid]
+	if !ok {
 		return
 	}
 	e.left = true
+	b.open[uuid] = e
 	e.rec.Caller(Leg{End: at})
 	if e.legSeen || b.grace <= 0 {
 		b.Close(uuid)
@@ -94,7 +93,7 @@ func (b *Book) Left(uuid string, at time.Time) {
 	time.AfterFunc(b.grace, func() {
 		b.lock.Lock()
 		defer b.lock.Unlock()
-		if b.open[uuid] == e { // not written meanwhile, nor a later visit of the same channel
+		if b.open[uuid].rec == e.rec { // not written meanwhile, nor a later visit of the same channel
 			b.Close(uuid)
 		}
 	})
@@ -103,8 +102,8 @@ func (b *Book) Left(uuid string, at time.Time) {
 // Close writes call uuid's CDR with what is known now (a channel re-entering,
 // an unload) and forgets the call. It reports whether the call was open.
 func (b *Book) Close(uuid string) bool {
-	e := b.open[uuid]
-	if e == nil {
+	e, ok := b.open[uuid]
+	if !ok {
 		return false
 	}
 	delete(b.open, uuid)
