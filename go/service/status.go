@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
-		"time"
+	"time"
 
 	"github.com/nwayacd/mod_nwayacd/go/acd"
 )
