@@ -9,8 +9,7 @@ import (
 )
 
 type channel struct {
-	owner string // the extension the channel belongs to, or ""
-	other string
+	owner string // the extension the channel belongs to, or "" (see track)
 }
 
 const maxChannelsPerOwner = 16
@@ -88,58 +87,58 @@ func callEventName(ev *session.ChannelEvent) (event.CallEventName, bool) {
 	return 0, false
 }
 
+// track keeps the live channels and, for each, the extension it belongs to:
+// the SIP user it authenticated as (a call from the phone itself) or was
+// dialled as (user/1018), both vouched for by FreeSWITCH (session.ChannelEvent
+// User). Caller and destination numbers do not count: the far end sets them.
 func (s *Service) track(ev *session.ChannelEvent) {
 	if ev.UUID == "" {
 		return
 	}
 	s.chMu.Lock()
 	defer s.chMu.Unlock()
-	switch ev.Kind {
-	case session.ChannelCreate:
+	ch := s.channels[ev.UUID]
+	switch {
+	case ev.Kind == session.ChannelDestroy:
+		if ch != nil {
+			delete(s.channels, ev.UUID)
+			s.disown(ev.UUID, ch.owner)
+		}
+		return
+	case ch == nil && ev.Kind == session.ChannelCreate:
 		if len(s.channels) >= 1<<20 {
 			return // a leak elsewhere must not grow this without bound
 		}
-		// The owner is the SIP user the channel authenticated as (a call
-		// from the phone itself) or was dialled as (user/1018): FreeSWITCH
-		// vouches for both. Caller and destination numbers do not count.
-		ch := &channel{owner: ev.User}
+		ch = &channel{}
 		s.channels[ev.UUID] = ch
-		if ch.owner != "" {
-			l := append(s.byOwner[ch.owner], ev.UUID)
-			if len(l) > maxChannelsPerOwner {
-				l = l[len(l)-maxChannelsPerOwner:]
-			}
-			s.byOwner[ch.owner] = l
+	}
+	// The user may be known only on a later event (a variable set after
+	// the channel was created); once known, it does not change.
+	if ch != nil && ch.owner == "" && ev.User != "" {
+		ch.owner = ev.User
+		l := append(s.byOwner[ch.owner], ev.UUID)
+		if len(l) > maxChannelsPerOwner {
+			l = l[len(l)-maxChannelsPerOwner:]
 		}
-	case session.ChannelBridge:
-		if ch := s.channels[ev.UUID]; ch != nil {
-			ch.other = ev.OtherUUID
+		s.byOwner[ch.owner] = l
+	}
+}
+
+func (s *Service) disown(uuid, owner string) {
+	if owner == "" {
+		return
+	}
+	l := s.byOwner[owner]
+	for i, u := range l {
+		if u == uuid {
+			l = append(l[:i:i], l[i+1:]...)
+			break
 		}
-	case session.ChannelUnbridge:
-		if ch := s.channels[ev.UUID]; ch != nil {
-			ch.other = ""
-		}
-	case session.ChannelDestroy:
-		ch := s.channels[ev.UUID]
-		if ch == nil {
-			return
-		}
-		delete(s.channels, ev.UUID)
-		if ch.owner == "" {
-			return
-		}
-		l := s.byOwner[ch.owner]
-		for i, u := range l {
-			if u == ev.UUID {
-				l = append(l[:i:i], l[i+1:]...)
-				break
-			}
-		}
-		if len(l) == 0 {
-			delete(s.byOwner, ch.owner)
-		} else {
-			s.byOwner[ch.owner] = l
-		}
+	}
+	if len(l) == 0 {
+		delete(s.byOwner, owner)
+	} else {
+		s.byOwner[owner] = l
 	}
 }
 

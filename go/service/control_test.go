@@ -198,3 +198,25 @@ func TestRefusedTransferLeavesTheCDRAlone(t *testing.T) {
 		t.Fatalf("CDRs %+v", cdrs)
 	}
 }
+
+// A user known only from a later event (a variable set after the channel was
+// created) still makes the channel that extension's; an unknown channel's
+// events make nothing up.
+func TestChannelOwnerFromALaterEvent(t *testing.T) {
+	s, h, _, _ := newTest(t)
+	s.ChannelEvent(&session.ChannelEvent{Kind: session.ChannelCreate, UUID: "b-leg", Direction: "outbound", DestNumber: "1018"})
+	s.ChannelEvent(&session.ChannelEvent{Kind: session.ChannelAnswer, UUID: "never-created", User: "1018"})
+	if err := s.Hold("1018"); acd.CodeOf(err) != acd.ErrNoCall {
+		t.Fatalf("before the user is known: %v", err)
+	}
+	s.ChannelEvent(&session.ChannelEvent{Kind: session.ChannelAnswer, UUID: "b-leg", Direction: "outbound", DestNumber: "1018", User: "1018"})
+	h.take()
+	must(t, s.Hold("1018"))
+	if got := h.take(); len(got) != 1 || got[0] != "uuid_hold b-leg" {
+		t.Fatalf("commands %q", got)
+	}
+	s.ChannelEvent(&session.ChannelEvent{Kind: session.ChannelDestroy, UUID: "b-leg"})
+	if err := s.Hold("1018"); acd.CodeOf(err) != acd.ErrNoCall {
+		t.Fatalf("after destroy: %v", err)
+	}
+}
