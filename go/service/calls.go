@@ -248,7 +248,7 @@ func (s *Service) errorDirective(err error) session.Directive {
 	if acd.CodeOf(err) == acd.ErrUnknownGroup {
 		r = string(acd.ResultNoGroup)
 	}
-	s.log.Warn("nwayacd", "err", err)
+	s.log.Warn("application refused", "err", err)
 	return session.Directive{Action: session.Done, Vars: [][2]string{{"nwayacd_result", r}, {"nwayacd_error", err.Error()}}}
 }
 

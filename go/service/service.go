@@ -7,6 +7,7 @@
 package service
 
 import (
+	"errors"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -285,7 +286,11 @@ func (s *Service) unlock() {
 			sync = append(sync, s.pending...)
 		} else {
 			for _, c := range s.pending {
-				_ = s.exec.Post(c.cmd, c.args) // a drop is counted and logged by the executor
+				// A full queue is counted and logged by the executor; one
+				// stopped meanwhile (an unload) leaves the command to us.
+				if err := s.exec.Post(c.cmd, c.args); errors.Is(err, hostexec.ErrStopped) {
+					sync = append(sync, c)
+				}
 			}
 		}
 		s.pending = s.pending[:0]
