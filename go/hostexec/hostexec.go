@@ -227,9 +227,9 @@ func (x *Executor) Run(cmd, args string) (out string, err error) {
 		return out, nil
 	}
 	x.failed.Add(1)
-	reply := strings.TrimSpace(out)
-	if err != nil {
-		reply = strings.TrimSpace(err.Error() + " " + reply)
+	reply := strings.TrimSpace(out) // the switch's own words first: the host's error repeats them
+	if reply == "" && err != nil {
+		reply = err.Error()
 	}
 	lvl := slog.LevelWarn // a failed operator command is worth a warning
 	if x.opt.Routine(cmd) {

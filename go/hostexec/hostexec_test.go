@@ -35,6 +35,8 @@ func (f *fakeSwitch) API(cmd, args string) (string, error) {
 		panic("boom")
 	case "fail":
 		return "", errors.New("socket closed")
+	case "host-err": // the bridge's Host: an error that repeats the -ERR output
+		return "-ERR no such channel\n", errors.New("host: api command failed: host-err: -ERR no such channel")
 	}
 	if !ok {
 		r = "+OK\n"
@@ -67,14 +69,17 @@ func TestDoReturnsTheSwitchsAnswer(t *testing.T) {
 	if !strings.Contains(err.Error(), "No such channel") {
 		t.Fatalf("message %q does not carry the switch's words", err)
 	}
-	if _, err := x.DoWithin(time.Second, "fail", ""); !errors.Is(err, ErrRefused) {
+	if _, err := x.DoWithin(time.Second, "host-err", ""); !errors.As(err, &he) || he.Reply != "-ERR no such channel" {
+		t.Fatalf("the host's error: %v", err)
+	}
+	if _, err := x.DoWithin(time.Second, "fail", ""); !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "socket closed") {
 		t.Fatalf("a failing call into the switch: %v", err)
 	}
 	if _, err := x.DoWithin(time.Second, "panic", ""); !errors.Is(err, ErrRefused) {
 		t.Fatalf("a panicking switch: %v", err)
 	}
-	if x.Failed() != 3 {
-		t.Fatalf("failed = %d, want 3", x.Failed())
+	if x.Failed() != 4 {
+		t.Fatalf("failed = %d, want 4", x.Failed())
 	}
 }
 
