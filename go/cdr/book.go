@@ -25,6 +25,7 @@ type Book struct {
 type entry struct {
 	rec     *Record
 	left    bool // the caller left the application
+	away    bool // … but its channel goes on elsewhere (a transfer)
 	legSeen bool // FreeSWITCH's hangup facts for the caller leg arrived
 }
 
@@ -99,6 +100,32 @@ func (b *Book) Left(uuid string, at time.Time) {
 	})
 }
 
+// Away records that the caller left the application while its channel goes
+// on elsewhere (a transfer): the call is over only when the caller leg ends,
+// so the CDR is written when its hangup facts arrive, with no grace timer.
+func (b *Book) Away(uuid string) {
+	e, ok := b.open[uuid]
+	if !ok {
+		return
+	}
+	e.left, e.away = true, true
+	b.open[uuid] = e
+	if e.legSeen {
+		b.Close(uuid)
+	}
+}
+
+// Back records that a call that was Away entered the application again (a
+// transfer's route into nway_bridge): the same record goes on.
+func (b *Book) Back(uuid string) {
+	e, ok := b.open[uuid]
+	if !ok {
+		return
+	}
+	e.left, e.away = false, false
+	b.open[uuid] = e
+}
+
 // Close writes call uuid's CDR with what is known now (a channel re-entering,
 // an unload) and forgets the call. It reports whether the call was open.
 func (b *Book) Close(uuid string) bool {
@@ -121,7 +148,7 @@ func (b *Book) Len() int { return len(b.open) }
 // as their caller leg's end, since FreeSWITCH is about to hang them up.
 func (b *Book) CloseAll(now time.Time) {
 	for uuid, e := range b.open {
-		if !e.left {
+		if !e.left || e.away {
 			e.rec.Caller(Leg{End: now})
 		}
 		b.Close(uuid)

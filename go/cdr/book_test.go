@@ -114,3 +114,38 @@ func TestBookDropWritesNothing(t *testing.T) {
 		t.Fatal("a dropped call was written")
 	}
 }
+
+// A transferred caller leaves the application but talks on: the CDR waits
+// for its leg to end, however long that takes, and a return to the
+// application (nway_bridge after the transfer) keeps the same record.
+func TestBookAwayWaitsForTheCallerLeg(t *testing.T) {
+	b, s := newBook(time.Millisecond)
+	r := b.Open(uuid, "120", false)
+	r.Caller(seedCaller())
+	r.Answered("1011", Leg{Start: at(16, 57, 11), Answer: at(16, 57, 12)})
+	r.Transferred("1012")
+	b.Away(uuid)
+	b.Back(uuid) // the transfer's route enters nway_bridge
+	b.Away(uuid)
+	time.Sleep(20 * time.Millisecond) // longer than the grace: no timer for a transfer
+	if len(s.got()) != 0 || b.Record(uuid) != r {
+		t.Fatal("a transferred call was written before its caller leg ended")
+	}
+	b.CallerLeg(Leg{UUID: uuid, End: at(16, 59, 0), HangupDisposition: "send_bye"})
+	got := s.got()
+	if len(got) != 1 || got[0].Flag != FlagTransferred || got[0].AEndStamp != "2021-05-30 16:59:00" || got[0].ABillsec != "110" {
+		t.Fatalf("CDRs %+v", got)
+	}
+}
+
+// Unload with a transferred call still talking: it ends now.
+func TestBookCloseAllEndsAwayCalls(t *testing.T) {
+	b, s := newBook(time.Hour)
+	b.Open(uuid, "120", false).Caller(seedCaller())
+	b.Away(uuid)
+	b.CloseAll(at(17, 0, 0))
+	got := s.got()
+	if len(got) != 1 || got[0].AEndStamp != "2021-05-30 17:00:00" {
+		t.Fatalf("CDRs %+v", got)
+	}
+}

@@ -126,7 +126,8 @@ func (s *Service) TransferUUID(uuid, to string) error {
 		if err := acd.ValidNumber("number", to); err != nil {
 			return err
 		}
-		return s.transferred(uuid, to, s.run("uuid_transfer", uuid+" "+to+" XML "+s.opt.Context))
+		s.noteTransfer(uuid, to)
+		return s.run("uuid_transfer", uuid+" "+to+" XML "+s.opt.Context)
 	}
 	return s.transfer(uuid, to, "")
 }
@@ -135,22 +136,14 @@ func (s *Service) transfer(uuid, to, gateway string) error {
 	if err := acd.ValidNumber("number", to); err != nil {
 		return err
 	}
+	s.noteTransfer(uuid, to)
 	if gateway != "" {
 		if err := acd.ValidNumber("gateway", gateway); err != nil {
 			return err
 		}
-		return s.transferred(uuid, to, s.run("uuid_transfer", uuid+" -bleg 'bridge:sofia/gateway/"+gateway+"/"+to+"' inline"))
+		return s.run("uuid_transfer", uuid+" -bleg 'bridge:sofia/gateway/"+gateway+"/"+to+"' inline")
 	}
-	return s.transferred(uuid, to, s.run("uuid_transfer", uuid+" -bleg "+to+" XML "+s.opt.Context))
-}
-
-// transferred marks the CDR of the call uuid belongs to once FreeSWITCH
-// has taken the transfer (err == nil), and returns err.
-func (s *Service) transferred(uuid, to string, err error) error {
-	if err == nil {
-		s.noteTransfer(uuid, to)
-	}
-	return err
+	return s.run("uuid_transfer", uuid+" -bleg "+to+" XML "+s.opt.Context)
 }
 
 // noteTransfer marks the CDR of the queued call uuid belongs to.

@@ -174,31 +174,6 @@ func TestControlByExtensionIgnoresCallerID(t *testing.T) {
 	}
 }
 
-// A transfer FreeSWITCH refused did not happen: the CDR does not say 转接.
-func TestRefusedTransferLeavesTheCDRAlone(t *testing.T) {
-	p := &pub{}
-	s := New(Options{Switch: &refusingSwitch{}, Publisher: p, ManualTimers: true, SyncHost: true, Location: time.UTC})
-	must(t, s.AddGroup("120", acd.ModeSequential))
-	must(t, s.AddExtension("1011", ""))
-	must(t, s.SetRegistered("1011", true))
-	must(t, s.Login("1011", []string{"120"}))
-	d := s.Enter(session.Call{Kind: session.Queue, UUID: "call1", Group: "120", CallerNumber: "138"})
-	s.ChannelEvent(&session.ChannelEvent{Kind: session.ChannelCreate, UUID: "leg-1011", Direction: "outbound", DestNumber: "1011"})
-	s.OfferResult(session.OfferResult{UUID: "call1", Agent: d.Agent, AgentUUID: "leg-1011", Outcome: session.Answered})
-	if err := s.Transfer("1011", "1003", ""); !errors.Is(err, hostexec.ErrRefused) {
-		t.Fatalf("transfer: %v", err)
-	}
-	if err := s.TransferUUID("call1", "1003"); !errors.Is(err, hostexec.ErrRefused) {
-		t.Fatalf("transfer by uuid: %v", err)
-	}
-	s.BridgeEnded("call1")
-	s.Leave("call1")
-	cdrs := p.cdrs()
-	if len(cdrs) != 1 || cdrs[0].Flag != "正常接听" {
-		t.Fatalf("CDRs %+v", cdrs)
-	}
-}
-
 // A user known only from a later event (a variable set after the channel was
 // created) still makes the channel that extension's; an unknown channel's
 // events make nothing up.
