@@ -311,7 +311,8 @@ func TestCalloutAndDirect(t *testing.T) {
 func TestCallControlCommands(t *testing.T) {
 	s, h, _, _ := newTest(t)
 	d := s.Enter(session.Call{Kind: session.Queue, UUID: "call1", Group: "120", CallerNumber: "138"})
-	s.ChannelEvent(&session.ChannelEvent{Kind: session.ChannelCreate, UUID: "leg-1011", Direction: "outbound", CallerNumber: "138", DestNumber: "1011"})
+	// The agent leg, dialled as user/1011: FreeSWITCH names its user.
+	s.ChannelEvent(&session.ChannelEvent{Kind: session.ChannelCreate, UUID: "leg-1011", Direction: "outbound", CallerNumber: "138", DestNumber: "1011", User: "1011"})
 	s.OfferResult(session.OfferResult{UUID: "call1", Agent: d.Agent, AgentUUID: "leg-1011", Outcome: session.Answered})
 	h.take()
 	must(t, s.Hold("1011"))
