@@ -69,6 +69,9 @@ func validUUIDArg(uuid string) error {
 // under the core's lock, for FreeSWITCH's answer: nil means it happened.
 // Otherwise a *hostexec.Error says why (refused, timed out, queue full).
 func (s *Service) run(cmd, args string) error {
+	if s.opt.Switch == nil {
+		return acd.Errorf(acd.ErrUnavailable, "no FreeSWITCH to run %s", cmd)
+	}
 	if s.opt.SyncHost {
 		_, err := s.exec.Run(cmd, args)
 		return err

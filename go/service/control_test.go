@@ -195,3 +195,12 @@ func TestChannelOwnerFromALaterEvent(t *testing.T) {
 		t.Fatalf("after destroy: %v", err)
 	}
 }
+
+// Without a switch nothing can happen, so nothing is acknowledged.
+func TestControlWithoutASwitchIsUnavailable(t *testing.T) {
+	s := New(Options{SyncHost: true})
+	s.ChannelEvent(&session.ChannelEvent{Kind: session.ChannelCreate, UUID: "chan-1"})
+	if err := s.HoldUUID("chan-1"); acd.CodeOf(err) != acd.ErrUnavailable {
+		t.Fatalf("got %v, want ErrUnavailable", err)
+	}
+}

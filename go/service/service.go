@@ -53,7 +53,7 @@ type Journal interface {
 type Options struct {
 	Core         acd.Config
 	Clock        acd.Clock // nil: wall clock
-	Switch       Switch    // nil: commands are dropped (logged at debug)
+	Switch       Switch    // nil: the core's commands are dropped (logged at debug), call control is unavailable
 	Publisher    Publisher
 	Journal      Journal
 	Logger       *slog.Logger // nil: discard
