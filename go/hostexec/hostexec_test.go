@@ -155,11 +155,15 @@ func TestNoSwitchDropsQuietly(t *testing.T) {
 	}
 }
 
-func BenchmarkPost(b *testing.B) {
-	x := New(Options{Switch: newFake(), Queue: 1 << 16})
+// BenchmarkDo: one call-control round trip (queue, worker, switch, answer).
+func BenchmarkDo(b *testing.B) {
+	x := New(Options{Switch: newFake()})
 	x.Start()
 	defer x.Stop()
+	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
-		_ = x.Post("uuid_break", "u all")
+		if _, err := x.DoWithin(time.Second, "uuid_hold", "u"); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
