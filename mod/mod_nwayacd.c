@@ -310,7 +310,17 @@ static void nway_event_handler(switch_event_t *event)
 			v[NWAYACD_EF_DOMAIN] = switch_event_get_header(event, "host");
 		}
 	} else {
+		/* The extension a channel belongs to, for call control by extension:
+		   the SIP user a phone authenticated as, or the user a user/ dial
+		   string reached. Never the caller ID: the far end sets that. */
+		const char *authorized = switch_event_get_header(event, "variable_sip_authorized");
+
 		v[NWAYACD_EF_USER] = NULL;
+		if (!zstr(authorized) && !strcasecmp(authorized, "true")) {
+			v[NWAYACD_EF_USER] = nway_header2(event, "variable_sip_auth_username", "variable_user_name");
+		} else if (!zstr(v[NWAYACD_EF_DIRECTION]) && !strcasecmp(v[NWAYACD_EF_DIRECTION], "outbound")) {
+			v[NWAYACD_EF_USER] = switch_event_get_header(event, "variable_dialed_user");
+		}
 		v[NWAYACD_EF_DOMAIN] = switch_event_get_header(event, "variable_domain_name");
 	}
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/nwayacd/mod_nwayacd/go/acd"
+	"github.com/nwayacd/mod_nwayacd/go/hostexec"
 	"github.com/valyala/fasthttp"
 )
 
@@ -172,8 +173,17 @@ func writeJSON(ctx *fasthttp.RequestCtx, fn func([]byte) []byte) {
 	ctx.Response.SwapBody(fn(b))
 }
 
-// statusOf maps the core's error classes to HTTP.
+// statusOf maps the core's error classes, and why a FreeSWITCH command did
+// not happen, to HTTP.
 func statusOf(err error) int {
+	switch {
+	case errors.Is(err, hostexec.ErrRefused):
+		return fasthttp.StatusBadGateway
+	case errors.Is(err, hostexec.ErrTimeout):
+		return fasthttp.StatusGatewayTimeout
+	case errors.Is(err, hostexec.ErrQueueFull), errors.Is(err, hostexec.ErrStopped):
+		return fasthttp.StatusServiceUnavailable
+	}
 	switch acd.CodeOf(err) {
 	case acd.ErrBadArgument:
 		return fasthttp.StatusBadRequest

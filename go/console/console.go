@@ -25,10 +25,12 @@
 package console
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/nwayacd/mod_nwayacd/go/acd"
+	"github.com/nwayacd/mod_nwayacd/go/hostexec"
 )
 
 // Service is the part of the core (*service.Service) the console drives.
@@ -146,6 +148,10 @@ func usage(c *cmd, reason string) string {
 // fail maps a service error to a reply: bad arguments get the usage line too.
 func fail(c *cmd, err error) string {
 	msg := oneLine(err.Error())
+	var he *hostexec.Error
+	if errors.As(err, &he) { // FreeSWITCH refused, did not answer, or the queue was full
+		return "-ERR " + msg + "\n"
+	}
 	switch acd.CodeOf(err) {
 	case acd.ErrBadArgument:
 		return usage(c, msg)

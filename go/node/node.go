@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -19,6 +20,7 @@ import (
 	"github.com/nwayacd/mod_nwayacd/go/api"
 	"github.com/nwayacd/mod_nwayacd/go/config"
 	"github.com/nwayacd/mod_nwayacd/go/console"
+	"github.com/nwayacd/mod_nwayacd/go/logx"
 	"github.com/nwayacd/mod_nwayacd/go/publish"
 	"github.com/nwayacd/mod_nwayacd/go/service"
 	"github.com/nwayacd/mod_nwayacd/go/store"
@@ -36,8 +38,11 @@ type backend interface {
 
 // Options are what the host supplies besides the configuration.
 type Options struct {
-	Switch       service.Switch
-	Logf         service.Logf
+	Switch service.Switch
+	// Logf logs at a FreeSWITCH level: 3 error, 4 warning, 6 info, 7 debug.
+	Logf func(level int, format string, args ...any)
+	// Logger is the service's logger; nil: one that forwards to Logf.
+	Logger       *slog.Logger
 	Clock        acd.Clock
 	ManualTimers bool
 	// StartTimeout bounds what Start may wait on the database: FreeSWITCH's
@@ -71,6 +76,10 @@ func Start(params map[string]string, opt Options) (n *Node, err error) {
 	}
 	if opt.Logf == nil {
 		opt.Logf = func(int, string, ...any) {}
+	}
+	if opt.Logger == nil {
+		logf := opt.Logf
+		opt.Logger = logx.New(func(level int, line string) { logf(level, "nwayacd: %s", line) }, slog.LevelDebug)
 	}
 	if opt.StartTimeout <= 0 {
 		opt.StartTimeout = 5 * time.Second
@@ -139,7 +148,7 @@ func Start(params map[string]string, opt Options) (n *Node, err error) {
 		Clock:        opt.Clock,
 		Switch:       opt.Switch,
 		Publisher:    pub,
-		Logf:         opt.Logf,
+		Logger:       opt.Logger,
 		DialTemplate: cfg.DialTemplate,
 		Context:      cfg.Context,
 		HoldMusic:    cfg.HoldMusic,

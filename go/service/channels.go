@@ -9,11 +9,10 @@ import (
 )
 
 type channel struct {
-	numbers [2]string // caller and destination number
-	other   string
+	owner string // the extension the channel belongs to, or "" (see track)
 }
 
-const maxChannelsPerNumber = 16
+const maxChannelsPerOwner = 16
 
 // ChannelEvent takes one FreeSWITCH fact (from the bridge's own goroutine,
 // never FreeSWITCH's event thread): registrations feed the core, channel
@@ -88,64 +87,66 @@ func callEventName(ev *session.ChannelEvent) (event.CallEventName, bool) {
 	return 0, false
 }
 
+// track keeps the live channels and, for each, the extension it belongs to:
+// the SIP user it authenticated as (a call from the phone itself) or was
+// dialled as (user/1018), both vouched for by FreeSWITCH (session.ChannelEvent
+// User). Caller and destination numbers do not count: the far end sets them.
 func (s *Service) track(ev *session.ChannelEvent) {
 	if ev.UUID == "" {
 		return
 	}
 	s.chMu.Lock()
 	defer s.chMu.Unlock()
-	switch ev.Kind {
-	case session.ChannelCreate:
+	ch := s.channels[ev.UUID]
+	switch {
+	case ev.Kind == session.ChannelDestroy:
+		if ch != nil {
+			delete(s.channels, ev.UUID)
+			s.disown(ev.UUID, ch.owner)
+		}
+		return
+	case ch == nil && ev.Kind == session.ChannelCreate:
 		if len(s.channels) >= 1<<20 {
 			return // a leak elsewhere must not grow this without bound
 		}
-		ch := &channel{numbers: [2]string{ev.CallerNumber, ev.DestNumber}}
+		ch = &channel{}
 		s.channels[ev.UUID] = ch
-		for _, n := range ch.numbers {
-			if n == "" {
-				continue
-			}
-			l := append(s.byNumber[n], ev.UUID)
-			if len(l) > maxChannelsPerNumber {
-				l = l[len(l)-maxChannelsPerNumber:]
-			}
-			s.byNumber[n] = l
+	}
+	// The user may be known only on a later event (a variable set after
+	// the channel was created); once known, it does not change.
+	if ch != nil && ch.owner == "" && ev.User != "" {
+		ch.owner = ev.User
+		l := append(s.byOwner[ch.owner], ev.UUID)
+		if len(l) > maxChannelsPerOwner {
+			l = l[len(l)-maxChannelsPerOwner:]
 		}
-	case session.ChannelBridge:
-		if ch := s.channels[ev.UUID]; ch != nil {
-			ch.other = ev.OtherUUID
-		}
-	case session.ChannelUnbridge:
-		if ch := s.channels[ev.UUID]; ch != nil {
-			ch.other = ""
-		}
-	case session.ChannelDestroy:
-		ch := s.channels[ev.UUID]
-		if ch == nil {
-			return
-		}
-		delete(s.channels, ev.UUID)
-		for _, n := range ch.numbers {
-			l := s.byNumber[n]
-			for i, u := range l {
-				if u == ev.UUID {
-					l = append(l[:i:i], l[i+1:]...)
-					break
-				}
-			}
-			if len(l) == 0 {
-				delete(s.byNumber, n)
-			} else {
-				s.byNumber[n] = l
-			}
-		}
+		s.byOwner[ch.owner] = l
 	}
 }
 
-func (s *Service) latestChannel(number string) string {
+func (s *Service) disown(uuid, owner string) {
+	if owner == "" {
+		return
+	}
+	l := s.byOwner[owner]
+	for i, u := range l {
+		if u == uuid {
+			l = append(l[:i:i], l[i+1:]...)
+			break
+		}
+	}
+	if len(l) == 0 {
+		delete(s.byOwner, owner)
+	} else {
+		s.byOwner[owner] = l
+	}
+}
+
+// latestOwned is the newest live channel that belongs to ext (see track).
+func (s *Service) latestOwned(ext string) string {
 	s.chMu.Lock()
 	defer s.chMu.Unlock()
-	if l := s.byNumber[number]; len(l) > 0 {
+	if l := s.byOwner[ext]; len(l) > 0 {
 		return l[len(l)-1]
 	}
 	return ""
@@ -175,11 +176,8 @@ func (s *Service) legFacts(ev *session.ChannelEvent) {
 	if ci := s.calls[ev.UUID]; ci != nil {
 		s.eng.TransferEnded(ev.UUID) // a transferred call ends with its caller
 		s.handle(s.eng.Decisions())
-		ci.rec.Caller(leg)
-		ci.aLegSeen = true
-		if ci.left {
-			s.writeCDR(ev.UUID, ci)
-		}
+	}
+	if s.book.CallerLeg(leg) {
 		return
 	}
 	if ev.NwayCall != "" {

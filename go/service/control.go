@@ -1,11 +1,17 @@
 package service
 
 import (
+	"strings"
+
 	"github.com/nwayacd/mod_nwayacd/go/acd"
 )
 
-// channelOf finds the channel an extension is on: its agent leg for a queued
-// call, otherwise the newest channel FreeSWITCH reported for that number.
+// channelOf finds the channel an extension is on, among the channels that
+// really belong to it: the agent leg the module originated for its current
+// call, otherwise the newest channel of its own phone (authenticated as, or
+// dialled as, that extension; see track). Never a channel found by caller ID:
+// the far end sets that, and an outside caller calling as "1018" must not be
+// hung up, held or overheard by hangup/1018.
 func (s *Service) channelOf(ext string) (string, error) {
 	if err := acd.ValidNumber("extension", ext); err != nil {
 		return "", err
@@ -19,7 +25,7 @@ func (s *Service) channelOf(ext string) (string, error) {
 	if err == nil && x.AgentUUID != "" && s.channelKnown(x.AgentUUID) {
 		return x.AgentUUID, nil
 	}
-	if u := s.latestChannel(ext); u != "" {
+	if u := s.latestOwned(ext); u != "" {
 		return u, nil
 	}
 	if err == nil && x.AgentUUID != "" {
@@ -57,15 +63,22 @@ func validUUIDArg(uuid string) error {
 	return nil
 }
 
-// run queues a host command (never waits for FreeSWITCH).
+// run sends a call-control command and waits, for at most HostWait and never
+// under the core's lock, for FreeSWITCH's answer: nil means it happened.
+// Otherwise a *hostexec.Error says why (refused, timed out, queue full).
 func (s *Service) run(cmd, args string) error {
-	if !s.started.Load() && !s.opt.SyncHost {
+	if s.opt.Switch == nil {
+		return acd.Errorf(acd.ErrUnavailable, "no FreeSWITCH to run %s", cmd)
+	}
+	if s.opt.SyncHost {
+		_, err := s.exec.Run(cmd, args)
+		return err
+	}
+	if !s.exec.Running() {
 		return acd.Errorf(acd.ErrUnavailable, "the module is not running")
 	}
-	s.mu.Lock()
-	s.host(cmd, args)
-	s.unlock()
-	return nil
+	_, err := s.exec.DoWithin(s.opt.HostWait, cmd, args)
+	return err
 }
 
 // dialTo is how to reach a number: through a gateway when one is given,
@@ -87,7 +100,7 @@ func (s *Service) dialTo(number, gateway string) (string, error) {
 	if err == nil && x.DialString != "" {
 		tmpl = x.DialString
 	}
-	return replaceExt(tmpl, number), nil
+	return strings.ReplaceAll(tmpl, "%s", number), nil
 }
 
 // Transfer moves the party ext is talking with to `to` (via gateway when set);
@@ -222,7 +235,8 @@ func (s *Service) Eavesdrop(target, listener, gateway string) error {
 		return err
 	}
 	// bgapi: originate waits until the listener answers, which must not hold
-	// an executor that uuid_break/uuid_kill need.
+	// an executor that uuid_break/uuid_kill need. So +OK here means
+	// FreeSWITCH took the job, not that the listener answered.
 	return s.run("bgapi", "originate {origination_caller_id_number="+varSafe(target)+"}"+dial+" &eavesdrop("+u+")")
 }
 
@@ -249,17 +263,4 @@ func (s *Service) ThreeWayUUID(uuid, number, gateway string) error {
 		return err
 	}
 	return s.run("bgapi", "originate "+dial+" &three_way("+uuid+")")
-}
-
-func replaceExt(tmpl, ext string) string {
-	out := make([]byte, 0, len(tmpl)+len(ext))
-	for i := 0; i < len(tmpl); i++ {
-		if tmpl[i] == '%' && i+1 < len(tmpl) && tmpl[i+1] == 's' {
-			out = append(out, ext...)
-			i++
-			continue
-		}
-		out = append(out, tmpl[i])
-	}
-	return string(out)
 }

@@ -120,5 +120,5 @@ func (s *Service) publish(m publish.Message) {
 	if s.opt.Publisher != nil {
 		s.opt.Publisher.Publish(m)
 	}
-	s.fanOut(m)
+	s.live.Send(m)
 }

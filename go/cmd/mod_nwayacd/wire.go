@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"log/slog"
 	"sync"
 
 	"github.com/nwayacd/mod_nwayacd/go/bridge"
+	"github.com/nwayacd/mod_nwayacd/go/logx"
 	"github.com/nwayacd/mod_nwayacd/go/node"
 	"github.com/nwayacd/mod_nwayacd/go/service"
 )
@@ -28,6 +30,7 @@ func (h *handler) Start(cfg map[string]string, host *bridge.Host) error {
 	n, err := node.Start(cfg, node.Options{
 		Switch: host,
 		Logf:   func(level int, format string, args ...any) { host.Log(level, fmt.Sprintf(format, args...)) },
+		Logger: logx.New(func(level int, line string) { host.Log(level, "nwayacd: "+line) }, slog.LevelDebug),
 	})
 	if err != nil {
 		return err

@@ -10,6 +10,7 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"log/slog"
 	"net"
 	"os"
 	"os/signal"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/nwayacd/mod_nwayacd/go/acd"
+	"github.com/nwayacd/mod_nwayacd/go/logx"
 	"github.com/nwayacd/mod_nwayacd/go/node"
 	"github.com/nwayacd/mod_nwayacd/go/sim"
 )
@@ -66,7 +68,7 @@ func run(listen, redisAddr, dir string, rate, speed float64, dur time.Duration) 
 	n, err := node.Start(map[string]string{
 		"rest-listen": listen, "publisher": publisher, "redis-addr": redisAddr, "fs-db-dir": dir, "fs-log-dir": dir,
 		"wrapup-seconds": "10", "default-busy-ring-times": "0", "default-max-wait-seconds": "180",
-	}, node.Options{Switch: s, Clock: s.Clock(), Logf: logf})
+	}, node.Options{Switch: s, Clock: s.Clock(), Logf: logf, Logger: logx.Stderr(slog.LevelWarn)})
 	if err != nil {
 		return err
 	}
