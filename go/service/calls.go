@@ -135,14 +135,18 @@ func (s *Service) BridgeEnded(uuid string) {
 // leg the core named) was moved to `to`: the core takes the agent off it and
 // puts `to` on it when `to` is an agent, and the CDR is flagged 转接.
 // Called with mu held.
-func (s *Service) transferred(id, to string) {
+func (s *Service) transferred(id, to string, local bool) {
 	if u, ok := s.eng.CallOf(id); ok {
 		if ci := s.calls[u]; ci != nil {
 			ci.rec.Transferred(to)
 			ci.transfers++
 		}
 	}
-	err := s.eng.Transferred(id, to)
+	agent := to
+	if !local {
+		agent = ""
+	}
+	err := s.eng.Transferred(id, agent)
 	if acd.CodeOf(err) == acd.ErrUnknownExtension {
 		err = s.eng.Transferred(id, "") // to an outside number, a queue, an IVR …
 	}

@@ -127,7 +127,7 @@ func (s *Service) TransferUUID(uuid, to string) error {
 		if err := acd.ValidNumber("number", to); err != nil {
 			return err
 		}
-		s.noteTransfer(uuid, to)
+		s.noteTransfer(uuid, to, true)
 		return s.run("uuid_transfer", uuid+" "+to+" XML "+s.opt.Context)
 	}
 	return s.transfer(uuid, to, "")
@@ -137,21 +137,25 @@ func (s *Service) transfer(uuid, to, gateway string) error {
 	if err := acd.ValidNumber("number", to); err != nil {
 		return err
 	}
-	s.noteTransfer(uuid, to)
 	if gateway != "" {
 		if err := acd.ValidNumber("gateway", gateway); err != nil {
 			return err
 		}
+		s.noteTransfer(uuid, to, false) // through a gateway: an outside party, whatever the number looks like
 		return s.run("uuid_transfer", uuid+" -bleg 'bridge:sofia/gateway/"+gateway+"/"+to+"' inline")
 	}
+	s.noteTransfer(uuid, to, true)
 	return s.run("uuid_transfer", uuid+" -bleg "+to+" XML "+s.opt.Context)
 }
 
-// noteTransfer tells the core that the call uuid belongs to moves to `to`.
-func (s *Service) noteTransfer(uuid, to string) {
+// noteTransfer tells the core that the call uuid belongs to moves to `to`
+// (an agent when local and `to` is an extension). It comes before the
+// command: the caller's session leaves the application as the transfer runs,
+// and the core must by then hold the call instead of ending it.
+func (s *Service) noteTransfer(uuid, to string, local bool) {
 	s.mu.Lock()
 	defer s.unlock()
-	s.transferred(uuid, to)
+	s.transferred(uuid, to, local)
 }
 
 // Answer makes a ringing phone answer (SIP NOTIFY talk, for phones that support it).
