@@ -35,7 +35,7 @@ func startServer(t testing.TB, cfg Config, fake *fakeService) *testServer {
 		fake = newFake()
 	}
 	cfg.Listen = "127.0.0.1:0"
-	s, err := New(cfg, fake, t.Logf)
+	s, err := New(cfg, fake)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -436,7 +436,7 @@ func TestErrors(t *testing.T) {
 		{"wrong type", "POST", "/api/agent_ready", `{"Extension":1002}`, 400, "field Extension must be a string"},
 		{"missing field", "POST", "/api/agent_ready", `{"Ext":"1002"}`, 400, "missing Extension"},
 		{"empty field", "POST", "/api/agent_busy", `{"Extension":""}`, 400, "missing Extension"},
-		{"bad extension", "POST", "/api/agent_down", `{"Extension":"10 02"}`, 400, `Extension "10 02" is malformed`},
+		{"bad extension", "POST", "/api/agent_down", `{"Extension":"10 02"}`, 400, `Extension: bad extension "10 02"`},
 		{"trailing garbage", "POST", "/api/agent_down", `{"Extension":"1002"} x`, 400, "malformed JSON"},
 		{"missing groups", "POST", "/api/agent_up", `{"Extension":"1002"}`, 400, "missing Groups"},
 		{"bad groups", "POST", "/api/agent_up", `{"Extension":"1002","Groups":"110;120"}`, 400, `group "110;120"`},
@@ -449,7 +449,7 @@ func TestErrors(t *testing.T) {
 		{"dial string unknown extension", "POST", "/api/extension_dialstring", `{"Extension":"7777","DialString":"user/7777"}`, 404, "unknown extension 7777"},
 		{"no call", "GET", "/api/hangup/1002", ``, 409, "has no call"},
 		{"unknown ext in path", "GET", "/api/hold/7777", ``, 404, "unknown extension 7777"},
-		{"bad ext in path", "GET", "/api/hold/10.02!", ``, 400, "malformed"},
+		{"bad ext in path", "GET", "/api/hold/10.02!", ``, 400, "bad extension"},
 		{"missing ext in path", "GET", "/api/answer/", ``, 400, "missing extension"},
 		{"path without ext", "GET", "/api/extension_info", ``, 400, "missing extension"},
 		{"unknown ext info", "GET", "/api/extension_info/7777", ``, 404, "unknown extension"},
@@ -645,23 +645,23 @@ func TestOpenAPI(t *testing.T) {
 func TestNewRefusesPublicDefaultPassword(t *testing.T) {
 	f := newFake()
 	for _, addr := range []string{"0.0.0.0:8085", ":8085", "192.168.1.115:8085", "[::]:8085"} {
-		_, err := New(Config{Listen: addr}, f, nil)
+		_, err := New(Config{Listen: addr}, f)
 		if err == nil || !strings.Contains(err.Error(), "set rest-password in nwayacd.conf.xml") {
 			t.Errorf("New(%s) with password admin: %v", addr, err)
 		}
-		if _, err := New(Config{Listen: addr, Password: "x9!long"}, f, nil); err != nil {
+		if _, err := New(Config{Listen: addr, Password: "x9!long"}, f); err != nil {
 			t.Errorf("New(%s) with a password: %v", addr, err)
 		}
 	}
 	for _, addr := range []string{"", "127.0.0.1:8085", "localhost:8085", "[::1]:8085", "127.0.0.5:1"} {
-		if _, err := New(Config{Listen: addr}, f, nil); err != nil {
+		if _, err := New(Config{Listen: addr}, f); err != nil {
 			t.Errorf("New(%q): %v", addr, err)
 		}
 	}
-	if _, err := New(Config{Listen: "nohost"}, f, nil); err == nil {
+	if _, err := New(Config{Listen: "nohost", Password: "x9!long"}, f); err == nil {
 		t.Error("New accepted a listen address without a port")
 	}
-	if _, err := New(Config{}, nil, nil); err == nil {
+	if _, err := New(Config{}, nil); err == nil {
 		t.Error("New accepted a nil service")
 	}
 }
@@ -673,7 +673,7 @@ func TestListenAndServe(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	s, err := New(Config{Listen: addr}, newFake(), t.Logf)
+	s, err := New(Config{Listen: addr}, newFake())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -707,7 +707,7 @@ func TestListenAndServe(t *testing.T) {
 }
 
 func TestServeRefusesPublicListenerWithDefaultPassword(t *testing.T) {
-	s, err := New(Config{}, newFake(), nil)
+	s, err := New(Config{}, newFake())
 	if err != nil {
 		t.Fatal(err)
 	}

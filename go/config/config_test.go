@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nwayacd/mod_nwayacd/go/api"
 )
 
 func TestDefaults(t *testing.T) {
@@ -46,5 +48,36 @@ func TestBadValuesAreNamed(t *testing.T) {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("error does not name %s: %v", name, err)
 		}
+	}
+}
+
+func TestRESTLimits(t *testing.T) {
+	c, _, err := Parse(map[string]string{"rest-max-connections": "500", "rest-max-connections-per-ip": "20",
+		"rest-read-timeout-seconds": "5", "rest-idle-timeout-seconds": "30", "token-ttl": "7200"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := c.REST()
+	if r.MaxConns != 500 || r.MaxConnsPerIP != 20 || r.ReadTimeout != 5*time.Second || r.IdleTimeout != 30*time.Second || r.TokenTTL != 2*time.Hour {
+		t.Fatalf("%+v", r)
+	}
+	d, _, _ := Parse(nil)
+	if d.TokenTTL != api.DefaultTokenTTL || d.RESTMaxConns != api.DefaultMaxConns || d.RESTPassword != api.DefaultPassword {
+		t.Fatalf("defaults are not api's: %+v", d)
+	}
+	_, _, err = Parse(map[string]string{"rest-max-connections": "0", "rest-max-connections-per-ip": "x"})
+	for _, name := range []string{"rest-max-connections=", "rest-max-connections-per-ip"} {
+		if err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("error does not name %s: %v", name, err)
+		}
+	}
+}
+
+func TestDialTemplateChecked(t *testing.T) {
+	if _, _, err := Parse(map[string]string{"dial-template": "user/%s &park()"}); err == nil || !strings.Contains(err.Error(), "dial-template") {
+		t.Fatalf("injecting template accepted: %v", err)
+	}
+	if c, _, err := Parse(map[string]string{"dial-template": "{ignore_early_media=true}sofia/gateway/gw1/%s"}); err != nil || c.DialTemplate != "{ignore_early_media=true}sofia/gateway/gw1/%s" {
+		t.Fatalf("good template: %v", err)
 	}
 }

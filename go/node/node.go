@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -19,6 +20,7 @@ import (
 	"github.com/nwayacd/mod_nwayacd/go/api"
 	"github.com/nwayacd/mod_nwayacd/go/config"
 	"github.com/nwayacd/mod_nwayacd/go/console"
+	"github.com/nwayacd/mod_nwayacd/go/logx"
 	"github.com/nwayacd/mod_nwayacd/go/publish"
 	"github.com/nwayacd/mod_nwayacd/go/service"
 	"github.com/nwayacd/mod_nwayacd/go/store"
@@ -155,8 +157,9 @@ func Start(params map[string]string, opt Options) (n *Node, err error) {
 	n.Service.Load(snap)
 	n.Service.Start()
 
-	rest, err := api.New(api.Config{Listen: cfg.RESTListen, Username: cfg.RESTUser, Password: cfg.RESTPassword, TokenTTL: cfg.TokenTTL},
-		n.Service, func(f string, a ...any) { opt.Logf(4, "nwayacd rest: "+f, a...) })
+	restCfg := cfg.REST()
+	restCfg.Logger = logx.New(func(lvl int, line string) { opt.Logf(lvl, "nwayacd %s", line) }, slog.LevelInfo)
+	rest, err := api.New(restCfg, n.Service)
 	if err != nil {
 		return nil, fmt.Errorf("rest: %w", err)
 	}
