@@ -145,12 +145,6 @@ func parseGroups(s string) ([]string, string) {
 
 func (s *Server) login(ctx *fasthttp.RequestCtx, _ string) {
 	ip, now := ctx.RemoteIP(), s.now()
-	if ok, wait := s.limiter.allow(ip, now); !ok {
-		ra := retryAfter(wait)
-		ctx.Response.Header.Set("Retry-After", ra)
-		writeError(ctx, fasthttp.StatusTooManyRequests, "too many failed logins from this address; retry after "+ra+" s")
-		return
-	}
 	var req loginReq
 	if !decode(ctx, &req) {
 		return
@@ -163,11 +157,17 @@ func (s *Server) login(ctx *fasthttp.RequestCtx, _ string) {
 		writeError(ctx, fasthttp.StatusBadRequest, "missing password")
 		return
 	}
+	if ok, wait := s.limiter.allow(ip, req.Username, now); !ok {
+		ra := retryAfter(wait)
+		ctx.Response.Header.Set("Retry-After", ra)
+		writeError(ctx, fasthttp.StatusTooManyRequests, "too many failed logins for this user from this address; retry after "+ra+" s")
+		return
+	}
 	// Both comparisons always run so timing does not tell which was wrong.
 	userOK := equalSecret(req.Username, s.cfg.Username)
 	passOK := equalSecret(req.Password, s.cfg.Password)
 	if !userOK || !passOK {
-		s.limiter.fail(ip, now)
+		s.limiter.fail(ip, req.Username, now)
 		ctx.SetStatusCode(fasthttp.StatusUnauthorized)
 		ctx.SetContentType("text/plain; charset=utf-8")
 		ctx.SetBodyString("Not Authorized")
