@@ -1,6 +1,8 @@
 package console
 
 import (
+	"github.com/nwayacd/mod_nwayacd/go/ident/identtest"
+
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -460,5 +462,33 @@ func TestLoginRefusalCarriesUsage(t *testing.T) {
 	want := "-ERR unknown group a\nUsage: " + syntaxOf("nway_login") + "\n"
 	if got != want {
 		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+// The injection corpus never reaches the service; every legitimate dial
+// string does, unchanged.
+func TestDialStringCorpus(t *testing.T) {
+	f := newFake()
+	for _, d := range identtest.GoodDials {
+		f.calls = nil
+		if got := Run(f, "nway_set_ext_dialstring", "1000 "+d); !strings.HasPrefix(got, "+OK") {
+			t.Errorf("good dial %q: %q", d, got)
+		}
+		if calls := f.callList(); len(calls) != 1 || !strings.Contains(calls[0], d) {
+			t.Errorf("good dial %q: service calls %q", d, calls)
+		}
+	}
+	for _, d := range identtest.BadDials {
+		if d == "" {
+			continue
+		}
+		f.calls = nil
+		got := Run(f, "nway_set_ext_dialstring", "1000 "+d)
+		if !strings.HasPrefix(got, "-ERR ") || !strings.Contains(got, "\nUsage: ") {
+			t.Errorf("bad dial %q: %q", d, got)
+		}
+		if len(f.calls) != 0 {
+			t.Errorf("bad dial %q reached the service: %q", d, f.callList())
+		}
 	}
 }
