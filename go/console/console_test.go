@@ -280,6 +280,8 @@ func TestRunBadValues(t *testing.T) {
 		{"nway_set_group", "110 max_wait 86401", "bad max_wait"},
 		{"nway_set_group", "110 busy_ring_times x", "bad busy_ring_times"},
 		{"nway_set_group", "110 name " + strings.Repeat("名", 101), "bad group name"},
+		// 40 Chinese characters are 120 bytes: the store's varchar(100) refuses them
+		{"nway_set_group", "110 name " + strings.Repeat("热", 40), "bad group name"},
 		{"nway_set_group", "110 colour red", "unknown setting"},
 		{"nway_set_group", "110 name 热线\ufffd", "bad group name"},
 		{"nway_set_group", "110 name \u3000", "bad group name"},
