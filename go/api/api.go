@@ -182,7 +182,7 @@ func New(cfg Config, svc Service) (*Server, error) {
 	if _, _, err := net.SplitHostPort(cfg.Listen); err != nil {
 		return nil, fmt.Errorf("api: listen address %q: %w", cfg.Listen, err)
 	}
-	if err := checkDefaultPassword(cfg.Password, cfg.Listen); err != nil {
+	if err := CheckPassword(cfg.Password, cfg.Listen); err != nil {
 		return nil, err
 	}
 	var boot [4]byte
@@ -244,10 +244,10 @@ func IsLoopback(addr string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// checkDefaultPassword refuses the default password anywhere but loopback:
+// CheckPassword refuses the default password anywhere but loopback:
 // the one place this rule is kept (New checks the configured address, Serve
 // the listener it is given).
-func checkDefaultPassword(password, addr string) error {
+func CheckPassword(password, addr string) error {
 	if password == DefaultPassword && !IsLoopback(addr) {
 		return fmt.Errorf("api: refusing to listen on %s with the default password \"admin\": set rest-password in nwayacd.conf.xml (or listen on 127.0.0.1)", addr)
 	}
@@ -259,7 +259,7 @@ func checkDefaultPassword(password, addr string) error {
 // is retried with backoff, and should fasthttp's loop still end, it is
 // started again.
 func (s *Server) Serve(ln net.Listener) error {
-	if err := checkDefaultPassword(s.cfg.Password, ln.Addr().String()); err != nil {
+	if err := CheckPassword(s.cfg.Password, ln.Addr().String()); err != nil {
 		return err
 	}
 	rl := &retryListener{Listener: ln, stop: s.stop, log: s.log}

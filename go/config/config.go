@@ -151,6 +151,8 @@ func (r *reader) rest(c *Config) {
 	r.raw("rest-password", &c.RESTPassword)
 	if c.RESTUser == "" || c.RESTPassword == "" {
 		r.bad("rest-user/rest-password", "", "must not be empty")
+	} else if err := api.CheckPassword(c.RESTPassword, c.RESTListen); err != nil {
+		r.errs = append(r.errs, fmt.Errorf("rest-password: %w", err))
 	}
 	r.seconds("token-ttl", &c.TokenTTL, time.Second, false)
 	r.integer("rest-max-connections", &c.RESTMaxConns, 1, 1<<20)
@@ -236,9 +238,6 @@ func unknown(p map[string]string) []string {
 	sort.Strings(warn)
 	return warn
 }
-
-// Loopback reports whether the REST address only listens on loopback.
-func (c Config) Loopback() bool { return api.IsLoopback(c.RESTListen) }
 
 // REST is the REST server's configuration (the logger is the caller's).
 func (c Config) REST() api.Config {

@@ -80,9 +80,6 @@ func Start(params map[string]string, opt Options) (n *Node, err error) {
 	for _, w := range warn {
 		opt.Logf(4, "nwayacd.conf.xml: %s", w)
 	}
-	if !cfg.Loopback() && cfg.RESTPassword == api.DefaultPassword {
-		return nil, fmt.Errorf("rest-listen %s is not loopback while rest-password is still the default: set rest-password in nwayacd.conf.xml", cfg.RESTListen)
-	}
 	n = &Node{opt: opt, cfg: cfg}
 	ctx, cancel := context.WithCancel(context.Background())
 	n.ctx, n.cancel = ctx, cancel
