@@ -73,6 +73,9 @@ func Dial(s string) error {
 
 // plainRune checks the character at i and returns its length.
 func plainRune(s string, i int) (int, string) {
+	if c := s[i]; c < utf8.RuneSelf && c > 0x20 && c != 0x7f && c != '&' && c != '\\' {
+		return 1, "" // printable ASCII: the common case
+	}
 	r, n := utf8.DecodeRuneInString(s[i:])
 	switch {
 	case r == utf8.RuneError:

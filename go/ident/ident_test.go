@@ -227,3 +227,54 @@ func FuzzGroupName(f *testing.F) {
 		}
 	})
 }
+
+func FuzzGateway(f *testing.F) {
+	for _, s := range []string{"gw1", "my-gw.example", "-gw", "gw 1", "gw/1", "gw1@evil", "gw1 &park()"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if ident.Gateway(s) == nil && (s == "" || len(s) > ident.MaxGateway || s[0] == '-' || strings.ContainsAny(s, " /@&'{}\x00")) {
+			t.Fatalf("accepted %q", s)
+		}
+	})
+}
+
+func FuzzJobNumber(f *testing.F) {
+	for _, s := range []string{"A1", "007", "a-1", "", "工号", "1 2"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if ident.JobNumber(s) == nil && (s == "" || len(s) > ident.MaxJob || strings.ContainsAny(s, " -_@&\x00")) {
+			t.Fatalf("accepted %q", s)
+		}
+	})
+}
+
+func FuzzRing(f *testing.F) {
+	for _, s := range append([]string{"", "/var/sounds/welcome.wav", "$${sounds_dir}/欢迎.wav"}, identtest.BadDials...) {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if ident.Ring(s) == nil && (len(s) > ident.MaxRing || !utf8.ValidString(s) || strings.ContainsAny(s, "\x00\t\n\r\ufffd")) {
+			t.Fatalf("accepted %q", s)
+		}
+	})
+}
+
+func BenchmarkDial(b *testing.B) {
+	s := "{origination_caller_id_number=4001,leg_timeout=20,absolute_codec_string='PCMU,PCMA'}sofia/gateway/gw1/13800000000"
+	b.SetBytes(int64(len(s)))
+	for b.Loop() {
+		if err := ident.Dial(s); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkExtension(b *testing.B) {
+	for b.Loop() {
+		if err := ident.Extension("1001"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
