@@ -74,7 +74,6 @@ func badControl(s string) (byte, bool) {
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
-func isAlnum(c byte) bool { return isDigit(c) || (c|0x20) >= 'a' && (c|0x20) <= 'z' }
 
 // noneWord is how a console user writes "no file" for a ring.
 func noneWord(s string) bool { return s == "-" || s == "''" || s == `""` }
