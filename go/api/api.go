@@ -262,6 +262,8 @@ func (s *Server) Serve(ln net.Listener) error {
 	if err := CheckPassword(s.cfg.Password, ln.Addr().String()); err != nil {
 		return err
 	}
+	s.log.Info("rest: serving", "addr", ln.Addr().String(), "max_conns", s.cfg.MaxConns,
+		"max_conns_per_ip", s.cfg.MaxConnsPerIP, "read_timeout", s.cfg.ReadTimeout, "idle_timeout", s.cfg.IdleTimeout)
 	rl := &retryListener{Listener: ln, stop: s.stop, log: s.log}
 	bo := backoff{min: 10 * time.Millisecond, max: time.Second}
 	for {

@@ -112,7 +112,7 @@ func Run(svc Service, name, args string) (reply string) {
 		return "-ERR unknown command " + quote(name) + "\nTry: nwayacd help\n"
 	}
 	if svc == nil {
-		return "-ERR mod_nwayacd is not running\n"
+		return usage(c, "mod_nwayacd is not running")
 	}
 	if len(args) > maxArgsLen {
 		return usage(c, fmt.Sprintf("arguments too long (%d bytes, at most %d)", len(args), maxArgsLen))

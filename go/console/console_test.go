@@ -344,7 +344,7 @@ func TestRunEdges(t *testing.T) {
 	if got := Run(f, "nway_nope", "1000"); got != "-ERR unknown command \"nway_nope\"\nTry: nwayacd help\n" {
 		t.Errorf("unknown command: %q", got)
 	}
-	if got := Run(nil, "nway_ready", "1000"); got != "-ERR mod_nwayacd is not running\n" {
+	if got := Run(nil, "nway_ready", "1000"); got != "-ERR mod_nwayacd is not running\nUsage: nway_ready <ext>\n" {
 		t.Errorf("nil service: %q", got)
 	}
 	f.panicOn = "SetBusy"
