@@ -203,7 +203,6 @@ func New(cfg Config, svc Service) (*Server, error) {
 		Name:                 "nwayacd",
 		MaxRequestBodySize:   cfg.MaxBodySize,
 		Concurrency:          cfg.MaxConns,
-		MaxConnsPerIP:        cfg.MaxConnsPerIP,
 		ReadTimeout:          cfg.ReadTimeout,
 		IdleTimeout:          cfg.IdleTimeout,
 		CloseOnShutdown:      true,
@@ -264,7 +263,7 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 	s.log.Info("rest: serving", "addr", ln.Addr().String(), "max_conns", s.cfg.MaxConns,
 		"max_conns_per_ip", s.cfg.MaxConnsPerIP, "read_timeout", s.cfg.ReadTimeout, "idle_timeout", s.cfg.IdleTimeout)
-	rl := &retryListener{Listener: ln, stop: s.stop, log: s.log}
+	rl := newPerAddrListener(&retryListener{Listener: ln, stop: s.stop, log: s.log}, s.cfg.MaxConnsPerIP, s.log)
 	bo := backoff{min: 10 * time.Millisecond, max: time.Second}
 	for {
 		err := s.srv.Serve(rl)

@@ -154,13 +154,7 @@ func limiterKey(ip net.IP, user string) string {
 	if len(user) > maxKeyUser {
 		user = user[:maxKeyUser]
 	}
-	if v4 := ip.To4(); v4 != nil {
-		return string(v4) + "\x00" + user
-	}
-	if len(ip) == net.IPv6len {
-		return string(ip[:8]) + "\x00" + user
-	}
-	return string(ip) + "\x00" + user
+	return addrKey(ip) + "\x00" + user
 }
 
 // wait is how long until lim has a whole token at now.

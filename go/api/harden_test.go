@@ -260,3 +260,59 @@ func TestSlowClientsTimedOut(t *testing.T) {
 }
 
 func newTestLogger(w io.Writer) *slog.Logger { return slog.New(slog.NewTextHandler(w, nil)) }
+
+// fakeConnListener hands out pipe conns that claim the given remote addresses.
+type fakeConnListener struct {
+	net.Listener
+	addrs chan net.IP
+}
+
+type addrConn struct {
+	net.Conn
+	ip net.IP
+}
+
+func (c addrConn) RemoteAddr() net.Addr { return &net.TCPAddr{IP: c.ip, Port: 5000} }
+
+func (l *fakeConnListener) Accept() (net.Conn, error) {
+	ip, ok := <-l.addrs
+	if !ok {
+		return nil, net.ErrClosed
+	}
+	a, b := net.Pipe()
+	go func() { _, _ = io.Copy(io.Discard, b) }()
+	return addrConn{Conn: a, ip: ip}, nil
+}
+
+// IPv6 clients are limited per /64, IPv4 clients per address; a closed
+// connection gives its slot back.
+func TestPerAddressLimit(t *testing.T) {
+	fl := &fakeConnListener{addrs: make(chan net.IP, 16)}
+	l := newPerAddrListener(fl, 2, newTestLogger(io.Discard))
+	in := []string{"2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:2::3", "2001:db8:1:3::1", "10.0.0.1", "10.0.0.1", "10.0.0.1", "10.0.0.2"}
+	for _, s := range in {
+		fl.addrs <- net.ParseIP(s)
+	}
+	close(fl.addrs)
+	var got []string
+	var conns []net.Conn
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			break
+		}
+		conns = append(conns, c)
+		got = append(got, c.RemoteAddr().(*net.TCPAddr).IP.String())
+	}
+	want := "2001:db8:1:2::1 2001:db8:1:2::2 2001:db8:1:3::1 10.0.0.1 10.0.0.1 10.0.0.2"
+	if strings.Join(got, " ") != want {
+		t.Fatalf("accepted %q, want %q", strings.Join(got, " "), want)
+	}
+	for _, c := range conns {
+		c.Close()
+		c.Close() // twice: the slot is given back once
+	}
+	if len(l.open) != 0 {
+		t.Fatalf("slots left after closing: %v", l.open)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"sync"
 	"time"
 )
 
@@ -59,4 +60,90 @@ func (b *backoff) sleep(stop <-chan struct{}) bool {
 	case <-stop:
 		return false
 	}
+}
+
+// addrKey is the client a limit counts by: an IPv4 address, or an IPv6 /64
+// (one host usually owns the whole prefix).
+func addrKey(ip net.IP) string {
+	if v4 := ip.To4(); v4 != nil {
+		return string(v4)
+	}
+	if len(ip) == net.IPv6len {
+		return string(ip[:8])
+	}
+	return string(ip)
+}
+
+// perAddrListener limits open connections per client address (addrKey).
+// fasthttp's own MaxConnsPerIP counts every IPv6 address apart, so one host
+// with a /64 would have no limit. Over the limit a connection gets a short
+// 429 and is closed at once, so it holds no descriptor.
+type perAddrListener struct {
+	net.Listener
+	max int
+	log *slog.Logger
+
+	mu      sync.Mutex
+	open    map[string]int
+	lastLog time.Time
+}
+
+func newPerAddrListener(ln net.Listener, max int, log *slog.Logger) *perAddrListener {
+	return &perAddrListener{Listener: ln, max: max, log: log, open: make(map[string]int)}
+}
+
+var tooManyConns = []byte("HTTP/1.1 429 Too Many Requests\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\n" +
+	"Content-Length: 50\r\n\r\n{\"error\":\"too many connections from this address\"}")
+
+func (l *perAddrListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		ta, ok := c.RemoteAddr().(*net.TCPAddr)
+		if !ok {
+			return c, nil
+		}
+		key := addrKey(ta.IP)
+		l.mu.Lock()
+		if l.open[key] >= l.max {
+			logIt := time.Since(l.lastLog) > time.Minute
+			if logIt {
+				l.lastLog = time.Now()
+			}
+			l.mu.Unlock()
+			if logIt {
+				l.log.Warn("rest: too many connections from one address; refusing more", "addr", ta.IP.String(), "limit", l.max)
+			}
+			_ = c.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
+			_, _ = c.Write(tooManyConns)
+			_ = c.Close()
+			continue
+		}
+		l.open[key]++
+		l.mu.Unlock()
+		return &countedConn{Conn: c, l: l, key: key}, nil
+	}
+}
+
+func (l *perAddrListener) release(key string) {
+	l.mu.Lock()
+	if l.open[key]--; l.open[key] <= 0 {
+		delete(l.open, key)
+	}
+	l.mu.Unlock()
+}
+
+// countedConn gives its slot back once, when closed.
+type countedConn struct {
+	net.Conn
+	l    *perAddrListener
+	key  string
+	once sync.Once
+}
+
+func (c *countedConn) Close() error {
+	c.once.Do(func() { c.l.release(c.key) })
+	return c.Conn.Close()
 }
