@@ -316,3 +316,18 @@ func TestPerAddressLimit(t *testing.T) {
 		t.Fatalf("slots left after closing: %v", l.open)
 	}
 }
+
+// An event stream outlives the read and idle timeouts: they bound reading a
+// request, not a long answer.
+func TestEventStreamOutlivesTimeouts(t *testing.T) {
+	ts := startServer(t, Config{ReadTimeout: 200 * time.Millisecond, IdleTimeout: 200 * time.Millisecond, Heartbeat: 100 * time.Millisecond}, nil)
+	tok := "Nway " + ts.login(t)
+	s, head := openEvents(t, ts, "/api/events", tok)
+	if !strings.HasPrefix(head, "HTTP/1.1 200") {
+		t.Fatalf("stream: %q", head)
+	}
+	start := time.Now()
+	for time.Since(start) < time.Second {
+		s.until(t, ": ping")
+	}
+}
