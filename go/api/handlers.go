@@ -92,9 +92,9 @@ func jsonProblem(err error) string {
 	return "bad JSON body: " + err.Error()
 }
 
-// checkIdent answers 400 and returns false when err (from package ident,
-// the definition the console and the core share) refuses a field; where
-// names the field.
+// checkIdent answers 400 and returns false when field where (value v) is
+// missing or check (package ident's definition, shared with the console and
+// the core) refuses it.
 func checkIdent(ctx *fasthttp.RequestCtx, where, v string, check func(string) error) bool {
 	if v == "" {
 		writeError(ctx, fasthttp.StatusBadRequest, "missing "+where)
