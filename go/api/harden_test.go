@@ -7,12 +7,15 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/nwayacd/mod_nwayacd/go/ident"
 	"github.com/nwayacd/mod_nwayacd/go/ident/identtest"
 )
 
@@ -329,5 +332,25 @@ func TestEventStreamOutlivesTimeouts(t *testing.T) {
 	start := time.Now()
 	for time.Since(start) < time.Second {
 		s.until(t, ": ping")
+	}
+}
+
+// The OpenAPI document's number pattern is package ident's rule.
+func TestOpenAPIPatternIsIdent(t *testing.T) {
+	b, err := os.ReadFile("openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`"pattern": "([^"]+)"`).FindAllSubmatch(b, -1)
+	if len(m) == 0 {
+		t.Fatal("no patterns")
+	}
+	for _, p := range m {
+		re := regexp.MustCompile(string(p[1]))
+		for _, s := range append(append([]string{}, identtest.GoodNumbers...), identtest.BadNumbers...) {
+			if re.MatchString(s) != (ident.Extension(s) == nil) {
+				t.Errorf("pattern %s and ident disagree on %q", p[1], s)
+			}
+		}
 	}
 }
