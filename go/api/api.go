@@ -202,7 +202,7 @@ func New(cfg Config, svc Service) (*Server, error) {
 		ErrorHandler:         s.handleParseError,
 		Name:                 "nwayacd",
 		MaxRequestBodySize:   cfg.MaxBodySize,
-		Concurrency:          cfg.MaxConns,
+		Concurrency:          cfg.MaxConns + 16, // a backstop: Serve's listener refuses past MaxConns with JSON
 		ReadTimeout:          cfg.ReadTimeout,
 		IdleTimeout:          cfg.IdleTimeout,
 		CloseOnShutdown:      true,
@@ -263,7 +263,7 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 	s.log.Info("rest: serving", "addr", ln.Addr().String(), "max_conns", s.cfg.MaxConns,
 		"max_conns_per_ip", s.cfg.MaxConnsPerIP, "read_timeout", s.cfg.ReadTimeout, "idle_timeout", s.cfg.IdleTimeout)
-	rl := newPerAddrListener(&retryListener{Listener: ln, stop: s.stop, log: s.log}, s.cfg.MaxConnsPerIP, s.log)
+	rl := newPerAddrListener(&retryListener{Listener: ln, stop: s.stop, log: s.log}, s.cfg.MaxConnsPerIP, s.cfg.MaxConns, s.log)
 	bo := backoff{min: 10 * time.Millisecond, max: time.Second}
 	for {
 		err := s.srv.Serve(rl)

@@ -291,7 +291,7 @@ func (l *fakeConnListener) Accept() (net.Conn, error) {
 // connection gives its slot back.
 func TestPerAddressLimit(t *testing.T) {
 	fl := &fakeConnListener{addrs: make(chan net.IP, 16)}
-	l := newPerAddrListener(fl, 2, newTestLogger(io.Discard))
+	l := newPerAddrListener(fl, 2, 100, newTestLogger(io.Discard))
 	in := []string{"2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:2::3", "2001:db8:1:3::1", "10.0.0.1", "10.0.0.1", "10.0.0.1", "10.0.0.2"}
 	for _, s := range in {
 		fl.addrs <- net.ParseIP(s)
@@ -352,5 +352,35 @@ func TestOpenAPIPatternIsIdent(t *testing.T) {
 				t.Errorf("pattern %s and ident disagree on %q", p[1], s)
 			}
 		}
+	}
+}
+
+// Past MaxConns a connection is refused with 503 at once (no descriptor
+// kept), and the idle connections that filled the server are timed out, so
+// service resumes.
+func TestTotalConnectionLimit(t *testing.T) {
+	ts := startServer(t, Config{MaxConns: 8, MaxConnsPerIP: 100, ReadTimeout: 500 * time.Millisecond}, nil)
+	var idle []net.Conn
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}} // per-address limit 8 too
+	for range 8 {
+		c, err := d.Dial("tcp", ts.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		idle = append(idle, c)
+	}
+	defer func() {
+		for _, c := range idle {
+			c.Close()
+		}
+	}()
+	time.Sleep(100 * time.Millisecond) // let the server take them
+	got := rawBytes(t, ts.addr, "GET /api/queues HTTP/1.1\r\nHost: x\r\n\r\n")
+	if !strings.HasPrefix(got, "HTTP/1.1 503") || !strings.HasSuffix(got, `{"error":"too many connections; try again shortly"}`) {
+		t.Fatalf("over the total: %q, want a JSON 503", got)
+	}
+	time.Sleep(time.Second) // the idle ones time out
+	if r := raw(t, ts.addr, "GET /api/queues HTTP/1.1\nHost: x\n\n"); r.status != 401 {
+		t.Fatalf("after the idle connections timed out: %d", r.status)
 	}
 }

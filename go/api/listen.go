@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -74,26 +75,36 @@ func addrKey(ip net.IP) string {
 	return string(ip)
 }
 
-// perAddrListener limits open connections per client address (addrKey).
-// fasthttp's own MaxConnsPerIP counts every IPv6 address apart, so one host
-// with a /64 would have no limit. Over the limit a connection gets a short
-// 429 and is closed at once, so it holds no descriptor.
+// perAddrListener limits open connections per client address (addrKey) and
+// in all. fasthttp's own MaxConnsPerIP counts every IPv6 address apart, so
+// one host with a /64 would have no limit, and its Concurrency refusal is
+// plain text. Over a limit a connection gets a short JSON 429 or 503 and is
+// closed at once, so it holds no descriptor.
 type perAddrListener struct {
 	net.Listener
-	max int
-	log *slog.Logger
+	max, maxTotal int
+	log           *slog.Logger
 
 	mu      sync.Mutex
 	open    map[string]int
+	total   int
 	lastLog time.Time
 }
 
-func newPerAddrListener(ln net.Listener, max int, log *slog.Logger) *perAddrListener {
-	return &perAddrListener{Listener: ln, max: max, log: log, open: make(map[string]int)}
+func newPerAddrListener(ln net.Listener, max, maxTotal int, log *slog.Logger) *perAddrListener {
+	return &perAddrListener{Listener: ln, max: max, maxTotal: maxTotal, log: log, open: make(map[string]int)}
 }
 
-var tooManyConns = []byte("HTTP/1.1 429 Too Many Requests\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\n" +
-	"Content-Length: 50\r\n\r\n{\"error\":\"too many connections from this address\"}")
+func fastAnswer(status, msg string) []byte {
+	body := `{"error":"` + msg + `"}`
+	return []byte("HTTP/1.1 " + status + "\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\n" +
+		"Content-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + body)
+}
+
+var (
+	tooManyFromAddr = fastAnswer("429 Too Many Requests", "too many connections from this address")
+	tooManyInAll    = fastAnswer("503 Service Unavailable", "too many connections; try again shortly")
+)
 
 func (l *perAddrListener) Accept() (net.Conn, error) {
 	for {
@@ -107,21 +118,30 @@ func (l *perAddrListener) Accept() (net.Conn, error) {
 		}
 		key := addrKey(ta.IP)
 		l.mu.Lock()
-		if l.open[key] >= l.max {
+		var refusal []byte
+		switch {
+		case l.open[key] >= l.max:
+			refusal = tooManyFromAddr
+		case l.total >= l.maxTotal:
+			refusal = tooManyInAll
+		}
+		if refusal != nil {
 			logIt := time.Since(l.lastLog) > time.Minute
 			if logIt {
 				l.lastLog = time.Now()
 			}
 			l.mu.Unlock()
 			if logIt {
-				l.log.Warn("rest: too many connections from one address; refusing more", "addr", ta.IP.String(), "limit", l.max)
+				l.log.Warn("rest: connection limit reached; refusing more", "addr", ta.IP.String(),
+					"per_address", l.max, "total", l.maxTotal)
 			}
 			_ = c.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
-			_, _ = c.Write(tooManyConns)
+			_, _ = c.Write(refusal)
 			_ = c.Close()
 			continue
 		}
 		l.open[key]++
+		l.total++
 		l.mu.Unlock()
 		return &countedConn{Conn: c, l: l, key: key}, nil
 	}
@@ -132,6 +152,7 @@ func (l *perAddrListener) release(key string) {
 	if l.open[key]--; l.open[key] <= 0 {
 		delete(l.open, key)
 	}
+	l.total--
 	l.mu.Unlock()
 }
 
