@@ -104,7 +104,7 @@ var (
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	defer func() {
 		if v := recover(); v != nil {
-			s.logf("api: panic serving %s %s: %v\n%s", ctx.Method(), ctx.Path(), v, debug.Stack())
+			s.log.Error("rest: panic", "method", string(ctx.Method()), "path", string(ctx.Path()), "panic", v, "stack", string(debug.Stack()))
 			ctx.Response.Reset()
 			writeError(ctx, fasthttp.StatusInternalServerError, "internal error")
 		}
@@ -135,17 +135,21 @@ func (s *Server) authorized(header []byte) bool {
 	return s.tokens.check(parseAuthorization(header), s.now(), s.cfg.TokenTTL)
 }
 
-// handleParseError answers requests fasthttp could not read.
+// handleParseError answers requests fasthttp could not read. The answer
+// never carries err's text: fasthttp's parse errors quote the raw request,
+// Authorization token included.
 func (s *Server) handleParseError(ctx *fasthttp.RequestCtx, err error) {
-	if errors.Is(err, fasthttp.ErrBodyTooLarge) {
+	var small *fasthttp.ErrSmallBuffer
+	switch {
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
 		writeError(ctx, fasthttp.StatusRequestEntityTooLarge, fmt.Sprintf("request body larger than %d bytes", s.cfg.MaxBodySize))
-		return
-	}
-	if isTimeout(err) {
+	case errors.As(err, &small):
+		writeError(ctx, fasthttp.StatusRequestHeaderFieldsTooLarge, "request headers too large")
+	case isTimeout(err):
 		writeError(ctx, fasthttp.StatusRequestTimeout, "timed out reading the request")
-		return
+	default:
+		writeError(ctx, fasthttp.StatusBadRequest, "malformed HTTP request (bad request line, header or chunk encoding)")
 	}
-	writeError(ctx, fasthttp.StatusBadRequest, "malformed HTTP request: "+err.Error())
 }
 
 func isTimeout(err error) bool {
@@ -205,7 +209,7 @@ func (s *Server) reply(ctx *fasthttp.RequestCtx, err error) {
 	}
 	st := statusOf(err)
 	if st == fasthttp.StatusInternalServerError {
-		s.logf("api: %s %s: %v", ctx.Method(), ctx.Path(), err)
+		s.log.Error("rest: request failed", "method", string(ctx.Method()), "path", string(ctx.Path()), "err", err)
 	}
 	writeError(ctx, st, err.Error())
 }

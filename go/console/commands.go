@@ -7,30 +7,25 @@ import (
 	"time"
 
 	"github.com/nwayacd/mod_nwayacd/go/acd"
+	"github.com/nwayacd/mod_nwayacd/go/ident"
 )
 
 const modeHelp = "0 sequence, 1 random, 2 cycle, 3 remember+0, 4 remember+1, 5 remember+2"
 
 // The argument checks below return "" when the word is fine, else the reply.
+// What a word may be is package ident's, shared with the core and REST.
 
-const numRule = " (letters, digits and + * # . _ - @, at most 50)"
+func checkExt(c *cmd, s string) string    { return checkIdent(c, ident.Extension(s)) }
+func checkGroup(c *cmd, s string) string  { return checkIdent(c, ident.Group(s)) }
+func checkNumber(c *cmd, s string) string { return checkIdent(c, ident.Caller(s)) }
+func checkUUID(c *cmd, s string) string   { return checkIdent(c, ident.UUID(s)) }
 
-func checkExt(c *cmd, s string) string    { return checkNum(c, "extension", s) }
-func checkGroup(c *cmd, s string) string  { return checkNum(c, "group", s) }
-func checkNumber(c *cmd, s string) string { return checkNum(c, "number", s) }
-
-func checkNum(c *cmd, what, s string) string {
-	if validNum(s) {
+// checkIdent turns an ident refusal into the reply, with the usage line.
+func checkIdent(c *cmd, err error) string {
+	if err == nil {
 		return ""
 	}
-	return usage(c, "bad "+what+" "+quote(s)+numRule)
-}
-
-func checkUUID(c *cmd, s string) string {
-	if validUUID(s) {
-		return ""
-	}
-	return usage(c, "bad uuid "+quote(s)+" (letters, digits, - _ ., at most 64)")
+	return usage(c, oneLine(err.Error()))
 }
 
 func checkJSONFlag(c *cmd, a argv) (asJSON bool, reply string) {
@@ -130,8 +125,8 @@ func commandTable() []*cmd {
 				}
 				if a.n == 2 {
 					job = a.f[1]
-					if !validJob(job) {
-						return usage(c, "bad job number "+quote(job)+" (letters and digits, at most 32)")
+					if r := checkIdent(c, ident.JobNumber(job)); r != "" {
+						return r
 					}
 				}
 				if err := svc.AddExtension(ext, job); err != nil {
@@ -154,8 +149,8 @@ func commandTable() []*cmd {
 				}
 				if noneWord(job) {
 					job = ""
-				} else if !validJob(job) {
-					return usage(c, "bad job number "+quote(job)+" (letters and digits, at most 32; - for none)")
+				} else if r := checkIdent(c, ident.JobNumber(job)); r != "" {
+					return r
 				}
 				on, good := parseBool(a.f[2])
 				if !good {
@@ -278,8 +273,8 @@ func commandTable() []*cmd {
 				}
 				if a.n == 3 {
 					gw = a.f[2]
-					if !validGateway(gw) {
-						return usage(c, "bad gateway "+quote(gw)+" (letters, digits, - _ ., at most 64)")
+					if r := checkIdent(c, ident.Gateway(gw)); r != "" {
+						return r
 					}
 				}
 				if err := svc.ThreeWayUUID(uuid, num, gw); err != nil {
@@ -310,8 +305,8 @@ func commandTable() []*cmd {
 				dial := a.rest(1)
 				if dial == "default" {
 					dial = ""
-				} else if !validDial(dial) {
-					return usage(c, "bad dial string "+quote(dial)+" (printable, at most 1024 bytes)")
+				} else if r := checkIdent(c, ident.Dial(dial)); r != "" {
+					return r
 				}
 				if err := svc.SetDialString(ext, dial); err != nil {
 					return fail(c, err)
@@ -365,8 +360,8 @@ func runSetRings(svc Service, c *cmd, a argv) string {
 		f := a.f[i]
 		if noneWord(f) {
 			f = ""
-		} else if !validRing(f) {
-			return usage(c, "bad sound file "+quote(f)+" (printable, at most 255 bytes)")
+		} else if r := checkIdent(c, ident.Ring(f)); r != "" {
+			return r
 		}
 		given[i-1] = f
 	}
@@ -434,8 +429,8 @@ func runSetGroup(svc Service, c *cmd, a argv) string {
 	}
 	if field == "name" {
 		name := a.rest(2)
-		if !validName(name) {
-			return usage(c, "bad name "+quote(name)+" (printable, at most 100 characters)")
+		if r := checkIdent(c, ident.GroupName(name)); r != "" {
+			return r
 		}
 		if err := svc.SetGroupName(g, name); err != nil {
 			return fail(c, err)
@@ -504,7 +499,7 @@ func runModule(svc Service, c *cmd, a argv) string {
 	case sub == "status" && a.f[1] == "json":
 		js := svc.StatusJSON()
 		if !json.Valid(js) {
-			return "-ERR status unavailable\n"
+			return usage(c, "status unavailable")
 		}
 		return string(js) + "\n"
 	case sub == "help" || sub == "reload" || sub == "status":

@@ -87,9 +87,6 @@ func Start(params map[string]string, opt Options) (n *Node, err error) {
 	for _, w := range warn {
 		opt.Logf(4, "nwayacd.conf.xml: %s", w)
 	}
-	if !cfg.Loopback() && cfg.RESTPassword == api.DefaultPassword {
-		return nil, fmt.Errorf("rest-listen %s is not loopback while rest-password is still the default: set rest-password in nwayacd.conf.xml", cfg.RESTListen)
-	}
 	n = &Node{opt: opt, cfg: cfg}
 	ctx, cancel := context.WithCancel(context.Background())
 	n.ctx, n.cancel = ctx, cancel
@@ -164,8 +161,9 @@ func Start(params map[string]string, opt Options) (n *Node, err error) {
 	n.Service.Load(snap)
 	n.Service.Start()
 
-	rest, err := api.New(api.Config{Listen: cfg.RESTListen, Username: cfg.RESTUser, Password: cfg.RESTPassword, TokenTTL: cfg.TokenTTL},
-		n.Service, func(f string, a ...any) { opt.Logf(4, "nwayacd rest: "+f, a...) })
+	restCfg := cfg.REST()
+	restCfg.Logger = logx.New(func(lvl int, line string) { opt.Logf(lvl, "nwayacd %s", line) }, slog.LevelInfo)
+	rest, err := api.New(restCfg, n.Service)
 	if err != nil {
 		return nil, fmt.Errorf("rest: %w", err)
 	}

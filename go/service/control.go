@@ -1,6 +1,7 @@
 package service
 
 import (
+	"github.com/nwayacd/mod_nwayacd/go/ident"
 	"strings"
 
 	"github.com/nwayacd/mod_nwayacd/go/acd"
@@ -51,14 +52,8 @@ func (s *Service) knownChannel(uuid string) error {
 }
 
 func validUUIDArg(uuid string) error {
-	if uuid == "" || len(uuid) > 64 {
-		return acd.Errorf(acd.ErrBadArgument, "malformed uuid %q", uuid)
-	}
-	for i := 0; i < len(uuid); i++ {
-		c := uuid[i]
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '-' || c == '_' || c == '.') {
-			return acd.Errorf(acd.ErrBadArgument, "malformed uuid %q", uuid)
-		}
+	if err := ident.UUID(uuid); err != nil {
+		return acd.Errorf(acd.ErrBadArgument, "%v", err)
 	}
 	return nil
 }

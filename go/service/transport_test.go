@@ -19,7 +19,7 @@ import (
 // sends one authenticated GET and returns its status and body.
 func restServer(t *testing.T, s *Service) func(path string) (int, string) {
 	t.Helper()
-	srv, err := api.New(api.Config{Listen: "127.0.0.1:0", Username: "admin", Password: "s3cret-for-test"}, s, t.Logf)
+	srv, err := api.New(api.Config{Listen: "127.0.0.1:0", Username: "admin", Password: "s3cret-for-test"}, s)
 	if err != nil {
 		t.Fatal(err)
 	}
