@@ -59,6 +59,11 @@ func (e *Engine) AddExtension(s ExtensionSpec) error {
 			return err
 		}
 	}
+	if s.DialString != "" {
+		if err := ident.Dial(s.DialString); err != nil {
+			return Errorf(ErrBadArgument, "%v", err)
+		}
+	}
 	if e.agents[s.Extension] != nil {
 		return Errorf(ErrExists, "extension %s exists", s.Extension)
 	}

@@ -1,6 +1,7 @@
 package service
 
 import (
+	"github.com/nwayacd/mod_nwayacd/go/ident"
 	"time"
 
 	"github.com/nwayacd/mod_nwayacd/go/acd"
@@ -313,6 +314,13 @@ func (s *Service) Load(snap store.Snapshot) {
 func (s *Service) apply(snap store.Snapshot) {
 	e := s.eng
 	for _, x := range snap.Extensions {
+		if x.DialString != "" {
+			// Rows edited in the database directly never passed our checks.
+			if err := ident.Dial(x.DialString); err != nil {
+				s.log.Warn("load extension: stored dial string refused, the dial template reaches it", "ext", x.Number, "err", err)
+				x.DialString = ""
+			}
+		}
 		if err := e.AddExtension(acd.ExtensionSpec{Extension: x.Number, JobNumber: x.JobNumber, JobEnabled: x.JobEnabled, DialString: x.DialString}); err != nil && acd.CodeOf(err) != acd.ErrExists {
 			s.log.Warn("load extension", "ext", x.Number, "err", err)
 		}

@@ -1,6 +1,7 @@
 package service
 
 import (
+	"github.com/nwayacd/mod_nwayacd/go/ident"
 	"strconv"
 	"strings"
 	"time"
@@ -269,13 +270,17 @@ func (s *Service) dialVars(callUUID, legUUID, group, agent, caller string, timeo
 	return b.String()
 }
 
-// varSafe keeps a value from breaking FreeSWITCH's {k=v,…} syntax.
+// varSafe makes a value safe inside FreeSWITCH's {k=v,…} block. Caller IDs
+// come from anyone, so it keeps only what a number may hold (ident's
+// alphabet) and at most ident.MaxNumber bytes: no separator, quote, blank,
+// `$` expansion, `^^` delimiter change or backslash can pass.
 func varSafe(v string) string {
-	return strings.Map(func(r rune) rune {
-		switch r {
-		case ',', '{', '}', '[', ']', '\'', '"', ' ', '\t', '\n', '\r':
-			return -1
+	out := make([]byte, 0, min(len(v), ident.MaxNumber))
+	for i := 0; i < len(v) && len(out) < ident.MaxNumber; i++ {
+		c := v[i]
+		if c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || strings.IndexByte("+*#._-", c) >= 0 {
+			out = append(out, c)
 		}
-		return r
-	}, v)
+	}
+	return string(out)
 }

@@ -1,6 +1,7 @@
 package service
 
 import (
+	"github.com/nwayacd/mod_nwayacd/go/store"
 	"strings"
 	"testing"
 	"time"
@@ -224,5 +225,42 @@ func TestSetCallStateWithoutCall(t *testing.T) {
 	must(t, s.SetCallState("1011", acd.CallReady))
 	if d := s.Enter(session.Call{Kind: session.Queue, UUID: "q-ready", Group: "120", CallerNumber: "5"}); d.Agent != "1011" {
 		t.Fatalf("ready 1011 not offered: %+v", d)
+	}
+}
+
+// A caller ID is set by whoever calls: nothing in it may reach FreeSWITCH as
+// syntax inside the agent leg's variables.
+func TestVarSafeKeepsOnlyANumbersAlphabet(t *testing.T) {
+	for in, want := range map[string]string{
+		"13800138000":                   "13800138000",
+		"+86-10*99#":                    "+86-10*99#",
+		"1,execute_on_answer=system rm": "1execute_on_answersystemrm",
+		"${system(touch /tmp/pwned)}":   "systemtouchtmppwned",
+		"^^:a=b:c":                      "abc",
+		"1}bridge:user/1000{":           "1bridgeuser1000",
+		"a\\'b\"c\n\r\x00d":             "abcd",
+		strings.Repeat("9", 80):         strings.Repeat("9", 50),
+		"张三":                            "",
+	} {
+		if got := varSafe(in); got != want {
+			t.Errorf("varSafe(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// A dial string written into the database directly never passed the checks
+// REST and the console apply: on load it is refused, the extension stays.
+func TestLoadRefusesAStoredInjectedDialString(t *testing.T) {
+	s := New(Options{})
+	s.Load(store.Snapshot{Extensions: []store.Extension{
+		{Number: "1018", JobEnabled: true, DialString: "user/1018 &system(touch /tmp/pwned)"},
+		{Number: "1019", JobEnabled: true, DialString: "{ignore_early_media=true}sofia/gateway/gw1/1019"},
+	}})
+	x, err := s.Extension("1018")
+	if err != nil || x.DialString != "" {
+		t.Fatalf("1018: %+v %v, want the extension with no dial string", x, err)
+	}
+	if y, err := s.Extension("1019"); err != nil || y.DialString != "{ignore_early_media=true}sofia/gateway/gw1/1019" {
+		t.Fatalf("1019: %+v %v, want its dial string kept", y, err)
 	}
 }
