@@ -137,22 +137,24 @@ func (s *Service) BridgeEnded(uuid string) {
 // puts `to` on it when `to` is an agent, and the CDR is flagged 转接.
 // Called with mu held.
 func (s *Service) transferred(id, to string, local bool) {
-	if u, ok := s.eng.CallOf(id); ok {
-		if ci := s.calls[u]; ci != nil {
-			ci.rec.Transferred(to)
-			ci.transfers++
-		}
-	}
 	agent := to
 	if !local {
 		agent = ""
 	}
+	u, _ := s.eng.CallOf(id) // before: the transfer forgets the leg id may name
 	err := s.eng.Transferred(id, agent)
 	if acd.CodeOf(err) == acd.ErrUnknownExtension {
 		err = s.eng.Transferred(id, "") // to an outside number, a queue, an IVR …
 	}
 	if err != nil {
 		s.log.Debug("transfer not recorded in the core", "call", id, "to", to, "err", err)
+		return
+	}
+	// The record says 转接 only for a transfer the core took: a call still
+	// ringing or one that already ended was not transferred.
+	if ci := s.calls[u]; ci != nil {
+		ci.rec.Transferred(to)
+		ci.transfers++
 	}
 }
 

@@ -264,3 +264,85 @@ func TestLoadRefusesAStoredInjectedDialString(t *testing.T) {
 		t.Fatalf("1019: %+v %v, want its dial string kept", y, err)
 	}
 }
+
+// answeredBy enters caller uuid into 120 and has agent ext answer it; it
+// returns the agent leg's uuid.
+func answeredBy(t *testing.T, s *Service, uuid, ext string) string {
+	t.Helper()
+	d := s.Enter(session.Call{Kind: session.Queue, UUID: uuid, Group: "120", CallerNumber: "138", DestNumber: "120"})
+	if d.Action != session.Offer || d.Agent != ext {
+		t.Fatalf("offer %+v, want one to %s", d, ext)
+	}
+	leg := legOf(t, d)
+	s.ChannelEvent(&session.ChannelEvent{Kind: session.ChannelCreate, UUID: leg, Direction: "outbound", User: ext})
+	s.OfferResult(session.OfferResult{UUID: uuid, Agent: ext, AgentUUID: leg, Outcome: session.Answered})
+	return leg
+}
+
+func wantStates(t *testing.T, s *Service, want map[string]acd.CallState) {
+	t.Helper()
+	for ext, st := range want {
+		if x, _ := s.Extension(ext); x.CallState != st {
+			t.Errorf("%s is %s, want %s", ext, x.CallState, st)
+		}
+	}
+}
+
+// A phone's blind transfer (REFER): FreeSWITCH moves the caller's channel,
+// the application sees it transferred and says so before the bridge ends.
+func TestPhoneBlindTransferKeepsTheCall(t *testing.T) {
+	s, _, p, c := newTest(t)
+	answeredBy(t, s, "c1", "1011")
+	c.add(5 * time.Second)
+	s.Transferring("c1", "1018")
+	s.BridgeEnded("c1")
+	s.Next("c1")
+	s.Leave("c1")
+	wantStates(t, s, map[string]acd.CallState{"1011": acd.CallTyping, "1018": acd.CallTalking})
+	if d := s.Enter(session.Call{Kind: session.Queue, UUID: "c2", Group: "120", CallerNumber: "139"}); d.Action != session.Wait {
+		t.Fatalf("a second caller while 1018 has the transferred call: %+v", d)
+	}
+	s.Leave("c2")
+	s.ChannelEvent(&session.ChannelEvent{Kind: session.ChannelHangupComplete, UUID: "c1", CallerNumber: "138", DestNumber: "120",
+		StartUsec: t0.UnixMicro(), AnswerUsec: t0.Add(time.Second).UnixMicro(), EndUsec: c.Now().UnixMicro()})
+	n := 0
+	for _, r := range p.cdrs() {
+		if r.UUID == "c1" {
+			n++
+			if r.Flag != "转接" {
+				t.Errorf("flag %s, want 转接", r.Flag)
+			}
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d CDRs for c1, want 1", n)
+	}
+	wantStates(t, s, map[string]acd.CallState{"1018": acd.CallTyping})
+}
+
+// A phone's attended transfer shows as the caller bridged to the far end of
+// the consultation call, a channel from 1018's own phone.
+func TestPhoneAttendedTransferSeenOnTheBridge(t *testing.T) {
+	s, _, _, _ := newTest(t)
+	answeredBy(t, s, "c1", "1011")
+	s.ChannelEvent(&session.ChannelEvent{Kind: session.ChannelCreate, UUID: "consult", Direction: "inbound", User: "1018"})
+	s.ChannelEvent(&session.ChannelEvent{Kind: session.ChannelBridge, UUID: "consult", OtherUUID: "c1"})
+	wantStates(t, s, map[string]acd.CallState{"1011": acd.CallTyping, "1018": acd.CallTalking})
+	s.Transferring("c1", "") // the application notices the move afterwards: already known
+	s.BridgeEnded("c1")
+	s.Next("c1")
+	s.Leave("c1")
+	if x, _ := s.Extension("1018"); x.CallState != acd.CallTalking || x.CallUUID != "c1" {
+		t.Fatalf("1018: %+v", x)
+	}
+}
+
+// Only FreeSWITCH's word says whose phone a channel is: a caller who sets
+// caller ID 1018 and gets bridged to the call moves nobody.
+func TestBridgeToASpoofedCallerIDMovesNobody(t *testing.T) {
+	s, _, _, _ := newTest(t)
+	answeredBy(t, s, "c1", "1011")
+	s.ChannelEvent(&session.ChannelEvent{Kind: session.ChannelCreate, UUID: "evil", Direction: "inbound", CallerNumber: "1018"})
+	s.ChannelEvent(&session.ChannelEvent{Kind: session.ChannelBridge, UUID: "c1", OtherUUID: "evil", CallerNumber: "1018"})
+	wantStates(t, s, map[string]acd.CallState{"1011": acd.CallTalking, "1018": acd.CallReady})
+}

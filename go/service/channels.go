@@ -39,9 +39,58 @@ func (s *Service) ChannelEvent(ev *session.ChannelEvent) {
 				AUUID: ev.UUID, BUUID: ev.OtherUUID, OriginationDestNumber: ev.OrigDestNumber})
 		}
 	}
-	if ev.Kind == session.ChannelHangupComplete {
+	switch ev.Kind {
+	case session.ChannelHangupComplete:
 		s.legFacts(ev)
+	case session.ChannelBridge:
+		s.bridged(ev.UUID, ev.OtherUUID)
+		s.bridged(ev.OtherUUID, ev.UUID)
 	}
+}
+
+// bridged notices a phone's own transfer: a call of ours bridged to a channel
+// that belongs to another agent than the one the core has on it (an attended
+// transfer joins the caller with the consultation call's far end). Our own
+// offers and transfers bridge to the agent the core already names.
+func (s *Service) bridged(callUUID, otherUUID string) {
+	owner := s.channelOwner(otherUUID)
+	if owner == "" {
+		return
+	}
+	s.mu.Lock()
+	defer s.unlock()
+	if s.calls[callUUID] == nil || s.eng.AgentOf(callUUID) == owner {
+		return
+	}
+	if _, err := s.eng.Extension(owner); err != nil {
+		return // a phone that is no agent: the call is not ours to move
+	}
+	s.transferred(callUUID, owner, true)
+}
+
+// Transferring is the caller's channel leaving the application because
+// FreeSWITCH transferred it (a phone's blind transfer, uuid_transfer) to
+// dest. A transfer the service made itself is already known; otherwise the
+// core holds the call instead of ending it, so that its agent and its one CDR
+// follow it to wherever it goes. Call before Leave.
+func (s *Service) Transferring(uuid, dest string) {
+	s.mu.Lock()
+	defer s.unlock()
+	if s.calls[uuid] == nil || s.eng.InTransfer(uuid) {
+		return
+	}
+	_, err := s.eng.Extension(dest)
+	s.transferred(uuid, dest, err == nil)
+}
+
+// channelOwner is the extension a live channel belongs to, or "".
+func (s *Service) channelOwner(uuid string) string {
+	s.chMu.Lock()
+	defer s.chMu.Unlock()
+	if ch := s.channels[uuid]; ch != nil {
+		return ch.owner
+	}
+	return ""
 }
 
 // callEventName maps a FreeSWITCH event to SPEC §7a's numbering.
