@@ -104,9 +104,28 @@ func put(b *bolt.Bucket, k []byte, v any) error {
 	return b.Put(k, data)
 }
 
+type txKey struct{}
+
+// Batch runs fn's writes (those made with the ctx it is given) in one bbolt
+// transaction: one fsync for all of them. An error from fn rolls them back.
+func (s *Store) Batch(ctx context.Context, fn func(ctx context.Context) error) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("bolt batch: %w", err)
+	}
+	return s.db.Update(func(tx *bolt.Tx) error {
+		return fn(context.WithValue(ctx, txKey{}, tx))
+	})
+}
+
 func (s *Store) update(ctx context.Context, op string, fn func(tx *bolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("bolt %s: %w", op, err)
+	}
+	if tx, ok := ctx.Value(txKey{}).(*bolt.Tx); ok {
+		if err := fn(tx); err != nil {
+			return fmt.Errorf("bolt %s: %w", op, err)
+		}
+		return nil
 	}
 	if err := s.db.Update(fn); err != nil {
 		return fmt.Errorf("bolt %s: %w", op, err)
