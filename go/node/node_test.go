@@ -7,12 +7,16 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/nwayacd/mod_nwayacd/go/store"
+	"github.com/nwayacd/mod_nwayacd/go/store/embedded"
 )
 
 // need skips a test whose service is down, or fails it when CI requires it.
@@ -281,5 +285,82 @@ func TestBusySeatSurvivesRestart(t *testing.T) {
 		if x, _ := n.Service.Extension(ext); string(x.Seat) != want || !x.LoggedIn {
 			t.Errorf("%s after restart: seat %s logged in %v, want %s", ext, x.Seat, x.LoggedIn, want)
 		}
+	}
+}
+
+// `nwayacd reload` from the console re-reads the tables (it used to answer
+// +OK and reload nothing).
+func TestConsoleReloadRereadsTables(t *testing.T) {
+	n := start(t, params(t, nil))
+	defer n.Stop()
+	// A row another tool wrote behind the node's back.
+	if err := n.db.UpsertGroup(context.Background(), store.Group{Number: "777", Name: "x", Mode: 2}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.Service.Group("777"); err == nil {
+		t.Fatal("group known before the reload")
+	}
+	cmd(t, n, "nwayacd", "reload")
+	waitFor(t, "group 777 after reload", func() bool { _, err := n.Service.Group("777"); return err == nil })
+}
+
+// A store that cannot be opened (its file locked by another process) stops
+// the node from starting, and says why, instead of taking changes it cannot
+// keep.
+func TestStoreUnavailableAtStart(t *testing.T) {
+	p := params(t, nil)
+	holder, err := embedded.Open(filepath.Join(p["fs-db-dir"], "nwayacd.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close()
+	n, err := Start(p, Options{})
+	if err == nil {
+		n.Stop()
+		t.Fatal("started on a locked store")
+	}
+	if !strings.Contains(err.Error(), "embedded store") || !strings.Contains(err.Error(), p["fs-db-dir"]) {
+		t.Fatalf("error does not say why: %v", err)
+	}
+	// Once the other process lets go, the node starts.
+	holder.Close()
+	start(t, p).Stop()
+}
+
+// An acknowledged change is in the journal file before the answer: with the
+// store's file taken away from under the node (so it never applies), a new
+// node on a copy of the folder still has every change.
+func TestAcknowledgedIsJournaled(t *testing.T) {
+	p := params(t, nil)
+	n := start(t, p)
+	cmd(t, n, "nway_add_group", "110 2")
+	for i := range 50 {
+		cmd(t, n, "nway_add_ext", fmt.Sprintf("%d", 2000+i))
+		cmd(t, n, "nway_login", fmt.Sprintf("%d 110", 2000+i))
+	}
+	// The journal's folder as kill -9 would leave it, plus an empty store:
+	// only the journal can bring the changes back.
+	crashed := t.TempDir()
+	jdir := filepath.Join(p["fs-db-dir"], JournalDir)
+	if err := os.MkdirAll(filepath.Join(crashed, JournalDir), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ents, _ := os.ReadDir(jdir)
+	for _, e := range ents {
+		b, err := os.ReadFile(filepath.Join(jdir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(crashed, JournalDir, e.Name()), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n.Stop()
+	p["fs-db-dir"] = crashed
+	n = start(t, p)
+	defer n.Stop()
+	g, err := n.Service.Group("110")
+	if err != nil || len(g.Members) != 50 {
+		t.Fatalf("after replay: group %+v, %v; want 50 members", g, err)
 	}
 }

@@ -3,6 +3,7 @@ package publish
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"os/exec"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/nwayacd/mod_nwayacd/go/event"
+	"github.com/nwayacd/mod_nwayacd/go/logx"
 )
 
 // needService skips (or fails, with NWAYACD_REQUIRE_SERVICES=1) when addr
@@ -85,15 +87,19 @@ func parseRedis(payload, tok string) (id int, ok bool) {
 	return id, err == nil
 }
 
-// logSink collects Logf lines.
+// logSink collects log lines.
 type logSink struct {
 	mu    sync.Mutex
 	lines []string
 	t     testing.TB
 }
 
-func (l *logSink) logf(format string, args ...any) {
-	s := fmt.Sprintf(format, args...)
+// logger is a Config.Logger writing to the sink.
+func (l *logSink) logger() *slog.Logger {
+	return logx.New(func(_ int, line string) { l.add(line) }, slog.LevelDebug)
+}
+
+func (l *logSink) add(s string) {
 	l.mu.Lock()
 	l.lines = append(l.lines, s)
 	l.mu.Unlock()
