@@ -53,6 +53,10 @@ type Options struct {
 	Logger       *slog.Logger
 	Clock        acd.Clock
 	ManualTimers bool
+	// CDRGrace is how long a finished call waits for its caller leg's hangup
+	// event before its CDR is written (service.Options.CDRGrace; 0: its
+	// default). A switch that sends no such events (the simulator) sets it short.
+	CDRGrace time.Duration
 	// StartTimeout bounds what Start may wait on the database: FreeSWITCH's
 	// load must not hang on a dead server. Default 5 s.
 	StartTimeout time.Duration
@@ -253,6 +257,7 @@ func (n *Node) startService(snap store.Snapshot, pub service.Publisher) {
 		Context:      n.cfg.Context,
 		HoldMusic:    n.cfg.HoldMusic,
 		ManualTimers: n.opt.ManualTimers,
+		CDRGrace:     n.opt.CDRGrace,
 		Status:       n.status,
 		Reload:       n.reloadTables,
 		Journal:      n.journal,

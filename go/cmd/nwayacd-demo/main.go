@@ -37,6 +37,7 @@ type options struct {
 	rate, speed                 float64
 	dur                         time.Duration
 	commands                    bool
+	uuidPrefix                  string
 }
 
 func main() {
@@ -49,6 +50,7 @@ func main() {
 	flag.Float64Var(&o.speed, "speed", 1, "simulated time per real time")
 	flag.DurationVar(&o.dur, "duration", 0, "stop after this long (0: until Ctrl-C)")
 	flag.BoolVar(&o.commands, "commands", false, "read fs_cli commands (\"name args\") from stdin; each reply is one JSON string line on stdout; demo_stats prints the simulator's counters")
+	flag.StringVar(&o.uuidPrefix, "uuid-prefix", "", "start of the simulated channels' uuids (default: new for each run)")
 	flag.Parse()
 	if err := run(o); err != nil {
 		log.Fatal(err)
@@ -80,6 +82,10 @@ func (b board) AddGroup(number string, mode acd.Mode) error {
 }
 
 func run(o options) error {
+	if o.uuidPrefix == "" {
+		// A new prefix per run: the store keeps the CDRs of earlier runs.
+		o.uuidPrefix = "sim-" + strconv.FormatInt(time.Now().UnixNano(), 36) + "-"
+	}
 	s := sim.New(sim.Config{
 		Seed:  uint64(time.Now().UnixNano()),
 		Start: time.Now(),
@@ -93,8 +99,7 @@ func run(o options) error {
 		TalkTime:    [2]time.Duration{15 * time.Second, 60 * time.Second},
 		Patience:    [2]time.Duration{30 * time.Second, 120 * time.Second},
 		BreakEvery:  5 * time.Minute, BreakLength: [2]time.Duration{20 * time.Second, 60 * time.Second},
-		// A new prefix per run: the store keeps the CDRs of earlier runs.
-		UUIDPrefix: "sim-" + strconv.FormatInt(time.Now().UnixNano(), 36) + "-",
+		UUIDPrefix: o.uuidPrefix,
 	})
 	publisher := "none"
 	if o.redisAddr != "" {
@@ -114,7 +119,8 @@ func run(o options) error {
 		params["db-dsn"] = o.dsn
 	}
 	logger := logx.Stderr(slog.LevelWarn)
-	n, err := node.Start(params, node.Options{Switch: s, Clock: s.Clock(), Logger: logger,
+	// The simulator sends no caller-leg hangup events for a CDR to wait for.
+	n, err := node.Start(params, node.Options{Switch: s, Clock: s.Clock(), Logger: logger, CDRGrace: 20 * time.Millisecond,
 		Logf: func(level int, f string, a ...any) {
 			if level <= 4 {
 				log.Printf(f, a...)

@@ -408,6 +408,27 @@ func (s *Store) InsertCDR(ctx context.Context, c event.CDR) error {
 	})
 }
 
+// CDRUUIDs lists the uuids of the stored CDRs that start with prefix, in
+// byte order (for checks and tools; the call path never reads CDRs).
+func (s *Store) CDRUUIDs(ctx context.Context, prefix string) ([]string, error) {
+	var out []string
+	err := s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bCDR).Cursor()
+		p := []byte(prefix)
+		for k, _ := c.Seek(p); k != nil && bytes.HasPrefix(k, p); k, _ = c.Next() {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			out = append(out, string(k))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("bolt list cdrs: %w", err)
+	}
+	return out, nil
+}
+
 // CDR reads one CDR back; store.ErrNotFound when absent.
 func (s *Store) CDR(ctx context.Context, uuid string) (event.CDR, error) {
 	var c event.CDR
