@@ -329,7 +329,7 @@ func killUnderLoad(t *testing.T, bin, dsn string) {
 	port := sparePort(t)
 	args := func(round int) []string {
 		a := []string{"-listen", fmt.Sprintf("127.0.0.1:%d", port), "-redis", "", "-dir", dir,
-			"-rate", "0.2", "-speed", "200", "-commands", "-uuid-prefix", fmt.Sprintf("r%02d-", round)}
+			"-rate", "0.3", "-speed", "100", "-commands", "-uuid-prefix", fmt.Sprintf("r%02d-", round)}
 		if dsn != "" {
 			a = append(a, "-dsn", dsn)
 		}
@@ -401,7 +401,7 @@ func killUnderLoad(t *testing.T, bin, dsn string) {
 				}
 			}()
 		}
-		time.Sleep(time.Duration(300+rng.IntN(700)) * time.Millisecond)
+		time.Sleep(time.Duration(200+rng.IntN(600)) * time.Millisecond)
 		st, err := p.stats()
 		if err != nil {
 			t.Fatalf("round %d: stats: %v", r, err)
@@ -412,9 +412,9 @@ func killUnderLoad(t *testing.T, bin, dsn string) {
 		answered[r] = st.Finished
 		answeredBefore += st.Finished
 		// The CDRs of the calls counted above are written after the demo's
-		// 20 ms CDR grace and fsynced a few ms later: kill after that, while
-		// changes keep coming.
-		time.Sleep(time.Duration(100+rng.IntN(250)) * time.Millisecond)
+		// 20 ms CDR grace and fsynced a few ms later: kill well after that
+		// (the machine may be loaded), while changes keep coming.
+		time.Sleep(time.Duration(400+rng.IntN(300)) * time.Millisecond)
 		p.kill()
 		cancel()
 		wg.Wait()
