@@ -79,6 +79,8 @@ type Node struct {
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 	dbErr   atomic.Pointer[string] // the last load failure, for status
+
+	syncWait func(time.Duration) // benchmarks observe the durability wait
 }
 
 // Start builds and starts a node. On error nothing is left running. It
@@ -450,6 +452,9 @@ const SyncTimeout = 2 * time.Second
 func (n *Node) sync() error {
 	ctx, cancel := context.WithTimeout(n.ctx, SyncTimeout)
 	defer cancel()
+	if n.syncWait != nil {
+		defer func(t time.Time) { n.syncWait(time.Since(t)) }(time.Now())
+	}
 	if err := n.journal.Sync(ctx); err != nil {
 		return fmt.Errorf("change applied in memory but not on disk (it may be lost by a crash): %w", err)
 	}

@@ -55,6 +55,7 @@ type Options struct {
 	Dir        string
 	Limit      int           // Admit refuses past this many unapplied writes (DefaultLimit)
 	BatchSize  int           // most writes per store transaction (512)
+	Linger     time.Duration // least time between two store transactions that are not full (10ms; <0: none)
 	MinBackoff time.Duration // first retry delay (100ms)
 	MaxBackoff time.Duration // longest retry delay (5s)
 	OpTimeout  time.Duration // one attempt's deadline (10s)
@@ -110,6 +111,9 @@ func New(t Target, opt Options) (*Journal, error) {
 	}
 	if opt.BatchSize <= 0 {
 		opt.BatchSize = 512
+	}
+	if opt.Linger == 0 {
+		opt.Linger = 10 * time.Millisecond
 	}
 	if opt.MinBackoff <= 0 {
 		opt.MinBackoff = 100 * time.Millisecond
@@ -302,6 +306,7 @@ func (j *Journal) applier() {
 	if j.w == nil {
 		commitDone = nil
 	}
+	var last time.Time
 	for {
 		j.mu.Lock()
 		limit := j.durable
@@ -327,6 +332,18 @@ func (j *Journal) applier() {
 			}
 			continue
 		}
+		if wait := j.opt.Linger - time.Since(last); n < j.opt.BatchSize && wait > 0 && !j.closed {
+			// A small batch soon after the last one: let more gather, so the
+			// store commits (and fsyncs) less often than the journal does.
+			j.mu.Unlock()
+			select {
+			case <-time.After(wait):
+			case <-j.ctx.Done():
+				return
+			}
+			continue
+		}
+		last = time.Now()
 		batch := append([]*op(nil), j.q[j.head:j.head+n]...)
 		j.mu.Unlock()
 		if !j.applyAll(batch) {
