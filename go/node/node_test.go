@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -17,20 +16,14 @@ import (
 
 	"github.com/nwayacd/mod_nwayacd/go/store"
 	"github.com/nwayacd/mod_nwayacd/go/store/embedded"
+
+	"github.com/nwayacd/mod_nwayacd/go/internal/testsvc"
 )
 
 // need skips a test whose service is down, or fails it when CI requires it.
 func need(t testing.TB, addr string) {
 	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, time.Second)
-	if err == nil {
-		c.Close()
-		return
-	}
-	if os.Getenv("NWAYACD_REQUIRE_SERVICES") == "1" {
-		t.Fatalf("%s is required: %v", addr, err)
-	}
-	t.Skipf("%s unreachable: %v", addr, err)
+	testsvc.Need(t, "service", addr)
 }
 
 func params(t *testing.T, extra map[string]string) map[string]string {

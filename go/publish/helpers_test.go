@@ -16,31 +16,22 @@ import (
 
 	"github.com/nwayacd/mod_nwayacd/go/event"
 	"github.com/nwayacd/mod_nwayacd/go/logx"
+
+	"github.com/nwayacd/mod_nwayacd/go/internal/testsvc"
 )
 
 // needService skips (or fails, with NWAYACD_REQUIRE_SERVICES=1) when addr
 // does not accept TCP connections.
 func needService(t testing.TB, name, addr string) {
 	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, time.Second)
-	if err == nil {
-		c.Close()
-		return
-	}
-	if os.Getenv("NWAYACD_REQUIRE_SERVICES") == "1" {
-		t.Fatalf("%s at %s unreachable: %v", name, addr, err)
-	}
-	t.Skipf("%s at %s unreachable: %v", name, addr, err)
+	testsvc.Need(t, name, addr)
 }
 
 func needBinary(t testing.TB, name string) string {
 	t.Helper()
 	p, err := exec.LookPath(name)
 	if err != nil {
-		if os.Getenv("NWAYACD_REQUIRE_SERVICES") == "1" {
-			t.Fatalf("%s not installed", name)
-		}
-		t.Skipf("%s not installed", name)
+		testsvc.Unavailable(t, "%s not installed", name)
 	}
 	return p
 }
