@@ -57,6 +57,9 @@ type Options struct {
 	// event before its CDR is written (service.Options.CDRGrace; 0: its
 	// default). A switch that sends no such events (the simulator) sets it short.
 	CDRGrace time.Duration
+	// JournalLimit is how many unwritten changes the journal holds before
+	// it refuses new ones (writeback.DefaultLimit when 0).
+	JournalLimit int
 	// StartTimeout bounds what Start may wait on the database: FreeSWITCH's
 	// load must not hang on a dead server. Default 5 s.
 	StartTimeout time.Duration
@@ -157,7 +160,7 @@ func (n *Node) openStore() (store.Snapshot, error) {
 		}
 		n.db, n.pgStore = s, s
 	}
-	j, err := writeback.New(n.db, writeback.Options{Dir: filepath.Join(n.cfg.DBDir, JournalDir), Logger: n.log})
+	j, err := writeback.New(n.db, writeback.Options{Dir: filepath.Join(n.cfg.DBDir, JournalDir), Limit: n.opt.JournalLimit, Logger: n.log})
 	if err != nil {
 		return store.Snapshot{}, fmt.Errorf("journal: %w", err)
 	}

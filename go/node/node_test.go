@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -16,6 +17,8 @@ import (
 
 	"github.com/nwayacd/mod_nwayacd/go/store"
 	"github.com/nwayacd/mod_nwayacd/go/store/embedded"
+	"github.com/nwayacd/mod_nwayacd/go/store/pg"
+	"github.com/nwayacd/mod_nwayacd/go/store/pgtest"
 
 	"github.com/nwayacd/mod_nwayacd/go/internal/testsvc"
 )
@@ -356,4 +359,100 @@ func TestAcknowledgedIsJournaled(t *testing.T) {
 	if err != nil || len(g.Members) != 50 {
 		t.Fatalf("after replay: group %+v, %v; want 50 members", g, err)
 	}
+}
+
+// With PostgreSQL refusing connections at start, the node starts, takes
+// changes into its journal (acknowledged once on disk), refuses them with a
+// clear error once the journal is full (changing nothing), and writes them
+// to PostgreSQL, in order, when it is back.
+func TestPostgresDownAtStart(t *testing.T) {
+	name, dsn := pgtest.DB(t)
+	ctx := context.Background()
+	s, err := pg.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	admin, err := pgx.Connect(ctx, pgtest.AdminDSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(ctx)
+	exec := func(sql string) {
+		t.Helper()
+		if _, err := admin.Exec(ctx, sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	exec(`ALTER DATABASE ` + name + ` ALLOW_CONNECTIONS false`)
+	exec(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '` + name + `'`)
+	defer exec(`ALTER DATABASE ` + name + ` ALLOW_CONNECTIONS true`)
+
+	p := params(t, map[string]string{"db-dsn": dsn})
+	n, err := Start(p, Options{JournalLimit: 6, StartTimeout: 2 * time.Second})
+	if err != nil {
+		t.Fatalf("a node must start while PostgreSQL is down: %v", err)
+	}
+	defer n.Stop()
+	if st := n.Service.StatusJSON(); !strings.Contains(string(st), `"error"`) {
+		t.Fatalf("status does not show the database error: %s", st)
+	}
+	cmd(t, n, "nway_add_group", "110 2") // 1 write
+	cmd(t, n, "nway_add_ext", "1000 7")  // 1
+	cmd(t, n, "nway_login", "1000 110")  // 1 or more
+	for i := 0; n.journal.Admit() == nil; i++ {
+		cmd(t, n, "nway_set_ext_jobnumber", fmt.Sprintf("1000 j%d true", i))
+	}
+	out := n.Command("nway_add_ext", "1001")
+	if !strings.HasPrefix(out, "-ERR change refused") || !strings.Contains(out, "journal full") {
+		t.Fatalf("full journal: %q", out)
+	}
+	if _, err := n.Service.Extension("1001"); err == nil {
+		t.Fatal("a refused change was made anyway")
+	}
+	// REST says 503, and changes nothing either.
+	base := "http://" + n.Addr()
+	resp, err := http.Post(base+"/api/login", "application/json", strings.NewReader(`{"username":"admin","password":"admin"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tok struct{ Token string }
+	_ = json.NewDecoder(resp.Body).Decode(&tok)
+	resp.Body.Close()
+	req, _ := http.NewRequest("POST", base+"/api/agent_down", strings.NewReader(`{"Extension":"1000"}`))
+	req.Header.Set("Authorization", "Nway "+tok.Token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 503 || !strings.Contains(string(body), "journal full") {
+		t.Fatalf("REST change with a full journal: %d %s", resp.StatusCode, body)
+	}
+	if x, _ := n.Service.Extension("1000"); !x.LoggedIn {
+		t.Fatal("refused agent_down logged the agent out")
+	}
+
+	exec(`ALTER DATABASE ` + name + ` ALLOW_CONNECTIONS true`)
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	waitFor(t, "the journaled changes in PostgreSQL", func() bool {
+		var job string
+		var logins int
+		err := conn.QueryRow(ctx, `SELECT e.job_number, (SELECT count(*) FROM ext_group_map m WHERE m.ext = e.number AND m.ext_group_number = '110')
+			FROM nwayacd_extension e WHERE e.number = '1000'`).Scan(&job, &logins)
+		return err == nil && logins == 1 && strings.HasPrefix(job, "j")
+	})
+	if err := n.journal.Admit(); err != nil {
+		t.Fatalf("journal still refusing after the database came back: %v", err)
+	}
+	cmd(t, n, "nway_add_ext", "1001")
 }
