@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cenkalti/backoff/v4"
+
 	"github.com/nwayacd/mod_nwayacd/go/event"
 )
 
@@ -48,7 +50,7 @@ type worker struct {
 	seqs        []uint64
 	bad         []uint64
 	retryAt     time.Time // spooled CDRs wait until then after a refusal
-	cdrBackoff  time.Duration
+	cdrBackoff  *backoff.ExponentialBackOff
 	draining    bool
 	downLogged  bool
 	lostAtClose uint64 // read by Close after done
@@ -288,15 +290,17 @@ func (w *worker) settle(connFailed bool) {
 	case refused && !connFailed:
 		w.refused()
 	case !refused:
-		w.cdrBackoff = 0
+		w.cdrBackoff = nil
 	}
 }
 
 // refused delays the next spool attempt after the broker took the
 // connection's word but not the CDR (nack, or no subscriber).
 func (w *worker) refused() {
-	w.cdrBackoff = min(max(2*w.cdrBackoff, w.h.cfg.ReconnectMin), w.h.cfg.ReconnectMax)
-	w.retryAt = time.Now().Add(w.cdrBackoff)
+	if w.cdrBackoff == nil {
+		w.cdrBackoff = w.h.newBackoff()
+	}
+	w.retryAt = time.Now().Add(w.cdrBackoff.NextBackOff())
 }
 
 // dropQueued counts what Close leaves behind in memory.
