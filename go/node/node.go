@@ -84,6 +84,7 @@ type Node struct {
 	dbErr   atomic.Pointer[string] // the last load failure, for status
 
 	syncWait func(time.Duration) // benchmarks observe the durability wait
+	serving  chan struct{}       // closed once the service runs
 }
 
 // Start builds and starts a node. On error nothing is left running. It
@@ -95,7 +96,7 @@ func Start(params map[string]string, opt Options) (n *Node, err error) {
 		return nil, fmt.Errorf("nwayacd.conf.xml: %w", err)
 	}
 	opt = opt.withDefaults()
-	n = &Node{opt: opt, cfg: cfg, log: opt.Logger}
+	n = &Node{opt: opt, cfg: cfg, log: opt.Logger, serving: make(chan struct{})}
 	for _, w := range warn {
 		n.log.Warn("nwayacd.conf.xml: " + w)
 	}
@@ -118,6 +119,7 @@ func Start(params map[string]string, opt Options) (n *Node, err error) {
 		return nil, err
 	}
 	n.startService(snap, pub)
+	close(n.serving)
 	if err := n.startREST(); err != nil {
 		return nil, err
 	}
@@ -184,8 +186,23 @@ func (n *Node) openStore() (store.Snapshot, error) {
 		if n.pgStore == nil {
 			return store.Snapshot{}, fmt.Errorf("embedded store: writing the journal's backlog: %w", err)
 		}
-		n.failedLoad(err)
-		return store.Snapshot{}, nil
+		// A long backlog for PostgreSQL: start from what it holds now, and
+		// reload once the backlog is written.
+		n.log.Warn("nwayacd: the journal's backlog is still being written; loading now and again once it is", "backlog", j.Backlog())
+		n.wg.Add(1)
+		go func() {
+			defer n.wg.Done()
+			if err := j.Flush(n.ctx); err == nil {
+				select {
+				case <-n.serving:
+				case <-n.ctx.Done():
+					return
+				}
+				if err := n.Resync(n.ctx); err != nil && n.ctx.Err() == nil {
+					n.log.Error("nwayacd: reloading after the journal's backlog", "err", err)
+				}
+			}
+		}()
 	}
 	snap, err := n.db.Load(ctx)
 	if err != nil {
@@ -223,6 +240,11 @@ func (n *Node) migrateLater() {
 		return // stopped
 	}
 	n.log.Info("nwayacd: database reachable, migrations applied; reloading the tables")
+	select {
+	case <-n.serving:
+	case <-n.ctx.Done():
+		return
+	}
 	if err := n.Resync(n.ctx); err != nil && n.ctx.Err() == nil {
 		n.log.Error("nwayacd: reloading the tables", "err", err)
 		return
