@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 )
 
 // The journal file is a folder of segments, each named after the sequence
@@ -39,6 +40,7 @@ type segment struct {
 // shared with the applier (which deletes old ones) under Journal.mu.
 type wal struct {
 	dir      string
+	lock     *os.File // flock'ed: one process per journal
 	f        *os.File
 	size     int64
 	segments []segment
@@ -54,6 +56,20 @@ func openWAL(dir string) (w *wal, pending []*op, applied, next uint64, err error
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, nil, 0, 0, fmt.Errorf("journal folder: %w", err)
 	}
+	lock, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, nil, 0, 0, fmt.Errorf("journal lock: %w", err)
+	}
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		lock.Close()
+		return nil, nil, 0, 0, fmt.Errorf("journal %s is in use by another process: %w", dir, err)
+	}
+	w = &wal{dir: dir, lock: lock}
+	defer func() {
+		if err != nil {
+			w.close()
+		}
+	}()
 	applied, err = readApplied(dir)
 	if err != nil {
 		return nil, nil, 0, 0, err
@@ -62,7 +78,6 @@ func openWAL(dir string) (w *wal, pending []*op, applied, next uint64, err error
 	if err != nil {
 		return nil, nil, 0, 0, fmt.Errorf("journal folder: %w", err)
 	}
-	w = &wal{dir: dir}
 	for _, e := range ents {
 		name := e.Name()
 		if !strings.HasSuffix(name, segSuffix) {
@@ -251,11 +266,22 @@ func (w *wal) commit(batch []byte) error {
 	return nil
 }
 
-func (w *wal) close() error {
+// closeSegment closes the segment being written.
+func (w *wal) closeSegment() error {
 	if w.f == nil {
 		return nil
 	}
 	err := w.f.Close()
 	w.f = nil
+	return err
+}
+
+// close closes the segment and gives up the lock.
+func (w *wal) close() error {
+	err := w.closeSegment()
+	if w.lock != nil {
+		_ = w.lock.Close() // releases the flock
+		w.lock = nil
+	}
 	return err
 }

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -231,4 +232,21 @@ func BenchmarkDurableChanges(b *testing.B) {
 	if err := j.Close(context.Background()); err != nil {
 		b.Fatal(err)
 	}
+}
+
+// TestOneProcessPerJournal: a second journal on the same folder is refused
+// (two writers would interleave records), until the first one closes.
+func TestOneProcessPerJournal(t *testing.T) {
+	dir := t.TempDir()
+	j := open(t, &fake{}, writeback.Options{Dir: dir})
+	if j2, err := writeback.New(&fake{}, writeback.Options{Dir: dir}); err == nil {
+		_ = j2.Close(context.Background())
+		t.Fatal("two journals on one folder")
+	} else if !strings.Contains(err.Error(), "in use") {
+		t.Fatalf("error does not say why: %v", err)
+	}
+	if err := j.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	open(t, &fake{}, writeback.Options{Dir: dir}).Close(context.Background())
 }

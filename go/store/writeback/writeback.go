@@ -568,12 +568,15 @@ func (j *Journal) Close(ctx context.Context) error {
 	j.stop()
 	if j.w != nil {
 		j.mu.Lock()
-		err := j.w.close()
+		err := j.w.closeSegment()
 		j.mu.Unlock()
 		if err != nil {
 			j.log.Warn("journal: closing the file", "err", err)
 		}
 		j.trim(true)
+		j.mu.Lock()
+		_ = j.w.close() // the lock, last
+		j.mu.Unlock()
 	}
 	if n := j.Backlog(); n > 0 {
 		if j.w != nil {
