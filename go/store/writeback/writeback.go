@@ -428,7 +428,7 @@ func (j *Journal) newBackoff() backoff.BackOff {
 // transient failures; a batch holding a write the store refuses is redone
 // one write at a time so only that write is skipped. False: stopped.
 func (j *Journal) applyBatch(batch []*op) bool {
-	bo := j.newBackoff()
+	var bo backoff.BackOff // made on the first failure: the usual case has none
 	for {
 		err := j.try(batch)
 		switch {
@@ -460,6 +460,9 @@ func (j *Journal) applyBatch(batch []*op) bool {
 		j.mu.Unlock()
 		if !wasDown {
 			j.log.Warn("journal: store write failed, retrying until it answers", "op", batch[0].name(), "err", err)
+		}
+		if bo == nil {
+			bo = j.newBackoff()
 		}
 		d := bo.NextBackOff()
 		if d == backoff.Stop {
