@@ -474,6 +474,10 @@ func (n *Node) Command(name, args string) string {
 // SyncTimeout bounds the wait for the journal's fsync before an answer.
 const SyncTimeout = 2 * time.Second
 
+// Sync waits until every change made so far (CDRs and agent log rows too)
+// is in the journal on disk.
+func (n *Node) Sync() error { return n.sync() }
+
 func (n *Node) sync() error {
 	ctx, cancel := context.WithTimeout(n.ctx, SyncTimeout)
 	defer cancel()

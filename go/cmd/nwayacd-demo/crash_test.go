@@ -411,10 +411,14 @@ func killUnderLoad(t *testing.T, bin, dsn string) {
 		}
 		answered[r] = st.Finished
 		answeredBefore += st.Finished
-		// The CDRs of the calls counted above are written after the demo's
-		// 20 ms CDR grace and fsynced a few ms later: kill well after that
-		// (the machine may be loaded), while changes keep coming.
-		time.Sleep(time.Duration(400+rng.IntN(300)) * time.Millisecond)
+		// The CDRs of the calls counted above are queued after the demo's
+		// 20 ms CDR grace; then wait until they are on disk, and kill a
+		// random moment later, while changes keep coming.
+		time.Sleep(150 * time.Millisecond)
+		if reply, err := p.console("demo_sync"); err != nil || reply != "+OK synced" {
+			t.Fatalf("round %d: demo_sync: %q %v", r, reply, err)
+		}
+		time.Sleep(time.Duration(rng.IntN(300)) * time.Millisecond)
 		p.kill()
 		cancel()
 		wg.Wait()

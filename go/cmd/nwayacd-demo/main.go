@@ -49,7 +49,7 @@ func main() {
 	flag.Float64Var(&o.rate, "rate", 0.2, "simulated calls per second")
 	flag.Float64Var(&o.speed, "speed", 1, "simulated time per real time")
 	flag.DurationVar(&o.dur, "duration", 0, "stop after this long (0: until Ctrl-C)")
-	flag.BoolVar(&o.commands, "commands", false, "read fs_cli commands (\"name args\") from stdin; each reply is one JSON string line on stdout; demo_stats prints the simulator's counters")
+	flag.BoolVar(&o.commands, "commands", false, "read fs_cli commands (\"name args\") from stdin; each reply is one JSON string line on stdout; demo_stats prints the simulator's counters, demo_sync waits until everything so far is on disk")
 	flag.StringVar(&o.uuidPrefix, "uuid-prefix", "", "start of the simulated channels' uuids (default: new for each run)")
 	flag.Parse()
 	if err := run(o); err != nil {
@@ -194,14 +194,21 @@ func commands(r io.Reader, w io.Writer, n *node.Node, s *sim.Sim) {
 	for sc.Scan() {
 		name, args, _ := strings.Cut(strings.TrimSpace(sc.Text()), " ")
 		var reply string
-		if name == "demo_stats" {
+		switch name {
+		case "demo_sync": // everything so far on disk, CDRs included
+			if err := n.Sync(); err != nil {
+				reply = "-ERR " + err.Error()
+			} else {
+				reply = "+OK synced"
+			}
+		case "demo_stats":
 			b, err := json.Marshal(s.Stats())
 			if err != nil {
 				reply = "-ERR " + err.Error()
 			} else {
 				reply = string(b)
 			}
-		} else {
+		default:
 			reply = n.Command(name, args)
 		}
 		if err := enc.Encode(reply); err != nil {
