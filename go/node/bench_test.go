@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/valyala/fasthttp"
 
 	"github.com/nwayacd/mod_nwayacd/go/service"
 	"github.com/nwayacd/mod_nwayacd/go/store/pg"
@@ -158,4 +159,82 @@ func BenchmarkRESTChangeDurable(b *testing.B) {
 	b.ReportMetric(pct(waits, 0.99), "sync-p99-ms")
 	b.ReportMetric(pct(total, 0.5), "req-p50-ms")
 	b.ReportMetric(pct(total, 0.99), "req-p99-ms")
+}
+
+// BenchmarkRESTChangesThroughput: acknowledged REST seat changes per second
+// through the whole node (REST, core, journal fsync, embedded store keeping
+// up), 256 concurrent clients on keep-alive connections. Target ≥ 20,000/s.
+func BenchmarkRESTChangesThroughput(b *testing.B) {
+	p := map[string]string{"rest-listen": "127.0.0.1:0", "publisher": "none", "fs-db-dir": b.TempDir(), "fs-log-dir": b.TempDir()}
+	n, err := Start(p, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer n.Stop()
+	const exts, clients = 512, 256
+	if r := n.Command("nway_add_group", "110 2"); !strings.HasPrefix(r, "+OK") {
+		b.Fatal(r)
+	}
+	for i := range exts {
+		x := fmt.Sprint(5000 + i)
+		if r := n.Command("nway_add_ext", x); !strings.HasPrefix(r, "+OK") {
+			b.Fatal(r)
+		}
+		if r := n.Command("nway_login", x+" 110"); !strings.HasPrefix(r, "+OK") {
+			b.Fatal(r)
+		}
+	}
+	c := &fasthttp.Client{MaxConnsPerHost: clients}
+	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	req.SetRequestURI("http://" + n.Addr() + "/api/login")
+	req.Header.SetMethod("POST")
+	req.Header.SetContentType("application/json")
+	req.SetBodyString(`{"username":"admin","password":"admin"}`)
+	if err := c.Do(req, resp); err != nil {
+		b.Fatal(err)
+	}
+	var tok struct{ Token string }
+	_ = json.Unmarshal(resp.Body(), &tok)
+	var next, failed atomic.Int64
+	b.ResetTimer()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+			defer fasthttp.ReleaseRequest(req)
+			defer fasthttp.ReleaseResponse(resp)
+			req.Header.SetMethod("POST")
+			req.Header.SetContentType("application/json")
+			req.Header.Set("Authorization", "Nway "+tok.Token)
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(b.N) {
+					return
+				}
+				path := "/api/agent_busy"
+				if (i/exts)%2 == 1 {
+					path = "/api/agent_ready"
+				}
+				req.SetRequestURI("http://" + n.Addr() + path)
+				req.SetBodyString(fmt.Sprintf(`{"Extension":"%d"}`, 5000+i%exts))
+				if err := c.Do(req, resp); err != nil || resp.StatusCode() != 200 {
+					failed.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err := n.journal.Flush(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	el := time.Since(start)
+	b.StopTimer()
+	if f := failed.Load(); f > 0 {
+		b.Fatalf("%d of %d changes failed", f, b.N)
+	}
+	b.ReportMetric(float64(b.N)/el.Seconds(), "changes/s")
+	b.ReportMetric(float64(b.N)/float64(max(n.journal.Stats().Commits, 1)), "changes/fsync")
 }
