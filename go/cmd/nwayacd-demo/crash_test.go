@@ -320,175 +320,194 @@ func TestKillUnderLoad(t *testing.T) {
 	})
 }
 
+// suite is one kill-under-load run: a folder (and database) the rounds share.
+type suite struct {
+	t        *testing.T
+	bin, dsn string
+	dir      string
+	port     int
+	rng      *rand.Rand
+	workers  []*worker
+	seq      atomic.Int64
+
+	checked, losses int
+	finished        []int // per round: calls that left the board, seen before the kill
+}
+
+func (s *suite) args(round int) []string {
+	a := []string{"-listen", fmt.Sprintf("127.0.0.1:%d", s.port), "-redis", "", "-dir", s.dir,
+		"-rate", "0.3", "-speed", "100", "-commands", "-uuid-prefix", fmt.Sprintf("r%02d-", round)}
+	if s.dsn != "" {
+		a = append(a, "-dsn", s.dsn)
+	}
+	return a
+}
+
 func killUnderLoad(t *testing.T, bin, dsn string) {
 	rounds := 20
 	if v, err := strconv.Atoi(os.Getenv("NWAYACD_KILL_ROUNDS")); err == nil && v > 0 {
 		rounds = v
 	}
-	dir := t.TempDir()
-	port := sparePort(t)
-	args := func(round int) []string {
-		a := []string{"-listen", fmt.Sprintf("127.0.0.1:%d", port), "-redis", "", "-dir", dir,
-			"-rate", "0.3", "-speed", "100", "-commands", "-uuid-prefix", fmt.Sprintf("r%02d-", round)}
-		if dsn != "" {
-			a = append(a, "-dsn", dsn)
-		}
-		return a
-	}
-	const nWorkers, perWorker = 4, 6
-	workers := make([]*worker, nWorkers)
-	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
-	t.Logf("seed-free random moments; %d rounds", rounds)
-
-	p := startProc(t, bin, args(0)...)
-	for i := range workers {
-		w := &worker{state: map[string]ext{}}
-		for k := range perWorker {
-			x := fmt.Sprintf("3%d%02d", i, k)
-			if r, err := p.console("nway_add_ext " + x + " j0"); err != nil || !strings.HasPrefix(r, "+OK") {
-				t.Fatalf("add %s: %q %v", x, r, err)
-			}
-			w.exts = append(w.exts, x)
-			w.state[x] = ext{job: "j0"}
-		}
-		workers[i] = w
-	}
-
-	var checked, losses, answeredBefore int
-	answered := make([]int, rounds+1) // per round: calls that left the board, seen before the kill
-	seq := atomic.Int64{}
-	for r := 0; r <= rounds; r++ {
+	s := &suite{t: t, bin: bin, dsn: dsn, dir: t.TempDir(), port: sparePort(t),
+		rng: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1)), finished: make([]int, rounds)}
+	p := startProc(t, bin, s.args(0)...)
+	s.addExtensions(p)
+	for r := range rounds {
 		if r > 0 {
-			p = startProc(t, bin, args(r)...)
-			// Every acknowledged change survived the kill.
-			got, err := p.extensions()
-			if err != nil {
-				t.Fatalf("round %d: get_extensions: %v", r, err)
-			}
-			for _, w := range workers {
-				for _, x := range w.exts {
-					want := w.state[x]
-					ok := matches(got[x], want)
-					if alt, inFlight := w.pending[x]; !ok && inFlight && matches(got[x], alt) {
-						ok = true
-						w.state[x] = alt // the change in flight at the kill did happen
-					}
-					checked++
-					if !ok {
-						losses++
-						t.Errorf("round %d: extension %s is %+v, acknowledged %v (in flight: %v)", r, x, got[x], want, w.pending[x])
-						w.state[x] = ext{job: got[x].JobNumber, loggedIn: got[x].LoggedIn, groups: got[x].Groups}
-					}
-				}
-				w.pending = nil
-			}
+			p = startProc(t, bin, s.args(r)...)
+			s.checkAcknowledged(p, r)
 		}
-		if r == rounds {
-			break
-		}
-		// Load, then kill -9 at a random moment.
-		ctx, cancel := context.WithCancel(context.Background())
-		var wg sync.WaitGroup
-		for i, w := range workers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				wrng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), uint64(i)))
-				for ctx.Err() == nil {
-					if !w.step(p, wrng, int(seq.Add(1))) {
-						return
-					}
-				}
-			}()
-		}
-		time.Sleep(time.Duration(200+rng.IntN(600)) * time.Millisecond)
-		st, err := p.stats()
-		if err != nil {
-			t.Fatalf("round %d: stats: %v", r, err)
-		}
-		if st.Conflicts != 0 {
-			t.Errorf("round %d: %d offers to an agent already ringing or talking", r, st.Conflicts)
-		}
-		answered[r] = st.Finished
-		answeredBefore += st.Finished
-		// The CDRs of the calls counted above are queued after the demo's
-		// 20 ms CDR grace; then wait until they are on disk, and kill a
-		// random moment later, while changes keep coming.
-		time.Sleep(150 * time.Millisecond)
-		if reply, err := p.console("demo_sync"); err != nil || reply != "+OK synced" {
-			t.Fatalf("round %d: demo_sync: %q %v", r, reply, err)
-		}
-		time.Sleep(time.Duration(rng.IntN(300)) * time.Millisecond)
-		p.kill()
-		cancel()
-		wg.Wait()
+		s.loadAndKill(p, r)
 	}
-	st, err := p.stats()
-	if err != nil || st.Conflicts != 0 {
+	p = startProc(t, bin, s.args(rounds)...)
+	s.checkAcknowledged(p, rounds)
+	if st, err := p.stats(); err != nil || st.Conflicts != 0 {
 		t.Errorf("last run: stats %+v %v", st, err)
 	}
 	p.stop(t)
 
 	// Every call that finished before a kill has its CDR, once.
-	cdrs := map[int]int{}
-	var total int
-	count := func(uuid string) {
-		if testing.Verbose() {
-			t.Logf("cdr %s", uuid)
-		}
-		total++
-		var round int
-		if _, err := fmt.Sscanf(uuid, "r%02d-", &round); err == nil {
-			cdrs[round]++
+	stored, total := s.storedCDRs()
+	var short, before int
+	for r := range rounds {
+		before += s.finished[r]
+		if stored[r] < s.finished[r] {
+			short += s.finished[r] - stored[r]
+			t.Errorf("round %d: %d CDRs stored, but %d calls had finished before the kill", r, stored[r], s.finished[r])
 		}
 	}
-	if dsn == "" {
-		s, err := embedded.Open(filepath.Join(dir, "nwayacd.db"))
+	acked := 0
+	for _, w := range s.workers {
+		acked += w.acked
+	}
+	t.Logf("%d rounds of kill -9; %d changes acknowledged; %d extension states checked after restarts; %d lost; "+
+		"%d CDRs stored for %d calls finished before the kills (%d missing); no double offers: %v",
+		rounds, acked, s.checked, s.losses, total, before, short, !t.Failed())
+}
+
+// addExtensions gives each worker its own extensions.
+func (s *suite) addExtensions(p *proc) {
+	const nWorkers, perWorker = 4, 6
+	for i := range nWorkers {
+		w := &worker{state: map[string]ext{}}
+		for k := range perWorker {
+			x := fmt.Sprintf("3%d%02d", i, k)
+			if r, err := p.console("nway_add_ext " + x + " j0"); err != nil || !strings.HasPrefix(r, "+OK") {
+				s.t.Fatalf("add %s: %q %v", x, r, err)
+			}
+			w.exts = append(w.exts, x)
+			w.state[x] = ext{job: "j0"}
+		}
+		s.workers = append(s.workers, w)
+	}
+}
+
+// checkAcknowledged: after a restart every acknowledged change is there
+// (the one in flight at the kill may or may not be).
+func (s *suite) checkAcknowledged(p *proc, r int) {
+	got, err := p.extensions()
+	if err != nil {
+		s.t.Fatalf("round %d: get_extensions: %v", r, err)
+	}
+	for _, w := range s.workers {
+		for _, x := range w.exts {
+			want := w.state[x]
+			ok := matches(got[x], want)
+			if alt, inFlight := w.pending[x]; !ok && inFlight && matches(got[x], alt) {
+				ok = true
+				w.state[x] = alt // the change in flight at the kill did happen
+			}
+			s.checked++
+			if !ok {
+				s.losses++
+				s.t.Errorf("round %d: extension %s is %+v, acknowledged %v (in flight: %v)", r, x, got[x], want, w.pending[x])
+				w.state[x] = ext{job: got[x].JobNumber, loggedIn: got[x].LoggedIn, groups: got[x].Groups}
+			}
+		}
+		w.pending = nil
+	}
+}
+
+// loadAndKill runs the workers, samples the simulator (no double offers;
+// calls finished so far), waits until their CDRs are on disk, and kills the
+// process with SIGKILL at a random moment while the load goes on.
+func (s *suite) loadAndKill(p *proc, r int) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for i, w := range s.workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			wrng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), uint64(i)))
+			for ctx.Err() == nil {
+				if !w.step(p, wrng, int(s.seq.Add(1))) {
+					return
+				}
+			}
+		}()
+	}
+	time.Sleep(time.Duration(200+s.rng.IntN(600)) * time.Millisecond)
+	st, err := p.stats()
+	if err != nil {
+		s.t.Fatalf("round %d: stats: %v", r, err)
+	}
+	if st.Conflicts != 0 {
+		s.t.Errorf("round %d: %d offers to an agent already ringing or talking", r, st.Conflicts)
+	}
+	s.finished[r] = st.Finished
+	// The CDRs of the calls counted above are queued after the demo's
+	// 20 ms CDR grace; then wait until they are on disk, and kill a random
+	// moment later, while changes keep coming.
+	time.Sleep(150 * time.Millisecond)
+	if reply, err := p.console("demo_sync"); err != nil || reply != "+OK synced" {
+		s.t.Fatalf("round %d: demo_sync: %q %v", r, reply, err)
+	}
+	time.Sleep(time.Duration(s.rng.IntN(300)) * time.Millisecond)
+	p.kill()
+	cancel()
+	wg.Wait()
+}
+
+// storedCDRs counts the stored CDRs per round (by uuid prefix), checking
+// in PostgreSQL that no call has two rows.
+func (s *suite) storedCDRs() (perRound map[int]int, total int) {
+	t := s.t
+	perRound = map[int]int{}
+	var uuids []string
+	if s.dsn == "" {
+		st, err := embedded.Open(filepath.Join(s.dir, "nwayacd.db"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		uuids, err := s.CDRUUIDs(context.Background(), "r")
-		s.Close()
+		uuids, err = st.CDRUUIDs(context.Background(), "r")
+		st.Close()
 		if err != nil {
 			t.Fatal(err)
-		}
-		for _, u := range uuids {
-			count(u)
 		}
 	} else {
-		c, err := pgx.Connect(context.Background(), dsn)
+		ctx := context.Background()
+		c, err := pgx.Connect(ctx, s.dsn)
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer c.Close(context.Background())
+		defer c.Close(ctx)
 		var n, distinct int
-		if err := c.QueryRow(context.Background(), `SELECT count(*), count(DISTINCT uuid) FROM nwayacd_cdr`).Scan(&n, &distinct); err != nil {
+		if err := c.QueryRow(ctx, `SELECT count(*), count(DISTINCT uuid) FROM nwayacd_cdr`).Scan(&n, &distinct); err != nil {
 			t.Fatal(err)
 		}
 		if n != distinct {
 			t.Errorf("%d CDR rows for %d calls", n, distinct)
 		}
-		rows, _ := c.Query(context.Background(), `SELECT uuid FROM nwayacd_cdr`)
-		uuids, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
+		rows, _ := c.Query(ctx, `SELECT uuid FROM nwayacd_cdr`)
+		if uuids, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
 			t.Fatal(err)
 		}
-		for _, u := range uuids {
-			count(u)
+	}
+	for _, u := range uuids {
+		var round int
+		if _, err := fmt.Sscanf(u, "r%02d-", &round); err == nil {
+			perRound[round]++
 		}
 	}
-	var short int
-	for r := range rounds {
-		if cdrs[r] < answered[r] {
-			short += answered[r] - cdrs[r]
-			t.Errorf("round %d: %d CDRs stored, but %d calls had finished before the kill", r, cdrs[r], answered[r])
-		}
-	}
-	acked := 0
-	for _, w := range workers {
-		acked += w.acked
-	}
-	t.Logf("%d rounds of kill -9; %d changes acknowledged; %d extension states checked after restarts; %d lost; "+
-		"%d CDRs stored for %d calls finished before the kills (%d missing); no double offers: %v",
-		rounds, acked, checked, losses, total, answeredBefore, short, !t.Failed())
+	return perRound, len(uuids)
 }

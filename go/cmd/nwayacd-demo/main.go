@@ -81,12 +81,13 @@ func (b board) AddGroup(number string, mode acd.Mode) error {
 	return exists(b.Service.AddGroup(number, mode))
 }
 
-func run(o options) error {
+// newSim is the demo's traffic: three groups, seven synthetic agents.
+func newSim(o options) *sim.Sim {
 	if o.uuidPrefix == "" {
 		// A new prefix per run: the store keeps the CDRs of earlier runs.
 		o.uuidPrefix = "sim-" + strconv.FormatInt(time.Now().UnixNano(), 36) + "-"
 	}
-	s := sim.New(sim.Config{
+	return sim.New(sim.Config{
 		Seed:  uint64(time.Now().UnixNano()),
 		Start: time.Now(),
 		Groups: []sim.GroupSpec{
@@ -101,6 +102,10 @@ func run(o options) error {
 		BreakEvery:  5 * time.Minute, BreakLength: [2]time.Duration{20 * time.Second, 60 * time.Second},
 		UUIDPrefix: o.uuidPrefix,
 	})
+}
+
+func run(o options) error {
+	s := newSim(o)
 	publisher := "none"
 	if o.redisAddr != "" {
 		if c, err := net.DialTimeout("tcp", o.redisAddr, time.Second); err == nil {
@@ -139,14 +144,7 @@ func run(o options) error {
 		}
 	}
 	if !o.commands {
-		fmt.Printf(`mod_nwayacd demo: REST on http://%s, events to %s, %.1f simulated calls/s.
-Agents 10000… answer simulated calls; extensions 1001-1003 are yours to drive:
-  curl -d '{"username": "admin", "password": "admin"}' -H "Content-Type:application/json" http://%s/api/login
-  curl -H "Content-Type: application/json" -d '{"Extension":"1002","Groups":"12345,110"}' -H "Authorization:Nway <token> " http://%s/api/agent_up
-  curl -H "Authorization:Nway <token>" http://%s/api/queues
-  redis-cli psubscribe 'event_*' 'agent_*' 'queue_*' 'cdr_*'
-Ctrl-C stops it.
-`, n.Addr(), publisher, o.rate, n.Addr(), n.Addr(), n.Addr())
+		banner(n.Addr(), publisher, o.rate)
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -170,6 +168,17 @@ Ctrl-C stops it.
 		fmt.Printf("demo stopped: %d calls, %d answered, %d abandoned, %d gave up\n", st.Arrived, st.Answered, st.Abandoned, st.GaveUp)
 	}
 	return nil
+}
+
+func banner(addr, publisher string, rate float64) {
+	fmt.Printf(`mod_nwayacd demo: REST on http://%s, events to %s, %.1f simulated calls/s.
+Agents 10000… answer simulated calls; extensions 1001-1003 are yours to drive:
+  curl -d '{"username": "admin", "password": "admin"}' -H "Content-Type:application/json" http://%s/api/login
+  curl -H "Content-Type: application/json" -d '{"Extension":"1002","Groups":"12345,110"}' -H "Authorization:Nway <token> " http://%s/api/agent_up
+  curl -H "Authorization:Nway <token>" http://%s/api/queues
+  redis-cli psubscribe 'event_*' 'agent_*' 'queue_*' 'cdr_*'
+Ctrl-C stops it.
+`, addr, publisher, rate, addr, addr, addr)
 }
 
 func progress(ctx context.Context, s *sim.Sim) {
