@@ -125,7 +125,19 @@ func cmpU64(a, b uint64) int {
 // readSegment decodes every whole record; in the last segment a damaged tail
 // is cut off (it was never acknowledged: the fsync after it did not return).
 func readSegment(path string, last bool) ([]*op, error) {
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	return scanSegment(path, last, true)
+}
+
+// scanSegment decodes a segment's whole records. With repair, a damaged
+// tail of the last segment is cut off (at open); without, reading stops
+// there (a segment being written, read back while its records spilled out
+// of memory).
+func scanSegment(path string, last, repair bool) ([]*op, error) {
+	flag := os.O_RDONLY
+	if repair {
+		flag = os.O_RDWR
+	}
+	f, err := os.OpenFile(path, flag, 0)
 	if err != nil {
 		return nil, fmt.Errorf("journal segment: %w", err)
 	}
@@ -161,6 +173,9 @@ func readSegment(path string, last bool) ([]*op, error) {
 	}
 	if !last {
 		return nil, fmt.Errorf("journal segment %s is damaged after %d bytes", path, good)
+	}
+	if !repair {
+		return ops, nil
 	}
 	if err := f.Truncate(good); err != nil {
 		return nil, fmt.Errorf("journal segment: cut damaged tail: %w", err)
@@ -284,4 +299,31 @@ func (w *wal) close() error {
 		w.lock = nil
 	}
 	return err
+}
+
+// readFrom reads back the durable records with from ≤ seq ≤ upto, at most
+// max of them, from the segments (records that did not stay in memory).
+func readFrom(segs []segment, from, upto uint64, max int) ([]*op, error) {
+	var out []*op
+	for i, s := range segs {
+		if i+1 < len(segs) && segs[i+1].first <= from {
+			continue // entirely before from
+		}
+		if s.first > upto {
+			break
+		}
+		ops, err := scanSegment(s.path, i == len(segs)-1, false)
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range ops {
+			if o.Seq >= from && o.Seq <= upto {
+				out = append(out, o)
+				if len(out) == max {
+					return out, nil
+				}
+			}
+		}
+	}
+	return out, nil
 }

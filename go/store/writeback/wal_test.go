@@ -250,3 +250,46 @@ func TestOneProcessPerJournal(t *testing.T) {
 	}
 	open(t, &fake{}, writeback.Options{Dir: dir}).Close(context.Background())
 }
+
+// TestSpillBoundsMemory: while the store is stuck, at most Limit writes stay
+// in memory; the rest live only in the journal file and are read back, in
+// order, when the store takes writes again — also after a restart.
+func TestSpillBoundsMemory(t *testing.T) {
+	dir := t.TempDir()
+	stuck := &fake{gate: make(chan struct{})}
+	j := open(t, stuck, writeback.Options{Dir: dir, Limit: 10, BatchSize: 4})
+	var want []string
+	for i := range 100 {
+		j.InsertCDR(event.CDR{UUID: fmt.Sprint(i)})
+		want = append(want, fmt.Sprintf("cdr %d", i))
+	}
+	if err := j.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if st := j.Stats(); st.InMemory > 10 || st.Backlog != 100 {
+		t.Fatalf("stats %+v: want at most 10 of 100 in memory", st)
+	}
+	crashed := copyDir(t, dir)
+
+	close(stuck.gate)
+	if err := j.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := stuck.got(); !slices.Equal(got, want) {
+		t.Fatalf("written %d: %v…", len(got), got[:min(12, len(got))])
+	}
+
+	// The same from a crash: a replay longer than the limit.
+	f := &fake{}
+	j2 := open(t, f, writeback.Options{Dir: crashed, Limit: 10})
+	if st := j2.Stats(); st.InMemory > 10 || st.Replayed != 100 {
+		t.Fatalf("replay stats %+v", st)
+	}
+	j2.InsertCDR(event.CDR{UUID: "after"})
+	if err := j2.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.got(); !slices.Equal(got, append(want, "cdr after")) {
+		t.Fatalf("replayed %d: %v…", len(got), got[:min(12, len(got))])
+	}
+}

@@ -53,7 +53,7 @@ type Options struct {
 	// Dir is the journal's folder. Empty keeps the queue in memory only:
 	// nothing survives a crash and Sync returns at once (tests, tools).
 	Dir        string
-	Limit      int           // Admit refuses past this many unapplied writes (DefaultLimit)
+	Limit      int           // Admit refuses past this many unapplied writes, and at most this many stay in memory (DefaultLimit)
 	BatchSize  int           // most writes per store transaction (512)
 	Linger     time.Duration // least time between two store transactions that are not full (10ms; <0: none)
 	MinBackoff time.Duration // first retry delay (100ms)
@@ -65,6 +65,7 @@ type Options struct {
 // Stats is the journal's state, for `nwayacd status`.
 type Stats struct {
 	Backlog   int    `json:"backlog"`    // accepted, not yet applied
+	InMemory  int    `json:"in_memory"`  // of those, held in memory (the rest are read back from the file)
 	Applied   uint64 `json:"applied"`    // written
 	Replayed  int    `json:"replayed"`   // found unapplied in the journal file at open
 	Dropped   uint64 `json:"dropped"`    // lost: enqueued after Close
@@ -98,7 +99,8 @@ type Journal struct {
 	applied   uint64 // last seq applied (or refused)
 	durableCh chan struct{}
 	appliedCh chan struct{}
-	walErr    error // sticky: the journal file failed
+	walErr    error  // sticky: the journal file failed
+	spillFrom uint64 // > 0: writes from this seq on are in the file only
 	closed    bool
 	st        Stats
 }
@@ -140,6 +142,12 @@ func New(t Target, opt Options) (*Journal, error) {
 		j.st.Replayed = len(pending)
 		if len(pending) > 0 {
 			j.applied = pending[0].Seq - 1
+		}
+		if len(pending) > opt.Limit { // the rest is read back when its turn comes
+			j.spillFrom = pending[opt.Limit].Seq
+			j.q = append([]*op(nil), pending[:opt.Limit]...)
+		}
+		if len(pending) > 0 {
 			j.log.Warn("journal: replaying writes the store had not taken before the last stop", "writes", len(pending))
 		}
 		go j.committer()
@@ -180,7 +188,16 @@ func (j *Journal) enqueue(o *op) {
 	} else {
 		j.durable = j.seq
 	}
-	j.q = append(j.q, o)
+	switch {
+	case j.w != nil && (j.spillFrom != 0 || len(j.q)-j.head >= j.opt.Limit):
+		// The store is far behind: this write lives only in the journal
+		// file until the applier reads it back, so memory stays bounded.
+		if j.spillFrom == 0 {
+			j.spillFrom = o.Seq
+		}
+	default:
+		j.q = append(j.q, o)
+	}
 	j.mu.Unlock()
 	if j.w != nil {
 		wake(j.commitWake)
@@ -313,12 +330,19 @@ func (j *Journal) applier() {
 		if j.walErr != nil {
 			limit = j.seq // still apply what memory holds
 		}
+		if j.head == len(j.q) && j.spillFrom != 0 && j.spillFrom <= limit {
+			j.mu.Unlock()
+			if !j.readBack(limit) {
+				return
+			}
+			continue
+		}
 		n := 0
 		for j.head+n < len(j.q) && n < j.opt.BatchSize && j.q[j.head+n].Seq <= limit {
 			n++
 		}
 		if n == 0 {
-			done := j.closed && j.head == len(j.q)
+			done := j.closed && j.head == len(j.q) && j.spillFrom == 0
 			j.mu.Unlock()
 			if done {
 				return
@@ -365,6 +389,38 @@ func (j *Journal) applier() {
 		j.mu.Unlock()
 		j.trim(false)
 	}
+}
+
+// readBack moves durable writes that spilled out of memory back into the
+// queue, up to half the limit at a time; false when stopped.
+func (j *Journal) readBack(upto uint64) bool {
+	j.mu.Lock()
+	from := j.spillFrom
+	segs := append([]segment(nil), j.w.segments...)
+	j.mu.Unlock()
+	ops, err := readFrom(segs, from, upto, max(j.opt.Limit/2, 1))
+	if err == nil && (len(ops) == 0 || ops[0].Seq != from) {
+		err = fmt.Errorf("journal: write %d not found in the journal file", from)
+	}
+	if err != nil {
+		j.log.Error("journal: reading spilled writes back", "err", err)
+		select {
+		case <-time.After(time.Second):
+			return true
+		case <-j.ctx.Done():
+			return false
+		}
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.q = append(j.q[:0], ops...)
+	j.head = 0
+	if last := ops[len(ops)-1].Seq; last == j.seq {
+		j.spillFrom = 0 // caught up: new writes stay in memory again
+	} else {
+		j.spillFrom = last + 1
+	}
+	return true
 }
 
 // trim deletes the segments the store now holds entirely; all of them
@@ -544,6 +600,7 @@ func (j *Journal) Stats() Stats {
 	defer j.mu.Unlock()
 	st := j.st
 	st.Backlog = int(j.seq - j.applied)
+	st.InMemory = len(j.q) - j.head
 	return st
 }
 
