@@ -536,8 +536,16 @@ func (n *Node) Stop() {
 		}
 	}
 	if n.journal != nil {
-		if err := n.journal.Close(ctx); err != nil {
-			n.log.Error("nwayacd journal close", "err", err)
+		jctx := ctx
+		if n.journal.Stats().Down {
+			// The backlog is safe in the journal file and written at the
+			// next start: do not hold FreeSWITCH's shutdown for a dead database.
+			var cancel context.CancelFunc
+			jctx, cancel = context.WithTimeout(ctx, time.Second)
+			defer cancel()
+		}
+		if err := n.journal.Close(jctx); err != nil {
+			n.log.Warn("nwayacd journal close", "err", err)
 		}
 	}
 	if n.db != nil {
