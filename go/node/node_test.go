@@ -456,3 +456,51 @@ func TestPostgresDownAtStart(t *testing.T) {
 	}
 	cmd(t, n, "nway_add_ext", "1001")
 }
+
+// Changes acknowledged while PostgreSQL is down, then a stop that cannot
+// write them: the next start on the same folder writes them from the
+// journal before loading, so the node comes back with them.
+func TestPostgresDownAcrossRestart(t *testing.T) {
+	name, dsn := pgtest.DB(t)
+	ctx := context.Background()
+	admin, err := pgx.Connect(ctx, pgtest.AdminDSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(ctx)
+	exec := func(sql string) {
+		t.Helper()
+		if _, err := admin.Exec(ctx, sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	p := params(t, map[string]string{"db-dsn": dsn})
+	start(t, p).Stop() // migrations applied
+	exec(`ALTER DATABASE ` + name + ` ALLOW_CONNECTIONS false`)
+	exec(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '` + name + `'`)
+	defer exec(`ALTER DATABASE ` + name + ` ALLOW_CONNECTIONS true`)
+
+	n, err := Start(p, Options{StartTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd(t, n, "nway_add_group", "110 2")
+	cmd(t, n, "nway_add_ext", "1000 7")
+	cmd(t, n, "nway_login", "1000 110")
+	began := time.Now()
+	n.Stop()
+	if d := time.Since(began); d > 5*time.Second {
+		t.Errorf("stop with the database down took %v", d)
+	}
+
+	exec(`ALTER DATABASE ` + name + ` ALLOW_CONNECTIONS true`)
+	n = start(t, p)
+	defer n.Stop()
+	g, err := n.Service.Group("110")
+	if err != nil || len(g.Members) != 1 || g.Members[0] != "1000" {
+		t.Fatalf("after restart: group %+v, %v", g, err)
+	}
+	if x, _ := n.Service.Extension("1000"); x.JobNumber != "7" {
+		t.Fatalf("after restart: extension %+v", x)
+	}
+}
