@@ -471,6 +471,10 @@ func (n *Node) Command(name, args string) string {
 	return reply
 }
 
+// JournalCloseTimeout bounds how long Stop waits for the store to take the
+// journal's backlog.
+const JournalCloseTimeout = 2 * time.Second
+
 // SyncTimeout bounds the wait for the journal's fsync before an answer.
 const SyncTimeout = 2 * time.Second
 
@@ -536,14 +540,11 @@ func (n *Node) Stop() {
 		}
 	}
 	if n.journal != nil {
-		jctx := ctx
-		if n.journal.Stats().Down {
-			// The backlog is safe in the journal file and written at the
-			// next start: do not hold FreeSWITCH's shutdown for a dead database.
-			var cancel context.CancelFunc
-			jctx, cancel = context.WithTimeout(ctx, time.Second)
-			defer cancel()
-		}
+		// What the store has not taken in this time is safe in the journal
+		// file and written at the next start: a dead database must not hold
+		// FreeSWITCH's shutdown.
+		jctx, cancel := context.WithTimeout(ctx, JournalCloseTimeout)
+		defer cancel()
 		if err := n.journal.Close(jctx); err != nil {
 			n.log.Warn("nwayacd journal close", "err", err)
 		}
