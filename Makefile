@@ -6,7 +6,8 @@
 #   make lint       gofmt check, go vet, staticcheck
 #   make demo       the core, REST API and event push without FreeSWITCH
 #   make up         install/start the services, build, then install the module
-#                   into FreeSWITCH when it is installed, else run the demo
+#                   into FreeSWITCH when it is installed (modules.conf.xml, load
+#                   into a running FreeSWITCH), else run the demo
 #   make install    install the module and its configuration into FreeSWITCH
 #   make db-migrate apply the PostgreSQL migrations (DSN=postgres://…)
 
@@ -15,19 +16,24 @@ GOTEST_FLAGS ?= -race -count=1 -timeout 25m  # -count=1: tests talk to live serv
 STATICCHECK ?= $(shell command -v staticcheck 2>/dev/null || echo $(HOME)/go/bin/staticcheck)
 DSN         ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
 
-include mod/module.mk
+.PHONY: all build test test-go test-scripts bench lint demo up db-migrate clean
 
-.PHONY: all build test test-go bench lint demo up db-migrate clean
-
+# First, so that a plain `make` builds everything (module.mk's targets would
+# otherwise be the default).
 all: build
+
+include mod/module.mk
 
 build: module standin
 	$(GO) build ./...
 
-test: test-go standin-test
+test: test-go standin-test test-scripts
 
 test-go:
 	$(GO) test $(GOTEST_FLAGS) ./...
+
+test-scripts:
+	.ci/fs-install-test
 
 # One core per benchmark process where the issue names "one core".
 bench:
@@ -47,7 +53,7 @@ up:
 	.ci/services
 	$(MAKE) build
 	@if [ -n "$(strip $(FS_CFLAGS))" ]; then \
-		$(MAKE) install && echo "Installed. In fs_cli: load mod_nwayacd"; \
+		FS_MOD_DIR='$(FS_MOD_DIR)' FS_CONF_DIR='$(FS_CONF_DIR)' MAKE='$(MAKE)' .ci/fs-install; \
 	else \
 		echo "FreeSWITCH is not installed here: running the demo (Ctrl-C stops it)"; \
 		$(MAKE) demo; \
