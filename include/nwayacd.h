@@ -13,7 +13,8 @@
  *    every entry point recovers Go panics (logged with the stack) and returns
  *    a safe value instead.
  *  - Host callbacks (nwayacd_host_t) are called from Go goroutines only, never
- *    from inside a host -> Go call, so FreeSWITCH never waits on itself.
+ *    from inside a host -> Go call, so FreeSWITCH never waits on itself;
+ *    the one exception is wake, which never blocks.
  */
 #ifndef NWAYACD_H
 #define NWAYACD_H
@@ -25,7 +26,7 @@
 extern "C" {
 #endif
 
-#define NWAYACD_ABI_VERSION 1
+#define NWAYACD_ABI_VERSION 2
 
 /* Name of the custom event subclass the module reserves and fires. */
 #define NWAYACD_EVENT_SUBCLASS "nwayacd::info"
@@ -54,6 +55,13 @@ typedef struct nwayacd_host {
 	 * name0, value0, name1, value1, ...  body may be NULL (no body).
 	 * Returns 0 when fired, -1 when the event could not be created. */
 	int (*fire_event)(const char *subclass, const char *const *headers, int nheaders, const char *body);
+
+	/* Wakes the session `uuid` waiting in a WAIT directive, so it asks
+	 * nwayacd_next at once (what uuid_break did, without the API layer and
+	 * without waiting for the next media frame).  Never blocks; may be called
+	 * from inside a host -> Go call (the session is found with a try-lock).
+	 * Returns 0 when the session was found, -1 otherwise. */
+	int (*wake)(const char *uuid);
 } nwayacd_host_t;
 
 /* ------------------------------------------------------------------------ */
@@ -67,7 +75,7 @@ typedef enum {
 } nwayacd_kind_t;
 
 typedef enum {
-	NWAYACD_WAIT = 1,	/* play file until uuid_break, timeout_ms (0: none) or, with loops > 0, that many plays */
+	NWAYACD_WAIT = 1,	/* play file until woken (host wake, uuid_break), timeout_ms (0: none) or, with loops > 0, that many plays */
 	NWAYACD_PLAY = 2,	/* answer if needed, play file `loops` times */
 	NWAYACD_OFFER = 3,	/* originate dial (timeout_ms, caller_number), bridge on answer; file: what the caller hears meanwhile */
 	NWAYACD_HANGUP = 4,	/* play file if set, hang up with cause */

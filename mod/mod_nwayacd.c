@@ -199,11 +199,29 @@ static int nway_host_fire_event(const char *subclass, const char *const *headers
 	return 0;
 }
 
+/* Wakes a caller waiting in nway_do_wait: CF_BREAK ends its playback or
+ * sleep at the loop's next check, and SWITCH_SIG_BREAK cuts the blocking
+ * frame read short so that check comes now, not at the next frame.  Never
+ * blocks: switch_core_session_locate only try-locks the session. */
+static int nway_host_wake(const char *uuid)
+{
+	switch_core_session_t *session;
+
+	if (!globals.running || zstr(uuid) || !(session = switch_core_session_locate(uuid))) {
+		return -1;
+	}
+	switch_channel_set_flag(switch_core_session_get_channel(session), CF_BREAK);
+	switch_core_session_kill_channel(session, SWITCH_SIG_BREAK);
+	switch_core_session_rwunlock(session);
+	return 0;
+}
+
 static const nwayacd_host_t nway_host = {
 	NWAYACD_ABI_VERSION,
 	nway_host_api,
 	nway_host_log,
-	nway_host_fire_event
+	nway_host_fire_event,
+	nway_host_wake
 };
 
 /* ------------------------------------------------------------------------ */
@@ -409,7 +427,7 @@ static switch_status_t nway_wait_input(switch_core_session_t *session, void *inp
 	return SWITCH_STATUS_SUCCESS;
 }
 
-/* Music until uuid_break (SWITCH_STATUS_BREAK) or the deadline. */
+/* Music until woken (nway_host_wake or uuid_break: SWITCH_STATUS_BREAK) or the deadline. */
 static void nway_do_wait(switch_core_session_t *session, const nwayacd_directive_t *d)
 {
 	switch_channel_t *channel = switch_core_session_get_channel(session);
@@ -456,7 +474,7 @@ static void nway_do_wait(switch_core_session_t *session, const nwayacd_directive
 			}
 		}
 		if (status == SWITCH_STATUS_BREAK) {
-			break;	/* woken by uuid_break: ask Go what now */
+			break;	/* woken: ask Go what now */
 		}
 		if (w.deadline && switch_micro_time_now() >= w.deadline) {
 			break;
@@ -485,19 +503,6 @@ static void nway_do_play(switch_core_session_t *session, const nwayacd_directive
 	}
 }
 
-/* One plain leg (no ',' '|' or ":_:"): we can name its uuid in advance. */
-static int nway_single_leg(const char *dial)
-{
-	const char *p = dial;
-
-	if (*p == '{' && (p = strchr(p, '}'))) {
-		p++;
-	} else {
-		p = dial;
-	}
-	return !strchr(p, ',') && !strchr(p, '|') && !strstr(p, ":_:") && !strstr(dial, "origination_uuid");
-}
-
 static void nway_do_offer(switch_core_session_t *session, const nwayacd_directive_t *d)
 {
 	switch_channel_t *channel = switch_core_session_get_channel(session);
@@ -507,7 +512,6 @@ static void nway_do_offer(switch_core_session_t *session, const nwayacd_directiv
 	switch_event_t *ovars = NULL;
 	switch_status_t status;
 	nwayacd_offer_result_t r = { 0 };
-	char agent_uuid[SWITCH_UUID_FORMATTED_LENGTH + 1] = "";
 	uint32_t timelimit = d->timeout_ms > 0 ? (uint32_t) (d->timeout_ms + 999) / 1000 : 0;
 	int set_ringback = 0;
 
@@ -515,12 +519,6 @@ static void nway_do_offer(switch_core_session_t *session, const nwayacd_directiv
 	if (ovars) {
 		switch_event_add_header_string(ovars, SWITCH_STACK_BOTTOM, "nwayacd_call", uuid);
 		switch_event_add_header_string(ovars, SWITCH_STACK_BOTTOM, "nwayacd_agent", d->agent);
-		/* Go's dial strings name the leg themselves (so it can take an offer
-		   back with uuid_kill); name it here only when they do not */
-		if (nway_single_leg(d->dial) && !strstr(d->dial, "origination_uuid=")) {
-			switch_uuid_str(agent_uuid, sizeof(agent_uuid));
-			switch_event_add_header_string(ovars, SWITCH_STACK_BOTTOM, "origination_uuid", agent_uuid);
-		}
 	}
 
 	/* originate and the bridge never look at CF_BREAK: a wake left over from
@@ -564,7 +562,7 @@ static void nway_do_offer(switch_core_session_t *session, const nwayacd_directiv
 	if (peer) {
 		switch_core_session_rwunlock(peer);
 	}
-	r.agent_uuid = agent_uuid;
+	r.agent_uuid = "";	/* Go named the leg in the dial string (origination_uuid) and knows it */
 	r.caller_gone = !switch_channel_ready(channel);
 	r.cause = switch_channel_cause2str(cause);
 	nwayacd_offer_result(&r);

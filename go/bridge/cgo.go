@@ -27,6 +27,12 @@ static int nw_call_fire(nwayacd_host_t *h, const char *subclass, const char *con
 	return h->fire_event(subclass, headers, n, body);
 }
 
+static int nw_call_wake(nwayacd_host_t *h, const char *uuid)
+{
+	if (!h->wake) return -1;
+	return h->wake(uuid);
+}
+
 void nwayacd_channel_event(nwayacd_event_t *ev); // ring.c
 
 static const char *nw_kv(const char *const *kv, int i)
@@ -38,7 +44,9 @@ import "C"
 
 import (
 	"fmt"
+	"os"
 	"sync"
+	"time"
 	"unsafe"
 
 	"github.com/nwayacd/mod_nwayacd/go/session"
@@ -60,15 +68,38 @@ var events = newEventQueue(cRing{}, decodeEvent)
 // cRing is the C ring of ring.c.
 type cRing struct{}
 
-var ringInit sync.Once
+var (
+	ringInit sync.Once
+	// ringWake is ring.c's eventfd in Go's netpoller: a waiting reader
+	// holds no thread.
+	ringWake *os.File
+)
 
 func (cRing) setOpen(open bool) {
-	ringInit.Do(func() { C.nw_ring_init() })
+	ringInit.Do(func() {
+		fd := C.nw_ring_init()
+		if fd < 0 {
+			panic("bridge: eventfd for the event ring failed")
+		}
+		ringWake = os.NewFile(uintptr(fd), "nwayacd-events")
+	})
 	v := C.int(0)
 	if open {
 		v = 1
 	}
 	C.nw_ring_set_open(v)
+}
+
+func (cRing) park() bool { return C.nw_ring_park() != 0 }
+func (cRing) kick()      { C.nw_ring_kick() }
+
+func (cRing) wait() {
+	var b [8]byte
+	if _, err := ringWake.Read(b[:]); err != nil {
+		// Not expected from an eventfd; never spin on it.
+		logf(LogError, "event ring wait: %v", err)
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 func (cRing) pop(buf []unsafe.Pointer) int {
@@ -170,6 +201,12 @@ func cHost(p unsafe.Pointer) *Host {
 			if cbody != nil {
 				C.free(unsafe.Pointer(cbody))
 			}
+			return rc == 0
+		},
+		Wake: func(uuid string) bool {
+			cuuid := C.CString(uuid)
+			rc := C.nw_call_wake(tbl, cuuid)
+			C.free(unsafe.Pointer(cuuid))
 			return rc == 0
 		},
 	}}

@@ -24,7 +24,11 @@ type fakeSource struct {
 	q       []unsafe.Pointer
 	freed   atomic.Int32
 	dropCnt atomic.Uint64
+	parked  atomic.Bool
+	wake    chan struct{}
 }
+
+func newFakeSource(cap int) *fakeSource { return &fakeSource{cap: cap, wake: make(chan struct{}, 1)} }
 
 func (s *fakeSource) setOpen(o bool) { s.mu.Lock(); s.open = o; s.mu.Unlock() }
 func (s *fakeSource) push(b *goBlock) {
@@ -36,6 +40,9 @@ func (s *fakeSource) push(b *goBlock) {
 		return
 	}
 	s.q = append(s.q, unsafe.Pointer(b))
+	if s.parked.Swap(false) {
+		s.kick()
+	}
 }
 func (s *fakeSource) pop(buf []unsafe.Pointer) int {
 	s.mu.Lock()
@@ -46,6 +53,22 @@ func (s *fakeSource) pop(buf []unsafe.Pointer) int {
 }
 func (s *fakeSource) free(buf []unsafe.Pointer) { s.freed.Add(int32(len(buf))) }
 func (s *fakeSource) dropped() uint64           { return s.dropCnt.Load() }
+func (s *fakeSource) park() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.q) > 0 {
+		return false
+	}
+	s.parked.Store(true)
+	return true
+}
+func (s *fakeSource) wait() { <-s.wake }
+func (s *fakeSource) kick() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
 
 func decodeGo(p unsafe.Pointer) *session.ChannelEvent {
 	b := (*goBlock)(p)
@@ -66,7 +89,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 func TestEventQueueDeliversAndFrees(t *testing.T) {
-	src := &fakeSource{cap: 1000}
+	src := newFakeSource(1000)
 	q := newEventQueue(src, decodeGo)
 	f := &fakeHandler{}
 	q.start(f)
@@ -84,7 +107,7 @@ func TestEventQueueDeliversAndFrees(t *testing.T) {
 }
 
 func TestEventQueueStopDrainsPendingAndCloses(t *testing.T) {
-	src := &fakeSource{cap: 100}
+	src := newFakeSource(100)
 	q := newEventQueue(src, decodeGo)
 	f := &fakeHandler{}
 	q.start(f)
@@ -102,7 +125,7 @@ func TestEventQueueStopDrainsPendingAndCloses(t *testing.T) {
 }
 
 func TestEventQueueSurvivesHandlerPanicAndBadKind(t *testing.T) {
-	src := &fakeSource{cap: 8}
+	src := newFakeSource(8)
 	q := newEventQueue(src, decodeGo)
 	f := &fakeHandler{panicOn: "ChannelEvent"}
 	q.start(f)

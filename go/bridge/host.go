@@ -37,6 +37,7 @@ type HostFuncs struct {
 	API       func(cmd, args string) (out string, ran bool)
 	Log       func(level int, file string, line int, msg string)
 	FireEvent func(subclass string, headers [][2]string, body string) bool
+	Wake      func(uuid string) bool // nil: Wake falls back to uuid_break
 }
 
 // Host is FreeSWITCH as seen from Go goroutines. Never call it from inside a
@@ -93,6 +94,28 @@ func (hst *Host) FireEvent(subclass string, headers [][2]string, body string) er
 	}
 	if !hst.f.FireEvent(subclass, headers, body) {
 		return fmt.Errorf("fire event %s: not created", subclass)
+	}
+	return nil
+}
+
+// ErrNoSession is returned by Wake when no session has that uuid (it has
+// just hung up, which is routine).
+var ErrNoSession = errors.New("host: no such session")
+
+// Wake ends the wait of the session uuid (a WAIT directive) so that it asks
+// for its next step at once. It calls the shim directly, never an API
+// command, and never blocks, so it may be called with locks held, from any
+// goroutine, including inside a Handler method FreeSWITCH is waiting on.
+func (hst *Host) Wake(uuid string) error {
+	if hst.closed.Load() {
+		return ErrStopped
+	}
+	if hst.f.Wake == nil {
+		_, err := hst.API("uuid_break", uuid+" all")
+		return err
+	}
+	if !hst.f.Wake(uuid) {
+		return fmt.Errorf("wake %s: %w", uuid, ErrNoSession)
 	}
 	return nil
 }

@@ -32,7 +32,7 @@ func (s *Service) handle(ds []acd.Decision) {
 		case acd.DOfferCallout, acd.DOfferNoAnswer, acd.DOfferAnswered, acd.DOfferHangup:
 			s.offerEvent(d)
 		case acd.DWake:
-			s.host("uuid_break", c.UUID+" all")
+			s.wake(c.UUID)
 		case acd.DKill:
 			if ci := s.calls[c.UUID]; ci != nil && ci.legUUID != "" {
 				s.host("uuid_kill", ci.legUUID+" ORIGINATOR_CANCEL")

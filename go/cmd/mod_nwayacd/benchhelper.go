@@ -22,12 +22,13 @@ extern void nwayacd_channel_event(nwayacd_event_t *ev);
 static int bench_api_execute(const char *cmd, const char *args, char **out) { *out = strdup("+OK"); return 0; }
 static void bench_log(int level, const char *file, int line, const char *msg) {}
 static int bench_fire(const char *subclass, const char *const *headers, int n, const char *body) { return 0; }
+static int bench_wake(const char *uuid) { return -1; }
 
 // A private folder, no publisher and a free port: a benchmark touches
 // nothing of the machine's (FreeSWITCH's db folder, Redis, :8085).
 static int bench_start(const char *dir)
 {
-	static nwayacd_host_t h = { NWAYACD_ABI_VERSION, bench_api_execute, bench_log, bench_fire };
+	static nwayacd_host_t h = { NWAYACD_ABI_VERSION, bench_api_execute, bench_log, bench_fire, bench_wake };
 	char *kv[] = { "rest-listen", "127.0.0.1:0", "publisher", "none", "fs-db-dir", (char *) dir, "fs-log-dir", (char *) dir };
 	char err[256];
 

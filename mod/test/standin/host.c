@@ -552,6 +552,34 @@ static int session_break(const char *args)
 	return found;
 }
 
+static int sig_breaks;	/* switch_core_session_kill_channel(SWITCH_SIG_BREAK) calls: direct wakes */
+
+/* Callers only, as FreeSWITCH finds any live session; the read lock is not modelled. */
+switch_core_session_t *switch_core_session_perform_locate(const char *uuid_str, const char *file, const char *func, int line)
+{
+	switch_core_session_t *found = NULL;
+	int i;
+
+	(void) file; (void) func; (void) line;
+	pthread_mutex_lock(&lock);
+	for (i = 0; i < MAX_LIVE && uuid_str; i++) {
+		if (live[i] && !strcmp(live[i]->uuid, uuid_str)) found = live[i];
+	}
+	pthread_mutex_unlock(&lock);
+	return found;
+}
+
+switch_status_t switch_core_session_perform_kill_channel(switch_core_session_t *session, const char *file, const char *func, int line, switch_signal_t sig)
+{
+	(void) session; (void) file; (void) func; (void) line;
+	if (sig == SWITCH_SIG_BREAK) {
+		pthread_mutex_lock(&lock);
+		sig_breaks++;
+		pthread_mutex_unlock(&lock);
+	}
+	return SWITCH_STATUS_SUCCESS;
+}
+
 static switch_core_session_t *session_new(const char *caller)
 {
 	switch_core_session_t *s = calloc(1, sizeof(*s));
@@ -584,6 +612,17 @@ uint32_t switch_channel_test_flag(switch_channel_t *channel, switch_channel_flag
 {
 	if (flag == CF_BREAK) return (uint32_t) channel->brk;
 	return flag == CF_ANSWERED ? (uint32_t) channel->answered : 0;
+}
+
+void switch_channel_set_flag_value(switch_channel_t *channel, switch_channel_flag_t flag, uint32_t value)
+{
+	if (flag == CF_BREAK) {
+		pthread_mutex_lock(&lock);
+		channel->brk = (int) value;
+		pthread_mutex_unlock(&lock);
+	} else if (flag == CF_ANSWERED) {
+		channel->answered = (int) value;
+	}
 }
 
 /* uuid_break sets the channel's break flag (ch.brk here) until media clears it */
@@ -953,7 +992,8 @@ static void test_apps(void)
 	sc.hangup_in_bridge = 0;
 
 	/* no agent is ready: the caller waits; an operator readies 1000; Go wakes the
-	 * waiting session with uuid_break and offers it */
+	 * waiting session through the host's wake (CF_BREAK + SWITCH_SIG_BREAK,
+	 * no API command) and offers it */
 	api_quiet("nway_busy", "1000");
 	api_quiet("nway_busy", "1001");
 	api_quiet("nway_busy", "1002");
@@ -964,6 +1004,10 @@ static void test_apps(void)
 	CHECK((q = strstr(s->ch.trace, "woken")) && strstr(q, "originate:") && strstr(q, "user/1000"),
 		  "wake: the waiting call was not woken and offered to 1000: %.600s", s->ch.trace);
 	CHECK(strstr(s->ch.trace, "originate:") > q, "wake: offered before the wake: %.600s", s->ch.trace);
+	pthread_mutex_lock(&lock);
+	i = sig_breaks;
+	pthread_mutex_unlock(&lock);
+	CHECK(i > 0, "wake: the session was not woken directly (SWITCH_SIG_BREAK), only by uuid_break");
 	session_free(s);
 	sc.ready_on_play = 0;
 	api_quiet("nway_ready", "1001");
