@@ -37,7 +37,7 @@ type HostFuncs struct {
 	API       func(cmd, args string) (out string, ran bool)
 	Log       func(level int, file string, line int, msg string)
 	FireEvent func(subclass string, headers [][2]string, body string) bool
-	Wake      func(uuid string) bool // nil: Wake falls back to uuid_break
+	Wake      func(uuid string) bool // nil: Wake fails with ErrNoWake
 }
 
 // Host is FreeSWITCH as seen from Go goroutines. Never call it from inside a
@@ -102,6 +102,9 @@ func (hst *Host) FireEvent(subclass string, headers [][2]string, body string) er
 // just hung up, which is routine).
 var ErrNoSession = errors.New("host: no such session")
 
+// ErrNoWake is returned by Wake when the host has no wake callback.
+var ErrNoWake = errors.New("host: no wake callback")
+
 // Wake ends the wait of the session uuid (a WAIT directive) so that it asks
 // for its next step at once. It calls the shim directly, never an API
 // command, and never blocks, so it may be called with locks held, from any
@@ -111,8 +114,7 @@ func (hst *Host) Wake(uuid string) error {
 		return ErrStopped
 	}
 	if hst.f.Wake == nil {
-		_, err := hst.API("uuid_break", uuid+" all")
-		return err
+		return ErrNoWake
 	}
 	if !hst.f.Wake(uuid) {
 		return fmt.Errorf("wake %s: %w", uuid, ErrNoSession)

@@ -8,11 +8,11 @@ type Waker interface {
 }
 
 // wake makes the session of a waiting caller ask for its next step. Called
-// with mu held: Waker.Wake never blocks. Its error (the caller has just hung
-// up) is routine and needs no log.
+// with mu held: Waker.Wake never blocks. When it fails (no wake in the host,
+// or no session by that uuid) uuid_break runs on the executor instead, and
+// logs its own failure.
 func (s *Service) wake(uuid string) {
-	if w, ok := s.opt.Switch.(Waker); ok {
-		_ = w.Wake(uuid)
+	if w, ok := s.opt.Switch.(Waker); ok && w.Wake(uuid) == nil {
 		return
 	}
 	s.host("uuid_break", uuid+" all")

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -46,4 +47,46 @@ func BenchmarkChannelEvent(b *testing.B) {
 	_, dropped := bridge.EventStats()
 	b.ReportMetric(float64(dropped-dropped0), "dropped")
 	b.ReportMetric(float64(cpu)/float64(b.N), "cpu-ns/event")
+}
+
+// BenchmarkQueuedWake: an agent frees up while a caller waits: from the
+// agent's hang-up reaching Go (the caller's bridge ends, nwayacd_bridge_ended)
+// to the waiting caller's session thread holding its offer (nwayacd_next
+// returned OFFER), through the real service and the host's wake callback.
+// The session thread sleeps on a condition the wake signals, as a FreeSWITCH
+// session sleeps in its frame read until SWITCH_SIG_BREAK. wake-ns is per
+// wake; go-ns is its part from the bridge's end to the host's wake callback
+// (the rest is the OS waking the session thread and its nwayacd_next).
+// The uuid_break case is how the module woke callers before (an executor
+// goroutine and the API layer); it needs a Switch without Wake in the service.
+func BenchmarkQueuedWake(b *testing.B) {
+	b.Run("direct", func(b *testing.B) { benchQueuedWake(b, true) })
+	b.Run("uuid_break", func(b *testing.B) { benchQueuedWake(b, false) })
+}
+
+func benchQueuedWake(b *testing.B, direct bool) {
+	if !benchStartWake(b.TempDir(), direct) {
+		b.Fatal("start failed")
+	}
+	defer benchStop()
+	for _, c := range [][2]string{{"nway_add_ext", "1000"}, {"nway_add_group", "100 0"},
+		{"nway_set_reged_ext", "1000"}, {"nway_login", "1000 100"}, {"nway_ready", "1000"}} {
+		if r := benchAPIArgs(c[0], c[1]); !strings.HasPrefix(r, "+OK") {
+			b.Fatalf("%s %s: %s", c[0], c[1], r)
+		}
+	}
+	b.ResetTimer()
+	var total int64
+	called0 := benchWakeCalled()
+	for done, round := 0, 0; done < b.N; round++ {
+		n := min(b.N-done, 100)
+		ns := benchWakeRounds(n, round)
+		if ns < 0 {
+			b.Fatalf("round %d: step %d went otherwise", round, -ns)
+		}
+		total += ns
+		done += n
+	}
+	b.ReportMetric(float64(total)/float64(b.N), "wake-ns")
+	b.ReportMetric(float64(benchWakeCalled()-called0)/float64(b.N), "go-ns")
 }
