@@ -58,7 +58,9 @@ func init() {
 	if len(d.file) != fileLen || len(d.dial) != dialLen || len(d.agent) != nameLen ||
 		len(d.caller_number) != nameLen || len(d.cause) != causeLen ||
 		len(d.var_name) != maxVars || len(d.var_name[0]) != varNameLen || len(d.var_value[0]) != varValueLen ||
-		C.NWAYACD_EF_COUNT != efCount {
+		C.NWAYACD_EF_COUNT != efCount ||
+		C.NWAYACD_KIND_QUEUE != C.int(session.Queue) || C.NWAYACD_KIND_CALLOUT != C.int(session.Callout) ||
+		C.NWAYACD_KIND_DIRECT != C.int(session.Direct) {
 		panic("bridge: nwayacd.h and directive.go disagree")
 	}
 }

@@ -867,6 +867,14 @@ static void test_apis(void)
 			free(r);
 		}
 	}
+	/* the syntax `show api` prints is the one Go's usage line names */
+	for (a = current_module->apis; a; a = a->next) {
+		char *r = run_api(a->interface_name, "\x01"), want[512];
+
+		snprintf(want, sizeof(want), "Usage: %s%s%s\n", a->interface_name, *a->syntax ? " " : "", a->syntax);
+		CHECK(strstr(r, want) != NULL, "%s: registered syntax \"%s\", Go's usage: %s", a->interface_name, a->syntax, r);
+		free(r);
+	}
 	{
 		char *r = run_api("nwayacd", "reload");
 
