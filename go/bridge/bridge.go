@@ -61,12 +61,7 @@ func SetFactory(f func() Handler) {
 
 // start builds and starts a Handler. It is the pure-Go part of Start.
 func start(cfg map[string]string, hst *Host) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			logPanic("start", r)
-			err = fmt.Errorf("internal error: %v", r)
-		}
-	}()
+	defer recovered("start", func(r any) { err = fmt.Errorf("internal error: %v", r) })
 	mu.Lock()
 	defer mu.Unlock()
 	if h != nil {
@@ -89,11 +84,7 @@ func start(cfg map[string]string, hst *Host) (err error) {
 
 // stop stops the Handler and the event goroutine; safe when not started.
 func stop() {
-	defer func() {
-		if r := recover(); r != nil {
-			logPanic("stop", r)
-		}
-	}()
+	defer recovered("stop", nil)
 	mu.Lock()
 	defer mu.Unlock()
 	if h == nil {
@@ -111,12 +102,7 @@ func stop() {
 }
 
 func reload(cfg map[string]string) (reply string) {
-	defer func() {
-		if r := recover(); r != nil {
-			logPanic("reload", r)
-			reply = "-ERR internal error"
-		}
-	}()
+	defer recovered("reload", func(any) { reply = "-ERR internal error" })
 	mu.RLock()
 	defer mu.RUnlock()
 	if h == nil {
@@ -129,12 +115,7 @@ func reload(cfg map[string]string) (reply string) {
 }
 
 func command(name, args string) (reply string) {
-	defer func() {
-		if r := recover(); r != nil {
-			logPanic("command "+name, r)
-			reply = "-ERR internal error"
-		}
-	}()
+	defer recovered("command "+name, func(any) { reply = "-ERR internal error" })
 	mu.RLock()
 	defer mu.RUnlock()
 	if h == nil {
@@ -151,12 +132,7 @@ func command(name, args string) (reply string) {
 var hangupOnPanic = session.Directive{Action: session.Hangup, Cause: failCause}
 
 func enter(c session.Call) (d session.Directive) {
-	defer func() {
-		if r := recover(); r != nil {
-			logPanic("enter "+c.UUID, r)
-			d = hangupOnPanic
-		}
-	}()
+	defer recovered("enter "+c.UUID, func(any) { d = hangupOnPanic })
 	mu.RLock()
 	defer mu.RUnlock()
 	if h == nil {
@@ -166,12 +142,7 @@ func enter(c session.Call) (d session.Directive) {
 }
 
 func next(uuid string) (d session.Directive) {
-	defer func() {
-		if r := recover(); r != nil {
-			logPanic("next "+uuid, r)
-			d = hangupOnPanic
-		}
-	}()
+	defer recovered("next "+uuid, func(any) { d = hangupOnPanic })
 	mu.RLock()
 	defer mu.RUnlock()
 	if h == nil {
@@ -202,11 +173,7 @@ func sanitize(uuid string, d session.Directive, hd Handler) session.Directive {
 }
 
 func offerResult(r session.OfferResult) {
-	defer func() {
-		if rc := recover(); rc != nil {
-			logPanic("offer_result "+r.UUID, rc)
-		}
-	}()
+	defer recovered("offer_result "+r.UUID, nil)
 	mu.RLock()
 	defer mu.RUnlock()
 	if h != nil {
@@ -215,11 +182,7 @@ func offerResult(r session.OfferResult) {
 }
 
 func bridgeEnded(uuid string) {
-	defer func() {
-		if r := recover(); r != nil {
-			logPanic("bridge_ended "+uuid, r)
-		}
-	}()
+	defer recovered("bridge_ended "+uuid, nil)
 	mu.RLock()
 	defer mu.RUnlock()
 	if h != nil {
@@ -228,15 +191,23 @@ func bridgeEnded(uuid string) {
 }
 
 func leave(uuid string) {
-	defer func() {
-		if r := recover(); r != nil {
-			logPanic("leave "+uuid, r)
-		}
-	}()
+	defer recovered("leave "+uuid, nil)
 	mu.RLock()
 	defer mu.RUnlock()
 	if h != nil {
 		h.Leave(uuid)
+	}
+}
+
+// recovered is deferred by every entry point (a Go panic inside FreeSWITCH
+// would kill every call): it logs the panic with its stack and, when onPanic
+// is given, lets it set the entry point's safe answer.
+func recovered(where string, onPanic func(r any)) {
+	if r := recover(); r != nil {
+		logPanic(where, r)
+		if onPanic != nil {
+			onPanic(r)
+		}
 	}
 }
 

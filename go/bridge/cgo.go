@@ -224,12 +224,7 @@ func Start(hostTable, kv unsafe.Pointer, nkv int, errBuf unsafe.Pointer, errLen 
 		}
 		return -1
 	}
-	defer func() {
-		if r := recover(); r != nil {
-			logPanic("start", r)
-			rc = fail("internal error")
-		}
-	}()
+	defer recovered("start", func(any) { rc = fail("internal error") })
 	if hostTable == nil {
 		return fail("no host table")
 	}
@@ -243,43 +238,24 @@ func Start(hostTable, kv unsafe.Pointer, nkv int, errBuf unsafe.Pointer, errLen 
 }
 
 // Stop implements nwayacd_stop.
-func Stop() { defer recoverLog("stop"); stop() }
+func Stop() { defer recovered("stop", nil); stop() }
 
 // API implements nwayacd_api: the reply is malloc'd for the host to free.
 func API(name, args unsafe.Pointer) (reply unsafe.Pointer) {
-	defer func() {
-		if r := recover(); r != nil {
-			logPanic("api", r)
-			reply = unsafe.Pointer(C.CString("-ERR internal error"))
-		}
-	}()
+	defer recovered("api", func(any) { reply = unsafe.Pointer(C.CString("-ERR internal error")) })
 	return unsafe.Pointer(C.CString(command(gostr((*C.char)(name)), gostr((*C.char)(args)))))
 }
 
 // Reload implements nwayacd_reload.
 func Reload(kv unsafe.Pointer, nkv int) (reply unsafe.Pointer) {
-	defer func() {
-		if r := recover(); r != nil {
-			logPanic("reload", r)
-			reply = unsafe.Pointer(C.CString("-ERR internal error"))
-		}
-	}()
+	defer recovered("reload", func(any) { reply = unsafe.Pointer(C.CString("-ERR internal error")) })
 	return unsafe.Pointer(C.CString(reload(kvMap(kv, nkv))))
 }
 
-// fillOnPanic is deferred by the session entry points: whatever failed while
-// converting, the session thread gets a hangup.
-func fillOnPanic(out unsafe.Pointer, where string) {
-	if r := recover(); r != nil {
-		logPanic(where, r)
-		fill((*C.nwayacd_directive_t)(out), hangupOnPanic)
-	}
-}
-
-func recoverLog(where string) {
-	if r := recover(); r != nil {
-		logPanic(where, r)
-	}
+// hangupInto is the panic answer of the session entry points: whatever
+// failed while converting, the session thread gets a hangup.
+func hangupInto(out unsafe.Pointer) func(any) {
+	return func(any) { fill((*C.nwayacd_directive_t)(out), hangupOnPanic) }
 }
 
 // Enter implements nwayacd_enter.
@@ -287,7 +263,7 @@ func Enter(call, out unsafe.Pointer) int {
 	if out == nil {
 		return -1
 	}
-	defer fillOnPanic(out, "enter")
+	defer recovered("enter", hangupInto(out))
 	var c session.Call
 	if call != nil {
 		cc := (*C.nwayacd_call_t)(call)
@@ -312,7 +288,7 @@ func Next(uuid, out unsafe.Pointer) int {
 	if out == nil {
 		return -1
 	}
-	defer fillOnPanic(out, "next")
+	defer recovered("next", hangupInto(out))
 	fill((*C.nwayacd_directive_t)(out), next(gostr((*C.char)(uuid))))
 	return 0
 }
@@ -322,7 +298,7 @@ func OfferResult(p unsafe.Pointer) {
 	if p == nil {
 		return
 	}
-	defer recoverLog("offer_result")
+	defer recovered("offer_result", nil)
 	r := (*C.nwayacd_offer_result_t)(p)
 	cause := gostr(r.cause)
 	offerResult(session.OfferResult{
@@ -335,10 +311,16 @@ func OfferResult(p unsafe.Pointer) {
 }
 
 // BridgeEnded implements nwayacd_bridge_ended.
-func BridgeEnded(uuid unsafe.Pointer) { bridgeEnded(gostr((*C.char)(uuid))) }
+func BridgeEnded(uuid unsafe.Pointer) {
+	defer recovered("bridge_ended", nil)
+	bridgeEnded(gostr((*C.char)(uuid)))
+}
 
 // Leave implements nwayacd_leave.
-func Leave(uuid unsafe.Pointer) { leave(gostr((*C.char)(uuid))) }
+func Leave(uuid unsafe.Pointer) {
+	defer recovered("leave", nil)
+	leave(gostr((*C.char)(uuid)))
+}
 
 func decodeEvent(p unsafe.Pointer) *session.ChannelEvent {
 	ev := (*C.nwayacd_event_t)(p)

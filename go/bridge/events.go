@@ -125,11 +125,7 @@ func (q *eventQueue) drain(hd Handler) int {
 }
 
 func (q *eventQueue) handle(hd Handler, ev *session.ChannelEvent) {
-	defer func() {
-		if r := recover(); r != nil {
-			logPanic("channel event", r)
-		}
-	}()
+	defer recovered("channel event", nil)
 	hd.ChannelEvent(ev)
 	q.handled.Add(1)
 }
