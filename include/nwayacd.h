@@ -159,9 +159,10 @@ typedef enum {
 	NWAYACD_EF_COUNT
 } nwayacd_event_field_t;
 
-/* kind is a go/session EventKind value (1 CHANNEL_CREATE .. 19 sofia::expire,
- * same order as session.EventKind).  f[i] points inside this same block at a
- * NUL-terminated copy of field i ("" when absent) of length len[i]. */
+/* kind is the go/session EventKind of the binding that delivered the event
+ * (NWAYACD_EVENT_BINDINGS in nwayacd_commands.h, generated from Go, names
+ * it explicitly).  f[i] points inside this same block at a NUL-terminated
+ * copy of field i ("" when absent) of length len[i]. */
 typedef struct nwayacd_event {
 	int kind;
 	uint32_t len[NWAYACD_EF_COUNT];
@@ -212,8 +213,9 @@ void nwayacd_leave(const char *uuid);
  * one Go goroutine has copied it out).  Plain C inside the archive
  * (go/bridge/ring.c), not a Go export: it pushes ev onto a bounded lock-free
  * ring (16384 events) and never enters the Go runtime, never blocks, and is
- * safe from several threads at once.  When the ring is full or Go is stopped,
- * ev is freed at once and counted as dropped. */
+ * safe from several threads at once.  When the Go reader sleeps (the ring was
+ * empty), the push wakes it with one eventfd write; Go never polls.  When the
+ * ring is full or Go is stopped, ev is freed at once and counted as dropped. */
 void nwayacd_channel_event(nwayacd_event_t *ev);
 
 #endif /* NWAYACD_NO_PROTOTYPES */

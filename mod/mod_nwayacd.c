@@ -4,7 +4,9 @@
  * This file is the thin host side: it registers the API commands, the
  * applications and the event bindings, reads nwayacd.conf.xml, and runs the
  * session protocol of include/nwayacd.h on each session's own thread.  All
- * decisions are made by the Go c-archive linked into the same module.
+ * decisions are made by the Go c-archive linked into the same module.  The
+ * tables of commands, applications and event bindings come from Go through
+ * the generated include/nwayacd_commands.h.
  *
  * Unloading: the module is linked with -z nodelete, so shutdown returns
  * SWITCH_STATUS_SUCCESS (its work -- stopping Go, flushing spools -- runs)

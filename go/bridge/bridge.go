@@ -1,7 +1,10 @@
 // Package bridge is the Go side of the cgo boundary declared in
 // include/nwayacd.h. The c-archive's main package exports the C entry points
 // and forwards them here; this package converts C values, recovers panics,
-// queues channel events and dispatches to a Handler (the service).
+// queues channel events, dispatches to a Handler (the service), and gives it
+// the Host: FreeSWITCH's services, including the direct wake of a waiting
+// session. It also declares the shim's applications and event bindings
+// (bindings.go), which go generate writes into include/nwayacd_commands.h.
 package bridge
 
 import (

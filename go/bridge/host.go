@@ -40,9 +40,10 @@ type HostFuncs struct {
 	Wake      func(uuid string) bool // nil: Wake fails with ErrNoWake
 }
 
-// Host is FreeSWITCH as seen from Go goroutines. Never call it from inside a
-// Handler method that FreeSWITCH is waiting on (session or API calls): queue
-// the work and do it on your own goroutine.
+// Host is FreeSWITCH as seen from Go goroutines. Never call API, Log or
+// FireEvent from inside a Handler method that FreeSWITCH is waiting on
+// (session or API calls): queue the work and do it on your own goroutine.
+// Wake is the exception: it never blocks.
 type Host struct {
 	f      HostFuncs
 	closed atomic.Bool
@@ -54,8 +55,8 @@ func NewFuncHost(f HostFuncs) *Host { return &Host{f: f} }
 func (hst *Host) close() { hst.closed.Store(true) }
 
 // API runs a FreeSWITCH API command and returns its output. The error wraps
-// ErrAPI when the command could not run or its output starts with -ERR
-// (the output is returned too), ErrStopped after stop.
+// ErrAPI when the command could not run or its output starts with -ERR or
+// -USAGE (the output is returned too), ErrStopped after stop.
 func (hst *Host) API(cmd, args string) (string, error) {
 	if hst.closed.Load() {
 		return "", ErrStopped

@@ -117,6 +117,8 @@ func memberListCmd(name, desc string, do func(Service, string, string) error, do
 	}
 }
 
+// commandTable is long on purpose: one entry per command, its name, syntax,
+// description and argument checks side by side, in registration order.
 func commandTable() []*cmd {
 	return []*cmd{
 		{
