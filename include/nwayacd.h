@@ -197,6 +197,11 @@ char *nwayacd_api(const char *name, const char *args);
  * Returns the reply text, malloc()'d ("+OK reloaded" / "-ERR ..."). */
 char *nwayacd_reload(const char *const *kv, int nkv);
 
+/* Names for fs_cli tab completion: list is "extensions" or "groups".
+ * Returns them one per line (at most 1000), malloc()'d; the caller free()s
+ * it.  "" when there are none or the module is stopped. */
+char *nwayacd_names(const char *list);
+
 /* Session protocol.  enter/next fill *out (caller-owned) and return 0; they
  * return -1 only when out is NULL.  A Go failure yields HANGUP with cause
  * NORMAL_TEMPORARY_FAILURE; a stopped module yields DONE. */

@@ -40,19 +40,19 @@
 /* X(line): console completions, for switch_console_set_complete("add " line). */
 #define NWAYACD_API_COMPLETIONS(X) \
 	X("nway_add_ext") \
-	X("nway_set_ext_jobnumber") \
-	X("nway_rm_ext") \
-	X("nway_set_reged_ext") \
-	X("nway_set_unreg_ext") \
+	X("nway_set_ext_jobnumber ::nwayacd::list_exts") \
+	X("nway_rm_ext ::nwayacd::list_exts") \
+	X("nway_set_reged_ext ::nwayacd::list_exts") \
+	X("nway_set_unreg_ext ::nwayacd::list_exts") \
 	X("nway_add_group") \
-	X("nway_rm_group") \
-	X("nway_set_ring_group") \
+	X("nway_rm_group ::nwayacd::list_groups") \
+	X("nway_set_ring_group ::nwayacd::list_groups") \
 	X("nway_list_exts json") \
 	X("nway_list_groups json") \
-	X("nway_login") \
-	X("nway_logout") \
-	X("nway_busy") \
-	X("nway_ready") \
+	X("nway_login ::nwayacd::list_exts ::nwayacd::list_groups") \
+	X("nway_logout ::nwayacd::list_exts") \
+	X("nway_busy ::nwayacd::list_exts") \
+	X("nway_ready ::nwayacd::list_exts") \
 	X("nwayacd_transfer ::console::list_uuid") \
 	X("nwayacd_version") \
 	X("nway_uuid_hold ::console::list_uuid") \
@@ -62,13 +62,16 @@
 	X("nwayacd status") \
 	X("nwayacd status json") \
 	X("nwayacd reload") \
-	X("nway_set_ext_dialstring") \
-	X("nway_set_callstate") \
-	X("nway_set_group") \
-	X("nway_add_blacklist") \
-	X("nway_rm_blacklist") \
-	X("nway_add_vip") \
-	X("nway_rm_vip") \
+	X("nway_set_ext_dialstring ::nwayacd::list_exts default") \
+	X("nway_set_callstate ::nwayacd::list_exts") \
+	X("nway_set_group ::nwayacd::list_groups timeout") \
+	X("nway_set_group ::nwayacd::list_groups name") \
+	X("nway_set_group ::nwayacd::list_groups busy_ring_times") \
+	X("nway_set_group ::nwayacd::list_groups max_wait") \
+	X("nway_add_blacklist ::nwayacd::list_groups") \
+	X("nway_rm_blacklist ::nwayacd::list_groups") \
+	X("nway_add_vip ::nwayacd::list_groups") \
+	X("nway_rm_vip ::nwayacd::list_groups") \
 	X("nway_list_queue json") \
 
 

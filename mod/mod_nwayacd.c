@@ -210,6 +210,41 @@ static switch_status_t nway_run_api(const char *name, const char *cmd, switch_st
 
 NWAYACD_API_COMMANDS(NWAY_DEFINE_API)
 
+/* fs_cli tab completion of extension and group arguments (the lists named
+ * in the completion lines of nwayacd_commands.h). */
+static switch_status_t nway_complete_names(const char *list, switch_console_callback_match_t **matches)
+{
+	switch_console_callback_match_t *my_matches = NULL;
+	char *names, *name, *save = NULL;
+
+	if (!globals.running || !(names = nwayacd_names(list))) {
+		return SWITCH_STATUS_FALSE;
+	}
+	for (name = strtok_r(names, "\n", &save); name; name = strtok_r(NULL, "\n", &save)) {
+		switch_console_push_match(&my_matches, name);
+	}
+	free(names);
+	if (!my_matches) {
+		return SWITCH_STATUS_FALSE;
+	}
+	*matches = my_matches;
+	return SWITCH_STATUS_SUCCESS;
+}
+
+static switch_status_t nway_list_exts_complete(const char *line, const char *cursor, switch_console_callback_match_t **matches)
+{
+	(void) line;
+	(void) cursor;
+	return nway_complete_names("extensions", matches);
+}
+
+static switch_status_t nway_list_groups_complete(const char *line, const char *cursor, switch_console_callback_match_t **matches)
+{
+	(void) line;
+	(void) cursor;
+	return nway_complete_names("groups", matches);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Events: copy what Go needs into one block and hand it over               */
 
@@ -692,6 +727,8 @@ SWITCH_MODULE_LOAD_FUNCTION(mod_nwayacd_load)
 	*module_interface = switch_loadable_module_create_module_interface(pool, modname);
 
 	NWAYACD_API_COMMANDS(NWAY_REGISTER_API)
+	switch_console_add_complete_func("::nwayacd::list_exts", nway_list_exts_complete);
+	switch_console_add_complete_func("::nwayacd::list_groups", nway_list_groups_complete);
 	NWAYACD_API_COMPLETIONS(NWAY_COMPLETE)
 	NWAYACD_APPLICATIONS(NWAY_REGISTER_APP)
 
@@ -702,6 +739,8 @@ SWITCH_MODULE_LOAD_FUNCTION(mod_nwayacd_load)
 SWITCH_MODULE_SHUTDOWN_FUNCTION(mod_nwayacd_shutdown)
 {
 	NWAYACD_API_COMMANDS(NWAY_UNCOMPLETE)
+	switch_console_del_complete_func("::nwayacd::list_exts");
+	switch_console_del_complete_func("::nwayacd::list_groups");
 	nway_teardown();
 	/* SUCCESS, not NOUNLOAD: with NOUNLOAD this function would never run again */
 	return SWITCH_STATUS_SUCCESS;

@@ -10,6 +10,7 @@ package bridge
 import (
 	"fmt"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -129,6 +130,39 @@ func command(name, args string) (reply string) {
 		reply = "-ERR no reply"
 	}
 	return reply
+}
+
+// Namer is what a Handler implements to fill fs_cli's tab completion.
+type Namer interface {
+	// Names returns the names of list, "extensions" or "groups"
+	// (nil for another list).
+	Names(list string) []string
+}
+
+// maxNames bounds a completion list: fs_cli shows it in one go.
+const maxNames = 1000
+
+// names is nwayacd_names: one name a line, "" when the Handler has none.
+func names(list string) string {
+	defer recovered("names "+list, nil)
+	mu.RLock()
+	defer mu.RUnlock()
+	n, ok := h.(Namer)
+	if !ok {
+		return ""
+	}
+	var b strings.Builder
+	for i, s := range n.Names(list) {
+		if i == maxNames {
+			break
+		}
+		if s == "" || strings.ContainsAny(s, "\n\x00") {
+			continue
+		}
+		b.WriteString(s)
+		b.WriteByte('\n')
+	}
+	return b.String()
 }
 
 // hangupOnPanic is the directive a session gets when Go fails.

@@ -246,6 +246,12 @@ func API(name, args unsafe.Pointer) (reply unsafe.Pointer) {
 	return unsafe.Pointer(C.CString(command(gostr((*C.char)(name)), gostr((*C.char)(args)))))
 }
 
+// Names implements nwayacd_names: the reply is malloc'd for the host to free.
+func Names(list unsafe.Pointer) (reply unsafe.Pointer) {
+	defer recovered("names", func(any) { reply = unsafe.Pointer(C.CString("")) })
+	return unsafe.Pointer(C.CString(names(gostr((*C.char)(list)))))
+}
+
 // Reload implements nwayacd_reload.
 func Reload(kv unsafe.Pointer, nkv int) (reply unsafe.Pointer) {
 	defer recovered("reload", func(any) { reply = unsafe.Pointer(C.CString("-ERR internal error")) })

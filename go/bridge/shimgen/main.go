@@ -66,6 +66,15 @@ func ident(s string) error {
 	return nil
 }
 
+// completeFuncs are the completion lists a line may name: FreeSWITCH's
+// own, and the two the shim registers (nway_list_exts_complete and
+// nway_list_groups_complete in mod/mod_nwayacd.c).
+var completeFuncs = map[string]bool{
+	"::console::list_uuid":   true,
+	"::nwayacd::list_exts":   true,
+	"::nwayacd::list_groups": true,
+}
+
 type writer struct {
 	b   bytes.Buffer
 	err error
@@ -119,6 +128,11 @@ func render(cmds []console.Command, apps []bridge.Application, evs []bridge.Even
 		for _, l := range lines {
 			if l != c.Name && !strings.HasPrefix(l, c.Name+" ") {
 				return nil, fmt.Errorf("%s: completion %q is for another command", c.Name, l)
+			}
+			for _, word := range strings.Fields(l) {
+				if strings.HasPrefix(word, "::") && !completeFuncs[word] {
+					return nil, fmt.Errorf("%s: completion list %s is not one the shim or FreeSWITCH provides", c.Name, word)
+				}
 			}
 			w.line("\tX(%s) \\", w.q(l))
 		}

@@ -49,6 +49,7 @@ func TestRenderRefusesWhatCCannotCarry(t *testing.T) {
 		"syntax without name":    {{Name: "nway_x", Syntax: "<a>", Description: "d"}},
 		"newline in description": {{Name: "nway_x", Syntax: "nway_x", Description: "a\nb"}},
 		"foreign completion":     {{Name: "nway_x", Syntax: "nway_x", Description: "d", Completions: []string{"uuid_kill x"}}},
+		"unknown list":           {{Name: "nway_x", Syntax: "nway_x", Description: "d", Completions: []string{"nway_x ::nwayacd::list_cats"}}},
 	} {
 		if _, err := render(cmds, nil, nil); err == nil {
 			t.Errorf("%s: rendered", name)

@@ -125,6 +125,68 @@ void switch_console_set_complete(const char *string)
 	pthread_mutex_unlock(&lock);
 }
 
+#define MAX_COMPLETE_FUNCS 8
+static struct { char name[64]; switch_console_complete_callback_t cb; } complete_funcs[MAX_COMPLETE_FUNCS];
+
+switch_status_t switch_console_add_complete_func(const char *name, switch_console_complete_callback_t cb)
+{
+	int i;
+
+	for (i = 0; i < MAX_COMPLETE_FUNCS; i++) {
+		if (!complete_funcs[i].cb) {
+			snprintf(complete_funcs[i].name, sizeof(complete_funcs[i].name), "%s", name);
+			complete_funcs[i].cb = cb;
+			return SWITCH_STATUS_SUCCESS;
+		}
+	}
+	return SWITCH_STATUS_FALSE;
+}
+
+switch_status_t switch_console_del_complete_func(const char *name)
+{
+	int i;
+
+	for (i = 0; i < MAX_COMPLETE_FUNCS; i++) {
+		if (complete_funcs[i].cb && !strcmp(complete_funcs[i].name, name)) {
+			complete_funcs[i].cb = NULL;
+			return SWITCH_STATUS_SUCCESS;
+		}
+	}
+	return SWITCH_STATUS_FALSE;
+}
+
+void switch_console_push_match(switch_console_callback_match_t **matches, const char *new_val)
+{
+	switch_console_callback_match_node_t *n = calloc(1, sizeof(*n));
+
+	if (!*matches) *matches = calloc(1, sizeof(**matches));
+	n->val = strdup(new_val);
+	if ((*matches)->end) (*matches)->end->next = n;
+	else (*matches)->head = n;
+	(*matches)->end = n;
+	(*matches)->count++;
+}
+
+/* Runs the completion list `name` and reports whether `want` is among its matches. */
+static int complete_has(const char *name, const char *want)
+{
+	switch_console_callback_match_t *m = NULL;
+	switch_console_callback_match_node_t *n, *next;
+	int i, found = 0;
+
+	for (i = 0; i < MAX_COMPLETE_FUNCS; i++) {
+		if (complete_funcs[i].cb && !strcmp(complete_funcs[i].name, name)) complete_funcs[i].cb("", "", &m);
+	}
+	for (n = m ? m->head : NULL; n; n = next) {
+		next = n->next;
+		found |= !strcmp(n->val, want);
+		free(n->val);
+		free(n);
+	}
+	free(m);
+	return found;
+}
+
 /* ------------------------------------------------------------------------ */
 /* module interfaces                                                          */
 
@@ -1042,6 +1104,11 @@ static void test_apps(void)
 	CHECK(s->ch.trace[0] == '\0', "nwayacd usage: %s", s->ch.trace);
 	session_free(s);
 
+	/* fs_cli completes extension and group arguments from the module's lists */
+	CHECK(complete_has("::nwayacd::list_exts", "1001"), "completion: extension 1001 not offered");
+	CHECK(complete_has("::nwayacd::list_groups", "12320"), "completion: group 12320 not offered");
+	CHECK(!complete_has("::nwayacd::list_groups", "1001"), "completion: an extension offered as a group");
+
 	/* every application returned, so Leave reached Go: no call is still queued */
 	q = run_api("nway_list_queue", "");
 	for (i = 0; i < nu; i++) CHECK(strstr(q, uuids[i]) == NULL, "call %s still queued after it left: %s", uuids[i], q);
@@ -1263,6 +1330,9 @@ int main(int argc, char **argv)
 		CHECK(unload(dl) == SWITCH_STATUS_SUCCESS, "round %d: shutdown did not return SUCCESS", round);
 		CHECK(nbindings == 0, "round %d: %d bindings after shutdown", round, nbindings);
 		CHECK(!subclass_reserved, "round %d: subclass still reserved after shutdown", round);
+		for (int i = 0; i < MAX_COMPLETE_FUNCS; i++) {
+			CHECK(!complete_funcs[i].cb, "round %d: completion list %s still registered after shutdown", round, complete_funcs[i].name);
+		}
 		dlclose(dl);	/* a no-op under -z nodelete; the next dlopen gets the same image */
 	}
 	printf("host calls from Go: %d api_execute, %d nwayacd::info events\n", api_from_go, fired_info);

@@ -131,6 +131,22 @@ switch_status_t switch_console_stream_raw_write(switch_stream_handle_t *handle, 
 	s.write_function = switch_console_stream_write; s.raw_write_function = switch_console_stream_raw_write; \
 	s.alloc_len = SWITCH_CMD_CHUNK_LEN; s.alloc_chunk = SWITCH_CMD_CHUNK_LEN
 void switch_console_set_complete(const char *string);
+struct switch_console_callback_match_node {
+	char *val;
+	struct switch_console_callback_match_node *next;
+};
+typedef struct switch_console_callback_match_node switch_console_callback_match_node_t;
+struct switch_console_callback_match {
+	struct switch_console_callback_match_node *head;
+	struct switch_console_callback_match_node *end;
+	int count;
+	int dynamic;
+};
+typedef struct switch_console_callback_match switch_console_callback_match_t;
+typedef switch_status_t (*switch_console_complete_callback_t) (const char *, const char *, switch_console_callback_match_t **matches);
+switch_status_t switch_console_add_complete_func(const char *name, switch_console_complete_callback_t cb);
+switch_status_t switch_console_del_complete_func(const char *name);
+void switch_console_push_match(switch_console_callback_match_t **matches, const char *new_val);
 
 /* interfaces */
 typedef switch_status_t (*switch_api_function_t) (const char *cmd, switch_core_session_t *session, switch_stream_handle_t *stream);
