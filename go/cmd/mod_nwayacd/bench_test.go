@@ -90,3 +90,24 @@ func benchQueuedWake(b *testing.B, direct bool) {
 	b.ReportMetric(float64(total)/float64(b.N), "wake-ns")
 	b.ReportMetric(float64(benchWakeCalled()-called0)/float64(b.N), "go-ns")
 }
+
+// The whole wake path works, whether the host wakes sessions itself or only
+// has uuid_break: each waiting caller is woken and offered the freed agent.
+// (Tagged with the benchmarks, whose C helpers it uses.)
+func TestQueuedWake(t *testing.T) {
+	for _, direct := range []bool{true, false} {
+		if !benchStartWake(t.TempDir(), direct) {
+			t.Fatal("start failed")
+		}
+		for _, c := range [][2]string{{"nway_add_ext", "1000"}, {"nway_add_group", "100 0"},
+			{"nway_set_reged_ext", "1000"}, {"nway_login", "1000 100"}, {"nway_ready", "1000"}} {
+			if r := benchAPIArgs(c[0], c[1]); !strings.HasPrefix(r, "+OK") {
+				t.Fatalf("%s %s: %s", c[0], c[1], r)
+			}
+		}
+		if ns := benchWakeRounds(5, 1000); ns < 0 {
+			t.Errorf("direct=%v: step %d went otherwise", direct, -ns)
+		}
+		benchStop()
+	}
+}

@@ -28,7 +28,7 @@ extern void nwayacd_bridge_ended(char *uuid);
 extern void nwayacd_leave(char *uuid);
 
 static int bench_api_execute(const char *cmd, const char *args, char **out) { *out = strdup("+OK"); return 0; }
-static void bench_log(int level, const char *file, int line, const char *msg) {}
+static void bench_log(int level, const char *file, int line, const char *msg) { if (level <= 2) fprintf(stderr, "%s:%d %s\n", file, line, msg); }
 static int bench_fire(const char *subclass, const char *const *headers, int n, const char *body) { return 0; }
 // The wake the shim does (CF_BREAK + SWITCH_SIG_BREAK) is modelled by a
 // condition the waiting "session thread" sleeps on, as FreeSWITCH's session
@@ -59,7 +59,7 @@ static int bench_start(const char *dir)
 	char *kv[] = { "rest-listen", "127.0.0.1:0", "publisher", "none", "fs-db-dir", (char *) dir, "fs-log-dir", (char *) dir };
 	char err[256];
 
-	return nwayacd_start(&h, kv, 8, err, sizeof(err));
+	return nwayacd_start(&h, kv, (int) (sizeof(kv) / sizeof(kv[0]) / 2), err, sizeof(err));
 }
 
 // uuid_break through the API, as the module woke callers before the host's wake.
@@ -82,8 +82,11 @@ static int bench_start_wake(const char *dir, int direct)
 		"wrapup-seconds", "0" };
 	char err[256];
 
+	int rc;
+
 	h.wake = direct ? bench_wake : NULL;
-	return nwayacd_start(&h, kv, 10, err, sizeof(err));
+	if ((rc = nwayacd_start(&h, kv, (int) (sizeof(kv) / sizeof(kv[0]) / 2), err, sizeof(err))) != 0) fprintf(stderr, "nwayacd_start: %s\n", err);
+	return rc;
 }
 
 static int64_t wake_called_total;	// ns from the bridge's end to the wake callback, summed
