@@ -56,7 +56,9 @@ func BenchmarkChannelEvent(b *testing.B) {
 // The session thread sleeps on a condition the wake signals, as a FreeSWITCH
 // session sleeps in its frame read until SWITCH_SIG_BREAK. wake-ns is per
 // wake; go-ns is its part from the bridge's end to the host's wake callback
-// (the rest is the OS waking the session thread and its nwayacd_next).
+// (the rest is the OS waking the session thread and its nwayacd_next), and
+// go-cpu-ns that part's CPU time on the thread (wall times on a shared
+// machine mostly measure the neighbours).
 // The uuid_break case is how the module woke callers before (an executor
 // goroutine and the API layer); it needs a Switch without Wake in the service.
 func BenchmarkQueuedWake(b *testing.B) {
@@ -77,7 +79,7 @@ func benchQueuedWake(b *testing.B, direct bool) {
 	}
 	b.ResetTimer()
 	var total int64
-	called0 := benchWakeCalled()
+	called0, cpu0 := benchWakeCalled(), benchWakeCPU()
 	for done, round := 0, 0; done < b.N; round++ {
 		n := min(b.N-done, 100)
 		ns := benchWakeRounds(n, round)
@@ -89,6 +91,9 @@ func benchQueuedWake(b *testing.B, direct bool) {
 	}
 	b.ReportMetric(float64(total)/float64(b.N), "wake-ns")
 	b.ReportMetric(float64(benchWakeCalled()-called0)/float64(b.N), "go-ns")
+	if direct {
+		b.ReportMetric(float64(benchWakeCPU()-cpu0)/float64(b.N), "go-cpu-ns")
+	}
 }
 
 // The whole wake path works, whether the host wakes sessions itself or only

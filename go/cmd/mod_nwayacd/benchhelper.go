@@ -36,15 +36,17 @@ static int bench_fire(const char *subclass, const char *const *headers, int n, c
 static pthread_mutex_t wake_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wake_cond = PTHREAD_COND_INITIALIZER;
 static char woken[64];
-static int64_t woken_at;
+static int64_t woken_at, woken_cpu;
 static int64_t mono_ns(void);
+static int64_t thread_ns(void);
 
 static int bench_wake(const char *uuid)
 {
-	int64_t now = mono_ns();
+	int64_t now = mono_ns(), cpu = thread_ns();
 
 	pthread_mutex_lock(&wake_mu);
 	woken_at = now;
+	woken_cpu = cpu;
 	snprintf(woken, sizeof(woken), "%s", uuid);
 	pthread_cond_broadcast(&wake_cond);
 	pthread_mutex_unlock(&wake_mu);
@@ -90,6 +92,7 @@ static int bench_start_wake(const char *dir, int direct)
 }
 
 static int64_t wake_called_total;	// ns from the bridge's end to the wake callback, summed
+static int64_t wake_cpu_total;	// the same on the calling thread's CPU clock (direct wakes run on it)
 
 static int64_t mono_ns(void)
 {
@@ -171,7 +174,7 @@ static int64_t bench_wake_rounds(int n, int round0)
 	for (i = 1; i <= n; i++) {
 		waiter_t w;
 		pthread_t t;
-		int64_t t0;
+		int64_t t0, c0;
 
 		memset(&w, 0, sizeof(w));
 		snprintf(nxt, sizeof(nxt), "wake-%d-%d-%d", round0, seq, i);
@@ -183,12 +186,15 @@ static int64_t bench_wake_rounds(int n, int round0)
 		snprintf(w.uuid, sizeof(w.uuid), "%s", nxt);
 		pthread_create(&t, NULL, waiter_run, &w);
 		usleep(200);	// the waiter is asleep, as a queued caller is
+		woken_cpu = 0;
+		c0 = thread_ns();
 		t0 = mono_ns();
 		nwayacd_bridge_ended(cur);	// the agent hung up
 		pthread_join(t, NULL);
 		if (w.d.action != NWAYACD_OFFER) { fprintf(stderr, "got %d %s %s\n", w.d.action, w.d.file, w.d.nvars ? w.d.var_value[0] : ""); return -3; }
 		total += w.decided - t0;
 		wake_called_total += woken_at - t0;
+		if (woken_cpu) wake_cpu_total += woken_cpu - c0;
 		nwayacd_leave(cur);
 		answer(nxt, &w.d);
 		snprintf(cur, sizeof(cur), "%s", nxt);
@@ -199,6 +205,7 @@ static int64_t bench_wake_rounds(int n, int round0)
 }
 
 static int64_t wake_called(void) { return wake_called_total; }
+static int64_t wake_cpu(void) { return wake_cpu_total; }
 
 static int64_t thread_ns(void)
 {
@@ -282,6 +289,10 @@ func benchWakeRounds(n, round0 int) int64 { return int64(C.bench_wake_rounds(C.i
 // benchWakeCalled returns, summed over all rounds so far, the ns from the
 // bridge's end to the host's wake callback (Go's part of the wake).
 func benchWakeCalled() int64 { return int64(C.wake_called()) }
+
+// benchWakeCPU is the same on the CPU clock of the thread that ended the
+// bridge (a direct wake runs on it; uuid_break's on an executor: 0).
+func benchWakeCPU() int64 { return int64(C.wake_cpu()) }
 
 // benchAPIArgs runs an API command (for set-up).
 func benchAPIArgs(name, args string) string {
