@@ -35,6 +35,7 @@ type eventQueue struct {
 	decode  func(unsafe.Pointer) *session.ChannelEvent // copies out of the block
 	running bool
 	handled atomic.Uint64
+	sleeps  atomic.Uint64 // times the reader parked: no polling when idle
 	quit    chan struct{}
 	wg      sync.WaitGroup
 	batch   []unsafe.Pointer
@@ -97,6 +98,7 @@ func (q *eventQueue) run(hd Handler, quit chan struct{}) {
 		default:
 		}
 		if q.src.park() {
+			q.sleeps.Add(1)
 			q.src.wait()
 		}
 	}

@@ -208,3 +208,24 @@ func TestCRingFullDrops(t *testing.T) {
 		t.Errorf("popped %d, want %d", got, size)
 	}
 }
+
+// Idle, the reader sleeps on the C ring's eventfd instead of polling: it
+// parks once, stays parked, and one push wakes it at once.
+func TestCRingIdleReaderSleeps(t *testing.T) {
+	before := events.sleeps.Load() // counts across runs
+	startFake(t, &fakeHandler{})
+	waitFor(t, "the reader to park", func() bool { return events.sleeps.Load() > before })
+	s0 := events.sleeps.Load()
+	time.Sleep(100 * time.Millisecond)
+	if s := events.sleeps.Load(); s != s0 {
+		t.Errorf("idle reader woke %d times in 100 ms", s-s0)
+	}
+	h0, _ := EventStats()
+	pushTestEvent(int(session.ChannelAnswer), "wake-me")
+	waitFor(t, "the pushed event", func() bool { h, _ := EventStats(); return h == h0+1 })
+	waitFor(t, "the reader to park again", func() bool { return events.sleeps.Load() == s0+1 })
+	time.Sleep(50 * time.Millisecond)
+	if s := events.sleeps.Load(); s != s0+1 {
+		t.Errorf("after one event the reader parked %d times, want once", s-s0)
+	}
+}

@@ -82,6 +82,16 @@ int nw_ring_park(void)
 
 void nw_ring_set_open(int open)
 {
+	uint64_t stale;
+	ssize_t r;
+
+	if (open && ring_efd >= 0) {
+		/* a kick left over from the last run would only wake the new reader
+		   once for nothing; start from a quiet eventfd */
+		atomic_store_explicit(&ring_parked, 0, memory_order_relaxed);
+		r = read(ring_efd, &stale, sizeof(stale));
+		(void) r;
+	}
 	atomic_store_explicit(&ring_open, open, memory_order_release);
 }
 
