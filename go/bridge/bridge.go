@@ -65,7 +65,7 @@ func SetFactory(f func() Handler) {
 
 // start builds and starts a Handler. It is the pure-Go part of Start.
 func start(cfg map[string]string, hst *Host) (err error) {
-	defer recovered("start", func(r any) { err = fmt.Errorf("internal error: %v", r) })
+	defer recovered("start", "", func(r any) { err = fmt.Errorf("internal error: %v", r) })
 	mu.Lock()
 	defer mu.Unlock()
 	if h != nil {
@@ -88,7 +88,7 @@ func start(cfg map[string]string, hst *Host) (err error) {
 
 // stop stops the Handler and the event goroutine; safe when not started.
 func stop() {
-	defer recovered("stop", nil)
+	defer recovered("stop", "", nil)
 	mu.Lock()
 	defer mu.Unlock()
 	if h == nil {
@@ -106,7 +106,7 @@ func stop() {
 }
 
 func reload(cfg map[string]string) (reply string) {
-	defer recovered("reload", func(any) { reply = "-ERR internal error" })
+	defer recovered("reload", "", func(any) { reply = "-ERR internal error" })
 	mu.RLock()
 	defer mu.RUnlock()
 	if h == nil {
@@ -119,7 +119,7 @@ func reload(cfg map[string]string) (reply string) {
 }
 
 func command(name, args string) (reply string) {
-	defer recovered("command "+name, func(any) { reply = "-ERR internal error" })
+	defer recovered("command", name, func(any) { reply = "-ERR internal error" })
 	mu.RLock()
 	defer mu.RUnlock()
 	if h == nil {
@@ -144,7 +144,7 @@ const maxNames = 1000
 
 // names is nwayacd_names: one name a line, "" when the Handler has none.
 func names(list string) string {
-	defer recovered("names "+list, nil)
+	defer recovered("names", list, nil)
 	mu.RLock()
 	defer mu.RUnlock()
 	n, ok := h.(Namer)
@@ -169,7 +169,7 @@ func names(list string) string {
 var hangupOnPanic = session.Directive{Action: session.Hangup, Cause: failCause}
 
 func enter(c session.Call) (d session.Directive) {
-	defer recovered("enter "+c.UUID, func(any) { d = hangupOnPanic })
+	defer recovered("enter", c.UUID, func(any) { d = hangupOnPanic })
 	mu.RLock()
 	defer mu.RUnlock()
 	if h == nil {
@@ -179,7 +179,7 @@ func enter(c session.Call) (d session.Directive) {
 }
 
 func next(uuid string) (d session.Directive) {
-	defer recovered("next "+uuid, func(any) { d = hangupOnPanic })
+	defer recovered("next", uuid, func(any) { d = hangupOnPanic })
 	mu.RLock()
 	defer mu.RUnlock()
 	if h == nil {
@@ -210,7 +210,7 @@ func sanitize(uuid string, d session.Directive, hd Handler) session.Directive {
 }
 
 func offerResult(r session.OfferResult) {
-	defer recovered("offer_result "+r.UUID, nil)
+	defer recovered("offer_result", r.UUID, nil)
 	mu.RLock()
 	defer mu.RUnlock()
 	if h != nil {
@@ -219,7 +219,7 @@ func offerResult(r session.OfferResult) {
 }
 
 func bridgeEnded(uuid string) {
-	defer recovered("bridge_ended "+uuid, nil)
+	defer recovered("bridge_ended", uuid, nil)
 	mu.RLock()
 	defer mu.RUnlock()
 	if h != nil {
@@ -228,7 +228,7 @@ func bridgeEnded(uuid string) {
 }
 
 func leave(uuid string) {
-	defer recovered("leave "+uuid, nil)
+	defer recovered("leave", uuid, nil)
 	mu.RLock()
 	defer mu.RUnlock()
 	if h != nil {
@@ -238,9 +238,14 @@ func leave(uuid string) {
 
 // recovered is deferred by every entry point (a Go panic inside FreeSWITCH
 // would kill every call): it logs the panic with its stack and, when onPanic
-// is given, lets it set the entry point's safe answer.
-func recovered(where string, onPanic func(r any)) {
+// is given, lets it set the entry point's safe answer (a session thread gets
+// a hangup). id (a uuid, a command) is joined to where only on a panic: the
+// calls stay free of allocations.
+func recovered(where, id string, onPanic func(r any)) {
 	if r := recover(); r != nil {
+		if id != "" {
+			where += " " + id
+		}
 		logPanic(where, r)
 		if onPanic != nil {
 			onPanic(r)

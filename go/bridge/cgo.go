@@ -224,7 +224,7 @@ func Start(hostTable, kv unsafe.Pointer, nkv int, errBuf unsafe.Pointer, errLen 
 		}
 		return -1
 	}
-	defer recovered("start", func(any) { rc = fail("internal error") })
+	defer recovered("start", "", func(any) { rc = fail("internal error") })
 	if hostTable == nil {
 		return fail("no host table")
 	}
@@ -238,38 +238,33 @@ func Start(hostTable, kv unsafe.Pointer, nkv int, errBuf unsafe.Pointer, errLen 
 }
 
 // Stop implements nwayacd_stop.
-func Stop() { defer recovered("stop", nil); stop() }
+func Stop() { defer recovered("stop", "", nil); stop() }
 
 // API implements nwayacd_api: the reply is malloc'd for the host to free.
 func API(name, args unsafe.Pointer) (reply unsafe.Pointer) {
-	defer recovered("api", func(any) { reply = unsafe.Pointer(C.CString("-ERR internal error")) })
+	defer recovered("api", "", func(any) { reply = unsafe.Pointer(C.CString("-ERR internal error")) })
 	return unsafe.Pointer(C.CString(command(gostr((*C.char)(name)), gostr((*C.char)(args)))))
 }
 
 // Names implements nwayacd_names: the reply is malloc'd for the host to free.
 func Names(list unsafe.Pointer) (reply unsafe.Pointer) {
-	defer recovered("names", func(any) { reply = unsafe.Pointer(C.CString("")) })
+	defer recovered("names", "", func(any) { reply = unsafe.Pointer(C.CString("")) })
 	return unsafe.Pointer(C.CString(names(gostr((*C.char)(list)))))
 }
 
 // Reload implements nwayacd_reload.
 func Reload(kv unsafe.Pointer, nkv int) (reply unsafe.Pointer) {
-	defer recovered("reload", func(any) { reply = unsafe.Pointer(C.CString("-ERR internal error")) })
+	defer recovered("reload", "", func(any) { reply = unsafe.Pointer(C.CString("-ERR internal error")) })
 	return unsafe.Pointer(C.CString(reload(kvMap(kv, nkv))))
 }
 
-// hangupInto is the panic answer of the session entry points: whatever
-// failed while converting, the session thread gets a hangup.
-func hangupInto(out unsafe.Pointer) func(any) {
-	return func(any) { fill((*C.nwayacd_directive_t)(out), hangupOnPanic) }
-}
 
 // Enter implements nwayacd_enter.
 func Enter(call, out unsafe.Pointer) int {
 	if out == nil {
 		return -1
 	}
-	defer recovered("enter", hangupInto(out))
+	defer recovered("enter", "", func(any) { fill((*C.nwayacd_directive_t)(out), hangupOnPanic) })
 	var c session.Call
 	if call != nil {
 		cc := (*C.nwayacd_call_t)(call)
@@ -294,7 +289,7 @@ func Next(uuid, out unsafe.Pointer) int {
 	if out == nil {
 		return -1
 	}
-	defer recovered("next", hangupInto(out))
+	defer recovered("next", "", func(any) { fill((*C.nwayacd_directive_t)(out), hangupOnPanic) })
 	fill((*C.nwayacd_directive_t)(out), next(gostr((*C.char)(uuid))))
 	return 0
 }
@@ -304,7 +299,7 @@ func OfferResult(p unsafe.Pointer) {
 	if p == nil {
 		return
 	}
-	defer recovered("offer_result", nil)
+	defer recovered("offer_result", "", nil)
 	r := (*C.nwayacd_offer_result_t)(p)
 	cause := gostr(r.cause)
 	offerResult(session.OfferResult{
@@ -318,13 +313,13 @@ func OfferResult(p unsafe.Pointer) {
 
 // BridgeEnded implements nwayacd_bridge_ended.
 func BridgeEnded(uuid unsafe.Pointer) {
-	defer recovered("bridge_ended", nil)
+	defer recovered("bridge_ended", "", nil)
 	bridgeEnded(gostr((*C.char)(uuid)))
 }
 
 // Leave implements nwayacd_leave.
 func Leave(uuid unsafe.Pointer) {
-	defer recovered("leave", nil)
+	defer recovered("leave", "", nil)
 	leave(gostr((*C.char)(uuid)))
 }
 

@@ -127,7 +127,7 @@ func (q *eventQueue) drain(hd Handler) int {
 }
 
 func (q *eventQueue) handle(hd Handler, ev *session.ChannelEvent) {
-	defer recovered("channel event", nil)
+	defer recovered("channel event", "", nil)
 	hd.ChannelEvent(ev)
 	q.handled.Add(1)
 }
