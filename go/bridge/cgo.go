@@ -258,7 +258,6 @@ func Reload(kv unsafe.Pointer, nkv int) (reply unsafe.Pointer) {
 	return unsafe.Pointer(C.CString(reload(kvMap(kv, nkv))))
 }
 
-
 // Enter implements nwayacd_enter.
 func Enter(call, out unsafe.Pointer) int {
 	if out == nil {
