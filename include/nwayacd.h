@@ -128,7 +128,7 @@ typedef struct nwayacd_directive {
 typedef struct nwayacd_offer_result {
 	const char *uuid;			/* the caller's channel */
 	const char *agent;			/* directive.agent */
-	const char *agent_uuid;		/* the agent leg, "" when none was created */
+	const char *agent_uuid;		/* the answered agent leg; "" otherwise (Go names legs in the dial string) */
 	int answered;				/* 1: the agent answered and will be bridged */
 	int caller_gone;			/* 1: the caller hung up while it rang */
 	const char *cause;			/* switch_channel_cause2str() of the originate */
