@@ -61,18 +61,18 @@ void nw_ring_kick(void)
 static int nw_ring_empty(void)
 {
 	size_t pos = atomic_load_explicit(&deq_pos, memory_order_relaxed);
-	size_t seq = atomic_load_explicit(&cells[pos & (NW_RING_SIZE - 1)].seq, memory_order_acquire);
+	size_t seq = atomic_load_explicit(&cells[pos & (NW_RING_SIZE - 1)].seq, memory_order_seq_cst);
 
 	return (intptr_t) seq - (intptr_t) (pos + 1) < 0;
 }
 
 // The consumer is about to sleep: 1 when it may (the ring is empty and the
-// next push will kick it), 0 when events came in meanwhile.  With the fence
-// in nwayacd_channel_event, a push either sees ring_parked or is seen here.
+// next push will kick it), 0 when events came in meanwhile.  All four
+// accesses of the hand-shake are seq_cst: a push either sees ring_parked or
+// its cell is seen here, so no wake is lost.
 int nw_ring_park(void)
 {
 	atomic_store_explicit(&ring_parked, 1, memory_order_seq_cst);
-	atomic_thread_fence(memory_order_seq_cst);
 	if (nw_ring_empty()) {
 		return 1;
 	}
@@ -138,9 +138,11 @@ void nwayacd_channel_event(nwayacd_event_t *ev)
 		}
 	}
 	c->data = ev;
-	atomic_store_explicit(&c->seq, pos + 1, memory_order_release);
-	atomic_thread_fence(memory_order_seq_cst);
-	if (atomic_load_explicit(&ring_parked, memory_order_relaxed) && atomic_exchange_explicit(&ring_parked, 0, memory_order_acq_rel)) {
+	/* seq_cst publish, then seq_cst look at ring_parked: with nw_ring_park's
+	   seq_cst store and look at the cell, a push either sees the consumer
+	   parked or is seen by it (one xchg on x86, cheaper than a fence) */
+	atomic_exchange_explicit(&c->seq, pos + 1, memory_order_seq_cst);
+	if (atomic_load_explicit(&ring_parked, memory_order_seq_cst) && atomic_exchange_explicit(&ring_parked, 0, memory_order_acq_rel)) {
 		nw_ring_kick();
 	}
 }
