@@ -104,19 +104,31 @@ static int64_t mono_ns(void)
 
 typedef struct {
 	char uuid[64];
+	int entered;	// 1 once enter returned WAIT, -1 when it returned anything else
 	int64_t decided;
 	nwayacd_directive_t d;
 } waiter_t;
 
-// A waiting caller's session thread: sleeps until woken, then asks Go.
+static void enter_queue(const char *uuid, nwayacd_directive_t *d);
+
+// A waiting caller's session thread, as FreeSWITCH runs one: it enters the
+// queue itself (so, like a session thread, it has been in Go before), sleeps
+// until woken, then asks Go for its next step.
 static void *waiter_run(void *p)
 {
 	waiter_t *w = p;
 	struct timespec until;
 
+	enter_queue(w->uuid, &w->d);
+	pthread_mutex_lock(&wake_mu);
+	w->entered = w->d.action == NWAYACD_WAIT ? 1 : -1;
+	pthread_cond_broadcast(&wake_cond);
+	if (w->entered < 0) {
+		pthread_mutex_unlock(&wake_mu);
+		return NULL;
+	}
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += 2;
-	pthread_mutex_lock(&wake_mu);
 	while (strcmp(woken, w->uuid) && pthread_cond_timedwait(&wake_cond, &wake_mu, &until) == 0);
 	pthread_mutex_unlock(&wake_mu);
 	nwayacd_next(w->uuid, &w->d);
@@ -178,13 +190,15 @@ static int64_t bench_wake_rounds(int n, int round0)
 
 		memset(&w, 0, sizeof(w));
 		snprintf(nxt, sizeof(nxt), "wake-%d-%d-%d", round0, seq, i);
-		enter_queue(nxt, &d);
-		if (d.action != NWAYACD_WAIT) return -2;
+		snprintf(w.uuid, sizeof(w.uuid), "%s", nxt);
 		pthread_mutex_lock(&wake_mu);
 		woken[0] = '\0';	// only a wake from here on counts
 		pthread_mutex_unlock(&wake_mu);
-		snprintf(w.uuid, sizeof(w.uuid), "%s", nxt);
 		pthread_create(&t, NULL, waiter_run, &w);
+		pthread_mutex_lock(&wake_mu);
+		while (!w.entered) pthread_cond_wait(&wake_cond, &wake_mu);
+		pthread_mutex_unlock(&wake_mu);
+		if (w.entered < 0) { pthread_join(t, NULL); return -2; }
 		usleep(200);	// the waiter is asleep, as a queued caller is
 		woken_cpu = 0;
 		c0 = thread_ns();
