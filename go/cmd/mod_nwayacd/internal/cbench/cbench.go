@@ -1,9 +1,8 @@
-//go:build nwayacd_bench
-
-package main
-
-// Benchmark helpers: _test.go files cannot use cgo, so the C side of the
-// benchmarks lives here, behind a build tag that keeps it out of the module.
+// Package cbench is the C side of mod_nwayacd's boundary tests and
+// benchmarks (_test.go files cannot use cgo). It calls the c-archive's
+// exports, so it links only into the test binary of go/cmd/mod_nwayacd,
+// which imports it; the module itself never does.
+package cbench
 
 /*
 #include <stdio.h>
@@ -13,7 +12,7 @@ package main
 #include <unistd.h>
 #include <time.h>
 #include <pthread.h>
-#cgo CFLAGS: -I${SRCDIR}/../../../include
+#cgo CFLAGS: -I${SRCDIR}/../../../../../include
 #define NWAYACD_NO_PROTOTYPES
 #include "nwayacd.h"
 
@@ -277,16 +276,19 @@ import (
 	"github.com/nwayacd/mod_nwayacd/go/bridge"
 )
 
-func benchStart(dir string) bool {
+// Start starts the real module in dir, with no publisher and a free port.
+func Start(dir string) bool {
 	cdir := C.CString(dir)
 	defer C.free(unsafe.Pointer(cdir))
 	return C.bench_start(cdir) == 0
 }
-func benchStop() { bridge.Stop() }
 
-// benchStartWake starts the real module with wrap-up 0 and the modelled
+// Stop stops it (nwayacd_stop).
+func Stop() { bridge.Stop() }
+
+// StartWake starts the real module with wrap-up 0 and the modelled
 // wake: the host's wake callback (direct), or uuid_break through the API.
-func benchStartWake(dir string, direct bool) bool {
+func StartWake(dir string, direct bool) bool {
 	cdir := C.CString(dir)
 	defer C.free(unsafe.Pointer(cdir))
 	d := C.int(0)
@@ -296,20 +298,20 @@ func benchStartWake(dir string, direct bool) bool {
 	return C.bench_start_wake(cdir, d) == 0
 }
 
-// benchWakeRounds returns the summed wake latency of n rounds in ns (< 0: a
+// WakeRounds returns the summed wake latency of n rounds in ns (< 0: a
 // step went otherwise).
-func benchWakeRounds(n, round0 int) int64 { return int64(C.bench_wake_rounds(C.int(n), C.int(round0))) }
+func WakeRounds(n, round0 int) int64 { return int64(C.bench_wake_rounds(C.int(n), C.int(round0))) }
 
-// benchWakeCalled returns, summed over all rounds so far, the ns from the
+// WakeCalled returns, summed over all rounds so far, the ns from the
 // bridge's end to the host's wake callback (Go's part of the wake).
-func benchWakeCalled() int64 { return int64(C.wake_called()) }
+func WakeCalled() int64 { return int64(C.wake_called()) }
 
-// benchWakeCPU is the same on the CPU clock of the thread that ended the
+// WakeCPU is the same on the CPU clock of the thread that ended the
 // bridge (a direct wake runs on it; uuid_break's on an executor: 0).
-func benchWakeCPU() int64 { return int64(C.wake_cpu()) }
+func WakeCPU() int64 { return int64(C.wake_cpu()) }
 
-// benchAPIArgs runs an API command (for set-up).
-func benchAPIArgs(name, args string) string {
+// APIArgs runs an API command (for set-up).
+func APIArgs(name, args string) string {
 	cn, ca := C.CString(name), C.CString(args)
 	defer C.free(unsafe.Pointer(cn))
 	defer C.free(unsafe.Pointer(ca))
@@ -318,6 +320,6 @@ func benchAPIArgs(name, args string) string {
 	return C.GoString(r)
 }
 
-// benchAPI and benchEvent return the calling thread's CPU time in ns.
-func benchAPI(n int) int64   { return int64(C.bench_api(C.int(n))) }
-func benchEvent(n int) int64 { return int64(C.bench_event(C.int(n))) }
+// API and Event return the calling thread's CPU time in ns.
+func API(n int) int64   { return int64(C.bench_api(C.int(n))) }
+func Event(n int) int64 { return int64(C.bench_event(C.int(n))) }
