@@ -127,7 +127,7 @@ static void *waiter_run(void *p)
 		return NULL;
 	}
 	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += 2;
+	until.tv_sec += 20;	// a lost wake fails the round; a slow machine does not
 	while (strcmp(woken, w->uuid) && pthread_cond_timedwait(&wake_cond, &wake_mu, &until) == 0);
 	pthread_mutex_unlock(&wake_mu);
 	nwayacd_next(w->uuid, &w->d);
