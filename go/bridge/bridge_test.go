@@ -76,7 +76,7 @@ type logLine struct {
 }
 
 // startFake starts the bridge with f and a Host recording log lines.
-func startFake(t *testing.T, f *fakeHandler) *[]logLine {
+func startFake(t *testing.T, f Handler) *[]logLine {
 	t.Helper()
 	var (
 		mu    sync.Mutex
@@ -276,5 +276,40 @@ func TestOutcome(t *testing.T) {
 		if got := outcome(tc.answered, tc.gone, tc.cause); got != tc.want {
 			t.Errorf("outcome(%v, %v, %q) = %d, want %d", tc.answered, tc.gone, tc.cause, got, tc.want)
 		}
+	}
+}
+
+// namingHandler fills fs_cli completions, as the module's handler does.
+type namingHandler struct {
+	fakeHandler
+	list []string
+}
+
+func (n *namingHandler) Names(list string) []string {
+	if list == "extensions" {
+		return n.list
+	}
+	return nil
+}
+
+func TestNames(t *testing.T) {
+	if got := names("extensions"); got != "" {
+		t.Errorf("not started: %q", got)
+	}
+	startFake(t, &namingHandler{list: []string{"1000", "", "bad\nname", "1001"}})
+	if got := names("extensions"); got != "1000\n1001\n" {
+		t.Errorf("names(extensions) = %q", got)
+	}
+	if got := names("groups"); got != "" {
+		t.Errorf("names(groups) = %q", got)
+	}
+	big := make([]string, maxNames+5)
+	for i := range big {
+		big[i] = "x"
+	}
+	stop()
+	startFake(t, &namingHandler{list: big})
+	if got := strings.Count(names("extensions"), "\n"); got != maxNames {
+		t.Errorf("%d names, want at most %d", got, maxNames)
 	}
 }

@@ -10,6 +10,13 @@ import (
 	"github.com/nwayacd/mod_nwayacd/go/ident"
 )
 
+// Console completion lists the shim fills from the module's own extensions
+// and groups (mod/mod_nwayacd.c registers them; shimgen refuses others).
+const (
+	completeExts   = "::nwayacd::list_exts"
+	completeGroups = "::nwayacd::list_groups"
+)
+
 const modeHelp = "0 sequence, 1 random, 2 cycle, 3 remember+0, 4 remember+1, 5 remember+2"
 
 // The argument checks below return "" when the word is fine, else the reply.
@@ -41,8 +48,9 @@ func checkJSONFlag(c *cmd, a argv) (asJSON bool, reply string) {
 // extCmd is a command taking exactly one extension.
 func extCmd(name, desc string, do func(Service, string) error, done string) *cmd {
 	return &cmd{
-		Command: Command{Name: name, Syntax: name + " <ext>", Description: desc},
-		min:     1, max: 1,
+		Command: Command{Name: name, Syntax: name + " <ext>", Description: desc,
+			Completions: []string{name + " " + completeExts}},
+		min: 1, max: 1,
 		run: func(svc Service, c *cmd, a argv) string {
 			ext := a.f[0]
 			if r := checkExt(c, ext); r != "" {
@@ -94,8 +102,9 @@ func listCmd(name, desc string, render func(Service, bool) string) *cmd {
 // memberListCmd adds or removes a number on a group's blacklist or VIP list.
 func memberListCmd(name, desc string, do func(Service, string, string) error, done string) *cmd {
 	return &cmd{
-		Command: Command{Name: name, Syntax: name + " <group> <number>", Description: desc},
-		min:     2, max: 2,
+		Command: Command{Name: name, Syntax: name + " <group> <number>", Description: desc,
+			Completions: []string{name + " " + completeGroups}},
+		min: 2, max: 2,
 		run: func(svc Service, c *cmd, a argv) string {
 			g, num := a.f[0], a.f[1]
 			if r := checkGroup(c, g); r != "" {
@@ -112,6 +121,8 @@ func memberListCmd(name, desc string, do func(Service, string, string) error, do
 	}
 }
 
+// commandTable is long on purpose: one entry per command, its name, syntax,
+// description and argument checks side by side, in registration order.
 func commandTable() []*cmd {
 	return []*cmd{
 		{
@@ -140,7 +151,8 @@ func commandTable() []*cmd {
 		},
 		{
 			Command: Command{Name: "nway_set_ext_jobnumber", Syntax: "nway_set_ext_jobnumber <ext> <job_number|-> <true|false>",
-				Description: "set an extension's job number and whether it is enabled"},
+				Description: "set an extension's job number and whether it is enabled",
+				Completions: []string{"nway_set_ext_jobnumber " + completeExts}},
 			min: 3, max: 3,
 			run: func(svc Service, c *cmd, a argv) string {
 				ext, job := a.f[0], a.f[1]
@@ -195,8 +207,9 @@ func commandTable() []*cmd {
 			},
 		},
 		{
-			Command: Command{Name: "nway_rm_group", Syntax: "nway_rm_group <group>", Description: "remove a group"},
-			min:     1, max: 1,
+			Command: Command{Name: "nway_rm_group", Syntax: "nway_rm_group <group>", Description: "remove a group",
+				Completions: []string{"nway_rm_group " + completeGroups}},
+			min: 1, max: 1,
 			run: func(svc Service, c *cmd, a argv) string {
 				g := a.f[0]
 				if r := checkGroup(c, g); r != "" {
@@ -211,7 +224,8 @@ func commandTable() []*cmd {
 		{
 			Command: Command{Name: "nway_set_ring_group",
 				Syntax:      "nway_set_ring_group <group> <welcome> [blacklist] [busy] [transfer] (\"-\" = none, omitted = unchanged)",
-				Description: "set a group's welcome, blacklist, busy and transfer sound files"},
+				Description: "set a group's welcome, blacklist, busy and transfer sound files",
+				Completions: []string{"nway_set_ring_group " + completeGroups}},
 			min: 2, max: 5,
 			run: runSetRings,
 		},
@@ -219,7 +233,8 @@ func commandTable() []*cmd {
 		listCmd("nway_list_groups", "list all groups", renderGroups),
 		{
 			Command: Command{Name: "nway_login", Syntax: "nway_login <ext> <group[,group...]>",
-				Description: "log an agent in to one or more groups"},
+				Description: "log an agent in to one or more groups",
+				Completions: []string{"nway_login " + completeExts + " " + completeGroups}},
 			min: 2, max: -1,
 			run: runLogin,
 		},
@@ -295,7 +310,8 @@ func commandTable() []*cmd {
 		},
 		{
 			Command: Command{Name: "nway_set_ext_dialstring", Syntax: "nway_set_ext_dialstring <ext> <dial-string|default>",
-				Description: "set how an extension is dialled (default: the node's template)"},
+				Description: "set how an extension is dialled (default: the node's template)",
+				Completions: []string{"nway_set_ext_dialstring " + completeExts + " default"}},
 			min: 2, max: -1,
 			run: func(svc Service, c *cmd, a argv) string {
 				ext := a.f[0]
@@ -319,7 +335,8 @@ func commandTable() []*cmd {
 		},
 		{
 			Command: Command{Name: "nway_set_callstate", Syntax: "nway_set_callstate <ext> <ring|talking|ivr|ready|typing|no_answer|no_ready|busy|rest>",
-				Description: "set an agent's call state"},
+				Description: "set an agent's call state",
+				Completions: []string{"nway_set_callstate " + completeExts}},
 			min: 2, max: 2,
 			run: func(svc Service, c *cmd, a argv) string {
 				ext := a.f[0]
@@ -338,7 +355,9 @@ func commandTable() []*cmd {
 		},
 		{
 			Command: Command{Name: "nway_set_group", Syntax: "nway_set_group <group> timeout|name|busy_ring_times|max_wait <value>",
-				Description: "set a group's ring timeout (s), name, busy rings before hang-up (0: never) or max wait (s, 0: none)"},
+				Description: "set a group's ring timeout (s), name, busy rings before hang-up (0: never) or max wait (s, 0: none)",
+				Completions: []string{"nway_set_group " + completeGroups + " timeout", "nway_set_group " + completeGroups + " name",
+					"nway_set_group " + completeGroups + " busy_ring_times", "nway_set_group " + completeGroups + " max_wait"}},
 			min: 3, max: -1,
 			run: runSetGroup,
 		},

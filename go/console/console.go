@@ -3,8 +3,10 @@
 // the service sees it, calls the service, and renders the reply text
 // ("+OK …", "-ERR …\nUsage: …", or a listing).
 //
-// The C shim registers one API per entry of Commands() and forwards
-// (name, args) to Run; the same table feeds console completions and docs.
+// Commands() is the one list of API commands: go/bridge/shimgen writes it
+// into include/nwayacd_commands.h (go generate ./go/bridge/; a test fails
+// when that header is stale), so the C shim registers exactly these names,
+// syntaxes, descriptions and completions, and forwards (name, args) to Run.
 //
 // Argument rules (decided here, the seed leaves them open):
 //   - words are separated by blanks and tabs; a trailing CR/LF is ignored; other

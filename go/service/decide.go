@@ -31,7 +31,7 @@ func (s *Service) handle(ds []acd.Decision) {
 		case acd.DOfferCallout, acd.DOfferNoAnswer, acd.DOfferAnswered, acd.DOfferHangup:
 			s.offerEvent(d)
 		case acd.DWake:
-			s.host("uuid_break", c.UUID+" all")
+			s.wake(c.UUID)
 		case acd.DKill:
 			if c.AgentUUID != "" { // a leg the switch named is left to the offer's own timeout
 				s.host("uuid_kill", c.AgentUUID+" ORIGINATOR_CANCEL")

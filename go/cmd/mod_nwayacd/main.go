@@ -39,6 +39,9 @@ func nwayacd_reload(kv **C.char, nkv C.int) *C.char {
 	return (*C.char)(bridge.Reload(unsafe.Pointer(kv), int(nkv)))
 }
 
+//export nwayacd_names
+func nwayacd_names(list *C.char) *C.char { return (*C.char)(bridge.Names(unsafe.Pointer(list))) }
+
 //export nwayacd_enter
 func nwayacd_enter(call *C.nwayacd_call_t, out *C.nwayacd_directive_t) C.int {
 	return C.int(bridge.Enter(unsafe.Pointer(call), unsafe.Pointer(out)))

@@ -76,3 +76,22 @@ func (h *handler) Stop() {
 
 func (h *handler) Reload(cfg map[string]string) error { return h.n.Reload(cfg) }
 func (h *handler) Command(name, args string) string   { return h.n.Command(name, args) }
+
+// Names fills fs_cli's completion of extension and group arguments.
+func (h *handler) Names(list string) []string {
+	if h.Service == nil {
+		return nil
+	}
+	var out []string
+	switch list {
+	case "extensions":
+		for _, e := range h.Extensions() {
+			out = append(out, e.Extension)
+		}
+	case "groups":
+		for _, g := range h.Groups() {
+			out = append(out, g.Number)
+		}
+	}
+	return out
+}
