@@ -209,6 +209,11 @@ int nwayacd_enter(const nwayacd_call_t *call, nwayacd_directive_t *out);
 int nwayacd_next(const char *uuid, nwayacd_directive_t *out);
 /* Reports an OFFER's outcome (before bridging when answered). */
 void nwayacd_offer_result(const nwayacd_offer_result_t *result);
+/* The caller's channel was transferred out of the bridge (CF_TRANSFER: a
+ * phone's blind transfer, uuid_transfer) to dest (its new destination
+ * number, "" when unknown).  Called before nwayacd_bridge_ended, so that Go
+ * keeps the call and its agent's books until the channel really ends. */
+void nwayacd_transferring(const char *uuid, const char *dest);
 /* The bridge that followed an answered OFFER has ended. */
 void nwayacd_bridge_ended(const char *uuid);
 /* The application returns, for any reason.  Always called exactly once per enter. */

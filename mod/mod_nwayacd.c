@@ -522,6 +522,13 @@ static void nway_do_offer(switch_core_session_t *session, const nwayacd_directiv
 		}
 		switch_ivr_multi_threaded_bridge(session, peer, NULL, NULL, NULL);
 		switch_core_session_rwunlock(peer);
+		if (switch_channel_test_flag(channel, CF_TRANSFER)) {
+			/* moved on (a phone's REFER, uuid_transfer): Go keeps the call's
+			   books until the channel ends, wherever it goes */
+			switch_caller_profile_t *cp = switch_channel_get_caller_profile(channel);
+
+			nwayacd_transferring(uuid, cp && cp->destination_number ? cp->destination_number : "");
+		}
 		nwayacd_bridge_ended(uuid);
 		return;
 	}

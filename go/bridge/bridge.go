@@ -37,6 +37,9 @@ type Handler interface {
 	Enter(c session.Call) session.Directive
 	Next(uuid string) session.Directive
 	OfferResult(r session.OfferResult)
+	// Transferring: FreeSWITCH moved the caller's channel out of the bridge
+	// to dest; BridgeEnded follows.
+	Transferring(uuid, dest string)
 	BridgeEnded(uuid string)
 	Leave(uuid string)
 	ChannelEvent(ev *session.ChannelEvent)
@@ -215,6 +218,15 @@ func offerResult(r session.OfferResult) {
 	defer mu.RUnlock()
 	if h != nil {
 		h.OfferResult(r)
+	}
+}
+
+func transferring(uuid, dest string) {
+	defer recovered("transferring", uuid, nil)
+	mu.RLock()
+	defer mu.RUnlock()
+	if h != nil {
+		h.Transferring(uuid, dest)
 	}
 }
 

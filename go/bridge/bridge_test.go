@@ -60,8 +60,9 @@ func (f *fakeHandler) OfferResult(r session.OfferResult) {
 	f.offers = append(f.offers, r)
 	f.mu.Unlock()
 }
-func (f *fakeHandler) BridgeEnded(string) { f.maybePanic("BridgeEnded") }
-func (f *fakeHandler) Leave(string)       { f.maybePanic("Leave") }
+func (f *fakeHandler) BridgeEnded(string)          { f.maybePanic("BridgeEnded") }
+func (f *fakeHandler) Transferring(string, string) { f.maybePanic("Transferring") }
+func (f *fakeHandler) Leave(string)                { f.maybePanic("Leave") }
 func (f *fakeHandler) ChannelEvent(ev *session.ChannelEvent) {
 	f.maybePanic("ChannelEvent")
 	f.mu.Lock()
@@ -143,7 +144,7 @@ func TestStartErrorAndRestart(t *testing.T) {
 func TestPanicsAreRecovered(t *testing.T) {
 	f := &fakeHandler{}
 	lines := startFake(t, f)
-	for _, m := range []string{"Command", "Enter", "Next", "Reload", "BridgeEnded", "Leave"} {
+	for _, m := range []string{"Command", "Enter", "Next", "Reload", "Transferring", "BridgeEnded", "Leave"} {
 		f.setPanic(m)
 		switch m {
 		case "Command":
@@ -162,6 +163,8 @@ func TestPanicsAreRecovered(t *testing.T) {
 			if got := reload(nil); got != "-ERR internal error" {
 				t.Errorf("panicking reload = %q", got)
 			}
+		case "Transferring":
+			transferring("u1", "1002")
 		case "BridgeEnded":
 			bridgeEnded("u1")
 		case "Leave":
@@ -175,8 +178,8 @@ func TestPanicsAreRecovered(t *testing.T) {
 			n++
 		}
 	}
-	if n != 6 {
-		t.Errorf("%d panic log lines with a stack, want 6", n)
+	if n != 7 {
+		t.Errorf("%d panic log lines with a stack, want 7", n)
 	}
 }
 

@@ -310,6 +310,12 @@ func OfferResult(p unsafe.Pointer) {
 	})
 }
 
+// Transferring implements nwayacd_transferring.
+func Transferring(uuid, dest unsafe.Pointer) {
+	defer recovered("transferring", "", nil)
+	transferring(gostr((*C.char)(uuid)), gostr((*C.char)(dest)))
+}
+
 // BridgeEnded implements nwayacd_bridge_ended.
 func BridgeEnded(uuid unsafe.Pointer) {
 	defer recovered("bridge_ended", "", nil)

@@ -55,6 +55,11 @@ func nwayacd_next(uuid *C.char, out *C.nwayacd_directive_t) C.int {
 //export nwayacd_offer_result
 func nwayacd_offer_result(r *C.nwayacd_offer_result_t) { bridge.OfferResult(unsafe.Pointer(r)) }
 
+//export nwayacd_transferring
+func nwayacd_transferring(uuid, dest *C.char) {
+	bridge.Transferring(unsafe.Pointer(uuid), unsafe.Pointer(dest))
+}
+
 //export nwayacd_bridge_ended
 func nwayacd_bridge_ended(uuid *C.char) { bridge.BridgeEnded(unsafe.Pointer(uuid)) }
 

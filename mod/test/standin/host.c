@@ -553,10 +553,11 @@ typedef struct {
 	int hangup_in_bridge;	/* the caller hangs up during the bridge */
 	int max_offers;			/* the caller hangs up at the offer after this many (0: 3) */
 	int ready_on_play;		/* at the n-th play an operator runs "nway_ready 1000" (0: never) */
+	const char *transfer_to;	/* during the bridge the caller is transferred there (a phone's REFER) */
 } script_t;
 
 struct standin_channel {
-	int ready, answered, brk;
+	int ready, answered, brk, transferred;
 	char vars[16][2][600];
 	int nvars;
 	switch_caller_profile_t profile;
@@ -673,6 +674,7 @@ int switch_channel_test_ready(switch_channel_t *channel, switch_bool_t check_rea
 uint32_t switch_channel_test_flag(switch_channel_t *channel, switch_channel_flag_t flag)
 {
 	if (flag == CF_BREAK) return (uint32_t) channel->brk;
+	if (flag == CF_TRANSFER) return (uint32_t) channel->transferred;
 	return flag == CF_ANSWERED ? (uint32_t) channel->answered : 0;
 }
 
@@ -863,6 +865,10 @@ switch_status_t switch_ivr_multi_threaded_bridge(switch_core_session_t *session,
 	(void) dtmf_callback; (void) session_data; (void) peer_session_data;
 	trace(session, "bridge:%s", peer_session->uuid);
 	if (session->script.hangup_in_bridge) session->ch.ready = 0;
+	if (session->script.transfer_to) {	/* as switch_ivr_session_transfer: new profile, CF_TRANSFER */
+		session->ch.profile.destination_number = session->script.transfer_to;
+		session->ch.transferred = 1;
+	}
 	return SWITCH_STATUS_SUCCESS;
 }
 
@@ -972,6 +978,8 @@ static void api_quiet(const char *name, const char *args)
 	free(r);
 }
 
+static int ext_line_has(const char *ext, const char *want);
+
 /* Checks hold for any Handler: they are about the boundary, not the routing. */
 static void test_apps(void)
 {
@@ -1061,6 +1069,19 @@ static void test_apps(void)
 	session_free(s);
 	sc.hangup_in_bridge = 0;
 
+	/* the agent's phone transfers the caller to 1002 (REFER): the shim tells Go
+	 * before the bridge's end, so 1002 is talking on that call, not offered
+	 * another, and the agent who answered wraps up */
+	sc.outcome = O_ANSWER;
+	sc.transfer_to = "1002";
+	s = run_app("nwayacd", "12320", sc, NULL);
+	snprintf(uuids[nu++], 64, "%s", s->uuid);
+	CHECK(strstr(s->ch.trace, "bridge:") != NULL, "transfer: not bridged: %s", s->ch.trace);
+	CHECK(ext_line_has("1002", "\ttalking"), "transfer: 1002 is not talking after the caller was transferred to it");
+	session_free(s);
+	sc.transfer_to = NULL;
+	api_quiet("nway_ready", "1002");
+
 	/* no agent is ready: the caller waits; an operator readies 1000; Go wakes the
 	 * waiting session through the host's wake (CF_BREAK + SWITCH_SIG_BREAK,
 	 * no API command) and offers it */
@@ -1147,8 +1168,8 @@ static switch_event_t *channel_event(switch_event_types_t id, const char *subcla
 	return e;
 }
 
-/* the extension's line of nway_list_exts says reged */
-static int ext_reged(const char *ext)
+/* the extension's line of nway_list_exts holds want */
+static int ext_line_has(const char *ext, const char *want)
 {
 	char *r = run_api("nway_list_exts", ""), key[32], *line;
 	int ok = 0;
@@ -1159,13 +1180,15 @@ static int ext_reged(const char *ext)
 			char *end = strchr(line, '\n');
 
 			if (end) *end = '\0';
-			ok = strstr(line, "\treged") != NULL;
+			ok = strstr(line, want) != NULL;
 			break;
 		}
 	}
 	free(r);
 	return ok;
 }
+
+static int ext_reged(const char *ext) { return ext_line_has(ext, "\treged"); }
 
 static void test_events(int bench)
 {

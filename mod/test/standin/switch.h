@@ -279,7 +279,7 @@ typedef enum {
 	SWITCH_CAUSE_USER_NOT_REGISTERED = 806
 } switch_call_cause_t;
 typedef enum { CS_NEW, CS_INIT, CS_ROUTING, CS_EXECUTE, CS_HANGUP } switch_channel_state_t;
-typedef enum { CF_ANSWERED = 1, CF_BREAK = 2 } switch_channel_flag_t;
+typedef enum { CF_ANSWERED = 1, CF_BREAK = 2, CF_TRANSFER = 3 } switch_channel_flag_t;
 typedef enum { SWITCH_SIG_NONE, SWITCH_SIG_KILL, SWITCH_SIG_XFER, SWITCH_SIG_BREAK } switch_signal_t;
 typedef enum { SWITCH_INPUT_TYPE_DTMF, SWITCH_INPUT_TYPE_EVENT } switch_input_type_t;
 typedef uint32_t switch_originate_flag_t;
