@@ -68,7 +68,6 @@ func runDirect(t *testing.T, p Params, calls int) []Packet {
 	return <-got
 }
 
-
 func count(ps []Packet, f func(Message) bool) int {
 	n := 0
 	for _, p := range ps {
