@@ -10,13 +10,15 @@
 #                   into a running FreeSWITCH), else run the demo
 #   make install    install the module and its configuration into FreeSWITCH
 #   make db-migrate apply the PostgreSQL migrations (DSN=postgres://…)
+#   make load       sipp load against an installed, running FreeSWITCH: the
+#                   module vs a bare answer+bridge (skips when there is none)
 
 GO          ?= go
 GOTEST_FLAGS ?= -race -count=1 -timeout 25m  # -count=1: tests talk to live services, never reuse a cached pass
 STATICCHECK ?= $(shell command -v staticcheck 2>/dev/null || echo $(HOME)/go/bin/staticcheck)
 DSN         ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
 
-.PHONY: all build test test-go test-scripts bench lint demo up db-migrate clean
+.PHONY: all build test test-go test-scripts bench lint demo up db-migrate load clean
 
 # First, so that a plain `make` builds everything (module.mk's targets would
 # otherwise be the default).
@@ -48,6 +50,10 @@ lint:
 
 demo:
 	$(GO) run ./go/cmd/nwayacd-demo
+
+# LOAD_ARGS e.g. -rates 10,20,35 -calls 600 -agents 70 -slo (see -h).
+load:
+	$(GO) run ./go/cmd/nwayacd-load $(LOAD_ARGS)
 
 up:
 	.ci/services
