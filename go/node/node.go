@@ -47,10 +47,8 @@ const JournalDir = "nwayacd-journal"
 // Options are what the host supplies besides the configuration.
 type Options struct {
 	Switch service.Switch
-	// Logf logs at a FreeSWITCH level (3 error, 4 warning, 6 info, 7 debug);
-	// Logger is everyone's logger. A nil Logger logs through Logf; both nil
-	// discard.
-	Logf         func(level int, format string, args ...any)
+	// Logger is everyone's logger (go/logx forwards to FreeSWITCH's log);
+	// nil discards.
 	Logger       *slog.Logger
 	Clock        acd.Clock
 	ManualTimers bool
@@ -127,13 +125,7 @@ func Start(params map[string]string, opt Options) (n *Node, err error) {
 }
 
 func (o Options) withDefaults() Options {
-	if o.Logf == nil {
-		o.Logf = func(int, string, ...any) {}
-	}
-	if o.Logger == nil {
-		logf := o.Logf
-		o.Logger = logx.New(func(level int, line string) { logf(level, "%s", line) }, slog.LevelDebug)
-	}
+	o.Logger = logx.OrDiscard(o.Logger)
 	if o.StartTimeout <= 0 {
 		o.StartTimeout = 5 * time.Second
 	}

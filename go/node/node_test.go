@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/nwayacd/mod_nwayacd/go/logx"
 	"github.com/nwayacd/mod_nwayacd/go/store"
 	"github.com/nwayacd/mod_nwayacd/go/store/embedded"
 	"github.com/nwayacd/mod_nwayacd/go/store/pg"
@@ -39,7 +41,7 @@ func params(t *testing.T, extra map[string]string) map[string]string {
 
 func start(t *testing.T, p map[string]string) *Node {
 	t.Helper()
-	n, err := Start(p, Options{Logf: func(l int, f string, a ...any) { t.Logf("[%d] "+f, append([]any{l}, a...)...) }})
+	n, err := Start(p, Options{Logger: logx.New(func(l int, line string) { t.Logf("[%d] %s", l, line) }, slog.LevelDebug)})
 	if err != nil {
 		t.Fatal(err)
 	}

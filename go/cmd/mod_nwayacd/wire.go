@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"fmt"
 	"log/slog"
 	"sync"
 
@@ -29,7 +28,6 @@ func (h *handler) Start(cfg map[string]string, host *bridge.Host) error {
 	h.host = host
 	n, err := node.Start(cfg, node.Options{
 		Switch: host,
-		Logf:   func(level int, format string, args ...any) { host.Log(level, fmt.Sprintf(format, args...)) },
 		Logger: logx.New(func(level int, line string) { host.Log(level, "nwayacd: "+line) }, slog.LevelDebug),
 	})
 	if err != nil {
