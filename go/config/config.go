@@ -39,6 +39,11 @@ type Config struct {
 	CrashLog     string
 	DBDir        string // FreeSWITCH's db folder (embedded store, CDR spool)
 	LogDir       string
+	// Observability (issue 14).
+	MetricsToken string        // "" = /metrics needs no token
+	ServiceLevel time.Duration // T of "answered within T"; default 20 s
+	ShortAbandon time.Duration // abandoned within this is abandoned-short; default 5 s
+	StreamMaxLen int           // Redis Stream entries kept per family (~); 0 = no stream
 }
 
 // Known lists every parameter name the module reads.
@@ -48,6 +53,7 @@ var Known = []string{
 	"wrapup-seconds", "no-answer-limit", "memory-expiry-hours", "default-busy-ring-times",
 	"default-max-wait-seconds", "dial-template", "transfer-context", "hold-music", "crash-log",
 	"fs-log-dir", "fs-db-dir", "fs-conf-dir", "fs-recordings-dir",
+	"metrics-token", "service-level-seconds", "abandon-short-seconds", "stream-maxlen",
 }
 
 // Parse reads the parameters; unknown names are returned as warnings, bad
@@ -58,6 +64,7 @@ func Parse(p map[string]string) (Config, []string, error) {
 		Redis: true, RedisAddr: "127.0.0.1:6379", AMQPURL: "amqp://guest:guest@127.0.0.1:5672/", AMQPExchange: "nwayacd",
 		WrapUp: 300 * time.Second, NoAnswerMax: 3, DialTemplate: "user/%s", Context: "default",
 		HoldMusic: "local_stream://moh", DBDir: "/usr/local/freeswitch/db", LogDir: "/usr/local/freeswitch/log",
+		ServiceLevel: 20 * time.Second, ShortAbandon: 5 * time.Second, StreamMaxLen: 100000,
 	}
 	var errs []error
 	bad := func(name, v, why string) { errs = append(errs, fmt.Errorf("%s=%q: %s", name, v, why)) }
@@ -145,6 +152,10 @@ func Parse(p map[string]string) (Config, []string, error) {
 	str("crash-log", &c.CrashLog)
 	str("fs-db-dir", &c.DBDir)
 	str("fs-log-dir", &c.LogDir)
+	str("metrics-token", &c.MetricsToken)
+	seconds("service-level-seconds", &c.ServiceLevel, time.Second, false)
+	seconds("abandon-short-seconds", &c.ShortAbandon, time.Second, false)
+	integer("stream-maxlen", &c.StreamMaxLen, 0, 100_000_000)
 	if c.CrashLog == "" {
 		c.CrashLog = filepath.Join(c.LogDir, "nwayacd-crash.log")
 	}

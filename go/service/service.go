@@ -77,6 +77,9 @@ type Options struct {
 	Status func() map[string]any
 	// Reload re-reads configuration; nil: reload only re-applies policies.
 	Reload func() error
+	// Observer sees each batch of the core's decisions after they are
+	// handled, under the core's lock: it must be quick and not block.
+	Observer interface{ Observe([]acd.Decision) }
 }
 
 type wallClock struct{}
@@ -317,7 +320,11 @@ func (s *Service) NextDeadline() (time.Time, bool) {
 // unlock handles the core's decisions, releases mu and runs what must run
 // outside it. Every locked section ends with unlock.
 func (s *Service) unlock() {
-	s.handle(s.eng.Decisions())
+	ds := s.eng.Decisions()
+	s.handle(ds)
+	if s.opt.Observer != nil {
+		s.opt.Observer.Observe(ds)
+	}
 	var sync []hostCmd
 	if len(s.pending) > 0 {
 		if s.opt.SyncHost || !s.started.Load() {

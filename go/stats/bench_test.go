@@ -85,7 +85,7 @@ func BenchmarkGroupsRender(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		s.cache[0] = cached{}
-		_ = s.GroupsJSON("")
+		_ = s.GroupsJSON("", false)
 	}
 }
 
@@ -95,6 +95,6 @@ func BenchmarkAgentsRender(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		s.cache[1] = cached{}
-		_ = s.AgentsJSON("")
+		_ = s.AgentsJSON("", false)
 	}
 }

@@ -1,6 +1,8 @@
 package stats
 
 import (
+	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"sync"
 	"time"
@@ -13,6 +15,7 @@ type cached struct {
 	ver  uint64
 	at   time.Time
 	body []byte
+	gz   []byte // body gzipped, made on first demand
 }
 
 // Reports are re-rendered when something changed, but at most every
@@ -22,15 +25,28 @@ const (
 	maxAge = time.Second
 )
 
-func (c *cached) get(ver uint64, render func() []byte) []byte {
+func (c *cached) get(ver uint64, zip bool, render func() []byte) []byte {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	age := time.Since(c.at)
-	if c.body != nil && (age < minAge || c.ver == ver && age < maxAge) {
+	if c.body == nil || age >= maxAge || c.ver != ver && age >= minAge {
+		c.body, c.gz, c.ver, c.at = render(), nil, ver, time.Now()
+	}
+	if !zip {
 		return c.body
 	}
-	c.body, c.ver, c.at = render(), ver, time.Now()
-	return c.body
+	if c.gz == nil {
+		c.gz = gzipped(c.body)
+	}
+	return c.gz
+}
+
+func gzipped(b []byte) []byte {
+	var out bytes.Buffer
+	w, _ := gzip.NewWriterLevel(&out, gzip.BestSpeed)
+	_, _ = w.Write(b)
+	_ = w.Close()
+	return out.Bytes()
 }
 
 type groupsDoc struct {
@@ -45,9 +61,10 @@ type agentsDoc struct {
 	Agents []AgentStats `json:"agents"`
 }
 
-// GroupsJSON renders Groups(only) as the body of GET /api/stats/groups. The
-// full report is cached for up to a second (less when it changed).
-func (s *Stats) GroupsJSON(only string) []byte {
+// GroupsJSON renders Groups(only) as the body of GET /api/stats/groups,
+// gzipped when zip. The full report is cached for up to a second (less
+// when it changed).
+func (s *Stats) GroupsJSON(only string, zip bool) []byte {
 	render := func() []byte {
 		b, _ := json.Marshal(groupsDoc{Time: s.cfg.Now().In(s.cfg.Location).Format(time.RFC3339),
 			ServiceLevelSeconds: s.cfg.ServiceLevel.Seconds(), ShortAbandonSeconds: s.cfg.ShortAbandon.Seconds(),
@@ -55,19 +72,26 @@ func (s *Stats) GroupsJSON(only string) []byte {
 		return b
 	}
 	if only != "" {
-		return render()
+		return maybeZip(render(), zip)
 	}
-	return s.cache[0].get(s.Version(), render)
+	return s.cache[0].get(s.Version(), zip, render)
 }
 
 // AgentsJSON renders Agents(only) as the body of GET /api/stats/agents.
-func (s *Stats) AgentsJSON(only string) []byte {
+func (s *Stats) AgentsJSON(only string, zip bool) []byte {
 	render := func() []byte {
 		b, _ := json.Marshal(agentsDoc{Time: s.cfg.Now().In(s.cfg.Location).Format(time.RFC3339), Agents: s.Agents(only)})
 		return b
 	}
 	if only != "" {
-		return render()
+		return maybeZip(render(), zip)
 	}
-	return s.cache[1].get(s.Version(), render)
+	return s.cache[1].get(s.Version(), zip, render)
+}
+
+func maybeZip(b []byte, zip bool) []byte {
+	if zip {
+		return gzipped(b)
+	}
+	return b
 }

@@ -189,7 +189,7 @@ func TestJSONAndTotals(t *testing.T) {
 	})
 	clk.t = at(500)
 	var doc groupsDoc
-	if err := json.Unmarshal(s.GroupsJSON(""), &doc); err != nil {
+	if err := json.Unmarshal(s.GroupsJSON("", false), &doc); err != nil {
 		t.Fatal(err)
 	}
 	if len(doc.Groups) != 2 || doc.Groups[0].Group != "110" || doc.Groups[0].Today.GaveUp != 1 || doc.ServiceLevelSeconds != 20 {
