@@ -31,8 +31,8 @@ test-go:
 
 # One core per benchmark process where the issue names "one core".
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 1s -cpu 1 ./go/acd/ ./go/sim/ ./go/service/ ./go/event/ ./go/console/
-	$(GO) test -run '^$$' -bench . -benchtime 1s ./go/api/ ./go/publish/... ./go/store/... ./go/node/ ./go/bridge/
+	$(GO) test -run '^$$' -bench . -benchtime 1s -cpu 1 ./go/acd/ ./go/sim/ ./go/service/ ./go/event/ ./go/console/ ./go/stats/
+	$(GO) test -run '^$$' -bench . -benchtime 1s ./go/api/ ./go/publish/... ./go/store/... ./go/node/ ./go/bridge/ ./go/metrics/
 	$(GO) test -run '^$$' -bench . -tags nwayacd_bench ./go/cmd/mod_nwayacd/
 
 lint:

@@ -16,9 +16,7 @@ import (
 
 func testStats() *stats.Stats {
 	st := stats.New(stats.Config{Location: time.UTC})
-	st.SetSource(func() []acd.GroupInfo {
-		return []acd.GroupInfo{{Number: "110", Members: []string{"1000"}}, {Number: "120"}}
-	})
+	st.SetSource(stats.StaticSource([]acd.GroupInfo{{Number: "110", Members: []string{"1000"}}, {Number: "120"}}))
 	now := time.Now()
 	cv := acd.CallView{UUID: "u1", Group: "110", CallinTime: now.Add(-4 * time.Second)}
 	st.Observe([]acd.Decision{
@@ -119,7 +117,7 @@ func BenchmarkStatsGroups(b *testing.B) {
 		}
 		gi = append(gi, info)
 	}
-	st.SetSource(func() []acd.GroupInfo { return gi })
+	st.SetSource(stats.StaticSource(gi))
 	st.Observe(ds)
 	ts := startServer(b, Config{}, nil)
 	ts.SetObservability(Observability{Stats: st})

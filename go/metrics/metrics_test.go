@@ -34,7 +34,7 @@ func sources(groups, perGroup int) Sources {
 		}
 		gi = append(gi, info)
 	}
-	st.SetSource(func() []acd.GroupInfo { return gi })
+	st.SetSource(stats.StaticSource(gi))
 	st.Observe(ds)
 	return Sources{
 		Stats: st,

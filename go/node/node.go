@@ -150,6 +150,8 @@ func Start(params map[string]string, opt Options) (n *Node, err error) {
 	if n.journal != nil {
 		sopt.Journal = n.journal
 	}
+	st := newStats(cfg, opt.Clock)
+	sopt.Observer = st
 	n.Service = service.New(sopt)
 	n.Service.SetCTIIP(cfg.CTIIP)
 	n.Service.Load(snap)
@@ -160,6 +162,7 @@ func Start(params map[string]string, opt Options) (n *Node, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("rest: %w", err)
 	}
+	rest.SetObservability(n.observability(st))
 	ln, err := net.Listen("tcp", cfg.RESTListen)
 	if err != nil {
 		return nil, fmt.Errorf("rest-listen %s: %w", cfg.RESTListen, err)

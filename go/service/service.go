@@ -320,11 +320,7 @@ func (s *Service) NextDeadline() (time.Time, bool) {
 // unlock handles the core's decisions, releases mu and runs what must run
 // outside it. Every locked section ends with unlock.
 func (s *Service) unlock() {
-	ds := s.eng.Decisions()
-	s.handle(ds)
-	if s.opt.Observer != nil {
-		s.opt.Observer.Observe(ds)
-	}
+	s.handle(s.eng.Decisions())
 	var sync []hostCmd
 	if len(s.pending) > 0 {
 		if s.opt.SyncHost || !s.started.Load() {

@@ -57,7 +57,7 @@ func fill(b testing.TB) *Stats {
 		}
 		gi = append(gi, info)
 	}
-	s.SetSource(func() []acd.GroupInfo { return gi })
+	s.SetSource(StaticSource(gi))
 	now := time.Now().Add(-30 * time.Minute)
 	var ds []acd.Decision
 	for i := 0; i < 20000; i++ {

@@ -135,54 +135,128 @@ func (h *hist) export(bounds []float64) Histogram {
 	return out
 }
 
-// Source lists the core's groups with their logged-in members; Stats calls
-// it (it takes the core's lock briefly) only after a login or logout, at
-// most once a second.
-type Source func() []acd.GroupInfo
+// Source is the core, asked for memberships (*service.Service). Each call
+// takes the core's lock: Groups once in SetSource (the node is starting),
+// then only Group and Extension, which hold it for microseconds.
+type Source interface {
+	Groups() []acd.GroupInfo
+	Group(number string) (acd.GroupInfo, error)
+	Extension(ext string) (acd.ExtensionInfo, error)
+}
 
 const chunk = 64 // entities read per hold of the lock
 
-// SetSource sets where memberships come from.
-func (s *Stats) SetSource(src Source) {
-	s.mu.Lock()
-	s.src = src
-	s.mu.Unlock()
-	s.dirty.Store(true)
+// StaticSource is a fixed membership list (tests, tools).
+type StaticSource []acd.GroupInfo
+
+// Groups implements Source.
+func (f StaticSource) Groups() []acd.GroupInfo { return f }
+
+// Group implements Source.
+func (f StaticSource) Group(n string) (acd.GroupInfo, error) {
+	for _, g := range f {
+		if g.Number == n {
+			return g, nil
+		}
+	}
+	return acd.GroupInfo{}, acd.Errorf(acd.ErrUnknownGroup, "no group %s", n)
 }
 
-// refresh re-reads memberships when a login or logout happened.
+// Extension implements Source.
+func (f StaticSource) Extension(ext string) (acd.ExtensionInfo, error) {
+	x := acd.ExtensionInfo{Extension: ext}
+	for _, g := range f {
+		for _, m := range g.Members {
+			if m == ext {
+				x.Groups = append(x.Groups, g.Number)
+			}
+		}
+	}
+	return x, nil
+}
+
+// sweepEvery is how often every known group's members are re-read, for
+// membership changes no decision announces (a table resync).
+const sweepEvery = 30 * time.Second
+
+// SetSource sets where memberships come from and reads them all.
+func (s *Stats) SetSource(src Source) {
+	gs := src.Groups()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.src = src
+	s.lastSweep = time.Now()
+	for i := range gs {
+		s.setMembers(s.group(gs[i].Number), gs[i].Members)
+	}
+	for _, g := range s.glist {
+		g.touched = false
+		g.known = true
+	}
+	s.ver.Add(1)
+}
+
+// setMembers replaces g's members. Called with mu held.
+func (s *Stats) setMembers(g *group, members []string) {
+	g.known = true
+	g.members = append(g.members[:0], members...)
+	for _, m := range members {
+		a := s.agent(m)
+		if a.state == stUnknown { // logged in before we watched
+			a.state, a.since, a.loggedIn = stReady, s.cfg.Now().UnixNano(), true
+		}
+	}
+}
+
+// refresh re-reads the memberships of agents that logged in or out, and
+// now and then every group's. The core is asked without holding mu (the
+// core calls Observe under its own lock).
 func (s *Stats) refresh() {
 	s.refMu.Lock()
 	defer s.refMu.Unlock()
-	now := time.Now()
-	if !s.dirty.Load() || now.Sub(s.lastRef) < time.Second && !s.lastRef.IsZero() {
-		return
-	}
 	s.mu.Lock()
-	src := s.src
+	src, exts := s.src, s.loginExts
+	s.loginExts = nil
+	sweep := src != nil && time.Since(s.lastSweep) >= sweepEvery
+	var gl []*group
+	if sweep {
+		s.lastSweep = time.Now()
+		gl = s.glist
+	}
 	s.mu.Unlock()
-	if src == nil {
+	if src == nil || len(exts) == 0 && !sweep {
 		return
 	}
-	s.dirty.Store(false)
-	s.lastRef = now
-	gs := src()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, g := range s.glist {
-		g.known = false
-		g.members = g.members[:0]
-	}
-	for i := range gs {
-		g := s.group(gs[i].Number)
-		g.known = true
-		g.members = append(g.members, gs[i].Members...)
-		for _, m := range gs[i].Members {
-			a := s.agent(m)
-			if a.state == stUnknown { // logged in before we watched
-				a.state, a.since, a.loggedIn = stReady, s.cfg.Now().UnixNano(), true
+	changed := map[string]bool{}
+	for ext := range exts {
+		if x, err := src.Extension(ext); err == nil {
+			for _, g := range x.Groups {
+				changed[g] = true
 			}
 		}
+		// Groups it left: those listing it now.
+		s.mu.Lock()
+		for _, g := range s.glist {
+			for _, m := range g.members {
+				if m == ext {
+					changed[g.num] = true
+				}
+			}
+		}
+		s.mu.Unlock()
+	}
+	for _, g := range gl {
+		changed[g.num] = true
+	}
+	for num := range changed {
+		gi, err := src.Group(num)
+		s.mu.Lock()
+		if err == nil {
+			s.setMembers(s.group(num), gi.Members)
+		} else if g := s.groups[num]; g != nil { // removed: off the reports
+			g.known, g.touched, g.members = false, false, g.members[:0]
+		}
+		s.mu.Unlock()
 	}
 	s.ver.Add(1)
 }

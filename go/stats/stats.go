@@ -220,12 +220,12 @@ type Stats struct {
 	dayNum  int64
 	dayEnd  int64 // ns: when dayNum ends
 
-	src     Source
-	refMu   sync.Mutex // one refresh at a time
-	lastRef time.Time
+	src       Source
+	refMu     sync.Mutex          // one refresh at a time
+	loginExts map[string]struct{} // logged in or out since the last refresh
+	lastSweep time.Time
 
-	ver   atomic.Uint64
-	dirty atomic.Bool // memberships may have changed since the last refresh
+	ver atomic.Uint64
 
 	cache [2]cached // rendered JSON of all groups, all agents
 }
@@ -246,7 +246,6 @@ func New(cfg Config) *Stats {
 	}
 	s := &Stats{cfg: cfg, slDef: int64(cfg.ServiceLevel), short: int64(cfg.ShortAbandon),
 		groups: map[string]*group{}, agents: map[string]*agent{}, talking: map[string]answered{}}
-	s.dirty.Store(true)
 	return s
 }
 
@@ -352,13 +351,13 @@ func (s *Stats) observe(d *acd.Decision) {
 		switch d.Status {
 		case "login":
 			a.loggedIn = true
-			s.dirty.Store(true)
+			s.loggedInOut(d.Ext)
 			if a.state == stUnknown || a.state == stLoggedOut {
 				s.setState(a, stReady, at)
 			}
 		case "logout":
 			a.loggedIn = false
-			s.dirty.Store(true)
+			s.loggedInOut(d.Ext)
 			s.setState(a, stLoggedOut, at)
 		default:
 			if st := stateIndex(d.Status); st != stUnknown {
@@ -437,6 +436,15 @@ func (s *Stats) observe(d *acd.Decision) {
 			g.waitH.observe(WaitBounds, c.Waited.Seconds())
 		}
 	}
+}
+
+// loggedInOut notes ext for the next refresh of memberships (rare: not the
+// hot path, so the map insert may allocate).
+func (s *Stats) loggedInOut(ext string) {
+	if s.loginExts == nil {
+		s.loginExts = map[string]struct{}{}
+	}
+	s.loginExts[ext] = struct{}{}
 }
 
 // setState closes the agent's current state at ns and opens st.

@@ -18,9 +18,7 @@ func newTest() (*Stats, *clock) {
 	c := &clock{t: t0}
 	s := New(Config{ServiceLevel: 20 * time.Second, ShortAbandon: 5 * time.Second, Location: time.UTC, Now: c.now,
 		GroupServiceLevel: map[string]time.Duration{"120": 10 * time.Second}})
-	s.SetSource(func() []acd.GroupInfo {
-		return []acd.GroupInfo{{Number: "110", Members: []string{"1000", "1001"}}, {Number: "120", Members: []string{"1001"}}}
-	})
+	s.SetSource(StaticSource([]acd.GroupInfo{{Number: "110", Members: []string{"1000", "1001"}}, {Number: "120", Members: []string{"1001"}}}))
 	return s, c
 }
 

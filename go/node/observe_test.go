@@ -1,0 +1,78 @@
+package node
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/nwayacd/mod_nwayacd/go/stats"
+)
+
+func get(t *testing.T, url, auth string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func restLogin(t *testing.T, n *Node) string {
+	t.Helper()
+	resp, err := http.Post("http://"+n.Addr()+"/api/login", "application/json", strings.NewReader(`{"username":"admin","password":"admin"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var r struct{ Token string }
+	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil || r.Token == "" {
+		t.Fatalf("login: %v", err)
+	}
+	return "Nway " + r.Token
+}
+
+// A node serves statistics, metrics and the pages on its REST port.
+func TestObservabilityRoutes(t *testing.T) {
+	n := start(t, params(t, map[string]string{"metrics-token": "scrape-me", "service-level-seconds": "15"}))
+	defer n.Stop()
+	cmd(t, n, "nway_add_group", "110 5")
+	cmd(t, n, "nway_add_ext", "1000 1234")
+	cmd(t, n, "nway_login", "1000 110")
+	cmd(t, n, "nway_busy", "1000")
+	base := "http://" + n.Addr()
+	auth := restLogin(t, n)
+
+	code, body := get(t, base+"/api/stats/groups", auth)
+	var doc struct {
+		ServiceLevelSeconds float64            `json:"service_level_seconds"`
+		Groups              []stats.GroupStats `json:"groups"`
+	}
+	if code != 200 || json.Unmarshal([]byte(body), &doc) != nil || len(doc.Groups) != 1 || doc.ServiceLevelSeconds != 15 {
+		t.Fatalf("stats: %d %s", code, body)
+	}
+	if doc.Groups[0].Agents["busy"] != 1 {
+		t.Fatalf("agents by state %v, want 1 busy", doc.Groups[0].Agents)
+	}
+	if code, _ := get(t, base+"/api/stats/agents", ""); code != 401 {
+		t.Fatalf("stats without a token: %d", code)
+	}
+	if code, _ := get(t, base+"/metrics", ""); code != 401 {
+		t.Fatalf("metrics without the metrics token: %d", code)
+	}
+	code, body = get(t, base+"/metrics", "Bearer scrape-me")
+	if code != 200 || !strings.Contains(body, `nwayacd_agents{group="110",state="busy"} 1`) || !strings.Contains(body, "go_goroutines") ||
+		!strings.Contains(body, "nwayacd_channel_events_total 0") {
+		t.Fatalf("metrics: %d %.2000s", code, body)
+	}
+	if code, body := get(t, base+"/ui/", ""); code != 200 || !strings.Contains(body, "<html") && !strings.Contains(body, "<!doctype html") {
+		t.Fatalf("ui: %d %.300s", code, body)
+	}
+}
