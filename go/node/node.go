@@ -55,6 +55,7 @@ type Node struct {
 	pgStore *pg.Store
 	journal *writeback.Journal
 	hub     *publish.Hub
+	seq     *publish.Sequencer
 	rest    *api.Server
 	ln      net.Listener
 	ctx     context.Context
@@ -133,6 +134,8 @@ func Start(params map[string]string, opt Options) (n *Node, err error) {
 		}
 		n.hub, pub = hub, hub
 	}
+	n.seq = n.sequencer(cfg) // stamps seq and node, keeps the Redis Streams (observe.go)
+	pub = n.seq
 
 	sopt := service.Options{
 		Core:         coreConfig(cfg),
@@ -158,7 +161,7 @@ func Start(params map[string]string, opt Options) (n *Node, err error) {
 	n.Service.Start()
 
 	rest, err := api.New(api.Config{Listen: cfg.RESTListen, Username: cfg.RESTUser, Password: cfg.RESTPassword, TokenTTL: cfg.TokenTTL},
-		n.Service, func(f string, a ...any) { opt.Logf(4, "nwayacd rest: "+f, a...) })
+		apiService{n.Service, n.seq}, func(f string, a ...any) { opt.Logf(4, "nwayacd rest: "+f, a...) })
 	if err != nil {
 		return nil, fmt.Errorf("rest: %w", err)
 	}
@@ -361,6 +364,9 @@ func (n *Node) Stop() {
 	n.wg.Wait()
 	if n.Service != nil {
 		n.Service.Stop()
+	}
+	if n.seq != nil {
+		n.seq.Close()
 	}
 	if n.hub != nil {
 		if err := n.hub.Close(ctx); err != nil {

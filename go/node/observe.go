@@ -1,12 +1,15 @@
 package node
 
 import (
+	"os"
+
 	"github.com/nwayacd/mod_nwayacd/go/acd"
 	"github.com/nwayacd/mod_nwayacd/go/api"
 	"github.com/nwayacd/mod_nwayacd/go/config"
 	"github.com/nwayacd/mod_nwayacd/go/event"
 	"github.com/nwayacd/mod_nwayacd/go/metrics"
 	"github.com/nwayacd/mod_nwayacd/go/publish"
+	"github.com/nwayacd/mod_nwayacd/go/service"
 	"github.com/nwayacd/mod_nwayacd/go/stats"
 	"github.com/nwayacd/mod_nwayacd/go/ui"
 )
@@ -54,4 +57,34 @@ func (n *Node) transports() []metrics.Transport {
 func families(c publish.Counts) map[string]uint64 {
 	return map[string]uint64{event.FamilyEvent.String(): c.Event, event.FamilyCDR.String(): c.CDR,
 		event.FamilyQueue.String(): c.Queue, event.FamilyAgent.String(): c.Agent}
+}
+
+// sequencer stamps every published message with this node's id and a
+// sequence number, and appends it to the Redis Streams when Redis is the
+// publisher and stream-maxlen > 0.
+func (n *Node) sequencer(cfg config.Config) *publish.Sequencer {
+	node, err := os.Hostname()
+	if err != nil || node == "" {
+		node = cfg.CTIIP
+	}
+	sc := publish.StreamConfig{Node: node, CTIIP: cfg.CTIIP, MaxLen: int64(cfg.StreamMaxLen),
+		Logf: func(f string, a ...any) { n.opt.Logf(4, "nwayacd: "+f, a...) }}
+	if cfg.Redis && cfg.StreamMaxLen > 0 {
+		sc.Redis = &publish.RedisConfig{Addr: cfg.RedisAddr, Password: cfg.RedisPass, DB: cfg.RedisDB}
+	}
+	if n.hub == nil {
+		return publish.NewSequencer(sc, nil)
+	}
+	return publish.NewSequencer(sc, n.hub)
+}
+
+// apiService is the service as REST sees it, with the sequencer's
+// resumable event stream (ids, Last-Event-ID) in place of the plain one.
+type apiService struct {
+	*service.Service
+	log *publish.Sequencer
+}
+
+func (a apiService) SubscribeSSE(lastID string, buf int) (<-chan []byte, func()) {
+	return a.log.SubscribeSSE(lastID, buf)
 }

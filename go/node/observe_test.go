@@ -1,9 +1,11 @@
 package node
 
 import (
+	"bufio"
 	"encoding/json"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -74,5 +76,71 @@ func TestObservabilityRoutes(t *testing.T) {
 	}
 	if code, body := get(t, base+"/ui/", ""); code != 200 || !strings.Contains(body, "<html") && !strings.Contains(body, "<!doctype html") {
 		t.Fatalf("ui: %d %.300s", code, body)
+	}
+}
+
+// GET /api/events carries ids; a client reconnecting with Last-Event-ID
+// receives what it missed, then the live stream, each message once.
+func TestEventsResumeWithLastEventID(t *testing.T) {
+	n := start(t, params(t, nil))
+	defer n.Stop()
+	cmd(t, n, "nway_add_group", "110 5")
+	cmd(t, n, "nway_add_ext", "1000 1234")
+	cmd(t, n, "nway_login", "1000 110")
+	auth := restLogin(t, n)
+	open := func(last string) (*http.Response, *bufio.Reader) {
+		req, _ := http.NewRequest("GET", "http://"+n.Addr()+"/api/events", nil)
+		req.Header.Set("Authorization", auth)
+		if last != "" {
+			req.Header.Set("Last-Event-ID", last)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("events: %v %v", err, resp)
+		}
+		return resp, bufio.NewReader(resp.Body)
+	}
+	type ev struct {
+		id  uint64
+		msg map[string]any
+	}
+	next := func(r *bufio.Reader) ev {
+		var e ev
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				t.Fatalf("read: %v", err)
+			}
+			line = strings.TrimRight(line, "\n")
+			switch {
+			case strings.HasPrefix(line, "id: "):
+				e.id, _ = strconv.ParseUint(line[4:], 10, 64)
+			case strings.HasPrefix(line, "data: "):
+				if err := json.Unmarshal([]byte(line[6:]), &e.msg); err != nil {
+					t.Fatalf("data %q: %v", line, err)
+				}
+			case line == "" && e.msg != nil:
+				return e
+			}
+		}
+	}
+	resp, r := open("")
+	cmd(t, n, "nway_busy", "1000")
+	cmd(t, n, "nway_ready", "1000")
+	a, b := next(r), next(r)
+	if a.msg["type"] != "agent" || a.msg["node"] == nil || a.msg["seq"] == nil || b.id != a.id+1 || uint64(b.msg["seq"].(float64)) != b.id {
+		t.Fatalf("events %+v %+v", a, b)
+	}
+	resp.Body.Close() // the browser loses its connection
+	cmd(t, n, "nway_busy", "1000")
+	cmd(t, n, "nway_ready", "1000")
+	resp, r = open(strconv.FormatUint(b.id, 10))
+	defer resp.Body.Close()
+	cmd(t, n, "nway_busy", "1000")
+	for i, want := range []string{"busy", "ready", "busy"} {
+		e := next(r)
+		if e.id != b.id+uint64(i)+1 || e.msg["status"] != want {
+			t.Fatalf("after resume #%d: id %d (want %d) status %v (want %s)", i, e.id, b.id+uint64(i)+1, e.msg["status"], want)
+		}
 	}
 }
