@@ -33,9 +33,11 @@ type Sequencer struct {
 	lost    atomic.Uint64 // not appended to the stream: Redis down too long
 	added   atomic.Uint64
 
-	mu   sync.Mutex
-	ring []frame2 // the last RingSize frames, oldest first
-	subs map[*sseSub]struct{}
+	mu    sync.Mutex
+	ring  []frame2 // the last RingSize frames: a circular buffer
+	rHead int      // index of the oldest
+	rLen  int
+	subs  map[*sseSub]struct{}
 
 	rdb  *redis.Client
 	stop chan struct{}
@@ -82,7 +84,7 @@ func NewSequencer(cfg StreamConfig, next interface{ Publish(Message) bool }) *Se
 		cfg.Logf = func(string, ...any) {}
 	}
 	s := &Sequencer{cfg: cfg, next: next, q: make(chan *Stamped, cfg.QueueSize),
-		subs: map[*sseSub]struct{}{}, stop: make(chan struct{})}
+		subs: map[*sseSub]struct{}{}, stop: make(chan struct{}), ring: make([]frame2, cfg.RingSize)}
 	s.seq.Store(uint64(time.Now().UnixMicro()))
 	if r := cfg.Redis; r != nil {
 		addr := r.Addr
@@ -267,11 +269,13 @@ func (s *Sequencer) deliver(seq uint64, data []byte) {
 	f := frame2{seq: seq, sse: sseFrame(seq, data)}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.ring) >= s.cfg.RingSize {
-		copy(s.ring, s.ring[1:]) // a ring of slices would save the copy; 10k pointers move in µs
-		s.ring = s.ring[:len(s.ring)-1]
+	if s.rLen == len(s.ring) {
+		s.ring[s.rHead] = f
+		s.rHead = (s.rHead + 1) % len(s.ring)
+	} else {
+		s.ring[(s.rHead+s.rLen)%len(s.ring)] = f
+		s.rLen++
 	}
-	s.ring = append(s.ring, f)
 	for sub := range s.subs {
 		select {
 		case sub.ch <- f.sse:
@@ -318,8 +322,8 @@ func (s *Sequencer) SubscribeSSE(lastID string, buf int) (<-chan []byte, func())
 	s.mu.Lock()
 	var backlog [][]byte
 	if last, err := strconv.ParseUint(lastID, 10, 64); err == nil && lastID != "" {
-		for _, f := range s.ring {
-			if f.seq > last {
+		for i := 0; i < s.rLen; i++ {
+			if f := s.ring[(s.rHead+i)%len(s.ring)]; f.seq > last {
 				backlog = append(backlog, f.sse)
 			}
 		}

@@ -63,7 +63,7 @@ func TestStampedRenderings(t *testing.T) {
 // A reconnecting SSE client gets what came after its Last-Event-ID, then
 // the live stream: no gap, no repeat.
 func TestSubscribeSSEResumes(t *testing.T) {
-	sq := NewSequencer(StreamConfig{Node: "n", RingSize: 1000}, nil)
+	sq := NewSequencer(StreamConfig{Node: "n", RingSize: 90}, nil) // wraps around
 	defer sq.Close()
 	ch, stop := sq.SubscribeSSE("", 2000)
 	for i := 0; i < 50; i++ {
@@ -120,10 +120,9 @@ func TestSubscribeSSEResumes(t *testing.T) {
 func settled(t *testing.T, sq *Sequencer) {
 	for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(time.Millisecond) {
 		sq.mu.Lock()
-		n := len(sq.ring)
 		last := uint64(0)
-		if n > 0 {
-			last = sq.ring[n-1].seq
+		if sq.rLen > 0 {
+			last = sq.ring[(sq.rHead+sq.rLen-1)%len(sq.ring)].seq
 		}
 		sq.mu.Unlock()
 		if last == sq.Stats().Seq {
