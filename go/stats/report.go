@@ -233,6 +233,12 @@ func (s *Stats) refresh() {
 			for _, g := range x.Groups {
 				changed[g] = true
 			}
+		} else if acd.CodeOf(err) == acd.ErrUnknownExtension {
+			s.mu.Lock()
+			if a := s.agents[ext]; a != nil {
+				a.gone = true
+			}
+			s.mu.Unlock()
 		}
 		// Groups it left: those listing it now.
 		s.mu.Lock()
@@ -391,7 +397,7 @@ func (s *Stats) Agents(only string) []AgentStats {
 	for i := 0; i < len(al); i += chunk {
 		s.mu.Lock()
 		for _, a := range al[i:min(i+chunk, len(al))] {
-			if only != "" && a.ext != only {
+			if only != "" && a.ext != only || a.gone {
 				continue
 			}
 			as := AgentStats{Extension: a.ext, State: "unknown", LoggedIn: a.loggedIn}

@@ -197,6 +197,7 @@ type agent struct {
 	stamp    [aSlots]int64
 	ring     [aSlots]acount
 	loggedIn bool
+	gone     bool // the extension was removed: off the reports
 }
 
 type answered struct {
@@ -293,6 +294,7 @@ func (s *Stats) agent(ext string) *agent {
 		s.agents[ext] = a
 		s.alist = append(s.alist, a)
 	}
+	a.gone = false
 	return a
 }
 
@@ -419,6 +421,14 @@ func (s *Stats) observe(d *acd.Decision) {
 			g.talkH.observe(TalkBounds, float64(talk)/1e9)
 		}
 	case acd.DEnded:
+		// The call is over: nothing of it may linger (a missed hang-up or
+		// queue removal must not grow the maps).
+		if _, ok := s.talking[c.UUID]; ok {
+			delete(s.talking, c.UUID)
+		}
+		if g := s.groups[c.Group]; g != nil {
+			delete(g.waiting, c.UUID)
+		}
 		r := resultIndex(c.Result)
 		if r < 0 || r == rAnswered || c.Group == "" {
 			return // answered calls count when answered

@@ -220,3 +220,44 @@ func TestObserveAllocs(t *testing.T) {
 		t.Fatalf("Observe allocates %v times per batch", n)
 	}
 }
+
+type removable struct {
+	StaticSource
+	gone map[string]bool
+}
+
+func (r removable) Extension(ext string) (acd.ExtensionInfo, error) {
+	if r.gone[ext] {
+		return acd.ExtensionInfo{}, acd.Errorf(acd.ErrUnknownExtension, "no extension %s", ext)
+	}
+	return r.StaticSource.Extension(ext)
+}
+
+// A removed extension leaves the agent report; finished calls leave no
+// trace in the live maps even when their hang-up or queue removal was missed.
+func TestNothingLingers(t *testing.T) {
+	s, clk := newTest()
+	src := removable{StaticSource{{Number: "110", Members: []string{"1000"}}}, map[string]bool{}}
+	s.SetSource(src)
+	a := call("a", "110", 0)
+	s.Observe([]acd.Decision{
+		{Kind: acd.DAgent, Ext: "1002", Status: "login", At: at(0)},
+		{Kind: acd.DQueueAdd, Call: a, At: at(0)},
+		{Kind: acd.DOfferAnswered, Ext: "1000", Call: a, At: at(2)},
+		ended(a, acd.ResultAnswered, 30, 30), // no DQueueRemove, no DOfferHangup
+		{Kind: acd.DAgent, Ext: "1002", Status: "logout", At: at(40)},
+	})
+	src.gone["1002"] = true
+	clk.t = at(50)
+	if len(s.talking) != 0 || len(s.groups["110"].waiting) != 0 {
+		t.Fatalf("lingering: talking %v waiting %v", s.talking, s.groups["110"].waiting)
+	}
+	for _, x := range s.Agents("") {
+		if x.Extension == "1002" {
+			t.Fatalf("removed extension still reported: %+v", x)
+		}
+	}
+	if len(s.Agents("1000")) != 1 {
+		t.Fatal("1000 missing")
+	}
+}

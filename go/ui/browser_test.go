@@ -37,7 +37,8 @@ func chromium(t *testing.T) string {
 
 // demo starts the demo's node: the real node driven by the simulated switch
 // in real time, with synthetic agents in group 110, our own extensions
-// 1001-1020 in group 120, and an empty group 900 where calls wait.
+// 1001-1020 in group 120, an empty group 900 where calls wait, and 1,000
+// more agents in 50 groups so the board has a realistic size.
 func demo(t *testing.T) *node.Node {
 	t.Helper()
 	s := sim.New(sim.Config{Seed: 7, Start: time.Now(),
@@ -67,6 +68,22 @@ func demo(t *testing.T) *node.Node {
 	for _, g := range []string{"120", "900"} { // not the sim's: only the test's calls and agents
 		if err := n.Service.AddGroup(g, acd.ModeSequential); err != nil {
 			t.Fatal(err)
+		}
+	}
+	// A realistic board: 1,000 more agents in 50 more groups.
+	for g := 0; g < 50; g++ {
+		num := fmt.Sprint(200 + g)
+		if err := n.Service.AddGroup(num, acd.ModeSequential); err != nil {
+			t.Fatal(err)
+		}
+		for k := 0; k < 20; k++ {
+			ext := fmt.Sprint(3000 + g*20 + k)
+			if err := n.Service.AddExtension(ext, "9"+ext); err != nil {
+				t.Fatal(err)
+			}
+			if err := n.Service.Login(ext, []string{num}); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	for i := 1001; i <= 1020; i++ {
@@ -255,8 +272,8 @@ func TestWallboardAndConsole(t *testing.T) {
 	}
 	sort.Slice(lags, func(i, j int) bool { return lags[i] < lags[j] })
 	p := func(q float64) time.Duration { return lags[int(q*float64(len(lags)-1))].Round(time.Millisecond) }
-	t.Logf("wallboard lag at %.0f changes/s: p50 %v, p95 %v, p99 %v, max %v (%d changes)",
-		float64(len(sent))/elapsed.Seconds(), p(.5), p(.95), p(.99), lags[len(lags)-1].Round(time.Millisecond), len(lags))
+	t.Logf("wallboard (%d agents, %d groups) lag at %.0f changes/s: p50 %v, p95 %v, p99 %v, max %v (%d changes)",
+		1023, 53, float64(len(sent))/elapsed.Seconds(), p(.5), p(.95), p(.99), lags[len(lags)-1].Round(time.Millisecond), len(lags))
 
 	// The agent console: log in as 1001, ready and busy reach the core.
 	run(t, ctx, 20*time.Second, "console login",

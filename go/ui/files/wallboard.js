@@ -31,7 +31,7 @@ async function loadAll() {
     if (g) g.waiting.set(q.Uuid, NW.parseTime(q.CallinTime) || new Date());
   }
   applyStats(stats);
-  render();
+  rebuild();
 }
 
 function applyStats(doc) {
@@ -46,26 +46,32 @@ function reloadStatsSoon() { // after calls end: at most every 2 s
   if (statsTimer) return;
   statsTimer = setTimeout(async () => {
     statsTimer = null;
-    try { applyStats(await NW.api("GET", "/api/stats/groups")); renderTiles(); } catch (e) { /* next time */ }
+    try {
+      applyStats(await NW.api("GET", "/api/stats/groups"));
+      for (const num of WB.groups.keys()) view.dirtyGroups.add(num);
+      scheduleRender();
+    } catch (e) { /* next time */ }
   }, 2000);
 }
 
 function onMessage(m) {
   if (m.type === "agent") {
     let a = WB.agents.get(m.number);
-    if (!a) { a = {state: "logged_out", since: new Date(), loggedIn: false}; WB.agents.set(m.number, a); }
+    if (!a) { a = {state: "logged_out", since: new Date(), loggedIn: false}; WB.agents.set(m.number, a); view.all = true; }
     const st = m.status;
     if (st === "login") { a.loggedIn = true; if (a.state === "logged_out") a.state = "ready"; a.since = new Date(); membersChanged(); }
     else if (st === "logout") { a.loggedIn = false; a.state = "logged_out"; a.since = new Date(); membersChanged(); }
     else if (CALL_STATES.includes(st)) { a.state = st; a.since = new Date(); }
     else return; // seat idle/busy, registration: not a call state
     if (WB.trace) WB.pending.push([m.number, a.state]);
+    markAgent(m.number);
     scheduleRender();
   } else if (m.type === "queue") {
     const g = WB.groups.get(m.group);
     if (!g) { membersChanged(); return; }
     if (m.method === "nway_queue_add") g.waiting.set(m.uuid, NW.parseTime(m.callin_time) || new Date());
     else { g.waiting.delete(m.uuid); reloadStatsSoon(); }
+    view.dirtyGroups.add(m.group);
     scheduleRender();
   } else if (m.type === "event" && (m.method === "answered" || m.method === "hangup")) {
     reloadStatsSoon();
@@ -83,11 +89,16 @@ function membersChanged() { // memberships come with the group list
         if (cur) cur.members = new Set(g.Members || []);
         else WB.groups.set(g.Number, {members: new Set(g.Members || []), waiting: new Map(), stats: null});
       }
-      scheduleRender();
+      rebuild();
     } catch (e) { /* next time */ }
   }, 300);
 }
 
+// Rendering is incremental: a message marks its agent and groups dirty, and
+// the next animation frame rewrites only those cards and tiles (a board of
+// 10,000 agents stays cheap at hundreds of changes a second). Once a second
+// the clocks move on.
+const view = {tiles: new Map(), cards: new Map(), dirtyAgents: new Set(), dirtyGroups: new Set(), all: true};
 let frame = 0;
 function scheduleRender() { // one render per animation frame however many messages came
   if (!frame) frame = requestAnimationFrame(() => {
@@ -101,55 +112,96 @@ function scheduleRender() { // one render per animation frame however many messa
   });
 }
 
-function render() { renderTiles(); renderAgents(); }
+function markAgent(ext) {
+  view.dirtyAgents.add(ext);
+  for (const [num, g] of WB.groups) if (g.members.has(ext)) view.dirtyGroups.add(num);
+}
+
+function render() {
+  if (view.all) {
+    view.all = false;
+    buildAll();
+  }
+  for (const num of view.dirtyGroups) updateTile(num);
+  for (const ext of view.dirtyAgents) updateCard(ext);
+  view.dirtyGroups.clear();
+  view.dirtyAgents.clear();
+}
+
+function rebuild() { view.all = true; scheduleRender(); }
+
+function buildAll() {
+  view.tiles.clear();
+  view.cards.clear();
+  const tiles = [...WB.groups.keys()].sort().map((num) => {
+    const t = {el: NW.el("div", {class: "tile", "data-group": num}), num};
+    view.tiles.set(num, t);
+    updateTile(num);
+    return t.el;
+  });
+  document.getElementById("tiles").replaceChildren(...tiles);
+  const cards = [...WB.agents.keys()].sort().map((ext) => {
+    const state = NW.el("span", {}), time = NW.el("span", {class: "dim"});
+    const c = {el: NW.el("div", {class: "agent", "data-ext": ext}, NW.el("b", {}, ext), state, " ", time), state, time};
+    view.cards.set(ext, c);
+    updateCard(ext);
+    return c.el;
+  });
+  document.getElementById("agents").replaceChildren(...cards);
+}
 
 function level(v, warn, bad, higherIsWorse) {
   if (v === null || v === undefined || v < 0) return "";
   return higherIsWorse ? (v >= bad ? "bad" : v >= warn ? "warn" : "") : (v < bad ? "bad" : v < warn ? "warn" : "");
 }
 
-function renderTiles() {
-  const now = Date.now();
-  const box = document.getElementById("tiles");
-  const nums = [...WB.groups.keys()].sort();
-  const tiles = [];
-  for (const num of nums) {
-    const g = WB.groups.get(num);
-    let longest = 0;
-    for (const t of g.waiting.values()) longest = Math.max(longest, (now - t) / 1000);
-    const counts = {};
-    for (const ext of g.members) {
-      const a = WB.agents.get(ext);
-      if (a && a.loggedIn) counts[a.state] = (counts[a.state] || 0) + 1;
-    }
-    const today = g.stats ? g.stats.today : null;
-    const sl = today ? today.service_level : -1;
-    const cls = [level(longest, WB.waitWarn, WB.waitBad, true), level(sl, WB.slWarn, WB.slBad, false)];
-    const tile = NW.el("div", {class: "tile " + (cls.includes("bad") ? "bad" : cls.includes("warn") ? "warn" : ""), "data-group": num},
-      NW.el("h2", {}, "Group " + num),
-      NW.el("div", {class: "row"},
-        NW.el("div", {}, NW.el("div", {class: "big", "data-k": "waiting"}, String(g.waiting.size)), NW.el("div", {class: "dim"}, "waiting")),
-        NW.el("div", {}, NW.el("div", {class: "big", "data-k": "longest"}, NW.dur(longest)), NW.el("div", {class: "dim"}, "longest wait")),
-        NW.el("div", {}, NW.el("div", {class: "big", "data-k": "sl"}, sl >= 0 ? Math.round(sl) + "%" : "–"),
-          NW.el("div", {class: "dim"}, "SL today" + (g.stats ? " (" + g.stats.service_level_seconds + " s)" : "")))),
-      NW.el("div", {class: "states"}, ...CALL_STATES.filter((s) => counts[s]).map((s) => NW.el("span", {class: s}, s + " " + counts[s]))),
-      NW.el("div", {class: "dim"}, today ? `offered ${today.offered} · answered ${today.answered} · abandoned ${today.abandoned}` : ""));
-    tiles.push(tile);
-  }
-  box.replaceChildren(...tiles);
+function longestWait(g, now) {
+  let longest = 0;
+  for (const t of g.waiting.values()) longest = Math.max(longest, (now - t) / 1000);
+  return longest;
 }
 
-function renderAgents() {
-  const now = Date.now();
-  const box = document.getElementById("agents");
-  const exts = [...WB.agents.keys()].sort();
-  box.replaceChildren(...exts.map((ext) => {
+function updateTile(num) {
+  const t = view.tiles.get(num), g = WB.groups.get(num);
+  if (!t || !g) { rebuild(); return; }
+  const longest = longestWait(g, Date.now());
+  const counts = {};
+  for (const ext of g.members) {
     const a = WB.agents.get(ext);
-    const secs = (now - a.since) / 1000;
-    const long = a.state !== "ready" && a.state !== "logged_out" && secs > WB.stateLong;
-    return NW.el("div", {class: "agent s-" + a.state + (long ? " long" : ""), "data-ext": ext, "data-state": a.state},
-      NW.el("b", {}, ext), NW.el("span", {}, a.state.replace("_", " ")), " ", NW.el("span", {class: "dim"}, NW.dur(secs)));
-  }));
+    if (a && a.loggedIn) counts[a.state] = (counts[a.state] || 0) + 1;
+  }
+  const today = g.stats ? g.stats.today : null;
+  const sl = today ? today.service_level : -1;
+  const cls = [level(longest, WB.waitWarn, WB.waitBad, true), level(sl, WB.slWarn, WB.slBad, false)];
+  t.el.className = "tile " + (cls.includes("bad") ? "bad" : cls.includes("warn") ? "warn" : "");
+  t.el.replaceChildren(
+    NW.el("h2", {}, "Group " + num),
+    NW.el("div", {class: "row"},
+      NW.el("div", {}, NW.el("div", {class: "big", "data-k": "waiting"}, String(g.waiting.size)), NW.el("div", {class: "dim"}, "waiting")),
+      NW.el("div", {}, NW.el("div", {class: "big", "data-k": "longest"}, NW.dur(longest)), NW.el("div", {class: "dim"}, "longest wait")),
+      NW.el("div", {}, NW.el("div", {class: "big", "data-k": "sl"}, sl >= 0 ? Math.round(sl) + "%" : "–"),
+        NW.el("div", {class: "dim"}, "SL today" + (g.stats ? " (" + g.stats.service_level_seconds + " s)" : "")))),
+    NW.el("div", {class: "states"}, ...CALL_STATES.filter((s) => counts[s]).map((s) => NW.el("span", {class: s}, s + " " + counts[s]))),
+    NW.el("div", {class: "dim"}, today ? `offered ${today.offered} · answered ${today.answered} · abandoned ${today.abandoned}` : ""));
+}
+
+function updateCard(ext) {
+  const c = view.cards.get(ext), a = WB.agents.get(ext);
+  if (!c || !a) { rebuild(); return; }
+  const secs = (Date.now() - a.since) / 1000;
+  const long = a.state !== "ready" && a.state !== "logged_out" && secs > WB.stateLong;
+  c.el.className = "agent s-" + a.state + (long ? " long" : "");
+  c.el.dataset.state = a.state;
+  c.state.textContent = a.state.replace("_", " ");
+  c.time.textContent = NW.dur(secs);
+}
+
+// tick moves the clocks: time in state on every card, waits on busy tiles.
+function tick() {
+  document.getElementById("clock").textContent = new Date().toLocaleTimeString();
+  for (const ext of view.cards.keys()) view.dirtyAgents.add(ext);
+  for (const [num, g] of WB.groups) if (g.waiting.size) view.dirtyGroups.add(num);
+  scheduleRender();
 }
 
 function setLive(on) {
@@ -162,10 +214,7 @@ async function startBoard() {
   document.getElementById("loginForm").hidden = true;
   document.getElementById("board").hidden = false;
   NW.stream(onMessage, () => loadAll().catch((e) => console.warn(e)), setLive);
-  setInterval(() => { // clocks only: time in state and waits count up locally
-    document.getElementById("clock").textContent = new Date().toLocaleTimeString();
-    render();
-  }, 1000);
+  setInterval(tick, 1000); // clocks only: time in state and waits count up locally
 }
 
 document.getElementById("loginBtn").addEventListener("click", async (e) => {
