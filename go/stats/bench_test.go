@@ -98,3 +98,20 @@ func BenchmarkAgentsRender(b *testing.B) {
 		_ = s.AgentsJSON("", false)
 	}
 }
+
+// BenchmarkObserveBatch: the whole sample in batches of 9 decisions (one
+// call's life, as the core hands them over), reported per decision.
+func BenchmarkObserveBatch(b *testing.B) {
+	s, _ := newTest()
+	ds := sampleDecisions(1000, 10000)
+	s.Observe(ds)
+	b.ReportAllocs()
+	b.ResetTimer()
+	n := 0
+	for i := 0; i < b.N; i++ {
+		j := (i * 9) % (len(ds) - 9)
+		s.Observe(ds[j : j+9])
+		n += 9
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/decision")
+}

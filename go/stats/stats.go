@@ -423,9 +423,7 @@ func (s *Stats) observe(d *acd.Decision) {
 	case acd.DEnded:
 		// The call is over: nothing of it may linger (a missed hang-up or
 		// queue removal must not grow the maps).
-		if _, ok := s.talking[c.UUID]; ok {
-			delete(s.talking, c.UUID)
-		}
+		delete(s.talking, c.UUID)
 		if g := s.groups[c.Group]; g != nil {
 			delete(g.waiting, c.UUID)
 		}

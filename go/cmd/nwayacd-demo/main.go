@@ -89,6 +89,7 @@ Agents 10000… answer simulated calls; extensions 1001-1003 are yours to drive:
   redis-cli psubscribe 'event_*' 'agent_*' 'queue_*' 'cdr_*'
 Ctrl-C stops it.
 `, n.Addr(), publisher, rate, n.Addr(), n.Addr(), n.Addr())
+	fmt.Printf("Wallboard http://%[1]s/ui/, agent console http://%[1]s/ui/console.html, Prometheus http://%[1]s/metrics\n", n.Addr())
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
