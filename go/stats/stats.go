@@ -392,7 +392,7 @@ func (s *Stats) observe(d *acd.Decision) {
 		var g *group
 		if c.Group != "" {
 			g = s.group(c.Group)
-			wait := at - c.CallinTime.UnixNano()
+			wait := max(at-c.CallinTime.UnixNano(), 0) // clocks may step back
 			m, t := s.gslot(g, at)
 			for _, x := range [...]*gcount{m, t, &g.total} {
 				x.results[rAnswered]++
@@ -412,7 +412,7 @@ func (s *Stats) observe(d *acd.Decision) {
 		}
 		delete(s.talking, c.UUID)
 		if g := t.g; g != nil {
-			talk := at - t.at
+			talk := max(at-t.at, 0)
 			m, td := s.gslot(g, at)
 			for _, x := range [...]*gcount{m, td, &g.total} {
 				x.handled++
@@ -441,7 +441,7 @@ func (s *Stats) observe(d *acd.Decision) {
 			}
 		}
 		if r != rBlacklisted {
-			g.waitH.observe(WaitBounds, c.Waited.Seconds())
+			g.waitH.observe(WaitBounds, max(c.Waited.Seconds(), 0))
 		}
 	}
 }
