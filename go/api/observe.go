@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttpadaptor"
@@ -28,6 +29,8 @@ type Observability struct {
 	// on /metrics (Prometheus' authorization.credentials); empty: open.
 	MetricsToken string
 	UI           fs.FS // served at /ui/ (index.html at its root)
+	Reports      Reports
+	Location     *time.Location // of report times; default time.Local
 
 	metricsH fasthttp.RequestHandler
 }

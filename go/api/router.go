@@ -47,6 +47,8 @@ var routes = []route{
 	{method: "GET", pattern: "/api/groups/{group}", handler: (*Server).group},
 	{method: "GET", pattern: "/api/stats/groups", handler: (*Server).statsGroups},
 	{method: "GET", pattern: "/api/stats/agents", handler: (*Server).statsAgents},
+	{method: "GET", pattern: "/api/reports/groups", handler: (*Server).reportGroups},
+	{method: "GET", pattern: "/api/reports/agents", handler: (*Server).reportAgents},
 	{method: "GET", pattern: "/api/events", public: true, handler: (*Server).events}, // checks its own token (header or ?token=)
 	{method: "GET", pattern: "/api/openapi.json", public: true, handler: (*Server).openAPI},
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/nwayacd/mod_nwayacd/go/event"
 	"github.com/nwayacd/mod_nwayacd/go/metrics"
 	"github.com/nwayacd/mod_nwayacd/go/publish"
+	"github.com/nwayacd/mod_nwayacd/go/reports"
 	"github.com/nwayacd/mod_nwayacd/go/service"
 	"github.com/nwayacd/mod_nwayacd/go/stats"
 	"github.com/nwayacd/mod_nwayacd/go/ui"
@@ -29,7 +30,11 @@ func (n *Node) observability(st *stats.Stats) api.Observability {
 	if n.hub != nil {
 		src.Transports = n.transports
 	}
-	return api.Observability{Stats: st, Metrics: metrics.Handler(src), MetricsToken: n.cfg.MetricsToken, UI: ui.Files}
+	o := api.Observability{Stats: st, Metrics: metrics.Handler(src), MetricsToken: n.cfg.MetricsToken, UI: ui.Files}
+	if n.pgStore != nil {
+		o.Reports = reports.New(n.pgStore.Pool(), n.cfg.ServiceLevel, n.cfg.ShortAbandon)
+	}
+	return o
 }
 
 func (n *Node) metricsNode() metrics.Node {

@@ -2,12 +2,17 @@ package node
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/nwayacd/mod_nwayacd/go/stats"
 )
@@ -142,5 +147,65 @@ func TestEventsResumeWithLastEventID(t *testing.T) {
 		if e.id != b.id+uint64(i)+1 || e.msg["status"] != want {
 			t.Fatalf("after resume #%d: id %d (want %d) status %v (want %s)", i, e.id, b.id+uint64(i)+1, e.msg["status"], want)
 		}
+	}
+}
+
+// Historical reports over REST: from PostgreSQL as JSON and CSV; with the
+// embedded store a clear 501.
+func TestReportsOverREST(t *testing.T) {
+	n := start(t, params(t, nil))
+	auth := restLogin(t, n)
+	code, body := get(t, "http://"+n.Addr()+"/api/reports/groups?from=2026-03-02&to=2026-03-03&interval=1h", auth)
+	n.Stop()
+	if code != 501 || !strings.Contains(body, "PostgreSQL") {
+		t.Fatalf("embedded store: %d %s", code, body)
+	}
+
+	need(t, "127.0.0.1:5432")
+	ctx := context.Background()
+	admin, err := pgx.Connect(ctx, "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(ctx)
+	db := fmt.Sprintf("nwayacd_node_rep_%d", time.Now().UnixNano())
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+db); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _, _ = admin.Exec(ctx, "DROP DATABASE "+db+" WITH (FORCE)") }()
+	dsn := "postgres://postgres@127.0.0.1:5432/" + db + "?sslmode=disable"
+	n = start(t, params(t, map[string]string{"db-dsn": dsn}))
+	defer n.Stop()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, `INSERT INTO nwayacd_cdr (uuid, group_number, a_start_stamp, answer_stamp, billsec, flag, destination_number)
+		VALUES ('r1', '110', '2026-03-02 10:05:00', '2026-03-02 10:05:12', '30', '正常接听', '1000'),
+		       ('r2', '110', '2026-03-02 11:05:00', '', '0', '排队放弃', '')`); err != nil {
+		t.Fatal(err)
+	}
+	auth = restLogin(t, n)
+	base := "http://" + n.Addr() + "/api/reports/groups?from=2026-03-02&to=2026-03-03&interval=1h"
+	code, body = get(t, base, auth)
+	var doc struct {
+		Rows []map[string]any `json:"rows"`
+	}
+	if code != 200 || json.Unmarshal([]byte(body), &doc) != nil || len(doc.Rows) != 2 || doc.Rows[0]["answered"].(float64) != 1 ||
+		doc.Rows[0]["asa_seconds"].(float64) != 12 || doc.Rows[1]["abandoned"].(float64) != 1 {
+		t.Fatalf("json: %d %s", code, body)
+	}
+	code, body = get(t, base+"&format=csv", auth)
+	if code != 200 || !strings.HasPrefix(body, "group,start,") || strings.Count(body, "\n") != 3 {
+		t.Fatalf("csv: %d %s", code, body)
+	}
+	for _, bad := range []string{"?from=yesterday&to=2026-03-03", "?from=2026-03-03&to=2026-03-02", "?from=2026-03-02&to=2026-03-03&interval=5m"} {
+		if code, body := get(t, "http://"+n.Addr()+"/api/reports/agents"+bad, auth); code != 400 || !strings.Contains(body, `"error"`) {
+			t.Fatalf("%s: %d %s", bad, code, body)
+		}
+	}
+	if code, body := get(t, "http://"+n.Addr()+"/api/reports/agents?from=2026-03-02&to=2026-03-03&interval=1d", auth); code != 200 || !strings.Contains(body, `"extension":"1000"`) {
+		t.Fatalf("agents: %d %s", code, body)
 	}
 }

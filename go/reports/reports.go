@@ -73,10 +73,45 @@ type AgentRow struct {
 }
 
 // Reports runs the queries on a pool.
-type Reports struct{ pool *pgxpool.Pool }
+type Reports struct {
+	pool      *pgxpool.Pool
+	sl, short time.Duration
+}
 
-// New uses pool (the caller closes it).
-func New(pool *pgxpool.Pool) *Reports { return &Reports{pool: pool} }
+// New uses pool (the caller closes it) with the service level's T and the
+// abandoned-short threshold N.
+func New(pool *pgxpool.Pool, serviceLevel, shortAbandon time.Duration) *Reports {
+	return &Reports{pool: pool, sl: serviceLevel, short: shortAbandon}
+}
+
+// Report renders one report as JSON or CSV (the REST API's interface).
+func (r *Reports) Report(ctx context.Context, kind string, from, to time.Time, interval time.Duration, csv bool) ([]byte, error) {
+	q := Query{From: from, To: to, Interval: interval, ServiceLevel: r.sl, ShortAbandon: r.short}
+	if err := q.Check(); err != nil {
+		return nil, err
+	}
+	switch kind {
+	case "groups":
+		rows, err := r.Groups(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		if csv {
+			return GroupsCSV(rows), nil
+		}
+		return JSON(kind, q, rows), nil
+	case "agents":
+		rows, err := r.Agents(ctx, q, time.Now())
+		if err != nil {
+			return nil, err
+		}
+		if csv {
+			return AgentsCSV(rows), nil
+		}
+		return JSON(kind, q, rows), nil
+	}
+	return nil, fmt.Errorf("unknown report %q", kind)
+}
 
 const stampLayout = "2006-01-02 15:04:05"
 

@@ -99,7 +99,7 @@ func TestReports(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	r := reports.New(st.Pool())
+	r := reports.New(st.Pool(), 20*time.Second, 5*time.Second)
 	q := reports.Query{From: day.Add(10 * time.Hour), To: day.Add(11 * time.Hour), Interval: 15 * time.Minute,
 		ServiceLevel: 20 * time.Second, ShortAbandon: 5 * time.Second}
 	gs, err := r.Groups(ctx, q)
