@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/nwayacd/mod_nwayacd/go/stats"
 )
@@ -208,4 +209,52 @@ func TestReportsOverREST(t *testing.T) {
 	if code, body := get(t, "http://"+n.Addr()+"/api/reports/agents?from=2026-03-02&to=2026-03-03&interval=1d", auth); code != 200 || !strings.Contains(body, `"extension":"1000"`) {
 		t.Fatalf("agents: %d %s", code, body)
 	}
+}
+
+// With the Redis publisher, a message goes to pub/sub (JSON with seq and
+// node added) and to its family's Redis Stream, under the same seq.
+func TestRedisStreamFromNode(t *testing.T) {
+	need(t, "127.0.0.1:6379")
+	ctx := context.Background()
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379", DB: 12})
+	defer rdb.Close()
+	if err := rdb.Del(ctx, "nwayacd:stream:agent").Err(); err != nil {
+		t.Fatal(err)
+	}
+	n := start(t, params(t, map[string]string{"publisher": "redis", "redis-db": "12", "stream-maxlen": "1000"}))
+	defer n.Stop()
+	sub := rdb.Subscribe(ctx, "agent_7101")
+	defer sub.Close()
+	if _, err := sub.Receive(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cmd(t, n, "nway_add_group", "7100 5")
+	cmd(t, n, "nway_add_ext", "7101")
+	cmd(t, n, "nway_busy", "7101")
+	var pub struct {
+		Number string `json:"number"`
+		Seq    uint64 `json:"seq"`
+		Node   string `json:"node"`
+	}
+	select {
+	case m := <-sub.Channel():
+		if err := json.Unmarshal([]byte(m.Payload), &pub); err != nil || pub.Seq == 0 || pub.Node == "" {
+			t.Fatalf("pub/sub payload %s: %v", m.Payload, err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no agent event")
+	}
+	var found bool
+	waitFor(t, "the stream entry", func() bool {
+		xs, err := rdb.XRange(ctx, "nwayacd:stream:agent", "-", "+").Result()
+		if err != nil {
+			return false
+		}
+		for _, x := range xs {
+			if x.Values["seq"] == strconv.FormatUint(pub.Seq, 10) && x.Values["channel"] == "agent_7101" && x.Values["node"] == pub.Node {
+				found = true
+			}
+		}
+		return found
+	})
 }
