@@ -166,6 +166,8 @@ type Server struct {
 	// One shared encoding per batch of concurrent list requests.
 	queuesC, extsC, groupsC coalescer
 
+	obs atomic.Pointer[Observability] // statistics, metrics, pages (observe.go)
+
 	bootID string // distinguishes this server's ETags from a previous run's
 
 	stop     chan struct{} // closed by Shutdown: ends event streams and Serve's retries

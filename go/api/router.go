@@ -46,6 +46,10 @@ var routes = []route{
 	{method: "GET", pattern: "/api/phone_unhold/{ext}", handler: extCall(Service.PhoneUnhold)},
 	{method: "GET", pattern: "/api/groups", handler: (*Server).groups},
 	{method: "GET", pattern: "/api/groups/{group}", handler: (*Server).group},
+	{method: "GET", pattern: "/api/stats/groups", handler: (*Server).statsGroups},
+	{method: "GET", pattern: "/api/stats/agents", handler: (*Server).statsAgents},
+	{method: "GET", pattern: "/api/reports/groups", handler: (*Server).reportGroups},
+	{method: "GET", pattern: "/api/reports/agents", handler: (*Server).reportAgents},
 	{method: "GET", pattern: "/api/events", public: true, handler: (*Server).events}, // checks its own token (header or ?token=)
 	{method: "GET", pattern: "/api/openapi.json", public: true, handler: (*Server).openAPI},
 }
@@ -110,6 +114,9 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		}
 	}()
 	r, arg := lookup(ctx.Path())
+	if r == nil && s.serveOutsideAPI(ctx) { // /metrics, /ui/
+		return
+	}
 	if r == nil {
 		writeError(ctx, fasthttp.StatusNotFound, fmt.Sprintf("unknown path %q", ctx.Path()))
 		return

@@ -47,6 +47,11 @@ type Config struct {
 	CrashLog      string
 	DBDir         string // FreeSWITCH's db folder (embedded store, CDR spool)
 	LogDir        string
+	// Observability (issue 14).
+	MetricsToken string        // "" = /metrics needs no token
+	ServiceLevel time.Duration // T of "answered within T"; default 20 s
+	ShortAbandon time.Duration // abandoned within this is abandoned-short; default 5 s
+	StreamMaxLen int           // Redis Stream entries kept per family (~); 0 = no stream
 }
 
 // Known lists every parameter name the module reads.
@@ -58,6 +63,7 @@ var Known = []string{
 	"wrapup-seconds", "no-answer-limit", "memory-expiry-hours", "default-busy-ring-times",
 	"default-max-wait-seconds", "dial-template", "transfer-context", "hold-music", "crash-log",
 	"fs-log-dir", "fs-db-dir", "fs-conf-dir", "fs-recordings-dir",
+	"metrics-token", "service-level-seconds", "abandon-short-seconds", "stream-maxlen",
 }
 
 // defaults is the configuration with no parameter given.
@@ -69,6 +75,7 @@ func defaults() Config {
 		Redis: true, RedisAddr: "127.0.0.1:6379", AMQPURL: "amqp://guest:guest@127.0.0.1:5672/", AMQPExchange: "nwayacd",
 		WrapUp: 300 * time.Second, NoAnswerMax: 3, DialTemplate: "user/%s", Context: "default",
 		HoldMusic: "local_stream://moh", DBDir: "/usr/local/freeswitch/db", LogDir: "/usr/local/freeswitch/log",
+		ServiceLevel: 20 * time.Second, ShortAbandon: 5 * time.Second, StreamMaxLen: 100000,
 	}
 }
 
@@ -82,6 +89,7 @@ func Parse(p map[string]string) (Config, []string, error) {
 	r.policies(&c)
 	r.calls(&c)
 	r.paths(&c)
+	r.observability(&c)
 	return c, unknown(p), errors.Join(r.errs...)
 }
 
@@ -221,6 +229,15 @@ func (r *reader) paths(c *Config) {
 	if c.CrashLog == "" {
 		c.CrashLog = filepath.Join(c.LogDir, "nwayacd-crash.log")
 	}
+}
+
+// observability reads the metrics token, the service-level figures and the
+// event streams' length (issue 14).
+func (r *reader) observability(c *Config) {
+	r.str("metrics-token", &c.MetricsToken)
+	r.seconds("service-level-seconds", &c.ServiceLevel, time.Second, false)
+	r.seconds("abandon-short-seconds", &c.ShortAbandon, time.Second, false)
+	r.integer("stream-maxlen", &c.StreamMaxLen, 0, 100_000_000)
 }
 
 // unknown warns about every parameter the module does not read.

@@ -27,6 +27,7 @@ import (
 	"github.com/nwayacd/mod_nwayacd/go/logx"
 	"github.com/nwayacd/mod_nwayacd/go/publish"
 	"github.com/nwayacd/mod_nwayacd/go/service"
+	"github.com/nwayacd/mod_nwayacd/go/stats"
 	"github.com/nwayacd/mod_nwayacd/go/store"
 	"github.com/nwayacd/mod_nwayacd/go/store/embedded"
 	"github.com/nwayacd/mod_nwayacd/go/store/pg"
@@ -75,6 +76,8 @@ type Node struct {
 	pgStore *pg.Store
 	journal *writeback.Journal
 	hub     *publish.Hub
+	seq     *publish.Sequencer // stamps seq and node, keeps the Redis Streams (observe.go)
+	stats   *stats.Stats
 	rest    *api.Server
 	ln      net.Listener
 	ctx     context.Context
@@ -246,22 +249,23 @@ func (n *Node) startPublisher() (service.Publisher, error) {
 	if n.cfg.CTIIP == "" {
 		n.cfg.CTIIP = publish.DefaultCTIIP()
 	}
-	if !n.cfg.Redis && !n.cfg.AMQP {
-		return nil, nil
+	if n.cfg.Redis || n.cfg.AMQP {
+		pcfg := publish.Config{SpoolPath: filepath.Join(n.cfg.DBDir, "nwayacd-cdr-spool.db"), CTIIP: n.cfg.CTIIP, Logger: n.log}
+		if n.cfg.Redis {
+			pcfg.Redis = &publish.RedisConfig{Addr: n.cfg.RedisAddr, Password: n.cfg.RedisPass, DB: n.cfg.RedisDB}
+		}
+		if n.cfg.AMQP {
+			pcfg.AMQP = &publish.AMQPConfig{URL: n.cfg.AMQPURL, Exchange: n.cfg.AMQPExchange}
+		}
+		hub, err := publish.New(pcfg)
+		if err != nil {
+			return nil, fmt.Errorf("publisher: %w", err)
+		}
+		n.hub = hub
 	}
-	pcfg := publish.Config{SpoolPath: filepath.Join(n.cfg.DBDir, "nwayacd-cdr-spool.db"), CTIIP: n.cfg.CTIIP, Logger: n.log}
-	if n.cfg.Redis {
-		pcfg.Redis = &publish.RedisConfig{Addr: n.cfg.RedisAddr, Password: n.cfg.RedisPass, DB: n.cfg.RedisDB}
-	}
-	if n.cfg.AMQP {
-		pcfg.AMQP = &publish.AMQPConfig{URL: n.cfg.AMQPURL, Exchange: n.cfg.AMQPExchange}
-	}
-	hub, err := publish.New(pcfg)
-	if err != nil {
-		return nil, fmt.Errorf("publisher: %w", err)
-	}
-	n.hub = hub
-	return hub, nil
+	// In front of the hub, or alone: live streams resume by id either way.
+	n.seq = n.sequencer(n.cfg)
+	return n.seq, nil
 }
 
 func (n *Node) startService(snap store.Snapshot, pub service.Publisher) {
@@ -279,6 +283,8 @@ func (n *Node) startService(snap store.Snapshot, pub service.Publisher) {
 		Reload:       n.reloadTables,
 		Journal:      n.journal,
 	}
+	n.stats = newStats(n.cfg, n.opt.Clock)
+	sopt.Observer = n.stats
 	if pub != nil { // a nil *Hub in the interface would not be nil
 		sopt.Publisher = pub
 	}
@@ -291,10 +297,11 @@ func (n *Node) startService(snap store.Snapshot, pub service.Publisher) {
 func (n *Node) startREST() error {
 	restCfg := n.cfg.REST()
 	restCfg.Logger = n.log.With("part", "rest")
-	rest, err := api.New(restCfg, durableService{n.Service, n})
+	rest, err := api.New(restCfg, apiService{durableService{n.Service, n}, n.seq})
 	if err != nil {
 		return fmt.Errorf("rest: %w", err)
 	}
+	rest.SetObservability(n.observability(n.stats))
 	ln, err := net.Listen("tcp", n.cfg.RESTListen)
 	if err != nil {
 		return fmt.Errorf("rest-listen %s: %w", n.cfg.RESTListen, err)
@@ -523,6 +530,9 @@ func (n *Node) Stop() {
 	n.wg.Wait()
 	if n.Service != nil {
 		n.Service.Stop()
+	}
+	if n.seq != nil {
+		n.seq.Close()
 	}
 	if n.hub != nil {
 		if err := n.hub.Close(ctx); err != nil {

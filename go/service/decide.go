@@ -10,6 +10,9 @@ import (
 
 // handle turns the core's decisions into effects. Called with mu held.
 func (s *Service) handle(ds []acd.Decision) {
+	if s.opt.Observer != nil && len(ds) > 0 {
+		defer s.opt.Observer.Observe(ds)
+	}
 	for i := range ds {
 		d := &ds[i]
 		c := d.Call

@@ -80,6 +80,9 @@ type Options struct {
 	Status func() map[string]any
 	// Reload re-reads configuration; nil: reload only re-applies policies.
 	Reload func() error
+	// Observer sees each batch of the core's decisions after they are
+	// handled, under the core's lock: it must be quick and not block.
+	Observer interface{ Observe([]acd.Decision) }
 }
 
 type wallClock struct{}

@@ -174,6 +174,7 @@ Agents 10000… answer simulated calls; extensions 1001-1003 are yours to drive:
   redis-cli psubscribe 'event_*' 'agent_*' 'queue_*' 'cdr_*'
 Ctrl-C stops it.
 `, addr, publisher, rate, addr, addr, addr)
+	fmt.Printf("Wallboard http://%[1]s/ui/, agent console http://%[1]s/ui/console.html, Prometheus http://%[1]s/metrics\n", addr)
 }
 
 func progress(ctx context.Context, s *sim.Sim) {
