@@ -17,6 +17,14 @@ import (
 	"time"
 )
 
+// Policy defaults, shared with nwayacd.conf.xml's reader (go/config) so that
+// each lives in one place.
+const (
+	DefaultWrapUp        = 300 * time.Second
+	DefaultNoAnswerLimit = 3
+	DefaultDialTemplate  = "user/%s"
+)
+
 // Clock is the engine's only source of time.
 type Clock interface{ Now() time.Time }
 
@@ -41,10 +49,10 @@ type Config struct {
 
 func (c *Config) fill() {
 	if c.WrapUp == 0 {
-		c.WrapUp = 300 * time.Second
+		c.WrapUp = DefaultWrapUp
 	}
 	if c.NoAnswerLimit == 0 {
-		c.NoAnswerLimit = 3
+		c.NoAnswerLimit = DefaultNoAnswerLimit
 	}
 	if c.OfferGrace == 0 {
 		c.OfferGrace = 10 * time.Second
@@ -53,7 +61,7 @@ func (c *Config) fill() {
 		c.DefaultTimeout = 15 * time.Second
 	}
 	if c.DialTemplate == "" {
-		c.DialTemplate = "user/%s"
+		c.DialTemplate = DefaultDialTemplate
 	}
 }
 

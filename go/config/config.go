@@ -6,6 +6,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"github.com/nwayacd/mod_nwayacd/go/acd"
 	"net"
 	"path/filepath"
 	"sort"
@@ -73,7 +74,7 @@ func defaults() Config {
 		TokenTTL: api.DefaultTokenTTL, RESTMaxConns: api.DefaultMaxConns, RESTMaxPerIP: api.DefaultMaxConnsPerIP,
 		RESTReadLimit: api.DefaultReadTimeout, RESTIdle: api.DefaultIdleTimeout,
 		Redis: true, RedisAddr: "127.0.0.1:6379", AMQPURL: "amqp://guest:guest@127.0.0.1:5672/", AMQPExchange: "nwayacd",
-		WrapUp: 300 * time.Second, NoAnswerMax: 3, DialTemplate: "user/%s", Context: "default",
+		WrapUp: acd.DefaultWrapUp, NoAnswerMax: acd.DefaultNoAnswerLimit, DialTemplate: acd.DefaultDialTemplate, Context: "default",
 		HoldMusic: "local_stream://moh", DBDir: "/usr/local/freeswitch/db", LogDir: "/usr/local/freeswitch/log",
 		ServiceLevel: 20 * time.Second, ShortAbandon: 5 * time.Second, StreamMaxLen: 100000,
 	}

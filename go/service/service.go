@@ -144,7 +144,7 @@ func New(opt Options) *Service {
 		opt.Clock = wallClock{}
 	}
 	if opt.DialTemplate == "" {
-		opt.DialTemplate = "user/%s"
+		opt.DialTemplate = acd.DefaultDialTemplate
 	}
 	if opt.Context == "" {
 		opt.Context = "default"
