@@ -70,7 +70,7 @@ func (e *Engine) gen() uint64 { e.seq++; return e.seq }
 
 // wake asks a waiting session to come back for its next step. A session that
 // is ringing an agent, talking or about to ask anyway is left alone: a stray
-// uuid_break would cut its next prompt short.
+// wake would cut its next prompt short.
 func (e *Engine) wake(c *call) {
 	if c.inWait {
 		e.emit(Decision{Kind: DWake, Call: c.view(), At: e.now()})

@@ -19,7 +19,7 @@ const (
 	DOfferNoAnswer
 	DOfferAnswered
 	DOfferHangup
-	// DWake: Call's session must ask for its next step now (uuid_break).
+	// DWake: Call's session must ask for its next step now (the host's wake).
 	DWake
 	// DKill: take back the offer of Call to Ext: hang up its agent leg
 	// AgentUUID ("" when unnamed: the offer's own timeout ends it).

@@ -3,14 +3,15 @@
 //
 // The session thread owns all media: it asks Go what to do next, does it (play,
 // wait with music, originate an agent, bridge, hang up), and reports the outcome.
-// Go never touches a session; it wakes a waiting session with `uuid_break`.
+// Go never touches a session; it wakes a waiting one through the shim's wake
+// (the session's break flag and signal; `uuid_break` only as a fallback).
 package session
 
 // Action tells the session thread what to do next.
 type Action uint8
 
 const (
-	// Wait: play File in a loop (music while queued) until woken by uuid_break
+	// Wait: play File in a loop (music while queued) until woken (the host's wake)
 	// or TimeoutMS passes (0: no limit), then ask Next again.
 	Wait Action = iota + 1
 	// Play: play File Loops times (answering first if needed), then ask Next.
