@@ -79,6 +79,10 @@ type Config struct {
 	ReadTimeout   time.Duration // to read a request, from its first byte, and to wait for the first; default 10s
 	IdleTimeout   time.Duration // a keep-alive connection between requests; default 60s
 
+	// CORSOrigins may read the API from a browser page ("*": any origin);
+	// none by default.
+	CORSOrigins []string
+
 	Logger *slog.Logger // nil: discard
 }
 

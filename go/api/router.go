@@ -113,6 +113,9 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 			writeError(ctx, fasthttp.StatusInternalServerError, "internal error")
 		}
 	}()
+	if s.cors(ctx) {
+		return
+	}
 	r, arg := lookup(ctx.Path())
 	if r == nil && s.serveOutsideAPI(ctx) { // /metrics, /ui/
 		return

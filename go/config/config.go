@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"github.com/nwayacd/mod_nwayacd/go/acd"
 	"net"
+	"net/url"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -28,6 +29,7 @@ type Config struct {
 	RESTMaxPerIP  int           // open REST connections from one address
 	RESTReadLimit time.Duration // to read one request
 	RESTIdle      time.Duration // a keep-alive connection between requests
+	CORSOrigins   []string      // browser pages from these origins may use REST
 	CTIIP         string        // "" = the node's primary address
 	Redis         bool
 	AMQP          bool
@@ -58,7 +60,7 @@ type Config struct {
 // Known lists every parameter name the module reads.
 var Known = []string{
 	"rest-listen", "rest-user", "rest-password", "token-ttl",
-	"rest-max-connections", "rest-max-connections-per-ip", "rest-read-timeout-seconds", "rest-idle-timeout-seconds",
+	"rest-max-connections", "rest-max-connections-per-ip", "rest-read-timeout-seconds", "rest-idle-timeout-seconds", "rest-cors-origins",
 	"cti-ip", "publisher",
 	"redis-addr", "redis-password", "redis-db", "amqp-url", "amqp-exchange", "db-dsn",
 	"wrapup-seconds", "no-answer-limit", "memory-expiry-hours", "default-busy-ring-times",
@@ -168,6 +170,16 @@ func (r *reader) rest(c *Config) {
 	r.integer("rest-max-connections-per-ip", &c.RESTMaxPerIP, 1, 1<<20)
 	r.seconds("rest-read-timeout-seconds", &c.RESTReadLimit, time.Second, false)
 	r.seconds("rest-idle-timeout-seconds", &c.RESTIdle, time.Second, false)
+	if v, ok := r.value("rest-cors-origins"); ok {
+		for _, o := range strings.Split(v, ",") {
+			o = strings.TrimSpace(o)
+			if u, err := url.Parse(o); o != "*" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "") {
+				r.bad("rest-cors-origins", o, "want origins like https://wallboard.example:8443, comma-separated, or *")
+				continue
+			}
+			c.CORSOrigins = append(c.CORSOrigins, o)
+		}
+	}
 	r.str("cti-ip", &c.CTIIP)
 	if c.CTIIP != "" && net.ParseIP(c.CTIIP) == nil {
 		r.bad("cti-ip", c.CTIIP, "want an IP address")
@@ -262,5 +274,6 @@ func (c Config) REST() api.Config {
 	return api.Config{
 		Listen: c.RESTListen, Username: c.RESTUser, Password: c.RESTPassword, TokenTTL: c.TokenTTL,
 		MaxConns: c.RESTMaxConns, MaxConnsPerIP: c.RESTMaxPerIP, ReadTimeout: c.RESTReadLimit, IdleTimeout: c.RESTIdle,
+		CORSOrigins: c.CORSOrigins,
 	}
 }

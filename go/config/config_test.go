@@ -90,3 +90,15 @@ func TestDefaultPasswordOnlyOnLoopback(t *testing.T) {
 		t.Fatalf("loopback with the default password: %v", err)
 	}
 }
+
+func TestCORSOrigins(t *testing.T) {
+	c, _, err := Parse(map[string]string{"rest-cors-origins": "https://a.example, http://b.example:8080"})
+	if err != nil || len(c.CORSOrigins) != 2 || c.REST().CORSOrigins[1] != "http://b.example:8080" {
+		t.Fatalf("%v %v", c.CORSOrigins, err)
+	}
+	for _, bad := range []string{"a.example", "ftp://a.example", "https://a.example/path", "https://"} {
+		if _, _, err := Parse(map[string]string{"rest-cors-origins": bad}); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
