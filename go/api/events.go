@@ -15,11 +15,10 @@ import (
 const eventBuffer = 256
 
 // events streams the service's JSON events as Server-Sent Events. Browsers'
-// EventSource cannot set headers, so ?token= is accepted too.
+// EventSource cannot set headers, so ?token= is accepted too. A service that
+// keeps an EventLog gives frames with ids, and a reconnecting client resumes
+// from its Last-Event-ID; otherwise each message is framed here.
 func (s *Server) events(ctx *fasthttp.RequestCtx, _ string) {
-	if s.eventsResumable(ctx) { // ids and Last-Event-ID (resume.go)
-		return
-	}
 	tok := parseAuthorization(ctx.Request.Header.Peek("Authorization"))
 	if tok == nil {
 		tok = ctx.QueryArgs().Peek("token")
@@ -39,7 +38,21 @@ func (s *Server) events(ctx *fasthttp.RequestCtx, _ string) {
 		writeError(ctx, fasthttp.StatusServiceUnavailable, "too many event streams open (limit "+strconv.Itoa(s.cfg.MaxEventStreams)+")")
 		return
 	}
-	ch, unsubscribe := s.svc.Subscribe(eventBuffer)
+	var (
+		ch          <-chan []byte
+		unsubscribe func()
+		write       = writeEvent
+	)
+	if log, ok := s.svc.(EventLog); ok {
+		last := string(ctx.Request.Header.Peek("Last-Event-ID"))
+		if last == "" {
+			last = string(ctx.QueryArgs().Peek("lastEventId")) // for clients that cannot set headers
+		}
+		ch, unsubscribe = log.SubscribeSSE(last, eventBuffer)
+		write = func(w *bufio.Writer, frame []byte) { _, _ = w.Write(frame) }
+	} else {
+		ch, unsubscribe = s.svc.Subscribe(eventBuffer)
+	}
 	ctx.SetContentType("text/event-stream; charset=utf-8")
 	ctx.Response.Header.Set("Cache-Control", "no-cache")
 	ctx.Response.Header.Set("X-Accel-Buffering", "no")
@@ -63,7 +76,20 @@ func (s *Server) events(ctx *fasthttp.RequestCtx, _ string) {
 				if !ok {
 					return
 				}
-				writeEvent(w, msg)
+				write(w, msg)
+				// Write what else is ready in one flush.
+				for more := true; more && w.Buffered() < 32<<10; {
+					select {
+					case m, ok := <-ch:
+						if !ok {
+							more = false
+							break
+						}
+						write(w, m)
+					default:
+						more = false
+					}
+				}
 			case <-t.C:
 				_, _ = w.WriteString(": ping\n\n")
 			}
