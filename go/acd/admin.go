@@ -121,7 +121,7 @@ func (e *Engine) RemoveExtension(ext string) error {
 	}
 	e.logout(a)
 	if c := a.call; c != nil && c.phase == phaseOffering {
-		e.takeBack(c)
+		e.takeBackAgent(c, a)
 	}
 	delete(e.agents, ext)
 	return nil
@@ -157,6 +157,7 @@ type GroupSpec struct {
 	GiveUp         *GiveUp // nil = the node default
 	Blacklist      []string
 	VIP            []string
+	Options        GroupOptions // strategies, tiers, skills and queue features
 }
 
 // AddGroup creates a group; it exists already → ErrExists.
@@ -165,7 +166,7 @@ func (e *Engine) AddGroup(s GroupSpec) error {
 		return err
 	}
 	if !s.Mode.Valid() {
-		return Errorf(ErrBadArgument, "mode %d out of range (0 sequence, 1 random, 2 cycle, 3 remember+0, 4 remember+1, 5 remember+2)", int(s.Mode))
+		return Errorf(ErrBadArgument, "mode %d out of range (%s)", int(s.Mode), ModeHelp)
 	}
 	if e.groups[s.Number] != nil {
 		return Errorf(ErrExists, "group %s exists", s.Number)
@@ -174,7 +175,11 @@ func (e *Engine) AddGroup(s GroupSpec) error {
 		return Errorf(ErrBadArgument, "negative callout timeout")
 	}
 	g := &group{num: s.Number, name: s.Name, mode: s.Mode, timeout: s.CalloutTimeout, cursor: s.CurrentExt,
-		rings: s.Rings, giveUp: e.cfg.DefaultGiveUp, black: map[string]struct{}{}, vip: map[string]struct{}{}, pos: map[string]int{}}
+		rings: s.Rings, giveUp: e.cfg.DefaultGiveUp, black: map[string]struct{}{}, vip: map[string]struct{}{}, pos: map[string]int{},
+		maxTier: 1}
+	if err := e.setOptions(g, s.Options); err != nil {
+		return err
+	}
 	if g.timeout == 0 {
 		g.timeout = e.cfg.DefaultTimeout
 	}
@@ -201,10 +206,11 @@ func (e *Engine) UpdateGroup(num string, fn func(*GroupSpec)) error {
 		return err
 	}
 	gu := g.giveUp
-	s := GroupSpec{Number: g.num, Name: g.name, Mode: g.mode, CalloutTimeout: g.timeout, CurrentExt: g.cursor, Rings: g.rings, GiveUp: &gu}
+	s := GroupSpec{Number: g.num, Name: g.name, Mode: g.mode, CalloutTimeout: g.timeout, CurrentExt: g.cursor, Rings: g.rings, GiveUp: &gu,
+		Options: g.opt.clone()}
 	fn(&s)
 	if !s.Mode.Valid() {
-		return Errorf(ErrBadArgument, "mode %d out of range (0 sequence, 1 random, 2 cycle, 3 remember+0, 4 remember+1, 5 remember+2)", int(s.Mode))
+		return Errorf(ErrBadArgument, "mode %d out of range (%s)", int(s.Mode), ModeHelp)
 	}
 	if s.CalloutTimeout <= 0 {
 		return Errorf(ErrBadArgument, "callout timeout must be positive")
@@ -212,10 +218,14 @@ func (e *Engine) UpdateGroup(num string, fn func(*GroupSpec)) error {
 	if s.GiveUp != nil && (s.GiveUp.BusyRingTimes < 0 || s.GiveUp.MaxWait < 0) {
 		return Errorf(ErrBadArgument, "negative give-up setting")
 	}
+	if err := e.setOptions(g, s.Options); err != nil {
+		return err
+	}
 	g.name, g.mode, g.timeout, g.cursor, g.rings = s.Name, s.Mode, s.CalloutTimeout, s.CurrentExt, s.Rings
 	if s.GiveUp != nil {
 		g.giveUp = *s.GiveUp
 	}
+	e.reexamineGroup(g) // the new settings may let waiting calls through, or need timers
 	return nil
 }
 

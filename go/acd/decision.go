@@ -32,10 +32,24 @@ const (
 	DMemory
 	// DCursor: group Call.Group's current_ext_number is now Ext.
 	DCursor
+	// DOverflow: Call moves from its group Call.Group to group Status,
+	// keeping its arrival time and level (a DQueueRemove precedes it when
+	// it was queued, a DQueueAdd in the new group follows when it waits).
+	DOverflow
+	// DExit: the caller pressed the group's exit key; DEnded (exit) follows.
+	DExit
+	// DFull: Call was refused: its group already has its maximum of
+	// waiting calls; DEnded (full) follows.
+	DFull
+	// DCallbackScheduled / DCallbackPlaced: reserved for the callback
+	// feature (not yet decided by the core).
+	DCallbackScheduled
+	DCallbackPlaced
 )
 
 var decisionNames = [...]string{"", "agent", "queue_add", "queue_remove", "offer_callout",
-	"offer_noanswer", "offer_answered", "offer_hangup", "wake", "kill", "ended", "memory", "cursor"}
+	"offer_noanswer", "offer_answered", "offer_hangup", "wake", "kill", "ended", "memory", "cursor",
+	"queue_overflow", "queue_exit", "queue_full", "queue_callback", "queue_callback_placed"}
 
 func (k DecisionKind) String() string {
 	if int(k) < len(decisionNames) {
@@ -55,6 +69,8 @@ const (
 	ResultTimeout     Result = "timeout"   // the group's maximum wait passed
 	ResultNoGroup     Result = "no_group"  // the group vanished while it waited
 	ResultNoAnswer    Result = "no_answer" // a direct call the extension, or a callout the outside number, did not answer
+	ResultExit        Result = "exit"      // the caller pressed the group's exit key
+	ResultFull        Result = "full"      // refused: the group had its maximum of waiting calls
 )
 
 // CallView is a value snapshot of a call carried by decisions.

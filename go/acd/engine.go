@@ -37,6 +37,9 @@ type Config struct {
 	// kill decision's AgentUUID). nil: legs are left for the switch to name
 	// and reported back with the offer's result.
 	NewUUID func() string
+	// Location is where "today" (modes 7 and 8) starts at midnight; nil =
+	// the host's local time zone.
+	Location *time.Location
 }
 
 func (c *Config) fill() {
@@ -55,6 +58,9 @@ func (c *Config) fill() {
 	if c.DialTemplate == "" {
 		c.DialTemplate = "user/%s"
 	}
+	if c.Location == nil {
+		c.Location = time.Local
+	}
 }
 
 // Engine is the core. Create it with New.
@@ -71,6 +77,10 @@ type Engine struct {
 	out    []Decision
 	free   []*call
 	direct *group // the queue-less pseudo group of direct calls and callouts
+
+	skillIDs   map[string]uint16
+	skillNames []string
+	ringBuf    []*agent
 }
 
 type memo struct {
@@ -95,8 +105,8 @@ func New(cfg Config, clock Clock) *Engine {
 // Config returns the engine's effective configuration.
 func (e *Engine) Config() Config { return e.cfg }
 
-// SetPolicies changes the node-wide policies (reload). Seed, NewUUID and
-// DialTemplate are kept unless c sets them.
+// SetPolicies changes the node-wide policies (reload). Seed, NewUUID,
+// DialTemplate and Location are kept unless c sets them.
 func (e *Engine) SetPolicies(c Config) {
 	c.Seed = e.cfg.Seed
 	if c.NewUUID == nil {
@@ -104,6 +114,9 @@ func (e *Engine) SetPolicies(c Config) {
 	}
 	if c.DialTemplate == "" {
 		c.DialTemplate = e.cfg.DialTemplate
+	}
+	if c.Location == nil {
+		c.Location = e.cfg.Location
 	}
 	c.fill()
 	e.cfg = c

@@ -5,9 +5,10 @@ import "time"
 type timerKind uint8
 
 const (
-	tOffer   timerKind = iota + 1 // an offer was not reported in time
-	tWrapUp                       // wrap-up is over
-	tMaxWait                      // a waiting call reached its group's maximum wait
+	tOffer     timerKind = iota + 1 // an offer was not reported in time
+	tWrapUp                         // wrap-up is over
+	tMaxWait                        // a waiting call reached its group's maximum wait
+	tReexamine                      // a waiting call's skills relax, a tier joins, or it overflows
 )
 
 // timer entries are never removed: each carries the generation of its owner
@@ -96,6 +97,10 @@ func (e *Engine) Tick() {
 				c.overdue = true // let the ringing agent answer; give up if it does not
 			case phaseWaiting:
 				e.giveUp(c, ResultTimeout)
+			}
+		case tReexamine:
+			if c := t.call; c.life == t.gen && c.nextAt.Equal(t.at) {
+				e.reexamine(c)
 			}
 		}
 	}
