@@ -82,7 +82,7 @@ func ParseSkills(s string) ([]SkillReq, error) {
 		if hasLevel {
 			lv = strings.TrimSpace(lv)
 			n, err := strconv.Atoi(lv)
-			if err != nil || len(lv) > 2 {
+			if err != nil || len(lv) > 2 || lv[0] < '0' || lv[0] > '9' {
 				return nil, Errorf(ErrBadArgument, "malformed level %q for skill %s (want %d–%d)", lv, name, MinSkillLevel, MaxSkillLevel)
 			}
 			level = n
