@@ -81,6 +81,7 @@ type Engine struct {
 	skillIDs   map[string]uint16
 	skillNames []string
 	ringBuf    []*agent
+	due        []*call // calls whose re-examination is due in this Tick
 }
 
 type memo struct {

@@ -479,7 +479,7 @@ func (e *Engine) armNext(c *call) {
 			consider(g.opt.TierWait * (n + 1))
 		}
 	}
-	if g.opt.OverflowGroup != "" && g.opt.OverflowAfter > 0 {
+	if g.opt.OverflowAfter > 0 && e.canOverflow(c) {
 		consider(g.opt.OverflowAfter)
 		if g.opt.OverflowAfter <= waited {
 			next = 0 // due: the timer fires at the next Tick
@@ -507,10 +507,8 @@ func (e *Engine) reexamine(c *call) {
 		return
 	}
 	g := c.g
-	if g.opt.OverflowGroup != "" && g.opt.OverflowAfter > 0 && !e.now().Before(c.in.Add(g.opt.OverflowAfter)) {
-		if e.overflow(c) {
-			return
-		}
+	if g.opt.OverflowAfter > 0 && !e.now().Before(c.in.Add(g.opt.OverflowAfter)) && e.overflow(c) {
+		return
 	}
 	if g.mode == ModeRingAll {
 		if as := e.pickAll(c); len(as) > 0 {
@@ -549,6 +547,11 @@ func (e *Engine) RelaxStep() int {
 	return n
 }
 
+// canOverflow: c's group overflows somewhere that exists, and c has hops left.
+func (e *Engine) canOverflow(c *call) bool {
+	return c.g.opt.OverflowGroup != "" && c.hops < maxHops && e.groups[c.g.opt.OverflowGroup] != nil
+}
+
 // maxHops bounds a call's overflows (a cycle of groups overflowing into
 // each other stops there).
 const maxHops = 4
@@ -557,11 +560,11 @@ const maxHops = 4
 // group, keeping its arrival time, age and level. It reports false when
 // there is nowhere to go.
 func (e *Engine) overflow(c *call) bool {
-	from := c.g
-	to := e.groups[from.opt.OverflowGroup]
-	if to == nil || c.hops >= maxHops {
+	if !e.canOverflow(c) {
 		return false
 	}
+	from := c.g
+	to := e.groups[from.opt.OverflowGroup]
 	now := e.now()
 	if c.queued {
 		from.dequeue(c)

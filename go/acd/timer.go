@@ -1,6 +1,10 @@
 package acd
 
-import "time"
+import (
+	"cmp"
+	"slices"
+	"time"
+)
 
 type timerKind uint8
 
@@ -73,9 +77,12 @@ func (e *Engine) NextDeadline() (time.Time, bool) {
 	return e.timers[0].at, true
 }
 
-// Tick fires every timer that is due by the clock's now.
+// Tick fires every timer that is due by the clock's now. Calls due for
+// re-examination are taken best first (VIP, then oldest), so that an agent
+// several of them now qualify for gets the one it would have chosen.
 func (e *Engine) Tick() {
 	now := e.now()
+	defer e.reexamineDue()
 	for len(e.timers) > 0 && !e.timers[0].at.After(now) {
 		t := e.timers.pop()
 		switch t.kind {
@@ -100,8 +107,27 @@ func (e *Engine) Tick() {
 			}
 		case tReexamine:
 			if c := t.call; c.life == t.gen && c.nextAt.Equal(t.at) {
-				e.reexamine(c)
+				e.due = append(e.due, c)
 			}
 		}
 	}
+}
+
+func (e *Engine) reexamineDue() {
+	if len(e.due) == 0 {
+		return
+	}
+	slices.SortFunc(e.due, func(a, b *call) int {
+		if d := levelIndex(a.level) - levelIndex(b.level); d != 0 {
+			return d
+		}
+		return cmp.Compare(a.seq, b.seq)
+	})
+	for i, c := range e.due {
+		e.due[i] = nil
+		if c.life != 0 { // not forgotten meanwhile
+			e.reexamine(c)
+		}
+	}
+	e.due = e.due[:0]
 }
