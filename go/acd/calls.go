@@ -130,6 +130,7 @@ func (e *Engine) Enter(in CallIn) (Step, error) {
 		}
 	}
 	c := e.newCall()
+	ring := c.ring[:0]
 	reqs, err := e.resolve(c.reqs, in.Skills)
 	if err != nil {
 		c.reqs = reqs
@@ -158,7 +159,7 @@ func (e *Engine) Enter(in CallIn) (Step, error) {
 		return Step{Kind: StepHangup, File: g.rings.Busy, Cause: "USER_BUSY", Result: ResultFull}, nil
 	}
 	*c = call{uuid: in.UUID, number: in.Number, real: in.RealNumber, g: g, in: now, seq: e.gen(), level: level,
-		reqs: reqs, life: e.gen(), hops: hops}
+		reqs: reqs, ring: ring, life: e.gen(), hops: hops}
 	if len(in.Skills) == 0 {
 		c.reqs = append(c.reqs, g.skills...)
 		c.defaultReqs = true
@@ -415,16 +416,15 @@ func (e *Engine) answered(c *call) {
 	if c.kind == kindQueued {
 		c.g.ewt.answered(now, c.g.waiting > 0)
 	}
-	defer func() {
-		for _, f := range freed {
-			e.dispatchAgent(f)
-		}
-	}()
+
 	e.setState(a, CallTalking)
 	e.emit(Decision{Kind: DOfferAnswered, Ext: a.ext, Call: c.view(), At: now})
 	if c.number != "" {
 		e.memory[c.number] = memo{ext: a.ext, at: now}
 		e.emit(Decision{Kind: DMemory, Ext: a.ext, Call: c.view(), At: now})
+	}
+	for _, f := range freed {
+		e.dispatchAgent(f)
 	}
 }
 
@@ -454,8 +454,8 @@ func (e *Engine) offerFailed(c *call, byTimer bool) {
 // a no-answer.
 func (e *Engine) ringFailed(c *call, byTimer bool) {
 	now := e.now()
-	rung := make([]*agent, 0, len(c.ring)+1)
-	rung = append(rung, c.agent)
+	rung := append(e.rungBuf[:0], c.agent) // scratch: nothing below fails a ring again
+	defer func() { e.rungBuf = rung[:0] }()
 	for _, r := range c.ring {
 		rung = append(rung, r.a)
 	}
@@ -561,11 +561,6 @@ func (e *Engine) end(c *call, r Result) {
 		}
 		freed = e.cancelRing(c)
 	}
-	defer func() {
-		for _, f := range freed {
-			e.dispatchAgent(f)
-		}
-	}()
 	if a := c.agent; a != nil && c.phase == phaseOffering {
 		if c.delivered && r != ResultAbandoned {
 			e.emit(Decision{Kind: DKill, Ext: a.ext, Call: c.view(), At: now})
@@ -580,6 +575,9 @@ func (e *Engine) end(c *call, r Result) {
 		}
 	}
 	e.finish(c, r)
+	for _, f := range freed {
+		e.dispatchAgent(f)
+	}
 }
 
 func (e *Engine) finish(c *call, r Result) {

@@ -82,6 +82,10 @@ type Engine struct {
 	skillNames []string
 	ringBuf    []*agent
 	due        []*call // calls whose re-examination is due in this Tick
+	freeBuf    []*agent
+	rungBuf    []*agent
+	batch      uint64 // a re-examination batch is running (see reexamine)
+	keepTimers bool   // the batch leaves armed re-examine timers alone
 }
 
 type memo struct {

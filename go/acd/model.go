@@ -58,6 +58,11 @@ type group struct {
 	mcfg    map[string]memberCfg // tier and weight by extension, kept across logins
 	maxTier int32                // highest tier among members (1 when none)
 	ewt     ewtStats
+	noIdle  uint64 // the batch that found no idle member here
+	// the last requirement that found no member in batch failBatch
+	failBatch uint64
+	failReqs  []skillLevel // effective levels
+	failTier  int32
 }
 
 func levelIndex(l Level) int {

@@ -81,6 +81,9 @@ type matcher struct {
 
 func (e *Engine) matcherFor(c *call, now time.Time) matcher {
 	g := c.g
+	if len(c.reqs) == 0 && g.maxTier <= 1 {
+		return matcher{maxTier: math.MaxInt32, any: true}
+	}
 	m := matcher{reqs: c.reqs, maxTier: math.MaxInt32}
 	waited := now.Sub(c.in)
 	if g.opt.RelaxEvery > 0 && len(m.reqs) > 0 && waited > 0 {
@@ -167,8 +170,16 @@ func (e *Engine) pick(c *call) *agent {
 	if n == 0 {
 		return nil
 	}
+	// Within a batch, a requirement that found nobody in g finds nobody
+	// again (agents only get busier): calls of a group often share one.
+	if e.batch != 0 && g.failBatch == e.batch && g.failed(&m) {
+		return nil
+	}
 	tier, found := e.lowestTier(g, &m)
 	if !found {
+		if e.batch != 0 {
+			g.remember(&m, e.batch)
+		}
 		return nil
 	}
 	switch g.mode.Fallback() {
@@ -403,7 +414,10 @@ func (e *Engine) cancelRing(c *call) []*agent {
 		return nil
 	}
 	now := e.now()
-	freed := make([]*agent, 0, len(c.ring))
+	// Scratch: dispatching the freed agents offers calls, and an offer
+	// never cancels a ring.
+	freed := e.freeBuf[:0]
+	defer func() { e.freeBuf = freed[:0] }()
 	for _, r := range c.ring {
 		e.emit(Decision{Kind: DOfferHangup, Ext: r.a.ext, Call: c.viewFor(r.a), At: now})
 		if r.a.call == c {
@@ -502,13 +516,25 @@ func (e *Engine) armNext(c *call) {
 // reexamine: c's constraints may have relaxed; overflow it when due, offer
 // it when an agent now qualifies, and arm the next step.
 func (e *Engine) reexamine(c *call) {
-	c.nextAt = time.Time{}
 	if c.phase != phaseWaiting || c.agent != nil {
 		return
 	}
 	g := c.g
 	if g.opt.OverflowAfter > 0 && !e.now().Before(c.in.Add(g.opt.OverflowAfter)) && e.overflow(c) {
 		return
+	}
+	// Within a batch agents only get busier (offers), so a group found
+	// without an idle member stays so: skip the search.
+	if e.batch != 0 {
+		if g.noIdle != e.batch && !g.anyIdle() {
+			g.noIdle = e.batch
+		}
+		if g.noIdle == e.batch {
+			if !e.keepTimers || c.nextAt.IsZero() {
+				e.armNext(c)
+			}
+			return
+		}
 	}
 	if g.mode == ModeRingAll {
 		if as := e.pickAll(c); len(as) > 0 {
@@ -521,7 +547,9 @@ func (e *Engine) reexamine(c *call) {
 		e.wake(c)
 		return
 	}
-	e.armNext(c)
+	if !e.keepTimers || c.nextAt.IsZero() {
+		e.armNext(c)
+	}
 }
 
 // RelaxStep re-examines every waiting call now (as the relax and tier
@@ -529,6 +557,9 @@ func (e *Engine) reexamine(c *call) {
 // for a service that changed many settings at once. It returns how many
 // calls were offered.
 func (e *Engine) RelaxStep() int {
+	// The armed timers stay right: settings did not change.
+	e.batch, e.keepTimers = e.gen(), true
+	defer func() { e.batch, e.keepTimers = 0, false }()
 	n := 0
 	for _, g := range e.groups {
 		for l := 0; l < 2; l++ {
@@ -718,6 +749,8 @@ func (e *Engine) membersChanged(g *group) {
 
 // reexamineGroup re-examines every unoffered waiting call of g.
 func (e *Engine) reexamineGroup(g *group) {
+	e.batch = e.gen()
+	defer func() { e.batch = 0 }()
 	for l := 0; l < 2; l++ {
 		for c := g.q[l].head; c != nil; {
 			next := c.next
@@ -727,4 +760,36 @@ func (e *Engine) reexamineGroup(g *group) {
 			c = next
 		}
 	}
+}
+
+func (g *group) anyIdle() bool {
+	for _, a := range g.members {
+		if a.idle() {
+			return true
+		}
+	}
+	return false
+}
+
+// remember records that m found no member of g in batch.
+func (g *group) remember(m *matcher, batch uint64) {
+	g.failBatch, g.failTier = batch, m.maxTier
+	g.failReqs = g.failReqs[:0]
+	for _, r := range m.reqs {
+		g.failReqs = append(g.failReqs, skillLevel{id: r.id, level: uint8(max(int(r.level)-m.relax, MinSkillLevel))})
+	}
+}
+
+// failed: m asks exactly what last found no member of g.
+func (g *group) failed(m *matcher) bool {
+	if m.maxTier != g.failTier || len(m.reqs) != len(g.failReqs) || m.any {
+		return false
+	}
+	for i, r := range m.reqs {
+		f := g.failReqs[i]
+		if r.id != f.id || uint8(max(int(r.level)-m.relax, MinSkillLevel)) != f.level {
+			return false
+		}
+	}
+	return true
 }

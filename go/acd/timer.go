@@ -123,11 +123,12 @@ func (e *Engine) reexamineDue() {
 		}
 		return cmp.Compare(a.seq, b.seq)
 	})
+	e.batch = e.gen()
+	defer func() { e.batch = 0 }()
 	for i, c := range e.due {
 		e.due[i] = nil
-		if c.life != 0 { // not forgotten meanwhile
-			e.reexamine(c)
-		}
+		c.nextAt = time.Time{} // its timer fired
+		e.reexamine(c)
 	}
 	e.due = e.due[:0]
 }
