@@ -172,8 +172,10 @@ type WaitingInfo struct {
 	// Position is the call's place in its group's line (1 = next), counting
 	// the unoffered calls served before it; 0 while an agent rings for it.
 	Position int
-	// EWT is the estimated wait from now until an agent is offered the
-	// call; EWTKnown is false until the group has a measured handling rate.
+	// EWT is the estimated wait from now until an agent answers the call,
+	// from the group's measured interval between answers while calls wait,
+	// counting the VIP callers expected to arrive meanwhile (served first);
+	// EWTKnown is false until the group has measured that interval.
 	EWT      time.Duration
 	EWTKnown bool
 	Skills   []SkillReq // what it asks for, at the levels it asks now (after relaxing)
