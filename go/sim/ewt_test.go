@@ -36,7 +36,7 @@ func TestEWTError(t *testing.T) {
 	var b *engineBoard
 	asked := map[string]est{}
 	var errs, waits [2][]float64 // [0] normal, [1] vip
-	var bias float64              // sum of estimate − realised
+	var bias float64             // sum of estimate − realised
 	cfg.Trace = func(r Record) {
 		switch r.What {
 		case "directive":
