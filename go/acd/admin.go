@@ -240,8 +240,11 @@ func (e *Engine) RemoveGroup(num string) error {
 		e.leaveGroup(a, g)
 	}
 	for _, c := range e.calls {
-		if c.g == g && (c.phase == phaseWelcome || c.phase == phaseWaiting || c.phase == phaseOffering) {
+		if c.g == g && (c.phase == phaseWelcome || c.phase == phaseWaiting || c.phase == phaseOffering || c.phase == phaseCallback) {
 			e.giveUp(c, ResultNoGroup)
+			if c.left { // a callback without a session: nobody else will forget it
+				e.forget(c)
+			}
 		}
 	}
 	delete(e.groups, num)

@@ -270,7 +270,7 @@ func (e *Engine) step(c *call) Step {
 // route offers c to an agent if one is idle and qualified (ring-all: to
 // every such member), otherwise queues it.
 func (e *Engine) route(c *call) {
-	if c.g.mode == ModeRingAll && c.kind == kindQueued {
+	if c.g.mode == ModeRingAll && c.kind == kindQueued && !c.cb {
 		if as := e.pickAll(c); len(as) > 0 {
 			e.offerAll(c, as)
 			return
@@ -288,6 +288,10 @@ func (e *Engine) route(c *call) {
 }
 
 func (e *Engine) offer(c *call, a *agent) {
+	if c.cb {
+		e.placeCallback(c, a)
+		return
+	}
 	now := e.now()
 	a.call = c
 	a.wrapGen = e.gen()
@@ -561,6 +565,16 @@ func (e *Engine) end(c *call, r Result) {
 		}
 		freed = e.cancelRing(c)
 	}
+	if a := c.agent; a != nil && c.phase == phaseCallback { // the service cancels its attempt
+		e.emit(Decision{Kind: DOfferHangup, Ext: a.ext, Call: c.view(), At: now})
+		e.release(c)
+		if a.seat == SeatBusy {
+			e.setState(a, CallBusy)
+		} else {
+			e.setState(a, CallReady)
+			e.dispatchAgent(a)
+		}
+	}
 	if a := c.agent; a != nil && c.phase == phaseOffering {
 		if c.delivered && r != ResultAbandoned {
 			e.emit(Decision{Kind: DKill, Ext: a.ext, Call: c.view(), At: now})
@@ -639,6 +653,12 @@ func (e *Engine) Leave(uuid string) bool {
 	case phaseTransferred:
 		c.left = true
 		return true
+	case phaseWaiting, phaseCallback:
+		if c.cb && !c.left { // the caller hung up to be called back
+			c.left = true
+			return true
+		}
+		e.end(c, ResultAbandoned) // a callback the service gives up, or a caller gone
 	case phaseBridged:
 		_ = e.BridgeEnded(uuid)
 	case phaseEnded:

@@ -41,9 +41,14 @@ const (
 	// DFull: Call was refused: its group already has its maximum of
 	// waiting calls; DEnded (full) follows.
 	DFull
-	// DCallbackScheduled / DCallbackPlaced: reserved for the callback
-	// feature (not yet decided by the core).
+	// DCallbackScheduled: the caller of Call asked to be called back at
+	// Status and hung up; the call keeps its place.
 	DCallbackScheduled
+	// DCallbackPlaced: agent Ext is reserved for callback Call: place the
+	// calls in the order Status says, "caller_first" (call Call.Callback,
+	// whose session then reports CallbackConnected and is offered Ext) or
+	// "agent_first" (ring Ext, then call the caller, bridge, report
+	// CallbackConnected); report CallbackFailed when an attempt fails.
 	DCallbackPlaced
 )
 
@@ -71,6 +76,7 @@ const (
 	ResultNoAnswer    Result = "no_answer" // a direct call the extension, or a callout the outside number, did not answer
 	ResultExit        Result = "exit"      // the caller pressed the group's exit key
 	ResultFull        Result = "full"      // refused: the group had its maximum of waiting calls
+	ResultCallback    Result = "callback"  // the caller hung up to be called back (the call lives on)
 )
 
 // CallView is a value snapshot of a call carried by decisions.
@@ -86,6 +92,7 @@ type CallView struct {
 	Tried      []string      // no-answer agents, in order (DEnded only; owned by the receiver)
 	Result     Result        // DEnded only
 	Waited     time.Duration // DEnded only: from entry to the end (0 for a callout)
+	Callback   string        // the number called back, when the caller asked for a callback
 }
 
 // Decision is one outcome of a fact.

@@ -82,6 +82,7 @@ const (
 	phaseBridged                      // talking
 	phaseTransferred                  // moved to another party; ends when the caller's channel does
 	phaseEnded                        // finished; the session still has to be told
+	phaseCallback                     // a callback: an agent is reserved and the service places the calls
 )
 
 // callKind is the application a call entered by.
@@ -129,10 +130,16 @@ type call struct {
 	hops     uint8 // overflows so far
 	// defaultReqs: reqs are the group's default, not the call's own.
 	defaultReqs bool
+	cb          bool      // a callback waiting without a session (or being placed)
+	wasCB       bool      // the call was a callback (views say so)
+	cbNumber    string    // the number to call back
+	cbTries     int       // callback attempts made
+	cbHold      time.Time // a failed callback is not offered again before this
 }
 
 func (c *call) view() CallView {
-	v := CallView{UUID: c.uuid, Number: c.number, RealNumber: c.real, Level: c.level, CallinTime: c.in, AgentUUID: c.legUUID}
+	v := CallView{UUID: c.uuid, Number: c.number, RealNumber: c.real, Level: c.level, CallinTime: c.in, AgentUUID: c.legUUID,
+		Callback: c.cbNumber}
 	switch c.kind {
 	case kindQueued:
 		if c.g != nil {

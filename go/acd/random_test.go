@@ -68,6 +68,9 @@ func routingGroup(g int) GroupSpec {
 		o.RelaxEvery = 15 * time.Second
 		o.Skills = []SkillReq{{"zh", 4}}
 	}
+	if g%3 == 2 {
+		o.CallbackKey, o.CallbackRetries, o.CallbackRetryDelay = "2", 1, 20*time.Second
+	}
 	if g%2 == 0 {
 		o.ExitKey = "9"
 		s.Rings.Busy = "busy.wav"
@@ -77,6 +80,8 @@ func routingGroup(g int) GroupSpec {
 		o.MaxWaiting = 1
 	case 4:
 		o.OverflowGroup, o.OverflowAfter = "105", 40*time.Second
+	case 5:
+		o.CallbackAgentFirst = true
 	case 6:
 		o.MemoryFirst = true
 	case 7:
@@ -142,8 +147,9 @@ func randomRun(t *testing.T, seed uint64, ops int, routing bool) {
 		}
 	}
 	sessions := map[string]*session{}
-	held := map[string]bool{} // transferred calls whose session left
-	seen := map[string]int{}  // what the run exercised, checked at the end
+	held := map[string]bool{}      // transferred calls whose session left
+	callbacks := map[string]bool{} // callbacks waiting without a session
+	seen := map[string]int{}       // what the run exercised, checked at the end
 	ended := map[string]int{}
 	entered := 0
 	enteredIDs := map[string]bool{}
@@ -202,7 +208,7 @@ func randomRun(t *testing.T, seed uint64, ops int, routing bool) {
 		}
 		switch {
 		case op < 0: // routing settings change, or a caller presses a key
-			switch rng.IntN(6) {
+			switch rng.IntN(7) {
 			case 0:
 				_ = e.SetTier(agentName(), groupName(), 1+rng.IntN(3))
 			case 1:
@@ -224,11 +230,55 @@ func randomRun(t *testing.T, seed uint64, ops int, routing bool) {
 			case 5:
 				id, s := anySession()
 				if s != nil && !s.done && !s.bridge {
-					st, err := e.Key(id, []string{"9", "1"}[rng.IntN(2)])
+					st, err := e.Key(id, []string{"9", "1", "2"}[rng.IntN(3)])
 					if err == nil && st.Kind != 0 {
-						seen["exit"]++
+						seen[string(st.Result)]++ // exit or callback
 						apply(id, s, st, nil)
 					}
+				}
+			case 6: // the service reports on a callback being placed, or gives one up
+				for id := range callbacks {
+					c := e.calls[id]
+					if c == nil { // ended: its attempts ran out
+						delete(callbacks, id)
+						break
+					}
+					if c.phase != phaseCallback {
+						if rng.IntN(20) == 0 && e.Leave(id) {
+							t.Fatalf("op %d: callback %s held after it was given up", i, id)
+						}
+						if e.calls[id] == nil {
+							delete(callbacks, id)
+						}
+						break
+					}
+					switch rng.IntN(4) {
+					case 0, 1:
+						st, err := e.CallbackConnected(id, "cb-leg")
+						if err != nil {
+							t.Fatalf("op %d: callback connected: %v", i, err)
+						}
+						delete(callbacks, id)
+						seen["callback connected"]++
+						s := &session{bridge: st.Kind == StepDone} // agent first: bridged by the service
+						sessions[id] = s
+						if !s.bridge {
+							apply(id, s, st, nil)
+						}
+					case 2:
+						if err := e.CallbackFailed(id, rng.IntN(2) == 0); err != nil {
+							t.Fatalf("op %d: callback failed: %v", i, err)
+						}
+						if e.calls[id] == nil {
+							delete(callbacks, id)
+						}
+					default:
+						if e.Leave(id) {
+							t.Fatalf("op %d: callback %s held after it was given up", i, id)
+						}
+						delete(callbacks, id)
+					}
+					break
 				}
 			}
 		case op < 6:
@@ -257,7 +307,10 @@ func randomRun(t *testing.T, seed uint64, ops int, routing bool) {
 				e.TransferEnded(id)
 			}
 			if e.Leave(id) {
-				t.Fatalf("op %d: %s held after its caller hung up", i, id)
+				if !isCallback(e, id) {
+					t.Fatalf("op %d: %s held after its caller hung up", i, id)
+				}
+				callbacks[id] = true
 			}
 			delete(sessions, id)
 		case op < 36:
@@ -318,7 +371,10 @@ func randomRun(t *testing.T, seed uint64, ops int, routing bool) {
 			}
 			if o == Canceled {
 				if e.Leave(id) {
-					t.Fatalf("op %d: %s held after a cancel", i, id)
+					if !isCallback(e, id) {
+						t.Fatalf("op %d: %s held after a cancel", i, id)
+					}
+					callbacks[id] = true
 				}
 				delete(sessions, id)
 				break
@@ -339,7 +395,11 @@ func randomRun(t *testing.T, seed uint64, ops int, routing bool) {
 			id, s := anySession()
 			if s != nil {
 				if e.Leave(id) {
-					held[id] = true
+					if c := e.calls[id]; c != nil && c.cb {
+						callbacks[id] = true
+					} else {
+						held[id] = true
+					}
 				}
 				delete(sessions, id)
 			}
@@ -419,7 +479,10 @@ func randomRun(t *testing.T, seed uint64, ops int, routing bool) {
 			if s != nil && s.moved {
 				e.TransferEnded(id)
 				if e.Leave(id) {
-					t.Fatalf("op %d: %s held after its caller hung up", i, id)
+					if !isCallback(e, id) {
+						t.Fatalf("op %d: %s held after its caller hung up", i, id)
+					}
+					callbacks[id] = true
 				}
 				delete(sessions, id)
 			}
@@ -435,9 +498,14 @@ func randomRun(t *testing.T, seed uint64, ops int, routing bool) {
 				if ended[d.Call.UUID] > 1 {
 					t.Fatalf("op %d: call %s ended twice", i, d.Call.UUID)
 				}
-			case DOfferCallout:
-				// Tier and skill constraints hold when a queued call is offered.
-				if c := e.calls[d.Call.UUID]; c != nil && c.kind == kindQueued && c.phase == phaseOffering {
+			case DOfferCallout, DCallbackPlaced:
+				// Tier and skill constraints hold when a queued call is offered
+				// or an agent is reserved for a callback (the offer that follows
+				// the caller's answer continues that reservation).
+				if d.Kind == DOfferCallout && d.Call.Callback != "" {
+					break
+				}
+				if c := e.calls[d.Call.UUID]; c != nil && c.kind == kindQueued && (c.phase == phaseOffering || c.phase == phaseCallback) {
 					if a := e.agents[d.Ext]; a != nil && c.ringing(a) && !e.Qualifies(c.uuid, a.ext) {
 						t.Fatalf("op %d: %s offered to %s, which does not qualify", i, c.uuid, a.ext)
 					}
@@ -466,7 +534,16 @@ func randomRun(t *testing.T, seed uint64, ops int, routing bool) {
 	}
 	for id := range sessions {
 		if e.Leave(id) {
-			held[id] = true
+			if c := e.calls[id]; c != nil && c.cb {
+				callbacks[id] = true
+			} else {
+				held[id] = true
+			}
+		}
+	}
+	for id := range callbacks { // the service gives them up
+		if e.calls[id] != nil && e.Leave(id) {
+			t.Fatalf("callback %s held after it was given up", id)
 		}
 	}
 	for id := range held {
@@ -497,7 +574,7 @@ func randomRun(t *testing.T, seed uint64, ops int, routing bool) {
 	checkInvariants(t, ops, e)
 	want := []string{"direct", "callout", "transfer", "transfer to a logged-out agent", "nway_bridge after a transfer", "transferred caller hangs up"}
 	if routing {
-		want = append(want, "options changed", "exit", "full", "ring-all", "ring-all answered", "overflow")
+		want = append(want, "options changed", "exit", "full", "ring-all", "ring-all answered", "overflow", "callback", "callback connected")
 	}
 	for _, k := range want {
 		if seen[k] == 0 && !(testing.Short() && k == "nway_bridge after a transfer") { // a few per short run: may be none
@@ -563,7 +640,7 @@ func checkInvariants(t *testing.T, i int, e *Engine) {
 		if c.phase == phaseBridged && c.kind != kindCallout && c.agent == nil {
 			t.Fatalf("op %d: call %s bridged without agent", i, c.uuid)
 		}
-		if c.left && c.phase != phaseTransferred {
+		if c.left && c.phase != phaseTransferred && !c.cb {
 			t.Fatalf("op %d: call %s kept after its session left in phase %d", i, c.uuid, c.phase)
 		}
 		if c.agent != nil {
@@ -587,7 +664,10 @@ func checkInvariants(t *testing.T, i int, e *Engine) {
 				t.Fatalf("op %d: ring-all agent %s does not point back to %s", i, r.a.ext, c.uuid)
 			}
 		}
-		if c.queued != (c.phase == phaseWaiting || (c.phase == phaseOffering && c.queued)) {
+		if c.phase == phaseCallback && c.agent == nil {
+			t.Fatalf("op %d: callback %s placed without an agent", i, c.uuid)
+		}
+		if c.queued != (c.phase == phaseWaiting || ((c.phase == phaseCallback || c.phase == phaseOffering) && c.queued)) {
 			t.Fatalf("op %d: call %s queued=%v in phase %d", i, c.uuid, c.queued, c.phase)
 		}
 	}
@@ -631,4 +711,10 @@ func checkInvariants(t *testing.T, i int, e *Engine) {
 			}
 		}
 	}
+}
+
+// isCallback: id is a callback waiting without a session (its Leave holds it).
+func isCallback(e *Engine, id string) bool {
+	c := e.calls[id]
+	return c != nil && c.cb
 }

@@ -35,6 +35,16 @@ type GroupOptions struct {
 	// ExitKey is the DTMF digit that takes a waiting caller out of the
 	// queue (result exit); "" = none.
 	ExitKey string
+	// CallbackKey is the DTMF digit with which a waiting caller asks to be
+	// called back at its own number (see RequestCallback); "" = none.
+	CallbackKey string
+	// CallbackAgentFirst: ring the reserved agent before calling the
+	// caller back; default: the caller first, then the agent is offered.
+	CallbackAgentFirst bool
+	// CallbackRetries: attempts after a first callback the caller does not
+	// answer; CallbackRetryDelay apart (0 = DefaultCallbackRetryDelay).
+	CallbackRetries    int
+	CallbackRetryDelay time.Duration
 }
 
 func (o GroupOptions) clone() GroupOptions {
@@ -61,6 +71,15 @@ func (e *Engine) setOptions(g *group, o GroupOptions) error {
 	}
 	if o.ExitKey != "" && !validDigit(o.ExitKey) {
 		return Errorf(ErrBadArgument, "exit key %q is not one DTMF digit (0-9 * # A-D)", o.ExitKey)
+	}
+	if o.CallbackKey != "" && !validDigit(o.CallbackKey) {
+		return Errorf(ErrBadArgument, "callback key %q is not one DTMF digit (0-9 * # A-D)", o.CallbackKey)
+	}
+	if o.CallbackKey != "" && o.CallbackKey == o.ExitKey {
+		return Errorf(ErrBadArgument, "the exit and callback keys are both %q", o.ExitKey)
+	}
+	if o.CallbackRetries < 0 || o.CallbackRetryDelay < 0 {
+		return Errorf(ErrBadArgument, "negative callback option")
 	}
 	skills, err := e.resolve(nil, o.Skills)
 	if err != nil {
@@ -126,6 +145,9 @@ func (e *Engine) effectiveSkills(c *call, now time.Time) []SkillReq {
 
 // canTake reports whether idle agent a (of tier t in c's group) qualifies for c.
 func (e *Engine) canTake(c *call, a *agent, t int32, now time.Time) bool {
+	if c.cb && c.held(now) {
+		return false
+	}
 	if len(c.reqs) == 0 && c.g.maxTier <= 1 {
 		return true
 	}
@@ -156,6 +178,9 @@ func (e *Engine) Qualifies(uuid, ext string) bool {
 func (e *Engine) pick(c *call) *agent {
 	g := c.g
 	now := e.now()
+	if c.cb && c.held(now) {
+		return nil
+	}
 	m := e.matcherFor(c, now)
 	if (g.mode.UsesMemory() || g.opt.MemoryFirst) && c.number != "" {
 		if mm, ok := e.memory[c.number]; ok && (e.cfg.MemoryExpiry <= 0 || now.Sub(mm.at) < e.cfg.MemoryExpiry) {
@@ -493,6 +518,9 @@ func (e *Engine) armNext(c *call) {
 			consider(g.opt.TierWait * (n + 1))
 		}
 	}
+	if c.cb && c.cbHold.After(now) { // a callback retry
+		consider(c.cbHold.Sub(c.in))
+	}
 	if g.opt.OverflowAfter > 0 && e.canOverflow(c) {
 		consider(g.opt.OverflowAfter)
 		if g.opt.OverflowAfter <= waited {
@@ -536,7 +564,7 @@ func (e *Engine) reexamine(c *call) {
 			return
 		}
 	}
-	if g.mode == ModeRingAll {
+	if g.mode == ModeRingAll && !c.cb {
 		if as := e.pickAll(c); len(as) > 0 {
 			e.offerAll(c, as)
 			e.wake(c)
@@ -702,7 +730,9 @@ func (e *Engine) Position(uuid string) (pos int, ewt time.Duration, known, ok bo
 // Key is the caller pressing a DTMF digit while in the queue. The group's
 // exit key ends the call with result exit (the session returns to the
 // dialplan, which routes it on, e.g. to voicemail) and returns that step;
-// any other digit, or a call not waiting, returns a zero Step: carry on.
+// its callback key, while the call waits unoffered, is RequestCallback at
+// the caller's number; any other digit, or a call not waiting, returns a
+// zero Step: carry on.
 func (e *Engine) Key(uuid, digit string) (Step, error) {
 	c := e.calls[uuid]
 	if c == nil {
@@ -713,6 +743,9 @@ func (e *Engine) Key(uuid, digit string) (Step, error) {
 	}
 	if !validDigit(digit) {
 		return Step{}, Errorf(ErrBadArgument, "%q is not a DTMF digit", digit)
+	}
+	if c.kind == kindQueued && c.g.opt.CallbackKey != "" && digit == c.g.opt.CallbackKey && c.phase == phaseWaiting && c.agent == nil {
+		return e.RequestCallback(uuid, "")
 	}
 	if c.kind != kindQueued || c.g.opt.ExitKey == "" || digit != c.g.opt.ExitKey {
 		return Step{}, nil

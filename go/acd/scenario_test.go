@@ -186,6 +186,12 @@ func runCommand(t *testing.T, e *Engine, clock *fakeClock, line string) []string
 			break
 		}
 		stepOut(st, err)
+	case "callback": // callback <uuid> [number]
+		stepOut(e.RequestCallback(arg(1), arg(2)))
+	case "cbok": // cbok <uuid> [agent leg]
+		stepOut(e.CallbackConnected(arg(1), arg(2)))
+	case "cbfail": // cbfail <uuid> agent|caller
+		errOut(e.CallbackFailed(arg(1), arg(2) == "agent"))
 	case "options": // options <group> k=v…: replaces the group's options
 		m := kv(f[2:])
 		errOut(e.UpdateGroup(arg(1), func(s *GroupSpec) { s.Options = groupOptions(t, m) }))
@@ -334,6 +340,10 @@ func formatDecision(d Decision) string {
 		return fmt.Sprintf("overflow %s %s -> %s", c.UUID, c.Group, d.Status)
 	case DExit, DFull:
 		return fmt.Sprintf("%s %s group=%s", d.Kind, c.UUID, c.Group)
+	case DCallbackScheduled:
+		return fmt.Sprintf("queue_callback %s group=%s number=%s", c.UUID, c.Group, d.Status)
+	case DCallbackPlaced:
+		return fmt.Sprintf("queue_callback_placed %s %s %s number=%s", c.UUID, d.Ext, d.Status, c.Callback)
 	}
 	return "?"
 }
@@ -363,5 +373,11 @@ func groupOptions(t *testing.T, m map[string]string) GroupOptions {
 	}
 	o.OverflowWaiting, _ = strconv.Atoi(m["overflowwaiting"])
 	o.ExitKey = m["exitkey"]
+	o.CallbackKey = m["cbkey"]
+	o.CallbackAgentFirst = m["cbagentfirst"] == "true"
+	o.CallbackRetries, _ = strconv.Atoi(m["cbretries"])
+	if v := m["cbdelay"]; v != "" {
+		o.CallbackRetryDelay = dur(t, v)
+	}
 	return o
 }

@@ -13,6 +13,7 @@ const (
 	tWrapUp                         // wrap-up is over
 	tMaxWait                        // a waiting call reached its group's maximum wait
 	tReexamine                      // a waiting call's skills relax, a tier joins, or it overflows
+	tCallback                       // a callback attempt was not reported in time
 )
 
 // timer entries are never removed: each carries the generation of its owner
@@ -90,6 +91,10 @@ func (e *Engine) Tick() {
 			if c := t.call; c.gen == t.gen && c.phase == phaseOffering {
 				e.offerFailed(c, true)
 			}
+		case tCallback:
+			if c := t.call; c.gen == t.gen && c.phase == phaseCallback {
+				e.callbackFailed(c, false) // never reported: the caller is taken as not answering
+			}
 		case tWrapUp:
 			if a := t.agent; a.wrapGen == t.gen && a.state == CallTyping && a.call == nil {
 				e.afterWrapUp(a)
@@ -98,6 +103,9 @@ func (e *Engine) Tick() {
 			c := t.call
 			if c.waitGen != t.gen {
 				break
+			}
+			if c.cb {
+				break // a caller waiting for a callback keeps its place
 			}
 			switch c.phase {
 			case phaseOffering:
