@@ -1,6 +1,10 @@
 package acd
 
-import "time"
+import (
+	"slices"
+	"strings"
+	"time"
+)
 
 // Callbacks: a waiting caller asks to be called back and hangs up; the call
 // keeps its place in the queue without a session. When its turn comes and
@@ -161,4 +165,98 @@ func (e *Engine) callbackFailed(c *call, agentFault bool) {
 // held: callback call c may not be offered before its retry time.
 func (c *call) held(now time.Time) bool {
 	return c.cb && now.Before(c.cbHold)
+}
+
+// CallbackSpec is a callback waiting without a session, as persisted so
+// that it survives a reload (Callbacks lists them, RestoreCallback loads
+// them).
+type CallbackSpec struct {
+	UUID       string
+	Group      string
+	Number     string // the caller's number as presented
+	RealNumber string
+	Callback   string // the number to call back
+	Level      Level
+	CallinTime time.Time // arrival: its place in the line
+	Tries      int       // attempts already made
+	Skills     []SkillReq
+}
+
+// Callbacks lists the callbacks waiting without a session, oldest first
+// (not those being placed: the service holds those calls' legs).
+func (e *Engine) Callbacks() []CallbackSpec {
+	var out []CallbackSpec
+	for _, c := range e.calls {
+		if c.cb && c.left && c.phase == phaseWaiting {
+			s := CallbackSpec{UUID: c.uuid, Group: c.g.num, Number: c.number, RealNumber: c.real, Callback: c.cbNumber,
+				Level: c.level, CallinTime: c.in, Tries: c.cbTries}
+			if !c.defaultReqs {
+				s.Skills = e.skillReqs(c.reqs)
+			}
+			out = append(out, s)
+		}
+	}
+	slices.SortFunc(out, func(a, b CallbackSpec) int {
+		if c := a.CallinTime.Compare(b.CallinTime); c != 0 {
+			return c
+		}
+		return strings.Compare(a.UUID, b.UUID)
+	})
+	return out
+}
+
+// RestoreCallback loads a persisted callback (at start): it waits in its
+// group, in its place by arrival time, without a session.
+func (e *Engine) RestoreCallback(s CallbackSpec) error {
+	if err := validUUID(s.UUID); err != nil {
+		return err
+	}
+	g, err := e.group(s.Group)
+	if err != nil {
+		return err
+	}
+	if err := ValidNumber("callback number", s.Callback); err != nil {
+		return err
+	}
+	if e.calls[s.UUID] != nil {
+		return Errorf(ErrExists, "call %s exists", s.UUID)
+	}
+	if s.Level != LevelVIP {
+		s.Level = LevelNormal
+	}
+	if s.Tries < 0 {
+		return Errorf(ErrBadArgument, "negative callback attempts")
+	}
+	c := e.newCall()
+	reqs, err := e.resolve(c.reqs, s.Skills)
+	if err != nil {
+		c.reqs = reqs
+		e.free = append(e.free, c)
+		return err
+	}
+	// Its age is its arrival: a sequence number below every later arrival.
+	*c = call{uuid: s.UUID, number: s.Number, real: s.RealNumber, g: g, in: s.CallinTime, seq: e.seqAt(s.CallinTime), level: s.Level,
+		reqs: reqs, life: e.gen(), cb: true, wasCB: true, left: true, cbNumber: s.Callback, cbTries: s.Tries}
+	if len(s.Skills) == 0 {
+		c.reqs = append(c.reqs, g.skills...)
+		c.defaultReqs = true
+	}
+	e.calls[s.UUID] = c
+	c.phase = phaseWaiting
+	g.enqueue(c)
+	e.emit(Decision{Kind: DQueueAdd, Call: c.view(), At: e.now()})
+	e.reexamine(c)
+	return nil
+}
+
+// seqAt is an age for a call that arrived at t, placing it among the calls
+// waiting now: just before the oldest call that arrived after t.
+func (e *Engine) seqAt(t time.Time) uint64 {
+	seq := e.gen()
+	for _, c := range e.calls {
+		if c.in.After(t) && c.seq <= seq && c.seq > 0 {
+			seq = c.seq - 1 // sequence numbers are spaced by other gens; ties keep list order
+		}
+	}
+	return seq
 }

@@ -1,9 +1,12 @@
 // Package acd is the call-distribution core. It owns every call the module
 // handles — queued calls (nwayacd), direct calls (nway_bridge) and callouts
 // (nwaycallout) — from entry until the caller's channel is gone, including
-// after a transfer, and every agent's state: groups, the six routing modes,
-// blacklist, VIP-first dispatch, no-answer, wrap-up and give-up policy, and
-// the uuid of each agent leg it offers.
+// after a transfer, and every agent's state: groups, the routing modes
+// (the seed's 0–5 and 6–11: longest idle, fewest calls, least talk,
+// ring-all, weighted random, best skill), tiers and skills that relax,
+// blacklist, VIP-first dispatch, overflow, full queues, exit key, estimated
+// wait, callbacks, no-answer, wrap-up and give-up policy, and the uuid of
+// each agent leg it offers.
 //
 // Facts come in as method calls, decisions go out as Decisions and session
 // Steps. It does no I/O, starts no goroutines and reads time only from its

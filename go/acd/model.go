@@ -299,7 +299,7 @@ func (e *Engine) Waiting() []WaitingInfo {
 		for l := range g.q {
 			for c := g.q[l].head; c != nil; c = c.next {
 				w := WaitingInfo{UUID: c.uuid, Number: c.number, RealCallinNumber: c.real, Group: g.num, Level: c.level, CallinTime: c.in,
-					Skills: e.effectiveSkills(c, now)}
+					Skills: e.effectiveSkills(c, now), Callback: c.cbNumber}
 				if c.agent != nil {
 					w.OfferedTo = c.agent.ext
 				} else {

@@ -190,6 +190,9 @@ func runCommand(t *testing.T, e *Engine, clock *fakeClock, line string) []string
 		stepOut(e.RequestCallback(arg(1), arg(2)))
 	case "cbok": // cbok <uuid> [agent leg]
 		stepOut(e.CallbackConnected(arg(1), arg(2)))
+	case "restorecb": // restorecb <uuid> <group> <callback number> <arrived this long ago> [level]
+		errOut(e.RestoreCallback(CallbackSpec{UUID: arg(1), Group: arg(2), Number: arg(3), Callback: arg(3),
+			CallinTime: clock.t.Add(-dur(t, arg(4))), Level: Level(arg(5))}))
 	case "cbfail": // cbfail <uuid> agent|caller
 		errOut(e.CallbackFailed(arg(1), arg(2) == "agent"))
 	case "options": // options <group> k=v…: replaces the group's options
@@ -256,6 +259,10 @@ func runCommand(t *testing.T, e *Engine, clock *fakeClock, line string) []string
 					ewt = w.EWT.String()
 				}
 				res = append(res, fmt.Sprintf("waiting %s group=%s level=%s pos=%d ewt=%s skills=%s", w.UUID, w.Group, w.Level, w.Position, ewt, FormatSkills(w.Skills)))
+			}
+		case "callbacks":
+			for _, c := range e.Callbacks() {
+				res = append(res, fmt.Sprintf("callback %s group=%s number=%s tries=%d since=%s", c.UUID, c.Group, c.Callback, c.Tries, c.CallinTime.Format("15:04:05")))
 			}
 		case "stats":
 			x, err := e.Extension(arg(2))

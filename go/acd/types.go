@@ -179,6 +179,7 @@ type WaitingInfo struct {
 	EWT      time.Duration
 	EWTKnown bool
 	Skills   []SkillReq // what it asks for, at the levels it asks now (after relaxing)
+	Callback string     // the number to call back: the caller hung up and keeps its place
 }
 
 // ErrCode classifies errors so transports can map them (console -ERR, HTTP status).
