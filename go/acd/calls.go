@@ -34,6 +34,12 @@ type Step struct {
 	Outside bool   // StepOffer: a callout; the caller hears the far end, not music
 	Cause   string
 	Result  Result
+	// StepWait in a group with GroupOptions.Announce: the call's place in
+	// line and estimated wait (see WaitingInfo), for the session to set
+	// nwayacd_position and nwayacd_ewt and announce them.
+	Position int
+	EWT      time.Duration
+	EWTKnown bool
 	// Ring (ring-all, mode 9): every leg to ring at once, the primary
 	// (Agent, Dial, Leg) first. The first to answer wins; the session's
 	// originate cancels the others. Empty for a single offer.
@@ -226,6 +232,9 @@ func (e *Engine) step(c *call) Step {
 		}
 		c.inWait = true
 		s := Step{Kind: StepWait, File: g.rings.Busy, Loops: 1}
+		if g.opt.Announce {
+			s.Position, s.EWT, s.EWTKnown, _ = e.Position(c.uuid)
+		}
 		if g.giveUp.BusyRingTimes == 0 || g.rings.Busy == "" {
 			s.Loops = 0 // until woken
 		}

@@ -35,6 +35,9 @@ type GroupOptions struct {
 	// ExitKey is the DTMF digit that takes a waiting caller out of the
 	// queue (result exit); "" = none.
 	ExitKey string
+	// Announce: wait steps carry the caller's position and estimated wait
+	// (Step.Position, Step.EWT) each time the session asks.
+	Announce bool
 	// CallbackKey is the DTMF digit with which a waiting caller asks to be
 	// called back at its own number (see RequestCallback); "" = none.
 	CallbackKey string

@@ -309,6 +309,12 @@ func formatStep(s Step) string {
 	if s.Result != "" {
 		b.WriteString(" result=" + string(s.Result))
 	}
+	if s.Position > 0 {
+		fmt.Fprintf(&b, " position=%d", s.Position)
+		if s.EWTKnown {
+			b.WriteString(" ewt=" + s.EWT.String())
+		}
+	}
 	if len(s.Ring) > 0 {
 		b.WriteString(" ring=[")
 		for i, r := range s.Ring {
@@ -380,6 +386,7 @@ func groupOptions(t *testing.T, m map[string]string) GroupOptions {
 	}
 	o.OverflowWaiting, _ = strconv.Atoi(m["overflowwaiting"])
 	o.ExitKey = m["exitkey"]
+	o.Announce = m["announce"] == "true"
 	o.CallbackKey = m["cbkey"]
 	o.CallbackAgentFirst = m["cbagentfirst"] == "true"
 	o.CallbackRetries, _ = strconv.Atoi(m["cbretries"])
