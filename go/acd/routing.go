@@ -187,10 +187,8 @@ func (e *Engine) pick(c *call) *agent {
 	m := e.matcherFor(c, now)
 	if (g.mode.UsesMemory() || g.opt.MemoryFirst) && c.number != "" {
 		if mm, ok := e.memory[c.number]; ok && (e.cfg.MemoryExpiry <= 0 || now.Sub(mm.at) < e.cfg.MemoryExpiry) {
-			if a := e.agents[mm.ext]; a != nil && a.idle() {
-				if i, in := g.pos[a.ext]; in && m.ok(a, g.mtier[i]) {
-					return a
-				}
+			if a := e.agents[mm.ext]; a != nil && a.idle() && a.inGroup(g) && (m.any || m.ok(a, g.tierOf(a))) {
+				return a
 			}
 		}
 	}
@@ -210,13 +208,15 @@ func (e *Engine) pick(c *call) *agent {
 		}
 		return nil
 	}
+	// plain: no tiers, no skills: idle is enough (the seed's fast path).
+	plain := m.any && g.maxTier <= 1
 	switch g.mode.Fallback() {
 	case ModeRandom:
 		// Reservoir sampling: one pass, uniform over the qualified idle members.
 		var chosen *agent
 		seen := 0
 		for i, a := range g.members {
-			if e.eligible(g, i, tier, &m) {
+			if plain && a.idle() || !plain && e.eligible(g, i, tier, &m) {
 				seen++
 				if e.rng.IntN(seen) == 0 {
 					chosen = a
@@ -230,7 +230,7 @@ func (e *Engine) pick(c *call) *agent {
 		var chosen *agent
 		total := 0
 		for i, a := range g.members {
-			if e.eligible(g, i, tier, &m) {
+			if plain && a.idle() || !plain && e.eligible(g, i, tier, &m) {
 				w := int(g.mweight[i])
 				total += w
 				if e.rng.IntN(total) < w {
@@ -246,8 +246,8 @@ func (e *Engine) pick(c *call) *agent {
 		}
 		for i := 0; i < n; i++ {
 			j := (start + i) % n
-			if e.eligible(g, j, tier, &m) {
-				return g.members[j]
+			if a := g.members[j]; plain && a.idle() || !plain && e.eligible(g, j, tier, &m) {
+				return a
 			}
 		}
 		return nil
@@ -275,7 +275,7 @@ func (e *Engine) pick(c *call) *agent {
 		var chosen *agent
 		var bestScore int
 		for i, a := range g.members {
-			if !e.eligible(g, i, tier, &m) {
+			if !(plain && a.idle() || !plain && e.eligible(g, i, tier, &m)) {
 				continue
 			}
 			score := 0
@@ -289,7 +289,7 @@ func (e *Engine) pick(c *call) *agent {
 		return chosen
 	default: // sequential; ring-all's first
 		for i, a := range g.members {
-			if e.eligible(g, i, tier, &m) {
+			if plain && a.idle() || !plain && e.eligible(g, i, tier, &m) {
 				return a
 			}
 		}
@@ -327,16 +327,11 @@ func (e *Engine) lowestTier(g *group, m *matcher) (int32, bool) {
 	return best, best != math.MaxInt32
 }
 
-// eligible: member i is idle, of tier tier, and qualifies.
+// eligible: member i is idle, of tier tier, and qualifies. Small enough
+// to inline: it runs for every member a decision looks at.
 func (e *Engine) eligible(g *group, i int, tier int32, m *matcher) bool {
 	a := g.members[i]
-	if !a.idle() {
-		return false
-	}
-	if g.maxTier > 1 && g.mtier[i] != tier {
-		return false
-	}
-	return m.any || m.skilled(a)
+	return a.idle() && (g.maxTier <= 1 || g.mtier[i] == tier) && (m.any || m.skilled(a))
 }
 
 // pickAll collects, for ring-all, every idle qualified member of the
