@@ -506,8 +506,16 @@ func randomRun(t *testing.T, seed uint64, ops int, routing bool) {
 					break
 				}
 				if c := e.calls[d.Call.UUID]; c != nil && c.kind == kindQueued && (c.phase == phaseOffering || c.phase == phaseCallback) {
-					if a := e.agents[d.Ext]; a != nil && c.ringing(a) && !e.Qualifies(c.uuid, a.ext) {
-						t.Fatalf("op %d: %s offered to %s, which does not qualify", i, c.uuid, a.ext)
+					if a := e.agents[d.Ext]; a != nil && c.ringing(a) {
+						if !e.Qualifies(c.uuid, a.ext) {
+							t.Fatalf("op %d: %s offered to %s, which does not qualify", i, c.uuid, a.ext)
+						}
+						if len(c.reqs) > 0 {
+							seen["offer with skills"]++
+						}
+						if c.g.tierOf(a) > 1 {
+							seen["offer to tier 2+"]++
+						}
 					}
 				}
 			case DOverflow:
@@ -574,10 +582,12 @@ func randomRun(t *testing.T, seed uint64, ops int, routing bool) {
 	checkInvariants(t, ops, e)
 	want := []string{"direct", "callout", "transfer", "transfer to a logged-out agent", "nway_bridge after a transfer", "transferred caller hangs up"}
 	if routing {
-		want = append(want, "options changed", "exit", "full", "ring-all", "ring-all answered", "overflow", "callback", "callback connected")
+		want = append(want, "options changed", "exit", "full", "ring-all", "ring-all answered", "overflow", "callback", "callback connected",
+			"offer with skills", "offer to tier 2+")
 	}
 	for _, k := range want {
-		if seen[k] == 0 && !(testing.Short() && k == "nway_bridge after a transfer") { // a few per short run: may be none
+		rare := k == "nway_bridge after a transfer" || k == "callback connected" || k == "ring-all answered"
+		if seen[k] == 0 && !(testing.Short() && rare) { // a few per short run: may be none
 			t.Errorf("the run never exercised %s", k)
 		}
 	}
