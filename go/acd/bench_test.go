@@ -326,3 +326,45 @@ func BenchmarkRingAll(b *testing.B) {
 		e.Decisions()
 	}
 }
+
+// BenchmarkDispatchSkills: as BenchmarkDispatchWaiting with skills and
+// tiers: an agent that does not answer is ready again and takes the best
+// waiting call across its two groups among those it qualifies for (each
+// group's 10 calls ask for two skills). Two decisions per op.
+func BenchmarkDispatchSkills(b *testing.B) {
+	e, clock := bigSkillEngine(b, false)
+	// The agent that qualifies for the most calls of its groups.
+	var a *agent
+	for i := 0; i < 5000 && a == nil; i++ {
+		ext := strconv.Itoa(100_000 + i)
+		if err := e.SetReady(ext); err != nil {
+			b.Fatal(err)
+		}
+		e.Decisions()
+		if x := e.agents[ext]; x.call != nil {
+			a = x
+		} else {
+			_ = e.SetBusy(ext)
+		}
+	}
+	if a == nil {
+		b.Fatal("no agent qualifies for a waiting call")
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		c := a.call
+		if err := e.OfferResult(c.uuid, a.ext, NoAnswer, ""); err != nil {
+			b.Fatal(err)
+		}
+		if a.call == nil {
+			b.Fatal("agent lost its call")
+		}
+		e.Decisions()
+		if i%4096 == 0 {
+			clock.t = clock.t.Add(time.Second)
+			e.Tick()
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(2*b.N), "ns/decision")
+}

@@ -218,3 +218,67 @@ func TestRestoreStats(t *testing.T) {
 		t.Fatalf("fewest calls picked %s", st.Agent)
 	}
 }
+
+// Bad group options are refused with a bad-argument error and change nothing.
+func TestGroupOptionsValidated(t *testing.T) {
+	e := New(Config{}, &fakeClock{t: epoch})
+	if err := e.AddGroup(GroupSpec{Number: "1"}); err != nil {
+		t.Fatal(err)
+	}
+	bad := []GroupOptions{
+		{TierWait: -time.Second},
+		{RelaxEvery: -1},
+		{MaxWaiting: -1},
+		{OverflowWaiting: -2},
+		{OverflowAfter: -time.Second, OverflowGroup: "2"},
+		{OverflowGroup: "1"},
+		{OverflowGroup: "a b"},
+		{ExitKey: "12"},
+		{ExitKey: "x"},
+		{CallbackKey: "#", ExitKey: "#"},
+		{CallbackKey: "E"},
+		{CallbackRetries: -1},
+		{CallbackRetryDelay: -1},
+		{Skills: []SkillReq{{"zh", 0}}},
+		{Skills: []SkillReq{{"", 3}}},
+		{Skills: []SkillReq{{"zh", 3}, {"zh", 4}}},
+	}
+	for _, o := range bad {
+		if err := e.UpdateGroup("1", func(s *GroupSpec) { s.Options = o }); CodeOf(err) != ErrBadArgument {
+			t.Errorf("options %+v: %v", o, err)
+		}
+		if o.OverflowGroup == "1" {
+			continue // fine for a new group: only overflowing to itself is wrong
+		}
+		if err := e.AddGroup(GroupSpec{Number: "3", Options: o}); CodeOf(err) != ErrBadArgument {
+			t.Errorf("new group with %+v: %v", o, err)
+		}
+	}
+	g, _ := e.Group("1")
+	if !reflect.DeepEqual(g.Options, GroupOptions{Skills: []SkillReq{}}) && !reflect.DeepEqual(g.Options, GroupOptions{}) {
+		t.Fatalf("a refused update changed the options: %+v", g.Options)
+	}
+	good := GroupOptions{MemoryFirst: true, TierWait: time.Second, Skills: []SkillReq{{"zh", 3}}, RelaxEvery: time.Second,
+		MaxWaiting: 3, OverflowGroup: "2", OverflowAfter: time.Minute, ExitKey: "9", CallbackKey: "*", CallbackRetries: 2, Announce: true}
+	if err := e.UpdateGroup("1", func(s *GroupSpec) { s.Options = good }); err != nil {
+		t.Fatal(err)
+	}
+	if g, _ := e.Group("1"); !reflect.DeepEqual(g.Options, good) {
+		t.Fatalf("options %+v, want %+v", g.Options, good)
+	}
+	for _, err := range []error{e.SetTier("1", "1", 1), e.SetWeight("1", "1", 1), e.SetSkill("1", "zh", 1), e.RemoveSkill("1", "zh")} {
+		if CodeOf(err) != ErrUnknownExtension {
+			t.Errorf("unknown extension: %v", err)
+		}
+	}
+	_ = e.AddExtension(ExtensionSpec{Extension: "1"})
+	for _, err := range []error{e.SetTier("1", "1", 0), e.SetTier("1", "1", 10), e.SetWeight("1", "1", 1001), e.SetSkill("1", "zh", 0),
+		e.SetSkill("1", "z h", 1), e.RemoveSkill("1", "")} {
+		if CodeOf(err) != ErrBadArgument {
+			t.Errorf("bad value: %v", err)
+		}
+	}
+	if err := e.SetTier("1", "9", 1); CodeOf(err) != ErrUnknownGroup {
+		t.Errorf("unknown group: %v", err)
+	}
+}
