@@ -6,33 +6,41 @@
 #   make lint       gofmt check, go vet, staticcheck
 #   make demo       the core, REST API and event push without FreeSWITCH
 #   make up         install/start the services, build, then install the module
-#                   into FreeSWITCH when it is installed, else run the demo
+#                   into FreeSWITCH when it is installed (modules.conf.xml, load
+#                   into a running FreeSWITCH), else run the demo
 #   make install    install the module and its configuration into FreeSWITCH
 #   make db-migrate apply the PostgreSQL migrations (DSN=postgres://…)
+#   make load       sipp load against an installed, running FreeSWITCH: the
+#                   module vs a bare answer+bridge (skips when there is none)
 
 GO          ?= go
 GOTEST_FLAGS ?= -race -count=1 -timeout 25m  # -count=1: tests talk to live services, never reuse a cached pass
 STATICCHECK ?= $(shell command -v staticcheck 2>/dev/null || echo $(HOME)/go/bin/staticcheck)
 DSN         ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
 
-include mod/module.mk
+.PHONY: all build test test-go test-scripts bench lint demo up db-migrate load clean
 
-.PHONY: all build test test-go bench lint demo up db-migrate clean
-
+# First, so that a plain `make` builds everything (module.mk's targets would
+# otherwise be the default).
 all: build
+
+include mod/module.mk
 
 build: module standin
 	$(GO) build ./...
 
-test: test-go standin-test
+test: test-go standin-test test-scripts
 
 test-go:
 	$(GO) test $(GOTEST_FLAGS) ./...
 
+test-scripts:
+	.ci/fs-install-test
+
 # One core per benchmark process where the issue names "one core".
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 1s -cpu 1 ./go/acd/ ./go/sim/ ./go/service/ ./go/event/ ./go/console/
-	$(GO) test -run '^$$' -bench . -benchtime 1s ./go/api/ ./go/publish/... ./go/store/... ./go/node/ ./go/bridge/
+	$(GO) test -run '^$$' -bench . -benchtime 1s -cpu 1 ./go/acd/ ./go/sim/ ./go/service/ ./go/event/ ./go/console/ ./go/hostexec/ ./go/ident/ ./go/stats/
+	$(GO) test -run '^$$' -bench . -benchtime 1s ./go/api/ ./go/publish/... ./go/store/... ./go/node/ ./go/bridge/ ./go/metrics/
 	$(GO) test -run '^$$' -bench . -tags nwayacd_bench ./go/cmd/mod_nwayacd/
 
 lint:
@@ -43,11 +51,15 @@ lint:
 demo:
 	$(GO) run ./go/cmd/nwayacd-demo
 
+# LOAD_ARGS e.g. -rates 10,20,35 -calls 600 -agents 70 -slo (see -h).
+load:
+	$(GO) run ./go/cmd/nwayacd-load $(LOAD_ARGS)
+
 up:
 	.ci/services
 	$(MAKE) build
 	@if [ -n "$(strip $(FS_CFLAGS))" ]; then \
-		$(MAKE) install && echo "Installed. In fs_cli: load mod_nwayacd"; \
+		FS_MOD_DIR='$(FS_MOD_DIR)' FS_CONF_DIR='$(FS_CONF_DIR)' MAKE='$(MAKE)' .ci/fs-install; \
 	else \
 		echo "FreeSWITCH is not installed here: running the demo (Ctrl-C stops it)"; \
 		$(MAKE) demo; \

@@ -13,7 +13,8 @@
  *    every entry point recovers Go panics (logged with the stack) and returns
  *    a safe value instead.
  *  - Host callbacks (nwayacd_host_t) are called from Go goroutines only, never
- *    from inside a host -> Go call, so FreeSWITCH never waits on itself.
+ *    from inside a host -> Go call, so FreeSWITCH never waits on itself;
+ *    the one exception is wake, which never blocks.
  */
 #ifndef NWAYACD_H
 #define NWAYACD_H
@@ -25,7 +26,7 @@
 extern "C" {
 #endif
 
-#define NWAYACD_ABI_VERSION 1
+#define NWAYACD_ABI_VERSION 2
 
 /* Name of the custom event subclass the module reserves and fires. */
 #define NWAYACD_EVENT_SUBCLASS "nwayacd::info"
@@ -54,6 +55,13 @@ typedef struct nwayacd_host {
 	 * name0, value0, name1, value1, ...  body may be NULL (no body).
 	 * Returns 0 when fired, -1 when the event could not be created. */
 	int (*fire_event)(const char *subclass, const char *const *headers, int nheaders, const char *body);
+
+	/* Wakes the session `uuid` waiting in a WAIT directive, so it asks
+	 * nwayacd_next at once (what uuid_break did, without the API layer and
+	 * without waiting for the next media frame).  Never blocks; may be called
+	 * from inside a host -> Go call (the session is found with a try-lock).
+	 * Returns 0 when the session was found, -1 otherwise. */
+	int (*wake)(const char *uuid);
 } nwayacd_host_t;
 
 /* ------------------------------------------------------------------------ */
@@ -67,7 +75,7 @@ typedef enum {
 } nwayacd_kind_t;
 
 typedef enum {
-	NWAYACD_WAIT = 1,	/* play file until uuid_break, timeout_ms (0: none) or, with loops > 0, that many plays */
+	NWAYACD_WAIT = 1,	/* play file until woken (host wake, uuid_break), timeout_ms (0: none) or, with loops > 0, that many plays */
 	NWAYACD_PLAY = 2,	/* answer if needed, play file `loops` times */
 	NWAYACD_OFFER = 3,	/* originate dial (timeout_ms, caller_number), bridge on answer; file: what the caller hears meanwhile */
 	NWAYACD_HANGUP = 4,	/* play file if set, hang up with cause */
@@ -120,7 +128,7 @@ typedef struct nwayacd_directive {
 typedef struct nwayacd_offer_result {
 	const char *uuid;			/* the caller's channel */
 	const char *agent;			/* directive.agent */
-	const char *agent_uuid;		/* the agent leg, "" when none was created */
+	const char *agent_uuid;		/* the answered agent leg; "" otherwise (Go names legs in the dial string) */
 	int answered;				/* 1: the agent answered and will be bridged */
 	int caller_gone;			/* 1: the caller hung up while it rang */
 	const char *cause;			/* switch_channel_cause2str() of the originate */
@@ -151,9 +159,10 @@ typedef enum {
 	NWAYACD_EF_COUNT
 } nwayacd_event_field_t;
 
-/* kind is a go/session EventKind value (1 CHANNEL_CREATE .. 19 sofia::expire,
- * same order as session.EventKind).  f[i] points inside this same block at a
- * NUL-terminated copy of field i ("" when absent) of length len[i]. */
+/* kind is the go/session EventKind of the binding that delivered the event
+ * (NWAYACD_EVENT_BINDINGS in nwayacd_commands.h, generated from Go, names
+ * it explicitly).  f[i] points inside this same block at a NUL-terminated
+ * copy of field i ("" when absent) of length len[i]. */
 typedef struct nwayacd_event {
 	int kind;
 	uint32_t len[NWAYACD_EF_COUNT];
@@ -188,6 +197,11 @@ char *nwayacd_api(const char *name, const char *args);
  * Returns the reply text, malloc()'d ("+OK reloaded" / "-ERR ..."). */
 char *nwayacd_reload(const char *const *kv, int nkv);
 
+/* Names for fs_cli tab completion: list is "extensions" or "groups".
+ * Returns them one per line (at most 1000), malloc()'d; the caller free()s
+ * it.  "" when there are none or the module is stopped. */
+char *nwayacd_names(const char *list);
+
 /* Session protocol.  enter/next fill *out (caller-owned) and return 0; they
  * return -1 only when out is NULL.  A Go failure yields HANGUP with cause
  * NORMAL_TEMPORARY_FAILURE; a stopped module yields DONE. */
@@ -195,6 +209,11 @@ int nwayacd_enter(const nwayacd_call_t *call, nwayacd_directive_t *out);
 int nwayacd_next(const char *uuid, nwayacd_directive_t *out);
 /* Reports an OFFER's outcome (before bridging when answered). */
 void nwayacd_offer_result(const nwayacd_offer_result_t *result);
+/* The caller's channel was transferred out of the bridge (CF_TRANSFER: a
+ * phone's blind transfer, uuid_transfer) to dest (its new destination
+ * number, "" when unknown).  Called before nwayacd_bridge_ended, so that Go
+ * keeps the call and its agent's books until the channel really ends. */
+void nwayacd_transferring(const char *uuid, const char *dest);
 /* The bridge that followed an answered OFFER has ended. */
 void nwayacd_bridge_ended(const char *uuid);
 /* The application returns, for any reason.  Always called exactly once per enter. */
@@ -204,8 +223,9 @@ void nwayacd_leave(const char *uuid);
  * one Go goroutine has copied it out).  Plain C inside the archive
  * (go/bridge/ring.c), not a Go export: it pushes ev onto a bounded lock-free
  * ring (16384 events) and never enters the Go runtime, never blocks, and is
- * safe from several threads at once.  When the ring is full or Go is stopped,
- * ev is freed at once and counted as dropped. */
+ * safe from several threads at once.  When the Go reader sleeps (the ring was
+ * empty), the push wakes it with one eventfd write; Go never polls.  When the
+ * ring is full or Go is stopped, ev is freed at once and counted as dropped. */
 void nwayacd_channel_event(nwayacd_event_t *ev);
 
 #endif /* NWAYACD_NO_PROTOTYPES */

@@ -4,7 +4,9 @@
  * This file is the thin host side: it registers the API commands, the
  * applications and the event bindings, reads nwayacd.conf.xml, and runs the
  * session protocol of include/nwayacd.h on each session's own thread.  All
- * decisions are made by the Go c-archive linked into the same module.
+ * decisions are made by the Go c-archive linked into the same module.  The
+ * tables of commands, applications and event bindings come from Go through
+ * the generated include/nwayacd_commands.h.
  *
  * Unloading: the module is linked with -z nodelete, so shutdown returns
  * SWITCH_STATUS_SUCCESS (its work -- stopping Go, flushing spools -- runs)
@@ -12,6 +14,7 @@
  */
 #include <switch.h>
 #include "nwayacd.h"
+#include "nwayacd_commands.h"	/* generated from the Go tables: go generate ./go/bridge/ */
 
 SWITCH_MODULE_LOAD_FUNCTION(mod_nwayacd_load);
 SWITCH_MODULE_SHUTDOWN_FUNCTION(mod_nwayacd_shutdown);
@@ -28,73 +31,6 @@ static struct {
 	int subclass_reserved;
 	int go_started;
 } globals;
-
-/* ------------------------------------------------------------------------ */
-/* API command syntax                                                         */
-
-#define NWAY_ADD_EXT_SYNTAX "<ext> [jobnumber]"
-#define NWAY_SET_EXT_JOBNUMBER_SYNTAX "<ext> <jobnumber> <true|false>"
-#define NWAY_RM_EXT_SYNTAX "<ext>"
-#define NWAY_SET_REGED_EXT_SYNTAX "<ext>"
-#define NWAY_SET_UNREG_EXT_SYNTAX "<ext>"
-#define NWAY_ADD_GROUP_SYNTAX "<group> <mode 0-5>"
-#define NWAY_RM_GROUP_SYNTAX "<group>"
-#define NWAY_SET_RING_GROUP_SYNTAX "<group> <welcome> <black> <busy> <transfer>"
-#define NWAY_LIST_EXTS_SYNTAX ""
-#define NWAY_LIST_GROUPS_SYNTAX ""
-#define NWAY_LOGIN_SYNTAX "<ext> <group[,group...]>"
-#define NWAY_LOGOUT_SYNTAX "<ext>"
-#define NWAY_BUSY_SYNTAX "<ext>"
-#define NWAY_READY_SYNTAX "<ext>"
-#define NWAYACD_TRANSFER_SYNTAX "<uuid> <destination>"
-#define NWAYACD_VERSION_SYNTAX ""
-#define NWAY_UUID_HOLD_SYNTAX "<uuid>"
-#define NWAY_UUID_UNHOLD_SYNTAX "<uuid>"
-#define NWAY_THREEWAY_SYNTAX "<uuid> <number> [gateway]"
-#define NWAYACD_SYNTAX "status|reload|help"
-#define NWAY_SET_EXT_DIALSTRING_SYNTAX "<ext> <dialstring|default>"
-#define NWAY_SET_CALLSTATE_SYNTAX "<ext> <state>"
-#define NWAY_SET_GROUP_SYNTAX "<group> <name|timeout|giveup> <value>"
-#define NWAY_ADD_BLACKLIST_SYNTAX "<group> <number>"
-#define NWAY_RM_BLACKLIST_SYNTAX "<group> <number>"
-#define NWAY_ADD_VIP_SYNTAX "<group> <number>"
-#define NWAY_RM_VIP_SYNTAX "<group> <number>"
-#define NWAY_LIST_QUEUE_SYNTAX "[group]"
-
-/* X(function, command, syntax, description, completion) */
-#define NWAY_COMMANDS(X) \
-	X(nway_add_ext, "nway_add_ext", NWAY_ADD_EXT_SYNTAX, "add an extension", "") \
-	X(nway_set_ext_jobnumber, "nway_set_ext_jobnumber", NWAY_SET_EXT_JOBNUMBER_SYNTAX, "set an extension's job number", "") \
-	X(nway_rm_ext, "nway_rm_ext", NWAY_RM_EXT_SYNTAX, "remove an extension", "") \
-	X(nway_set_reged_ext, "nway_set_reged_ext", NWAY_SET_REGED_EXT_SYNTAX, "mark an extension registered", "") \
-	X(nway_set_unreg_ext, "nway_set_unreg_ext", NWAY_SET_UNREG_EXT_SYNTAX, "mark an extension unregistered", "") \
-	X(nway_add_group, "nway_add_group", NWAY_ADD_GROUP_SYNTAX, "add a group", "") \
-	X(nway_rm_group, "nway_rm_group", NWAY_RM_GROUP_SYNTAX, "remove a group", "") \
-	X(nway_set_ring_group, "nway_set_ring_group", NWAY_SET_RING_GROUP_SYNTAX, "set a group's prompts", "") \
-	X(nway_list_exts, "nway_list_exts", NWAY_LIST_EXTS_SYNTAX, "list extensions", "") \
-	X(nway_list_groups, "nway_list_groups", NWAY_LIST_GROUPS_SYNTAX, "list groups", "") \
-	X(nway_login, "nway_login", NWAY_LOGIN_SYNTAX, "log an agent in to groups", "") \
-	X(nway_logout, "nway_logout", NWAY_LOGOUT_SYNTAX, "log an agent out of all groups", "") \
-	X(nway_busy, "nway_busy", NWAY_BUSY_SYNTAX, "set an agent busy", "") \
-	X(nway_ready, "nway_ready", NWAY_READY_SYNTAX, "set an agent ready", "") \
-	X(nwayacd_transfer, "nwayacd_transfer", NWAYACD_TRANSFER_SYNTAX, "transfer a call", " ::console::list_uuid") \
-	X(nwayacd_version, "nwayacd_version", NWAYACD_VERSION_SYNTAX, "print the version", "") \
-	X(nway_uuid_hold, "nway_uuid_hold", NWAY_UUID_HOLD_SYNTAX, "hold a call", " ::console::list_uuid") \
-	X(nway_uuid_unhold, "nway_uuid_unhold", NWAY_UUID_UNHOLD_SYNTAX, "unhold a call", " ::console::list_uuid") \
-	X(nway_threeway, "nway_threeway", NWAY_THREEWAY_SYNTAX, "add a phone to a call", " ::console::list_uuid") \
-	X(nwayacd, "nwayacd", NWAYACD_SYNTAX, "nwayacd module status and control", "") \
-	X(nway_set_ext_dialstring, "nway_set_ext_dialstring", NWAY_SET_EXT_DIALSTRING_SYNTAX, "set an extension's dial string", "") \
-	X(nway_set_callstate, "nway_set_callstate", NWAY_SET_CALLSTATE_SYNTAX, "set an agent's call state", "") \
-	X(nway_set_group, "nway_set_group", NWAY_SET_GROUP_SYNTAX, "set a group's name, timeout or give-up", "") \
-	X(nway_add_blacklist, "nway_add_blacklist", NWAY_ADD_BLACKLIST_SYNTAX, "add a number to a group's blacklist", "") \
-	X(nway_rm_blacklist, "nway_rm_blacklist", NWAY_RM_BLACKLIST_SYNTAX, "remove a number from a group's blacklist", "") \
-	X(nway_add_vip, "nway_add_vip", NWAY_ADD_VIP_SYNTAX, "add a VIP number to a group", "") \
-	X(nway_rm_vip, "nway_rm_vip", NWAY_RM_VIP_SYNTAX, "remove a VIP number from a group", "") \
-	X(nway_list_queue, "nway_list_queue", NWAY_LIST_QUEUE_SYNTAX, "list waiting calls", "")
-
-#define NWAYACD_APP_SYNTAX "<group>"
-#define NWAYCALLOUT_APP_SYNTAX "<number> <gateway> <group>"
-#define NWAY_BRIDGE_APP_SYNTAX "<extension>"
 
 /* ------------------------------------------------------------------------ */
 /* Configuration                                                              */
@@ -199,11 +135,29 @@ static int nway_host_fire_event(const char *subclass, const char *const *headers
 	return 0;
 }
 
+/* Wakes a caller waiting in nway_do_wait: CF_BREAK ends its playback or
+ * sleep at the loop's next check, and SWITCH_SIG_BREAK cuts the blocking
+ * frame read short so that check comes now, not at the next frame.  Never
+ * blocks: switch_core_session_locate only try-locks the session. */
+static int nway_host_wake(const char *uuid)
+{
+	switch_core_session_t *session;
+
+	if (!globals.running || zstr(uuid) || !(session = switch_core_session_locate(uuid))) {
+		return -1;
+	}
+	switch_channel_set_flag(switch_core_session_get_channel(session), CF_BREAK);
+	switch_core_session_kill_channel(session, SWITCH_SIG_BREAK);
+	switch_core_session_rwunlock(session);
+	return 0;
+}
+
 static const nwayacd_host_t nway_host = {
 	NWAYACD_ABI_VERSION,
 	nway_host_api,
 	nway_host_log,
-	nway_host_fire_event
+	nway_host_fire_event,
+	nway_host_wake
 };
 
 /* ------------------------------------------------------------------------ */
@@ -247,14 +201,49 @@ static switch_status_t nway_run_api(const char *name, const char *cmd, switch_st
 	return SWITCH_STATUS_SUCCESS;
 }
 
-#define NWAY_DEFINE_API(fn, cmdname, syntax, desc, complete) \
+#define NWAY_DEFINE_API(fn, cmdname, syntax, desc) \
 	SWITCH_STANDARD_API(fn##_api_function) \
 	{ \
 		(void) session; \
 		return nway_run_api(cmdname, cmd, stream); \
 	}
 
-NWAY_COMMANDS(NWAY_DEFINE_API)
+NWAYACD_API_COMMANDS(NWAY_DEFINE_API)
+
+/* fs_cli tab completion of extension and group arguments (the lists named
+ * in the completion lines of nwayacd_commands.h). */
+static switch_status_t nway_complete_names(const char *list, switch_console_callback_match_t **matches)
+{
+	switch_console_callback_match_t *my_matches = NULL;
+	char *names, *name, *save = NULL;
+
+	if (!globals.running || !(names = nwayacd_names(list))) {
+		return SWITCH_STATUS_FALSE;
+	}
+	for (name = strtok_r(names, "\n", &save); name; name = strtok_r(NULL, "\n", &save)) {
+		switch_console_push_match(&my_matches, name);
+	}
+	free(names);
+	if (!my_matches) {
+		return SWITCH_STATUS_FALSE;
+	}
+	*matches = my_matches;
+	return SWITCH_STATUS_SUCCESS;
+}
+
+static switch_status_t nway_list_exts_complete(const char *line, const char *cursor, switch_console_callback_match_t **matches)
+{
+	(void) line;
+	(void) cursor;
+	return nway_complete_names("extensions", matches);
+}
+
+static switch_status_t nway_list_groups_complete(const char *line, const char *cursor, switch_console_callback_match_t **matches)
+{
+	(void) line;
+	(void) cursor;
+	return nway_complete_names("groups", matches);
+}
 
 /* ------------------------------------------------------------------------ */
 /* Events: copy what Go needs into one block and hand it over               */
@@ -310,7 +299,17 @@ static void nway_event_handler(switch_event_t *event)
 			v[NWAYACD_EF_DOMAIN] = switch_event_get_header(event, "host");
 		}
 	} else {
+		/* The extension a channel belongs to, for call control by extension:
+		   the SIP user a phone authenticated as, or the user a user/ dial
+		   string reached. Never the caller ID: the far end sets that. */
+		const char *authorized = switch_event_get_header(event, "variable_sip_authorized");
+
 		v[NWAYACD_EF_USER] = NULL;
+		if (!zstr(authorized) && !strcasecmp(authorized, "true")) {
+			v[NWAYACD_EF_USER] = nway_header2(event, "variable_sip_auth_username", "variable_user_name");
+		} else if (!zstr(v[NWAYACD_EF_DIRECTION]) && !strcasecmp(v[NWAYACD_EF_DIRECTION], "outbound")) {
+			v[NWAYACD_EF_USER] = switch_event_get_header(event, "variable_dialed_user");
+		}
 		v[NWAYACD_EF_DOMAIN] = switch_event_get_header(event, "variable_domain_name");
 	}
 
@@ -335,29 +334,14 @@ static void nway_event_handler(switch_event_t *event)
 	nwayacd_channel_event(ev);	/* Go owns ev now */
 }
 
+#define NWAY_BINDING(event, subclass, kind) { event, subclass, kind },
+
 static const struct {
 	switch_event_types_t id;
 	const char *subclass;
+	int kind;	/* go/session EventKind, stamped on each block */
 } nway_bindings[] = {
-	{SWITCH_EVENT_CHANNEL_CREATE, NULL},
-	{SWITCH_EVENT_CHANNEL_PROGRESS, NULL},
-	{SWITCH_EVENT_CHANNEL_PROGRESS_MEDIA, NULL},
-	{SWITCH_EVENT_CHANNEL_ANSWER, NULL},
-	{SWITCH_EVENT_CHANNEL_BRIDGE, NULL},
-	{SWITCH_EVENT_CHANNEL_UNBRIDGE, NULL},
-	{SWITCH_EVENT_CHANNEL_HOLD, NULL},
-	{SWITCH_EVENT_CHANNEL_UNHOLD, NULL},
-	{SWITCH_EVENT_DTMF, NULL},
-	{SWITCH_EVENT_CHANNEL_PARK, NULL},
-	{SWITCH_EVENT_CHANNEL_UNPARK, NULL},
-	{SWITCH_EVENT_PLAYBACK_START, NULL},
-	{SWITCH_EVENT_PLAYBACK_STOP, NULL},
-	{SWITCH_EVENT_CHANNEL_HANGUP, NULL},
-	{SWITCH_EVENT_CHANNEL_HANGUP_COMPLETE, NULL},
-	{SWITCH_EVENT_CHANNEL_DESTROY, NULL},
-	{SWITCH_EVENT_CUSTOM, "sofia::register"},
-	{SWITCH_EVENT_CUSTOM, "sofia::unregister"},
-	{SWITCH_EVENT_CUSTOM, "sofia::expire"}
+	NWAYACD_EVENT_BINDINGS(NWAY_BINDING)
 };
 
 static switch_status_t nway_bind_events(void)
@@ -365,9 +349,9 @@ static switch_status_t nway_bind_events(void)
 	size_t i;
 
 	for (i = 0; i < sizeof(nway_bindings) / sizeof(nway_bindings[0]); i++) {
-		/* user data is the go/session EventKind: table order + 1 */
+		/* user data is the go/session EventKind the handler stamps */
 		if (switch_event_bind(modname, nway_bindings[i].id, nway_bindings[i].subclass ? nway_bindings[i].subclass : SWITCH_EVENT_SUBCLASS_ANY,
-							  nway_event_handler, (void *) (intptr_t) (i + 1)) != SWITCH_STATUS_SUCCESS) {
+							  nway_event_handler, (void *) (intptr_t) nway_bindings[i].kind) != SWITCH_STATUS_SUCCESS) {
 			switch_log_printf(SWITCH_CHANNEL_LOG, SWITCH_LOG_ERROR, "Couldn't bind event %d %s\n", (int) nway_bindings[i].id,
 							  nway_bindings[i].subclass ? nway_bindings[i].subclass : "");
 			switch_event_unbind_callback(nway_event_handler);
@@ -409,7 +393,7 @@ static switch_status_t nway_wait_input(switch_core_session_t *session, void *inp
 	return SWITCH_STATUS_SUCCESS;
 }
 
-/* Music until uuid_break (SWITCH_STATUS_BREAK) or the deadline. */
+/* Music until woken (nway_host_wake or uuid_break: SWITCH_STATUS_BREAK) or the deadline. */
 static void nway_do_wait(switch_core_session_t *session, const nwayacd_directive_t *d)
 {
 	switch_channel_t *channel = switch_core_session_get_channel(session);
@@ -456,7 +440,7 @@ static void nway_do_wait(switch_core_session_t *session, const nwayacd_directive
 			}
 		}
 		if (status == SWITCH_STATUS_BREAK) {
-			break;	/* woken by uuid_break: ask Go what now */
+			break;	/* woken: ask Go what now */
 		}
 		if (w.deadline && switch_micro_time_now() >= w.deadline) {
 			break;
@@ -485,19 +469,6 @@ static void nway_do_play(switch_core_session_t *session, const nwayacd_directive
 	}
 }
 
-/* One plain leg (no ',' '|' or ":_:"): we can name its uuid in advance. */
-static int nway_single_leg(const char *dial)
-{
-	const char *p = dial;
-
-	if (*p == '{' && (p = strchr(p, '}'))) {
-		p++;
-	} else {
-		p = dial;
-	}
-	return !strchr(p, ',') && !strchr(p, '|') && !strstr(p, ":_:") && !strstr(dial, "origination_uuid");
-}
-
 static void nway_do_offer(switch_core_session_t *session, const nwayacd_directive_t *d)
 {
 	switch_channel_t *channel = switch_core_session_get_channel(session);
@@ -507,7 +478,6 @@ static void nway_do_offer(switch_core_session_t *session, const nwayacd_directiv
 	switch_event_t *ovars = NULL;
 	switch_status_t status;
 	nwayacd_offer_result_t r = { 0 };
-	char agent_uuid[SWITCH_UUID_FORMATTED_LENGTH + 1] = "";
 	uint32_t timelimit = d->timeout_ms > 0 ? (uint32_t) (d->timeout_ms + 999) / 1000 : 0;
 	int set_ringback = 0;
 
@@ -515,12 +485,6 @@ static void nway_do_offer(switch_core_session_t *session, const nwayacd_directiv
 	if (ovars) {
 		switch_event_add_header_string(ovars, SWITCH_STACK_BOTTOM, "nwayacd_call", uuid);
 		switch_event_add_header_string(ovars, SWITCH_STACK_BOTTOM, "nwayacd_agent", d->agent);
-		/* Go's dial strings name the leg themselves (so it can take an offer
-		   back with uuid_kill); name it here only when they do not */
-		if (nway_single_leg(d->dial) && !strstr(d->dial, "origination_uuid=")) {
-			switch_uuid_str(agent_uuid, sizeof(agent_uuid));
-			switch_event_add_header_string(ovars, SWITCH_STACK_BOTTOM, "origination_uuid", agent_uuid);
-		}
 	}
 
 	/* originate and the bridge never look at CF_BREAK: a wake left over from
@@ -558,13 +522,20 @@ static void nway_do_offer(switch_core_session_t *session, const nwayacd_directiv
 		}
 		switch_ivr_multi_threaded_bridge(session, peer, NULL, NULL, NULL);
 		switch_core_session_rwunlock(peer);
+		if (switch_channel_test_flag(channel, CF_TRANSFER)) {
+			/* moved on (a phone's REFER, uuid_transfer): Go keeps the call's
+			   books until the channel ends, wherever it goes */
+			switch_caller_profile_t *cp = switch_channel_get_caller_profile(channel);
+
+			nwayacd_transferring(uuid, cp && cp->destination_number ? cp->destination_number : "");
+		}
 		nwayacd_bridge_ended(uuid);
 		return;
 	}
 	if (peer) {
 		switch_core_session_rwunlock(peer);
 	}
-	r.agent_uuid = agent_uuid;
+	r.agent_uuid = "";	/* Go named the leg in the dial string (origination_uuid) and knows it */
 	r.caller_gone = !switch_channel_ready(channel);
 	r.cause = switch_channel_cause2str(cause);
 	nwayacd_offer_result(&r);
@@ -579,131 +550,146 @@ static void nway_set_vars(switch_channel_t *channel, const nwayacd_directive_t *
 	}
 }
 
-static void nway_run_session(switch_core_session_t *session, int kind, const char *data)
+/* An application of NWAYACD_APPLICATIONS. */
+typedef struct {
+	const char *name;
+	int kind;			/* nwayacd_kind_t */
+	int words;			/* arguments required */
+	const char *syntax;
+} nway_app_t;
+
+#define NWAY_MAX_WORDS 4
+
+/* Fills call from the channel and the application's words (split in buf);
+ * logs the usage and returns -1 when words are missing. */
+static int nway_read_call(switch_core_session_t *session, const nway_app_t *app, char *buf, nwayacd_call_t *call)
 {
 	switch_channel_t *channel = switch_core_session_get_channel(session);
 	switch_caller_profile_t *profile = switch_channel_get_caller_profile(channel);
+	const char *level = switch_channel_get_variable(channel, "nwayacd_level");
+	char *argv[NWAY_MAX_WORDS] = { 0 }, *save = NULL, *tok;
+	int argc = 0;
+
+	for (tok = buf ? strtok_r(buf, " \t", &save) : NULL; tok && argc < NWAY_MAX_WORDS; tok = strtok_r(NULL, " \t", &save)) {
+		argv[argc++] = tok;
+	}
+	if (argc < app->words) {
+		switch_log_printf(SWITCH_CHANNEL_SESSION_LOG(session), SWITCH_LOG_ERROR, "-ERR usage: %s %s\n", app->name, app->syntax);
+		return -1;
+	}
+
+	call->kind = app->kind;
+	call->uuid = switch_core_session_get_uuid(session);
+	call->caller_number = profile ? profile->caller_id_number : "";
+	call->caller_name = profile ? profile->caller_id_name : "";
+	call->dest_number = profile ? profile->destination_number : "";
+	call->level = level ? level : "";
+	switch (app->kind) {
+	case NWAYACD_KIND_QUEUE:
+		call->group = argv[0];
+		break;
+	case NWAYACD_KIND_CALLOUT:
+		call->target = argv[0];
+		call->gateway = argv[1];
+		call->group = argv[2];
+		break;
+	default:
+		call->target = argv[0];
+		break;
+	}
+	return 0;
+}
+
+/* Carries out one directive; returns 1 when the application is done. */
+static int nway_step(switch_core_session_t *session, const nwayacd_directive_t *d)
+{
+	switch_channel_t *channel = switch_core_session_get_channel(session);
+
+	nway_set_vars(channel, d);
+	switch (d->action) {
+	case NWAYACD_WAIT:
+		nway_do_wait(session, d);
+		return 0;
+	case NWAYACD_PLAY:
+		nway_do_play(session, d);
+		return 0;
+	case NWAYACD_OFFER:
+		nway_do_offer(session, d);
+		return 0;
+	case NWAYACD_HANGUP:
+		if (!zstr(d->file) && switch_channel_ready(channel)) {
+			switch_ivr_play_file(session, NULL, d->file, NULL);
+		}
+		switch_channel_hangup(channel, zstr(d->cause) ? SWITCH_CAUSE_NORMAL_CLEARING : switch_channel_str2cause(d->cause));
+		return 1;
+	case NWAYACD_DONE:
+		/* a wake that came too late must not cut the dialplan's next prompt */
+		switch_channel_clear_flag(channel, CF_BREAK);
+		return 1;
+	default:
+		switch_log_printf(SWITCH_CHANNEL_SESSION_LOG(session), SWITCH_LOG_ERROR, "Unknown directive %d\n", d->action);
+		return 1;
+	}
+}
+
+/* The session protocol: enter, then one directive after another until Go
+ * says done or the caller is gone; leave exactly once. */
+static void nway_run_session(switch_core_session_t *session, const nway_app_t *app, const char *data)
+{
+	switch_channel_t *channel = switch_core_session_get_channel(session);
 	const char *uuid = switch_core_session_get_uuid(session);
-	const char *level;
 	nwayacd_call_t call = { 0 };
 	nwayacd_directive_t *d;
-	char *mydata = NULL, *argv[4] = { 0 }, *save = NULL, *tok;
-	int argc = 0, need = kind == NWAYACD_KIND_CALLOUT ? 3 : 1, fast = 0, done = 0;
+	char *words = zstr(data) ? NULL : strdup(data);
+	int fast = 0;
 
 	if (!globals.running) {
 		switch_log_printf(SWITCH_CHANNEL_SESSION_LOG(session), SWITCH_LOG_ERROR, "mod_nwayacd is not running\n");
-		return;
-	}
-	if (!zstr(data) && (mydata = strdup(data))) {
-		for (tok = strtok_r(mydata, " \t", &save); tok && argc < 4; tok = strtok_r(NULL, " \t", &save)) {
-			argv[argc++] = tok;
-		}
-	}
-	if (argc < need) {
-		switch_log_printf(SWITCH_CHANNEL_SESSION_LOG(session), SWITCH_LOG_ERROR, "-ERR usage: %s\n",
-						  kind == NWAYACD_KIND_QUEUE ? "nwayacd " NWAYACD_APP_SYNTAX :
-						  kind == NWAYACD_KIND_CALLOUT ? "nwaycallout " NWAYCALLOUT_APP_SYNTAX : "nway_bridge " NWAY_BRIDGE_APP_SYNTAX);
-		free(mydata);
-		return;
-	}
-	if (!(d = malloc(sizeof(*d)))) {
-		free(mydata);
-		return;
-	}
+	} else if (nway_read_call(session, app, words, &call) == 0 && (d = malloc(sizeof(*d)))) {
+		nwayacd_enter(&call, d);
+		for (;;) {
+			switch_time_t started = switch_micro_time_now();
 
-	level = switch_channel_get_variable(channel, "nwayacd_level");
-	call.kind = kind;
-	call.uuid = uuid;
-	call.caller_number = profile ? profile->caller_id_number : "";
-	call.caller_name = profile ? profile->caller_id_name : "";
-	call.dest_number = profile ? profile->destination_number : "";
-	call.level = level ? level : "";
-	switch (kind) {
-	case NWAYACD_KIND_QUEUE:
-		call.group = argv[0];
-		break;
-	case NWAYACD_KIND_CALLOUT:
-		call.target = argv[0];
-		call.gateway = argv[1];
-		call.group = argv[2];
-		break;
-	default:
-		call.target = argv[0];
-		break;
-	}
-
-	nwayacd_enter(&call, d);
-	while (!done) {
-		switch_time_t started = switch_micro_time_now();
-
-		nway_set_vars(channel, d);
-		switch (d->action) {
-		case NWAYACD_WAIT:
-			nway_do_wait(session, d);
-			break;
-		case NWAYACD_PLAY:
-			nway_do_play(session, d);
-			break;
-		case NWAYACD_OFFER:
-			nway_do_offer(session, d);
-			break;
-		case NWAYACD_HANGUP:
-			if (!zstr(d->file) && switch_channel_ready(channel)) {
-				switch_ivr_play_file(session, NULL, d->file, NULL);
+			if (nway_step(session, d) || !switch_channel_ready(channel)) {
+				break;	/* done, or the caller is gone (leave tells Go) */
 			}
-			switch_channel_hangup(channel, zstr(d->cause) ? SWITCH_CAUSE_NORMAL_CLEARING : switch_channel_str2cause(d->cause));
-			done = 1;
-			continue;
-		case NWAYACD_DONE:
-			/* a wake that came too late must not cut the dialplan's next prompt */
-			switch_channel_clear_flag(channel, CF_BREAK);
-			done = 1;
-			continue;
-		default:
-			switch_log_printf(SWITCH_CHANNEL_SESSION_LOG(session), SWITCH_LOG_ERROR, "Unknown directive %d\n", d->action);
-			done = 1;
-			continue;
+			fast = switch_micro_time_now() - started < 1000 ? fast + 1 : 0;
+			if (fast > NWAYACD_MAX_FAST_STEPS) {
+				switch_log_printf(SWITCH_CHANNEL_SESSION_LOG(session), SWITCH_LOG_CRIT, "Directives loop without doing anything, hanging up\n");
+				switch_channel_hangup(channel, SWITCH_CAUSE_NORMAL_TEMPORARY_FAILURE);
+				break;
+			}
+			nwayacd_next(uuid, d);
 		}
-		if (!switch_channel_ready(channel)) {
-			break;	/* the caller is gone; Leave tells Go */
-		}
-		fast = switch_micro_time_now() - started < 1000 ? fast + 1 : 0;
-		if (fast > NWAYACD_MAX_FAST_STEPS) {
-			switch_log_printf(SWITCH_CHANNEL_SESSION_LOG(session), SWITCH_LOG_CRIT, "Directives loop without doing anything, hanging up\n");
-			switch_channel_hangup(channel, SWITCH_CAUSE_NORMAL_TEMPORARY_FAILURE);
-			break;
-		}
-		nwayacd_next(uuid, d);
+		nwayacd_leave(uuid);
+		free(d);
 	}
-	nwayacd_leave(uuid);
-	free(d);
-	free(mydata);
+	free(words);
 }
 
-SWITCH_STANDARD_APP(nwayacd_app_function)
-{
-	nway_run_session(session, NWAYACD_KIND_QUEUE, data);
-}
+#define NWAY_DEFINE_APP(fn, appname, kind, words, syntax, short_desc, long_desc) \
+	SWITCH_STANDARD_APP(fn##_app_function) \
+	{ \
+		static const nway_app_t app = { appname, kind, words, syntax }; \
+		nway_run_session(session, &app, data); \
+	}
 
-SWITCH_STANDARD_APP(nwaycallout_app_function)
-{
-	nway_run_session(session, NWAYACD_KIND_CALLOUT, data);
-}
-
-SWITCH_STANDARD_APP(nway_bridge_app_function)
-{
-	nway_run_session(session, NWAYACD_KIND_DIRECT, data);
-}
+NWAYACD_APPLICATIONS(NWAY_DEFINE_APP)
 
 /* ------------------------------------------------------------------------ */
 /* Load / shutdown                                                           */
 
-#define NWAY_REGISTER_API(fn, cmdname, syntax, desc, complete) \
-	SWITCH_ADD_API(api_interface, cmdname, desc, fn##_api_function, syntax); \
-	switch_console_set_complete("add " cmdname complete);
+#define NWAY_REGISTER_API(fn, cmdname, syntax, desc) \
+	SWITCH_ADD_API(api_interface, cmdname, desc, fn##_api_function, syntax);
 
-#define NWAY_UNCOMPLETE(fn, cmdname, syntax, desc, complete) \
+#define NWAY_COMPLETE(line) \
+	switch_console_set_complete("add " line);
+
+#define NWAY_UNCOMPLETE(fn, cmdname, syntax, desc) \
 	switch_console_set_complete("del " cmdname);
+
+#define NWAY_REGISTER_APP(fn, appname, kind, words, syntax, short_desc, long_desc) \
+	SWITCH_ADD_APP(app_interface, appname, short_desc, long_desc, fn##_app_function, syntax, SAF_NONE);
 
 /* Undoes whatever load did, in reverse order; safe to call twice. */
 static void nway_teardown(void)
@@ -757,17 +743,11 @@ SWITCH_MODULE_LOAD_FUNCTION(mod_nwayacd_load)
 
 	*module_interface = switch_loadable_module_create_module_interface(pool, modname);
 
-	NWAY_COMMANDS(NWAY_REGISTER_API)
-	switch_console_set_complete("add nwayacd status");
-	switch_console_set_complete("add nwayacd reload");
-	switch_console_set_complete("add nwayacd help");
-
-	SWITCH_ADD_APP(app_interface, "nwayacd", "queue a call", "Queue the call into an nwayacd group until an agent answers.",
-				   nwayacd_app_function, NWAYACD_APP_SYNTAX, SAF_NONE);
-	SWITCH_ADD_APP(app_interface, "nwaycallout", "outbound call for a group", "Call an outside number via a gateway, accounted to a group.",
-				   nwaycallout_app_function, NWAYCALLOUT_APP_SYNTAX, SAF_NONE);
-	SWITCH_ADD_APP(app_interface, "nway_bridge", "bridge to an agent", "Bridge to an agent's extension, keeping its agent state, events and CDR.",
-				   nway_bridge_app_function, NWAY_BRIDGE_APP_SYNTAX, SAF_NONE);
+	NWAYACD_API_COMMANDS(NWAY_REGISTER_API)
+	switch_console_add_complete_func("::nwayacd::list_exts", nway_list_exts_complete);
+	switch_console_add_complete_func("::nwayacd::list_groups", nway_list_groups_complete);
+	NWAYACD_API_COMPLETIONS(NWAY_COMPLETE)
+	NWAYACD_APPLICATIONS(NWAY_REGISTER_APP)
 
 	switch_log_printf(SWITCH_CHANNEL_LOG, SWITCH_LOG_NOTICE, "mod_nwayacd loaded\n");
 	return SWITCH_STATUS_SUCCESS;
@@ -775,7 +755,9 @@ SWITCH_MODULE_LOAD_FUNCTION(mod_nwayacd_load)
 
 SWITCH_MODULE_SHUTDOWN_FUNCTION(mod_nwayacd_shutdown)
 {
-	NWAY_COMMANDS(NWAY_UNCOMPLETE)
+	NWAYACD_API_COMMANDS(NWAY_UNCOMPLETE)
+	switch_console_del_complete_func("::nwayacd::list_exts");
+	switch_console_del_complete_func("::nwayacd::list_groups");
 	nway_teardown();
 	/* SUCCESS, not NOUNLOAD: with NOUNLOAD this function would never run again */
 	return SWITCH_STATUS_SUCCESS;

@@ -1,30 +1,20 @@
 package acd
 
 import (
+	"github.com/nwayacd/mod_nwayacd/go/ident"
+
 	"slices"
 	"time"
 )
 
-// MaxNumberLen matches the varchar(50) columns of ext_group/ext_group_map.
-const MaxNumberLen = 50
+// MaxNumberLen is ident.MaxNumber (the varchar(50) number columns).
+const MaxNumberLen = ident.MaxNumber
 
-// ValidNumber checks an extension, group or phone number: 1–50 characters of
-// digits, letters and the dial characters + * # . _ - @.
+// ValidNumber checks an extension, group, job or phone number (kind names
+// it): the one definition in package ident.
 func ValidNumber(kind, s string) error {
-	if s == "" {
-		return Errorf(ErrBadArgument, "empty %s", kind)
-	}
-	if len(s) > MaxNumberLen {
-		return Errorf(ErrBadArgument, "%s too long (%d characters, at most %d)", kind, len(s), MaxNumberLen)
-	}
-	for i := 0; i < len(s); i++ {
-		b := s[i]
-		switch {
-		case b >= '0' && b <= '9', b >= 'a' && b <= 'z', b >= 'A' && b <= 'Z':
-		case b == '+' || b == '*' || b == '#' || b == '.' || b == '_' || b == '-' || b == '@':
-		default:
-			return Errorf(ErrBadArgument, "malformed %s %q", kind, s)
-		}
+	if err := ident.Number(kind, s); err != nil {
+		return Errorf(ErrBadArgument, "%v", err)
 	}
 	return nil
 }
@@ -69,6 +59,11 @@ func (e *Engine) AddExtension(s ExtensionSpec) error {
 			return err
 		}
 	}
+	if s.DialString != "" {
+		if err := ident.Dial(s.DialString); err != nil {
+			return Errorf(ErrBadArgument, "%v", err)
+		}
+	}
 	if e.agents[s.Extension] != nil {
 		return Errorf(ErrExists, "extension %s exists", s.Extension)
 	}
@@ -103,9 +98,9 @@ func (e *Engine) SetDialString(ext, dial string) error {
 	if err != nil {
 		return err
 	}
-	for i := 0; i < len(dial); i++ {
-		if dial[i] < ' ' || dial[i] == 0x7f {
-			return Errorf(ErrBadArgument, "dial string has a control character")
+	if dial != "" {
+		if err := ident.Dial(dial); err != nil {
+			return Errorf(ErrBadArgument, "%v", err)
 		}
 	}
 	a.dial = dial

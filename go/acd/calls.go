@@ -1,6 +1,10 @@
 package acd
 
-import "time"
+import (
+	"time"
+
+	"github.com/nwayacd/mod_nwayacd/go/ident"
+)
 
 // StepKind is what a caller's session does next.
 type StepKind uint8
@@ -68,19 +72,9 @@ const (
 	Canceled         // the caller hung up while it rang
 )
 
-const maxUUIDLen = 64
-
 func validUUID(u string) error {
-	if u == "" {
-		return Errorf(ErrBadArgument, "empty call uuid")
-	}
-	if len(u) > maxUUIDLen {
-		return Errorf(ErrBadArgument, "call uuid too long")
-	}
-	for i := 0; i < len(u); i++ {
-		if u[i] <= ' ' || u[i] >= 0x7f {
-			return Errorf(ErrBadArgument, "malformed call uuid %q", u)
-		}
+	if err := ident.UUID(u); err != nil {
+		return Errorf(ErrBadArgument, "%v", err)
 	}
 	return nil
 }

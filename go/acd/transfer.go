@@ -128,3 +128,19 @@ func (e *Engine) Held(uuid string) bool {
 	c := e.calls[uuid]
 	return c != nil && c.phase == phaseTransferred && c.left
 }
+
+// AgentOf returns the extension on call uuid now (ringing, talking, or the
+// target of a transfer), or "".
+func (e *Engine) AgentOf(uuid string) string {
+	if c := e.calls[uuid]; c != nil && c.agent != nil {
+		return c.agent.ext
+	}
+	return ""
+}
+
+// InTransfer reports whether call uuid has been transferred (and is not
+// over): a later report of the same transfer changes nothing.
+func (e *Engine) InTransfer(uuid string) bool {
+	c := e.calls[uuid]
+	return c != nil && c.phase == phaseTransferred
+}

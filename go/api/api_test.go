@@ -35,7 +35,7 @@ func startServer(t testing.TB, cfg Config, fake *fakeService) *testServer {
 		fake = newFake()
 	}
 	cfg.Listen = "127.0.0.1:0"
-	s, err := New(cfg, fake, t.Logf)
+	s, err := New(cfg, fake)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -385,20 +385,92 @@ func TestLoginLimiterKeys(t *testing.T) {
 	l := newLoginLimiter(1, time.Minute)
 	now := time.Now()
 	a, b, c := net.ParseIP("2001:db8:1:2::1"), net.ParseIP("2001:db8:1:2::ffff"), net.ParseIP("2001:db8:1:3::1")
-	l.fail(a, now)
-	if ok, _ := l.allow(b, now); ok {
+	l.fail(a, "admin", now)
+	if ok, _ := l.allow(b, "admin", now); ok {
 		t.Fatal("same /64 should share the bucket")
 	}
-	if ok, _ := l.allow(c, now); !ok {
+	if ok, _ := l.allow(c, "admin", now); !ok {
 		t.Fatal("another /64 should have its own bucket")
 	}
-	if ok, wait := l.allow(a, now.Add(30*time.Second)); ok || wait != 30*time.Second {
+	if ok, _ := l.allow(a, "ops", now); !ok {
+		t.Fatal("another user name from the same address should have its own bucket")
+	}
+	if ok, wait := l.allow(a, "admin", now.Add(30*time.Second)); ok || wait != 30*time.Second {
 		t.Fatalf("half refilled: ok %v wait %v", ok, wait)
 	}
 	l.sweepLocked(now.Add(2 * time.Minute))
 	if len(l.m) != 0 {
 		t.Fatalf("sweep kept %d full buckets", len(l.m))
 	}
+}
+
+// The global ceiling refuses keys that failed recently, never a clean one.
+func TestLoginGlobalCeiling(t *testing.T) {
+	l := newLoginLimiter(5, 10*time.Second)
+	now := time.Now()
+	for i := range loginGlobalBurst {
+		l.fail(net.IPv4(10, 0, byte(i>>8), byte(i)), "admin", now)
+	}
+	if ok, _ := l.allow(net.IPv4(10, 0, 0, 1), "admin", now); ok {
+		t.Fatal("a key with a recent failure passes while the global ceiling is exceeded")
+	}
+	if ok, _ := l.allow(net.IPv4(192, 168, 1, 1), "admin", now); !ok {
+		t.Fatal("a clean key is refused for others' failures")
+	}
+	if ok, _ := l.allow(net.IPv4(10, 0, 0, 1), "admin", now.Add(loginGlobalRefill)); !ok {
+		t.Fatal("the global ceiling does not refill")
+	}
+}
+
+// A flood of wrong logins — from the same address for other user names, and
+// from another address for the same one — never refuses the right password.
+func TestLoginFlood(t *testing.T) {
+	ts := startServer(t, Config{}, nil)
+	post := func(local net.IP, body string) reply {
+		req := fmt.Sprintf("POST /api/login HTTP/1.1\nHost: x\nContent-Length: %d\n\n%s", len(body), body)
+		return rawFrom(t, &net.TCPAddr{IP: local}, ts.addr, req)
+	}
+	attacker, user := net.IPv4(127, 0, 0, 1), net.IPv4(127, 0, 0, 3)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	count := map[int]int{}
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 50 {
+				// half guess the real user name from the attacker's address,
+				// half other names from the user's own address
+				from, name := attacker, "admin"
+				if i%2 == 1 {
+					from, name = user, fmt.Sprintf("root%d", w)
+				}
+				r := post(from, fmt.Sprintf(`{"username":%q,"password":"guess%d"}`, name, i))
+				mu.Lock()
+				count[r.status]++
+				mu.Unlock()
+			}
+		}()
+	}
+	// The right password from the user's address answers during the flood …
+	for range 5 {
+		if r := post(user, `{"username":"admin","password":"admin"}`); r.status != 200 {
+			t.Fatalf("right password during the flood: %d %s", r.status, r.body)
+		}
+	}
+	wg.Wait()
+	// … and after it.
+	if r := post(user, `{"username":"admin","password":"admin"}`); r.status != 200 {
+		t.Fatalf("right password after the flood: %d %s", r.status, r.body)
+	}
+	// The attacker's own key is throttled.
+	if r := post(attacker, `{"username":"admin","password":"admin"}`); r.status != 429 {
+		t.Fatalf("attacker's key after 200 failures: %d, want 429", r.status)
+	}
+	if count[401] == 0 || count[429] == 0 || count[401]+count[429] != 400 {
+		t.Fatalf("flood answers %v: want only 401 and 429", count)
+	}
+	t.Logf("flood of 400 wrong logins: %v", count)
 }
 
 func TestTokenTableBounded(t *testing.T) {
@@ -436,7 +508,7 @@ func TestErrors(t *testing.T) {
 		{"wrong type", "POST", "/api/agent_ready", `{"Extension":1002}`, 400, "field Extension must be a string"},
 		{"missing field", "POST", "/api/agent_ready", `{"Ext":"1002"}`, 400, "missing Extension"},
 		{"empty field", "POST", "/api/agent_busy", `{"Extension":""}`, 400, "missing Extension"},
-		{"bad extension", "POST", "/api/agent_down", `{"Extension":"10 02"}`, 400, `Extension "10 02" is malformed`},
+		{"bad extension", "POST", "/api/agent_down", `{"Extension":"10 02"}`, 400, `Extension: bad extension "10 02"`},
 		{"trailing garbage", "POST", "/api/agent_down", `{"Extension":"1002"} x`, 400, "malformed JSON"},
 		{"missing groups", "POST", "/api/agent_up", `{"Extension":"1002"}`, 400, "missing Groups"},
 		{"bad groups", "POST", "/api/agent_up", `{"Extension":"1002","Groups":"110;120"}`, 400, `group "110;120"`},
@@ -449,7 +521,7 @@ func TestErrors(t *testing.T) {
 		{"dial string unknown extension", "POST", "/api/extension_dialstring", `{"Extension":"7777","DialString":"user/7777"}`, 404, "unknown extension 7777"},
 		{"no call", "GET", "/api/hangup/1002", ``, 409, "has no call"},
 		{"unknown ext in path", "GET", "/api/hold/7777", ``, 404, "unknown extension 7777"},
-		{"bad ext in path", "GET", "/api/hold/10.02!", ``, 400, "malformed"},
+		{"bad ext in path", "GET", "/api/hold/10.02!", ``, 400, "bad extension"},
 		{"missing ext in path", "GET", "/api/answer/", ``, 400, "missing extension"},
 		{"path without ext", "GET", "/api/extension_info", ``, 400, "missing extension"},
 		{"unknown ext info", "GET", "/api/extension_info/7777", ``, 404, "unknown extension"},
@@ -645,23 +717,23 @@ func TestOpenAPI(t *testing.T) {
 func TestNewRefusesPublicDefaultPassword(t *testing.T) {
 	f := newFake()
 	for _, addr := range []string{"0.0.0.0:8085", ":8085", "192.168.1.115:8085", "[::]:8085"} {
-		_, err := New(Config{Listen: addr}, f, nil)
+		_, err := New(Config{Listen: addr}, f)
 		if err == nil || !strings.Contains(err.Error(), "set rest-password in nwayacd.conf.xml") {
 			t.Errorf("New(%s) with password admin: %v", addr, err)
 		}
-		if _, err := New(Config{Listen: addr, Password: "x9!long"}, f, nil); err != nil {
+		if _, err := New(Config{Listen: addr, Password: "x9!long"}, f); err != nil {
 			t.Errorf("New(%s) with a password: %v", addr, err)
 		}
 	}
 	for _, addr := range []string{"", "127.0.0.1:8085", "localhost:8085", "[::1]:8085", "127.0.0.5:1"} {
-		if _, err := New(Config{Listen: addr}, f, nil); err != nil {
+		if _, err := New(Config{Listen: addr}, f); err != nil {
 			t.Errorf("New(%q): %v", addr, err)
 		}
 	}
-	if _, err := New(Config{Listen: "nohost"}, f, nil); err == nil {
+	if _, err := New(Config{Listen: "nohost", Password: "x9!long"}, f); err == nil {
 		t.Error("New accepted a listen address without a port")
 	}
-	if _, err := New(Config{}, nil, nil); err == nil {
+	if _, err := New(Config{}, nil); err == nil {
 		t.Error("New accepted a nil service")
 	}
 }
@@ -673,7 +745,7 @@ func TestListenAndServe(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	s, err := New(Config{Listen: addr}, newFake(), t.Logf)
+	s, err := New(Config{Listen: addr}, newFake())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -707,7 +779,7 @@ func TestListenAndServe(t *testing.T) {
 }
 
 func TestServeRefusesPublicListenerWithDefaultPassword(t *testing.T) {
-	s, err := New(Config{}, newFake(), nil)
+	s, err := New(Config{}, newFake())
 	if err != nil {
 		t.Fatal(err)
 	}

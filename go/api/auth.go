@@ -7,10 +7,11 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"fmt"
-	"math"
 	"net"
 	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // maxTokens bounds the token table; logging in beyond it evicts the token
@@ -118,88 +119,96 @@ func parseAuthorization(v []byte) []byte {
 	return bytes.TrimSpace(rest)
 }
 
-// loginLimiter is a token bucket of failed logins per client address
-// (IPv6 clients by /64, as one host usually owns the whole prefix).
+// loginLimiter throttles failed logins per (client address, user name)
+// (IPv6 clients by /64, as one host usually owns the whole prefix), so one
+// client guessing — or a reverse proxy carrying one — never locks out
+// another address or another user. A global ceiling bounds failures over
+// all keys: past it, only keys that failed recently are refused unchecked,
+// so nobody's right password is refused for someone else's failures.
 type loginLimiter struct {
 	mu        sync.Mutex
-	burst     float64
-	refill    time.Duration
-	m         map[string]*bucket
+	burst     int
+	every     rate.Limit
+	m         map[string]*rate.Limiter
+	global    *rate.Limiter
 	lastSweep time.Time
 }
 
-type bucket struct {
-	tokens float64
-	at     time.Time
-}
-
 // maxLimiterEntries bounds the table; when it is full of recently failing
-// addresses, new addresses are refused rather than tracked.
+// keys, a new key is not tracked (the global ceiling still counts it).
 const maxLimiterEntries = 100000
 
+// maxKeyUser bounds the user name part of a key.
+const maxKeyUser = 64
+
 func newLoginLimiter(burst int, refill time.Duration) *loginLimiter {
-	return &loginLimiter{burst: float64(burst), refill: refill, m: make(map[string]*bucket)}
-}
-
-func limiterKey(ip net.IP) string {
-	if v4 := ip.To4(); v4 != nil {
-		return string(v4)
+	return &loginLimiter{
+		burst:  burst,
+		every:  rate.Every(refill),
+		m:      make(map[string]*rate.Limiter),
+		global: rate.NewLimiter(rate.Every(loginGlobalRefill), loginGlobalBurst),
 	}
-	if len(ip) == net.IPv6len {
-		return string(ip[:8])
+}
+
+func limiterKey(ip net.IP, user string) string {
+	if len(user) > maxKeyUser {
+		user = user[:maxKeyUser]
 	}
-	return string(ip)
+	return addrKey(ip) + "\x00" + user
 }
 
-func (l *loginLimiter) level(b *bucket, now time.Time) float64 {
-	n := b.tokens + float64(now.Sub(b.at))/float64(l.refill)
-	return math.Min(n, l.burst)
+// wait is how long until lim has a whole token at now.
+func wait(lim *rate.Limiter, now time.Time) time.Duration {
+	missing := 1 - lim.TokensAt(now)
+	if missing <= 0 {
+		return 0
+	}
+	return time.Duration(missing / float64(lim.Limit()) * float64(time.Second))
 }
 
-// allow reports whether ip may try to log in now; when not, wait is how long
-// until it may.
-func (l *loginLimiter) allow(ip net.IP, now time.Time) (ok bool, wait time.Duration) {
+// allow reports whether user may try to log in from ip now; when not, wait
+// is how long until it may.
+func (l *loginLimiter) allow(ip net.IP, user string, now time.Time) (ok bool, after time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	b := l.m[limiterKey(ip)]
-	if b == nil {
+	lim := l.m[limiterKey(ip, user)]
+	if lim == nil {
+		return true, 0 // no recent failure: always checked
+	}
+	if w := wait(lim, now); w > 0 {
+		return false, w
+	}
+	if w := wait(l.global, now); w > 0 && lim.TokensAt(now) < float64(l.burst) {
+		return false, w
+	}
+	return true, 0
+}
+
+// fail charges one failed login of user from ip.
+func (l *loginLimiter) fail(ip net.IP, user string, now time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.global.AllowN(now, 1)
+	k := limiterKey(ip, user)
+	lim := l.m[k]
+	if lim == nil {
+		if len(l.m) >= 1024 && now.Sub(l.lastSweep) > time.Minute || len(l.m) >= maxLimiterEntries {
+			l.sweepLocked(now)
+		}
 		if len(l.m) >= maxLimiterEntries {
-			l.sweepLocked(now)
-			if len(l.m) >= maxLimiterEntries {
-				return false, l.refill
-			}
+			return
 		}
-		return true, 0
+		lim = rate.NewLimiter(l.every, l.burst)
+		l.m[k] = lim
 	}
-	n := l.level(b, now)
-	if n >= 1 {
-		return true, 0
-	}
-	return false, time.Duration((1 - n) * float64(l.refill))
+	lim.AllowN(now, 1)
 }
 
-// fail charges one failed login to ip.
-func (l *loginLimiter) fail(ip net.IP, now time.Time) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	k := limiterKey(ip)
-	b := l.m[k]
-	if b == nil {
-		if len(l.m) >= 1024 && now.Sub(l.lastSweep) > time.Minute {
-			l.sweepLocked(now)
-		}
-		b = &bucket{tokens: l.burst, at: now}
-		l.m[k] = b
-	}
-	b.tokens = math.Max(l.level(b, now)-1, 0)
-	b.at = now
-}
-
-// sweepLocked forgets buckets that have refilled completely.
+// sweepLocked forgets keys that have refilled completely.
 func (l *loginLimiter) sweepLocked(now time.Time) {
 	l.lastSweep = now
-	for k, b := range l.m {
-		if l.level(b, now) >= l.burst {
+	for k, lim := range l.m {
+		if lim.TokensAt(now) >= float64(l.burst) {
 			delete(l.m, k)
 		}
 	}

@@ -240,7 +240,7 @@ func BenchmarkAgentReady(b *testing.B) {
 // BenchmarkHandler* measure the handler alone (no network, no client), to
 // show the encoding's allocations per request.
 func benchHandler(b *testing.B, fake *fakeService, method, path, body string) {
-	s, err := New(Config{}, fake, nil)
+	s, err := New(Config{}, fake)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -20,7 +20,7 @@ func (f *versionedFake) StateVersion() uint64 { return f.v.Load() }
 
 func startVersioned(t testing.TB, fake *versionedFake) (addr, auth string) {
 	t.Helper()
-	s, err := New(Config{Listen: "127.0.0.1:0"}, fake, t.Logf)
+	s, err := New(Config{Listen: "127.0.0.1:0"}, fake)
 	if err != nil {
 		t.Fatal(err)
 	}

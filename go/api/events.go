@@ -17,6 +17,9 @@ const eventBuffer = 256
 // events streams the service's JSON events as Server-Sent Events. Browsers'
 // EventSource cannot set headers, so ?token= is accepted too.
 func (s *Server) events(ctx *fasthttp.RequestCtx, _ string) {
+	if s.eventsResumable(ctx) { // ids and Last-Event-ID (resume.go)
+		return
+	}
 	tok := parseAuthorization(ctx.Request.Header.Peek("Authorization"))
 	if tok == nil {
 		tok = ctx.QueryArgs().Peek("token")

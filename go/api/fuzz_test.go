@@ -20,7 +20,7 @@ func FuzzHandler(f *testing.F) {
 	fake.record = false
 	fake.inCall["1002"] = true
 	fake.waiting = []acd.WaitingInfo{{UUID: "u1", Number: "1380000", Group: "110", Level: acd.LevelVIP, CallinTime: time.Now()}}
-	s, err := New(Config{}, fake, func(string, ...any) {})
+	s, err := New(Config{}, fake)
 	if err != nil {
 		f.Fatal(err)
 	}

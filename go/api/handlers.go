@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/nwayacd/mod_nwayacd/go/acd"
+	"github.com/nwayacd/mod_nwayacd/go/ident"
 	"github.com/valyala/fasthttp"
 )
 
@@ -91,56 +92,49 @@ func jsonProblem(err error) string {
 	return "bad JSON body: " + err.Error()
 }
 
-const maxNameLen = 64
-
-// validName is the syntax of extensions, group numbers, phone numbers and
-// gateway names: 1–64 of 0-9 A-Z a-z _ . + -.
-func validName(s string) bool {
-	if len(s) == 0 || len(s) > maxNameLen {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '_' || c == '.' || c == '+' || c == '-') {
-			return false
-		}
-	}
-	return true
-}
-
-// checkName answers 400 and returns false when v (the field `what`) is
-// missing or malformed.
-func checkName(ctx *fasthttp.RequestCtx, what, v string) bool {
+// checkIdent answers 400 and returns false when field where (value v) is
+// missing or check (package ident's definition, shared with the console and
+// the core) refuses it.
+func checkIdent(ctx *fasthttp.RequestCtx, where, v string, check func(string) error) bool {
 	if v == "" {
-		writeError(ctx, fasthttp.StatusBadRequest, "missing "+what)
+		writeError(ctx, fasthttp.StatusBadRequest, "missing "+where)
 		return false
 	}
-	if !validName(v) {
-		writeError(ctx, fasthttp.StatusBadRequest, fmt.Sprintf("%s %q is malformed: want 1-%d characters of 0-9 A-Z a-z _ . + -", what, v, maxNameLen))
+	if err := check(v); err != nil {
+		writeError(ctx, fasthttp.StatusBadRequest, where+": "+err.Error())
 		return false
 	}
 	return true
 }
+
+func checkExt(ctx *fasthttp.RequestCtx, where, v string) bool {
+	return checkIdent(ctx, where, v, ident.Extension)
+}
+
+// maxGroups bounds one agent_up's group list, as the console does.
+const maxGroups = 64
 
 // parseGroups splits "12345,110" (ASCII or full-width commas, spaces
-// allowed, empty items and repeats dropped).
+// allowed, empty items and repeats dropped) in one pass.
 func parseGroups(s string) ([]string, string) {
 	s = strings.ReplaceAll(s, "，", ",")
 	var out []string
-	for _, g := range strings.Split(s, ",") {
+	seen := make(map[string]struct{})
+	for g := range strings.SplitSeq(s, ",") {
 		g = strings.TrimSpace(g)
 		if g == "" {
 			continue
 		}
-		if !validName(g) {
-			return nil, fmt.Sprintf("group %q in Groups is malformed: want group numbers like \"12345,110\"", g)
+		if err := ident.Group(g); err != nil {
+			return nil, "Groups: " + err.Error()
 		}
-		dup := false
-		for _, o := range out {
-			dup = dup || o == g
+		if _, dup := seen[g]; dup {
+			continue
 		}
-		if !dup {
-			out = append(out, g)
+		seen[g] = struct{}{}
+		out = append(out, g)
+		if len(out) > maxGroups {
+			return nil, fmt.Sprintf("Groups: too many groups (at most %d)", maxGroups)
 		}
 	}
 	if len(out) == 0 {
@@ -151,12 +145,6 @@ func parseGroups(s string) ([]string, string) {
 
 func (s *Server) login(ctx *fasthttp.RequestCtx, _ string) {
 	ip, now := ctx.RemoteIP(), s.now()
-	if ok, wait := s.limiter.allow(ip, now); !ok {
-		ra := retryAfter(wait)
-		ctx.Response.Header.Set("Retry-After", ra)
-		writeError(ctx, fasthttp.StatusTooManyRequests, "too many failed logins from this address; retry after "+ra+" s")
-		return
-	}
 	var req loginReq
 	if !decode(ctx, &req) {
 		return
@@ -169,11 +157,17 @@ func (s *Server) login(ctx *fasthttp.RequestCtx, _ string) {
 		writeError(ctx, fasthttp.StatusBadRequest, "missing password")
 		return
 	}
+	if ok, wait := s.limiter.allow(ip, req.Username, now); !ok {
+		ra := retryAfter(wait)
+		ctx.Response.Header.Set("Retry-After", ra)
+		writeError(ctx, fasthttp.StatusTooManyRequests, "too many failed logins for this user from this address; retry after "+ra+" s")
+		return
+	}
 	// Both comparisons always run so timing does not tell which was wrong.
 	userOK := equalSecret(req.Username, s.cfg.Username)
 	passOK := equalSecret(req.Password, s.cfg.Password)
 	if !userOK || !passOK {
-		s.limiter.fail(ip, now)
+		s.limiter.fail(ip, req.Username, now)
 		ctx.SetStatusCode(fasthttp.StatusUnauthorized)
 		ctx.SetContentType("text/plain; charset=utf-8")
 		ctx.SetBodyString("Not Authorized")
@@ -181,7 +175,7 @@ func (s *Server) login(ctx *fasthttp.RequestCtx, _ string) {
 	}
 	tok, err := s.tokens.issue(now, s.cfg.TokenTTL)
 	if err != nil {
-		s.logf("api: login: %v", err)
+		s.log.Error("rest: login", "err", err)
 		writeError(ctx, fasthttp.StatusInternalServerError, "cannot make a token")
 		return
 	}
@@ -194,7 +188,7 @@ func (s *Server) login(ctx *fasthttp.RequestCtx, _ string) {
 
 func (s *Server) agentUp(ctx *fasthttp.RequestCtx, _ string) {
 	var req upReq
-	if !decode(ctx, &req) || !checkName(ctx, "Extension", req.Extension) {
+	if !decode(ctx, &req) || !checkExt(ctx, "Extension", req.Extension) {
 		return
 	}
 	groups, problem := parseGroups(string(req.Groups))
@@ -208,7 +202,7 @@ func (s *Server) agentUp(ctx *fasthttp.RequestCtx, _ string) {
 // extBody handles the {"Extension":…} bodies.
 func (s *Server) extBody(ctx *fasthttp.RequestCtx, call func(string) error) {
 	var req extReq
-	if !decode(ctx, &req) || !checkName(ctx, "Extension", req.Extension) {
+	if !decode(ctx, &req) || !checkExt(ctx, "Extension", req.Extension) {
 		return
 	}
 	s.reply(ctx, call(req.Extension))
@@ -223,11 +217,10 @@ func (s *Server) agentBusy(ctx *fasthttp.RequestCtx, _ string)  { s.extBody(ctx,
 // DialString or "default" returns it to the node's dial-template.
 func (s *Server) extensionDialString(ctx *fasthttp.RequestCtx, _ string) {
 	var req dialReq
-	if !decode(ctx, &req) || !checkName(ctx, "Extension", req.Extension) {
+	if !decode(ctx, &req) || !checkExt(ctx, "Extension", req.Extension) {
 		return
 	}
-	if len(req.DialString) > 1024 {
-		writeError(ctx, fasthttp.StatusBadRequest, "DialString too long (at most 1024 bytes)")
+	if req.DialString != "" && req.DialString != "default" && !checkIdent(ctx, "DialString", req.DialString, ident.Dial) {
 		return
 	}
 	s.reply(ctx, s.svc.SetDialString(req.Extension, req.DialString))
@@ -235,7 +228,7 @@ func (s *Server) extensionDialString(ctx *fasthttp.RequestCtx, _ string) {
 
 func (s *Server) extensionCallState(ctx *fasthttp.RequestCtx, _ string) {
 	var req stateReq
-	if !decode(ctx, &req) || !checkName(ctx, "Extension", req.Extension) {
+	if !decode(ctx, &req) || !checkExt(ctx, "Extension", req.Extension) {
 		return
 	}
 	if req.Value == "" {
@@ -287,7 +280,7 @@ func (s *Server) list(ctx *fasthttp.RequestCtx, c *coalescer, build func([]byte)
 		c.keep(ver, b)
 		ctx.Response.SetBodyRaw(b)
 	}); failed != nil {
-		s.logf("api: panic building %s: %v", ctx.Path(), failed)
+		s.log.Error("rest: panic building a list", "path", string(ctx.Path()), "panic", failed)
 		writeError(ctx, fasthttp.StatusInternalServerError, "internal error")
 	}
 }
@@ -299,7 +292,7 @@ func (s *Server) etag(v uint64) string {
 }
 
 func (s *Server) extensionInfo(ctx *fasthttp.RequestCtx, ext string) {
-	if !checkName(ctx, "extension in the path (/api/extension_info/{ext})", ext) {
+	if !checkExt(ctx, "extension in the path (/api/extension_info/{ext})", ext) {
 		return
 	}
 	e, err := s.svc.Extension(ext)
@@ -315,7 +308,7 @@ func (s *Server) groups(ctx *fasthttp.RequestCtx, _ string) {
 }
 
 func (s *Server) group(ctx *fasthttp.RequestCtx, number string) {
-	if !checkName(ctx, "group in the path (/api/groups/{group})", number) {
+	if !checkIdent(ctx, "group in the path (/api/groups/{group})", number, ident.Group) {
 		return
 	}
 	g, err := s.svc.Group(number)
@@ -331,9 +324,9 @@ func (s *Server) group(ctx *fasthttp.RequestCtx, number string) {
 func phones(ctx *fasthttp.RequestCtx) (phonesReq, bool) {
 	var req phonesReq
 	ok := decode(ctx, &req) &&
-		checkName(ctx, "EvdedPhone", req.EvdedPhone) &&
-		checkName(ctx, "EvdPhone", req.EvdPhone) &&
-		(req.EvdGateway == "" || checkName(ctx, "EvdGateway", req.EvdGateway))
+		checkIdent(ctx, "EvdedPhone", req.EvdedPhone, ident.Caller) &&
+		checkIdent(ctx, "EvdPhone", req.EvdPhone, ident.Caller) &&
+		(req.EvdGateway == "" || checkIdent(ctx, "EvdGateway", req.EvdGateway, ident.Gateway))
 	return req, ok
 }
 
@@ -361,7 +354,7 @@ func (s *Server) threeWay(ctx *fasthttp.RequestCtx, _ string) {
 // extCall makes a GET /api/<verb>/{ext} handler.
 func extCall(call func(Service, string) error) func(*Server, *fasthttp.RequestCtx, string) {
 	return func(s *Server, ctx *fasthttp.RequestCtx, ext string) {
-		if !checkName(ctx, "extension in the path", ext) {
+		if !checkExt(ctx, "extension in the path", ext) {
 			return
 		}
 		s.reply(ctx, call(s.svc, ext))

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/nwayacd/mod_nwayacd/go/acd"
+	"github.com/nwayacd/mod_nwayacd/go/hostexec"
 	"github.com/valyala/fasthttp"
 )
 
@@ -45,6 +46,10 @@ var routes = []route{
 	{method: "GET", pattern: "/api/phone_unhold/{ext}", handler: extCall(Service.PhoneUnhold)},
 	{method: "GET", pattern: "/api/groups", handler: (*Server).groups},
 	{method: "GET", pattern: "/api/groups/{group}", handler: (*Server).group},
+	{method: "GET", pattern: "/api/stats/groups", handler: (*Server).statsGroups},
+	{method: "GET", pattern: "/api/stats/agents", handler: (*Server).statsAgents},
+	{method: "GET", pattern: "/api/reports/groups", handler: (*Server).reportGroups},
+	{method: "GET", pattern: "/api/reports/agents", handler: (*Server).reportAgents},
 	{method: "GET", pattern: "/api/events", public: true, handler: (*Server).events}, // checks its own token (header or ?token=)
 	{method: "GET", pattern: "/api/openapi.json", public: true, handler: (*Server).openAPI},
 }
@@ -103,12 +108,15 @@ var (
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	defer func() {
 		if v := recover(); v != nil {
-			s.logf("api: panic serving %s %s: %v\n%s", ctx.Method(), ctx.Path(), v, debug.Stack())
+			s.log.Error("rest: panic", "method", string(ctx.Method()), "path", string(ctx.Path()), "panic", v, "stack", string(debug.Stack()))
 			ctx.Response.Reset()
 			writeError(ctx, fasthttp.StatusInternalServerError, "internal error")
 		}
 	}()
 	r, arg := lookup(ctx.Path())
+	if r == nil && s.serveOutsideAPI(ctx) { // /metrics, /ui/
+		return
+	}
 	if r == nil {
 		writeError(ctx, fasthttp.StatusNotFound, fmt.Sprintf("unknown path %q", ctx.Path()))
 		return
@@ -134,17 +142,21 @@ func (s *Server) authorized(header []byte) bool {
 	return s.tokens.check(parseAuthorization(header), s.now(), s.cfg.TokenTTL)
 }
 
-// handleParseError answers requests fasthttp could not read.
+// handleParseError answers requests fasthttp could not read. The answer
+// never carries err's text: fasthttp's parse errors quote the raw request,
+// Authorization token included.
 func (s *Server) handleParseError(ctx *fasthttp.RequestCtx, err error) {
-	if errors.Is(err, fasthttp.ErrBodyTooLarge) {
+	var small *fasthttp.ErrSmallBuffer
+	switch {
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
 		writeError(ctx, fasthttp.StatusRequestEntityTooLarge, fmt.Sprintf("request body larger than %d bytes", s.cfg.MaxBodySize))
-		return
-	}
-	if isTimeout(err) {
+	case errors.As(err, &small):
+		writeError(ctx, fasthttp.StatusRequestHeaderFieldsTooLarge, "request headers too large")
+	case isTimeout(err):
 		writeError(ctx, fasthttp.StatusRequestTimeout, "timed out reading the request")
-		return
+	default:
+		writeError(ctx, fasthttp.StatusBadRequest, "malformed HTTP request (bad request line, header or chunk encoding)")
 	}
-	writeError(ctx, fasthttp.StatusBadRequest, "malformed HTTP request: "+err.Error())
 }
 
 func isTimeout(err error) bool {
@@ -172,8 +184,17 @@ func writeJSON(ctx *fasthttp.RequestCtx, fn func([]byte) []byte) {
 	ctx.Response.SwapBody(fn(b))
 }
 
-// statusOf maps the core's error classes to HTTP.
+// statusOf maps the core's error classes, and why a FreeSWITCH command did
+// not happen, to HTTP.
 func statusOf(err error) int {
+	switch {
+	case errors.Is(err, hostexec.ErrRefused):
+		return fasthttp.StatusBadGateway
+	case errors.Is(err, hostexec.ErrTimeout):
+		return fasthttp.StatusGatewayTimeout
+	case errors.Is(err, hostexec.ErrQueueFull), errors.Is(err, hostexec.ErrStopped):
+		return fasthttp.StatusServiceUnavailable
+	}
 	switch acd.CodeOf(err) {
 	case acd.ErrBadArgument:
 		return fasthttp.StatusBadRequest
@@ -195,7 +216,7 @@ func (s *Server) reply(ctx *fasthttp.RequestCtx, err error) {
 	}
 	st := statusOf(err)
 	if st == fasthttp.StatusInternalServerError {
-		s.logf("api: %s %s: %v", ctx.Method(), ctx.Path(), err)
+		s.log.Error("rest: request failed", "method", string(ctx.Method()), "path", string(ctx.Path()), "err", err)
 	}
 	writeError(ctx, st, err.Error())
 }

@@ -1,12 +1,16 @@
 // Package bridge is the Go side of the cgo boundary declared in
 // include/nwayacd.h. The c-archive's main package exports the C entry points
 // and forwards them here; this package converts C values, recovers panics,
-// queues channel events and dispatches to a Handler (the service).
+// queues channel events, dispatches to a Handler (the service), and gives it
+// the Host: FreeSWITCH's services, including the direct wake of a waiting
+// session. It also declares the shim's applications and event bindings
+// (bindings.go), which go generate writes into include/nwayacd_commands.h.
 package bridge
 
 import (
 	"fmt"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -33,6 +37,9 @@ type Handler interface {
 	Enter(c session.Call) session.Directive
 	Next(uuid string) session.Directive
 	OfferResult(r session.OfferResult)
+	// Transferring: FreeSWITCH moved the caller's channel out of the bridge
+	// to dest; BridgeEnded follows.
+	Transferring(uuid, dest string)
 	BridgeEnded(uuid string)
 	Leave(uuid string)
 	ChannelEvent(ev *session.ChannelEvent)
@@ -61,12 +68,7 @@ func SetFactory(f func() Handler) {
 
 // start builds and starts a Handler. It is the pure-Go part of Start.
 func start(cfg map[string]string, hst *Host) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			logPanic("start", r)
-			err = fmt.Errorf("internal error: %v", r)
-		}
-	}()
+	defer recovered("start", "", func(r any) { err = fmt.Errorf("internal error: %v", r) })
 	mu.Lock()
 	defer mu.Unlock()
 	if h != nil {
@@ -89,11 +91,7 @@ func start(cfg map[string]string, hst *Host) (err error) {
 
 // stop stops the Handler and the event goroutine; safe when not started.
 func stop() {
-	defer func() {
-		if r := recover(); r != nil {
-			logPanic("stop", r)
-		}
-	}()
+	defer recovered("stop", "", nil)
 	mu.Lock()
 	defer mu.Unlock()
 	if h == nil {
@@ -111,12 +109,7 @@ func stop() {
 }
 
 func reload(cfg map[string]string) (reply string) {
-	defer func() {
-		if r := recover(); r != nil {
-			logPanic("reload", r)
-			reply = "-ERR internal error"
-		}
-	}()
+	defer recovered("reload", "", func(any) { reply = "-ERR internal error" })
 	mu.RLock()
 	defer mu.RUnlock()
 	if h == nil {
@@ -129,12 +122,7 @@ func reload(cfg map[string]string) (reply string) {
 }
 
 func command(name, args string) (reply string) {
-	defer func() {
-		if r := recover(); r != nil {
-			logPanic("command "+name, r)
-			reply = "-ERR internal error"
-		}
-	}()
+	defer recovered("command", name, func(any) { reply = "-ERR internal error" })
 	mu.RLock()
 	defer mu.RUnlock()
 	if h == nil {
@@ -147,16 +135,44 @@ func command(name, args string) (reply string) {
 	return reply
 }
 
+// Namer is what a Handler implements to fill fs_cli's tab completion.
+type Namer interface {
+	// Names returns the names of list, "extensions" or "groups"
+	// (nil for another list).
+	Names(list string) []string
+}
+
+// maxNames bounds a completion list: fs_cli shows it in one go.
+const maxNames = 1000
+
+// names is nwayacd_names: one name a line, "" when the Handler has none.
+func names(list string) string {
+	defer recovered("names", list, nil)
+	mu.RLock()
+	defer mu.RUnlock()
+	n, ok := h.(Namer)
+	if !ok {
+		return ""
+	}
+	var b strings.Builder
+	for i, s := range n.Names(list) {
+		if i == maxNames {
+			break
+		}
+		if s == "" || strings.ContainsAny(s, "\n\x00") {
+			continue
+		}
+		b.WriteString(s)
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
 // hangupOnPanic is the directive a session gets when Go fails.
 var hangupOnPanic = session.Directive{Action: session.Hangup, Cause: failCause}
 
 func enter(c session.Call) (d session.Directive) {
-	defer func() {
-		if r := recover(); r != nil {
-			logPanic("enter "+c.UUID, r)
-			d = hangupOnPanic
-		}
-	}()
+	defer recovered("enter", c.UUID, func(any) { d = hangupOnPanic })
 	mu.RLock()
 	defer mu.RUnlock()
 	if h == nil {
@@ -166,12 +182,7 @@ func enter(c session.Call) (d session.Directive) {
 }
 
 func next(uuid string) (d session.Directive) {
-	defer func() {
-		if r := recover(); r != nil {
-			logPanic("next "+uuid, r)
-			d = hangupOnPanic
-		}
-	}()
+	defer recovered("next", uuid, func(any) { d = hangupOnPanic })
 	mu.RLock()
 	defer mu.RUnlock()
 	if h == nil {
@@ -202,11 +213,7 @@ func sanitize(uuid string, d session.Directive, hd Handler) session.Directive {
 }
 
 func offerResult(r session.OfferResult) {
-	defer func() {
-		if rc := recover(); rc != nil {
-			logPanic("offer_result "+r.UUID, rc)
-		}
-	}()
+	defer recovered("offer_result", r.UUID, nil)
 	mu.RLock()
 	defer mu.RUnlock()
 	if h != nil {
@@ -214,12 +221,17 @@ func offerResult(r session.OfferResult) {
 	}
 }
 
+func transferring(uuid, dest string) {
+	defer recovered("transferring", uuid, nil)
+	mu.RLock()
+	defer mu.RUnlock()
+	if h != nil {
+		h.Transferring(uuid, dest)
+	}
+}
+
 func bridgeEnded(uuid string) {
-	defer func() {
-		if r := recover(); r != nil {
-			logPanic("bridge_ended "+uuid, r)
-		}
-	}()
+	defer recovered("bridge_ended", uuid, nil)
 	mu.RLock()
 	defer mu.RUnlock()
 	if h != nil {
@@ -228,15 +240,28 @@ func bridgeEnded(uuid string) {
 }
 
 func leave(uuid string) {
-	defer func() {
-		if r := recover(); r != nil {
-			logPanic("leave "+uuid, r)
-		}
-	}()
+	defer recovered("leave", uuid, nil)
 	mu.RLock()
 	defer mu.RUnlock()
 	if h != nil {
 		h.Leave(uuid)
+	}
+}
+
+// recovered is deferred by every entry point (a Go panic inside FreeSWITCH
+// would kill every call): it logs the panic with its stack and, when onPanic
+// is given, lets it set the entry point's safe answer (a session thread gets
+// a hangup). id (a uuid, a command) is joined to where only on a panic: the
+// calls stay free of allocations.
+func recovered(where, id string, onPanic func(r any)) {
+	if r := recover(); r != nil {
+		if id != "" {
+			where += " " + id
+		}
+		logPanic(where, r)
+		if onPanic != nil {
+			onPanic(r)
+		}
 	}
 }
 

@@ -60,8 +60,9 @@ func (f *fakeHandler) OfferResult(r session.OfferResult) {
 	f.offers = append(f.offers, r)
 	f.mu.Unlock()
 }
-func (f *fakeHandler) BridgeEnded(string) { f.maybePanic("BridgeEnded") }
-func (f *fakeHandler) Leave(string)       { f.maybePanic("Leave") }
+func (f *fakeHandler) BridgeEnded(string)          { f.maybePanic("BridgeEnded") }
+func (f *fakeHandler) Transferring(string, string) { f.maybePanic("Transferring") }
+func (f *fakeHandler) Leave(string)                { f.maybePanic("Leave") }
 func (f *fakeHandler) ChannelEvent(ev *session.ChannelEvent) {
 	f.maybePanic("ChannelEvent")
 	f.mu.Lock()
@@ -76,7 +77,7 @@ type logLine struct {
 }
 
 // startFake starts the bridge with f and a Host recording log lines.
-func startFake(t *testing.T, f *fakeHandler) *[]logLine {
+func startFake(t *testing.T, f Handler) *[]logLine {
 	t.Helper()
 	var (
 		mu    sync.Mutex
@@ -143,7 +144,7 @@ func TestStartErrorAndRestart(t *testing.T) {
 func TestPanicsAreRecovered(t *testing.T) {
 	f := &fakeHandler{}
 	lines := startFake(t, f)
-	for _, m := range []string{"Command", "Enter", "Next", "Reload", "BridgeEnded", "Leave"} {
+	for _, m := range []string{"Command", "Enter", "Next", "Reload", "Transferring", "BridgeEnded", "Leave"} {
 		f.setPanic(m)
 		switch m {
 		case "Command":
@@ -162,6 +163,8 @@ func TestPanicsAreRecovered(t *testing.T) {
 			if got := reload(nil); got != "-ERR internal error" {
 				t.Errorf("panicking reload = %q", got)
 			}
+		case "Transferring":
+			transferring("u1", "1002")
 		case "BridgeEnded":
 			bridgeEnded("u1")
 		case "Leave":
@@ -175,8 +178,8 @@ func TestPanicsAreRecovered(t *testing.T) {
 			n++
 		}
 	}
-	if n != 6 {
-		t.Errorf("%d panic log lines with a stack, want 6", n)
+	if n != 7 {
+		t.Errorf("%d panic log lines with a stack, want 7", n)
 	}
 }
 
@@ -276,5 +279,40 @@ func TestOutcome(t *testing.T) {
 		if got := outcome(tc.answered, tc.gone, tc.cause); got != tc.want {
 			t.Errorf("outcome(%v, %v, %q) = %d, want %d", tc.answered, tc.gone, tc.cause, got, tc.want)
 		}
+	}
+}
+
+// namingHandler fills fs_cli completions, as the module's handler does.
+type namingHandler struct {
+	fakeHandler
+	list []string
+}
+
+func (n *namingHandler) Names(list string) []string {
+	if list == "extensions" {
+		return n.list
+	}
+	return nil
+}
+
+func TestNames(t *testing.T) {
+	if got := names("extensions"); got != "" {
+		t.Errorf("not started: %q", got)
+	}
+	startFake(t, &namingHandler{list: []string{"1000", "", "bad\nname", "1001"}})
+	if got := names("extensions"); got != "1000\n1001\n" {
+		t.Errorf("names(extensions) = %q", got)
+	}
+	if got := names("groups"); got != "" {
+		t.Errorf("names(groups) = %q", got)
+	}
+	big := make([]string, maxNames+5)
+	for i := range big {
+		big[i] = "x"
+	}
+	stop()
+	startFake(t, &namingHandler{list: big})
+	if got := strings.Count(names("extensions"), "\n"); got != maxNames {
+		t.Errorf("%d names, want at most %d", got, maxNames)
 	}
 }

@@ -27,6 +27,12 @@ static int nw_call_fire(nwayacd_host_t *h, const char *subclass, const char *con
 	return h->fire_event(subclass, headers, n, body);
 }
 
+static int nw_call_wake(nwayacd_host_t *h, const char *uuid)
+{
+	if (!h->wake) return -1;
+	return h->wake(uuid);
+}
+
 void nwayacd_channel_event(nwayacd_event_t *ev); // ring.c
 
 static const char *nw_kv(const char *const *kv, int i)
@@ -38,7 +44,9 @@ import "C"
 
 import (
 	"fmt"
+	"os"
 	"sync"
+	"time"
 	"unsafe"
 
 	"github.com/nwayacd/mod_nwayacd/go/session"
@@ -50,7 +58,9 @@ func init() {
 	if len(d.file) != fileLen || len(d.dial) != dialLen || len(d.agent) != nameLen ||
 		len(d.caller_number) != nameLen || len(d.cause) != causeLen ||
 		len(d.var_name) != maxVars || len(d.var_name[0]) != varNameLen || len(d.var_value[0]) != varValueLen ||
-		C.NWAYACD_EF_COUNT != efCount {
+		C.NWAYACD_EF_COUNT != efCount ||
+		C.NWAYACD_KIND_QUEUE != C.int(session.Queue) || C.NWAYACD_KIND_CALLOUT != C.int(session.Callout) ||
+		C.NWAYACD_KIND_DIRECT != C.int(session.Direct) {
 		panic("bridge: nwayacd.h and directive.go disagree")
 	}
 }
@@ -60,15 +70,38 @@ var events = newEventQueue(cRing{}, decodeEvent)
 // cRing is the C ring of ring.c.
 type cRing struct{}
 
-var ringInit sync.Once
+var (
+	ringInit sync.Once
+	// ringWake is ring.c's eventfd in Go's netpoller: a waiting reader
+	// holds no thread.
+	ringWake *os.File
+)
 
 func (cRing) setOpen(open bool) {
-	ringInit.Do(func() { C.nw_ring_init() })
+	ringInit.Do(func() {
+		fd := C.nw_ring_init()
+		if fd < 0 {
+			panic("bridge: eventfd for the event ring failed")
+		}
+		ringWake = os.NewFile(uintptr(fd), "nwayacd-events")
+	})
 	v := C.int(0)
 	if open {
 		v = 1
 	}
 	C.nw_ring_set_open(v)
+}
+
+func (cRing) park() bool { return C.nw_ring_park() != 0 }
+func (cRing) kick()      { C.nw_ring_kick() }
+
+func (cRing) wait() {
+	var b [8]byte
+	if _, err := ringWake.Read(b[:]); err != nil {
+		// Not expected from an eventfd; never spin on it.
+		logf(LogError, "event ring wait: %v", err)
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 func (cRing) pop(buf []unsafe.Pointer) int {
@@ -172,6 +205,12 @@ func cHost(p unsafe.Pointer) *Host {
 			}
 			return rc == 0
 		},
+		Wake: func(uuid string) bool {
+			cuuid := C.CString(uuid)
+			rc := C.nw_call_wake(tbl, cuuid)
+			C.free(unsafe.Pointer(cuuid))
+			return rc == 0
+		},
 	}}
 }
 
@@ -185,12 +224,7 @@ func Start(hostTable, kv unsafe.Pointer, nkv int, errBuf unsafe.Pointer, errLen 
 		}
 		return -1
 	}
-	defer func() {
-		if r := recover(); r != nil {
-			logPanic("start", r)
-			rc = fail("internal error")
-		}
-	}()
+	defer recovered("start", "", func(any) { rc = fail("internal error") })
 	if hostTable == nil {
 		return fail("no host table")
 	}
@@ -204,43 +238,24 @@ func Start(hostTable, kv unsafe.Pointer, nkv int, errBuf unsafe.Pointer, errLen 
 }
 
 // Stop implements nwayacd_stop.
-func Stop() { defer recoverLog("stop"); stop() }
+func Stop() { defer recovered("stop", "", nil); stop() }
 
 // API implements nwayacd_api: the reply is malloc'd for the host to free.
 func API(name, args unsafe.Pointer) (reply unsafe.Pointer) {
-	defer func() {
-		if r := recover(); r != nil {
-			logPanic("api", r)
-			reply = unsafe.Pointer(C.CString("-ERR internal error"))
-		}
-	}()
+	defer recovered("api", "", func(any) { reply = unsafe.Pointer(C.CString("-ERR internal error")) })
 	return unsafe.Pointer(C.CString(command(gostr((*C.char)(name)), gostr((*C.char)(args)))))
+}
+
+// Names implements nwayacd_names: the reply is malloc'd for the host to free.
+func Names(list unsafe.Pointer) (reply unsafe.Pointer) {
+	defer recovered("names", "", func(any) { reply = unsafe.Pointer(C.CString("")) })
+	return unsafe.Pointer(C.CString(names(gostr((*C.char)(list)))))
 }
 
 // Reload implements nwayacd_reload.
 func Reload(kv unsafe.Pointer, nkv int) (reply unsafe.Pointer) {
-	defer func() {
-		if r := recover(); r != nil {
-			logPanic("reload", r)
-			reply = unsafe.Pointer(C.CString("-ERR internal error"))
-		}
-	}()
+	defer recovered("reload", "", func(any) { reply = unsafe.Pointer(C.CString("-ERR internal error")) })
 	return unsafe.Pointer(C.CString(reload(kvMap(kv, nkv))))
-}
-
-// fillOnPanic is deferred by the session entry points: whatever failed while
-// converting, the session thread gets a hangup.
-func fillOnPanic(out unsafe.Pointer, where string) {
-	if r := recover(); r != nil {
-		logPanic(where, r)
-		fill((*C.nwayacd_directive_t)(out), hangupOnPanic)
-	}
-}
-
-func recoverLog(where string) {
-	if r := recover(); r != nil {
-		logPanic(where, r)
-	}
 }
 
 // Enter implements nwayacd_enter.
@@ -248,7 +263,7 @@ func Enter(call, out unsafe.Pointer) int {
 	if out == nil {
 		return -1
 	}
-	defer fillOnPanic(out, "enter")
+	defer recovered("enter", "", func(any) { fill((*C.nwayacd_directive_t)(out), hangupOnPanic) })
 	var c session.Call
 	if call != nil {
 		cc := (*C.nwayacd_call_t)(call)
@@ -273,7 +288,7 @@ func Next(uuid, out unsafe.Pointer) int {
 	if out == nil {
 		return -1
 	}
-	defer fillOnPanic(out, "next")
+	defer recovered("next", "", func(any) { fill((*C.nwayacd_directive_t)(out), hangupOnPanic) })
 	fill((*C.nwayacd_directive_t)(out), next(gostr((*C.char)(uuid))))
 	return 0
 }
@@ -283,7 +298,7 @@ func OfferResult(p unsafe.Pointer) {
 	if p == nil {
 		return
 	}
-	defer recoverLog("offer_result")
+	defer recovered("offer_result", "", nil)
 	r := (*C.nwayacd_offer_result_t)(p)
 	cause := gostr(r.cause)
 	offerResult(session.OfferResult{
@@ -295,11 +310,23 @@ func OfferResult(p unsafe.Pointer) {
 	})
 }
 
+// Transferring implements nwayacd_transferring.
+func Transferring(uuid, dest unsafe.Pointer) {
+	defer recovered("transferring", "", nil)
+	transferring(gostr((*C.char)(uuid)), gostr((*C.char)(dest)))
+}
+
 // BridgeEnded implements nwayacd_bridge_ended.
-func BridgeEnded(uuid unsafe.Pointer) { bridgeEnded(gostr((*C.char)(uuid))) }
+func BridgeEnded(uuid unsafe.Pointer) {
+	defer recovered("bridge_ended", "", nil)
+	bridgeEnded(gostr((*C.char)(uuid)))
+}
 
 // Leave implements nwayacd_leave.
-func Leave(uuid unsafe.Pointer) { leave(gostr((*C.char)(uuid))) }
+func Leave(uuid unsafe.Pointer) {
+	defer recovered("leave", "", nil)
+	leave(gostr((*C.char)(uuid)))
+}
 
 func decodeEvent(p unsafe.Pointer) *session.ChannelEvent {
 	ev := (*C.nwayacd_event_t)(p)

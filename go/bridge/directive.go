@@ -26,9 +26,11 @@ var ErrDirective = errors.New("directive does not fit the C boundary")
 // fits reports whether s fits a NUL-terminated buffer of n bytes and has no NUL.
 func fits(s string, n int) bool { return len(s) < n && !strings.ContainsRune(s, 0) }
 
-// checkDirective validates d against the C buffer sizes. Oversized or
-// surplus variables are dropped (reported in the error only when nothing
-// else is wrong they are not fatal: the returned directive is usable).
+// checkDirective validates d against the C buffer sizes. A field that does
+// not fit, an unknown action or an offer without a dial string is an error:
+// the directive cannot be carried. A channel variable that does not fit, or
+// one past the 16th, is only dropped (with a warning in the log) and the
+// rest of the directive is returned, usable.
 func checkDirective(d session.Directive) (session.Directive, error) {
 	if d.Action < session.Wait || d.Action > session.Done {
 		return d, fmt.Errorf("%w: unknown action %d", ErrDirective, d.Action)

@@ -24,7 +24,11 @@ type fakeSource struct {
 	q       []unsafe.Pointer
 	freed   atomic.Int32
 	dropCnt atomic.Uint64
+	parked  atomic.Bool
+	wake    chan struct{}
 }
+
+func newFakeSource(cap int) *fakeSource { return &fakeSource{cap: cap, wake: make(chan struct{}, 1)} }
 
 func (s *fakeSource) setOpen(o bool) { s.mu.Lock(); s.open = o; s.mu.Unlock() }
 func (s *fakeSource) push(b *goBlock) {
@@ -36,6 +40,9 @@ func (s *fakeSource) push(b *goBlock) {
 		return
 	}
 	s.q = append(s.q, unsafe.Pointer(b))
+	if s.parked.Swap(false) {
+		s.kick()
+	}
 }
 func (s *fakeSource) pop(buf []unsafe.Pointer) int {
 	s.mu.Lock()
@@ -46,6 +53,22 @@ func (s *fakeSource) pop(buf []unsafe.Pointer) int {
 }
 func (s *fakeSource) free(buf []unsafe.Pointer) { s.freed.Add(int32(len(buf))) }
 func (s *fakeSource) dropped() uint64           { return s.dropCnt.Load() }
+func (s *fakeSource) park() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.q) > 0 {
+		return false
+	}
+	s.parked.Store(true)
+	return true
+}
+func (s *fakeSource) wait() { <-s.wake }
+func (s *fakeSource) kick() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
 
 func decodeGo(p unsafe.Pointer) *session.ChannelEvent {
 	b := (*goBlock)(p)
@@ -66,7 +89,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 func TestEventQueueDeliversAndFrees(t *testing.T) {
-	src := &fakeSource{cap: 1000}
+	src := newFakeSource(1000)
 	q := newEventQueue(src, decodeGo)
 	f := &fakeHandler{}
 	q.start(f)
@@ -84,7 +107,7 @@ func TestEventQueueDeliversAndFrees(t *testing.T) {
 }
 
 func TestEventQueueStopDrainsPendingAndCloses(t *testing.T) {
-	src := &fakeSource{cap: 100}
+	src := newFakeSource(100)
 	q := newEventQueue(src, decodeGo)
 	f := &fakeHandler{}
 	q.start(f)
@@ -102,7 +125,7 @@ func TestEventQueueStopDrainsPendingAndCloses(t *testing.T) {
 }
 
 func TestEventQueueSurvivesHandlerPanicAndBadKind(t *testing.T) {
-	src := &fakeSource{cap: 8}
+	src := newFakeSource(8)
 	q := newEventQueue(src, decodeGo)
 	f := &fakeHandler{panicOn: "ChannelEvent"}
 	q.start(f)
@@ -183,5 +206,26 @@ func TestCRingFullDrops(t *testing.T) {
 	}
 	if got != size {
 		t.Errorf("popped %d, want %d", got, size)
+	}
+}
+
+// Idle, the reader sleeps on the C ring's eventfd instead of polling: it
+// parks once, stays parked, and one push wakes it at once.
+func TestCRingIdleReaderSleeps(t *testing.T) {
+	before := events.sleeps.Load() // counts across runs
+	startFake(t, &fakeHandler{})
+	waitFor(t, "the reader to park", func() bool { return events.sleeps.Load() > before })
+	s0 := events.sleeps.Load()
+	time.Sleep(100 * time.Millisecond)
+	if s := events.sleeps.Load(); s != s0 {
+		t.Errorf("idle reader woke %d times in 100 ms", s-s0)
+	}
+	h0, _ := EventStats()
+	pushTestEvent(int(session.ChannelAnswer), "wake-me")
+	waitFor(t, "the pushed event", func() bool { h, _ := EventStats(); return h == h0+1 })
+	waitFor(t, "the reader to park again", func() bool { return events.sleeps.Load() == s0+1 })
+	time.Sleep(50 * time.Millisecond)
+	if s := events.sleeps.Load(); s != s0+1 {
+		t.Errorf("after one event the reader parked %d times, want once", s-s0)
 	}
 }

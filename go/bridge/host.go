@@ -37,11 +37,13 @@ type HostFuncs struct {
 	API       func(cmd, args string) (out string, ran bool)
 	Log       func(level int, file string, line int, msg string)
 	FireEvent func(subclass string, headers [][2]string, body string) bool
+	Wake      func(uuid string) bool // nil: Wake fails with ErrNoWake
 }
 
-// Host is FreeSWITCH as seen from Go goroutines. Never call it from inside a
-// Handler method that FreeSWITCH is waiting on (session or API calls): queue
-// the work and do it on your own goroutine.
+// Host is FreeSWITCH as seen from Go goroutines. Never call API, Log or
+// FireEvent from inside a Handler method that FreeSWITCH is waiting on
+// (session or API calls): queue the work and do it on your own goroutine.
+// Wake is the exception: it never blocks.
 type Host struct {
 	f      HostFuncs
 	closed atomic.Bool
@@ -53,8 +55,8 @@ func NewFuncHost(f HostFuncs) *Host { return &Host{f: f} }
 func (hst *Host) close() { hst.closed.Store(true) }
 
 // API runs a FreeSWITCH API command and returns its output. The error wraps
-// ErrAPI when the command could not run or its output starts with -ERR
-// (the output is returned too), ErrStopped after stop.
+// ErrAPI when the command could not run or its output starts with -ERR or
+// -USAGE (the output is returned too), ErrStopped after stop.
 func (hst *Host) API(cmd, args string) (string, error) {
 	if hst.closed.Load() {
 		return "", ErrStopped
@@ -93,6 +95,30 @@ func (hst *Host) FireEvent(subclass string, headers [][2]string, body string) er
 	}
 	if !hst.f.FireEvent(subclass, headers, body) {
 		return fmt.Errorf("fire event %s: not created", subclass)
+	}
+	return nil
+}
+
+// ErrNoSession is returned by Wake when no session has that uuid (it has
+// just hung up, which is routine).
+var ErrNoSession = errors.New("host: no such session")
+
+// ErrNoWake is returned by Wake when the host has no wake callback.
+var ErrNoWake = errors.New("host: no wake callback")
+
+// Wake ends the wait of the session uuid (a WAIT directive) so that it asks
+// for its next step at once. It calls the shim directly, never an API
+// command, and never blocks, so it may be called with locks held, from any
+// goroutine, including inside a Handler method FreeSWITCH is waiting on.
+func (hst *Host) Wake(uuid string) error {
+	if hst.closed.Load() {
+		return ErrStopped
+	}
+	if hst.f.Wake == nil {
+		return ErrNoWake
+	}
+	if !hst.f.Wake(uuid) {
+		return fmt.Errorf("wake %s: %w", uuid, ErrNoSession)
 	}
 	return nil
 }

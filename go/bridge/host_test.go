@@ -60,3 +60,24 @@ func TestHostFireEvent(t *testing.T) {
 		t.Error("a failed fire reported no error")
 	}
 }
+
+func TestHostWake(t *testing.T) {
+	var got []string
+	h := NewFuncHost(HostFuncs{Wake: func(uuid string) bool { got = append(got, uuid); return uuid == "here" }})
+	if err := h.Wake("here"); err != nil {
+		t.Errorf("Wake(here) = %v", err)
+	}
+	if err := h.Wake("gone"); !errors.Is(err, ErrNoSession) {
+		t.Errorf("Wake(gone) = %v, want ErrNoSession", err)
+	}
+	if len(got) != 2 || got[0] != "here" || got[1] != "gone" {
+		t.Errorf("wake callback got %q", got)
+	}
+	if err := NewFuncHost(HostFuncs{}).Wake("x"); !errors.Is(err, ErrNoWake) {
+		t.Errorf("no callback: %v, want ErrNoWake", err)
+	}
+	h.close()
+	if err := h.Wake("here"); !errors.Is(err, ErrStopped) {
+		t.Errorf("after close: %v, want ErrStopped", err)
+	}
+}

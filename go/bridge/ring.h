@@ -2,7 +2,9 @@
 #ifndef NW_RING_H
 #define NW_RING_H
 #include <stdint.h>
-void nw_ring_init(void);
+int nw_ring_init(void);
+void nw_ring_kick(void);
+int nw_ring_park(void);
 void nw_ring_set_open(int open);
 uint64_t nw_ring_dropped(void);
 int nw_ring_pop(void **out, int max);

@@ -1,7 +1,9 @@
-// Package cdr assembles one CDR per call (SPEC §7b) from the facts the
-// dispatcher reports about the caller leg and the agent legs. It keeps no
-// clock: every time is passed in, so a Record is deterministic and testable.
-// A Record belongs to the goroutine that owns its call; it is not locked.
+// Package cdr assembles exactly one CDR per call (SPEC §7b): a Record merges
+// the facts reported about the caller leg and the agent legs, and a Book keeps
+// each call's Record until its caller leg has really ended, then hands the CDR
+// on once. A Record keeps no clock: every time is passed in, so it is
+// deterministic and testable. Neither is locked: they belong to the owner of
+// the calls (the service, under its lock).
 package cdr
 
 import (
@@ -205,68 +207,80 @@ func (r *Record) Build(loc *time.Location) event.CDR {
 		ARecordFile:           r.caller.RecordFile,
 		Group:                 r.group,
 	}
+	dest, distinct := r.accounted(&c)
+	c.StrNoAnswerAgents = strings.Join(c.NoAnswerAgents, ",")
+	r.destination(&c, dest, loc)
+	c.Flag = r.flag(dest != nil && dest.outcome == answered, len(c.NoAnswerAgents), distinct)
+	return c
+}
 
-	var dest *attempt
-	distinct := map[string]bool{}
+// accounted returns the offer the CDR is accounted to (the first agent to
+// answer, else the last one offered) and how many distinct agents did not
+// answer; it fills c's no-answer list.
+func (r *Record) accounted(c *event.CDR) (dest *attempt, distinct int) {
+	seen := map[string]bool{}
 	for i := range r.attempts {
 		a := &r.attempts[i]
 		if a.outcome == answered {
 			if dest == nil || dest.outcome != answered {
-				dest = a // the first agent to answer is the one accounted
+				dest = a
 			}
 			continue
 		}
 		c.NoAnswerAgents = append(c.NoAnswerAgents, a.ext)
-		distinct[a.ext] = true
+		seen[a.ext] = true
 		if dest == nil || dest.outcome != answered {
-			dest = a // else the last one offered
+			dest = a
 		}
 	}
-	c.StrNoAnswerAgents = strings.Join(c.NoAnswerAgents, ",")
+	return dest, len(seen)
+}
 
-	if dest != nil {
-		start := first(dest.leg.Start, dest.offeredAt)
-		end := first(dest.leg.End, dest.endedAt, r.caller.End)
-		var ans time.Time
-		if dest.outcome == answered {
-			ans = dest.leg.Answer
-		}
-		c.DestinationNumber = dest.ext
-		c.StartStamp = stamp(start, loc)
-		c.AnswerStamp = stamp(ans, loc)
-		c.EndStamp = stamp(end, loc)
-		c.Duration = seconds(start, end)
-		c.Billsec = seconds(ans, end)
-	} else {
+// destination fills the agent side of c from dest (nil: no agent offered).
+func (r *Record) destination(c *event.CDR, dest *attempt, loc *time.Location) {
+	if dest == nil {
 		c.Duration, c.Billsec = "0", "0"
+		return
 	}
+	start := first(dest.leg.Start, dest.offeredAt)
+	end := first(dest.leg.End, dest.endedAt, r.caller.End)
+	var ans time.Time
+	if dest.outcome == answered {
+		ans = dest.leg.Answer
+	}
+	c.DestinationNumber = dest.ext
+	c.StartStamp = stamp(start, loc)
+	c.AnswerStamp = stamp(ans, loc)
+	c.EndStamp = stamp(end, loc)
+	c.Duration = seconds(start, end)
+	c.Billsec = seconds(ans, end)
+}
 
-	isAnswered := dest != nil && dest.outcome == answered
+// flag picks the one flag that applies, in the order the Flag constants list.
+func (r *Record) flag(isAnswered bool, noAnswers, distinct int) string {
 	switch {
 	case r.blacklisted:
-		c.Flag = FlagBlacklisted
+		return FlagBlacklisted
 	case r.callout && isAnswered:
-		c.Flag = FlagCallout
+		return FlagCallout
 	case r.callout:
-		c.Flag = FlagCalloutFailed
+		return FlagCalloutFailed
 	case r.transferTo != "":
-		c.Flag = FlagTransferred
-	case isAnswered && len(c.NoAnswerAgents) == 0:
-		c.Flag = FlagAnswered
+		return FlagTransferred
+	case isAnswered && noAnswers == 0:
+		return FlagAnswered
 	case isAnswered:
-		c.Flag = FlagAnsweredAfterNoAnswer
+		return FlagAnsweredAfterNoAnswer
 	case r.gaveUp && r.gaveUpWhy != "":
-		c.Flag = r.gaveUpWhy
+		return r.gaveUpWhy
 	case r.gaveUp:
-		c.Flag = FlagTimeout
-	case len(distinct) == 1:
-		c.Flag = FlagNoAnswerOne
-	case len(distinct) > 1:
-		c.Flag = FlagNoAnswerMany
-	default:
-		c.Flag = FlagAbandoned
+		return FlagTimeout
+	case distinct == 1:
+		return FlagNoAnswerOne
+	case distinct > 1:
+		return FlagNoAnswerMany
 	}
-	return c
+	return FlagAbandoned
 }
 
 func first(ts ...time.Time) time.Time {

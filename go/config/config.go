@@ -1,5 +1,6 @@
 // Package config turns the <param name value> pairs of nwayacd.conf.xml
 // (passed through by the shim) into typed settings, naming every bad value.
+// REST defaults are package api's (one place for each default).
 package config
 
 import (
@@ -11,102 +12,170 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/nwayacd/mod_nwayacd/go/api"
+	"github.com/nwayacd/mod_nwayacd/go/ident"
 )
 
 // Config is one node's settings.
 type Config struct {
-	RESTListen   string
-	RESTUser     string
-	RESTPassword string
-	TokenTTL     time.Duration
-	CTIIP        string // "" = the node's primary address
-	Redis        bool
-	AMQP         bool
-	RedisAddr    string
-	RedisPass    string
-	RedisDB      int
-	AMQPURL      string
-	AMQPExchange string
-	DBDSN        string // "" = embedded store
-	WrapUp       time.Duration
-	NoAnswerMax  int
-	MemoryExpiry time.Duration
-	BusyRings    int
-	MaxWait      time.Duration
-	DialTemplate string
-	Context      string
-	HoldMusic    string
-	CrashLog     string
-	DBDir        string // FreeSWITCH's db folder (embedded store, CDR spool)
-	LogDir       string
+	RESTListen    string
+	RESTUser      string
+	RESTPassword  string
+	TokenTTL      time.Duration
+	RESTMaxConns  int           // open REST connections in all (api caps it by RLIMIT_NOFILE)
+	RESTMaxPerIP  int           // open REST connections from one address
+	RESTReadLimit time.Duration // to read one request
+	RESTIdle      time.Duration // a keep-alive connection between requests
+	CTIIP         string        // "" = the node's primary address
+	Redis         bool
+	AMQP          bool
+	RedisAddr     string
+	RedisPass     string
+	RedisDB       int
+	AMQPURL       string
+	AMQPExchange  string
+	DBDSN         string // "" = embedded store
+	WrapUp        time.Duration
+	NoAnswerMax   int
+	MemoryExpiry  time.Duration
+	BusyRings     int
+	MaxWait       time.Duration
+	DialTemplate  string
+	Context       string
+	HoldMusic     string
+	CrashLog      string
+	DBDir         string // FreeSWITCH's db folder (embedded store, CDR spool)
+	LogDir        string
+	// Observability (issue 14).
+	MetricsToken string        // "" = /metrics needs no token
+	ServiceLevel time.Duration // T of "answered within T"; default 20 s
+	ShortAbandon time.Duration // abandoned within this is abandoned-short; default 5 s
+	StreamMaxLen int           // Redis Stream entries kept per family (~); 0 = no stream
 }
 
 // Known lists every parameter name the module reads.
 var Known = []string{
-	"rest-listen", "rest-user", "rest-password", "token-ttl", "cti-ip", "publisher",
+	"rest-listen", "rest-user", "rest-password", "token-ttl",
+	"rest-max-connections", "rest-max-connections-per-ip", "rest-read-timeout-seconds", "rest-idle-timeout-seconds",
+	"cti-ip", "publisher",
 	"redis-addr", "redis-password", "redis-db", "amqp-url", "amqp-exchange", "db-dsn",
 	"wrapup-seconds", "no-answer-limit", "memory-expiry-hours", "default-busy-ring-times",
 	"default-max-wait-seconds", "dial-template", "transfer-context", "hold-music", "crash-log",
 	"fs-log-dir", "fs-db-dir", "fs-conf-dir", "fs-recordings-dir",
+	"metrics-token", "service-level-seconds", "abandon-short-seconds", "stream-maxlen",
+}
+
+// defaults is the configuration with no parameter given.
+func defaults() Config {
+	return Config{
+		RESTListen: api.DefaultListen, RESTUser: api.DefaultUsername, RESTPassword: api.DefaultPassword,
+		TokenTTL: api.DefaultTokenTTL, RESTMaxConns: api.DefaultMaxConns, RESTMaxPerIP: api.DefaultMaxConnsPerIP,
+		RESTReadLimit: api.DefaultReadTimeout, RESTIdle: api.DefaultIdleTimeout,
+		Redis: true, RedisAddr: "127.0.0.1:6379", AMQPURL: "amqp://guest:guest@127.0.0.1:5672/", AMQPExchange: "nwayacd",
+		WrapUp: 300 * time.Second, NoAnswerMax: 3, DialTemplate: "user/%s", Context: "default",
+		HoldMusic: "local_stream://moh", DBDir: "/usr/local/freeswitch/db", LogDir: "/usr/local/freeswitch/log",
+		ServiceLevel: 20 * time.Second, ShortAbandon: 5 * time.Second, StreamMaxLen: 100000,
+	}
 }
 
 // Parse reads the parameters; unknown names are returned as warnings, bad
 // values as one error naming each of them.
 func Parse(p map[string]string) (Config, []string, error) {
-	c := Config{
-		RESTListen: "127.0.0.1:8085", RESTUser: "admin", RESTPassword: "admin", TokenTTL: time.Hour,
-		Redis: true, RedisAddr: "127.0.0.1:6379", AMQPURL: "amqp://guest:guest@127.0.0.1:5672/", AMQPExchange: "nwayacd",
-		WrapUp: 300 * time.Second, NoAnswerMax: 3, DialTemplate: "user/%s", Context: "default",
-		HoldMusic: "local_stream://moh", DBDir: "/usr/local/freeswitch/db", LogDir: "/usr/local/freeswitch/log",
+	c := defaults()
+	r := &reader{p: p}
+	r.rest(&c)
+	r.publishers(&c)
+	r.policies(&c)
+	r.calls(&c)
+	r.paths(&c)
+	r.observability(&c)
+	return c, unknown(p), errors.Join(r.errs...)
+}
+
+// reader reads typed values out of the parameters, collecting every bad one.
+type reader struct {
+	p    map[string]string
+	errs []error
+}
+
+func (r *reader) bad(name, v, why string) {
+	r.errs = append(r.errs, fmt.Errorf("%s=%q: %s", name, v, why))
+}
+
+// value returns the trimmed parameter and whether it was given non-blank.
+func (r *reader) value(name string) (string, bool) {
+	v, ok := r.p[name]
+	v = strings.TrimSpace(v)
+	return v, ok && v != ""
+}
+
+func (r *reader) seconds(name string, dst *time.Duration, unit time.Duration, allowZero bool) {
+	v, ok := r.value(name)
+	if !ok {
+		return
 	}
-	var errs []error
-	bad := func(name, v, why string) { errs = append(errs, fmt.Errorf("%s=%q: %s", name, v, why)) }
-	seconds := func(name string, dst *time.Duration, unit time.Duration, allowZero bool) {
-		v, ok := p[name]
-		if !ok || strings.TrimSpace(v) == "" {
-			return
-		}
-		n, err := strconv.Atoi(strings.TrimSpace(v))
-		if err != nil || n < 0 || (!allowZero && n == 0) || n > 1_000_000 {
-			bad(name, v, "want a whole number of "+strings.TrimSuffix(unit.String(), "0s"))
-			return
-		}
-		*dst = time.Duration(n) * unit
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 || (!allowZero && n == 0) || n > 1_000_000 {
+		r.bad(name, v, "want a whole number of "+strings.TrimSuffix(unit.String(), "0s"))
+		return
 	}
-	integer := func(name string, dst *int, lo, hi int) {
-		v, ok := p[name]
-		if !ok || strings.TrimSpace(v) == "" {
-			return
-		}
-		n, err := strconv.Atoi(strings.TrimSpace(v))
-		if err != nil || n < lo || n > hi {
-			bad(name, v, fmt.Sprintf("want a whole number from %d to %d", lo, hi))
-			return
-		}
-		*dst = n
+	*dst = time.Duration(n) * unit
+}
+
+func (r *reader) integer(name string, dst *int, lo, hi int) {
+	v, ok := r.value(name)
+	if !ok {
+		return
 	}
-	str := func(name string, dst *string) {
-		if v, ok := p[name]; ok {
-			*dst = strings.TrimSpace(v)
-		}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		r.bad(name, v, fmt.Sprintf("want a whole number from %d to %d", lo, hi))
+		return
 	}
-	str("rest-listen", &c.RESTListen)
+	*dst = n
+}
+
+func (r *reader) str(name string, dst *string) {
+	if v, ok := r.p[name]; ok {
+		*dst = strings.TrimSpace(v)
+	}
+}
+
+// raw reads a value as given (passwords may have blanks at either end).
+func (r *reader) raw(name string, dst *string) {
+	if v, ok := r.p[name]; ok {
+		*dst = v
+	}
+}
+
+// rest reads the REST server's address, credentials and limits.
+func (r *reader) rest(c *Config) {
+	r.str("rest-listen", &c.RESTListen)
 	if _, _, err := net.SplitHostPort(c.RESTListen); err != nil {
-		bad("rest-listen", c.RESTListen, "want host:port")
+		r.bad("rest-listen", c.RESTListen, "want host:port")
 	}
-	str("rest-user", &c.RESTUser)
-	if v, ok := p["rest-password"]; ok {
-		c.RESTPassword = v
-	}
+	r.str("rest-user", &c.RESTUser)
+	r.raw("rest-password", &c.RESTPassword)
 	if c.RESTUser == "" || c.RESTPassword == "" {
-		bad("rest-user/rest-password", "", "must not be empty")
+		r.bad("rest-user/rest-password", "", "must not be empty")
+	} else if err := api.CheckPassword(c.RESTPassword, c.RESTListen); err != nil {
+		r.errs = append(r.errs, fmt.Errorf("rest-password: %w", err))
 	}
-	seconds("token-ttl", &c.TokenTTL, time.Second, false)
-	str("cti-ip", &c.CTIIP)
+	r.seconds("token-ttl", &c.TokenTTL, time.Second, false)
+	r.integer("rest-max-connections", &c.RESTMaxConns, 1, 1<<20)
+	r.integer("rest-max-connections-per-ip", &c.RESTMaxPerIP, 1, 1<<20)
+	r.seconds("rest-read-timeout-seconds", &c.RESTReadLimit, time.Second, false)
+	r.seconds("rest-idle-timeout-seconds", &c.RESTIdle, time.Second, false)
+	r.str("cti-ip", &c.CTIIP)
 	if c.CTIIP != "" && net.ParseIP(c.CTIIP) == nil {
-		bad("cti-ip", c.CTIIP, "want an IP address")
+		r.bad("cti-ip", c.CTIIP, "want an IP address")
 	}
-	if v, ok := p["publisher"]; ok {
+}
+
+// publishers reads where events go (Redis, RabbitMQ) and the database.
+func (r *reader) publishers(c *Config) {
+	if v, ok := r.p["publisher"]; ok {
 		switch strings.ToLower(strings.TrimSpace(v)) {
 		case "redis":
 			c.Redis, c.AMQP = true, false
@@ -117,60 +186,80 @@ func Parse(p map[string]string) (Config, []string, error) {
 		case "none", "":
 			c.Redis, c.AMQP = false, false
 		default:
-			bad("publisher", v, "want redis, amqp, both or none")
+			r.bad("publisher", v, "want redis, amqp, both or none")
 		}
 	}
-	str("redis-addr", &c.RedisAddr)
-	if v, ok := p["redis-password"]; ok {
-		c.RedisPass = v
-	}
-	integer("redis-db", &c.RedisDB, 0, 15)
-	str("amqp-url", &c.AMQPURL)
+	r.str("redis-addr", &c.RedisAddr)
+	r.raw("redis-password", &c.RedisPass)
+	r.integer("redis-db", &c.RedisDB, 0, 15)
+	r.str("amqp-url", &c.AMQPURL)
 	if c.AMQP && !strings.HasPrefix(c.AMQPURL, "amqp://") && !strings.HasPrefix(c.AMQPURL, "amqps://") {
-		bad("amqp-url", c.AMQPURL, "want amqp://user:pass@host:port/vhost")
+		r.bad("amqp-url", c.AMQPURL, "want amqp://user:pass@host:port/vhost")
 	}
-	str("amqp-exchange", &c.AMQPExchange)
-	str("db-dsn", &c.DBDSN)
-	seconds("wrapup-seconds", &c.WrapUp, time.Second, true)
-	integer("no-answer-limit", &c.NoAnswerMax, 0, 1000)
-	seconds("memory-expiry-hours", &c.MemoryExpiry, time.Hour, true)
-	integer("default-busy-ring-times", &c.BusyRings, 0, 1000)
-	seconds("default-max-wait-seconds", &c.MaxWait, time.Second, true)
-	str("dial-template", &c.DialTemplate)
+	r.str("amqp-exchange", &c.AMQPExchange)
+	r.str("db-dsn", &c.DBDSN)
+}
+
+// policies reads the routing policies a reload applies.
+func (r *reader) policies(c *Config) {
+	r.seconds("wrapup-seconds", &c.WrapUp, time.Second, true)
+	r.integer("no-answer-limit", &c.NoAnswerMax, 0, 1000)
+	r.seconds("memory-expiry-hours", &c.MemoryExpiry, time.Hour, true)
+	r.integer("default-busy-ring-times", &c.BusyRings, 0, 1000)
+	r.seconds("default-max-wait-seconds", &c.MaxWait, time.Second, true)
+}
+
+// calls reads how agents are dialled, where transfers go and what callers hear.
+func (r *reader) calls(c *Config) {
+	r.str("dial-template", &c.DialTemplate)
 	if c.DialTemplate == "" {
-		bad("dial-template", "", "must not be empty (default user/%s)")
+		r.bad("dial-template", "", "must not be empty (default user/%s)")
+	} else if err := ident.Dial(c.DialTemplate); err != nil {
+		r.bad("dial-template", c.DialTemplate, err.Error())
 	}
-	str("transfer-context", &c.Context)
-	str("hold-music", &c.HoldMusic)
-	str("crash-log", &c.CrashLog)
-	str("fs-db-dir", &c.DBDir)
-	str("fs-log-dir", &c.LogDir)
+	r.str("transfer-context", &c.Context)
+	r.str("hold-music", &c.HoldMusic)
+}
+
+// paths reads FreeSWITCH's folders and the crash log.
+func (r *reader) paths(c *Config) {
+	r.str("crash-log", &c.CrashLog)
+	r.str("fs-db-dir", &c.DBDir)
+	r.str("fs-log-dir", &c.LogDir)
 	if c.CrashLog == "" {
 		c.CrashLog = filepath.Join(c.LogDir, "nwayacd-crash.log")
 	}
-	var warn []string
-	known := map[string]bool{}
+}
+
+// observability reads the metrics token, the service-level figures and the
+// event streams' length (issue 14).
+func (r *reader) observability(c *Config) {
+	r.str("metrics-token", &c.MetricsToken)
+	r.seconds("service-level-seconds", &c.ServiceLevel, time.Second, false)
+	r.seconds("abandon-short-seconds", &c.ShortAbandon, time.Second, false)
+	r.integer("stream-maxlen", &c.StreamMaxLen, 0, 100_000_000)
+}
+
+// unknown warns about every parameter the module does not read.
+func unknown(p map[string]string) []string {
+	known := make(map[string]bool, len(Known))
 	for _, k := range Known {
 		known[k] = true
 	}
+	var warn []string
 	for k := range p {
 		if !known[k] {
 			warn = append(warn, fmt.Sprintf("unknown parameter %q ignored", k))
 		}
 	}
 	sort.Strings(warn)
-	return c, warn, errors.Join(errs...)
+	return warn
 }
 
-// Loopback reports whether the REST address only listens on loopback.
-func (c Config) Loopback() bool {
-	host, _, err := net.SplitHostPort(c.RESTListen)
-	if err != nil {
-		return false
+// REST is the REST server's configuration (the logger is the caller's).
+func (c Config) REST() api.Config {
+	return api.Config{
+		Listen: c.RESTListen, Username: c.RESTUser, Password: c.RESTPassword, TokenTTL: c.TokenTTL,
+		MaxConns: c.RESTMaxConns, MaxConnsPerIP: c.RESTMaxPerIP, ReadTimeout: c.RESTReadLimit, IdleTimeout: c.RESTIdle,
 	}
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nwayacd/mod_nwayacd/go/api"
 )
 
 func TestDefaults(t *testing.T) {
@@ -11,7 +13,7 @@ func TestDefaults(t *testing.T) {
 	if err != nil || len(warn) != 0 {
 		t.Fatal(err, warn)
 	}
-	if c.RESTListen != "127.0.0.1:8085" || !c.Loopback() || c.WrapUp != 300*time.Second || c.NoAnswerMax != 3 ||
+	if c.RESTListen != "127.0.0.1:8085" || !api.IsLoopback(c.RESTListen) || c.WrapUp != 300*time.Second || c.NoAnswerMax != 3 ||
 		!c.Redis || c.AMQP || c.DialTemplate != "user/%s" || c.BusyRings != 0 {
 		t.Fatalf("defaults %+v", c)
 	}
@@ -19,13 +21,13 @@ func TestDefaults(t *testing.T) {
 
 func TestValues(t *testing.T) {
 	c, warn, err := Parse(map[string]string{
-		"rest-listen": "0.0.0.0:9000", "publisher": "both", "wrapup-seconds": "0", "memory-expiry-hours": "24",
+		"rest-listen": "0.0.0.0:9000", "rest-password": "s3cret!", "publisher": "both", "wrapup-seconds": "0", "memory-expiry-hours": "24",
 		"default-max-wait-seconds": "120", "redis-db": "2", "cti-ip": "10.1.213.29", "fs-db-dir": "/tmp/x", "mystery": "1",
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Loopback() || !c.Redis || !c.AMQP || c.WrapUp != 0 || c.MemoryExpiry != 24*time.Hour || c.MaxWait != 2*time.Minute ||
+	if api.IsLoopback(c.RESTListen) || !c.Redis || !c.AMQP || c.WrapUp != 0 || c.MemoryExpiry != 24*time.Hour || c.MaxWait != 2*time.Minute ||
 		c.RedisDB != 2 || c.CTIIP != "10.1.213.29" || c.DBDir != "/tmp/x" {
 		t.Fatalf("%+v", c)
 	}
@@ -46,5 +48,45 @@ func TestBadValuesAreNamed(t *testing.T) {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("error does not name %s: %v", name, err)
 		}
+	}
+}
+
+func TestRESTLimits(t *testing.T) {
+	c, _, err := Parse(map[string]string{"rest-max-connections": "500", "rest-max-connections-per-ip": "20",
+		"rest-read-timeout-seconds": "5", "rest-idle-timeout-seconds": "30", "token-ttl": "7200"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := c.REST()
+	if r.MaxConns != 500 || r.MaxConnsPerIP != 20 || r.ReadTimeout != 5*time.Second || r.IdleTimeout != 30*time.Second || r.TokenTTL != 2*time.Hour {
+		t.Fatalf("%+v", r)
+	}
+	d, _, _ := Parse(nil)
+	if d.TokenTTL != api.DefaultTokenTTL || d.RESTMaxConns != api.DefaultMaxConns || d.RESTPassword != api.DefaultPassword {
+		t.Fatalf("defaults are not api's: %+v", d)
+	}
+	_, _, err = Parse(map[string]string{"rest-max-connections": "0", "rest-max-connections-per-ip": "x"})
+	for _, name := range []string{"rest-max-connections=", "rest-max-connections-per-ip"} {
+		if err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("error does not name %s: %v", name, err)
+		}
+	}
+}
+
+func TestDialTemplateChecked(t *testing.T) {
+	if _, _, err := Parse(map[string]string{"dial-template": "user/%s &park()"}); err == nil || !strings.Contains(err.Error(), "dial-template") {
+		t.Fatalf("injecting template accepted: %v", err)
+	}
+	if c, _, err := Parse(map[string]string{"dial-template": "{ignore_early_media=true}sofia/gateway/gw1/%s"}); err != nil || c.DialTemplate != "{ignore_early_media=true}sofia/gateway/gw1/%s" {
+		t.Fatalf("good template: %v", err)
+	}
+}
+
+func TestDefaultPasswordOnlyOnLoopback(t *testing.T) {
+	if _, _, err := Parse(map[string]string{"rest-listen": "0.0.0.0:8085"}); err == nil || !strings.Contains(err.Error(), "rest-password") {
+		t.Fatalf("public address with the default password: %v", err)
+	}
+	if _, _, err := Parse(map[string]string{"rest-listen": "[::1]:8085"}); err != nil {
+		t.Fatalf("loopback with the default password: %v", err)
 	}
 }

@@ -7,30 +7,32 @@ import (
 	"time"
 
 	"github.com/nwayacd/mod_nwayacd/go/acd"
+	"github.com/nwayacd/mod_nwayacd/go/ident"
+)
+
+// Console completion lists the shim fills from the module's own extensions
+// and groups (mod/mod_nwayacd.c registers them; shimgen refuses others).
+const (
+	completeExts   = "::nwayacd::list_exts"
+	completeGroups = "::nwayacd::list_groups"
 )
 
 const modeHelp = "0 sequence, 1 random, 2 cycle, 3 remember+0, 4 remember+1, 5 remember+2"
 
 // The argument checks below return "" when the word is fine, else the reply.
+// What a word may be is package ident's, shared with the core and REST.
 
-const numRule = " (letters, digits and + * # . _ - @, at most 50)"
+func checkExt(c *cmd, s string) string    { return checkIdent(c, ident.Extension(s)) }
+func checkGroup(c *cmd, s string) string  { return checkIdent(c, ident.Group(s)) }
+func checkNumber(c *cmd, s string) string { return checkIdent(c, ident.Caller(s)) }
+func checkUUID(c *cmd, s string) string   { return checkIdent(c, ident.UUID(s)) }
 
-func checkExt(c *cmd, s string) string    { return checkNum(c, "extension", s) }
-func checkGroup(c *cmd, s string) string  { return checkNum(c, "group", s) }
-func checkNumber(c *cmd, s string) string { return checkNum(c, "number", s) }
-
-func checkNum(c *cmd, what, s string) string {
-	if validNum(s) {
+// checkIdent turns an ident refusal into the reply, with the usage line.
+func checkIdent(c *cmd, err error) string {
+	if err == nil {
 		return ""
 	}
-	return usage(c, "bad "+what+" "+quote(s)+numRule)
-}
-
-func checkUUID(c *cmd, s string) string {
-	if validUUID(s) {
-		return ""
-	}
-	return usage(c, "bad uuid "+quote(s)+" (letters, digits, - _ ., at most 64)")
+	return usage(c, oneLine(err.Error()))
 }
 
 func checkJSONFlag(c *cmd, a argv) (asJSON bool, reply string) {
@@ -46,8 +48,9 @@ func checkJSONFlag(c *cmd, a argv) (asJSON bool, reply string) {
 // extCmd is a command taking exactly one extension.
 func extCmd(name, desc string, do func(Service, string) error, done string) *cmd {
 	return &cmd{
-		Command: Command{Name: name, Syntax: name + " <ext>", Description: desc},
-		min:     1, max: 1,
+		Command: Command{Name: name, Syntax: name + " <ext>", Description: desc,
+			Completions: []string{name + " " + completeExts}},
+		min: 1, max: 1,
 		run: func(svc Service, c *cmd, a argv) string {
 			ext := a.f[0]
 			if r := checkExt(c, ext); r != "" {
@@ -99,8 +102,9 @@ func listCmd(name, desc string, render func(Service, bool) string) *cmd {
 // memberListCmd adds or removes a number on a group's blacklist or VIP list.
 func memberListCmd(name, desc string, do func(Service, string, string) error, done string) *cmd {
 	return &cmd{
-		Command: Command{Name: name, Syntax: name + " <group> <number>", Description: desc},
-		min:     2, max: 2,
+		Command: Command{Name: name, Syntax: name + " <group> <number>", Description: desc,
+			Completions: []string{name + " " + completeGroups}},
+		min: 2, max: 2,
 		run: func(svc Service, c *cmd, a argv) string {
 			g, num := a.f[0], a.f[1]
 			if r := checkGroup(c, g); r != "" {
@@ -117,6 +121,8 @@ func memberListCmd(name, desc string, do func(Service, string, string) error, do
 	}
 }
 
+// commandTable is long on purpose: one entry per command, its name, syntax,
+// description and argument checks side by side, in registration order.
 func commandTable() []*cmd {
 	return []*cmd{
 		{
@@ -130,8 +136,8 @@ func commandTable() []*cmd {
 				}
 				if a.n == 2 {
 					job = a.f[1]
-					if !validJob(job) {
-						return usage(c, "bad job number "+quote(job)+" (letters and digits, at most 32)")
+					if r := checkIdent(c, ident.JobNumber(job)); r != "" {
+						return r
 					}
 				}
 				if err := svc.AddExtension(ext, job); err != nil {
@@ -145,7 +151,8 @@ func commandTable() []*cmd {
 		},
 		{
 			Command: Command{Name: "nway_set_ext_jobnumber", Syntax: "nway_set_ext_jobnumber <ext> <job_number|-> <true|false>",
-				Description: "set an extension's job number and whether it is enabled"},
+				Description: "set an extension's job number and whether it is enabled",
+				Completions: []string{"nway_set_ext_jobnumber " + completeExts}},
 			min: 3, max: 3,
 			run: func(svc Service, c *cmd, a argv) string {
 				ext, job := a.f[0], a.f[1]
@@ -154,8 +161,8 @@ func commandTable() []*cmd {
 				}
 				if noneWord(job) {
 					job = ""
-				} else if !validJob(job) {
-					return usage(c, "bad job number "+quote(job)+" (letters and digits, at most 32; - for none)")
+				} else if r := checkIdent(c, ident.JobNumber(job)); r != "" {
+					return r
 				}
 				on, good := parseBool(a.f[2])
 				if !good {
@@ -200,8 +207,9 @@ func commandTable() []*cmd {
 			},
 		},
 		{
-			Command: Command{Name: "nway_rm_group", Syntax: "nway_rm_group <group>", Description: "remove a group"},
-			min:     1, max: 1,
+			Command: Command{Name: "nway_rm_group", Syntax: "nway_rm_group <group>", Description: "remove a group",
+				Completions: []string{"nway_rm_group " + completeGroups}},
+			min: 1, max: 1,
 			run: func(svc Service, c *cmd, a argv) string {
 				g := a.f[0]
 				if r := checkGroup(c, g); r != "" {
@@ -216,7 +224,8 @@ func commandTable() []*cmd {
 		{
 			Command: Command{Name: "nway_set_ring_group",
 				Syntax:      "nway_set_ring_group <group> <welcome> [blacklist] [busy] [transfer] (\"-\" = none, omitted = unchanged)",
-				Description: "set a group's welcome, blacklist, busy and transfer sound files"},
+				Description: "set a group's welcome, blacklist, busy and transfer sound files",
+				Completions: []string{"nway_set_ring_group " + completeGroups}},
 			min: 2, max: 5,
 			run: runSetRings,
 		},
@@ -224,7 +233,8 @@ func commandTable() []*cmd {
 		listCmd("nway_list_groups", "list all groups", renderGroups),
 		{
 			Command: Command{Name: "nway_login", Syntax: "nway_login <ext> <group[,group...]>",
-				Description: "log an agent in to one or more groups"},
+				Description: "log an agent in to one or more groups",
+				Completions: []string{"nway_login " + completeExts + " " + completeGroups}},
 			min: 2, max: -1,
 			run: runLogin,
 		},
@@ -278,8 +288,8 @@ func commandTable() []*cmd {
 				}
 				if a.n == 3 {
 					gw = a.f[2]
-					if !validGateway(gw) {
-						return usage(c, "bad gateway "+quote(gw)+" (letters, digits, - _ ., at most 64)")
+					if r := checkIdent(c, ident.Gateway(gw)); r != "" {
+						return r
 					}
 				}
 				if err := svc.ThreeWayUUID(uuid, num, gw); err != nil {
@@ -300,7 +310,8 @@ func commandTable() []*cmd {
 		},
 		{
 			Command: Command{Name: "nway_set_ext_dialstring", Syntax: "nway_set_ext_dialstring <ext> <dial-string|default>",
-				Description: "set how an extension is dialled (default: the node's template)"},
+				Description: "set how an extension is dialled (default: the node's template)",
+				Completions: []string{"nway_set_ext_dialstring " + completeExts + " default"}},
 			min: 2, max: -1,
 			run: func(svc Service, c *cmd, a argv) string {
 				ext := a.f[0]
@@ -310,8 +321,8 @@ func commandTable() []*cmd {
 				dial := a.rest(1)
 				if dial == "default" {
 					dial = ""
-				} else if !validDial(dial) {
-					return usage(c, "bad dial string "+quote(dial)+" (printable, at most 1024 bytes)")
+				} else if r := checkIdent(c, ident.Dial(dial)); r != "" {
+					return r
 				}
 				if err := svc.SetDialString(ext, dial); err != nil {
 					return fail(c, err)
@@ -324,7 +335,8 @@ func commandTable() []*cmd {
 		},
 		{
 			Command: Command{Name: "nway_set_callstate", Syntax: "nway_set_callstate <ext> <ring|talking|ivr|ready|typing|no_answer|no_ready|busy|rest>",
-				Description: "set an agent's call state"},
+				Description: "set an agent's call state",
+				Completions: []string{"nway_set_callstate " + completeExts}},
 			min: 2, max: 2,
 			run: func(svc Service, c *cmd, a argv) string {
 				ext := a.f[0]
@@ -343,7 +355,9 @@ func commandTable() []*cmd {
 		},
 		{
 			Command: Command{Name: "nway_set_group", Syntax: "nway_set_group <group> timeout|name|busy_ring_times|max_wait <value>",
-				Description: "set a group's ring timeout (s), name, busy rings before hang-up (0: never) or max wait (s, 0: none)"},
+				Description: "set a group's ring timeout (s), name, busy rings before hang-up (0: never) or max wait (s, 0: none)",
+				Completions: []string{"nway_set_group " + completeGroups + " timeout", "nway_set_group " + completeGroups + " name",
+					"nway_set_group " + completeGroups + " busy_ring_times", "nway_set_group " + completeGroups + " max_wait"}},
 			min: 3, max: -1,
 			run: runSetGroup,
 		},
@@ -365,8 +379,8 @@ func runSetRings(svc Service, c *cmd, a argv) string {
 		f := a.f[i]
 		if noneWord(f) {
 			f = ""
-		} else if !validRing(f) {
-			return usage(c, "bad sound file "+quote(f)+" (printable, at most 255 bytes)")
+		} else if r := checkIdent(c, ident.Ring(f)); r != "" {
+			return r
 		}
 		given[i-1] = f
 	}
@@ -434,8 +448,8 @@ func runSetGroup(svc Service, c *cmd, a argv) string {
 	}
 	if field == "name" {
 		name := a.rest(2)
-		if !validName(name) {
-			return usage(c, "bad name "+quote(name)+" (printable, at most 100 characters)")
+		if r := checkIdent(c, ident.GroupName(name)); r != "" {
+			return r
 		}
 		if err := svc.SetGroupName(g, name); err != nil {
 			return fail(c, err)
@@ -504,7 +518,7 @@ func runModule(svc Service, c *cmd, a argv) string {
 	case sub == "status" && a.f[1] == "json":
 		js := svc.StatusJSON()
 		if !json.Valid(js) {
-			return "-ERR status unavailable\n"
+			return usage(c, "status unavailable")
 		}
 		return string(js) + "\n"
 	case sub == "help" || sub == "reload" || sub == "status":

@@ -3,32 +3,35 @@
 // the service sees it, calls the service, and renders the reply text
 // ("+OK …", "-ERR …\nUsage: …", or a listing).
 //
-// The C shim registers one API per entry of Commands() and forwards
-// (name, args) to Run; the same table feeds console completions and docs.
+// Commands() is the one list of API commands: go/bridge/shimgen writes it
+// into include/nwayacd_commands.h (go generate ./go/bridge/; a test fails
+// when that header is stale), so the C shim registers exactly these names,
+// syntaxes, descriptions and completions, and forwards (name, args) to Run.
 //
 // Argument rules (decided here, the seed leaves them open):
 //   - words are separated by blanks and tabs; a trailing CR/LF is ignored; other
 //     control characters, or more than 4096 bytes, refuse the whole command;
-//   - extensions, groups and phone numbers are 1–50 of letters, digits and the
-//     characters "+*#._-@" (the core's alphabet), not starting with "-";
-//     job numbers are 1–32 letters and digits; call UUIDs and gateways are 1–64
-//     of letters, digits and "-_.";
+//   - extensions, groups, phone numbers, job numbers, call UUIDs, gateways,
+//     group names, sound files and dial strings are checked by package ident,
+//     the one definition the core and the REST API use too;
 //   - nway_set_ring_group takes 1–4 files after the group, in the order welcome,
 //     blacklist, busy, transfer; "-" means no file (so do an empty pair of single or double quotes),
 //     and files not given keep their current value; a job number "-" clears it;
 //   - nway_login's groups are comma-separated (blanks after commas are allowed);
 //   - nway_set_ext_dialstring and nway_set_group … name take the rest of the line;
-//   - replies: "+OK …\n"; refusals "-ERR reason\nUsage: syntax\n"; service
-//     errors "-ERR message\n" (plus the usage line for acd.ErrBadArgument);
+//   - replies: "+OK …\n"; every refusal, ours or the service's,
+//     "-ERR reason\nUsage: syntax\n";
 //     listings are tab-separated with a header and "N total." like `show`, or a
 //     JSON array with "json".
 package console
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/nwayacd/mod_nwayacd/go/acd"
+	"github.com/nwayacd/mod_nwayacd/go/hostexec"
 )
 
 // Service is the part of the core (*service.Service) the console drives.
@@ -113,7 +116,7 @@ func Run(svc Service, name, args string) (reply string) {
 		return "-ERR unknown command " + quote(name) + "\nTry: nwayacd help\n"
 	}
 	if svc == nil {
-		return "-ERR mod_nwayacd is not running\n"
+		return usage(c, "mod_nwayacd is not running")
 	}
 	if len(args) > maxArgsLen {
 		return usage(c, fmt.Sprintf("arguments too long (%d bytes, at most %d)", len(args), maxArgsLen))
@@ -131,7 +134,7 @@ func Run(svc Service, name, args string) (reply string) {
 	// A panic here would take every call on the box with it (ARCHITECTURE.md).
 	defer func() {
 		if p := recover(); p != nil {
-			reply = "-ERR internal error: " + oneLine(fmt.Sprint(p)) + "\n"
+			reply = usage(c, "internal error: "+oneLine(fmt.Sprint(p)))
 		}
 	}()
 	return c.run(svc, c, a)
@@ -143,16 +146,15 @@ func usage(c *cmd, reason string) string {
 	return "-ERR " + reason + "\nUsage: " + c.Syntax + "\n"
 }
 
-// fail maps a service error to a reply: bad arguments get the usage line too.
+// fail maps a service error to a reply; every refusal carries the usage line.
 func fail(c *cmd, err error) string {
 	msg := oneLine(err.Error())
-	switch acd.CodeOf(err) {
-	case acd.ErrBadArgument:
-		return usage(c, msg)
-	case 0:
-		return "-ERR internal error: " + msg + "\n"
+	var he *hostexec.Error
+	// FreeSWITCH's own refusal, silence or a full queue is not ours to call internal.
+	if !errors.As(err, &he) && acd.CodeOf(err) == 0 {
+		msg = "internal error: " + msg
 	}
-	return "-ERR " + msg + "\n"
+	return usage(c, msg)
 }
 
 func init() {

@@ -1,6 +1,8 @@
 package console
 
 import (
+	"github.com/nwayacd/mod_nwayacd/go/ident/identtest"
+
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -73,7 +75,7 @@ var validCases = []runCase{
 	{"nway_set_ext_jobnumber", "1000 A12 FALSE", "+OK extension 1000 job number A12 disabled\n", []string{"SetJobNumber(1000|A12|false)"}},
 	{"nway_set_ext_jobnumber", "1000 - false", "+OK extension 1000 job number cleared\n", []string{"SetJobNumber(1000||false)"}},
 	{"nway_rm_ext", "1000", "+OK 1000 removed\n", []string{"RemoveExtension(1000)"}},
-	{"nway_rm_ext", "alice.w_2@pbx", "+OK alice.w_2@pbx removed\n", []string{"RemoveExtension(alice.w_2@pbx)"}},
+	{"nway_rm_ext", "alice.w_2+pbx", "+OK alice.w_2+pbx removed\n", []string{"RemoveExtension(alice.w_2+pbx)"}},
 	{"nway_set_reged_ext", "1000", "+OK 1000 reged\n", []string{"SetRegistered(1000|true)"}},
 	{"nway_set_unreg_ext", "1000", "+OK 1000 unreg\n", []string{"SetRegistered(1000|false)"}},
 	{"nway_add_group", "110 4", "+OK group 110 added, mode 4 (remember+1)\n", []string{"AddGroup(110|4)"}},
@@ -277,10 +279,12 @@ func TestRunBadValues(t *testing.T) {
 		{"nway_set_group", "110 timeout 20 30", "too many arguments"},
 		{"nway_set_group", "110 max_wait 86401", "bad max_wait"},
 		{"nway_set_group", "110 busy_ring_times x", "bad busy_ring_times"},
-		{"nway_set_group", "110 name " + strings.Repeat("名", 101), "bad name"},
+		{"nway_set_group", "110 name " + strings.Repeat("名", 101), "bad group name"},
+		// 40 Chinese characters are 120 bytes: the store's varchar(100) refuses them
+		{"nway_set_group", "110 name " + strings.Repeat("热", 40), "bad group name"},
 		{"nway_set_group", "110 colour red", "unknown setting"},
-		{"nway_set_group", "110 name 热线\ufffd", "bad name"},
-		{"nway_set_group", "110 name \u3000", "bad name"},
+		{"nway_set_group", "110 name 热线\ufffd", "bad group name"},
+		{"nway_set_group", "110 name \u3000", "bad group name"},
 		{"nway_add_vip", "110 1380013800!", "bad number"},
 		{"nway_rm_blacklist", "11~0 1380", "bad group"},
 	}
@@ -322,14 +326,14 @@ func TestRunServiceErrors(t *testing.T) {
 		"Group":        acd.Errorf(acd.ErrUnknownGroup, "unknown group 999"),
 	}
 	for _, c := range []runCase{
-		{"nway_ready", "1000", "-ERR unknown extension 1000\n", []string{"SetReady(1000)"}},
-		{"nway_add_group", "110 1", "-ERR group 110 exists\n", []string{"AddGroup(110|1)"}},
+		{"nway_ready", "1000", "-ERR unknown extension 1000\nUsage: nway_ready <ext>\n", []string{"SetReady(1000)"}},
+		{"nway_add_group", "110 1", "-ERR group 110 exists\nUsage: " + syntaxOf("nway_add_group") + "\n", []string{"AddGroup(110|1)"}},
 		{"nway_add_ext", "1000", "-ERR extension reserved\nUsage: nway_add_ext <ext> [job_number]\n", []string{"AddExtension(1000|)"}},
-		{"nwayacd", "reload", "-ERR internal error: open nwayacd.conf.xml: no such file\n", []string{"Reload()"}},
-		{"nway_uuid_hold", "u1", "-ERR no call second line\n", []string{"HoldUUID(u1)"}},
+		{"nwayacd", "reload", "-ERR internal error: open nwayacd.conf.xml: no such file\nUsage: nwayacd help|status [json]|reload\n", []string{"Reload()"}},
+		{"nway_uuid_hold", "u1", "-ERR no call second line\nUsage: nway_uuid_hold <uuid>\n", []string{"HoldUUID(u1)"}},
 		// a read that fails stops the write
-		{"nway_set_group", "999 max_wait 5", "-ERR unknown group 999\n", []string{"Group(999)"}},
-		{"nway_set_ring_group", "999 a.wav", "-ERR unknown group 999\n", []string{"Group(999)"}},
+		{"nway_set_group", "999 max_wait 5", "-ERR unknown group 999\nUsage: " + syntaxOf("nway_set_group") + "\n", []string{"Group(999)"}},
+		{"nway_set_ring_group", "999 a.wav", "-ERR unknown group 999\nUsage: " + syntaxOf("nway_set_ring_group") + "\n", []string{"Group(999)"}},
 	} {
 		check(t, f, c)
 	}
@@ -340,11 +344,11 @@ func TestRunEdges(t *testing.T) {
 	if got := Run(f, "nway_nope", "1000"); got != "-ERR unknown command \"nway_nope\"\nTry: nwayacd help\n" {
 		t.Errorf("unknown command: %q", got)
 	}
-	if got := Run(nil, "nway_ready", "1000"); got != "-ERR mod_nwayacd is not running\n" {
+	if got := Run(nil, "nway_ready", "1000"); got != "-ERR mod_nwayacd is not running\nUsage: nway_ready <ext>\n" {
 		t.Errorf("nil service: %q", got)
 	}
 	f.panicOn = "SetBusy"
-	if got := Run(f, "nway_busy", "1000"); got != "-ERR internal error: boom in SetBusy\n" {
+	if got := Run(f, "nway_busy", "1000"); got != "-ERR internal error: boom in SetBusy\nUsage: nway_busy <ext>\n" {
 		t.Errorf("panic: %q", got)
 	}
 	f.panicOn = ""
@@ -358,7 +362,7 @@ func TestRunEdges(t *testing.T) {
 		}
 	}
 	f.stJSON = []byte("{broken")
-	if got := Run(f, "nwayacd", "status json"); got != "-ERR status unavailable\n" {
+	if got := Run(f, "nwayacd", "status json"); got != "-ERR status unavailable\nUsage: nwayacd help|status [json]|reload\n" {
 		t.Errorf("bad status json: %q", got)
 	}
 	f.version = "mod_nwayacd 2.0\n(dev)"
@@ -450,4 +454,43 @@ func BenchmarkListExts(b *testing.B) {
 		_ = Run(f, "nway_list_exts", "")
 	}
 	b.ReportMetric(500, "rows/op")
+}
+
+// Every -ERR carries the usage line, also when the service refuses.
+func TestLoginRefusalCarriesUsage(t *testing.T) {
+	f := newFake()
+	f.errs = map[string]error{"Login": acd.Errorf(acd.ErrUnknownGroup, "unknown group a")}
+	got := Run(f, "nway_login", "1000 120,119,110 a b c")
+	want := "-ERR unknown group a\nUsage: " + syntaxOf("nway_login") + "\n"
+	if got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+// The injection corpus never reaches the service; every legitimate dial
+// string does, unchanged.
+func TestDialStringCorpus(t *testing.T) {
+	f := newFake()
+	for _, d := range identtest.GoodDials {
+		f.calls = nil
+		if got := Run(f, "nway_set_ext_dialstring", "1000 "+d); !strings.HasPrefix(got, "+OK") {
+			t.Errorf("good dial %q: %q", d, got)
+		}
+		if calls := f.callList(); len(calls) != 1 || !strings.Contains(calls[0], d) {
+			t.Errorf("good dial %q: service calls %q", d, calls)
+		}
+	}
+	for _, d := range identtest.BadDials {
+		if d == "" {
+			continue
+		}
+		f.calls = nil
+		got := Run(f, "nway_set_ext_dialstring", "1000 "+d)
+		if !strings.HasPrefix(got, "-ERR ") || !strings.Contains(got, "\nUsage: ") {
+			t.Errorf("bad dial %q: %q", d, got)
+		}
+		if len(f.calls) != 0 {
+			t.Errorf("bad dial %q reached the service: %q", d, f.callList())
+		}
+	}
 }

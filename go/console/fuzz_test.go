@@ -2,6 +2,8 @@ package console
 
 import (
 	"regexp"
+
+	"github.com/nwayacd/mod_nwayacd/go/ident/identtest"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -9,7 +11,7 @@ import (
 
 // An oracle for what may reach the service, written independently of parse.go.
 var (
-	reExt    = regexp.MustCompile(`^[A-Za-z0-9+*#._@][A-Za-z0-9+*#._@-]{0,49}$`)
+	reExt    = regexp.MustCompile(`^[A-Za-z0-9+*#._][A-Za-z0-9+*#._-]{0,49}$`)
 	reGroup  = reExt
 	reNumber = reExt
 	reJob    = regexp.MustCompile(`^[A-Za-z0-9]{0,32}$`) // "" = none (nway_add_ext without one)
@@ -20,7 +22,7 @@ var (
 	reState  = regexp.MustCompile(`^(ring|talking|ivr|ready|typing|no_answer|no_ready|busy|rest)$`)
 	reInt    = regexp.MustCompile(`^[0-9]{1,5}$`)
 	reDur    = regexp.MustCompile(`^[0-9hms]+$`)
-	reGroups = regexp.MustCompile(`^[A-Za-z0-9+*#._@][A-Za-z0-9+*#._@-]{0,49}(,[A-Za-z0-9+*#._@][A-Za-z0-9+*#._@-]{0,49})*$`)
+	reGroups = regexp.MustCompile(`^[A-Za-z0-9+*#._][A-Za-z0-9+*#._-]{0,49}(,[A-Za-z0-9+*#._][A-Za-z0-9+*#._-]{0,49})*$`)
 )
 
 // text: free text (names, sound files, dial strings) must still be clean.
@@ -30,6 +32,31 @@ func (t text) MatchString(s string) bool {
 	return len(s) <= int(t) && utf8.ValidString(s) && !strings.ContainsAny(s, "\x00\t\r\n\x7f\ufffd")
 }
 
+// dialText: a dial string that reached the service is clean text with no
+// '&', backslash or "${…(" API call (ident.Dial's promises, checked
+// independently).
+type dialText struct{}
+
+func (dialText) MatchString(s string) bool {
+	if s == "" {
+		return true // the template
+	}
+	if !text(1024).MatchString(s) || strings.ContainsAny(s, "&\\") {
+		return false
+	}
+	for rest := s; ; {
+		i := strings.Index(rest, "${")
+		if i < 0 {
+			return true
+		}
+		rest = rest[i+2:]
+		j := strings.IndexByte(rest, '}')
+		if j < 0 || strings.ContainsAny(rest[:j], "( ") {
+			return false
+		}
+	}
+}
+
 type matcher interface{ MatchString(string) bool }
 
 var argRules = map[string][]matcher{
@@ -37,9 +64,9 @@ var argRules = map[string][]matcher{
 	"SetJobNumber":    {reExt, reJob, reBool},
 	"RemoveExtension": {reExt},
 	"SetRegistered":   {reExt, reBool},
-	"SetDialString":   {reExt, text(1024)},
+	"SetDialString":   {reExt, dialText{}},
 	"AddGroup":        {reGroup, reMode},
-	"SetGroupName":    {reGroup, text(400)},
+	"SetGroupName":    {reGroup, text(100)},
 	"SetGroupTimeout": {reGroup, reDur},
 	"SetGroupGiveUp":  {reGroup, reInt, reDur},
 	"RemoveGroup":     {reGroup},
@@ -79,6 +106,10 @@ func FuzzRun(f *testing.F) {
 		f.Add(uint8(i), "json")
 		f.Add(uint8(i), "1000\x00 110")
 		f.Add(uint8(i), "status json")
+	}
+	dial := uint8(byName["nway_set_ext_dialstring"].index())
+	for _, d := range append(append([]string{}, identtest.GoodDials...), identtest.BadDials...) {
+		f.Add(dial, "1000 "+d)
 	}
 	f.Fuzz(func(t *testing.T, idx uint8, args string) {
 		c := table[int(idx)%len(table)]

@@ -2,24 +2,14 @@ package console
 
 import (
 	"strconv"
-	"unicode"
 	"unicode/utf8"
 )
 
-// Limits on what a console argument may be. They mirror the database columns
-// (group_number varchar(50), group_name varchar(100), rings varchar(255)) so a
-// value accepted here is never truncated or rejected further down.
+// Limits on the argument string; what each word may be is package ident's.
 const (
-	maxArgsLen    = 4096 // the whole argument string
-	maxFields     = 12   // whitespace-separated words a command looks at
-	maxNumberLen  = 50   // extensions, groups and phone numbers alike
-	maxJobLen     = 32
-	maxUUIDLen    = 64
-	maxGatewayLen = 64
-	maxRingLen    = 255
-	maxNameRunes  = 100
-	maxDialLen    = 1024
-	maxGroups     = 64 // groups in one nway_login
+	maxArgsLen = 4096 // the whole argument string
+	maxFields  = 12   // whitespace-separated words a command looks at
+	maxGroups  = 64   // groups in one nway_login
 
 	maxTimeoutSec   = 3600
 	maxMaxWaitSec   = 86400
@@ -84,78 +74,6 @@ func badControl(s string) (byte, bool) {
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
-func isAlnum(c byte) bool { return isDigit(c) || (c|0x20) >= 'a' && (c|0x20) <= 'z' }
-
-// validNum is the syntax of extensions, group numbers and phone numbers. It is
-// the core's acd.ValidNumber alphabet (1–50 of letters, digits and + * # . _ - @,
-// the varchar(50) columns) so the console reaches whatever the REST API can,
-// except that a leading '-' is refused as it reads like an option.
-func validNum(s string) bool {
-	if len(s) == 0 || len(s) > maxNumberLen || s[0] == '-' {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !isAlnum(c) && c != '+' && c != '*' && c != '#' && c != '.' && c != '_' && c != '-' && c != '@' {
-			return false
-		}
-	}
-	return true
-}
-
-func validJob(s string) bool {
-	if len(s) == 0 || len(s) > maxJobLen {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if !isAlnum(s[i]) {
-			return false
-		}
-	}
-	return true
-}
-
-// validToken: letters, digits, '-', '_', '.'; not starting with '-' so it is
-// never mistaken for an option. Used for call UUIDs and gateway names.
-func validToken(s string, max int) bool {
-	if len(s) == 0 || len(s) > max || s[0] == '-' {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !isAlnum(c) && c != '-' && c != '_' && c != '.' {
-			return false
-		}
-	}
-	return true
-}
-
-func validUUID(s string) bool    { return validToken(s, maxUUIDLen) }
-func validGateway(s string) bool { return validToken(s, maxGatewayLen) }
-
-// printable: valid UTF-8 of graphic characters and plain spaces (group names are
-// often Chinese; sound paths and dial strings carry ${vars}, {…} and the like).
-// U+FFFD is refused: it means the text was mangled on its way here.
-func printable(s string) bool {
-	if !utf8.ValidString(s) {
-		return false
-	}
-	for _, r := range s {
-		if r == ' ' {
-			continue
-		}
-		if !unicode.IsGraphic(r) || unicode.IsSpace(r) || r == utf8.RuneError {
-			return false
-		}
-	}
-	return true
-}
-
-func validRing(s string) bool { return len(s) <= maxRingLen && printable(s) }
-func validName(s string) bool {
-	return s != "" && utf8.RuneCountInString(s) <= maxNameRunes && printable(s)
-}
-func validDial(s string) bool { return s != "" && len(s) <= maxDialLen && printable(s) }
 
 // noneWord is how a console user writes "no file" for a ring.
 func noneWord(s string) bool { return s == "-" || s == "''" || s == `""` }

@@ -86,8 +86,9 @@ func channel(f Family, entity string, sep byte) string {
 }
 
 // appendEntity copies s, replacing with '_' every byte that would act as a
-// pattern character for PSUBSCRIBE (* ? [ ] \) or for AMQP topic bindings
-// (. # and * when amqp), whitespace, control characters and invalid UTF-8.
+// pattern character for PSUBSCRIBE (* ? [ ] \), for AMQP topic bindings
+// when amqp (. and #; * is already replaced), whitespace, control characters
+// and invalid UTF-8.
 // It stops before maxEntity bytes, on a rune boundary.
 func appendEntity(dst []byte, s string, amqp bool) []byte {
 	n := 0

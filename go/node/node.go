@@ -9,18 +9,25 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/cenkalti/backoff/v4"
 
 	"github.com/nwayacd/mod_nwayacd/go/acd"
 	"github.com/nwayacd/mod_nwayacd/go/api"
 	"github.com/nwayacd/mod_nwayacd/go/config"
 	"github.com/nwayacd/mod_nwayacd/go/console"
+	"github.com/nwayacd/mod_nwayacd/go/logx"
 	"github.com/nwayacd/mod_nwayacd/go/publish"
 	"github.com/nwayacd/mod_nwayacd/go/service"
+	"github.com/nwayacd/mod_nwayacd/go/stats"
 	"github.com/nwayacd/mod_nwayacd/go/store"
 	"github.com/nwayacd/mod_nwayacd/go/store/embedded"
 	"github.com/nwayacd/mod_nwayacd/go/store/pg"
@@ -29,17 +36,30 @@ import (
 
 // backend is what the node needs of a store.
 type backend interface {
-	writeback.Target
+	store.Writer
 	Load(ctx context.Context) (store.Snapshot, error)
 	Close() error
 }
 
+// JournalDir is the journal's folder under fs-db-dir: every acknowledged
+// change is here (fsynced) before REST or the console answers.
+const JournalDir = "nwayacd-journal"
+
 // Options are what the host supplies besides the configuration.
 type Options struct {
-	Switch       service.Switch
-	Logf         service.Logf
+	Switch service.Switch
+	// Logger is everyone's logger (go/logx forwards to FreeSWITCH's log);
+	// nil discards.
+	Logger       *slog.Logger
 	Clock        acd.Clock
 	ManualTimers bool
+	// CDRGrace is how long a finished call waits for its caller leg's hangup
+	// event before its CDR is written (service.Options.CDRGrace; 0: its
+	// default). A switch that sends no such events (the simulator) sets it short.
+	CDRGrace time.Duration
+	// JournalLimit is how many unwritten changes the journal holds before
+	// it refuses new ones (writeback.DefaultLimit when 0).
+	JournalLimit int
 	// StartTimeout bounds what Start may wait on the database: FreeSWITCH's
 	// load must not hang on a dead server. Default 5 s.
 	StartTimeout time.Duration
@@ -49,134 +69,260 @@ type Options struct {
 type Node struct {
 	opt     Options
 	cfg     config.Config
+	log     *slog.Logger
 	Service *service.Service
 
 	db      backend
 	pgStore *pg.Store
 	journal *writeback.Journal
 	hub     *publish.Hub
+	seq     *publish.Sequencer // stamps seq and node, keeps the Redis Streams (observe.go)
+	stats   *stats.Stats
 	rest    *api.Server
 	ln      net.Listener
 	ctx     context.Context
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
-	dbErr   string
+	dbErr   atomic.Pointer[string] // the last load failure, for status
+
+	syncWait func(time.Duration) // benchmarks observe the durability wait
+	serving  chan struct{}       // closed once the service runs
 }
 
-// Start builds and starts a node. On error nothing is left running.
+// Start builds and starts a node. On error nothing is left running. It
+// refuses to start when the store or the journal cannot be opened: a node
+// that answered +OK to changes it cannot keep would lose them.
 func Start(params map[string]string, opt Options) (n *Node, err error) {
 	cfg, warn, err := config.Parse(params)
 	if err != nil {
 		return nil, fmt.Errorf("nwayacd.conf.xml: %w", err)
 	}
-	if opt.Logf == nil {
-		opt.Logf = func(int, string, ...any) {}
-	}
-	if opt.StartTimeout <= 0 {
-		opt.StartTimeout = 5 * time.Second
-	}
+	opt = opt.withDefaults()
+	n = &Node{opt: opt, cfg: cfg, log: opt.Logger, serving: make(chan struct{})}
 	for _, w := range warn {
-		opt.Logf(4, "nwayacd.conf.xml: %s", w)
+		n.log.Warn("nwayacd.conf.xml: " + w)
 	}
-	if !cfg.Loopback() && cfg.RESTPassword == api.DefaultPassword {
-		return nil, fmt.Errorf("rest-listen %s is not loopback while rest-password is still the default: set rest-password in nwayacd.conf.xml", cfg.RESTListen)
-	}
-	n = &Node{opt: opt, cfg: cfg}
-	ctx, cancel := context.WithCancel(context.Background())
-	n.ctx, n.cancel = ctx, cancel
+	n.ctx, n.cancel = context.WithCancel(context.Background())
+	built := n // `return nil, err` clears n before this runs
 	defer func() {
 		if err != nil {
-			n.Stop()
-			n = nil
+			built.Stop()
 		}
 	}()
+	snap, err := n.openStore()
+	if err != nil {
+		return nil, err
+	}
+	pub, err := n.startPublisher()
+	if err != nil {
+		return nil, err
+	}
+	n.startService(snap, pub)
+	close(n.serving)
+	if err := n.startREST(); err != nil {
+		return nil, err
+	}
+	n.startWatchers()
+	n.log.Info("nwayacd: started", "rest", n.cfg.RESTListen, "extensions", len(snap.Extensions), "groups", len(snap.Groups))
+	return n, nil
+}
 
-	// Store: a dead database must not stop calls — start empty and let the
-	// journal write through once it is back.
-	var snap store.Snapshot
-	if err := n.openStore(ctx); err != nil {
-		n.dbErr = err.Error()
-		opt.Logf(3, "nwayacd: database: %v (routing runs from memory; writes queue until it is back)", err)
-	} else {
-		lctx, lcancel := context.WithTimeout(ctx, opt.StartTimeout)
-		snap, err = n.db.Load(lctx)
-		lcancel()
+func (o Options) withDefaults() Options {
+	o.Logger = logx.OrDiscard(o.Logger)
+	if o.StartTimeout <= 0 {
+		o.StartTimeout = 5 * time.Second
+	}
+	return o
+}
+
+// openStore opens the store and the journal, writes what a previous run
+// left in the journal, and loads the snapshot the core starts from.
+func (n *Node) openStore() (store.Snapshot, error) {
+	if err := os.MkdirAll(n.cfg.DBDir, 0o755); err != nil {
+		return store.Snapshot{}, fmt.Errorf("db folder: %w", err)
+	}
+	if n.cfg.DBDSN == "" {
+		path := filepath.Join(n.cfg.DBDir, "nwayacd.db")
+		s, err := embedded.Open(path)
 		if err != nil {
-			n.dbErr = err.Error()
-			opt.Logf(3, "nwayacd: loading configuration: %v", err)
+			return store.Snapshot{}, fmt.Errorf("embedded store: %w (is another FreeSWITCH or nwayacd-demo using %s?)", err, n.cfg.DBDir)
+		}
+		n.db = s
+	} else {
+		s, err := pg.Open(n.ctx, n.cfg.DBDSN) // lazy: succeeds while the server is down
+		if err != nil {
+			return store.Snapshot{}, fmt.Errorf("postgres: %w", err)
+		}
+		n.db, n.pgStore = s, s
+	}
+	j, err := writeback.New(n.db, writeback.Options{Dir: filepath.Join(n.cfg.DBDir, JournalDir), Limit: n.opt.JournalLimit, Logger: n.log})
+	if err != nil {
+		return store.Snapshot{}, fmt.Errorf("journal: %w", err)
+	}
+	n.journal = j
+
+	ctx, cancel := context.WithTimeout(n.ctx, n.opt.StartTimeout)
+	defer cancel()
+	if n.pgStore != nil {
+		if applied, err := n.pgStore.Migrate(ctx); err != nil {
+			n.failedLoad(fmt.Errorf("postgres migrate: %w", err))
+			n.wg.Add(1)
+			go n.migrateLater()
+			return store.Snapshot{}, nil
+		} else if len(applied) > 0 {
+			n.log.Info("nwayacd: applied migrations", "migrations", applied)
 		}
 	}
-	if n.db != nil {
-		n.journal = writeback.New(n.db, writeback.Options{Logf: func(f string, a ...any) { opt.Logf(4, "nwayacd: "+f, a...) }})
+	// What the last run acknowledged but had not yet written goes first, so
+	// the snapshot holds it.
+	if err := j.Flush(ctx); err != nil {
+		if n.pgStore == nil {
+			return store.Snapshot{}, fmt.Errorf("embedded store: writing the journal's backlog: %w", err)
+		}
+		// A long backlog for PostgreSQL: start from what it holds now, and
+		// reload once the backlog is written.
+		n.log.Warn("nwayacd: the journal's backlog is still being written; loading now and again once it is", "backlog", j.Backlog())
+		n.wg.Add(1)
+		go func() {
+			defer n.wg.Done()
+			if err := j.Flush(n.ctx); err == nil {
+				select {
+				case <-n.serving:
+				case <-n.ctx.Done():
+					return
+				}
+				if err := n.Resync(n.ctx); err != nil && n.ctx.Err() == nil {
+					n.log.Error("nwayacd: reloading after the journal's backlog", "err", err)
+				}
+			}
+		}()
 	}
+	snap, err := n.db.Load(ctx)
+	if err != nil {
+		if n.pgStore == nil {
+			return store.Snapshot{}, fmt.Errorf("embedded store: %w", err)
+		}
+		n.failedLoad(err)
+		return store.Snapshot{}, nil
+	}
+	return snap, nil
+}
 
-	if cfg.CTIIP == "" {
-		cfg.CTIIP = publish.DefaultCTIIP()
+// failedLoad records that PostgreSQL could not be read at start: routing
+// runs from memory, and changes are journaled until it is back.
+func (n *Node) failedLoad(err error) {
+	msg := err.Error()
+	n.dbErr.Store(&msg)
+	n.log.Error("nwayacd: database unavailable at start; routing runs from memory and changes are journaled until it is back",
+		"err", err, "journal", filepath.Join(n.cfg.DBDir, JournalDir))
+}
+
+// migrateLater applies the migrations once PostgreSQL answers (the journal
+// retries its writes meanwhile), then reloads the tables.
+func (n *Node) migrateLater() {
+	defer n.wg.Done()
+	bo := backoff.WithContext(backoff.NewExponentialBackOff(backoff.WithMaxElapsedTime(0),
+		backoff.WithMaxInterval(30*time.Second)), n.ctx)
+	err := backoff.Retry(func() error {
+		ctx, cancel := context.WithTimeout(n.ctx, 10*time.Second)
+		defer cancel()
+		_, err := n.pgStore.Migrate(ctx)
+		return err
+	}, bo)
+	if err != nil {
+		return // stopped
 	}
-	pcfg := publish.Config{SpoolPath: filepath.Join(cfg.DBDir, "nwayacd-cdr-spool.db"), CTIIP: cfg.CTIIP,
-		Logf:  func(f string, a ...any) { opt.Logf(4, "nwayacd: "+f, a...) },
-		Infof: func(f string, a ...any) { opt.Logf(6, "nwayacd: "+f, a...) }}
-	if cfg.Redis {
-		pcfg.Redis = &publish.RedisConfig{Addr: cfg.RedisAddr, Password: cfg.RedisPass, DB: cfg.RedisDB}
+	n.log.Info("nwayacd: database reachable, migrations applied; reloading the tables")
+	select {
+	case <-n.serving:
+	case <-n.ctx.Done():
+		return
 	}
-	if cfg.AMQP {
-		pcfg.AMQP = &publish.AMQPConfig{URL: cfg.AMQPURL, Exchange: cfg.AMQPExchange}
+	if err := n.Resync(n.ctx); err != nil && n.ctx.Err() == nil {
+		n.log.Error("nwayacd: reloading the tables", "err", err)
+		return
 	}
-	var pub service.Publisher
-	if cfg.Redis || cfg.AMQP {
-		if err := os.MkdirAll(cfg.DBDir, 0o755); err != nil {
-			return nil, fmt.Errorf("db folder: %w", err)
+	n.dbErr.Store(nil)
+}
+
+func (n *Node) startPublisher() (service.Publisher, error) {
+	if n.cfg.CTIIP == "" {
+		n.cfg.CTIIP = publish.DefaultCTIIP()
+	}
+	if n.cfg.Redis || n.cfg.AMQP {
+		pcfg := publish.Config{SpoolPath: filepath.Join(n.cfg.DBDir, "nwayacd-cdr-spool.db"), CTIIP: n.cfg.CTIIP, Logger: n.log}
+		if n.cfg.Redis {
+			pcfg.Redis = &publish.RedisConfig{Addr: n.cfg.RedisAddr, Password: n.cfg.RedisPass, DB: n.cfg.RedisDB}
+		}
+		if n.cfg.AMQP {
+			pcfg.AMQP = &publish.AMQPConfig{URL: n.cfg.AMQPURL, Exchange: n.cfg.AMQPExchange}
 		}
 		hub, err := publish.New(pcfg)
 		if err != nil {
 			return nil, fmt.Errorf("publisher: %w", err)
 		}
-		n.hub, pub = hub, hub
+		n.hub = hub
 	}
+	// In front of the hub, or alone: live streams resume by id either way.
+	n.seq = n.sequencer(n.cfg)
+	return n.seq, nil
+}
 
+func (n *Node) startService(snap store.Snapshot, pub service.Publisher) {
 	sopt := service.Options{
-		Core:         coreConfig(cfg),
-		Clock:        opt.Clock,
-		Switch:       opt.Switch,
-		Publisher:    pub,
-		Logf:         opt.Logf,
-		DialTemplate: cfg.DialTemplate,
-		Context:      cfg.Context,
-		HoldMusic:    cfg.HoldMusic,
-		ManualTimers: opt.ManualTimers,
+		Core:         coreConfig(n.cfg),
+		Clock:        n.opt.Clock,
+		Switch:       n.opt.Switch,
+		Logger:       n.log,
+		DialTemplate: n.cfg.DialTemplate,
+		Context:      n.cfg.Context,
+		HoldMusic:    n.cfg.HoldMusic,
+		ManualTimers: n.opt.ManualTimers,
+		CDRGrace:     n.opt.CDRGrace,
 		Status:       n.status,
-		Reload:       nil,
+		Reload:       n.reloadTables,
+		Journal:      n.journal,
 	}
-	if n.journal != nil {
-		sopt.Journal = n.journal
+	n.stats = newStats(n.cfg, n.opt.Clock)
+	sopt.Observer = n.stats
+	if pub != nil { // a nil *Hub in the interface would not be nil
+		sopt.Publisher = pub
 	}
 	n.Service = service.New(sopt)
-	n.Service.SetCTIIP(cfg.CTIIP)
+	n.Service.SetCTIIP(n.cfg.CTIIP)
 	n.Service.Load(snap)
 	n.Service.Start()
+}
 
-	rest, err := api.New(api.Config{Listen: cfg.RESTListen, Username: cfg.RESTUser, Password: cfg.RESTPassword, TokenTTL: cfg.TokenTTL},
-		n.Service, func(f string, a ...any) { opt.Logf(4, "nwayacd rest: "+f, a...) })
+func (n *Node) startREST() error {
+	restCfg := n.cfg.REST()
+	restCfg.Logger = n.log.With("part", "rest")
+	rest, err := api.New(restCfg, apiService{durableService{n.Service, n}, n.seq})
 	if err != nil {
-		return nil, fmt.Errorf("rest: %w", err)
+		return fmt.Errorf("rest: %w", err)
 	}
-	ln, err := net.Listen("tcp", cfg.RESTListen)
+	rest.SetObservability(n.observability(n.stats))
+	ln, err := net.Listen("tcp", n.cfg.RESTListen)
 	if err != nil {
-		return nil, fmt.Errorf("rest-listen %s: %w", cfg.RESTListen, err)
+		return fmt.Errorf("rest-listen %s: %w", n.cfg.RESTListen, err)
 	}
 	n.rest, n.ln = rest, ln
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()
 		if err := rest.Serve(ln); err != nil && !errors.Is(err, net.ErrClosed) {
-			opt.Logf(3, "nwayacd rest: %v", err)
+			n.log.Error("nwayacd rest: stopped serving", "err", err)
 		}
 	}()
+	return nil
+}
+
+func (n *Node) startWatchers() {
 	if n.pgStore != nil {
 		n.wg.Add(1)
-		go n.watch(ctx)
+		go n.watch(n.ctx)
 	}
-	if opt.Switch != nil {
+	if n.opt.Switch != nil {
 		// Phones registered before the module loaded send no new event: ask.
 		n.wg.Add(1)
 		go func() {
@@ -184,47 +330,22 @@ func Start(params map[string]string, opt Options) (n *Node, err error) {
 			n.loadRegistrations()
 		}()
 	}
-	opt.Logf(6, "nwayacd: started; REST on %s, %d extensions, %d groups", cfg.RESTListen, len(snap.Extensions), len(snap.Groups))
-	return n, nil
 }
 
+// coreConfig translates the configuration for the core. The defaults live
+// in config; the core's own defaults (for a zero value) are for callers
+// that give none, so "0 = none" in the file becomes the core's "none".
 func coreConfig(cfg config.Config) acd.Config {
-	c := acd.Config{WrapUp: cfg.WrapUp, NoAnswerLimit: cfg.NoAnswerMax, MemoryExpiry: cfg.MemoryExpiry,
+	return acd.Config{WrapUp: orNone(cfg.WrapUp), NoAnswerLimit: orNone(cfg.NoAnswerMax), MemoryExpiry: cfg.MemoryExpiry,
 		DefaultGiveUp: acd.GiveUp{BusyRingTimes: cfg.BusyRings, MaxWait: cfg.MaxWait}}
-	if c.WrapUp == 0 {
-		c.WrapUp = -1 // configured as none
-	}
-	if c.NoAnswerLimit == 0 {
-		c.NoAnswerLimit = -1
-	}
-	return c
 }
 
-func (n *Node) openStore(ctx context.Context) error {
-	if n.cfg.DBDSN == "" {
-		if err := os.MkdirAll(n.cfg.DBDir, 0o755); err != nil {
-			return fmt.Errorf("db folder: %w", err)
-		}
-		s, err := embedded.Open(filepath.Join(n.cfg.DBDir, "nwayacd.db"))
-		if err != nil {
-			return fmt.Errorf("embedded store: %w", err)
-		}
-		n.db = s
-		return nil
+// orNone maps the configuration's 0 ("none") to the core's -1 ("none").
+func orNone[T time.Duration | int](v T) T {
+	if v == 0 {
+		return -1
 	}
-	cctx, cancel := context.WithTimeout(ctx, n.opt.StartTimeout)
-	defer cancel()
-	s, err := pg.Open(cctx, n.cfg.DBDSN)
-	if err != nil {
-		return fmt.Errorf("postgres: %w", err)
-	}
-	n.db, n.pgStore = s, s
-	if applied, err := s.Migrate(cctx); err != nil {
-		return fmt.Errorf("postgres migrate: %w", err)
-	} else if len(applied) > 0 {
-		n.opt.Logf(6, "nwayacd: applied migrations %v", applied)
-	}
-	return nil
+	return v
 }
 
 // loadRegistrations marks the extensions FreeSWITCH already has registrations
@@ -232,7 +353,7 @@ func (n *Node) openStore(ctx context.Context) error {
 func (n *Node) loadRegistrations() {
 	out, err := n.opt.Switch.API("show", "registrations as json")
 	if err != nil {
-		n.opt.Logf(4, "nwayacd: show registrations: %v", err)
+		n.log.Warn("nwayacd: show registrations", "err", err)
 		return
 	}
 	var regs struct {
@@ -241,7 +362,7 @@ func (n *Node) loadRegistrations() {
 		} `json:"rows"`
 	}
 	if err := json.Unmarshal([]byte(out), &regs); err != nil {
-		n.opt.Logf(7, "nwayacd: show registrations: %v", err)
+		n.log.Debug("nwayacd: show registrations", "err", err)
 		return
 	}
 	marked := 0
@@ -250,7 +371,7 @@ func (n *Node) loadRegistrations() {
 			marked++
 		}
 	}
-	n.opt.Logf(6, "nwayacd: %d of %d registrations are agents", marked, len(regs.Rows))
+	n.log.Info("nwayacd: registrations at load", "agents", marked, "registrations", len(regs.Rows))
 }
 
 // watch follows edits other tools make in ext_group/ext_group_map.
@@ -258,11 +379,11 @@ func (n *Node) watch(ctx context.Context) {
 	defer n.wg.Done()
 	err := n.pgStore.Watch(ctx, func() {
 		if err := n.Resync(ctx); err != nil {
-			n.opt.Logf(4, "nwayacd: resync after table change: %v", err)
+			n.log.Warn("nwayacd: resync after table change", "err", err)
 		}
 	})
 	if err != nil && ctx.Err() == nil {
-		n.opt.Logf(3, "nwayacd: watching configuration tables: %v", err)
+		n.log.Error("nwayacd: watching configuration tables", "err", err)
 	}
 }
 
@@ -272,14 +393,14 @@ func (n *Node) Resync(ctx context.Context) error {
 	if n.db == nil {
 		return errors.New("no store")
 	}
-	for i := 0; n.journal != nil && n.journal.Backlog() > 0 && i < 50; i++ {
-		time.Sleep(20 * time.Millisecond)
-	}
-	lctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	snap, err := n.db.Load(lctx)
+	if err := n.journal.Flush(ctx); err != nil {
+		return fmt.Errorf("resync: %w", err)
+	}
+	snap, err := n.db.Load(ctx)
 	if err != nil {
-		return err
+		return fmt.Errorf("resync: %w", err)
 	}
 	n.Service.Sync(snap)
 	return nil
@@ -295,30 +416,80 @@ func (n *Node) Reload(params map[string]string) error {
 		return fmt.Errorf("nwayacd.conf.xml: %w", err)
 	}
 	for _, w := range warn {
-		n.opt.Logf(4, "nwayacd.conf.xml: %s", w)
+		n.log.Warn("nwayacd.conf.xml: " + w)
 	}
-	n.Service.SetPolicies(coreConfig(cfg))
 	old := n.cfg
 	if cfg.RESTListen != old.RESTListen || cfg.RESTUser != old.RESTUser || cfg.RESTPassword != old.RESTPassword ||
 		cfg.DBDSN != old.DBDSN || cfg.Redis != old.Redis || cfg.AMQP != old.AMQP || cfg.RedisAddr != old.RedisAddr ||
-		cfg.AMQPURL != old.AMQPURL || cfg.CTIIP != old.CTIIP || cfg.DialTemplate != old.DialTemplate ||
+		cfg.AMQPURL != old.AMQPURL || (cfg.CTIIP != "" && cfg.CTIIP != old.CTIIP) || cfg.DialTemplate != old.DialTemplate ||
 		cfg.Context != old.Context || cfg.HoldMusic != old.HoldMusic {
-		n.opt.Logf(4, "nwayacd: reload applied wrap-up, no-answer, memory and give-up settings; REST, database, publisher, cti-ip, dial-template, transfer-context and hold-music changes take effect after unload/load")
+		n.log.Warn("nwayacd: reload applied wrap-up, no-answer, memory and give-up settings; REST, database, publisher, cti-ip, dial-template, transfer-context and hold-music changes take effect after unload/load")
 	}
-	if n.db != nil {
-		n.wg.Add(1)
-		go func() {
-			defer n.wg.Done()
-			if err := n.Resync(n.ctx); err != nil && n.ctx.Err() == nil {
-				n.opt.Logf(3, "nwayacd: reload: re-reading the tables: %v", err)
-			}
-		}()
+	n.Service.SetPolicies(coreConfig(cfg))
+	return n.reloadTables()
+}
+
+// reloadTables is `nwayacd reload` without new parameters (the console's,
+// when no host re-read the XML): re-read the tables in the background.
+func (n *Node) reloadTables() error {
+	if n.ctx.Err() != nil {
+		return errors.New("stopping")
 	}
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		if err := n.Resync(n.ctx); err != nil && n.ctx.Err() == nil {
+			n.log.Error("nwayacd: reload: re-reading the tables", "err", err)
+		}
+	}()
 	return nil
 }
 
-// Command runs one fs_cli command.
-func (n *Node) Command(name, args string) string { return console.Run(n.Service, name, args) }
+// readOnly are the console commands that change nothing: never refused when
+// the journal is full, and nothing to wait for.
+var readOnly = map[string]bool{"nway_list_exts": true, "nway_list_groups": true, "nway_list_queue": true,
+	"nwayacd_version": true, "nwayacd": true}
+
+// Command runs one fs_cli command. A change is answered +OK only once the
+// journal holds it on disk.
+func (n *Node) Command(name, args string) string {
+	if !readOnly[name] {
+		if err := n.journal.Admit(); err != nil {
+			return "-ERR change refused, nothing was changed: " + err.Error() + "\n"
+		}
+	}
+	reply := console.Run(n.Service, name, args)
+	if readOnly[name] || !strings.HasPrefix(reply, "+OK") {
+		return reply
+	}
+	if err := n.sync(); err != nil {
+		return "-ERR " + err.Error() + "\n"
+	}
+	return reply
+}
+
+// JournalCloseTimeout bounds how long Stop waits for the store to take the
+// journal's backlog.
+const JournalCloseTimeout = 2 * time.Second
+
+// SyncTimeout bounds the wait for the journal's fsync before an answer.
+const SyncTimeout = 2 * time.Second
+
+// Sync waits until every change made so far (CDRs and agent log rows too)
+// is in the journal on disk.
+func (n *Node) Sync() error { return n.sync() }
+
+func (n *Node) sync() error {
+	ctx, cancel := context.WithTimeout(n.ctx, SyncTimeout)
+	defer cancel()
+	if n.syncWait != nil {
+		defer func(t time.Time) { n.syncWait(time.Since(t)) }(time.Now())
+	}
+	if err := n.journal.Sync(ctx); err != nil {
+		return fmt.Errorf("change applied in memory but not on disk (it may be lost by a crash): %w", err)
+	}
+	return nil
+}
 
 func (n *Node) status() map[string]any {
 	m := map[string]any{}
@@ -333,8 +504,9 @@ func (n *Node) status() map[string]any {
 	}
 	if n.journal != nil {
 		db["journal"] = n.journal.Stats()
-	} else {
-		db["error"] = n.dbErr
+	}
+	if e := n.dbErr.Load(); e != nil {
+		db["error"] = *e
 	}
 	m["database"] = db
 	return m
@@ -346,7 +518,7 @@ func (n *Node) Stop() {
 	defer cancel()
 	if n.rest != nil {
 		if err := n.rest.Shutdown(ctx); err != nil {
-			n.opt.Logf(4, "nwayacd rest shutdown: %v", err)
+			n.log.Warn("nwayacd rest shutdown", "err", err)
 		}
 	}
 	if n.ln != nil {
@@ -359,14 +531,22 @@ func (n *Node) Stop() {
 	if n.Service != nil {
 		n.Service.Stop()
 	}
+	if n.seq != nil {
+		n.seq.Close()
+	}
 	if n.hub != nil {
 		if err := n.hub.Close(ctx); err != nil {
-			n.opt.Logf(4, "nwayacd publisher close: %v", err)
+			n.log.Warn("nwayacd publisher close", "err", err)
 		}
 	}
 	if n.journal != nil {
-		if err := n.journal.Close(ctx); err != nil {
-			n.opt.Logf(3, "nwayacd journal close: %v", err)
+		// What the store has not taken in this time is safe in the journal
+		// file and written at the next start: a dead database must not hold
+		// FreeSWITCH's shutdown.
+		jctx, cancel := context.WithTimeout(ctx, JournalCloseTimeout)
+		defer cancel()
+		if err := n.journal.Close(jctx); err != nil {
+			n.log.Warn("nwayacd journal close", "err", err)
 		}
 	}
 	if n.db != nil {

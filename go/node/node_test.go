@@ -2,31 +2,33 @@ package node
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
-	"net"
+	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/nwayacd/mod_nwayacd/go/logx"
+	"github.com/nwayacd/mod_nwayacd/go/store"
+	"github.com/nwayacd/mod_nwayacd/go/store/embedded"
+	"github.com/nwayacd/mod_nwayacd/go/store/pg"
+	"github.com/nwayacd/mod_nwayacd/go/store/pgtest"
+
+	"github.com/nwayacd/mod_nwayacd/go/internal/testsvc"
 )
 
 // need skips a test whose service is down, or fails it when CI requires it.
 func need(t testing.TB, addr string) {
 	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, time.Second)
-	if err == nil {
-		c.Close()
-		return
-	}
-	if os.Getenv("NWAYACD_REQUIRE_SERVICES") == "1" {
-		t.Fatalf("%s is required: %v", addr, err)
-	}
-	t.Skipf("%s unreachable: %v", addr, err)
+	testsvc.Need(t, "service", addr)
 }
 
 func params(t *testing.T, extra map[string]string) map[string]string {
@@ -39,7 +41,7 @@ func params(t *testing.T, extra map[string]string) map[string]string {
 
 func start(t *testing.T, p map[string]string) *Node {
 	t.Helper()
-	n, err := Start(p, Options{Logf: func(l int, f string, a ...any) { t.Logf("[%d] "+f, append([]any{l}, a...)...) }})
+	n, err := Start(p, Options{Logger: logx.New(func(l int, line string) { t.Logf("[%d] %s", l, line) }, slog.LevelDebug)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -281,5 +283,226 @@ func TestBusySeatSurvivesRestart(t *testing.T) {
 		if x, _ := n.Service.Extension(ext); string(x.Seat) != want || !x.LoggedIn {
 			t.Errorf("%s after restart: seat %s logged in %v, want %s", ext, x.Seat, x.LoggedIn, want)
 		}
+	}
+}
+
+// `nwayacd reload` from the console re-reads the tables (it used to answer
+// +OK and reload nothing).
+func TestConsoleReloadRereadsTables(t *testing.T) {
+	n := start(t, params(t, nil))
+	defer n.Stop()
+	// A row another tool wrote behind the node's back.
+	if err := n.db.UpsertGroup(context.Background(), store.Group{Number: "777", Name: "x", Mode: 2}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.Service.Group("777"); err == nil {
+		t.Fatal("group known before the reload")
+	}
+	cmd(t, n, "nwayacd", "reload")
+	waitFor(t, "group 777 after reload", func() bool { _, err := n.Service.Group("777"); return err == nil })
+}
+
+// A store that cannot be opened (its file locked by another process) stops
+// the node from starting, and says why, instead of taking changes it cannot
+// keep.
+func TestStoreUnavailableAtStart(t *testing.T) {
+	p := params(t, nil)
+	holder, err := embedded.Open(filepath.Join(p["fs-db-dir"], "nwayacd.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close()
+	n, err := Start(p, Options{})
+	if err == nil {
+		n.Stop()
+		t.Fatal("started on a locked store")
+	}
+	if !strings.Contains(err.Error(), "embedded store") || !strings.Contains(err.Error(), p["fs-db-dir"]) {
+		t.Fatalf("error does not say why: %v", err)
+	}
+	// Once the other process lets go, the node starts.
+	holder.Close()
+	start(t, p).Stop()
+}
+
+// An acknowledged change is in the journal file before the answer: with the
+// store's file taken away from under the node (so it never applies), a new
+// node on a copy of the folder still has every change.
+func TestAcknowledgedIsJournaled(t *testing.T) {
+	p := params(t, nil)
+	n := start(t, p)
+	cmd(t, n, "nway_add_group", "110 2")
+	for i := range 50 {
+		cmd(t, n, "nway_add_ext", fmt.Sprintf("%d", 2000+i))
+		cmd(t, n, "nway_login", fmt.Sprintf("%d 110", 2000+i))
+	}
+	// The journal's folder as kill -9 would leave it, plus an empty store:
+	// only the journal can bring the changes back.
+	crashed := t.TempDir()
+	jdir := filepath.Join(p["fs-db-dir"], JournalDir)
+	if err := os.MkdirAll(filepath.Join(crashed, JournalDir), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ents, _ := os.ReadDir(jdir)
+	for _, e := range ents {
+		b, err := os.ReadFile(filepath.Join(jdir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(crashed, JournalDir, e.Name()), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n.Stop()
+	p["fs-db-dir"] = crashed
+	n = start(t, p)
+	defer n.Stop()
+	g, err := n.Service.Group("110")
+	if err != nil || len(g.Members) != 50 {
+		t.Fatalf("after replay: group %+v, %v; want 50 members", g, err)
+	}
+}
+
+// With PostgreSQL refusing connections at start, the node starts, takes
+// changes into its journal (acknowledged once on disk), refuses them with a
+// clear error once the journal is full (changing nothing), and writes them
+// to PostgreSQL, in order, when it is back.
+func TestPostgresDownAtStart(t *testing.T) {
+	name, dsn := pgtest.DB(t)
+	ctx := context.Background()
+	s, err := pg.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	admin, err := pgx.Connect(ctx, pgtest.AdminDSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(ctx)
+	exec := func(sql string) {
+		t.Helper()
+		if _, err := admin.Exec(ctx, sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	exec(`ALTER DATABASE ` + name + ` ALLOW_CONNECTIONS false`)
+	exec(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '` + name + `'`)
+	defer exec(`ALTER DATABASE ` + name + ` ALLOW_CONNECTIONS true`)
+
+	p := params(t, map[string]string{"db-dsn": dsn})
+	n, err := Start(p, Options{JournalLimit: 6, StartTimeout: 2 * time.Second})
+	if err != nil {
+		t.Fatalf("a node must start while PostgreSQL is down: %v", err)
+	}
+	defer n.Stop()
+	if st := n.Service.StatusJSON(); !strings.Contains(string(st), `"error"`) {
+		t.Fatalf("status does not show the database error: %s", st)
+	}
+	cmd(t, n, "nway_add_group", "110 2") // 1 write
+	cmd(t, n, "nway_add_ext", "1000 7")  // 1
+	cmd(t, n, "nway_login", "1000 110")  // 1 or more
+	for i := 0; n.journal.Admit() == nil; i++ {
+		cmd(t, n, "nway_set_ext_jobnumber", fmt.Sprintf("1000 j%d true", i))
+	}
+	out := n.Command("nway_add_ext", "1001")
+	if !strings.HasPrefix(out, "-ERR change refused") || !strings.Contains(out, "journal full") {
+		t.Fatalf("full journal: %q", out)
+	}
+	if _, err := n.Service.Extension("1001"); err == nil {
+		t.Fatal("a refused change was made anyway")
+	}
+	// REST says 503, and changes nothing either.
+	base := "http://" + n.Addr()
+	resp, err := http.Post(base+"/api/login", "application/json", strings.NewReader(`{"username":"admin","password":"admin"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tok struct{ Token string }
+	_ = json.NewDecoder(resp.Body).Decode(&tok)
+	resp.Body.Close()
+	req, _ := http.NewRequest("POST", base+"/api/agent_down", strings.NewReader(`{"Extension":"1000"}`))
+	req.Header.Set("Authorization", "Nway "+tok.Token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 503 || !strings.Contains(string(body), "journal full") {
+		t.Fatalf("REST change with a full journal: %d %s", resp.StatusCode, body)
+	}
+	if x, _ := n.Service.Extension("1000"); !x.LoggedIn {
+		t.Fatal("refused agent_down logged the agent out")
+	}
+
+	exec(`ALTER DATABASE ` + name + ` ALLOW_CONNECTIONS true`)
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	waitFor(t, "the journaled changes in PostgreSQL", func() bool {
+		var job string
+		var logins int
+		err := conn.QueryRow(ctx, `SELECT e.job_number, (SELECT count(*) FROM ext_group_map m WHERE m.ext = e.number AND m.ext_group_number = '110')
+			FROM nwayacd_extension e WHERE e.number = '1000'`).Scan(&job, &logins)
+		return err == nil && logins == 1 && strings.HasPrefix(job, "j")
+	})
+	if err := n.journal.Admit(); err != nil {
+		t.Fatalf("journal still refusing after the database came back: %v", err)
+	}
+	cmd(t, n, "nway_add_ext", "1001")
+}
+
+// Changes acknowledged while PostgreSQL is down, then a stop that cannot
+// write them: the next start on the same folder writes them from the
+// journal before loading, so the node comes back with them.
+func TestPostgresDownAcrossRestart(t *testing.T) {
+	name, dsn := pgtest.DB(t)
+	ctx := context.Background()
+	admin, err := pgx.Connect(ctx, pgtest.AdminDSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(ctx)
+	exec := func(sql string) {
+		t.Helper()
+		if _, err := admin.Exec(ctx, sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	p := params(t, map[string]string{"db-dsn": dsn})
+	start(t, p).Stop() // migrations applied
+	exec(`ALTER DATABASE ` + name + ` ALLOW_CONNECTIONS false`)
+	exec(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '` + name + `'`)
+	defer exec(`ALTER DATABASE ` + name + ` ALLOW_CONNECTIONS true`)
+
+	n, err := Start(p, Options{StartTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd(t, n, "nway_add_group", "110 2")
+	cmd(t, n, "nway_add_ext", "1000 7")
+	cmd(t, n, "nway_login", "1000 110")
+	began := time.Now()
+	n.Stop()
+	if d := time.Since(began); d > 5*time.Second {
+		t.Errorf("stop with the database down took %v", d)
+	}
+
+	exec(`ALTER DATABASE ` + name + ` ALLOW_CONNECTIONS true`)
+	n = start(t, p)
+	defer n.Stop()
+	g, err := n.Service.Group("110")
+	if err != nil || len(g.Members) != 1 || g.Members[0] != "1000" {
+		t.Fatalf("after restart: group %+v, %v", g, err)
+	}
+	if x, _ := n.Service.Extension("1000"); x.JobNumber != "7" {
+		t.Fatalf("after restart: extension %+v", x)
 	}
 }

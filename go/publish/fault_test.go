@@ -58,7 +58,7 @@ func TestRedisOutage(t *testing.T) {
 		ReconnectMin: 20 * time.Millisecond,
 		ReconnectMax: 200 * time.Millisecond,
 		SendTimeout:  2 * time.Second,
-		Logf:         (&logSink{t: t}).logf,
+		Logger:       (&logSink{t: t}).logger(),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -246,7 +246,7 @@ func TestAMQPConnectionsClosed(t *testing.T) {
 		ReconnectMin: 20 * time.Millisecond,
 		ReconnectMax: 200 * time.Millisecond,
 		SendTimeout:  5 * time.Second,
-		Logf:         logs.logf,
+		Logger:       logs.logger(),
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -3,6 +3,7 @@ package publish
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"os/exec"
@@ -14,31 +15,23 @@ import (
 	"time"
 
 	"github.com/nwayacd/mod_nwayacd/go/event"
+	"github.com/nwayacd/mod_nwayacd/go/logx"
+
+	"github.com/nwayacd/mod_nwayacd/go/internal/testsvc"
 )
 
 // needService skips (or fails, with NWAYACD_REQUIRE_SERVICES=1) when addr
 // does not accept TCP connections.
 func needService(t testing.TB, name, addr string) {
 	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, time.Second)
-	if err == nil {
-		c.Close()
-		return
-	}
-	if os.Getenv("NWAYACD_REQUIRE_SERVICES") == "1" {
-		t.Fatalf("%s at %s unreachable: %v", name, addr, err)
-	}
-	t.Skipf("%s at %s unreachable: %v", name, addr, err)
+	testsvc.Need(t, name, addr)
 }
 
 func needBinary(t testing.TB, name string) string {
 	t.Helper()
 	p, err := exec.LookPath(name)
 	if err != nil {
-		if os.Getenv("NWAYACD_REQUIRE_SERVICES") == "1" {
-			t.Fatalf("%s not installed", name)
-		}
-		t.Skipf("%s not installed", name)
+		testsvc.Unavailable(t, "%s not installed", name)
 	}
 	return p
 }
@@ -85,15 +78,19 @@ func parseRedis(payload, tok string) (id int, ok bool) {
 	return id, err == nil
 }
 
-// logSink collects Logf lines.
+// logSink collects log lines.
 type logSink struct {
 	mu    sync.Mutex
 	lines []string
 	t     testing.TB
 }
 
-func (l *logSink) logf(format string, args ...any) {
-	s := fmt.Sprintf(format, args...)
+// logger is a Config.Logger writing to the sink.
+func (l *logSink) logger() *slog.Logger {
+	return logx.New(func(_ int, line string) { l.add(line) }, slog.LevelDebug)
+}
+
+func (l *logSink) add(s string) {
 	l.mu.Lock()
 	l.lines = append(l.lines, s)
 	l.mu.Unlock()

@@ -119,7 +119,7 @@ func TestFullQueueDropsAndCounts(t *testing.T) {
 	stall := make(chan struct{})
 	mt := &memTransport{stall: stall}
 	logs := &logSink{t: t}
-	h := memHub(t, Config{QueueSize: 8, BatchSize: 4, LogInterval: 20 * time.Millisecond, Logf: logs.logf}, mt)
+	h := memHub(t, Config{QueueSize: 8, BatchSize: 4, LogInterval: 20 * time.Millisecond, Logger: logs.logger()}, mt)
 	defer closeHub(t, h)
 
 	const n = 200
@@ -149,7 +149,7 @@ func TestFullQueueDropsAndCounts(t *testing.T) {
 	if st.Dropped.Event == 0 || st.Dropped.Queue == 0 || st.Dropped.Agent == 0 || st.Dropped.CDR != 0 {
 		t.Errorf("per-family drops %+v", st.Dropped)
 	}
-	if !eventually(5*time.Second, func() bool { return logs.has("publish mem: dropped event=") }) {
+	if !eventually(5*time.Second, func() bool { return logs.has("publish: dropped (queue full or broker down) transport=mem event=") }) {
 		t.Errorf("drops never logged")
 	}
 	close(stall)
@@ -281,7 +281,7 @@ func (p *panicky) AppendJSON([]byte, string) []byte { panic("bad message") }
 func TestPanickingMessage(t *testing.T) {
 	mt := &memTransport{}
 	logs := &logSink{t: t}
-	h := memHub(t, Config{Logf: logs.logf}, mt)
+	h := memHub(t, Config{Logger: logs.logger()}, mt)
 	defer closeHub(t, h)
 	if h.Publish(nil) {
 		t.Errorf("Publish(nil) accepted")

@@ -32,12 +32,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/cenkalti/backoff/v4"
+
 	"github.com/nwayacd/mod_nwayacd/go/event"
+	"github.com/nwayacd/mod_nwayacd/go/logx"
 	"github.com/nwayacd/mod_nwayacd/go/publish/amqppub"
 	"github.com/nwayacd/mod_nwayacd/go/publish/redispub"
 )
@@ -90,11 +94,9 @@ type Config struct {
 	// its connection (PING; AMQP close notification); default 2s.
 	HealthInterval time.Duration
 
-	// Logf receives losses of connection, drop summaries and spool errors.
-	// Default: discard.
-	Logf func(format string, args ...any)
-	// Infof receives routine news (connected, CDRs to replay); default Logf.
-	Infof func(format string, args ...any)
+	// Logger receives losses of connection, drop summaries and spool errors
+	// (warnings) and routine news (info). Default: discard.
+	Logger *slog.Logger
 }
 
 // ErrConfig marks an unusable Config.
@@ -219,12 +221,7 @@ func (c *Config) fill() error {
 	if c.ReconnectMax < c.ReconnectMin {
 		c.ReconnectMax = c.ReconnectMin
 	}
-	if c.Logf == nil {
-		c.Logf = func(string, ...any) {}
-	}
-	if c.Infof == nil {
-		c.Infof = c.Logf
-	}
+	c.Logger = logx.OrDiscard(c.Logger)
 	return nil
 }
 
@@ -258,7 +255,7 @@ func newHub(cfg Config, ws []*worker) (*Hub, error) {
 		w.ok = make([]bool, 2*cfg.BatchSize+1)
 		w.spooled.Store(int64(counts[w.name]))
 		if n := counts[w.name]; n > 0 {
-			cfg.Infof("publish %s: %d CDRs in spool to replay", w.name, n)
+			cfg.Logger.Info("publish: CDRs in spool to replay", "transport", w.name, "cdrs", n)
 		}
 		go w.run()
 	}
@@ -340,20 +337,19 @@ func (h *Hub) spoolLoop() {
 
 // writeSpool retries a failing disk until it works or Close gives up.
 func (h *Hub) writeSpool(cur []Message) bool {
-	backoff := h.cfg.ReconnectMin
+	bo := h.newBackoff()
 	for {
 		err := h.spool.appendAll(h.workers, cur, h.renderPanic)
 		if err == nil {
 			break
 		}
-		h.cfg.Logf("publish: spool write of %d CDRs failed, retrying: %v", len(cur), err)
+		h.cfg.Logger.Warn("publish: spool write failed, retrying", "cdrs", len(cur), "err", err)
 		select {
-		case <-time.After(backoff):
+		case <-time.After(bo.NextBackOff()):
 		case <-h.abortCtx.Done():
-			h.cfg.Logf("publish: %d CDRs lost: spool unwritable at close: %v", len(cur), err)
+			h.cfg.Logger.Error("publish: CDRs lost: spool unwritable at close", "cdrs", len(cur), "err", err)
 			return false
 		}
-		backoff = min(2*backoff, h.cfg.ReconnectMax)
 	}
 	h.pendingN.Add(-int64(len(cur)))
 	for _, w := range h.workers {
@@ -377,7 +373,7 @@ func (h *Hub) renderPanic(w *worker, m Message, p any) {
 		}
 	}()
 	w.dropped[f].Add(1)
-	h.cfg.Logf("publish %s: dropped a %T whose rendering panicked: %v", w.name, m, p)
+	h.cfg.Logger.Error("publish: dropped a message whose rendering panicked", "transport", w.name, "type", fmt.Sprintf("%T", m), "panic", p)
 }
 
 // monitor logs drops at most once per LogInterval.
@@ -390,8 +386,8 @@ func (h *Hub) monitor() {
 		for i, w := range h.workers {
 			d := w.counts(&w.dropped)
 			if d != last[i] {
-				h.cfg.Logf("publish %s: dropped event=%d queue=%d agent=%d in the last %s (queue full or broker down)",
-					w.name, d.Event-last[i].Event, d.Queue-last[i].Queue, d.Agent-last[i].Agent, h.cfg.LogInterval)
+				h.cfg.Logger.Warn("publish: dropped (queue full or broker down)", "transport", w.name,
+					"event", d.Event-last[i].Event, "queue", d.Queue-last[i].Queue, "agent", d.Agent-last[i].Agent, "in", h.cfg.LogInterval)
 				last[i] = d
 			}
 		}
@@ -405,6 +401,16 @@ func (h *Hub) monitor() {
 			return
 		}
 	}
+}
+
+// newBackoff is the reconnect and retry delay: exponential from
+// ReconnectMin to ReconnectMax with jitter, so many nodes do not reconnect in
+// step after a broker restart.
+func (h *Hub) newBackoff() *backoff.ExponentialBackOff {
+	return backoff.NewExponentialBackOff(
+		backoff.WithInitialInterval(h.cfg.ReconnectMin),
+		backoff.WithMaxInterval(h.cfg.ReconnectMax),
+		backoff.WithMaxElapsedTime(0))
 }
 
 // Stats returns a snapshot of every transport.
@@ -443,7 +449,7 @@ func (h *Hub) await(w *worker) bool {
 	case <-w.done:
 		return true
 	case <-t.C:
-		h.cfg.Logf("publish %s: still sending at close; abandoned", w.name)
+		h.cfg.Logger.Warn("publish: still sending at close; abandoned", "transport", w.name)
 		return false
 	}
 }

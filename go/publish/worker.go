@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cenkalti/backoff/v4"
+
 	"github.com/nwayacd/mod_nwayacd/go/event"
 )
 
@@ -48,7 +50,7 @@ type worker struct {
 	seqs        []uint64
 	bad         []uint64
 	retryAt     time.Time // spooled CDRs wait until then after a refusal
-	cdrBackoff  time.Duration
+	cdrBackoff  *backoff.ExponentialBackOff
 	draining    bool
 	downLogged  bool
 	lostAtClose uint64 // read by Close after done
@@ -66,7 +68,7 @@ func (w *worker) counts(a *[nFamilies]atomic.Uint64) Counts {
 func (w *worker) run() {
 	defer close(w.done)
 	h := w.h
-	backoff := h.cfg.ReconnectMin
+	bo := h.newBackoff()
 	for {
 		if !w.connected.Load() {
 			if w.finished() {
@@ -78,19 +80,18 @@ func (w *worker) run() {
 			if err != nil {
 				w.setErr(err, false)
 				if !w.downLogged {
-					h.cfg.Logf("publish %s: cannot connect, retrying with backoff up to %s: %v", w.name, h.cfg.ReconnectMax, err)
+					h.cfg.Logger.Warn("publish: cannot connect, retrying with backoff", "transport", w.name, "max_backoff", h.cfg.ReconnectMax, "err", err)
 					w.downLogged = true
 				}
-				if !w.sleep(backoff) {
+				if !w.sleep(bo.NextBackOff()) {
 					break
 				}
-				backoff = min(2*backoff, h.cfg.ReconnectMax)
 				continue
 			}
-			backoff = h.cfg.ReconnectMin
+			bo.Reset()
 			w.downLogged = false
 			w.connected.Store(true)
-			h.cfg.Infof("publish %s: connected", w.name)
+			h.cfg.Logger.Info("publish: connected", "transport", w.name)
 		}
 		if w.fill() == 0 {
 			if w.finished() || !w.wait() {
@@ -108,7 +109,7 @@ func (w *worker) run() {
 	}
 	w.dropQueued()
 	if err := w.t.close(); err != nil {
-		h.cfg.Logf("publish %s: %v", w.name, err)
+		h.cfg.Logger.Warn("publish: closing the connection", "transport", w.name, "err", err)
 	}
 	w.connected.Store(false)
 }
@@ -118,7 +119,7 @@ func (w *worker) setErr(err error, wasUp bool) {
 	w.lastErr = err.Error()
 	w.errMu.Unlock()
 	if wasUp || w.connected.Load() {
-		w.h.cfg.Logf("publish %s: disconnected: %v", w.name, err)
+		w.h.cfg.Logger.Warn("publish: disconnected", "transport", w.name, "err", err)
 		w.downLogged = true
 	}
 	w.connected.Store(false)
@@ -211,10 +212,10 @@ func (w *worker) fill() int {
 		})
 		switch {
 		case err != nil:
-			h.cfg.Logf("publish %s: spool read: %v", w.name, err)
+			h.cfg.Logger.Warn("publish: spool read", "transport", w.name, "err", err)
 			w.refused()
 		case len(w.bad) > 0:
-			h.cfg.Logf("publish %s: dropping %d unreadable spool entries", w.name, len(w.bad))
+			h.cfg.Logger.Error("publish: dropping unreadable spool entries", "transport", w.name, "entries", len(w.bad))
 			if err := h.spool.remove(w.name, w.bad); err == nil {
 				w.spooled.Add(-int64(len(w.bad)))
 			}
@@ -280,7 +281,7 @@ func (w *worker) settle(connFailed bool) {
 	if len(w.seqs) > 0 {
 		if err := w.h.spool.remove(w.name, w.seqs); err != nil {
 			// They will be sent again: at least once, never lost.
-			w.h.cfg.Logf("publish %s: spool delete: %v", w.name, err)
+			w.h.cfg.Logger.Warn("publish: spool delete", "transport", w.name, "err", err)
 		} else {
 			w.spooled.Add(-int64(len(w.seqs)))
 		}
@@ -289,15 +290,17 @@ func (w *worker) settle(connFailed bool) {
 	case refused && !connFailed:
 		w.refused()
 	case !refused:
-		w.cdrBackoff = 0
+		w.cdrBackoff = nil
 	}
 }
 
 // refused delays the next spool attempt after the broker took the
 // connection's word but not the CDR (nack, or no subscriber).
 func (w *worker) refused() {
-	w.cdrBackoff = min(max(2*w.cdrBackoff, w.h.cfg.ReconnectMin), w.h.cfg.ReconnectMax)
-	w.retryAt = time.Now().Add(w.cdrBackoff)
+	if w.cdrBackoff == nil {
+		w.cdrBackoff = w.h.newBackoff()
+	}
+	w.retryAt = time.Now().Add(w.cdrBackoff.NextBackOff())
 }
 
 // dropQueued counts what Close leaves behind in memory.

@@ -1,6 +1,7 @@
 package service
 
 import (
+	"github.com/nwayacd/mod_nwayacd/go/ident"
 	"time"
 
 	"github.com/nwayacd/mod_nwayacd/go/acd"
@@ -313,8 +314,15 @@ func (s *Service) Load(snap store.Snapshot) {
 func (s *Service) apply(snap store.Snapshot) {
 	e := s.eng
 	for _, x := range snap.Extensions {
+		if x.DialString != "" {
+			// Rows edited in the database directly never passed our checks.
+			if err := ident.Dial(x.DialString); err != nil {
+				s.log.Warn("load extension: stored dial string refused, the dial template reaches it", "ext", x.Number, "err", err)
+				x.DialString = ""
+			}
+		}
 		if err := e.AddExtension(acd.ExtensionSpec{Extension: x.Number, JobNumber: x.JobNumber, JobEnabled: x.JobEnabled, DialString: x.DialString}); err != nil && acd.CodeOf(err) != acd.ErrExists {
-			s.opt.Logf(4, "load extension %s: %v", x.Number, err)
+			s.log.Warn("load extension", "ext", x.Number, "err", err)
 		}
 	}
 	for _, g := range snap.Groups {
@@ -322,7 +330,7 @@ func (s *Service) apply(snap store.Snapshot) {
 		spec := acd.GroupSpec{Number: g.Number, Name: g.Name, Mode: acd.Mode(g.Mode), CalloutTimeout: g.CalloutTimeout, CurrentExt: g.CurrentExt,
 			Rings: acd.Rings{Welcome: g.WelcomeRing, Blacklist: g.BlacklistRing, Busy: g.BusyRing, Transfer: g.TransferRing}, GiveUp: &gu}
 		if !spec.Mode.Valid() {
-			s.opt.Logf(4, "group %s has mode %d; using %d", g.Number, g.Mode, acd.DefaultMode)
+			s.log.Warn("load group: unknown mode, using the default", "group", g.Number, "mode", g.Mode, "default", int(acd.DefaultMode))
 			spec.Mode = acd.DefaultMode
 		}
 		err := e.AddGroup(spec)
@@ -335,7 +343,7 @@ func (s *Service) apply(snap store.Snapshot) {
 			})
 		}
 		if err != nil {
-			s.opt.Logf(4, "load group %s: %v", g.Number, err)
+			s.log.Warn("load group", "group", g.Number, "err", err)
 		}
 	}
 	byExt := map[string][]string{}
@@ -353,7 +361,7 @@ func (s *Service) apply(snap store.Snapshot) {
 			_ = e.AddExtension(acd.ExtensionSpec{Extension: ext, JobEnabled: true})
 		}
 		if err := e.Login(ext, byExt[ext]); err != nil {
-			s.opt.Logf(4, "load login %s: %v", ext, err)
+			s.log.Warn("load login", "ext", ext, "err", err)
 		}
 	}
 	// Login makes a seat idle: a seat stored busy goes back to busy.
@@ -368,7 +376,7 @@ func (s *Service) apply(snap store.Snapshot) {
 			k = acd.VIPList
 		}
 		if err := e.SetListed(k, l.Group, l.Number, true); err != nil {
-			s.opt.Logf(4, "load %s %s/%s: %v", l.Kind, l.Group, l.Number, err)
+			s.log.Warn("load list entry", "list", l.Kind, "group", l.Group, "number", l.Number, "err", err)
 		}
 	}
 	for _, m := range snap.Memory {
@@ -422,7 +430,7 @@ func (s *Service) Sync(snap store.Snapshot) {
 		}
 		_ = e.Logout(x.Extension)
 		if err := e.Login(x.Extension, gs); err != nil {
-			s.opt.Logf(4, "sync login %s: %v", x.Extension, err)
+			s.log.Warn("sync login", "ext", x.Extension, "err", err)
 		}
 	}
 }

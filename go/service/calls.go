@@ -1,6 +1,7 @@
 package service
 
 import (
+	"github.com/nwayacd/mod_nwayacd/go/ident"
 	"strconv"
 	"strings"
 	"time"
@@ -26,7 +27,7 @@ func (s *Service) Enter(c session.Call) session.Directive {
 		// timeout, a transfer into a queue …): the first visit's record is complete.
 		s.eng.TransferEnded(c.UUID)
 		s.handle(s.eng.Decisions())
-		s.writeCDR(c.UUID, ci)
+		s.book.Close(c.UUID)
 	}
 	now := s.clock.Now()
 	ci := &callInfo{group: c.Group, number: c.CallerNumber, entered: now}
@@ -40,12 +41,13 @@ func (s *Service) Enter(c session.Call) session.Directive {
 	default:
 		return s.errorDirective(acd.Errorf(acd.ErrBadArgument, "unknown application kind %d", c.Kind))
 	}
-	ci.rec = cdr.New(c.UUID, ci.group, c.Kind == session.Callout)
+	ci.rec = s.book.Open(c.UUID, ci.group, c.Kind == session.Callout)
 	ci.rec.Caller(cdr.Leg{UUID: c.UUID, CallerIDNumber: c.CallerNumber, DestinationNumber: dest, Start: now})
 	s.calls[c.UUID] = ci // before the core: its decisions update ci
 	st, err := s.enterCore(c)
 	if err != nil {
 		delete(s.calls, c.UUID)
+		s.book.Drop(c.UUID)
 		if c.Kind == session.Direct && acd.CodeOf(err) == acd.ErrState {
 			return busyDirective
 		}
@@ -76,6 +78,7 @@ func (s *Service) enterAgain(c session.Call, ci *callInfo) session.Directive {
 		return s.errorDirective(err)
 	}
 	ci.left = false
+	s.book.Back(c.UUID)
 	return s.directive(c.UUID, ci, st)
 }
 
@@ -109,11 +112,11 @@ func (s *Service) OfferResult(r session.OfferResult) {
 		o = outcomes[r.Outcome]
 	}
 	if o == 0 {
-		s.opt.Logf(4, "offer result for %s with unknown outcome %d", r.UUID, r.Outcome)
+		s.log.Warn("offer result with unknown outcome", "call", r.UUID, "outcome", r.Outcome)
 		o = acd.Failed
 	}
 	if err := s.eng.OfferResult(r.UUID, r.Agent, o, r.AgentUUID); err != nil {
-		s.opt.Logf(7, "offer result ignored: %v", err)
+		s.log.Debug("offer result ignored", "err", err)
 	}
 }
 
@@ -125,7 +128,7 @@ func (s *Service) BridgeEnded(uuid string) {
 		return
 	}
 	if err := s.eng.BridgeEnded(uuid); err != nil {
-		s.opt.Logf(7, "bridge end ignored: %v", err)
+		s.log.Debug("bridge end ignored", "err", err)
 	}
 }
 
@@ -133,19 +136,25 @@ func (s *Service) BridgeEnded(uuid string) {
 // leg the core named) was moved to `to`: the core takes the agent off it and
 // puts `to` on it when `to` is an agent, and the CDR is flagged 转接.
 // Called with mu held.
-func (s *Service) transferred(id, to string) {
-	if u, ok := s.eng.CallOf(id); ok {
-		if ci := s.calls[u]; ci != nil {
-			ci.rec.Transferred(to)
-			ci.transfers++
-		}
+func (s *Service) transferred(id, to string, local bool) {
+	agent := to
+	if !local {
+		agent = ""
 	}
-	err := s.eng.Transferred(id, to)
+	u, _ := s.eng.CallOf(id) // before: the transfer forgets the leg id may name
+	err := s.eng.Transferred(id, agent)
 	if acd.CodeOf(err) == acd.ErrUnknownExtension {
 		err = s.eng.Transferred(id, "") // to an outside number, a queue, an IVR …
 	}
 	if err != nil {
-		s.opt.Logf(7, "transfer of %s to %s: %v", id, to, err)
+		s.log.Debug("transfer not recorded in the core", "call", id, "to", to, "err", err)
+		return
+	}
+	// The record says 转接 only for a transfer the core took: a call still
+	// ringing or one that already ended was not transferred.
+	if ci := s.calls[u]; ci != nil {
+		ci.rec.Transferred(to)
+		ci.transfers++
 	}
 }
 
@@ -161,36 +170,12 @@ func (s *Service) Leave(uuid string) {
 	s.handle(s.eng.Decisions()) // the abandon/ended decisions need ci
 	ci.left = true
 	if held {
-		return // transferred: the CDR waits for the caller's channel to end (legFacts)
-	}
-	ci.rec.Caller(cdr.Leg{End: s.clock.Now()})
-	if ci.aLegSeen || s.opt.ManualTimers {
-		s.writeCDR(uuid, ci)
+		s.book.Away(uuid) // transferred: the CDR waits for the caller's channel to end (legFacts)
 		return
 	}
-	// Wait briefly for the caller leg's hangup event: it has FreeSWITCH's own
-	// stamps, disposition and record file.
-	time.AfterFunc(s.opt.CDRGrace, func() {
-		s.mu.Lock()
-		if ci := s.calls[uuid]; ci != nil && !ci.written {
-			s.writeCDR(uuid, ci)
-		}
-		s.mu.Unlock()
-	})
-}
-
-// writeCDR builds, publishes and stores the call's record. Called with mu held.
-func (s *Service) writeCDR(uuid string, ci *callInfo) {
-	if ci.written {
-		return
-	}
-	ci.written = true
-	delete(s.calls, uuid)
-	rec := ci.rec.Build(s.opt.Location)
-	s.publish(&rec)
-	if s.opt.Journal != nil {
-		s.opt.Journal.InsertCDR(rec)
-	}
+	// The CDR waits briefly for the caller leg's hangup event: it has
+	// FreeSWITCH's own stamps, disposition and record file.
+	s.book.Left(uuid, s.clock.Now())
 }
 
 // directive translates a core step for the session. Called with mu held.
@@ -250,7 +235,7 @@ func (s *Service) errorDirective(err error) session.Directive {
 	if acd.CodeOf(err) == acd.ErrUnknownGroup {
 		r = string(acd.ResultNoGroup)
 	}
-	s.opt.Logf(4, "nwayacd: %v", err)
+	s.log.Warn("application refused", "err", err)
 	return session.Directive{Action: session.Done, Vars: [][2]string{{"nwayacd_result", r}, {"nwayacd_error", err.Error()}}}
 }
 
@@ -287,13 +272,17 @@ func (s *Service) dialVars(callUUID, legUUID, group, agent, caller string, timeo
 	return b.String()
 }
 
-// varSafe keeps a value from breaking FreeSWITCH's {k=v,…} syntax.
+// varSafe makes a value safe inside FreeSWITCH's {k=v,…} block. Caller IDs
+// come from anyone, so it keeps only what a number may hold (ident's
+// alphabet) and at most ident.MaxNumber bytes: no separator, quote, blank,
+// `$` expansion, `^^` delimiter change or backslash can pass.
 func varSafe(v string) string {
-	return strings.Map(func(r rune) rune {
-		switch r {
-		case ',', '{', '}', '[', ']', '\'', '"', ' ', '\t', '\n', '\r':
-			return -1
+	out := make([]byte, 0, min(len(v), ident.MaxNumber))
+	for i := 0; i < len(v) && len(out) < ident.MaxNumber; i++ {
+		c := v[i]
+		if c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || strings.IndexByte("+*#._-", c) >= 0 {
+			out = append(out, c)
 		}
-		return r
-	}, v)
+	}
+	return string(out)
 }

@@ -1,6 +1,7 @@
 package service
 
 import (
+	"github.com/nwayacd/mod_nwayacd/go/store"
 	"strings"
 	"testing"
 	"time"
@@ -225,4 +226,123 @@ func TestSetCallStateWithoutCall(t *testing.T) {
 	if d := s.Enter(session.Call{Kind: session.Queue, UUID: "q-ready", Group: "120", CallerNumber: "5"}); d.Agent != "1011" {
 		t.Fatalf("ready 1011 not offered: %+v", d)
 	}
+}
+
+// A caller ID is set by whoever calls: nothing in it may reach FreeSWITCH as
+// syntax inside the agent leg's variables.
+func TestVarSafeKeepsOnlyANumbersAlphabet(t *testing.T) {
+	for in, want := range map[string]string{
+		"13800138000":                   "13800138000",
+		"+86-10*99#":                    "+86-10*99#",
+		"1,execute_on_answer=system rm": "1execute_on_answersystemrm",
+		"${system(touch /tmp/pwned)}":   "systemtouchtmppwned",
+		"^^:a=b:c":                      "abc",
+		"1}bridge:user/1000{":           "1bridgeuser1000",
+		"a\\'b\"c\n\r\x00d":             "abcd",
+		strings.Repeat("9", 80):         strings.Repeat("9", 50),
+		"张三":                            "",
+	} {
+		if got := varSafe(in); got != want {
+			t.Errorf("varSafe(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// A dial string written into the database directly never passed the checks
+// REST and the console apply: on load it is refused, the extension stays.
+func TestLoadRefusesAStoredInjectedDialString(t *testing.T) {
+	s := New(Options{})
+	s.Load(store.Snapshot{Extensions: []store.Extension{
+		{Number: "1018", JobEnabled: true, DialString: "user/1018 &system(touch /tmp/pwned)"},
+		{Number: "1019", JobEnabled: true, DialString: "{ignore_early_media=true}sofia/gateway/gw1/1019"},
+	}})
+	x, err := s.Extension("1018")
+	if err != nil || x.DialString != "" {
+		t.Fatalf("1018: %+v %v, want the extension with no dial string", x, err)
+	}
+	if y, err := s.Extension("1019"); err != nil || y.DialString != "{ignore_early_media=true}sofia/gateway/gw1/1019" {
+		t.Fatalf("1019: %+v %v, want its dial string kept", y, err)
+	}
+}
+
+// answeredBy enters caller uuid into 120 and has agent ext answer it; it
+// returns the agent leg's uuid.
+func answeredBy(t *testing.T, s *Service, uuid, ext string) string {
+	t.Helper()
+	d := s.Enter(session.Call{Kind: session.Queue, UUID: uuid, Group: "120", CallerNumber: "138", DestNumber: "120"})
+	if d.Action != session.Offer || d.Agent != ext {
+		t.Fatalf("offer %+v, want one to %s", d, ext)
+	}
+	leg := legOf(t, d)
+	s.ChannelEvent(&session.ChannelEvent{Kind: session.ChannelCreate, UUID: leg, Direction: "outbound", User: ext})
+	s.OfferResult(session.OfferResult{UUID: uuid, Agent: ext, AgentUUID: leg, Outcome: session.Answered})
+	return leg
+}
+
+func wantStates(t *testing.T, s *Service, want map[string]acd.CallState) {
+	t.Helper()
+	for ext, st := range want {
+		if x, _ := s.Extension(ext); x.CallState != st {
+			t.Errorf("%s is %s, want %s", ext, x.CallState, st)
+		}
+	}
+}
+
+// A phone's blind transfer (REFER): FreeSWITCH moves the caller's channel,
+// the application sees it transferred and says so before the bridge ends.
+func TestPhoneBlindTransferKeepsTheCall(t *testing.T) {
+	s, _, p, c := newTest(t)
+	answeredBy(t, s, "c1", "1011")
+	c.add(5 * time.Second)
+	s.Transferring("c1", "1018")
+	s.BridgeEnded("c1")
+	s.Next("c1")
+	s.Leave("c1")
+	wantStates(t, s, map[string]acd.CallState{"1011": acd.CallTyping, "1018": acd.CallTalking})
+	if d := s.Enter(session.Call{Kind: session.Queue, UUID: "c2", Group: "120", CallerNumber: "139"}); d.Action != session.Wait {
+		t.Fatalf("a second caller while 1018 has the transferred call: %+v", d)
+	}
+	s.Leave("c2")
+	s.ChannelEvent(&session.ChannelEvent{Kind: session.ChannelHangupComplete, UUID: "c1", CallerNumber: "138", DestNumber: "120",
+		StartUsec: t0.UnixMicro(), AnswerUsec: t0.Add(time.Second).UnixMicro(), EndUsec: c.Now().UnixMicro()})
+	n := 0
+	for _, r := range p.cdrs() {
+		if r.UUID == "c1" {
+			n++
+			if r.Flag != "转接" {
+				t.Errorf("flag %s, want 转接", r.Flag)
+			}
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d CDRs for c1, want 1", n)
+	}
+	wantStates(t, s, map[string]acd.CallState{"1018": acd.CallTyping})
+}
+
+// A phone's attended transfer shows as the caller bridged to the far end of
+// the consultation call, a channel from 1018's own phone.
+func TestPhoneAttendedTransferSeenOnTheBridge(t *testing.T) {
+	s, _, _, _ := newTest(t)
+	answeredBy(t, s, "c1", "1011")
+	s.ChannelEvent(&session.ChannelEvent{Kind: session.ChannelCreate, UUID: "consult", Direction: "inbound", User: "1018"})
+	s.ChannelEvent(&session.ChannelEvent{Kind: session.ChannelBridge, UUID: "consult", OtherUUID: "c1"})
+	wantStates(t, s, map[string]acd.CallState{"1011": acd.CallTyping, "1018": acd.CallTalking})
+	s.Transferring("c1", "") // the application notices the move afterwards: already known
+	s.BridgeEnded("c1")
+	s.Next("c1")
+	s.Leave("c1")
+	if x, _ := s.Extension("1018"); x.CallState != acd.CallTalking || x.CallUUID != "c1" {
+		t.Fatalf("1018: %+v", x)
+	}
+}
+
+// Only FreeSWITCH's word says whose phone a channel is: a caller who sets
+// caller ID 1018 and gets bridged to the call moves nobody.
+func TestBridgeToASpoofedCallerIDMovesNobody(t *testing.T) {
+	s, _, _, _ := newTest(t)
+	answeredBy(t, s, "c1", "1011")
+	s.ChannelEvent(&session.ChannelEvent{Kind: session.ChannelCreate, UUID: "evil", Direction: "inbound", CallerNumber: "1018"})
+	s.ChannelEvent(&session.ChannelEvent{Kind: session.ChannelBridge, UUID: "c1", OtherUUID: "evil", CallerNumber: "1018"})
+	wantStates(t, s, map[string]acd.CallState{"1011": acd.CallTalking, "1018": acd.CallReady})
 }

@@ -9,11 +9,10 @@ import (
 )
 
 type channel struct {
-	numbers [2]string // caller and destination number
-	other   string
+	owner string // the extension the channel belongs to, or "" (see track)
 }
 
-const maxChannelsPerNumber = 16
+const maxChannelsPerOwner = 16
 
 // ChannelEvent takes one FreeSWITCH fact (from the bridge's own goroutine,
 // never FreeSWITCH's event thread): registrations feed the core, channel
@@ -40,9 +39,58 @@ func (s *Service) ChannelEvent(ev *session.ChannelEvent) {
 				AUUID: ev.UUID, BUUID: ev.OtherUUID, OriginationDestNumber: ev.OrigDestNumber})
 		}
 	}
-	if ev.Kind == session.ChannelHangupComplete {
+	switch ev.Kind {
+	case session.ChannelHangupComplete:
 		s.legFacts(ev)
+	case session.ChannelBridge:
+		s.bridged(ev.UUID, ev.OtherUUID)
+		s.bridged(ev.OtherUUID, ev.UUID)
 	}
+}
+
+// bridged notices a phone's own transfer: a call of ours bridged to a channel
+// that belongs to another agent than the one the core has on it (an attended
+// transfer joins the caller with the consultation call's far end). Our own
+// offers and transfers bridge to the agent the core already names.
+func (s *Service) bridged(callUUID, otherUUID string) {
+	owner := s.channelOwner(otherUUID)
+	if owner == "" {
+		return
+	}
+	s.mu.Lock()
+	defer s.unlock()
+	if s.calls[callUUID] == nil || s.eng.AgentOf(callUUID) == owner {
+		return
+	}
+	if _, err := s.eng.Extension(owner); err != nil {
+		return // a phone that is no agent: the call is not ours to move
+	}
+	s.transferred(callUUID, owner, true)
+}
+
+// Transferring is the caller's channel leaving the application because
+// FreeSWITCH transferred it (a phone's blind transfer, uuid_transfer) to
+// dest. A transfer the service made itself is already known; otherwise the
+// core holds the call instead of ending it, so that its agent and its one CDR
+// follow it to wherever it goes. Call before Leave.
+func (s *Service) Transferring(uuid, dest string) {
+	s.mu.Lock()
+	defer s.unlock()
+	if s.calls[uuid] == nil || s.eng.InTransfer(uuid) {
+		return
+	}
+	_, err := s.eng.Extension(dest)
+	s.transferred(uuid, dest, err == nil)
+}
+
+// channelOwner is the extension a live channel belongs to, or "".
+func (s *Service) channelOwner(uuid string) string {
+	s.chMu.Lock()
+	defer s.chMu.Unlock()
+	if ch := s.channels[uuid]; ch != nil {
+		return ch.owner
+	}
+	return ""
 }
 
 // callEventName maps a FreeSWITCH event to SPEC §7a's numbering.
@@ -88,64 +136,66 @@ func callEventName(ev *session.ChannelEvent) (event.CallEventName, bool) {
 	return 0, false
 }
 
+// track keeps the live channels and, for each, the extension it belongs to:
+// the SIP user it authenticated as (a call from the phone itself) or was
+// dialled as (user/1018), both vouched for by FreeSWITCH (session.ChannelEvent
+// User). Caller and destination numbers do not count: the far end sets them.
 func (s *Service) track(ev *session.ChannelEvent) {
 	if ev.UUID == "" {
 		return
 	}
 	s.chMu.Lock()
 	defer s.chMu.Unlock()
-	switch ev.Kind {
-	case session.ChannelCreate:
+	ch := s.channels[ev.UUID]
+	switch {
+	case ev.Kind == session.ChannelDestroy:
+		if ch != nil {
+			delete(s.channels, ev.UUID)
+			s.disown(ev.UUID, ch.owner)
+		}
+		return
+	case ch == nil && ev.Kind == session.ChannelCreate:
 		if len(s.channels) >= 1<<20 {
 			return // a leak elsewhere must not grow this without bound
 		}
-		ch := &channel{numbers: [2]string{ev.CallerNumber, ev.DestNumber}}
+		ch = &channel{}
 		s.channels[ev.UUID] = ch
-		for _, n := range ch.numbers {
-			if n == "" {
-				continue
-			}
-			l := append(s.byNumber[n], ev.UUID)
-			if len(l) > maxChannelsPerNumber {
-				l = l[len(l)-maxChannelsPerNumber:]
-			}
-			s.byNumber[n] = l
+	}
+	// The user may be known only on a later event (a variable set after
+	// the channel was created); once known, it does not change.
+	if ch != nil && ch.owner == "" && ev.User != "" {
+		ch.owner = ev.User
+		l := append(s.byOwner[ch.owner], ev.UUID)
+		if len(l) > maxChannelsPerOwner {
+			l = l[len(l)-maxChannelsPerOwner:]
 		}
-	case session.ChannelBridge:
-		if ch := s.channels[ev.UUID]; ch != nil {
-			ch.other = ev.OtherUUID
-		}
-	case session.ChannelUnbridge:
-		if ch := s.channels[ev.UUID]; ch != nil {
-			ch.other = ""
-		}
-	case session.ChannelDestroy:
-		ch := s.channels[ev.UUID]
-		if ch == nil {
-			return
-		}
-		delete(s.channels, ev.UUID)
-		for _, n := range ch.numbers {
-			l := s.byNumber[n]
-			for i, u := range l {
-				if u == ev.UUID {
-					l = append(l[:i:i], l[i+1:]...)
-					break
-				}
-			}
-			if len(l) == 0 {
-				delete(s.byNumber, n)
-			} else {
-				s.byNumber[n] = l
-			}
-		}
+		s.byOwner[ch.owner] = l
 	}
 }
 
-func (s *Service) latestChannel(number string) string {
+func (s *Service) disown(uuid, owner string) {
+	if owner == "" {
+		return
+	}
+	l := s.byOwner[owner]
+	for i, u := range l {
+		if u == uuid {
+			l = append(l[:i:i], l[i+1:]...)
+			break
+		}
+	}
+	if len(l) == 0 {
+		delete(s.byOwner, owner)
+	} else {
+		s.byOwner[owner] = l
+	}
+}
+
+// latestOwned is the newest live channel that belongs to ext (see track).
+func (s *Service) latestOwned(ext string) string {
 	s.chMu.Lock()
 	defer s.chMu.Unlock()
-	if l := s.byNumber[number]; len(l) > 0 {
+	if l := s.byOwner[ext]; len(l) > 0 {
 		return l[len(l)-1]
 	}
 	return ""
@@ -175,11 +225,8 @@ func (s *Service) legFacts(ev *session.ChannelEvent) {
 	if ci := s.calls[ev.UUID]; ci != nil {
 		s.eng.TransferEnded(ev.UUID) // a transferred call ends with its caller
 		s.handle(s.eng.Decisions())
-		ci.rec.Caller(leg)
-		ci.aLegSeen = true
-		if ci.left {
-			s.writeCDR(ev.UUID, ci)
-		}
+	}
+	if s.book.CallerLeg(leg) {
 		return
 	}
 	if ev.NwayCall != "" {

@@ -1,11 +1,18 @@
 package service
 
 import (
+	"github.com/nwayacd/mod_nwayacd/go/ident"
+	"strings"
+
 	"github.com/nwayacd/mod_nwayacd/go/acd"
 )
 
-// channelOf finds the channel an extension is on: its agent leg for a queued
-// call, otherwise the newest channel FreeSWITCH reported for that number.
+// channelOf finds the channel an extension is on, among the channels that
+// really belong to it: the agent leg the module originated for its current
+// call, otherwise the newest channel of its own phone (authenticated as, or
+// dialled as, that extension; see track). Never a channel found by caller ID:
+// the far end sets that, and an outside caller calling as "1018" must not be
+// hung up, held or overheard by hangup/1018.
 func (s *Service) channelOf(ext string) (string, error) {
 	if err := acd.ValidNumber("extension", ext); err != nil {
 		return "", err
@@ -19,7 +26,7 @@ func (s *Service) channelOf(ext string) (string, error) {
 	if err == nil && x.AgentUUID != "" && s.channelKnown(x.AgentUUID) {
 		return x.AgentUUID, nil
 	}
-	if u := s.latestChannel(ext); u != "" {
+	if u := s.latestOwned(ext); u != "" {
 		return u, nil
 	}
 	if err == nil && x.AgentUUID != "" {
@@ -45,27 +52,28 @@ func (s *Service) knownChannel(uuid string) error {
 }
 
 func validUUIDArg(uuid string) error {
-	if uuid == "" || len(uuid) > 64 {
-		return acd.Errorf(acd.ErrBadArgument, "malformed uuid %q", uuid)
-	}
-	for i := 0; i < len(uuid); i++ {
-		c := uuid[i]
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '-' || c == '_' || c == '.') {
-			return acd.Errorf(acd.ErrBadArgument, "malformed uuid %q", uuid)
-		}
+	if err := ident.UUID(uuid); err != nil {
+		return acd.Errorf(acd.ErrBadArgument, "%v", err)
 	}
 	return nil
 }
 
-// run queues a host command (never waits for FreeSWITCH).
+// run sends a call-control command and waits, for at most HostWait and never
+// under the core's lock, for FreeSWITCH's answer: nil means it happened.
+// Otherwise a *hostexec.Error says why (refused, timed out, queue full).
 func (s *Service) run(cmd, args string) error {
-	if !s.started.Load() && !s.opt.SyncHost {
+	if s.opt.Switch == nil {
+		return acd.Errorf(acd.ErrUnavailable, "no FreeSWITCH to run %s", cmd)
+	}
+	if s.opt.SyncHost {
+		_, err := s.exec.Run(cmd, args)
+		return err
+	}
+	if !s.exec.Running() {
 		return acd.Errorf(acd.ErrUnavailable, "the module is not running")
 	}
-	s.mu.Lock()
-	s.host(cmd, args)
-	s.unlock()
-	return nil
+	_, err := s.exec.DoWithin(s.opt.HostWait, cmd, args)
+	return err
 }
 
 // dialTo is how to reach a number: through a gateway when one is given,
@@ -87,7 +95,7 @@ func (s *Service) dialTo(number, gateway string) (string, error) {
 	if err == nil && x.DialString != "" {
 		tmpl = x.DialString
 	}
-	return replaceExt(tmpl, number), nil
+	return strings.ReplaceAll(tmpl, "%s", number), nil
 }
 
 // Transfer moves the party ext is talking with to `to` (via gateway when set);
@@ -114,7 +122,7 @@ func (s *Service) TransferUUID(uuid, to string) error {
 		if err := acd.ValidNumber("number", to); err != nil {
 			return err
 		}
-		s.noteTransfer(uuid, to)
+		s.noteTransfer(uuid, to, true)
 		return s.run("uuid_transfer", uuid+" "+to+" XML "+s.opt.Context)
 	}
 	return s.transfer(uuid, to, "")
@@ -124,21 +132,25 @@ func (s *Service) transfer(uuid, to, gateway string) error {
 	if err := acd.ValidNumber("number", to); err != nil {
 		return err
 	}
-	s.noteTransfer(uuid, to)
 	if gateway != "" {
 		if err := acd.ValidNumber("gateway", gateway); err != nil {
 			return err
 		}
+		s.noteTransfer(uuid, to, false) // through a gateway: an outside party, whatever the number looks like
 		return s.run("uuid_transfer", uuid+" -bleg 'bridge:sofia/gateway/"+gateway+"/"+to+"' inline")
 	}
+	s.noteTransfer(uuid, to, true)
 	return s.run("uuid_transfer", uuid+" -bleg "+to+" XML "+s.opt.Context)
 }
 
-// noteTransfer tells the core that the call uuid belongs to moves to `to`.
-func (s *Service) noteTransfer(uuid, to string) {
+// noteTransfer tells the core that the call uuid belongs to moves to `to`
+// (an agent when local and `to` is an extension). It comes before the
+// command: the caller's session leaves the application as the transfer runs,
+// and the core must by then hold the call instead of ending it.
+func (s *Service) noteTransfer(uuid, to string, local bool) {
 	s.mu.Lock()
 	defer s.unlock()
-	s.transferred(uuid, to)
+	s.transferred(uuid, to, local)
 }
 
 // Answer makes a ringing phone answer (SIP NOTIFY talk, for phones that support it).
@@ -222,7 +234,8 @@ func (s *Service) Eavesdrop(target, listener, gateway string) error {
 		return err
 	}
 	// bgapi: originate waits until the listener answers, which must not hold
-	// an executor that uuid_break/uuid_kill need.
+	// an executor that uuid_break/uuid_kill need. So +OK here means
+	// FreeSWITCH took the job, not that the listener answered.
 	return s.run("bgapi", "originate {origination_caller_id_number="+varSafe(target)+"}"+dial+" &eavesdrop("+u+")")
 }
 
@@ -249,17 +262,4 @@ func (s *Service) ThreeWayUUID(uuid, number, gateway string) error {
 		return err
 	}
 	return s.run("bgapi", "originate "+dial+" &three_way("+uuid+")")
-}
-
-func replaceExt(tmpl, ext string) string {
-	out := make([]byte, 0, len(tmpl)+len(ext))
-	for i := 0; i < len(tmpl); i++ {
-		if tmpl[i] == '%' && i+1 < len(tmpl) && tmpl[i+1] == 's' {
-			out = append(out, ext...)
-			i++
-			continue
-		}
-		out = append(out, tmpl[i])
-	}
-	return string(out)
 }

@@ -10,6 +10,9 @@ import (
 
 // handle turns the core's decisions into effects. Called with mu held.
 func (s *Service) handle(ds []acd.Decision) {
+	if s.opt.Observer != nil && len(ds) > 0 {
+		defer s.opt.Observer.Observe(ds)
+	}
 	for i := range ds {
 		d := &ds[i]
 		c := d.Call
@@ -31,7 +34,7 @@ func (s *Service) handle(ds []acd.Decision) {
 		case acd.DOfferCallout, acd.DOfferNoAnswer, acd.DOfferAnswered, acd.DOfferHangup:
 			s.offerEvent(d)
 		case acd.DWake:
-			s.host("uuid_break", c.UUID+" all")
+			s.wake(c.UUID)
 		case acd.DKill:
 			if c.AgentUUID != "" { // a leg the switch named is left to the offer's own timeout
 				s.host("uuid_kill", c.AgentUUID+" ORIGINATOR_CANCEL")
@@ -120,5 +123,5 @@ func (s *Service) publish(m publish.Message) {
 	if s.opt.Publisher != nil {
 		s.opt.Publisher.Publish(m)
 	}
-	s.fanOut(m)
+	s.live.Send(m)
 }

@@ -1,30 +1,33 @@
-// Package service drives the ACD core for one node: it serialises access to
-// the core, turns its steps into session directives for the FreeSWITCH shim,
-// and its decisions into published events, host commands, journal writes and
-// CDRs. Nothing here blocks on I/O: host commands run on a bounded executor,
-// publishing and persistence are non-blocking enqueues.
+// Package service is one node's thin driver of the ACD core: it feeds
+// FreeSWITCH's facts and the operators' commands into the core under one
+// lock, and turns the core's steps into session directives and its decisions
+// into host commands (hostexec), published events (and live subscribers,
+// fanout), journal writes and CDRs (cdr.Book). Nothing here blocks on I/O
+// under the lock.
 package service
 
 import (
-	"crypto/rand"
-	"encoding/hex"
-	"strings"
+	"errors"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/nwayacd/mod_nwayacd/go/acd"
 	"github.com/nwayacd/mod_nwayacd/go/cdr"
 	"github.com/nwayacd/mod_nwayacd/go/event"
+	"github.com/nwayacd/mod_nwayacd/go/fanout"
+	"github.com/nwayacd/mod_nwayacd/go/hostexec"
+	"github.com/nwayacd/mod_nwayacd/go/logx"
 	"github.com/nwayacd/mod_nwayacd/go/publish"
 	"github.com/nwayacd/mod_nwayacd/go/store"
 )
 
 // Switch runs FreeSWITCH API commands (uuid_break, uuid_kill, uuid_transfer,
-// originate …). It is only called from the service's own goroutines.
-type Switch interface {
-	API(cmd, args string) (string, error)
-}
+// originate …). It is only called from the executor's goroutines (or the
+// caller's, with SyncHost).
+type Switch = hostexec.Switch
 
 // Publisher takes messages for Redis/RabbitMQ; it must not block.
 type Publisher interface {
@@ -46,20 +49,17 @@ type Journal interface {
 	AppendAgentLog(a store.AgentLog)
 }
 
-// Logf logs at a FreeSWITCH-like level: 3 error, 4 warning, 6 info, 7 debug.
-type Logf func(level int, format string, args ...any)
-
 // Options wires the service. Zero values take defaults.
 type Options struct {
 	Core         acd.Config
 	Clock        acd.Clock // nil: wall clock
-	Switch       Switch    // nil: commands are dropped (logged at debug)
+	Switch       Switch    // nil: the core's commands are dropped (logged at debug), call control is unavailable
 	Publisher    Publisher
 	Journal      Journal
-	Logf         Logf
-	DialTemplate string // how an agent is reached, %s = the extension; default "user/%s"
-	Context      string // dialplan context of transfers; default "default"
-	HoldMusic    string // what a waiting caller hears when the group has no busy ring; default "local_stream://moh"
+	Logger       *slog.Logger // nil: discard
+	DialTemplate string       // how an agent is reached, %s = the extension; default "user/%s"
+	Context      string       // dialplan context of transfers; default "default"
+	HoldMusic    string       // what a waiting caller hears when the group has no busy ring; default "local_stream://moh"
 	Location     *time.Location
 	Version      string
 	// ManualTimers: the owner calls Tick (the simulator); otherwise the
@@ -70,6 +70,9 @@ type Options struct {
 	SyncHost bool
 	// HostQueue bounds pending host commands; default 4096.
 	HostQueue int
+	// HostWait bounds how long a call-control command (hold, transfer,
+	// hangup …) waits for FreeSWITCH's answer; default 2 s.
+	HostWait time.Duration
 	// CDRGrace is how long a finished call waits for its caller leg's
 	// hangup event before its CDR is written with what is known; default 3 s.
 	CDRGrace time.Duration
@@ -77,6 +80,9 @@ type Options struct {
 	Status func() map[string]any
 	// Reload re-reads configuration; nil: reload only re-applies policies.
 	Reload func() error
+	// Observer sees each batch of the core's decisions after they are
+	// handled, under the core's lock: it must be quick and not block.
+	Observer interface{ Observe([]acd.Decision) }
 }
 
 type wallClock struct{}
@@ -89,34 +95,30 @@ type hostCmd struct{ cmd, args string }
 type Service struct {
 	opt   Options
 	clock acd.Clock
+	log   *slog.Logger
 
 	mu      sync.Mutex
 	eng     *acd.Engine
 	calls   map[string]*callInfo
+	book    *cdr.Book // the calls' CDRs, until each is complete
 	pending []hostCmd // host commands decided under mu, run after it
 	armed   time.Time // what the timer goroutine sleeps until
 
 	chMu     sync.Mutex
 	channels map[string]*channel
-	byNumber map[string][]string // extension → channel uuids, newest last
+	byOwner  map[string][]string // extension → uuids of channels that belong to it, newest last
 
-	subMu      sync.Mutex
-	subs       map[*subscriber]struct{}
-	nsubs      atomic.Int32         // len(subs), read without subMu on the call path
-	fanQ       chan publish.Message // to live subscribers, rendered by fanLoop
-	fanDropped atomic.Uint64
+	exec *hostexec.Executor
+	live *fanout.Hub
 
-	hostQ       chan hostCmd
-	kick        chan struct{}
-	stop        chan struct{}
-	wg          sync.WaitGroup
-	started     atomic.Bool
-	startedAt   time.Time
-	hostDropped atomic.Uint64
-	hostFailed  atomic.Uint64
-	eventsIn    atomic.Uint64
-	cti         atomic.Pointer[string]
-	ver         atomic.Uint64
+	kick      chan struct{}
+	stop      chan struct{}
+	wg        sync.WaitGroup
+	started   atomic.Bool
+	startedAt time.Time
+	eventsIn  atomic.Uint64
+	cti       atomic.Pointer[string]
+	ver       atomic.Uint64
 }
 
 // callInfo is what the service keeps of a call for its CDR and the
@@ -129,8 +131,6 @@ type callInfo struct {
 	rec       *cdr.Record
 	entered   time.Time
 	left      bool
-	aLegSeen  bool
-	written   bool
 	result    acd.Result
 	waited    time.Duration
 	offerAt   time.Time
@@ -155,14 +155,11 @@ func New(opt Options) *Service {
 	if opt.Location == nil {
 		opt.Location = time.Local
 	}
-	if opt.HostQueue <= 0 {
-		opt.HostQueue = 4096
+	if opt.HostWait <= 0 {
+		opt.HostWait = 2 * time.Second
 	}
 	if opt.CDRGrace <= 0 {
 		opt.CDRGrace = 3 * time.Second
-	}
-	if opt.Logf == nil {
-		opt.Logf = func(int, string, ...any) {}
 	}
 	if opt.Version == "" {
 		opt.Version = Version
@@ -173,53 +170,60 @@ func New(opt Options) *Service {
 	if opt.Core.NewUUID == nil {
 		opt.Core.NewUUID = newUUID
 	}
-	return &Service{
+	s := &Service{
 		opt:      opt,
 		clock:    opt.Clock,
+		log:      logx.OrDiscard(opt.Logger),
 		eng:      acd.New(opt.Core, opt.Clock),
 		calls:    make(map[string]*callInfo),
 		channels: make(map[string]*channel),
-		byNumber: make(map[string][]string),
-		subs:     make(map[*subscriber]struct{}),
-		fanQ:     make(chan publish.Message, 8192),
+		byOwner:  make(map[string][]string),
 	}
+	grace := opt.CDRGrace
+	if opt.ManualTimers {
+		grace = 0 // the simulator has no wall-clock timers: write at once
+	}
+	s.book = cdr.NewBook(cdr.BookOptions{Grace: grace, Location: opt.Location, Lock: &s.mu, Emit: s.emitCDR})
+	s.exec = hostexec.New(hostexec.Options{Switch: opt.Switch, Queue: opt.HostQueue, Workers: 4, Logger: s.log,
+		// A wake or a take-back for a channel that just went is routine.
+		Routine: func(cmd string) bool { return cmd == "uuid_break" || cmd == "uuid_kill" }})
+	s.live = fanout.New(8192, func(m publish.Message) []byte { return m.AppendJSON(nil, s.ctiIP()) })
+	return s
 }
 
 // Version is the module's version.
 const Version = "1.0.0"
 
-// Start runs the host-command executor and (unless ManualTimers) the timer
-// goroutine. Start after Stop starts again (a module reload in one process).
+// Start runs the host-command executor, the live fan-out and (unless
+// ManualTimers) the timer goroutine. Start after Stop starts again (a module
+// reload in one process).
 func (s *Service) Start() {
 	if !s.started.CompareAndSwap(false, true) {
 		return
 	}
 	s.startedAt = s.clock.Now()
-	s.hostQ = make(chan hostCmd, s.opt.HostQueue)
 	s.kick = make(chan struct{}, 1)
 	s.stop = make(chan struct{})
-	const executors = 4 // uuid_break/uuid_kill are quick; originate (eavesdrop) may take a while
-	for i := 0; i < executors; i++ {
-		s.wg.Add(1)
-		go s.executor()
-	}
+	s.exec.Start()
+	s.live.Start()
 	if !s.opt.ManualTimers {
 		s.wg.Add(1)
 		go s.timerLoop()
 	}
-	s.wg.Add(1)
-	go s.fanLoop()
 }
 
-// Stop ends the goroutines after running the host commands already queued.
+// Stop ends the goroutines after running the host commands already queued,
+// writes the CDRs of the calls still known and closes the live streams.
 func (s *Service) Stop() {
 	if !s.started.CompareAndSwap(true, false) {
 		return
 	}
 	close(s.stop)
 	s.wg.Wait()
+	s.exec.Stop()
+	s.live.Stop()
 	s.flushCDRs()
-	s.unsubscribeAll()
+	s.live.CloseAll()
 }
 
 // flushCDRs writes the record of every call still known, while the
@@ -229,55 +233,16 @@ func (s *Service) Stop() {
 func (s *Service) flushCDRs() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := s.clock.Now()
-	for uuid, ci := range s.calls {
-		if !ci.left {
-			ci.rec.Caller(cdr.Leg{End: now})
-		}
-		s.writeCDR(uuid, ci)
-	}
+	s.book.CloseAll(s.clock.Now())
 }
 
-func (s *Service) executor() {
-	defer s.wg.Done()
-	for {
-		select {
-		case c := <-s.hostQ:
-			s.runHost(c)
-		case <-s.stop:
-			for {
-				select {
-				case c := <-s.hostQ:
-					s.runHost(c)
-				default:
-					return
-				}
-			}
-		}
-	}
-}
-
-func (s *Service) runHost(c hostCmd) {
-	defer func() {
-		if r := recover(); r != nil {
-			s.hostFailed.Add(1)
-			s.opt.Logf(3, "host command %s %s panicked: %v", c.cmd, c.args, r)
-		}
-	}()
-	if s.opt.Switch == nil {
-		s.opt.Logf(7, "no switch: dropped %s %s", c.cmd, c.args)
-		return
-	}
-	out, err := s.opt.Switch.API(c.cmd, c.args)
-	if err != nil || strings.HasPrefix(out, "-ERR") {
-		s.hostFailed.Add(1)
-		// A wake or a take-back for a channel that just went is routine;
-		// a failed operator command is worth a warning.
-		level := 4
-		if c.cmd == "uuid_break" || c.cmd == "uuid_kill" {
-			level = 7
-		}
-		s.opt.Logf(level, "%s %s: %v %s", c.cmd, c.args, err, strings.TrimSpace(out))
+// emitCDR publishes and stores a complete CDR and forgets its call. Called
+// by the book with mu held.
+func (s *Service) emitCDR(uuid string, c event.CDR) {
+	delete(s.calls, uuid)
+	s.publish(&c)
+	if s.opt.Journal != nil {
+		s.opt.Journal.InsertCDR(c)
 	}
 }
 
@@ -324,15 +289,14 @@ func (s *Service) unlock() {
 	s.handle(s.eng.Decisions())
 	var sync []hostCmd
 	if len(s.pending) > 0 {
-		if s.opt.SyncHost || !s.started.Load() {
+		if s.opt.SyncHost || !s.exec.Running() {
 			sync = append(sync, s.pending...)
 		} else {
 			for _, c := range s.pending {
-				select {
-				case s.hostQ <- c:
-				default:
-					s.hostDropped.Add(1)
-					s.opt.Logf(4, "host command queue full: dropped %s %s", c.cmd, c.args)
+				// A full queue is counted and logged by the executor; one
+				// stopped meanwhile (an unload) leaves the command to us.
+				if err := s.exec.Post(c.cmd, c.args); errors.Is(err, hostexec.ErrStopped) {
+					sync = append(sync, c)
 				}
 			}
 		}
@@ -347,7 +311,7 @@ func (s *Service) unlock() {
 	}
 	s.mu.Unlock()
 	for _, c := range sync {
-		s.runHost(c)
+		_, _ = s.exec.Run(c.cmd, c.args) // a failure is counted and logged by the executor
 	}
 	if kick {
 		select {
@@ -357,12 +321,12 @@ func (s *Service) unlock() {
 	}
 }
 
-// host queues a command to run once mu is released; one batch of decisions
-// may wake the same session twice (taken back, then offered again): once is enough.
 // StateVersion counts changes made under the core's lock: an unchanged
 // version means unchanged lists (REST answers them from cache).
 func (s *Service) StateVersion() uint64 { return s.ver.Load() }
 
+// host queues a command to run once mu is released; one batch of decisions
+// may wake the same session twice (taken back, then offered again): once is enough.
 func (s *Service) host(cmd, args string) {
 	for _, p := range s.pending {
 		if p.cmd == cmd && p.args == args {
@@ -379,20 +343,5 @@ func (s *Service) stamp(t time.Time) string {
 	return t.In(s.opt.Location).Format(event.TimeLayout)
 }
 
-func newUUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	var out [36]byte
-	hex.Encode(out[0:8], b[0:4])
-	out[8] = '-'
-	hex.Encode(out[9:13], b[4:6])
-	out[13] = '-'
-	hex.Encode(out[14:18], b[6:8])
-	out[18] = '-'
-	hex.Encode(out[19:23], b[8:10])
-	out[23] = '-'
-	hex.Encode(out[24:], b[10:])
-	return string(out[:])
-}
+// newUUID names a leg the module originates (origination_uuid).
+func newUUID() string { return uuid.NewString() }

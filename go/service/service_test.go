@@ -311,7 +311,8 @@ func TestCalloutAndDirect(t *testing.T) {
 func TestCallControlCommands(t *testing.T) {
 	s, h, _, _ := newTest(t)
 	d := s.Enter(session.Call{Kind: session.Queue, UUID: "call1", Group: "120", CallerNumber: "138"})
-	s.ChannelEvent(&session.ChannelEvent{Kind: session.ChannelCreate, UUID: "leg-1011", Direction: "outbound", CallerNumber: "138", DestNumber: "1011"})
+	// The agent leg, dialled as user/1011: FreeSWITCH names its user.
+	s.ChannelEvent(&session.ChannelEvent{Kind: session.ChannelCreate, UUID: "leg-1011", Direction: "outbound", CallerNumber: "138", DestNumber: "1011", User: "1011"})
 	s.OfferResult(session.OfferResult{UUID: "call1", Agent: d.Agent, AgentUUID: "leg-1011", Outcome: session.Answered})
 	h.take()
 	must(t, s.Hold("1011"))
@@ -380,7 +381,7 @@ func TestRegistrationsAndCallEvents(t *testing.T) {
 	if x, _ := s.Extension("1011"); x.RegStatus != acd.Reged {
 		t.Fatalf("1011 %s after register", x.RegStatus)
 	}
-	s.ChannelEvent(&session.ChannelEvent{Kind: session.ChannelCreate, UUID: "a1", Direction: "inbound", CallerNumber: "138", DestNumber: "120", Domain: "d"})
+	s.ChannelEvent(&session.ChannelEvent{Kind: session.ChannelCreate, UUID: "a1", Direction: "inbound", CallerNumber: "138", DestNumber: "120", Domain: "d", User: "1011"})
 	s.ChannelEvent(&session.ChannelEvent{Kind: session.ChannelDTMF, UUID: "a1", DTMF: "5", Direction: "inbound", CallerNumber: "138", DestNumber: "120"})
 	s.ChannelEvent(&session.ChannelEvent{Kind: session.ChannelDestroy, UUID: "a1", Direction: "inbound", CallerNumber: "138", DestNumber: "120"})
 	got := p.redis(event.FamilyEvent)
@@ -388,7 +389,7 @@ func TestRegistrationsAndCallEvents(t *testing.T) {
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("call events\n got %q\nwant %q", got, want)
 	}
-	if s.latestChannel("138") != "" {
+	if s.latestOwned("1011") != "" || s.channelKnown("a1") {
 		t.Fatal("destroyed channel still tracked")
 	}
 }

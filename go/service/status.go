@@ -4,11 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
-	"sync"
 	"time"
 
 	"github.com/nwayacd/mod_nwayacd/go/acd"
-	"github.com/nwayacd/mod_nwayacd/go/publish"
 )
 
 // Status is what `nwayacd status` and health checks show.
@@ -41,7 +39,8 @@ func (s *Service) Status() Status {
 	s.mu.Unlock()
 	st := Status{Version: s.opt.Version, Extensions: c.Extensions, Groups: c.Groups, Calls: c.Calls, Waiting: c.Waiting, LoggedOut: c.LoggedOut,
 		AgentsByState: map[string]int{}, WaitingByGroup: c.WaitingByGroup,
-		HostDropped: s.hostDropped.Load(), HostFailed: s.hostFailed.Load(), EventsIn: s.eventsIn.Load(),
+		HostDropped: s.exec.Dropped(), HostFailed: s.exec.Failed(), EventsIn: s.eventsIn.Load(),
+		Subscribers: s.live.Subscribers(), LiveDropped: s.live.Dropped(),
 		WrapUpSeconds: max(int(pol.WrapUp/time.Second), 0), NoAnswerLimit: max(pol.NoAnswerLimit, 0), MemoryExpiry: "never"}
 	if pol.MemoryExpiry > 0 {
 		st.MemoryExpiry = pol.MemoryExpiry.String()
@@ -52,10 +51,6 @@ func (s *Service) Status() Status {
 	for k, v := range c.ByCallState {
 		st.AgentsByState[string(k)] = v
 	}
-	s.subMu.Lock()
-	st.Subscribers = len(s.subs)
-	st.LiveDropped = s.fanDropped.Load()
-	s.subMu.Unlock()
 	if s.opt.Status != nil {
 		st.Extra = s.opt.Status()
 	}
@@ -116,7 +111,8 @@ func (s *Service) StatusJSON() []byte {
 	return b
 }
 
-// Reload re-reads configuration (through Options.Reload) .
+// Reload re-reads configuration through Options.Reload; without one it does
+// nothing and reports success (policies are applied by SetPolicies).
 func (s *Service) Reload() error {
 	if s.opt.Reload == nil {
 		return nil
@@ -135,98 +131,11 @@ func (s *Service) SetPolicies(c acd.Config) {
 	s.unlock()
 }
 
-// --- live subscribers (SSE / WebSocket) ---
-
-type subscriber struct {
-	ch   chan []byte
-	once sync.Once
-}
-
 // Subscribe returns a stream of the JSON messages RabbitMQ would get. A slow
 // reader loses messages rather than slowing calls. cancel ends the stream.
-func (s *Service) Subscribe(buf int) (<-chan []byte, func()) {
-	if buf <= 0 {
-		buf = 256
-	}
-	sub := &subscriber{ch: make(chan []byte, buf)}
-	s.subMu.Lock()
-	s.subs[sub] = struct{}{}
-	s.nsubs.Store(int32(len(s.subs)))
-	s.subMu.Unlock()
-	return sub.ch, func() {
-		s.subMu.Lock()
-		delete(s.subs, sub)
-		s.nsubs.Store(int32(len(s.subs)))
-		s.subMu.Unlock()
-		sub.once.Do(func() { close(sub.ch) })
-	}
-}
+func (s *Service) Subscribe(buf int) (<-chan []byte, func()) { return s.live.Subscribe(buf) }
 
-// fanOut hands m to the live subscribers. It runs under the core's lock on
-// the call path, so a running service only enqueues (never blocks; a full
-// queue drops, as slow readers do) and renders on its own goroutine.
-func (s *Service) fanOut(m publish.Message) {
-	if s.nsubs.Load() == 0 {
-		return
-	}
-	if !s.started.Load() {
-		s.deliver(m)
-		return
-	}
-	select {
-	case s.fanQ <- m:
-	default:
-		s.fanDropped.Add(1)
-	}
-}
-
-// fanLoop renders queued messages for the subscribers until Stop, then
-// delivers what is left.
-func (s *Service) fanLoop() {
-	defer s.wg.Done()
-	for {
-		select {
-		case m := <-s.fanQ:
-			s.deliver(m)
-		case <-s.stop:
-			for {
-				select {
-				case m := <-s.fanQ:
-					s.deliver(m)
-				default:
-					return
-				}
-			}
-		}
-	}
-}
-
-func (s *Service) deliver(m publish.Message) {
-	s.subMu.Lock()
-	defer s.subMu.Unlock()
-	if len(s.subs) == 0 {
-		return
-	}
-	b := m.AppendJSON(nil, s.ctiIP())
-	for sub := range s.subs {
-		select {
-		case sub.ch <- b:
-		default:
-		}
-	}
-}
-
-func (s *Service) unsubscribeAll() {
-	s.subMu.Lock()
-	defer s.subMu.Unlock()
-	for sub := range s.subs {
-		delete(s.subs, sub)
-		sub.once.Do(func() { close(sub.ch) })
-	}
-	s.nsubs.Store(0)
-}
-
-// CTIIP is set by the owner so live streams carry the same cti_ip as RabbitMQ.
+// SetCTIIP is set by the owner so live streams carry the same cti_ip as RabbitMQ.
 func (s *Service) SetCTIIP(ip string) { s.cti.Store(&ip) }
 
 func (s *Service) ctiIP() string {

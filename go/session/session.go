@@ -143,6 +143,6 @@ type ChannelEvent struct {
 	StartUsec            int64
 	AnswerUsec           int64
 	EndUsec              int64
-	User                 string // registrations: the extension
+	User                 string // registrations: the extension; channels: the SIP user it authenticated as, or was dialled as (user/…), never the caller ID
 	NwayCall             string // variable nwayacd_call: the caller uuid an agent leg belongs to
 }

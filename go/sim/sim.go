@@ -76,6 +76,10 @@ type Config struct {
 	BreakEvery  time.Duration
 	BreakLength [2]time.Duration
 
+	// UUIDPrefix starts every channel uuid; "" = "sim-". A run on a store
+	// that outlives it needs its own, or its CDRs collide with the last run's.
+	UUIDPrefix string
+
 	// Trace, if set, sees every step of the simulation (on the sim's goroutine).
 	Trace func(Record)
 }
@@ -213,6 +217,9 @@ func New(cfg Config) *Sim {
 	}
 	if cfg.PlayLength <= 0 {
 		cfg.PlayLength = 3 * time.Second
+	}
+	if cfg.UUIDPrefix == "" {
+		cfg.UUIDPrefix = "sim-"
 	}
 	s := &Sim{
 		cfg:      cfg,
@@ -439,15 +446,15 @@ func (s *Sim) expDur(mean time.Duration) int64 {
 	return int64(s.rng.ExpFloat64() * float64(mean))
 }
 
-// newUUID returns "sim-<prefix><n>". The bytes are carved from a shared
+// newUUID returns "<UUIDPrefix><prefix><n>". The bytes are carved from a shared
 // arena that is never written again, so one allocation serves many uuids.
 func (s *Sim) newUUID(prefix byte) string {
 	s.uuidSeq++
-	if cap(s.arena)-len(s.arena) < 32 {
+	if cap(s.arena)-len(s.arena) < 32+len(s.cfg.UUIDPrefix) {
 		s.arena = make([]byte, 0, 8192)
 	}
 	start := len(s.arena)
-	s.arena = append(s.arena, "sim-"...)
+	s.arena = append(s.arena, s.cfg.UUIDPrefix...)
 	s.arena = append(s.arena, prefix)
 	s.arena = strconv.AppendUint(s.arena, s.uuidSeq, 10)
 	b := s.arena[start:]

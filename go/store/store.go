@@ -1,15 +1,36 @@
 // Package store holds the records mod_nwayacd persists and the rules both
-// back ends (store/pg, store/embedded) share. The interface a store offers is
-// declared by its consumers (the service, store/writeback, store/storetest).
+// back ends (store/pg, store/embedded) share, and Writer, the one list of
+// writes a back end takes (store/writeback, store/storetest and the node
+// build on it).
 package store
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/nwayacd/mod_nwayacd/go/event"
 )
+
+// Writer is every write a back end takes. Each is idempotent when repeated
+// in order (upserts, deletes, CDRs keyed by uuid, agent log rows keyed by
+// their ID), which is what lets a journal replay after a crash.
+type Writer interface {
+	UpsertExtension(ctx context.Context, e Extension) error
+	DeleteExtension(ctx context.Context, number string) error
+	UpsertGroup(ctx context.Context, g Group) error
+	DeleteGroup(ctx context.Context, number string) error
+	SetCurrentExt(ctx context.Context, group, ext string) error
+	ReplaceMemberships(ctx context.Context, ext string, groups []string) error
+	AddListEntry(ctx context.Context, l ListEntry) error
+	RemoveListEntry(ctx context.Context, l ListEntry) error
+	PutMemory(ctx context.Context, m Memory) error
+	InsertCDR(ctx context.Context, c event.CDR) error
+	AppendAgentLog(ctx context.Context, a AgentLog) error
+}
 
 // ErrRejected marks a write the store refuses for good (bad or too long
 // values, constraint violations): retrying it cannot succeed. Test with

@@ -39,6 +39,9 @@ func nwayacd_reload(kv **C.char, nkv C.int) *C.char {
 	return (*C.char)(bridge.Reload(unsafe.Pointer(kv), int(nkv)))
 }
 
+//export nwayacd_names
+func nwayacd_names(list *C.char) *C.char { return (*C.char)(bridge.Names(unsafe.Pointer(list))) }
+
 //export nwayacd_enter
 func nwayacd_enter(call *C.nwayacd_call_t, out *C.nwayacd_directive_t) C.int {
 	return C.int(bridge.Enter(unsafe.Pointer(call), unsafe.Pointer(out)))
@@ -51,6 +54,11 @@ func nwayacd_next(uuid *C.char, out *C.nwayacd_directive_t) C.int {
 
 //export nwayacd_offer_result
 func nwayacd_offer_result(r *C.nwayacd_offer_result_t) { bridge.OfferResult(unsafe.Pointer(r)) }
+
+//export nwayacd_transferring
+func nwayacd_transferring(uuid, dest *C.char) {
+	bridge.Transferring(unsafe.Pointer(uuid), unsafe.Pointer(dest))
+}
 
 //export nwayacd_bridge_ended
 func nwayacd_bridge_ended(uuid *C.char) { bridge.BridgeEnded(unsafe.Pointer(uuid)) }

@@ -2,10 +2,11 @@ package main
 
 import (
 	"bytes"
-	"fmt"
+	"log/slog"
 	"sync"
 
 	"github.com/nwayacd/mod_nwayacd/go/bridge"
+	"github.com/nwayacd/mod_nwayacd/go/logx"
 	"github.com/nwayacd/mod_nwayacd/go/node"
 	"github.com/nwayacd/mod_nwayacd/go/service"
 )
@@ -27,7 +28,7 @@ func (h *handler) Start(cfg map[string]string, host *bridge.Host) error {
 	h.host = host
 	n, err := node.Start(cfg, node.Options{
 		Switch: host,
-		Logf:   func(level int, format string, args ...any) { host.Log(level, fmt.Sprintf(format, args...)) },
+		Logger: logx.New(func(level int, line string) { host.Log(level, "nwayacd: "+line) }, slog.LevelDebug),
 	})
 	if err != nil {
 		return err
@@ -73,3 +74,22 @@ func (h *handler) Stop() {
 
 func (h *handler) Reload(cfg map[string]string) error { return h.n.Reload(cfg) }
 func (h *handler) Command(name, args string) string   { return h.n.Command(name, args) }
+
+// Names fills fs_cli's completion of extension and group arguments.
+func (h *handler) Names(list string) []string {
+	if h.Service == nil {
+		return nil
+	}
+	var out []string
+	switch list {
+	case "extensions":
+		for _, e := range h.Extensions() {
+			out = append(out, e.Extension)
+		}
+	case "groups":
+		for _, g := range h.Groups() {
+			out = append(out, g.Number)
+		}
+	}
+	return out
+}

@@ -3,28 +3,20 @@ package amqppub
 import (
 	"context"
 	"errors"
-	"net"
 	"os"
 	"strconv"
 	"testing"
-	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/nwayacd/mod_nwayacd/go/internal/testsvc"
 )
 
 const url = "amqp://guest:guest@127.0.0.1:5672/"
 
 func needRabbit(t *testing.T) {
 	t.Helper()
-	c, err := net.DialTimeout("tcp", "127.0.0.1:5672", time.Second)
-	if err == nil {
-		c.Close()
-		return
-	}
-	if os.Getenv("NWAYACD_REQUIRE_SERVICES") == "1" {
-		t.Fatalf("rabbitmq unreachable: %v", err)
-	}
-	t.Skipf("rabbitmq unreachable: %v", err)
+	testsvc.Need(t, "rabbitmq", "127.0.0.1:5672")
 }
 
 func admin(t *testing.T) *amqp.Channel {

@@ -10,27 +10,22 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/nwayacd/mod_nwayacd/go/internal/testsvc"
 )
 
 const addr = "127.0.0.1:6379"
 
 func needRedis(t *testing.T) {
 	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, time.Second)
-	if err == nil {
-		c.Close()
-		return
-	}
-	if os.Getenv("NWAYACD_REQUIRE_SERVICES") == "1" {
-		t.Fatalf("redis at %s unreachable: %v", addr, err)
-	}
-	t.Skipf("redis at %s unreachable: %v", addr, err)
+	testsvc.Need(t, "redis", addr)
 }
 
 func TestSendAndNeedReceiver(t *testing.T) {
 	needRedis(t)
 	ctx := context.Background()
-	ch := "cdr_redispubtest" + strconv.Itoa(os.Getpid())
+	// Not cdr_…: other packages' tests pattern-subscribe to the families on the same server.
+	ch := "redispubtest_" + strconv.Itoa(os.Getpid())
 	sub := redis.NewClient(&redis.Options{Addr: addr})
 	defer sub.Close()
 	ps := sub.Subscribe(ctx, ch)

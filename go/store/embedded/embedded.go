@@ -104,9 +104,28 @@ func put(b *bolt.Bucket, k []byte, v any) error {
 	return b.Put(k, data)
 }
 
+type txKey struct{}
+
+// Batch runs fn's writes (those made with the ctx it is given) in one bbolt
+// transaction: one fsync for all of them. An error from fn rolls them back.
+func (s *Store) Batch(ctx context.Context, fn func(ctx context.Context) error) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("bolt batch: %w", err)
+	}
+	return s.db.Update(func(tx *bolt.Tx) error {
+		return fn(context.WithValue(ctx, txKey{}, tx))
+	})
+}
+
 func (s *Store) update(ctx context.Context, op string, fn func(tx *bolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("bolt %s: %w", op, err)
+	}
+	if tx, ok := ctx.Value(txKey{}).(*bolt.Tx); ok {
+		if err := fn(tx); err != nil {
+			return fmt.Errorf("bolt %s: %w", op, err)
+		}
+		return nil
 	}
 	if err := s.db.Update(fn); err != nil {
 		return fmt.Errorf("bolt %s: %w", op, err)
@@ -387,6 +406,27 @@ func (s *Store) InsertCDR(ctx context.Context, c event.CDR) error {
 		}
 		return put(b, []byte(c.UUID), c)
 	})
+}
+
+// CDRUUIDs lists the uuids of the stored CDRs that start with prefix, in
+// byte order (for checks and tools; the call path never reads CDRs).
+func (s *Store) CDRUUIDs(ctx context.Context, prefix string) ([]string, error) {
+	var out []string
+	err := s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bCDR).Cursor()
+		p := []byte(prefix)
+		for k, _ := c.Seek(p); k != nil && bytes.HasPrefix(k, p); k, _ = c.Next() {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			out = append(out, string(k))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("bolt list cdrs: %w", err)
+	}
+	return out, nil
 }
 
 // CDR reads one CDR back; store.ErrNotFound when absent.

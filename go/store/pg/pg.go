@@ -73,7 +73,25 @@ func wrap(op string, err error) error {
 	return fmt.Errorf("pg %s: %w", op, err)
 }
 
+type txKey struct{}
+
+// Batch runs fn's writes (those made with the ctx it is given) in one
+// transaction tagged with this node's origin: one commit for all of them.
+// An error from fn rolls them back.
+func (s *Store) Batch(ctx context.Context, fn func(ctx context.Context) error) error {
+	return wrap("batch", pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SELECT set_config('nwayacd.origin', $1, true)", s.origin); err != nil {
+			return err
+		}
+		return fn(context.WithValue(ctx, txKey{}, tx))
+	}))
+}
+
 func (s *Store) exec(ctx context.Context, op, sql string, args ...any) error {
+	if tx, ok := ctx.Value(txKey{}).(pgx.Tx); ok {
+		_, err := tx.Exec(ctx, sql, args...)
+		return wrap(op, err)
+	}
 	_, err := s.pool.Exec(ctx, sql, args...)
 	return wrap(op, err)
 }
@@ -82,6 +100,9 @@ func (s *Store) exec(ctx context.Context, op, sql string, args ...any) error {
 // writes to the tables the nwayacd_config triggers watch (ext_group,
 // ext_group_map, nwayacd_group, nwayacd_extension, nwayacd_list).
 func (s *Store) configTx(ctx context.Context, op string, fn func(tx pgx.Tx) error) error {
+	if tx, ok := ctx.Value(txKey{}).(pgx.Tx); ok { // inside Batch: already tagged
+		return wrap(op, fn(tx))
+	}
 	return wrap(op, pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, "SELECT set_config('nwayacd.origin', $1, true)", s.origin); err != nil {
 			return err

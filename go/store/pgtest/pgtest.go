@@ -11,6 +11,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/nwayacd/mod_nwayacd/go/store"
+
+	"github.com/nwayacd/mod_nwayacd/go/internal/testsvc"
 )
 
 // AdminDSN is the server tests use (env NWAYACD_PG_DSN overrides it).
@@ -30,10 +32,7 @@ func DB(t testing.TB) (name, dsn string) {
 	defer cancel()
 	admin, err := pgx.Connect(ctx, AdminDSN())
 	if err != nil {
-		if os.Getenv("NWAYACD_REQUIRE_SERVICES") == "1" {
-			t.Fatalf("postgres unreachable: %v", err)
-		}
-		t.Skipf("postgres unreachable: %v", err)
+		testsvc.Unavailable(t, "postgres unreachable: %v", err)
 	}
 	defer func() { _ = admin.Close(context.Background()) }()
 	name = "nwayacd_t_" + store.NewID()[:16]

@@ -19,19 +19,9 @@ import (
 // Store is what a back end offers: everything the service reads at start and
 // every write it makes, plus the CDR / agent log reads used for queries.
 type Store interface {
+	store.Writer
 	Load(ctx context.Context) (store.Snapshot, error)
-	UpsertExtension(ctx context.Context, e store.Extension) error
-	DeleteExtension(ctx context.Context, number string) error
-	UpsertGroup(ctx context.Context, g store.Group) error
-	DeleteGroup(ctx context.Context, number string) error
-	SetCurrentExt(ctx context.Context, group, ext string) error
-	ReplaceMemberships(ctx context.Context, ext string, groups []string) error
-	AddListEntry(ctx context.Context, l store.ListEntry) error
-	RemoveListEntry(ctx context.Context, l store.ListEntry) error
-	PutMemory(ctx context.Context, m store.Memory) error
-	InsertCDR(ctx context.Context, c event.CDR) error
 	CDR(ctx context.Context, uuid string) (event.CDR, error)
-	AppendAgentLog(ctx context.Context, a store.AgentLog) error
 	AgentLogs(ctx context.Context, ext string, limit int) ([]store.AgentLog, error)
 	Close() error
 }

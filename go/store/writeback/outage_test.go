@@ -48,7 +48,10 @@ func TestOutage(t *testing.T) {
 	}
 	defer adminExec(`ALTER DATABASE ` + name + ` ALLOW_CONNECTIONS true`)
 
-	j := writeback.New(s, writeback.Options{MinBackoff: 10 * time.Millisecond, MaxBackoff: 100 * time.Millisecond, Logf: t.Logf})
+	j, err := writeback.New(s, writeback.Options{Dir: t.TempDir(), MinBackoff: 10 * time.Millisecond, MaxBackoff: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
 	groups := []string{"110", "120", "119"}
 	for _, g := range groups {
 		j.UpsertGroup(store.Group{Number: g, Name: g, Mode: 2, CalloutTimeout: 15 * time.Second})

@@ -1,96 +1,121 @@
-// Package writeback puts a write-behind journal in front of a store so that
-// the call path never waits on the database: writes are queued in memory
-// without blocking and applied in order, each once, by one goroutine that
-// retries with backoff while the database is down.
+// Package writeback puts a journal in front of a store so that an
+// acknowledged change is durable without the call path waiting on the
+// database. Writes are queued without blocking; one goroutine appends them to
+// a journal file in the node's folder, many per fsync (group commit), and
+// Sync waits for that fsync — a few milliseconds, never the network. Another
+// goroutine applies them in order to the store, many per transaction, each
+// once, retrying with backoff while the store is down. After a crash, Open
+// replays what the store had not yet taken.
 //
-// Exactly once relies on every store write being idempotent when retried
-// after an unknown outcome (upserts, deletes, CDRs keyed by uuid, agent log
-// rows keyed by a client-made id — this journal fills AgentLog.ID).
+// Exactly once relies on every store write being idempotent when repeated in
+// order (see store.Writer); this journal fills AgentLog.ID before writing.
 package writeback
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"log"
+	"log/slog"
+	"os"
 	"sync"
 	"time"
 
-	"github.com/nwayacd/mod_nwayacd/go/event"
+	"github.com/cenkalti/backoff/v4"
+
+	"github.com/nwayacd/mod_nwayacd/go/logx"
 	"github.com/nwayacd/mod_nwayacd/go/store"
 )
 
 // Target is the store the journal writes to.
-type Target interface {
-	UpsertExtension(ctx context.Context, e store.Extension) error
-	DeleteExtension(ctx context.Context, number string) error
-	UpsertGroup(ctx context.Context, g store.Group) error
-	DeleteGroup(ctx context.Context, number string) error
-	SetCurrentExt(ctx context.Context, group, ext string) error
-	ReplaceMemberships(ctx context.Context, ext string, groups []string) error
-	AddListEntry(ctx context.Context, l store.ListEntry) error
-	RemoveListEntry(ctx context.Context, l store.ListEntry) error
-	PutMemory(ctx context.Context, m store.Memory) error
-	InsertCDR(ctx context.Context, c event.CDR) error
-	AppendAgentLog(ctx context.Context, a store.AgentLog) error
+type Target = store.Writer
+
+// Batcher is a Target that can run many writes in one transaction: fn's
+// writes use the ctx it is given. An error from fn rolls all of them back.
+type Batcher interface {
+	Batch(ctx context.Context, fn func(ctx context.Context) error) error
 }
 
-// DefaultLimit bounds the backlog: about a day of a busy node's writes.
+// DefaultLimit bounds the backlog of unapplied writes past which Full
+// reports true (about a day of a busy node's writes).
 const DefaultLimit = 1_000_000
+
+// ErrFull is returned by Admit while the backlog is at Options.Limit: the
+// store has been down for long, and an operator's change is refused rather
+// than queued without bound.
+var ErrFull = errors.New("writeback: journal full (the database has not taken writes for a long time)")
+
+// ErrClosed is returned by Sync and Admit after Close.
+var ErrClosed = errors.New("writeback: journal closed")
 
 // Options tune a Journal; zero values take the defaults.
 type Options struct {
-	Limit      int                              // most queued ops; more are dropped and counted (DefaultLimit)
-	MinBackoff time.Duration                    // first retry delay (100ms)
-	MaxBackoff time.Duration                    // longest retry delay (5s)
-	OpTimeout  time.Duration                    // one attempt's deadline (10s)
-	Logf       func(format string, args ...any) // log.Printf
+	// Dir is the journal's folder. Empty keeps the queue in memory only:
+	// nothing survives a crash and Sync returns at once (tests, tools).
+	Dir        string
+	Limit      int           // Admit refuses past this many unapplied writes, and at most this many stay in memory (DefaultLimit)
+	BatchSize  int           // most writes per store transaction (512)
+	Linger     time.Duration // least time between two store transactions that are not full (10ms; <0: none)
+	MinBackoff time.Duration // first retry delay (100ms)
+	MaxBackoff time.Duration // longest retry delay (5s)
+	OpTimeout  time.Duration // one attempt's deadline (10s)
+	Logger     *slog.Logger  // nil: discard
 }
 
 // Stats is the journal's state, for `nwayacd status`.
 type Stats struct {
-	Backlog   int    `json:"backlog"`    // queued, including the one being written
+	Backlog   int    `json:"backlog"`    // accepted, not yet applied
+	InMemory  int    `json:"in_memory"`  // of those, held in memory (the rest are read back from the file)
 	Applied   uint64 `json:"applied"`    // written
-	Dropped   uint64 `json:"dropped"`    // lost: queue full, or enqueued after Close
+	Replayed  int    `json:"replayed"`   // found unapplied in the journal file at open
+	Dropped   uint64 `json:"dropped"`    // lost: enqueued after Close
 	Rejected  uint64 `json:"rejected"`   // refused by the store for good (store.ErrRejected)
 	Retries   uint64 `json:"retries"`    // failed attempts retried
+	Commits   uint64 `json:"commits"`    // fsyncs of the journal file
 	Down      bool   `json:"down"`       // the last attempt failed; retrying
 	LastError string `json:"last_error"` // the last failure, if any
 }
 
-type op struct {
-	name string
-	fn   func(ctx context.Context, t Target) error
-}
-
-// Journal is the write-behind queue. Its write methods never block on I/O.
+// Journal is the queue. Its write methods never block on I/O.
 type Journal struct {
-	t    Target
-	opt  Options
-	wake chan struct{}
-	done chan struct{}
+	t   Target
+	opt Options
+	log *slog.Logger
+	w   *wal // nil in memory mode
+
 	ctx  context.Context // cancelled when Close gives up
 	stop context.CancelFunc
 
-	mu       sync.Mutex
-	q        []op
-	head     int
-	closed   bool
-	st       Stats
-	queued   uint64   // ops ever accepted
-	finished uint64   // ops finished (written or refused)
-	waiters  []waiter // Flush calls
+	commitWake, applyWake chan struct{}
+	commitDone, applyDone chan struct{}
+
+	mu        sync.Mutex
+	q         []*op // unapplied, in seq order
+	head      int
+	pend      []byte // framed records not yet written
+	pendFirst uint64 // seq of pend's first record
+	seq       uint64 // last seq given out
+	durable   uint64 // last seq fsynced
+	applied   uint64 // last seq applied (or refused)
+	durableCh chan struct{}
+	appliedCh chan struct{}
+	walErr    error  // sticky: the journal file failed
+	spillFrom uint64 // > 0: writes from this seq on are in the file only
+	closed    bool
+	st        Stats
 }
 
-type waiter struct {
-	upto uint64
-	ch   chan struct{}
-}
-
-// New starts a journal writing to t.
-func New(t Target, opt Options) *Journal {
+// New opens (or creates) the journal in opt.Dir, queues what a previous run
+// left unapplied ahead of everything else, and starts writing to t.
+func New(t Target, opt Options) (*Journal, error) {
 	if opt.Limit <= 0 {
 		opt.Limit = DefaultLimit
+	}
+	if opt.BatchSize <= 0 {
+		opt.BatchSize = 512
+	}
+	if opt.Linger == 0 {
+		opt.Linger = 10 * time.Millisecond
 	}
 	if opt.MinBackoff <= 0 {
 		opt.MinBackoff = 100 * time.Millisecond
@@ -101,176 +126,472 @@ func New(t Target, opt Options) *Journal {
 	if opt.OpTimeout <= 0 {
 		opt.OpTimeout = 10 * time.Second
 	}
-	if opt.Logf == nil {
-		opt.Logf = log.Printf
-	}
 	ctx, stop := context.WithCancel(context.Background())
-	j := &Journal{t: t, opt: opt, wake: make(chan struct{}, 1), done: make(chan struct{}), ctx: ctx, stop: stop}
-	go j.run()
-	return j
+	j := &Journal{t: t, opt: opt, log: logx.OrDiscard(opt.Logger), ctx: ctx, stop: stop,
+		commitWake: make(chan struct{}, 1), applyWake: make(chan struct{}, 1),
+		commitDone: make(chan struct{}), applyDone: make(chan struct{}),
+		durableCh: make(chan struct{}), appliedCh: make(chan struct{})}
+	if opt.Dir != "" {
+		w, pending, applied, next, err := openWAL(opt.Dir)
+		if err != nil {
+			stop()
+			return nil, err
+		}
+		j.w, j.q = w, pending
+		j.applied, j.seq, j.durable = applied, next-1, next-1
+		j.st.Replayed = len(pending)
+		if len(pending) > 0 {
+			j.applied = pending[0].Seq - 1
+		}
+		if len(pending) > opt.Limit { // the rest is read back when its turn comes
+			j.spillFrom = pending[opt.Limit].Seq
+			j.q = append([]*op(nil), pending[:opt.Limit]...)
+		}
+		if len(pending) > 0 {
+			j.log.Warn("journal: replaying writes the store had not taken before the last stop", "writes", len(pending))
+		}
+		go j.committer()
+	} else {
+		close(j.commitDone)
+	}
+	go j.applier()
+	return j, nil
 }
 
-func (j *Journal) enqueue(o op) {
-	j.mu.Lock()
-	switch {
-	case j.closed:
-		j.st.Dropped++
-		n := j.st.Dropped
-		j.mu.Unlock()
-		j.opt.Logf("nwayacd writeback: closed, %s not written (%d lost)", o.name, n)
-		return
-	case len(j.q)-j.head >= j.opt.Limit:
-		j.st.Dropped++
-		n := j.st.Dropped
-		j.mu.Unlock()
-		if n == 1 || n%10000 == 0 {
-			j.opt.Logf("nwayacd writeback: backlog full (%d ops, database down?): %s not written; %d writes lost so far", j.opt.Limit, o.name, n)
-		}
-		return
-	}
-	j.q = append(j.q, o)
-	j.queued++
-	j.mu.Unlock()
+func wake(ch chan struct{}) {
 	select {
-	case j.wake <- struct{}{}:
+	case ch <- struct{}{}:
 	default:
 	}
 }
 
-// peek returns the oldest op without removing it (it stays in the backlog
-// while it is written); ok is false once closed and empty.
-func (j *Journal) peek() (op, bool) {
-	for {
-		j.mu.Lock()
-		if j.head < len(j.q) {
-			o := j.q[j.head]
-			j.mu.Unlock()
-			return o, true
-		}
-		closed := j.closed
-		j.mu.Unlock()
-		if closed {
-			return op{}, false
-		}
-		select {
-		case <-j.wake:
-		case <-j.ctx.Done():
-			return op{}, false
-		}
-	}
-}
-
-func (j *Journal) pop() {
+func (j *Journal) enqueue(o *op) {
 	j.mu.Lock()
-	j.q[j.head] = op{} // let the op's data go
-	j.head++
-	j.finished++
-	if len(j.waiters) > 0 {
-		kept := j.waiters[:0]
-		for _, w := range j.waiters {
-			if j.finished >= w.upto {
-				close(w.ch)
-			} else {
-				kept = append(kept, w)
-			}
-		}
-		j.waiters = kept
+	if j.closed {
+		j.st.Dropped++
+		j.mu.Unlock()
+		j.log.Error("journal: write after close not kept", "op", o.name())
+		return
 	}
-	if j.head == len(j.q) {
-		j.q, j.head = j.q[:0], 0
-	} else if j.head > 4096 && j.head*2 > len(j.q) {
-		n := copy(j.q, j.q[j.head:])
-		clear(j.q[n:])
-		j.q, j.head = j.q[:n], 0
+	j.seq++
+	o.Seq = j.seq
+	if j.w != nil {
+		payload, err := json.Marshal(o)
+		if err != nil { // only plain records: cannot happen
+			j.walErr = fmt.Errorf("journal encode %s: %w", o.name(), err)
+		} else {
+			if len(j.pend) == 0 {
+				j.pendFirst = o.Seq
+			}
+			j.pend = appendRecord(j.pend, payload)
+		}
+	} else {
+		j.durable = j.seq
+	}
+	switch {
+	case j.w != nil && (j.spillFrom != 0 || len(j.q)-j.head >= j.opt.Limit):
+		// The store is far behind: this write lives only in the journal
+		// file until the applier reads it back, so memory stays bounded.
+		if j.spillFrom == 0 {
+			j.spillFrom = o.Seq
+		}
+	default:
+		j.q = append(j.q, o)
 	}
 	j.mu.Unlock()
-}
-
-func (j *Journal) run() {
-	defer close(j.done)
-	for {
-		o, ok := j.peek()
-		if !ok {
-			return
-		}
-		if !j.apply(o) {
-			return // Close gave up; the op stays in the backlog
-		}
-		j.pop()
+	if j.w != nil {
+		wake(j.commitWake)
+	} else {
+		wake(j.applyWake)
 	}
 }
 
-// apply writes o, retrying transient failures until it is written, refused
-// for good, or the journal is stopped (false).
-func (j *Journal) apply(o op) bool {
-	backoff := j.opt.MinBackoff
+// committer writes queued records in batches, one fsync each.
+func (j *Journal) committer() {
+	defer close(j.commitDone)
+	var spare []byte
 	for {
-		ctx, cancel := context.WithTimeout(j.ctx, j.opt.OpTimeout)
-		err := o.fn(ctx, j.t)
-		cancel()
 		j.mu.Lock()
+		batch, first, last, closed := j.pend, j.pendFirst, j.seq, j.closed
+		if len(batch) > 0 {
+			j.pend, spare = spare[:0], nil // the two buffers take turns
+		}
+		j.mu.Unlock()
+		if len(batch) == 0 {
+			if closed {
+				return
+			}
+			select {
+			case <-j.commitWake:
+			case <-j.ctx.Done():
+				return
+			}
+			continue
+		}
+		err := j.writeBatch(batch, first)
+		j.mu.Lock()
+		if err != nil {
+			if j.walErr == nil {
+				j.walErr = err
+				j.st.LastError = err.Error()
+				j.log.Error("journal: cannot write the journal file; changes are refused from now on", "err", err)
+			}
+		} else {
+			j.durable = last
+			j.st.Commits++
+		}
+		close(j.durableCh)
+		j.durableCh = make(chan struct{})
+		j.mu.Unlock()
+		spare = batch
+		wake(j.applyWake)
+	}
+}
+
+func (j *Journal) writeBatch(batch []byte, first uint64) error {
+	j.mu.Lock()
+	failed := j.walErr
+	j.mu.Unlock()
+	if failed != nil {
+		return failed
+	}
+	if j.w.size >= segmentSize {
+		j.mu.Lock()
+		err := j.w.roll(first)
+		j.mu.Unlock()
+		if err != nil {
+			return err
+		}
+	}
+	return j.w.commit(batch)
+}
+
+// Sync waits until every write queued before the call is in the journal
+// file (fsynced). Call it after a change and before acknowledging it.
+func (j *Journal) Sync(ctx context.Context) error {
+	j.mu.Lock()
+	target := j.seq
+	for {
+		if j.walErr != nil {
+			err := j.walErr
+			j.mu.Unlock()
+			return err
+		}
+		if j.durable >= target {
+			j.mu.Unlock()
+			return nil
+		}
+		ch := j.durableCh
+		j.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("journal sync: %w", ctx.Err())
+		case <-j.commitDone:
+			j.mu.Lock()
+			if j.durable < target && j.walErr == nil {
+				j.mu.Unlock()
+				return ErrClosed
+			}
+			continue
+		}
+		j.mu.Lock()
+	}
+}
+
+// Admit reports whether an operator's change may be made now: ErrFull while
+// the store is so far behind that the backlog reached Options.Limit, or the
+// journal file's error. Calls and CDRs are never refused.
+func (j *Journal) Admit() error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	switch {
+	case j.closed:
+		return ErrClosed
+	case j.walErr != nil:
+		return j.walErr
+	case j.seq-j.applied >= uint64(j.opt.Limit):
+		return ErrFull
+	}
+	return nil
+}
+
+// applier writes durable records to the target in batches, in order.
+func (j *Journal) applier() {
+	defer close(j.applyDone)
+	commitDone := j.commitDone
+	if j.w == nil {
+		commitDone = nil
+	}
+	var last time.Time
+	for {
+		j.mu.Lock()
+		limit := j.durable
+		if j.walErr != nil {
+			limit = j.seq // still apply what memory holds
+		}
+		if j.head == len(j.q) && j.spillFrom != 0 && j.spillFrom <= limit {
+			j.mu.Unlock()
+			if !j.readBack(limit) {
+				return
+			}
+			continue
+		}
+		n := 0
+		for j.head+n < len(j.q) && n < j.opt.BatchSize && j.q[j.head+n].Seq <= limit {
+			n++
+		}
+		if n == 0 {
+			done := j.closed && j.head == len(j.q) && j.spillFrom == 0
+			j.mu.Unlock()
+			if done {
+				return
+			}
+			select {
+			case <-j.applyWake:
+			case <-commitDone:
+				commitDone = nil // once: from now on everything queued is durable
+			case <-j.ctx.Done():
+				return
+			}
+			continue
+		}
+		if wait := j.opt.Linger - time.Since(last); n < j.opt.BatchSize && wait > 0 && !j.closed {
+			// A small batch soon after the last one: let more gather, so the
+			// store commits (and fsyncs) less often than the journal does.
+			j.mu.Unlock()
+			select {
+			case <-time.After(wait):
+			case <-j.ctx.Done():
+				return
+			}
+			continue
+		}
+		last = time.Now()
+		batch := append([]*op(nil), j.q[j.head:j.head+n]...)
+		j.mu.Unlock()
+		if !j.applyAll(batch) {
+			return // Close gave up; the ops stay in the journal file
+		}
+		j.mu.Lock()
+		clear(j.q[j.head : j.head+n])
+		j.head += n
+		j.applied = batch[n-1].Seq
+		if j.head == len(j.q) {
+			j.q, j.head = j.q[:0], 0
+		} else if j.head > 4096 && j.head*2 > len(j.q) {
+			k := copy(j.q, j.q[j.head:])
+			clear(j.q[k:])
+			j.q, j.head = j.q[:k], 0
+		}
+		close(j.appliedCh)
+		j.appliedCh = make(chan struct{})
+		j.mu.Unlock()
+		j.trim(false)
+	}
+}
+
+// readBack moves durable writes that spilled out of memory back into the
+// queue, up to half the limit at a time; false when stopped.
+func (j *Journal) readBack(upto uint64) bool {
+	j.mu.Lock()
+	from := j.spillFrom
+	segs := append([]segment(nil), j.w.segments...)
+	j.mu.Unlock()
+	ops, err := readFrom(segs, from, upto, max(j.opt.Limit/2, 1))
+	if err == nil && (len(ops) == 0 || ops[0].Seq != from) {
+		err = fmt.Errorf("journal: write %d not found in the journal file", from)
+	}
+	if err != nil {
+		j.log.Error("journal: reading spilled writes back", "err", err)
+		select {
+		case <-time.After(time.Second):
+			return true
+		case <-j.ctx.Done():
+			return false
+		}
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.q = append(j.q[:0], ops...)
+	j.head = 0
+	if last := ops[len(ops)-1].Seq; last == j.seq {
+		j.spillFrom = 0 // caught up: new writes stay in memory again
+	} else {
+		j.spillFrom = last + 1
+	}
+	return true
+}
+
+// trim deletes the segments the store now holds entirely; all of them
+// (the current one too) when final and nothing is left.
+func (j *Journal) trim(final bool) {
+	if j.w == nil {
+		return
+	}
+	j.mu.Lock()
+	applied := j.applied
+	var dead []segment
+	segs := j.w.segments
+	for len(segs) > 1 && segs[1].first <= applied+1 {
+		dead = append(dead, segs[0])
+		segs = segs[1:]
+	}
+	if final && len(segs) == 1 && j.seq == applied && j.w.f == nil {
+		dead = append(dead, segs[0])
+		segs = segs[1:]
+	}
+	if len(dead) == 0 {
+		j.mu.Unlock()
+		return
+	}
+	j.w.segments = segs
+	j.mu.Unlock()
+	if err := writeApplied(j.w.dir, applied); err != nil {
+		j.log.Warn("journal: recording progress", "err", err)
+		return // keep the segments; a replay repeats them harmlessly
+	}
+	for _, s := range dead {
+		if err := os.Remove(s.path); err != nil {
+			j.log.Warn("journal: removing an applied segment", "err", err)
+		}
+	}
+}
+
+// applyAll writes batch in one transaction when the target can; otherwise
+// one write at a time, so a retry repeats only the write that failed.
+func (j *Journal) applyAll(batch []*op) bool {
+	if _, ok := j.t.(Batcher); ok {
+		return j.applyBatch(batch)
+	}
+	for _, o := range batch {
+		if !j.applyBatch([]*op{o}) {
+			return false
+		}
+	}
+	return true
+}
+
+func (j *Journal) newBackoff() backoff.BackOff {
+	b := backoff.NewExponentialBackOff(
+		backoff.WithInitialInterval(j.opt.MinBackoff),
+		backoff.WithMaxInterval(j.opt.MaxBackoff),
+		backoff.WithMaxElapsedTime(0))
+	return backoff.WithContext(b, j.ctx)
+}
+
+// applyBatch writes batch in one transaction when it can, retrying
+// transient failures; a batch holding a write the store refuses is redone
+// one write at a time so only that write is skipped. False: stopped.
+func (j *Journal) applyBatch(batch []*op) bool {
+	var bo backoff.BackOff // made on the first failure: the usual case has none
+	for {
+		err := j.try(batch)
 		switch {
 		case err == nil:
-			j.st.Applied++
-			wasDown := j.st.Down
-			j.st.Down = false
-			j.mu.Unlock()
-			if wasDown {
-				j.opt.Logf("nwayacd writeback: database back, writing the backlog")
+			j.ok(len(batch))
+			return true
+		case errors.Is(err, store.ErrRejected) && len(batch) > 1:
+			for _, o := range batch {
+				if !j.applyBatch([]*op{o}) {
+					return false
+				}
 			}
 			return true
 		case errors.Is(err, store.ErrRejected):
+			j.mu.Lock()
 			j.st.Rejected++
 			j.st.LastError = err.Error()
 			j.mu.Unlock()
-			j.opt.Logf("nwayacd writeback: %s refused, skipped: %v", o.name, err)
+			j.log.Warn("journal: the store refused a write; skipped", "op", batch[0].name(), "err", err)
 			return true
 		case j.ctx.Err() != nil:
-			j.mu.Unlock()
 			return false
 		}
+		j.mu.Lock()
 		j.st.Retries++
 		j.st.LastError = err.Error()
 		wasDown := j.st.Down
 		j.st.Down = true
 		j.mu.Unlock()
 		if !wasDown {
-			j.opt.Logf("nwayacd writeback: %s failed, retrying until the database answers: %v", o.name, err)
+			j.log.Warn("journal: store write failed, retrying until it answers", "op", batch[0].name(), "err", err)
+		}
+		if bo == nil {
+			bo = j.newBackoff()
+		}
+		d := bo.NextBackOff()
+		if d == backoff.Stop {
+			return false
 		}
 		select {
-		case <-time.After(backoff):
+		case <-time.After(d):
 		case <-j.ctx.Done():
 			return false
 		}
-		backoff = min(backoff*2, j.opt.MaxBackoff)
 	}
 }
 
-// Flush waits until every write queued before the call has been applied (or
-// refused), e.g. before reloading from the store so the reload does not miss
-// this node's own pending writes. It returns ctx's error when ctx ends first.
+func (j *Journal) try(batch []*op) error {
+	ctx, cancel := context.WithTimeout(j.ctx, j.opt.OpTimeout)
+	defer cancel()
+	all := func(ctx context.Context) error {
+		for _, o := range batch {
+			if err := o.apply(ctx, j.t); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if b, ok := j.t.(Batcher); ok && len(batch) > 1 {
+		return b.Batch(ctx, all)
+	}
+	return all(ctx)
+}
+
+func (j *Journal) ok(n int) {
+	j.mu.Lock()
+	j.st.Applied += uint64(n)
+	wasDown := j.st.Down
+	j.st.Down = false
+	j.mu.Unlock()
+	if wasDown {
+		j.log.Info("journal: store back, writing the backlog")
+	}
+}
+
+// Flush waits until every write queued before the call has been applied to
+// the store (or refused), e.g. before reloading from the store so the reload
+// does not miss this node's own pending writes.
 func (j *Journal) Flush(ctx context.Context) error {
 	j.mu.Lock()
-	if j.finished >= j.queued {
+	target := j.seq
+	for j.applied < target {
+		ch := j.appliedCh
 		j.mu.Unlock()
-		return nil
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("journal flush: %d writes pending: %w", j.Backlog(), ctx.Err())
+		case <-j.applyDone:
+			j.mu.Lock()
+			if j.applied < target {
+				j.mu.Unlock()
+				return ErrClosed
+			}
+			continue
+		}
+		j.mu.Lock()
 	}
-	w := waiter{upto: j.queued, ch: make(chan struct{})}
-	j.waiters = append(j.waiters, w)
 	j.mu.Unlock()
-	select {
-	case <-w.ch:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("writeback flush: %d writes pending: %w", j.Backlog(), ctx.Err())
-	}
+	return nil
 }
 
 // Backlog is the number of writes not yet applied.
 func (j *Journal) Backlog() int {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	return len(j.q) - j.head
+	return int(j.seq - j.applied)
 }
 
 // Stats returns the counters.
@@ -278,95 +599,50 @@ func (j *Journal) Stats() Stats {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	st := j.st
-	st.Backlog = len(j.q) - j.head
+	st.Backlog = int(j.seq - j.applied)
+	st.InMemory = len(j.q) - j.head
 	return st
 }
 
-// Close stops accepting writes and waits until the backlog is written or ctx
-// ends; then it returns an error counting the writes left unwritten. It does
-// not close the target.
+// Close stops accepting writes and waits until the backlog is applied or ctx
+// ends. Writes left unapplied stay in the journal file for the next start;
+// the error counts them. It does not close the target.
 func (j *Journal) Close(ctx context.Context) error {
 	j.mu.Lock()
 	j.closed = true
 	j.mu.Unlock()
+	wake(j.commitWake)
+	wake(j.applyWake)
+	both := make(chan struct{})
+	go func() {
+		<-j.commitDone
+		<-j.applyDone
+		close(both)
+	}()
 	select {
-	case j.wake <- struct{}{}:
-	default:
-	}
-	select {
-	case <-j.done:
-		j.stop()
-		return nil
+	case <-both:
 	case <-ctx.Done():
+		j.stop()
+		<-both
 	}
 	j.stop()
-	<-j.done
+	if j.w != nil {
+		j.mu.Lock()
+		err := j.w.closeSegment()
+		j.mu.Unlock()
+		if err != nil {
+			j.log.Warn("journal: closing the file", "err", err)
+		}
+		j.trim(true)
+		j.mu.Lock()
+		_ = j.w.close() // the lock, last
+		j.mu.Unlock()
+	}
 	if n := j.Backlog(); n > 0 {
+		if j.w != nil {
+			return fmt.Errorf("writeback: %d writes not yet in the store; they stay in the journal for the next start: %w", n, ctx.Err())
+		}
 		return fmt.Errorf("writeback: %d writes not flushed: %w", n, ctx.Err())
 	}
 	return nil
-}
-
-// UpsertExtension queues store.UpsertExtension.
-func (j *Journal) UpsertExtension(e store.Extension) {
-	j.enqueue(op{"upsert extension " + e.Number, func(ctx context.Context, t Target) error { return t.UpsertExtension(ctx, e) }})
-}
-
-// DeleteExtension queues store.DeleteExtension.
-func (j *Journal) DeleteExtension(number string) {
-	j.enqueue(op{"delete extension " + number, func(ctx context.Context, t Target) error { return t.DeleteExtension(ctx, number) }})
-}
-
-// UpsertGroup queues store.UpsertGroup.
-func (j *Journal) UpsertGroup(g store.Group) {
-	j.enqueue(op{"upsert group " + g.Number, func(ctx context.Context, t Target) error { return t.UpsertGroup(ctx, g) }})
-}
-
-// DeleteGroup queues store.DeleteGroup.
-func (j *Journal) DeleteGroup(number string) {
-	j.enqueue(op{"delete group " + number, func(ctx context.Context, t Target) error { return t.DeleteGroup(ctx, number) }})
-}
-
-// SetCurrentExt queues store.SetCurrentExt.
-func (j *Journal) SetCurrentExt(group, ext string) {
-	j.enqueue(op{"set current ext of " + group, func(ctx context.Context, t Target) error { return t.SetCurrentExt(ctx, group, ext) }})
-}
-
-// ReplaceMemberships queues store.ReplaceMemberships; groups is copied.
-func (j *Journal) ReplaceMemberships(ext string, groups []string) {
-	groups = append([]string(nil), groups...)
-	j.enqueue(op{"memberships of " + ext, func(ctx context.Context, t Target) error { return t.ReplaceMemberships(ctx, ext, groups) }})
-}
-
-// AddListEntry queues store.AddListEntry.
-func (j *Journal) AddListEntry(l store.ListEntry) {
-	j.enqueue(op{"add " + string(l.Kind) + " entry", func(ctx context.Context, t Target) error { return t.AddListEntry(ctx, l) }})
-}
-
-// RemoveListEntry queues store.RemoveListEntry.
-func (j *Journal) RemoveListEntry(l store.ListEntry) {
-	j.enqueue(op{"remove " + string(l.Kind) + " entry", func(ctx context.Context, t Target) error { return t.RemoveListEntry(ctx, l) }})
-}
-
-// PutMemory queues store.PutMemory.
-func (j *Journal) PutMemory(m store.Memory) {
-	j.enqueue(op{"memory", func(ctx context.Context, t Target) error { return t.PutMemory(ctx, m) }})
-}
-
-// InsertCDR queues store.InsertCDR; NoAnswerAgents is copied.
-func (j *Journal) InsertCDR(c event.CDR) {
-	c.NoAnswerAgents = append([]string(nil), c.NoAnswerAgents...)
-	if len(c.NoAnswerAgents) == 0 {
-		c.NoAnswerAgents = nil
-	}
-	j.enqueue(op{"cdr " + c.UUID, func(ctx context.Context, t Target) error { return t.InsertCDR(ctx, c) }})
-}
-
-// AppendAgentLog queues store.AppendAgentLog, giving a an ID first when it
-// has none so that a retry cannot add the row twice.
-func (j *Journal) AppendAgentLog(a store.AgentLog) {
-	if a.ID == "" {
-		a.ID = store.NewID()
-	}
-	j.enqueue(op{"agent log of " + a.Ext, func(ctx context.Context, t Target) error { return t.AppendAgentLog(ctx, a) }})
 }

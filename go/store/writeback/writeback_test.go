@@ -58,7 +58,14 @@ func (f *fake) got() []string {
 	return append([]string(nil), f.written...)
 }
 
-func quiet(string, ...any) {}
+func open(t testing.TB, target writeback.Target, opt writeback.Options) *writeback.Journal {
+	t.Helper()
+	j, err := writeback.New(target, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return j
+}
 
 func TestOrderAndRetry(t *testing.T) {
 	down := errors.New("connection refused")
@@ -71,7 +78,7 @@ func TestOrderAndRetry(t *testing.T) {
 		}
 		return nil
 	}}
-	j := writeback.New(f, writeback.Options{MinBackoff: time.Millisecond, MaxBackoff: 4 * time.Millisecond, Logf: quiet})
+	j := open(t, f, writeback.Options{MinBackoff: time.Millisecond, MaxBackoff: 4 * time.Millisecond})
 	var want []string
 	for i := range 8 {
 		j.InsertCDR(event.CDR{UUID: fmt.Sprint(i)})
@@ -95,38 +102,40 @@ func TestOrderAndRetry(t *testing.T) {
 	}
 }
 
-func TestLimitDropsAndCounts(t *testing.T) {
+// TestLimitRefusesNeverDrops: past the limit, Admit refuses operators'
+// changes, while what the call path queues is still kept and written.
+func TestLimitRefusesNeverDrops(t *testing.T) {
 	f := &fake{gate: make(chan struct{})}
-	var mu sync.Mutex
-	var logs []string
-	j := writeback.New(f, writeback.Options{Limit: 10, Logf: func(format string, args ...any) {
-		mu.Lock()
-		logs = append(logs, fmt.Sprintf(format, args...))
-		mu.Unlock()
-	}})
+	j := open(t, f, writeback.Options{Limit: 10})
 	for i := range 25 {
+		if i == 9 {
+			if err := j.Admit(); err != nil {
+				t.Fatalf("Admit with 9 queued: %v", err)
+			}
+		}
 		j.UpsertExtension(store.Extension{Number: "1000", JobNumber: fmt.Sprint(i)})
 	}
-	if st := j.Stats(); st.Backlog != 10 || st.Dropped != 15 {
-		t.Fatalf("stats %+v, want backlog 10 and 15 dropped", st)
+	if err := j.Admit(); !errors.Is(err, writeback.ErrFull) {
+		t.Fatalf("Admit past the limit: %v, want ErrFull", err)
 	}
-	mu.Lock()
-	if len(logs) == 0 {
-		t.Fatal("dropping writes logged nothing")
+	if st := j.Stats(); st.Backlog != 25 || st.Dropped != 0 {
+		t.Fatalf("stats %+v, want backlog 25 and nothing dropped", st)
 	}
-	mu.Unlock()
 	close(f.gate)
 	if err := j.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if got := f.got(); len(got) != 10 || got[9] != "ext 1000 9" {
+	if got := f.got(); len(got) != 25 || got[24] != "ext 1000 24" {
 		t.Fatalf("written %v", got)
+	}
+	if err := j.Admit(); !errors.Is(err, writeback.ErrClosed) {
+		t.Fatalf("Admit after Close: %v", err)
 	}
 }
 
 func TestCloseGivesUp(t *testing.T) {
 	f := &fake{fail: func(string, int) error { return errors.New("down") }}
-	j := writeback.New(f, writeback.Options{MinBackoff: time.Millisecond, Logf: quiet})
+	j := open(t, f, writeback.Options{MinBackoff: time.Millisecond})
 	j.InsertCDR(event.CDR{UUID: "a"})
 	j.InsertCDR(event.CDR{UUID: "b"})
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
@@ -142,7 +151,7 @@ func TestCloseGivesUp(t *testing.T) {
 
 func TestFlush(t *testing.T) {
 	f := &fake{gate: make(chan struct{})}
-	j := writeback.New(f, writeback.Options{Logf: quiet})
+	j := open(t, f, writeback.Options{})
 	defer func() { _ = j.Close(context.Background()) }()
 	if err := j.Flush(context.Background()); err != nil {
 		t.Fatalf("flush of an empty journal: %v", err)
@@ -171,8 +180,24 @@ func TestFlush(t *testing.T) {
 // BenchmarkEnqueue is the call path's cost of one write (the writer keeps up).
 func BenchmarkEnqueue(b *testing.B) {
 	f := &fake{}
-	j := writeback.New(f, writeback.Options{Logf: quiet})
+	j := open(b, f, writeback.Options{})
 	c := event.CDR{UUID: "x", NoAnswerAgents: []string{"1011"}}
+	for b.Loop() {
+		j.InsertCDR(c)
+	}
+	b.StopTimer()
+	if err := j.Close(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// BenchmarkEnqueueJournaled is the call path's cost of one write with the
+// journal file (encoding included; the fsync is the committer's, not the
+// caller's).
+func BenchmarkEnqueueJournaled(b *testing.B) {
+	f := &fake{}
+	j := open(b, f, writeback.Options{Dir: b.TempDir()})
+	c := event.CDR{UUID: "x", NoAnswerAgents: []string{"1011"}, Group: "110", DestinationNumber: "1001"}
 	for b.Loop() {
 		j.InsertCDR(c)
 	}

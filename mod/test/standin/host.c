@@ -125,6 +125,68 @@ void switch_console_set_complete(const char *string)
 	pthread_mutex_unlock(&lock);
 }
 
+#define MAX_COMPLETE_FUNCS 8
+static struct { char name[64]; switch_console_complete_callback_t cb; } complete_funcs[MAX_COMPLETE_FUNCS];
+
+switch_status_t switch_console_add_complete_func(const char *name, switch_console_complete_callback_t cb)
+{
+	int i;
+
+	for (i = 0; i < MAX_COMPLETE_FUNCS; i++) {
+		if (!complete_funcs[i].cb) {
+			snprintf(complete_funcs[i].name, sizeof(complete_funcs[i].name), "%s", name);
+			complete_funcs[i].cb = cb;
+			return SWITCH_STATUS_SUCCESS;
+		}
+	}
+	return SWITCH_STATUS_FALSE;
+}
+
+switch_status_t switch_console_del_complete_func(const char *name)
+{
+	int i;
+
+	for (i = 0; i < MAX_COMPLETE_FUNCS; i++) {
+		if (complete_funcs[i].cb && !strcmp(complete_funcs[i].name, name)) {
+			complete_funcs[i].cb = NULL;
+			return SWITCH_STATUS_SUCCESS;
+		}
+	}
+	return SWITCH_STATUS_FALSE;
+}
+
+void switch_console_push_match(switch_console_callback_match_t **matches, const char *new_val)
+{
+	switch_console_callback_match_node_t *n = calloc(1, sizeof(*n));
+
+	if (!*matches) *matches = calloc(1, sizeof(**matches));
+	n->val = strdup(new_val);
+	if ((*matches)->end) (*matches)->end->next = n;
+	else (*matches)->head = n;
+	(*matches)->end = n;
+	(*matches)->count++;
+}
+
+/* Runs the completion list `name` and reports whether `want` is among its matches. */
+static int complete_has(const char *name, const char *want)
+{
+	switch_console_callback_match_t *m = NULL;
+	switch_console_callback_match_node_t *n, *next;
+	int i, found = 0;
+
+	for (i = 0; i < MAX_COMPLETE_FUNCS; i++) {
+		if (complete_funcs[i].cb && !strcmp(complete_funcs[i].name, name)) complete_funcs[i].cb("", "", &m);
+	}
+	for (n = m ? m->head : NULL; n; n = next) {
+		next = n->next;
+		found |= !strcmp(n->val, want);
+		free(n->val);
+		free(n);
+	}
+	free(m);
+	return found;
+}
+
 /* ------------------------------------------------------------------------ */
 /* module interfaces                                                          */
 
@@ -491,10 +553,11 @@ typedef struct {
 	int hangup_in_bridge;	/* the caller hangs up during the bridge */
 	int max_offers;			/* the caller hangs up at the offer after this many (0: 3) */
 	int ready_on_play;		/* at the n-th play an operator runs "nway_ready 1000" (0: never) */
+	const char *transfer_to;	/* during the bridge the caller is transferred there (a phone's REFER) */
 } script_t;
 
 struct standin_channel {
-	int ready, answered, brk;
+	int ready, answered, brk, transferred;
 	char vars[16][2][600];
 	int nvars;
 	switch_caller_profile_t profile;
@@ -552,6 +615,34 @@ static int session_break(const char *args)
 	return found;
 }
 
+static int sig_breaks;	/* switch_core_session_kill_channel(SWITCH_SIG_BREAK) calls: direct wakes */
+
+/* Callers only, as FreeSWITCH finds any live session; the read lock is not modelled. */
+switch_core_session_t *switch_core_session_perform_locate(const char *uuid_str, const char *file, const char *func, int line)
+{
+	switch_core_session_t *found = NULL;
+	int i;
+
+	(void) file; (void) func; (void) line;
+	pthread_mutex_lock(&lock);
+	for (i = 0; i < MAX_LIVE && uuid_str; i++) {
+		if (live[i] && !strcmp(live[i]->uuid, uuid_str)) found = live[i];
+	}
+	pthread_mutex_unlock(&lock);
+	return found;
+}
+
+switch_status_t switch_core_session_perform_kill_channel(switch_core_session_t *session, const char *file, const char *func, int line, switch_signal_t sig)
+{
+	(void) session; (void) file; (void) func; (void) line;
+	if (sig == SWITCH_SIG_BREAK) {
+		pthread_mutex_lock(&lock);
+		sig_breaks++;
+		pthread_mutex_unlock(&lock);
+	}
+	return SWITCH_STATUS_SUCCESS;
+}
+
 static switch_core_session_t *session_new(const char *caller)
 {
 	switch_core_session_t *s = calloc(1, sizeof(*s));
@@ -583,7 +674,19 @@ int switch_channel_test_ready(switch_channel_t *channel, switch_bool_t check_rea
 uint32_t switch_channel_test_flag(switch_channel_t *channel, switch_channel_flag_t flag)
 {
 	if (flag == CF_BREAK) return (uint32_t) channel->brk;
+	if (flag == CF_TRANSFER) return (uint32_t) channel->transferred;
 	return flag == CF_ANSWERED ? (uint32_t) channel->answered : 0;
+}
+
+void switch_channel_set_flag_value(switch_channel_t *channel, switch_channel_flag_t flag, uint32_t value)
+{
+	if (flag == CF_BREAK) {
+		pthread_mutex_lock(&lock);
+		channel->brk = (int) value;
+		pthread_mutex_unlock(&lock);
+	} else if (flag == CF_ANSWERED) {
+		channel->answered = (int) value;
+	}
 }
 
 /* uuid_break sets the channel's break flag (ch.brk here) until media clears it */
@@ -762,6 +865,10 @@ switch_status_t switch_ivr_multi_threaded_bridge(switch_core_session_t *session,
 	(void) dtmf_callback; (void) session_data; (void) peer_session_data;
 	trace(session, "bridge:%s", peer_session->uuid);
 	if (session->script.hangup_in_bridge) session->ch.ready = 0;
+	if (session->script.transfer_to) {	/* as switch_ivr_session_transfer: new profile, CF_TRANSFER */
+		session->ch.profile.destination_number = session->script.transfer_to;
+		session->ch.transferred = 1;
+	}
 	return SWITCH_STATUS_SUCCESS;
 }
 
@@ -828,6 +935,14 @@ static void test_apis(void)
 			free(r);
 		}
 	}
+	/* the syntax `show api` prints is the one Go's usage line names */
+	for (a = current_module->apis; a; a = a->next) {
+		char *r = run_api(a->interface_name, "\x01"), want[512];
+
+		snprintf(want, sizeof(want), "Usage: %s%s%s\n", a->interface_name, *a->syntax ? " " : "", a->syntax);
+		CHECK(strstr(r, want) != NULL, "%s: registered syntax \"%s\", Go's usage: %s", a->interface_name, a->syntax, r);
+		free(r);
+	}
 	{
 		char *r = run_api("nwayacd", "reload");
 
@@ -862,6 +977,8 @@ static void api_quiet(const char *name, const char *args)
 	if (verbose) fprintf(stderr, "%s %s -> %s", name, args, r);
 	free(r);
 }
+
+static int ext_line_has(const char *ext, const char *want);
 
 /* Checks hold for any Handler: they are about the boundary, not the routing. */
 static void test_apps(void)
@@ -952,8 +1069,22 @@ static void test_apps(void)
 	session_free(s);
 	sc.hangup_in_bridge = 0;
 
+	/* the agent's phone transfers the caller to 1002 (REFER): the shim tells Go
+	 * before the bridge's end, so 1002 is talking on that call, not offered
+	 * another, and the agent who answered wraps up */
+	sc.outcome = O_ANSWER;
+	sc.transfer_to = "1002";
+	s = run_app("nwayacd", "12320", sc, NULL);
+	snprintf(uuids[nu++], 64, "%s", s->uuid);
+	CHECK(strstr(s->ch.trace, "bridge:") != NULL, "transfer: not bridged: %s", s->ch.trace);
+	CHECK(ext_line_has("1002", "\ttalking"), "transfer: 1002 is not talking after the caller was transferred to it");
+	session_free(s);
+	sc.transfer_to = NULL;
+	api_quiet("nway_ready", "1002");
+
 	/* no agent is ready: the caller waits; an operator readies 1000; Go wakes the
-	 * waiting session with uuid_break and offers it */
+	 * waiting session through the host's wake (CF_BREAK + SWITCH_SIG_BREAK,
+	 * no API command) and offers it */
 	api_quiet("nway_busy", "1000");
 	api_quiet("nway_busy", "1001");
 	api_quiet("nway_busy", "1002");
@@ -964,6 +1095,10 @@ static void test_apps(void)
 	CHECK((q = strstr(s->ch.trace, "woken")) && strstr(q, "originate:") && strstr(q, "user/1000"),
 		  "wake: the waiting call was not woken and offered to 1000: %.600s", s->ch.trace);
 	CHECK(strstr(s->ch.trace, "originate:") > q, "wake: offered before the wake: %.600s", s->ch.trace);
+	pthread_mutex_lock(&lock);
+	i = sig_breaks;
+	pthread_mutex_unlock(&lock);
+	CHECK(i > 0, "wake: the session was not woken directly (SWITCH_SIG_BREAK), only by uuid_break");
 	session_free(s);
 	sc.ready_on_play = 0;
 	api_quiet("nway_ready", "1001");
@@ -989,6 +1124,11 @@ static void test_apps(void)
 	s = run_app("nwayacd", NULL, sc, NULL);
 	CHECK(s->ch.trace[0] == '\0', "nwayacd usage: %s", s->ch.trace);
 	session_free(s);
+
+	/* fs_cli completes extension and group arguments from the module's lists */
+	CHECK(complete_has("::nwayacd::list_exts", "1001"), "completion: extension 1001 not offered");
+	CHECK(complete_has("::nwayacd::list_groups", "12320"), "completion: group 12320 not offered");
+	CHECK(!complete_has("::nwayacd::list_groups", "1001"), "completion: an extension offered as a group");
 
 	/* every application returned, so Leave reached Go: no call is still queued */
 	q = run_api("nway_list_queue", "");
@@ -1028,8 +1168,8 @@ static switch_event_t *channel_event(switch_event_types_t id, const char *subcla
 	return e;
 }
 
-/* the extension's line of nway_list_exts says reged */
-static int ext_reged(const char *ext)
+/* the extension's line of nway_list_exts holds want */
+static int ext_line_has(const char *ext, const char *want)
 {
 	char *r = run_api("nway_list_exts", ""), key[32], *line;
 	int ok = 0;
@@ -1040,13 +1180,15 @@ static int ext_reged(const char *ext)
 			char *end = strchr(line, '\n');
 
 			if (end) *end = '\0';
-			ok = strstr(line, "\treged") != NULL;
+			ok = strstr(line, want) != NULL;
 			break;
 		}
 	}
 	free(r);
 	return ok;
 }
+
+static int ext_reged(const char *ext) { return ext_line_has(ext, "\treged"); }
 
 static void test_events(int bench)
 {
@@ -1211,6 +1353,9 @@ int main(int argc, char **argv)
 		CHECK(unload(dl) == SWITCH_STATUS_SUCCESS, "round %d: shutdown did not return SUCCESS", round);
 		CHECK(nbindings == 0, "round %d: %d bindings after shutdown", round, nbindings);
 		CHECK(!subclass_reserved, "round %d: subclass still reserved after shutdown", round);
+		for (int i = 0; i < MAX_COMPLETE_FUNCS; i++) {
+			CHECK(!complete_funcs[i].cb, "round %d: completion list %s still registered after shutdown", round, complete_funcs[i].name);
+		}
 		dlclose(dl);	/* a no-op under -z nodelete; the next dlopen gets the same image */
 	}
 	printf("host calls from Go: %d api_execute, %d nwayacd::info events\n", api_from_go, fired_info);

@@ -131,6 +131,22 @@ switch_status_t switch_console_stream_raw_write(switch_stream_handle_t *handle, 
 	s.write_function = switch_console_stream_write; s.raw_write_function = switch_console_stream_raw_write; \
 	s.alloc_len = SWITCH_CMD_CHUNK_LEN; s.alloc_chunk = SWITCH_CMD_CHUNK_LEN
 void switch_console_set_complete(const char *string);
+struct switch_console_callback_match_node {
+	char *val;
+	struct switch_console_callback_match_node *next;
+};
+typedef struct switch_console_callback_match_node switch_console_callback_match_node_t;
+struct switch_console_callback_match {
+	struct switch_console_callback_match_node *head;
+	struct switch_console_callback_match_node *end;
+	int count;
+	int dynamic;
+};
+typedef struct switch_console_callback_match switch_console_callback_match_t;
+typedef switch_status_t (*switch_console_complete_callback_t) (const char *, const char *, switch_console_callback_match_t **matches);
+switch_status_t switch_console_add_complete_func(const char *name, switch_console_complete_callback_t cb);
+switch_status_t switch_console_del_complete_func(const char *name);
+void switch_console_push_match(switch_console_callback_match_t **matches, const char *new_val);
 
 /* interfaces */
 typedef switch_status_t (*switch_api_function_t) (const char *cmd, switch_core_session_t *session, switch_stream_handle_t *stream);
@@ -263,7 +279,8 @@ typedef enum {
 	SWITCH_CAUSE_USER_NOT_REGISTERED = 806
 } switch_call_cause_t;
 typedef enum { CS_NEW, CS_INIT, CS_ROUTING, CS_EXECUTE, CS_HANGUP } switch_channel_state_t;
-typedef enum { CF_ANSWERED = 1, CF_BREAK = 2 } switch_channel_flag_t;
+typedef enum { CF_ANSWERED = 1, CF_BREAK = 2, CF_TRANSFER = 3 } switch_channel_flag_t;
+typedef enum { SWITCH_SIG_NONE, SWITCH_SIG_KILL, SWITCH_SIG_XFER, SWITCH_SIG_BREAK } switch_signal_t;
 typedef enum { SWITCH_INPUT_TYPE_DTMF, SWITCH_INPUT_TYPE_EVENT } switch_input_type_t;
 typedef uint32_t switch_originate_flag_t;
 #define SOF_NONE 0
@@ -290,6 +307,12 @@ typedef struct {
 switch_channel_t *switch_core_session_get_channel(switch_core_session_t *session);
 char *switch_core_session_get_uuid(switch_core_session_t *session);
 void switch_core_session_rwunlock(switch_core_session_t *session);
+switch_core_session_t *switch_core_session_perform_locate(const char *uuid_str, const char *file, const char *func, int line);
+#define switch_core_session_locate(uuid_str) switch_core_session_perform_locate(uuid_str, __FILE__, __SWITCH_FUNC__, __LINE__)
+switch_status_t switch_core_session_perform_kill_channel(switch_core_session_t *session, const char *file, const char *func, int line, switch_signal_t sig);
+#define switch_core_session_kill_channel(session, sig) switch_core_session_perform_kill_channel(session, __FILE__, __SWITCH_FUNC__, __LINE__, sig)
+void switch_channel_set_flag_value(switch_channel_t *channel, switch_channel_flag_t flag, uint32_t value);
+#define switch_channel_set_flag(_c, _f) switch_channel_set_flag_value(_c, _f, 1)
 int switch_channel_test_ready(switch_channel_t *channel, switch_bool_t check_ready, switch_bool_t check_media);
 #define switch_channel_ready(_channel) switch_channel_test_ready(_channel, SWITCH_TRUE, SWITCH_FALSE)
 uint32_t switch_channel_test_flag(switch_channel_t *channel, switch_channel_flag_t flag);

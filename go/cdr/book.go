@@ -1,0 +1,156 @@
+package cdr
+
+import (
+	"sync"
+	"time"
+
+	"github.com/nwayacd/mod_nwayacd/go/event"
+)
+
+// Book keeps the Record of every call from its entry until its CDR is
+// complete: the caller has left the application and FreeSWITCH's own
+// hangup facts for the caller leg (stamps, disposition, record file) have
+// arrived, or Grace has passed without them.
+//
+// Like a Record, a Book is not locked: its owner calls it under its own lock
+// (Lock), which the grace timers take too.
+type Book struct {
+	grace time.Duration
+	loc   *time.Location
+	lock  sync.Locker
+	emit  func(uuid string, c event.CDR)
+	open  map[string]entry // by value: one allocation per call fewer
+}
+
+type entry struct {
+	rec     *Record
+	left    bool // the caller left the application
+	away    bool // … but its channel goes on elsewhere (a transfer)
+	legSeen bool // FreeSWITCH's hangup facts for the caller leg arrived
+}
+
+// BookOptions configure a Book.
+type BookOptions struct {
+	// Grace is how long a call whose caller left waits for the caller leg's
+	// hangup facts; 0 writes at once (deterministic owners such as the simulator).
+	Grace    time.Duration
+	Location *time.Location // how stamps are shown; nil: UTC
+	Lock     sync.Locker    // the owner's lock, taken by grace timers
+	// Emit receives each complete CDR once, with Lock held.
+	Emit func(uuid string, c event.CDR)
+}
+
+// NewBook returns an empty book.
+func NewBook(o BookOptions) *Book {
+	return &Book{grace: o.Grace, loc: o.Location, lock: o.Lock, emit: o.Emit, open: make(map[string]entry)}
+}
+
+// Open starts the record of the call whose caller channel is uuid (see New).
+// A record still open under uuid is replaced without being written: callers
+// Close it first.
+func (b *Book) Open(uuid, group string, callout bool) *Record {
+	r := New(uuid, group, callout)
+	b.open[uuid] = entry{rec: r}
+	return r
+}
+
+// Record returns the open record of call uuid, or nil.
+func (b *Book) Record(uuid string) *Record {
+	return b.open[uuid].rec
+}
+
+// CallerLeg merges FreeSWITCH's hangup facts for a caller leg (l.UUID is the
+// call's uuid) and completes the record when the caller has already left.
+// It reports whether l was the caller leg of an open call.
+func (b *Book) CallerLeg(l Leg) bool {
+	e, ok := b.open[l.UUID]
+	if !ok {
+		return false
+	}
+	e.rec.Caller(l)
+	e.legSeen = true
+	b.open[l.UUID] = e
+	if e.left {
+		b.Close(l.UUID)
+	}
+	return true
+}
+
+// Left records that the caller of call uuid left the application at at. The
+// CDR is written now when the leg's facts are in (or Grace is 0), otherwise
+// when they arrive or Grace has passed, whichever comes first.
+func (b *Book) Left(uuid string, at time.Time) {
+	e, ok := b.open[uuid]
+	if !ok {
+		return
+	}
+	e.left = true
+	b.open[uuid] = e
+	e.rec.Caller(Leg{End: at})
+	if e.legSeen || b.grace <= 0 {
+		b.Close(uuid)
+		return
+	}
+	time.AfterFunc(b.grace, func() {
+		b.lock.Lock()
+		defer b.lock.Unlock()
+		if b.open[uuid].rec == e.rec { // not written meanwhile, nor a later visit of the same channel
+			b.Close(uuid)
+		}
+	})
+}
+
+// Away records that the caller left the application while its channel goes
+// on elsewhere (a transfer): the call is over only when the caller leg ends,
+// so the CDR is written when its hangup facts arrive, with no grace timer.
+func (b *Book) Away(uuid string) {
+	e, ok := b.open[uuid]
+	if !ok {
+		return
+	}
+	e.left, e.away = true, true
+	b.open[uuid] = e
+	if e.legSeen {
+		b.Close(uuid)
+	}
+}
+
+// Back records that a call that was Away entered the application again (a
+// transfer's route into nway_bridge): the same record goes on.
+func (b *Book) Back(uuid string) {
+	e, ok := b.open[uuid]
+	if !ok {
+		return
+	}
+	e.left, e.away = false, false
+	b.open[uuid] = e
+}
+
+// Close writes call uuid's CDR with what is known now (a channel re-entering,
+// an unload) and forgets the call. It reports whether the call was open.
+func (b *Book) Close(uuid string) bool {
+	e, ok := b.open[uuid]
+	if !ok {
+		return false
+	}
+	delete(b.open, uuid)
+	b.emit(uuid, e.rec.Build(b.loc))
+	return true
+}
+
+// Drop forgets call uuid without a CDR (a call the core refused to take).
+func (b *Book) Drop(uuid string) { delete(b.open, uuid) }
+
+// Len is how many calls are open.
+func (b *Book) Len() int { return len(b.open) }
+
+// CloseAll ends every open record at now (unload): calls still up get now
+// as their caller leg's end, since FreeSWITCH is about to hang them up.
+func (b *Book) CloseAll(now time.Time) {
+	for uuid, e := range b.open {
+		if !e.left || e.away {
+			e.rec.Caller(Leg{End: now})
+		}
+		b.Close(uuid)
+	}
+}

@@ -1,0 +1,151 @@
+package cdr
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nwayacd/mod_nwayacd/go/event"
+)
+
+type sink struct {
+	mu   sync.Mutex
+	cdrs []event.CDR
+}
+
+func (s *sink) emit(_ string, c event.CDR) { s.cdrs = append(s.cdrs, c) }
+
+func (s *sink) got() []event.CDR {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]event.CDR(nil), s.cdrs...)
+}
+
+func newBook(grace time.Duration) (*Book, *sink) {
+	s := &sink{}
+	return NewBook(BookOptions{Grace: grace, Location: cst, Lock: &s.mu, Emit: s.emit}), s
+}
+
+// The caller leaves, then FreeSWITCH's hangup facts arrive: one CDR, with
+// the switch's own end stamp and disposition.
+func TestBookWaitsForTheCallerLegsFacts(t *testing.T) {
+	b, s := newBook(time.Hour)
+	r := b.Open(uuid, "120", false)
+	r.Caller(seedCaller())
+	r.NoAnswer("1011", at(16, 57, 11))
+	b.Left(uuid, at(16, 57, 28))
+	if len(s.got()) != 0 {
+		t.Fatal("written before the caller leg's facts or the grace")
+	}
+	if !b.CallerLeg(Leg{UUID: uuid, End: at(16, 57, 29), HangupDisposition: "recv_bye"}) {
+		t.Fatal("caller leg of an open call not taken")
+	}
+	got := s.got()
+	if len(got) != 1 || got[0].AEndStamp != "2021-05-30 16:57:29" || got[0].ASIPHangupDisposition != "recv_bye" {
+		t.Fatalf("CDRs %+v", got)
+	}
+	if b.Len() != 0 || b.CallerLeg(Leg{UUID: uuid}) {
+		t.Fatal("a written call is still open")
+	}
+}
+
+// Facts first, then the caller leaves: written at once.
+func TestBookFactsFirst(t *testing.T) {
+	b, s := newBook(time.Hour)
+	b.Open(uuid, "120", false)
+	b.CallerLeg(seedCaller())
+	if len(s.got()) != 0 {
+		t.Fatal("written while the caller is still in the application")
+	}
+	b.Left(uuid, at(16, 57, 29))
+	if len(s.got()) != 1 {
+		t.Fatalf("%d CDRs", len(s.got()))
+	}
+}
+
+// No facts: the grace timer writes what is known, once.
+func TestBookGraceWritesWhatIsKnown(t *testing.T) {
+	b, s := newBook(20 * time.Millisecond)
+	s.mu.Lock()
+	b.Open(uuid, "120", false).Caller(seedCaller())
+	b.Left(uuid, at(16, 57, 29))
+	s.mu.Unlock()
+	deadline := time.Now().Add(5 * time.Second)
+	for len(s.got()) == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	got := s.got()
+	if len(got) != 1 || got[0].AEndStamp != "2021-05-30 16:57:29" {
+		t.Fatalf("CDRs %+v", got)
+	}
+}
+
+// A channel sent on to nwayacd again: the first visit is written at once,
+// and its grace timer never writes the second visit early.
+func TestBookSecondVisitOfTheSameChannel(t *testing.T) {
+	b, s := newBook(20 * time.Millisecond)
+	s.mu.Lock()
+	b.Open(uuid, "120", false)
+	b.Left(uuid, at(16, 57, 20))
+	b.Close(uuid)
+	b.Open(uuid, "121", false)
+	s.mu.Unlock()
+	time.Sleep(100 * time.Millisecond)
+	got := s.got()
+	if len(got) != 1 || got[0].Group != "120" {
+		t.Fatalf("CDRs %+v", got)
+	}
+	s.mu.Lock()
+	b.CloseAll(at(16, 58, 0))
+	s.mu.Unlock()
+	got = s.got()
+	if len(got) != 2 || got[1].Group != "121" || got[1].AEndStamp != "2021-05-30 16:58:00" {
+		t.Fatalf("CDRs after CloseAll %+v", got)
+	}
+}
+
+func TestBookDropWritesNothing(t *testing.T) {
+	b, s := newBook(0)
+	b.Open(uuid, "120", false)
+	b.Drop(uuid)
+	b.Left(uuid, at(16, 57, 29))
+	b.CloseAll(at(16, 58, 0))
+	if len(s.got()) != 0 || b.Record(uuid) != nil {
+		t.Fatal("a dropped call was written")
+	}
+}
+
+// A transferred caller leaves the application but talks on: the CDR waits
+// for its leg to end, however long that takes, and a return to the
+// application (nway_bridge after the transfer) keeps the same record.
+func TestBookAwayWaitsForTheCallerLeg(t *testing.T) {
+	b, s := newBook(time.Millisecond)
+	r := b.Open(uuid, "120", false)
+	r.Caller(seedCaller())
+	r.Answered("1011", Leg{Start: at(16, 57, 11), Answer: at(16, 57, 12)})
+	r.Transferred("1012")
+	b.Away(uuid)
+	b.Back(uuid) // the transfer's route enters nway_bridge
+	b.Away(uuid)
+	time.Sleep(20 * time.Millisecond) // longer than the grace: no timer for a transfer
+	if len(s.got()) != 0 || b.Record(uuid) != r {
+		t.Fatal("a transferred call was written before its caller leg ended")
+	}
+	b.CallerLeg(Leg{UUID: uuid, End: at(16, 59, 0), HangupDisposition: "send_bye"})
+	got := s.got()
+	if len(got) != 1 || got[0].Flag != FlagTransferred || got[0].AEndStamp != "2021-05-30 16:59:00" || got[0].ABillsec != "110" {
+		t.Fatalf("CDRs %+v", got)
+	}
+}
+
+// Unload with a transferred call still talking: it ends now.
+func TestBookCloseAllEndsAwayCalls(t *testing.T) {
+	b, s := newBook(time.Hour)
+	b.Open(uuid, "120", false).Caller(seedCaller())
+	b.Away(uuid)
+	b.CloseAll(at(17, 0, 0))
+	got := s.got()
+	if len(got) != 1 || got[0].AEndStamp != "2021-05-30 17:00:00" {
+		t.Fatalf("CDRs %+v", got)
+	}
+}

@@ -1,0 +1,106 @@
+// Command nwayacd-load measures mod_nwayacd in an installed, running
+// FreeSWITCH against a bare answer+bridge on the same switch: sipp callers
+// and agents on loopback, SIP captured with kernel timestamps (needs root).
+// With no FreeSWITCH running it says so and exits 0. It cleans up the
+// dialplan and extensions it added, and kills only the sipp processes it
+// started itself.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nwayacd/mod_nwayacd/go/loadtest"
+)
+
+func main() {
+	var (
+		rates    = flag.String("rates", "20", "call rates per second, comma-separated (each is one run per profile)")
+		calls    = flag.Int("calls", 400, "calls per run")
+		agents   = flag.Int("agents", 70, "agents (extensions 7000…)")
+		ring     = flag.Duration("ring", 100*time.Millisecond, "agents answer after")
+		talk     = flag.Duration("talk", 2*time.Second, "agents hang up after")
+		noAnswer = flag.Float64("no-answer", 0, "share of offers never answered (0..1)")
+		patience = flag.Duration("patience", 30*time.Second, "callers hang up after waiting")
+		profiles = flag.String("profiles", "bare,nwayacd", "profiles to run: bare, nwayacd")
+		sipProf  = flag.String("sip-profile", "external", "FreeSWITCH SIP profile callers reach (public context, no auth)")
+		sipPort  = flag.Int("sip-port", 5080, "that profile's port")
+		slo      = flag.Bool("slo", false, "after the runs, raise the rate by 5/s until the SLO (≥ 99% reached, offer p99 < 2 s) fails")
+	)
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+
+	sw, err := loadtest.FindSwitch(ctx)
+	if errors.Is(err, loadtest.ErrNoSwitch) {
+		fmt.Println("load: skipped:", err)
+		return
+	}
+	if err != nil {
+		fail(err)
+	}
+	const group, first, agentPort, callerPort = "9990", 7000, 5090, 5070
+	st, err := loadtest.Configure(ctx, sw, *sipProf, group, first, *agents, agentPort)
+	if err != nil {
+		fail(err)
+	}
+	defer st.Teardown(context.Background())
+
+	params := loadtest.Params{CallerPrefix: "139" + strconv.FormatInt(time.Now().Unix()%100000, 10), Patience: *patience, Ring: *ring, Talk: *talk, NoAnswerChance: *noAnswer}
+	run := func(profile string, rate float64) loadtest.Result {
+		r := loadtest.Run{Profile: profile, Dest: loadtest.DestBare, Rate: rate, Calls: *calls,
+			SwitchPort: *sipPort, AgentPort: agentPort, CallerPort: callerPort, Params: params}
+		if profile == "nwayacd" {
+			r.Dest = loadtest.DestACD
+		}
+		res, err := loadtest.Execute(ctx, sw, r)
+		if err != nil {
+			fail(err)
+		}
+		time.Sleep(*talk + 2*time.Second) // let the last calls end before the next run
+		return res
+	}
+	fmt.Printf("mod_nwayacd load, %s: %d agents, ring %v, talk %v, %d calls per run\n\n%s\n",
+		time.Now().Format(time.DateOnly), *agents, *ring, *talk, *calls, loadtest.Header)
+	var last float64
+	for _, rs := range strings.Split(*rates, ",") {
+		rate, err := strconv.ParseFloat(strings.TrimSpace(rs), 64)
+		if err != nil || rate <= 0 {
+			fail(fmt.Errorf("bad rate %q", rs))
+		}
+		last = rate
+		for _, p := range strings.Split(*profiles, ",") {
+			if p == "nwayacd" && !st.ACD {
+				fmt.Println("| nwayacd | skipped: mod_nwayacd is not loaded |")
+				continue
+			}
+			fmt.Println(run(strings.TrimSpace(p), rate).Row())
+		}
+	}
+	if *slo {
+		for _, p := range strings.Split(*profiles, ",") {
+			best := 0.0
+			for rate := last; ctx.Err() == nil; rate += 5 {
+				res := run(p, rate)
+				fmt.Println(res.Row())
+				if !res.MeetsSLO() {
+					break
+				}
+				best = rate
+			}
+			fmt.Printf("\n%s: highest rate meeting the SLO: %.0f/s\n", p, best)
+		}
+	}
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "load:", err)
+	os.Exit(1)
+}

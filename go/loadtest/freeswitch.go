@@ -1,0 +1,165 @@
+package loadtest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ErrNoSwitch means no running FreeSWITCH answered: the harness skips.
+var ErrNoSwitch = errors.New("no running FreeSWITCH (fs_cli found none)")
+
+// Switch is a running FreeSWITCH reached through fs_cli.
+type Switch struct {
+	CLI  string   // fs_cli's path
+	Args []string // extra fs_cli arguments (-H, -P, -p)
+}
+
+// FindSwitch looks for fs_cli on the PATH and in /usr/local/freeswitch/bin and
+// asks it for the switch's status.
+func FindSwitch(ctx context.Context, args ...string) (*Switch, error) {
+	cli, err := exec.LookPath("fs_cli")
+	if err != nil {
+		cli = "/usr/local/freeswitch/bin/fs_cli"
+		if _, err := os.Stat(cli); err != nil {
+			return nil, ErrNoSwitch
+		}
+	}
+	s := &Switch{CLI: cli, Args: args}
+	out, err := s.API(ctx, "status")
+	if err != nil || !strings.Contains(out, "UP") {
+		return nil, ErrNoSwitch
+	}
+	return s, nil
+}
+
+// API runs one API command and returns its reply; a reply starting with
+// -ERR is an error.
+func (s *Switch) API(ctx context.Context, cmd string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	args := append(append([]string{}, s.Args...), "-x", cmd)
+	out, err := exec.CommandContext(ctx, s.CLI, args...).Output()
+	reply := strings.TrimSpace(string(out))
+	if err != nil {
+		return reply, fmt.Errorf("fs_cli -x %q: %w", cmd, err)
+	}
+	if strings.HasPrefix(reply, "-ERR") || strings.HasPrefix(reply, "-USAGE") {
+		return reply, fmt.Errorf("fs_cli -x %q: %s", cmd, reply)
+	}
+	return reply, nil
+}
+
+// Var reads a global variable (conf_dir, run_dir …).
+func (s *Switch) Var(ctx context.Context, name string) (string, error) {
+	v, err := s.API(ctx, "global_getvar "+name)
+	if err == nil && v == "" {
+		err = fmt.Errorf("global %s is empty", name)
+	}
+	return v, err
+}
+
+// PID reads the switch's process id from its pid file.
+func (s *Switch) PID(ctx context.Context) (int, error) {
+	dir, err := s.Var(ctx, "run_dir")
+	if err != nil {
+		return 0, err
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "freeswitch.pid"))
+	if err != nil {
+		return 0, fmt.Errorf("pid: %w", err)
+	}
+	return strconv.Atoi(strings.TrimSpace(string(b)))
+}
+
+// Setup is what the harness configured in the switch, undone by Teardown.
+type Setup struct {
+	sw       *Switch
+	dialplan string   // the dialplan file written
+	exts     []string // extensions added to the module
+	group    string
+	ACD      bool // mod_nwayacd answered: the acd profile can run
+}
+
+// Destinations the callers dial, one per profile.
+const (
+	DestACD  = "nwayload_acd"
+	DestBare = "nwayload_bare"
+)
+
+const dialplanXML = `<include>
+  <!-- Written by mod_nwayacd's load harness (make load); removed when it ends. -->
+  <extension name="nwayload_acd">
+    <condition field="destination_number" expression="^nwayload_acd$">
+      <action application="set" data="hangup_after_bridge=true"/>
+      <action application="nwayacd" data="%[1]s"/>
+      <action application="hangup"/>
+    </condition>
+  </extension>
+  <extension name="nwayload_bare">
+    <condition field="destination_number" expression="^nwayload_bare$">
+      <action application="set" data="hangup_after_bridge=true"/>
+      <action application="answer"/>
+      <action application="bridge" data="sofia/%[2]s/bare@127.0.0.1:%[3]d"/>
+    </condition>
+  </extension>
+</include>
+`
+
+// Configure writes the profiles' dialplan into the public context of the
+// switch's configuration, and, when mod_nwayacd is loaded, adds the agents
+// (extensions first..first+n-1, each dialled on the agents' UAS) to a group.
+func Configure(ctx context.Context, sw *Switch, profile string, group string, first, n, agentPort int) (*Setup, error) {
+	conf, err := sw.Var(ctx, "conf_dir")
+	if err != nil {
+		return nil, err
+	}
+	st := &Setup{sw: sw, group: group, dialplan: filepath.Join(conf, "dialplan", "public", "00_nwayacd_load.xml")}
+	if err := os.WriteFile(st.dialplan, fmt.Appendf(nil, dialplanXML, group, profile, agentPort), 0o644); err != nil {
+		return nil, fmt.Errorf("write dialplan: %w", err)
+	}
+	if _, err := sw.API(ctx, "reloadxml"); err != nil {
+		st.Teardown(ctx)
+		return nil, err
+	}
+	if _, err := sw.API(ctx, "nway_add_group "+group+" 2"); err != nil {
+		return st, nil // no module: the bare profile still runs
+	}
+	st.ACD = true
+	for i := range n {
+		ext := strconv.Itoa(first + i)
+		for _, c := range []string{
+			"nway_add_ext " + ext + " " + ext,
+			fmt.Sprintf("nway_set_ext_dialstring %s sofia/%s/%s@127.0.0.1:%d", ext, profile, ext, agentPort),
+			"nway_set_reged_ext " + ext,
+			"nway_login " + ext + " " + group,
+			"nway_ready " + ext,
+		} {
+			if _, err := sw.API(ctx, c); err != nil {
+				st.Teardown(ctx)
+				return nil, err
+			}
+		}
+		st.exts = append(st.exts, ext)
+	}
+	return st, nil
+}
+
+// Teardown removes everything Configure added.
+func (st *Setup) Teardown(ctx context.Context) {
+	for _, ext := range st.exts {
+		_, _ = st.sw.API(ctx, "nway_logout "+ext)
+		_, _ = st.sw.API(ctx, "nway_rm_ext "+ext)
+	}
+	if st.ACD {
+		_, _ = st.sw.API(ctx, "nway_rm_group "+st.group)
+	}
+	_ = os.Remove(st.dialplan)
+	_, _ = st.sw.API(ctx, "reloadxml")
+}

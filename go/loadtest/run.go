@@ -1,0 +1,100 @@
+package loadtest
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+)
+
+// Run is one profile at one rate.
+type Run struct {
+	Profile    string // "nwayacd" or "bare"
+	Dest       string // destination number the callers dial
+	Rate       float64
+	Calls      int
+	SwitchPort int // the SIP profile's port callers reach (external: 5080)
+	AgentPort  int
+	CallerPort int
+	Params     Params
+}
+
+// Result is a Run's figures.
+type Result struct {
+	Run
+	Report
+	CPUPerCall time.Duration // FreeSWITCH CPU time per caller call
+}
+
+// Execute runs callers against the switch with the agents' UAS up, capturing
+// SIP on loopback, and measures the switch's CPU over the run.
+func Execute(ctx context.Context, sw *Switch, r Run) (Result, error) {
+	dir, err := os.MkdirTemp("", "nwayacd-load-")
+	if err != nil {
+		return Result{}, err
+	}
+	defer os.RemoveAll(dir)
+	callerXML, agentsXML, err := r.Params.WriteScenarios(dir)
+	if err != nil {
+		return Result{}, err
+	}
+	capt, err := OpenCapture(uint16(r.SwitchPort), uint16(r.AgentPort), uint16(r.CallerPort))
+	if err != nil {
+		return Result{}, err
+	}
+	cctx, stopCapture := context.WithCancel(ctx)
+	got := make(chan []Packet, 1)
+	go func() { ps, _ := capt.Run(cctx); got <- ps }()
+	defer stopCapture()
+
+	actx, stopAgents := context.WithCancel(ctx)
+	agents, err := Agents(actx, agentsXML, r.AgentPort, dir)
+	if err != nil {
+		stopAgents()
+		return Result{}, err
+	}
+	defer func() { stopAgents(); _ = agents.Wait() }()
+	time.Sleep(300 * time.Millisecond)
+
+	pid, err := sw.PID(ctx)
+	if err != nil {
+		return Result{}, err
+	}
+	cpu0, err := ProcessCPU(pid)
+	if err != nil {
+		return Result{}, err
+	}
+	if err := Callers(ctx, callerXML, fmt.Sprintf("127.0.0.1:%d", r.SwitchPort), r.Dest, r.CallerPort, r.Calls, r.Rate, dir); err != nil {
+		return Result{}, err
+	}
+	time.Sleep(500 * time.Millisecond) // the last BYEs
+	cpu1, err := ProcessCPU(pid)
+	if err != nil {
+		return Result{}, err
+	}
+	stopCapture()
+	rep := Analyze(<-got, Roles{SwitchPort: uint16(r.SwitchPort), AgentPort: uint16(r.AgentPort)})
+	res := Result{Run: r, Report: rep}
+	if rep.Calls > 0 {
+		res.CPUPerCall = (cpu1 - cpu0) / time.Duration(rep.Calls)
+	}
+	return res, nil
+}
+
+// MeetsSLO is the service level: ≥ 99% reached and offer p99 < 2 s.
+func (r Result) MeetsSLO() bool {
+	return r.ReachedPct() >= 99 && Quantile(r.Offer, 0.99) < 2*time.Second
+}
+
+// Row renders the result as a Markdown table row.
+func (r Result) Row() string {
+	ms := func(d time.Duration) string { return fmt.Sprintf("%.1f", float64(d)/float64(time.Millisecond)) }
+	return fmt.Sprintf("| %s | %.0f/s | %d | %.1f%% | %s / %s ms | %s / %s ms (%d) | %s ms |",
+		r.Profile, r.Rate, r.Report.Calls, r.ReachedPct(),
+		ms(Quantile(r.Offer, 0.5)), ms(Quantile(r.Offer, 0.99)),
+		ms(Quantile(r.QueuedDispatch, 0.5)), ms(Quantile(r.QueuedDispatch, 0.99)), len(r.QueuedDispatch),
+		ms(r.CPUPerCall))
+}
+
+// Header is the Markdown table header for Row.
+const Header = "| profile | rate | calls | reached | offer p50 / p99 | queued dispatch p50 / p99 (n) | FreeSWITCH CPU per call |\n|---|---|---|---|---|---|---|"

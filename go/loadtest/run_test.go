@@ -1,0 +1,61 @@
+package loadtest
+
+import (
+	"context"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDialplanIsWellFormedAndNamesBothProfiles(t *testing.T) {
+	x := fmt.Sprintf(dialplanXML, "9990", "external", 5090)
+	var v struct {
+		Ext []struct {
+			Name string `xml:"name,attr"`
+			Cond struct {
+				Expr    string `xml:"expression,attr"`
+				Actions []struct {
+					App  string `xml:"application,attr"`
+					Data string `xml:"data,attr"`
+				} `xml:"action"`
+			} `xml:"condition"`
+		} `xml:"extension"`
+	}
+	if err := xml.Unmarshal([]byte(x), &v); err != nil {
+		t.Fatal(err)
+	}
+	if len(v.Ext) != 2 || v.Ext[0].Cond.Expr != "^"+DestACD+"$" || v.Ext[1].Cond.Expr != "^"+DestBare+"$" {
+		t.Fatalf("%+v", v)
+	}
+	if a := v.Ext[0].Cond.Actions[1]; a.App != "nwayacd" || a.Data != "9990" {
+		t.Fatalf("acd profile runs %+v", a)
+	}
+	if a := v.Ext[1].Cond.Actions[2]; a.App != "bridge" || a.Data != "sofia/external/bare@127.0.0.1:5090" {
+		t.Fatalf("bare profile runs %+v", a)
+	}
+}
+
+func TestSLO(t *testing.T) {
+	ok := Result{Report: Report{Calls: 100, Reached: 99, Offer: []time.Duration{time.Second}}}
+	if !ok.MeetsSLO() {
+		t.Fatal("99% reached, p99 1 s: meets the SLO")
+	}
+	slow := Result{Report: Report{Calls: 100, Reached: 100, Offer: []time.Duration{2 * time.Second}}}
+	lost := Result{Report: Report{Calls: 100, Reached: 98, Offer: []time.Duration{time.Millisecond}}}
+	if slow.MeetsSLO() || lost.MeetsSLO() {
+		t.Fatal("p99 2 s or 98% reached must miss the SLO")
+	}
+	if !strings.HasPrefix(ok.Row(), "|  | 0/s | 100 | 99.0% | 1000.0 / 1000.0 ms") {
+		t.Fatalf("row %q", ok.Row())
+	}
+}
+
+func TestFindSwitchSaysNoneWithoutFreeSWITCH(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	if _, err := FindSwitch(context.Background()); !errors.Is(err, ErrNoSwitch) {
+		t.Skipf("a FreeSWITCH is installed here (%v)", err)
+	}
+}

@@ -1,0 +1,99 @@
+package loadtest
+
+import (
+	"bytes"
+	"context"
+	"embed"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"text/template"
+	"time"
+)
+
+//go:embed sipp/*.xml
+var scenarios embed.FS
+
+// Params shape the sipp scenarios.
+type Params struct {
+	CallerPrefix   string        // callers are CallerPrefix + sipp's call number
+	Patience       time.Duration // a caller cancels after waiting this long for an answer
+	Ring, Talk     time.Duration // an agent answers after Ring and hangs up after Talk
+	NoAnswerChance float64       // the share of offers an agent never answers (0..1)
+}
+
+func (p Params) render(name string) ([]byte, error) {
+	t, err := template.ParseFS(scenarios, "sipp/"+name)
+	if err != nil {
+		return nil, fmt.Errorf("scenario %s: %w", name, err)
+	}
+	ms := func(d time.Duration) int64 { return max(1, d.Milliseconds()) }
+	var b bytes.Buffer
+	err = t.Execute(&b, map[string]any{
+		"CallerPrefix":   p.CallerPrefix,
+		"PatienceMS":     ms(p.Patience),
+		"HangupWaitMS":   ms(p.Talk + p.Patience),
+		"RingMS":         ms(p.Ring),
+		"TalkMS":         ms(p.Talk),
+		"NoAnswerChance": strconv.FormatFloat(p.NoAnswerChance, 'f', 3, 64),
+		"NoAnswerWaitMS": ms(p.Patience + 30*time.Second),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("scenario %s: %w", name, err)
+	}
+	return b.Bytes(), nil
+}
+
+// WriteScenarios renders caller.xml and agents.xml into dir.
+func (p Params) WriteScenarios(dir string) (caller, agents string, err error) {
+	for _, n := range []string{"caller.xml", "agents.xml"} {
+		b, err := p.render(n)
+		if err != nil {
+			return "", "", err
+		}
+		if err := os.WriteFile(filepath.Join(dir, n), b, 0o644); err != nil {
+			return "", "", fmt.Errorf("write scenario: %w", err)
+		}
+	}
+	return filepath.Join(dir, "caller.xml"), filepath.Join(dir, "agents.xml"), nil
+}
+
+// Agents starts the sipp UAS that plays every agent on 127.0.0.1:port. It
+// runs until ctx ends (sipp is then killed: it is our own child).
+func Agents(ctx context.Context, scenario string, port int, logDir string) (*exec.Cmd, error) {
+	cmd := exec.CommandContext(ctx, "sipp", "-sf", scenario, "-i", "127.0.0.1", "-p", strconv.Itoa(port),
+		"-m", "100000000", "-nostdin", "-trace_err", "-error_file", filepath.Join(logDir, "agents-errors.log"))
+	cmd.Dir = logDir
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("sipp agents: %w", err)
+	}
+	return cmd, nil
+}
+
+// Callers places calls calls at rate per second to service@target and waits
+// for sipp to finish. It returns sipp's exit error, if any: sipp exits 1 when
+// some calls failed, which the analyzer counts anyway.
+func Callers(ctx context.Context, scenario, target, service string, port, calls int, rate float64, logDir string) error {
+	cmd := exec.CommandContext(ctx, "sipp", target, "-sf", scenario, "-s", service,
+		"-i", "127.0.0.1", "-p", strconv.Itoa(port), "-r", strconv.FormatFloat(rate*10, 'f', 0, 64), "-rp", "10000",
+		"-m", strconv.Itoa(calls), "-l", strconv.Itoa(max(calls, 1)), "-nostdin",
+		"-trace_err", "-error_file", filepath.Join(logDir, "callers-errors.log"))
+	cmd.Dir = logDir
+	out, err := cmd.CombinedOutput()
+	if err != nil && ctx.Err() == nil {
+		if ee, ok := err.(*exec.ExitError); ok && ee.ExitCode() == 1 {
+			return nil // some calls failed: the analyzer says which
+		}
+		return fmt.Errorf("sipp callers: %w: %s", err, tail(out, 400))
+	}
+	return nil
+}
+
+func tail(b []byte, n int) string {
+	if len(b) > n {
+		b = b[len(b)-n:]
+	}
+	return string(b)
+}

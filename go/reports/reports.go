@@ -1,0 +1,309 @@
+// Package reports computes historical per-group and per-agent figures from
+// the CDRs and the agent-state log stored in PostgreSQL (GET
+// /api/reports/groups|agents). The work is SQL over indexed columns
+// (migration 0010); the node never loads the rows.
+package reports
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Query is one report request.
+type Query struct {
+	From, To     time.Time     // node local time
+	Interval     time.Duration // 15m, 1h or 1d
+	ServiceLevel time.Duration // T
+	ShortAbandon time.Duration // N
+}
+
+// Check validates q: the interval, the order and the size.
+func (q Query) Check() error {
+	switch q.Interval {
+	case 15 * time.Minute, time.Hour, 24 * time.Hour:
+	default:
+		return fmt.Errorf("interval %v: want 15m, 1h or 1d", q.Interval)
+	}
+	if !q.To.After(q.From) {
+		return errors.New("to must be after from")
+	}
+	if q.To.Sub(q.From) > 366*24*time.Hour {
+		return errors.New("at most a year per report")
+	}
+	if n := q.To.Sub(q.From) / q.Interval; n > 40000 {
+		return fmt.Errorf("%d intervals: at most 40000 per report (use a longer interval)", n)
+	}
+	return nil
+}
+
+// GroupRow is one group's figures in one interval.
+type GroupRow struct {
+	Group          string  `json:"group"`
+	Start          string  `json:"start"` // YYYY-MM-DD HH:MM:SS, local
+	Offered        int64   `json:"offered"`
+	Answered       int64   `json:"answered"`
+	AnsweredInSL   int64   `json:"answered_in_sl"`
+	Abandoned      int64   `json:"abandoned"`
+	AbandonedShort int64   `json:"abandoned_short"`
+	Unanswered     int64   `json:"gave_up_or_timeout"`
+	Blacklisted    int64   `json:"blacklisted"`
+	ServiceLevel   float64 `json:"service_level"`
+	ASA            float64 `json:"asa_seconds"`
+	AvgTalk        float64 `json:"avg_talk_seconds"`
+}
+
+// AgentRow is one agent's figures in one interval.
+type AgentRow struct {
+	Extension   string             `json:"extension"`
+	Start       string             `json:"start"`
+	Calls       int64              `json:"calls"`
+	TalkSeconds float64            `json:"talk_seconds"`
+	NoAnswers   int64              `json:"no_answers"`
+	States      map[string]float64 `json:"state_seconds"`
+	Occupancy   float64            `json:"occupancy"`
+}
+
+// Reports runs the queries on a pool.
+type Reports struct {
+	pool      *pgxpool.Pool
+	sl, short time.Duration
+}
+
+// New uses pool (the caller closes it) with the service level's T and the
+// abandoned-short threshold N.
+func New(pool *pgxpool.Pool, serviceLevel, shortAbandon time.Duration) *Reports {
+	return &Reports{pool: pool, sl: serviceLevel, short: shortAbandon}
+}
+
+// Report renders one report as JSON or CSV (the REST API's interface).
+func (r *Reports) Report(ctx context.Context, kind string, from, to time.Time, interval time.Duration, csv bool) ([]byte, error) {
+	q := Query{From: from, To: to, Interval: interval, ServiceLevel: r.sl, ShortAbandon: r.short}
+	if err := q.Check(); err != nil {
+		return nil, err
+	}
+	switch kind {
+	case "groups":
+		rows, err := r.Groups(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		if csv {
+			return GroupsCSV(rows), nil
+		}
+		return JSON(kind, q, rows), nil
+	case "agents":
+		rows, err := r.Agents(ctx, q, time.Now())
+		if err != nil {
+			return nil, err
+		}
+		if csv {
+			return AgentsCSV(rows), nil
+		}
+		return JSON(kind, q, rows), nil
+	}
+	return nil, fmt.Errorf("unknown report %q", kind)
+}
+
+const stampLayout = "2006-01-02 15:04:05"
+
+// Flags of unanswered calls the caller ended (cdr package).
+const abandonedFlags = `('排队放弃', '单座席无应答', '多座席无应答')`
+
+const groupSQL = `
+WITH c AS (
+  SELECT group_number AS g, date_bin($3::interval, nwayacd_ts(a_start_stamp), $1::timestamp) AS b,
+         nwayacd_ts(a_start_stamp) AS t0, answer_stamp, a_end_stamp, billsec, flag
+  FROM nwayacd_cdr
+  WHERE nwayacd_ts(a_start_stamp) >= $1::timestamp AND nwayacd_ts(a_start_stamp) < $2::timestamp AND NOT is_callout
+)
+SELECT g, b,
+  count(*) FILTER (WHERE flag <> '黑名单'),
+  count(*) FILTER (WHERE answer_stamp <> ''),
+  count(*) FILTER (WHERE answer_stamp <> '' AND nwayacd_ts(answer_stamp) - t0 <= $4::interval),
+  count(*) FILTER (WHERE answer_stamp = '' AND flag IN ` + abandonedFlags + `),
+  count(*) FILTER (WHERE answer_stamp = '' AND flag IN ` + abandonedFlags + ` AND nwayacd_ts(a_end_stamp) - t0 < $5::interval),
+  count(*) FILTER (WHERE flag = '黑名单'),
+  coalesce(extract(epoch FROM avg(nwayacd_ts(answer_stamp) - t0) FILTER (WHERE answer_stamp <> ''))::float8, -1),
+  coalesce(avg(CASE WHEN billsec ~ '^[0-9]+$' THEN billsec::float8 END) FILTER (WHERE answer_stamp <> ''), -1)
+FROM c GROUP BY g, b ORDER BY g, b`
+
+// Groups runs the group report.
+func (r *Reports) Groups(ctx context.Context, q Query) ([]GroupRow, error) {
+	if err := q.Check(); err != nil {
+		return nil, err
+	}
+	rows, err := r.pool.Query(ctx, groupSQL, local(q.From), local(q.To), q.Interval, q.ServiceLevel, q.ShortAbandon)
+	if err != nil {
+		return nil, fmt.Errorf("group report: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (GroupRow, error) {
+		var g GroupRow
+		var b time.Time
+		err := row.Scan(&g.Group, &b, &g.Offered, &g.Answered, &g.AnsweredInSL, &g.Abandoned, &g.AbandonedShort,
+			&g.Blacklisted, &g.ASA, &g.AvgTalk)
+		g.Start = b.Format(stampLayout)
+		g.Unanswered = g.Offered - g.Answered - g.Abandoned
+		g.ServiceLevel = -1
+		if d := g.Offered - g.AbandonedShort; d > 0 {
+			g.ServiceLevel = 100 * float64(g.AnsweredInSL) / float64(d)
+		}
+		return g, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("group report: %w", err)
+	}
+	return out, nil
+}
+
+// The agent log's times are timestamptz; the report works in the node's
+// local time at the offset of From (hotline regions rarely have DST).
+const agentSQL = `
+WITH l AS (
+  SELECT ext, CASE status WHEN 'logout' THEN 'logged_out' WHEN 'login' THEN 'ready' ELSE status END AS st,
+         (at AT TIME ZONE $4::interval) AS t, seq
+  FROM nwayacd_agent_log
+  WHERE at < $2::timestamp AT TIME ZONE $4::interval
+    AND at >= ($1::timestamp - interval '1 day') AT TIME ZONE $4::interval
+    AND status IN ('login', 'logout', 'ready', 'ring', 'talking', 'typing', 'ivr', 'no_answer', 'no_ready', 'busy', 'rest')
+), s AS (
+  SELECT ext, st, greatest(t, $1::timestamp) AS a0,
+         least(coalesce(lead(t) OVER (PARTITION BY ext ORDER BY t, seq), least($2::timestamp, $5::timestamp)), $2::timestamp) AS e
+  FROM l
+), spans AS (
+  SELECT ext, st, bs, extract(epoch FROM least(e, bs + $3::interval) - greatest(a0, bs))::float8 AS secs
+  FROM s, LATERAL generate_series(date_bin($3::interval, a0, $1::timestamp), e - interval '1 microsecond', $3::interval) AS bs
+  WHERE e > a0
+), calls AS (
+  SELECT destination_number AS ext, date_bin($3::interval, nwayacd_ts(a_start_stamp), $1::timestamp) AS bs,
+         count(*) AS n, sum(CASE WHEN billsec ~ '^[0-9]+$' THEN billsec::float8 ELSE 0 END) AS talk
+  FROM nwayacd_cdr
+  WHERE nwayacd_ts(a_start_stamp) >= $1::timestamp AND nwayacd_ts(a_start_stamp) < $2::timestamp
+    AND answer_stamp <> '' AND destination_number <> '' AND NOT is_callout
+  GROUP BY 1, 2
+), noans AS (
+  SELECT u.ext, date_bin($3::interval, nwayacd_ts(a_start_stamp), $1::timestamp) AS bs, count(*) AS n
+  FROM nwayacd_cdr, unnest(no_answer_agents) AS u(ext)
+  WHERE nwayacd_ts(a_start_stamp) >= $1::timestamp AND nwayacd_ts(a_start_stamp) < $2::timestamp
+  GROUP BY 1, 2
+)
+SELECT 's', ext, bs, st, secs FROM (SELECT ext, bs, st, sum(secs) AS secs FROM spans GROUP BY 1, 2, 3) x
+UNION ALL SELECT 'c', ext, bs, '', n::float8 FROM calls
+UNION ALL SELECT 't', ext, bs, '', talk FROM calls
+UNION ALL SELECT 'n', ext, bs, '', n::float8 FROM noans
+ORDER BY 2, 3`
+
+// Agents runs the agent report.
+func (r *Reports) Agents(ctx context.Context, q Query, now time.Time) ([]AgentRow, error) {
+	if err := q.Check(); err != nil {
+		return nil, err
+	}
+	_, off := q.From.Zone()
+	rows, err := r.pool.Query(ctx, agentSQL, local(q.From), local(q.To), q.Interval,
+		time.Duration(off)*time.Second, local(now.In(q.From.Location())))
+	if err != nil {
+		return nil, fmt.Errorf("agent report: %w", err)
+	}
+	defer rows.Close()
+	var out []AgentRow
+	idx := map[string]int{}
+	for rows.Next() {
+		var kind, ext, st string
+		var b time.Time
+		var v float64
+		if err := rows.Scan(&kind, &ext, &b, &st, &v); err != nil {
+			return nil, fmt.Errorf("agent report: %w", err)
+		}
+		key := ext + "\x00" + b.Format(stampLayout)
+		i, ok := idx[key]
+		if !ok {
+			i = len(out)
+			idx[key] = i
+			out = append(out, AgentRow{Extension: ext, Start: b.Format(stampLayout), States: map[string]float64{}})
+		}
+		a := &out[i]
+		switch kind {
+		case "s":
+			a.States[st] += v
+		case "c":
+			a.Calls = int64(v)
+		case "t":
+			a.TalkSeconds = v
+		case "n":
+			a.NoAnswers = int64(v)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("agent report: %w", err)
+	}
+	for i := range out {
+		a := &out[i]
+		work := a.States["talking"] + a.States["typing"]
+		a.Occupancy = -1
+		if d := work + a.States["ready"] + a.States["ring"]; d > 0 {
+			a.Occupancy = 100 * work / d
+		}
+	}
+	return out, nil
+}
+
+// local is t's wall clock as a zone-less timestamp (the CDR stamps' kind).
+func local(t time.Time) time.Time {
+	y, m, d := t.Date()
+	return time.Date(y, m, d, t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), time.UTC)
+}
+
+// GroupsCSV renders rows as CSV with a header.
+func GroupsCSV(rows []GroupRow) []byte {
+	var b bytes.Buffer
+	w := csv.NewWriter(&b)
+	_ = w.Write([]string{"group", "start", "offered", "answered", "answered_in_sl", "abandoned", "abandoned_short",
+		"gave_up_or_timeout", "blacklisted", "service_level", "asa_seconds", "avg_talk_seconds"})
+	for _, r := range rows {
+		_ = w.Write([]string{r.Group, r.Start, i64(r.Offered), i64(r.Answered), i64(r.AnsweredInSL), i64(r.Abandoned),
+			i64(r.AbandonedShort), i64(r.Unanswered), i64(r.Blacklisted), f64(r.ServiceLevel), f64(r.ASA), f64(r.AvgTalk)})
+	}
+	w.Flush()
+	return b.Bytes()
+}
+
+// States in the agent CSV's columns.
+var csvStates = []string{"ready", "ring", "talking", "typing", "ivr", "no_answer", "no_ready", "busy", "rest", "logged_out"}
+
+// AgentsCSV renders rows as CSV with a header.
+func AgentsCSV(rows []AgentRow) []byte {
+	var b bytes.Buffer
+	w := csv.NewWriter(&b)
+	head := []string{"extension", "start", "calls", "talk_seconds", "no_answers", "occupancy"}
+	for _, s := range csvStates {
+		head = append(head, s+"_seconds")
+	}
+	_ = w.Write(head)
+	for _, r := range rows {
+		rec := []string{r.Extension, r.Start, i64(r.Calls), f64(r.TalkSeconds), i64(r.NoAnswers), f64(r.Occupancy)}
+		for _, s := range csvStates {
+			rec = append(rec, f64(r.States[s]))
+		}
+		_ = w.Write(rec)
+	}
+	w.Flush()
+	return b.Bytes()
+}
+
+func i64(v int64) string   { return strconv.FormatInt(v, 10) }
+func f64(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+
+// JSON renders a report document.
+func JSON(kind string, q Query, rows any) []byte {
+	b, _ := json.Marshal(map[string]any{"report": kind, "from": q.From.Format(stampLayout), "to": q.To.Format(stampLayout),
+		"interval": q.Interval.String(), "rows": rows})
+	return b
+}

@@ -1,0 +1,170 @@
+package writeback
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/nwayacd/mod_nwayacd/go/event"
+	"github.com/nwayacd/mod_nwayacd/go/store"
+)
+
+// Op kinds. They are written to the journal file: never renumber.
+const (
+	opUpsertExtension = iota + 1
+	opDeleteExtension
+	opUpsertGroup
+	opDeleteGroup
+	opSetCurrentExt
+	opReplaceMemberships
+	opAddListEntry
+	opRemoveListEntry
+	opPutMemory
+	opInsertCDR
+	opAppendAgentLog
+)
+
+// op is one queued write, in the form the journal file keeps (JSON).
+type op struct {
+	Seq    uint64           `json:"s"`
+	Kind   int              `json:"k"`
+	Key    string           `json:"n,omitempty"` // a number: extension, group
+	Arg    string           `json:"a,omitempty"` // SetCurrentExt's extension
+	Groups []string         `json:"g,omitempty"`
+	Ext    *store.Extension `json:"e,omitempty"`
+	Group  *store.Group     `json:"gr,omitempty"`
+	List   *store.ListEntry `json:"l,omitempty"`
+	Memory *store.Memory    `json:"m,omitempty"`
+	CDR    *event.CDR       `json:"c,omitempty"`
+	Log    *store.AgentLog  `json:"al,omitempty"`
+}
+
+func (o *op) apply(ctx context.Context, t store.Writer) error {
+	switch o.Kind {
+	case opUpsertExtension:
+		return t.UpsertExtension(ctx, *o.Ext)
+	case opDeleteExtension:
+		return t.DeleteExtension(ctx, o.Key)
+	case opUpsertGroup:
+		return t.UpsertGroup(ctx, *o.Group)
+	case opDeleteGroup:
+		return t.DeleteGroup(ctx, o.Key)
+	case opSetCurrentExt:
+		return t.SetCurrentExt(ctx, o.Key, o.Arg)
+	case opReplaceMemberships:
+		return t.ReplaceMemberships(ctx, o.Key, o.Groups)
+	case opAddListEntry:
+		return t.AddListEntry(ctx, *o.List)
+	case opRemoveListEntry:
+		return t.RemoveListEntry(ctx, *o.List)
+	case opPutMemory:
+		return t.PutMemory(ctx, *o.Memory)
+	case opInsertCDR:
+		return t.InsertCDR(ctx, *o.CDR)
+	case opAppendAgentLog:
+		return t.AppendAgentLog(ctx, *o.Log)
+	}
+	return fmt.Errorf("%w: journal op kind %d unknown to this build", store.ErrRejected, o.Kind)
+}
+
+// valid reports whether a decoded op has what its kind needs (a record from
+// a damaged or newer file must not panic the applier).
+func (o *op) valid() bool {
+	switch o.Kind {
+	case opUpsertExtension:
+		return o.Ext != nil
+	case opUpsertGroup:
+		return o.Group != nil
+	case opAddListEntry, opRemoveListEntry:
+		return o.List != nil
+	case opPutMemory:
+		return o.Memory != nil
+	case opInsertCDR:
+		return o.CDR != nil
+	case opAppendAgentLog:
+		return o.Log != nil
+	}
+	return true
+}
+
+func (o *op) name() string {
+	switch o.Kind {
+	case opUpsertExtension:
+		return "upsert extension " + o.Ext.Number
+	case opDeleteExtension:
+		return "delete extension " + o.Key
+	case opUpsertGroup:
+		return "upsert group " + o.Group.Number
+	case opDeleteGroup:
+		return "delete group " + o.Key
+	case opSetCurrentExt:
+		return "set current ext of " + o.Key
+	case opReplaceMemberships:
+		return "memberships of " + o.Key
+	case opAddListEntry:
+		return "add " + string(o.List.Kind) + " entry"
+	case opRemoveListEntry:
+		return "remove " + string(o.List.Kind) + " entry"
+	case opPutMemory:
+		return "memory"
+	case opInsertCDR:
+		return "cdr " + o.CDR.UUID
+	case opAppendAgentLog:
+		return "agent log of " + o.Log.Ext
+	}
+	return fmt.Sprintf("op kind %d", o.Kind)
+}
+
+// UpsertExtension queues store.UpsertExtension.
+func (j *Journal) UpsertExtension(e store.Extension) {
+	j.enqueue(&op{Kind: opUpsertExtension, Ext: &e})
+}
+
+// DeleteExtension queues store.DeleteExtension.
+func (j *Journal) DeleteExtension(number string) {
+	j.enqueue(&op{Kind: opDeleteExtension, Key: number})
+}
+
+// UpsertGroup queues store.UpsertGroup.
+func (j *Journal) UpsertGroup(g store.Group) { j.enqueue(&op{Kind: opUpsertGroup, Group: &g}) }
+
+// DeleteGroup queues store.DeleteGroup.
+func (j *Journal) DeleteGroup(number string) { j.enqueue(&op{Kind: opDeleteGroup, Key: number}) }
+
+// SetCurrentExt queues store.SetCurrentExt.
+func (j *Journal) SetCurrentExt(group, ext string) {
+	j.enqueue(&op{Kind: opSetCurrentExt, Key: group, Arg: ext})
+}
+
+// ReplaceMemberships queues store.ReplaceMemberships; groups is copied.
+func (j *Journal) ReplaceMemberships(ext string, groups []string) {
+	j.enqueue(&op{Kind: opReplaceMemberships, Key: ext, Groups: append([]string(nil), groups...)})
+}
+
+// AddListEntry queues store.AddListEntry.
+func (j *Journal) AddListEntry(l store.ListEntry) { j.enqueue(&op{Kind: opAddListEntry, List: &l}) }
+
+// RemoveListEntry queues store.RemoveListEntry.
+func (j *Journal) RemoveListEntry(l store.ListEntry) {
+	j.enqueue(&op{Kind: opRemoveListEntry, List: &l})
+}
+
+// PutMemory queues store.PutMemory.
+func (j *Journal) PutMemory(m store.Memory) { j.enqueue(&op{Kind: opPutMemory, Memory: &m}) }
+
+// InsertCDR queues store.InsertCDR; NoAnswerAgents is copied.
+func (j *Journal) InsertCDR(c event.CDR) {
+	c.NoAnswerAgents = append([]string(nil), c.NoAnswerAgents...)
+	if len(c.NoAnswerAgents) == 0 {
+		c.NoAnswerAgents = nil
+	}
+	j.enqueue(&op{Kind: opInsertCDR, CDR: &c})
+}
+
+// AppendAgentLog queues store.AppendAgentLog, giving a an ID first when it
+// has none so that a retry or a replay cannot add the row twice.
+func (j *Journal) AppendAgentLog(a store.AgentLog) {
+	if a.ID == "" {
+		a.ID = store.NewID()
+	}
+	j.enqueue(&op{Kind: opAppendAgentLog, Log: &a})
+}
