@@ -649,28 +649,42 @@ func (e *Engine) overflow(c *call) bool {
 // --- estimated wait ---
 
 // ewtStats measures a group's handling rate: the mean interval between
-// answers while calls were waiting, and the VIP arrival interval.
+// answers while calls were waiting, and the VIP arrival interval. Each is
+// a ratio of decayed sums (time over count) over a window of about
+// ewtWindow seconds: a busy group averages many answers, a quiet one still
+// adapts within minutes, and long intervals are not over-weighted.
 type ewtStats struct {
 	lastAnswer time.Time
-	backlog    bool    // calls were waiting at lastAnswer
-	interval   float64 // EWMA seconds between answers under backlog; 0 = unknown
+	backlog    bool // calls were waiting at lastAnswer
+	interval   decayed
 	lastVIP    time.Time
-	vipGap     float64 // EWMA seconds between VIP arrivals; 0 = unknown
+	vipGap     decayed
 }
 
-const ewmaAlpha = 0.2
+// ewtWindow is the measuring window in seconds.
+const ewtWindow = 300.0
 
-func ewma(old, sample float64) float64 {
-	if old == 0 {
-		return sample
+// decayed is a mean of samples with exponentially fading weights.
+type decayed struct{ sum, n float64 }
+
+func (d *decayed) add(sample float64) {
+	f := math.Exp(-sample / ewtWindow)
+	d.sum = d.sum*f + sample
+	d.n = d.n*f + 1
+}
+
+// mean is 0 while nothing was measured.
+func (d *decayed) mean() float64 {
+	if d.n == 0 {
+		return 0
 	}
-	return old + ewmaAlpha*(sample-old)
+	return d.sum / d.n
 }
 
 func (s *ewtStats) answered(now time.Time, stillWaiting bool) {
 	if s.backlog && !s.lastAnswer.IsZero() {
 		if d := now.Sub(s.lastAnswer).Seconds(); d >= 0 {
-			s.interval = ewma(s.interval, max(d, 0.001))
+			s.interval.add(max(d, 0.001))
 		}
 	}
 	s.lastAnswer, s.backlog = now, stillWaiting
@@ -679,7 +693,7 @@ func (s *ewtStats) answered(now time.Time, stillWaiting bool) {
 func (s *ewtStats) vipArrived(now time.Time) {
 	if !s.lastVIP.IsZero() {
 		if d := now.Sub(s.lastVIP).Seconds(); d >= 0 {
-			s.vipGap = ewma(s.vipGap, max(d, 0.001))
+			s.vipGap.add(max(d, 0.001))
 		}
 	}
 	s.lastVIP = now
@@ -690,13 +704,14 @@ func (s *ewtStats) vipArrived(now time.Time) {
 // interval between answers and v the VIP arrival rate, W = pos·h + v·W·h,
 // so W = pos·h / (1 − v·h) (capped when VIPs alone fill the agents).
 func (s *ewtStats) estimate(pos int, l Level, now time.Time) (time.Duration, bool) {
-	if s.interval == 0 {
+	h := s.interval.mean()
+	if h == 0 {
 		return 0, false
 	}
-	w := float64(pos) * s.interval
-	if l != LevelVIP && s.vipGap > 0 {
-		gap := max(s.vipGap, now.Sub(s.lastVIP).Seconds()) // none lately: the rate decays
-		load := s.interval / gap
+	w := float64(pos) * h
+	if gap := s.vipGap.mean(); l != LevelVIP && gap > 0 {
+		gap = max(gap, now.Sub(s.lastVIP).Seconds()) // none lately: the rate decays
+		load := h / gap
 		w /= max(1-load, 0.05)
 	}
 	return time.Duration(w * float64(time.Second)), true
