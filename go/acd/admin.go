@@ -116,7 +116,7 @@ func (e *Engine) RemoveExtension(ext string) error {
 	}
 	e.logout(a)
 	if c := a.call; c != nil && c.phase == phaseOffering {
-		e.takeBack(c)
+		e.takeBackAgent(c, a)
 	}
 	delete(e.agents, ext)
 	return nil
@@ -152,6 +152,7 @@ type GroupSpec struct {
 	GiveUp         *GiveUp // nil = the node default
 	Blacklist      []string
 	VIP            []string
+	Options        GroupOptions // strategies, tiers, skills and queue features
 }
 
 // AddGroup creates a group; it exists already → ErrExists.
@@ -160,7 +161,7 @@ func (e *Engine) AddGroup(s GroupSpec) error {
 		return err
 	}
 	if !s.Mode.Valid() {
-		return Errorf(ErrBadArgument, "mode %d out of range (0 sequence, 1 random, 2 cycle, 3 remember+0, 4 remember+1, 5 remember+2)", int(s.Mode))
+		return Errorf(ErrBadArgument, "mode %d out of range (%s)", int(s.Mode), ModeHelp)
 	}
 	if e.groups[s.Number] != nil {
 		return Errorf(ErrExists, "group %s exists", s.Number)
@@ -169,7 +170,11 @@ func (e *Engine) AddGroup(s GroupSpec) error {
 		return Errorf(ErrBadArgument, "negative callout timeout")
 	}
 	g := &group{num: s.Number, name: s.Name, mode: s.Mode, timeout: s.CalloutTimeout, cursor: s.CurrentExt,
-		rings: s.Rings, giveUp: e.cfg.DefaultGiveUp, black: map[string]struct{}{}, vip: map[string]struct{}{}, pos: map[string]int{}}
+		rings: s.Rings, giveUp: e.cfg.DefaultGiveUp, black: map[string]struct{}{}, vip: map[string]struct{}{}, pos: map[string]int{},
+		maxTier: 1}
+	if err := e.setOptions(g, s.Options); err != nil {
+		return err
+	}
 	if g.timeout == 0 {
 		g.timeout = e.cfg.DefaultTimeout
 	}
@@ -196,10 +201,11 @@ func (e *Engine) UpdateGroup(num string, fn func(*GroupSpec)) error {
 		return err
 	}
 	gu := g.giveUp
-	s := GroupSpec{Number: g.num, Name: g.name, Mode: g.mode, CalloutTimeout: g.timeout, CurrentExt: g.cursor, Rings: g.rings, GiveUp: &gu}
+	s := GroupSpec{Number: g.num, Name: g.name, Mode: g.mode, CalloutTimeout: g.timeout, CurrentExt: g.cursor, Rings: g.rings, GiveUp: &gu,
+		Options: g.opt.clone()}
 	fn(&s)
 	if !s.Mode.Valid() {
-		return Errorf(ErrBadArgument, "mode %d out of range (0 sequence, 1 random, 2 cycle, 3 remember+0, 4 remember+1, 5 remember+2)", int(s.Mode))
+		return Errorf(ErrBadArgument, "mode %d out of range (%s)", int(s.Mode), ModeHelp)
 	}
 	if s.CalloutTimeout <= 0 {
 		return Errorf(ErrBadArgument, "callout timeout must be positive")
@@ -207,10 +213,14 @@ func (e *Engine) UpdateGroup(num string, fn func(*GroupSpec)) error {
 	if s.GiveUp != nil && (s.GiveUp.BusyRingTimes < 0 || s.GiveUp.MaxWait < 0) {
 		return Errorf(ErrBadArgument, "negative give-up setting")
 	}
+	if err := e.setOptions(g, s.Options); err != nil {
+		return err
+	}
 	g.name, g.mode, g.timeout, g.cursor, g.rings = s.Name, s.Mode, s.CalloutTimeout, s.CurrentExt, s.Rings
 	if s.GiveUp != nil {
 		g.giveUp = *s.GiveUp
 	}
+	e.reexamineGroup(g) // the new settings may let waiting calls through, or need timers
 	return nil
 }
 
@@ -225,8 +235,11 @@ func (e *Engine) RemoveGroup(num string) error {
 		e.leaveGroup(a, g)
 	}
 	for _, c := range e.calls {
-		if c.g == g && (c.phase == phaseWelcome || c.phase == phaseWaiting || c.phase == phaseOffering) {
+		if c.g == g && (c.phase == phaseWelcome || c.phase == phaseWaiting || c.phase == phaseOffering || c.phase == phaseCallback) {
 			e.giveUp(c, ResultNoGroup)
+			if c.left { // a callback without a session: nobody else will forget it
+				e.forget(c)
+			}
 		}
 	}
 	delete(e.groups, num)

@@ -25,6 +25,10 @@ func (e *Engine) Login(ext string, groups []string) error {
 			a.groups = append(a.groups, g)
 			g.pos[a.ext] = len(g.members)
 			g.members = append(g.members, a)
+			m := g.cfgOf(a.ext)
+			g.mtier = append(g.mtier, m.tier)
+			g.mweight = append(g.mweight, m.weight)
+			e.membersChanged(g)
 		}
 	}
 	if !a.loggedIn {
@@ -67,7 +71,10 @@ func (e *Engine) leaveGroup(a *agent, g *group) {
 		return
 	}
 	g.members = slices.Delete(g.members, i, i+1)
+	g.mtier = slices.Delete(g.mtier, i, i+1)
+	g.mweight = slices.Delete(g.mweight, i, i+1)
 	delete(g.pos, a.ext)
+	e.membersChanged(g)
 	for j := i; j < len(g.members); j++ {
 		g.pos[g.members[j].ext] = j
 	}

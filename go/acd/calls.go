@@ -38,6 +38,16 @@ type Step struct {
 	Outside bool   // StepOffer: a callout; the caller hears the far end, not music
 	Cause   string
 	Result  Result
+	// StepWait in a group with GroupOptions.Announce: the call's place in
+	// line and estimated wait (see WaitingInfo), for the session to set
+	// nwayacd_position and nwayacd_ewt and announce them.
+	Position int
+	EWT      time.Duration
+	EWTKnown bool
+	// Ring (ring-all, mode 9): every leg to ring at once, the primary
+	// (Agent, Dial, Leg) first. The first to answer wins; the session's
+	// originate cancels the others. Empty for a single offer.
+	Ring []RingLeg
 }
 
 // CallIn is a call entering a group.
@@ -47,6 +57,9 @@ type CallIn struct {
 	Number     string // caller id number as presented
 	RealNumber string // the original caller number ("" = Number)
 	Level      Level  // "" = VIP when listed in the group's VIP list
+	// Skills the call asks for (nwayacd_skills, see ParseSkills); nil =
+	// the group's default requirement.
+	Skills []SkillReq
 }
 
 // Outcome is how an offer ended.
@@ -109,13 +122,50 @@ func (e *Engine) Enter(in CallIn) (Step, error) {
 		e.emit(Decision{Kind: DEnded, Call: v, At: now})
 		return Step{Kind: StepHangup, File: g.rings.Blacklist, Cause: "CALL_REJECTED", Result: ResultBlacklisted}, nil
 	}
-	c := e.newCall()
-	*c = call{uuid: in.UUID, number: in.Number, real: in.RealNumber, g: g, in: now, seq: e.gen(), level: in.Level}
-	if c.level != LevelVIP && c.level != LevelNormal {
-		c.level = LevelNormal
+	level := in.Level
+	if level != LevelVIP && level != LevelNormal {
+		level = LevelNormal
 		if g.listed(g.vip, in.Number, in.RealNumber) {
-			c.level = LevelVIP
+			level = LevelVIP
 		}
+	}
+	c := e.newCall()
+	ring := c.ring[:0]
+	reqs, err := e.resolve(c.reqs, in.Skills)
+	if err != nil {
+		c.reqs = reqs
+		e.free = append(e.free, c)
+		return Step{}, err
+	}
+	// Too many waiting: overflow first, then refuse when still full.
+	var hops uint8
+	for g.opt.OverflowGroup != "" && g.opt.OverflowWaiting > 0 && g.waiting >= g.opt.OverflowWaiting && hops < maxHops {
+		to := e.groups[g.opt.OverflowGroup]
+		if to == nil {
+			break
+		}
+		v := CallView{UUID: in.UUID, Number: in.Number, RealNumber: in.RealNumber, Group: g.num, Level: level, CallinTime: now}
+		e.emit(Decision{Kind: DOverflow, Status: to.num, Call: v, At: now})
+		g = to
+		hops++
+	}
+	if g.opt.MaxWaiting > 0 && g.waiting >= g.opt.MaxWaiting {
+		c.reqs = reqs
+		e.free = append(e.free, c)
+		v := CallView{UUID: in.UUID, Number: in.Number, RealNumber: in.RealNumber, Group: g.num, Level: level, CallinTime: now}
+		e.emit(Decision{Kind: DFull, Call: v, At: now})
+		v.Result = ResultFull
+		e.emit(Decision{Kind: DEnded, Call: v, At: now})
+		return Step{Kind: StepHangup, File: g.rings.Busy, Cause: "USER_BUSY", Result: ResultFull}, nil
+	}
+	*c = call{uuid: in.UUID, number: in.Number, real: in.RealNumber, g: g, in: now, seq: e.gen(), level: level,
+		reqs: reqs, ring: ring, life: e.gen(), hops: hops}
+	if len(in.Skills) == 0 {
+		c.reqs = append(c.reqs, g.skills...)
+		c.defaultReqs = true
+	}
+	if level == LevelVIP {
+		g.ewt.vipArrived(now)
 	}
 	e.calls[in.UUID] = c
 	// The maximum wait counts from arrival, whether or not the call is ever
@@ -176,6 +226,9 @@ func (e *Engine) step(c *call) Step {
 		}
 		c.inWait = true
 		s := Step{Kind: StepWait, File: g.rings.Busy, Loops: 1}
+		if g.opt.Announce {
+			s.Position, s.EWT, s.EWTKnown, _ = e.Position(c.uuid)
+		}
 		if g.giveUp.BusyRingTimes == 0 || g.rings.Busy == "" {
 			s.Loops = 0 // until woken
 		}
@@ -191,9 +244,20 @@ func (e *Engine) step(c *call) Step {
 	case phaseOffering:
 		if !c.delivered {
 			c.legUUID = e.newLeg(c.agent.dial)
+			for i := range c.ring {
+				c.ring[i].leg = e.newLeg(c.ring[i].a.dial)
+			}
 			c.delivered = true
 		}
-		return Step{Kind: StepOffer, Agent: c.agent.ext, Dial: c.agent.dial, Leg: c.legUUID, Timeout: g.timeout}
+		s := Step{Kind: StepOffer, Agent: c.agent.ext, Dial: c.agent.dial, Leg: c.legUUID, Timeout: g.timeout}
+		if len(c.ring) > 0 {
+			s.Ring = make([]RingLeg, 0, len(c.ring)+1)
+			s.Ring = append(s.Ring, RingLeg{Agent: c.agent.ext, Dial: c.agent.dial, Leg: c.legUUID})
+			for _, r := range c.ring {
+				s.Ring = append(s.Ring, RingLeg{Agent: r.a.ext, Dial: r.a.dial, Leg: r.leg})
+			}
+		}
+		return s
 	case phaseBridged, phaseTransferred:
 		return Step{Kind: StepDone, Result: ResultAnswered}
 	}
@@ -206,9 +270,15 @@ func (e *Engine) step(c *call) Step {
 	return Step{Kind: StepDone, Result: c.result}
 }
 
-// route offers c to an agent if one is idle, otherwise queues it.
+// route offers c to an agent if one is idle and qualified (ring-all: to
+// every such member), otherwise queues it.
 func (e *Engine) route(c *call) {
-	if a := e.pick(c); a != nil {
+	if c.g.mode == ModeRingAll && c.kind == kindQueued && !c.cb {
+		if as := e.pickAll(c); len(as) > 0 {
+			e.offerAll(c, as)
+			return
+		}
+	} else if a := e.pick(c); a != nil {
 		e.offer(c, a)
 		return
 	}
@@ -217,62 +287,14 @@ func (e *Engine) route(c *call) {
 		c.g.enqueue(c)
 		e.emit(Decision{Kind: DQueueAdd, Call: c.view(), At: e.now()})
 	}
-}
-
-// pick chooses an idle agent for c: memory first (modes 3–5), then the mode.
-func (e *Engine) pick(c *call) *agent {
-	g := c.g
-	if g.mode.UsesMemory() && c.number != "" {
-		if m, ok := e.memory[c.number]; ok && (e.cfg.MemoryExpiry <= 0 || e.now().Sub(m.at) < e.cfg.MemoryExpiry) {
-			if a := e.agents[m.ext]; a != nil && a.idle() && a.inGroup(g) {
-				return a
-			}
-		}
-	}
-	n := len(g.members)
-	if n == 0 {
-		return nil
-	}
-	switch g.mode.Fallback() {
-	case ModeRandom:
-		// Reservoir sampling: one pass, uniform over the idle members.
-		var chosen *agent
-		seen := 0
-		for _, a := range g.members {
-			if a.idle() {
-				seen++
-				if e.rng.IntN(seen) == 0 {
-					chosen = a
-				}
-			}
-		}
-		if chosen != nil {
-			return chosen
-		}
-		return nil
-	case ModeCyclic:
-		start := 0
-		if i, ok := g.pos[g.cursor]; ok {
-			start = i + 1
-		}
-		for i := 0; i < n; i++ {
-			a := g.members[(start+i)%n]
-			if a.idle() {
-				return a
-			}
-		}
-		return nil
-	default:
-		for _, a := range g.members {
-			if a.idle() {
-				return a
-			}
-		}
-		return nil
-	}
+	e.armNext(c)
 }
 
 func (e *Engine) offer(c *call, a *agent) {
+	if c.cb {
+		e.placeCallback(c, a)
+		return
+	}
 	now := e.now()
 	a.call = c
 	a.wrapGen = e.gen()
@@ -305,13 +327,16 @@ func (e *Engine) release(c *call) *agent {
 }
 
 // dispatchAgent gives an agent that may have become idle the best waiting
-// call across its groups: VIP before normal, then oldest.
+// call across its groups that it qualifies for (skills, tier): VIP before
+// normal, then oldest.
 func (e *Engine) dispatchAgent(a *agent) {
 	if !a.idle() {
 		return
 	}
 	var best *call
+	now := e.now()
 	for _, g := range a.groups {
+		tier := g.tierOf(a)
 		for lvl := 0; lvl < 2; lvl++ {
 			if best != nil && levelIndex(best.level) < lvl {
 				break
@@ -319,6 +344,9 @@ func (e *Engine) dispatchAgent(a *agent) {
 			for c := g.q[lvl].head; c != nil; c = c.next {
 				if c.agent != nil {
 					continue // ringing someone already
+				}
+				if !e.canTake(c, a, tier, now) {
+					continue
 				}
 				if best == nil || levelIndex(c.level) < levelIndex(best.level) || (c.level == best.level && c.seq < best.seq) {
 					best = c
@@ -346,10 +374,24 @@ func (e *Engine) OfferResult(uuid, ext string, o Outcome, legUUID string) error 
 	if c.kind == kindCallout {
 		return e.calloutResult(c, ext, o, legUUID)
 	}
-	if c.phase != phaseOffering || c.agent == nil || c.agent.ext != ext {
+	if c.phase != phaseOffering || c.agent == nil {
 		return Errorf(ErrState, "call %s is not ringing extension %s", uuid, ext)
 	}
-	if legUUID != "" {
+	if c.agent.ext != ext {
+		// ring-all: any rung agent may win; a failure of the whole offer
+		// may name any of them, or none.
+		a := e.agents[ext]
+		switch {
+		case len(c.ring) > 0 && a != nil && c.ringing(a):
+			if o == Answered {
+				c.promote(a)
+			}
+		case len(c.ring) > 0 && ext == "" && o != Answered:
+		default:
+			return Errorf(ErrState, "call %s is not ringing extension %s", uuid, ext)
+		}
+	}
+	if legUUID != "" && (c.agent.ext == ext || o != Answered && len(c.ring) == 0) {
 		c.legUUID = legUUID
 	}
 	switch o {
@@ -367,24 +409,39 @@ func (e *Engine) OfferResult(uuid, ext string, o Outcome, legUUID string) error 
 func (e *Engine) answered(c *call) {
 	a := c.agent
 	now := e.now()
+	freed := e.cancelRing(c)
 	c.phase = phaseBridged
+	c.answerAt = now
+	e.roll(a, now)
+	a.answered++
 	a.legUUID = c.legUUID
 	a.streak = 0
 	if c.queued {
 		c.g.dequeue(c)
 		e.emit(Decision{Kind: DQueueRemove, Call: c.view(), At: now})
 	}
+	if c.kind == kindQueued {
+		c.g.ewt.answered(now, c.g.waiting > 0)
+	}
+
 	e.setState(a, CallTalking)
 	e.emit(Decision{Kind: DOfferAnswered, Ext: a.ext, Call: c.view(), At: now})
 	if c.number != "" {
 		e.memory[c.number] = memo{ext: a.ext, at: now}
 		e.emit(Decision{Kind: DMemory, Ext: a.ext, Call: c.view(), At: now})
 	}
+	for _, f := range freed {
+		e.dispatchAgent(f)
+	}
 }
 
 // offerFailed: the agent did not answer. Record it, move the call on, and
 // let the agent (unless it hit the no-answer limit) take calls again.
 func (e *Engine) offerFailed(c *call, byTimer bool) {
+	if len(c.ring) > 0 {
+		e.ringFailed(c, byTimer)
+		return
+	}
 	a := c.agent
 	now := e.now()
 	if byTimer {
@@ -396,6 +453,47 @@ func (e *Engine) offerFailed(c *call, byTimer bool) {
 	a.streak++
 	e.setState(a, CallNoAnswer)
 	c.phase = phaseWaiting
+	e.moveOn(c)
+	e.afterNoAnswer(a)
+}
+
+// ringFailed: nobody of a ring-all offer answered; each rung agent counts
+// a no-answer.
+func (e *Engine) ringFailed(c *call, byTimer bool) {
+	now := e.now()
+	rung := append(e.rungBuf[:0], c.agent) // scratch: nothing below fails a ring again
+	defer func() { e.rungBuf = rung[:0] }()
+	for _, r := range c.ring {
+		rung = append(rung, r.a)
+	}
+	for _, a := range rung {
+		v := c.viewFor(a)
+		if byTimer {
+			e.emit(Decision{Kind: DKill, Ext: a.ext, Call: v, At: now})
+		}
+		e.emit(Decision{Kind: DOfferNoAnswer, Ext: a.ext, Call: v, At: now})
+	}
+	e.release(c)
+	for _, r := range c.ring {
+		if r.a.call == c {
+			r.a.call = nil
+		}
+	}
+	c.ring = c.ring[:0]
+	for _, a := range rung {
+		c.tried = append(c.tried, a.ext)
+		a.streak++
+		e.setState(a, CallNoAnswer)
+	}
+	c.phase = phaseWaiting
+	e.moveOn(c)
+	for _, a := range rung {
+		e.afterNoAnswer(a)
+	}
+}
+
+// moveOn: an offer of c failed; end it or route it again.
+func (e *Engine) moveOn(c *call) {
 	switch {
 	case c.kind == kindDirect:
 		e.finish(c, ResultNoAnswer) // a direct call has nobody else to try
@@ -404,6 +502,11 @@ func (e *Engine) offerFailed(c *call, byTimer bool) {
 	default:
 		e.route(c) // the failed agent is not idle, so it is not picked again at once
 	}
+}
+
+// afterNoAnswer: the agent who did not answer is not ready (limit hit),
+// busy, or ready for the next call.
+func (e *Engine) afterNoAnswer(a *agent) {
 	if e.cfg.NoAnswerLimit > 0 && a.streak >= e.cfg.NoAnswerLimit {
 		e.setState(a, CallNoReady)
 		return
@@ -414,6 +517,15 @@ func (e *Engine) offerFailed(c *call, byTimer bool) {
 	}
 	e.setState(a, CallReady)
 	e.dispatchAgent(a)
+}
+
+// takeBackAgent withdraws agent a, which went away, from c's offer: a
+// ring-all offer rings on with the others.
+func (e *Engine) takeBackAgent(c *call, a *agent) {
+	if e.dropRinger(c, a) {
+		return
+	}
+	e.takeBack(c)
 }
 
 // takeBack withdraws an offer whose agent went away; the call is routed
@@ -447,6 +559,25 @@ func (e *Engine) end(c *call, r Result) {
 		c.g.dequeue(c)
 		e.emit(Decision{Kind: DQueueRemove, Call: c.view(), At: now})
 	}
+	var freed []*agent
+	if len(c.ring) > 0 && c.phase == phaseOffering {
+		for _, x := range c.ring {
+			if c.delivered && r != ResultAbandoned {
+				e.emit(Decision{Kind: DKill, Ext: x.a.ext, Call: c.viewFor(x.a), At: now})
+			}
+		}
+		freed = e.cancelRing(c)
+	}
+	if a := c.agent; a != nil && c.phase == phaseCallback { // the service cancels its attempt
+		e.emit(Decision{Kind: DOfferHangup, Ext: a.ext, Call: c.view(), At: now})
+		e.release(c)
+		if a.seat == SeatBusy {
+			e.setState(a, CallBusy)
+		} else {
+			e.setState(a, CallReady)
+			e.dispatchAgent(a)
+		}
+	}
 	if a := c.agent; a != nil && c.phase == phaseOffering {
 		if c.delivered && r != ResultAbandoned {
 			e.emit(Decision{Kind: DKill, Ext: a.ext, Call: c.view(), At: now})
@@ -461,6 +592,9 @@ func (e *Engine) end(c *call, r Result) {
 		}
 	}
 	e.finish(c, r)
+	for _, f := range freed {
+		e.dispatchAgent(f)
+	}
 }
 
 func (e *Engine) finish(c *call, r Result) {
@@ -498,6 +632,7 @@ func (e *Engine) BridgeEnded(uuid string) error {
 	}
 	a := c.agent
 	e.emit(Decision{Kind: DOfferHangup, Ext: a.ext, Call: c.view(), At: e.now()})
+	e.callEnded(a, c)
 	e.release(c)
 	c.agent = a // keep the answering agent in the final view
 	e.finish(c, ResultAnswered)
@@ -521,6 +656,12 @@ func (e *Engine) Leave(uuid string) bool {
 	case phaseTransferred:
 		c.left = true
 		return true
+	case phaseWaiting, phaseCallback:
+		if c.cb && !c.left { // the caller hung up to be called back
+			c.left = true
+			return true
+		}
+		e.end(c, ResultAbandoned) // a callback the service gives up, or a caller gone
 	case phaseBridged:
 		_ = e.BridgeEnded(uuid)
 	case phaseEnded:
@@ -541,6 +682,6 @@ func (e *Engine) Leave(uuid string) bool {
 
 func (e *Engine) forget(c *call) {
 	delete(e.calls, c.uuid)
-	*c = call{}
+	*c = call{reqs: c.reqs[:0], ring: c.ring[:0]} // keep the capacity
 	e.free = append(e.free, c)
 }

@@ -32,10 +32,29 @@ const (
 	DMemory
 	// DCursor: group Call.Group's current_ext_number is now Ext.
 	DCursor
+	// DOverflow: Call moves from its group Call.Group to group Status,
+	// keeping its arrival time and level (a DQueueRemove precedes it when
+	// it was queued, a DQueueAdd in the new group follows when it waits).
+	DOverflow
+	// DExit: the caller pressed the group's exit key; DEnded (exit) follows.
+	DExit
+	// DFull: Call was refused: its group already has its maximum of
+	// waiting calls; DEnded (full) follows.
+	DFull
+	// DCallbackScheduled: the caller of Call asked to be called back at
+	// Status and hung up; the call keeps its place.
+	DCallbackScheduled
+	// DCallbackPlaced: agent Ext is reserved for callback Call: place the
+	// calls in the order Status says, "caller_first" (call Call.Callback,
+	// whose session then reports CallbackConnected and is offered Ext) or
+	// "agent_first" (ring Ext, then call the caller, bridge, report
+	// CallbackConnected); report CallbackFailed when an attempt fails.
+	DCallbackPlaced
 )
 
 var decisionNames = [...]string{"", "agent", "queue_add", "queue_remove", "offer_callout",
-	"offer_noanswer", "offer_answered", "offer_hangup", "wake", "kill", "ended", "memory", "cursor"}
+	"offer_noanswer", "offer_answered", "offer_hangup", "wake", "kill", "ended", "memory", "cursor",
+	"queue_overflow", "queue_exit", "queue_full", "queue_callback", "queue_callback_placed"}
 
 func (k DecisionKind) String() string {
 	if int(k) < len(decisionNames) {
@@ -55,6 +74,9 @@ const (
 	ResultTimeout     Result = "timeout"   // the group's maximum wait passed
 	ResultNoGroup     Result = "no_group"  // the group vanished while it waited
 	ResultNoAnswer    Result = "no_answer" // a direct call the extension, or a callout the outside number, did not answer
+	ResultExit        Result = "exit"      // the caller pressed the group's exit key
+	ResultFull        Result = "full"      // refused: the group had its maximum of waiting calls
+	ResultCallback    Result = "callback"  // the caller hung up to be called back (the call lives on)
 )
 
 // CallView is a value snapshot of a call carried by decisions.
@@ -70,6 +92,7 @@ type CallView struct {
 	Tried      []string      // no-answer agents, in order (DEnded only; owned by the receiver)
 	Result     Result        // DEnded only
 	Waited     time.Duration // DEnded only: from entry to the end (0 for a callout)
+	Callback   string        // the number called back, when the caller asked for a callback
 }
 
 // Decision is one outcome of a fact.

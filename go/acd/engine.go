@@ -1,9 +1,12 @@
 // Package acd is the call-distribution core. It owns every call the module
 // handles — queued calls (nwayacd), direct calls (nway_bridge) and callouts
 // (nwaycallout) — from entry until the caller's channel is gone, including
-// after a transfer, and every agent's state: groups, the six routing modes,
-// blacklist, VIP-first dispatch, no-answer, wrap-up and give-up policy, and
-// the uuid of each agent leg it offers.
+// after a transfer, and every agent's state: groups, the routing modes
+// (the seed's 0–5 and 6–11: longest idle, fewest calls, least talk,
+// ring-all, weighted random, best skill), tiers and skills that relax,
+// blacklist, VIP-first dispatch, overflow, full queues, exit key, estimated
+// wait, callbacks, no-answer, wrap-up and give-up policy, and the uuid of
+// each agent leg it offers.
 //
 // Facts come in as method calls, decisions go out as Decisions and session
 // Steps. It does no I/O, starts no goroutines and reads time only from its
@@ -45,6 +48,9 @@ type Config struct {
 	// kill decision's AgentUUID). nil: legs are left for the switch to name
 	// and reported back with the offer's result.
 	NewUUID func() string
+	// Location is where "today" (modes 7 and 8) starts at midnight; nil =
+	// the host's local time zone.
+	Location *time.Location
 }
 
 func (c *Config) fill() {
@@ -63,6 +69,9 @@ func (c *Config) fill() {
 	if c.DialTemplate == "" {
 		c.DialTemplate = DefaultDialTemplate
 	}
+	if c.Location == nil {
+		c.Location = time.Local
+	}
 }
 
 // Engine is the core. Create it with New.
@@ -79,6 +88,15 @@ type Engine struct {
 	out    []Decision
 	free   []*call
 	direct *group // the queue-less pseudo group of direct calls and callouts
+
+	skillIDs   map[string]uint16
+	skillNames []string
+	ringBuf    []*agent
+	due        []*call // calls whose re-examination is due in this Tick
+	freeBuf    []*agent
+	rungBuf    []*agent
+	batch      uint64 // a re-examination batch is running (see reexamine)
+	keepTimers bool   // the batch leaves armed re-examine timers alone
 }
 
 type memo struct {
@@ -103,8 +121,8 @@ func New(cfg Config, clock Clock) *Engine {
 // Config returns the engine's effective configuration.
 func (e *Engine) Config() Config { return e.cfg }
 
-// SetPolicies changes the node-wide policies (reload). Seed, NewUUID and
-// DialTemplate are kept unless c sets them.
+// SetPolicies changes the node-wide policies (reload). Seed, NewUUID,
+// DialTemplate and Location are kept unless c sets them.
 func (e *Engine) SetPolicies(c Config) {
 	c.Seed = e.cfg.Seed
 	if c.NewUUID == nil {
@@ -112,6 +130,9 @@ func (e *Engine) SetPolicies(c Config) {
 	}
 	if c.DialTemplate == "" {
 		c.DialTemplate = e.cfg.DialTemplate
+	}
+	if c.Location == nil {
+		c.Location = e.cfg.Location
 	}
 	c.fill()
 	e.cfg = c

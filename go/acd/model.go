@@ -21,6 +21,11 @@ type agent struct {
 	changed  time.Time
 	streak   int // consecutive no-answers
 	wrapGen  uint64
+	skills   []skillLevel // sorted by id
+	lastEnd  time.Time    // when its last call ended (zero: never had one)
+	day      int32        // the local day the counters below count
+	answered int32        // calls answered on day
+	talk     time.Duration
 }
 
 // idle is SPEC §3's "idle agent", less group membership.
@@ -46,6 +51,18 @@ type group struct {
 	vip     map[string]struct{}
 	q       [2]queueList // [0] vip, [1] normal; each oldest first
 	waiting int
+	opt     GroupOptions
+	skills  []skillLevel         // opt.Skills, interned
+	mtier   []int32              // members[i]'s tier
+	mweight []int32              // members[i]'s weight
+	mcfg    map[string]memberCfg // tier and weight by extension, kept across logins
+	maxTier int32                // highest tier among members (1 when none)
+	ewt     ewtStats
+	noIdle  uint64 // the batch that found no idle member here
+	// the last requirement that found no member in batch failBatch
+	failBatch uint64
+	failReqs  []skillLevel // effective levels
+	failTier  int32
 }
 
 func levelIndex(l Level) int {
@@ -65,6 +82,7 @@ const (
 	phaseBridged                      // talking
 	phaseTransferred                  // moved to another party; ends when the caller's channel does
 	phaseEnded                        // finished; the session still has to be told
+	phaseCallback                     // a callback: an agent is reserved and the service places the calls
 )
 
 // callKind is the application a call entered by.
@@ -103,10 +121,25 @@ type call struct {
 	left      bool   // the session has left; a transferred call lives on until the caller is gone
 	from      string // callout: the dialling phone's number
 	account   string // callout: the group it is accounted to
+	// ring-all: the other agents rung with agent (each holds the call).
+	ring     []ringer
+	reqs     []skillLevel // skills asked for (base levels); capacity reused
+	life     uint64       // this call's incarnation (re-examine timers)
+	nextAt   time.Time    // the re-examine timer armed, if any
+	answerAt time.Time
+	hops     uint8 // overflows so far
+	// defaultReqs: reqs are the group's default, not the call's own.
+	defaultReqs bool
+	cb          bool      // a callback waiting without a session (or being placed)
+	wasCB       bool      // the call was a callback (views say so)
+	cbNumber    string    // the number to call back
+	cbTries     int       // callback attempts made
+	cbHold      time.Time // a failed callback is not offered again before this
 }
 
 func (c *call) view() CallView {
-	v := CallView{UUID: c.uuid, Number: c.number, RealNumber: c.real, Level: c.level, CallinTime: c.in, AgentUUID: c.legUUID}
+	v := CallView{UUID: c.uuid, Number: c.number, RealNumber: c.real, Level: c.level, CallinTime: c.in, AgentUUID: c.legUUID,
+		Callback: c.cbNumber}
 	switch c.kind {
 	case kindQueued:
 		if c.g != nil {
@@ -167,11 +200,12 @@ func (g *group) dequeue(c *call) {
 
 // --- snapshots ---
 
-func (a *agent) info() ExtensionInfo {
+func (e *Engine) extInfo(a *agent) ExtensionInfo {
 	x := ExtensionInfo{
 		Extension: a.ext, JobNumber: a.job, JobEnabled: a.jobOn, DialString: a.dial,
 		RegStatus: a.reg, Seat: a.seat, CallState: a.state, LoggedIn: a.loggedIn,
 		AgentUUID: a.legUUID, LastStatusChange: a.changed,
+		Skills: e.skillReqs(a.skills), Stats: e.stats(a),
 	}
 	for _, g := range a.groups {
 		x.Groups = append(x.Groups, g.num)
@@ -183,14 +217,21 @@ func (a *agent) info() ExtensionInfo {
 	return x
 }
 
-func (g *group) info() GroupInfo {
+func (e *Engine) groupInfo(g *group) GroupInfo {
 	x := GroupInfo{
 		Number: g.num, Name: g.name, Mode: g.mode, CalloutTimeout: g.timeout, CurrentExt: g.cursor,
 		Rings: g.rings, GiveUp: g.giveUp, Waiting: g.waiting,
-		Blacklist: sortedKeys(g.black), VIP: sortedKeys(g.vip),
+		Blacklist: sortedKeys(g.black), VIP: sortedKeys(g.vip), Options: g.opt.clone(),
 	}
 	for _, a := range g.members {
 		x.Members = append(x.Members, a.ext)
+	}
+	if len(g.mcfg) > 0 {
+		x.Memberships = make([]Membership, 0, len(g.mcfg))
+		for ext, m := range g.mcfg {
+			x.Memberships = append(x.Memberships, Membership{Extension: ext, Tier: int(m.tier), Weight: int(m.weight)})
+		}
+		sort.Slice(x.Memberships, func(i, j int) bool { return x.Memberships[i].Extension < x.Memberships[j].Extension })
 	}
 	return x
 }
@@ -211,7 +252,7 @@ func sortedKeys(m map[string]struct{}) []string {
 func (e *Engine) Extensions() []ExtensionInfo {
 	out := make([]ExtensionInfo, 0, len(e.agents))
 	for _, a := range e.agents {
-		out = append(out, a.info())
+		out = append(out, e.extInfo(a))
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Extension < out[j].Extension })
 	return out
@@ -223,14 +264,14 @@ func (e *Engine) Extension(ext string) (ExtensionInfo, error) {
 	if err != nil {
 		return ExtensionInfo{}, err
 	}
-	return a.info(), nil
+	return e.extInfo(a), nil
 }
 
 // Groups lists every group, sorted.
 func (e *Engine) Groups() []GroupInfo {
 	out := make([]GroupInfo, 0, len(e.groups))
 	for _, g := range e.groups {
-		out = append(out, g.info())
+		out = append(out, e.groupInfo(g))
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Number < out[j].Number })
 	return out
@@ -242,7 +283,7 @@ func (e *Engine) Group(num string) (GroupInfo, error) {
 	if err != nil {
 		return GroupInfo{}, err
 	}
-	return g.info(), nil
+	return e.groupInfo(g), nil
 }
 
 // Waiting lists queued calls: VIP first, then oldest first.
@@ -252,12 +293,19 @@ func (e *Engine) Waiting() []WaitingInfo {
 		w   WaitingInfo
 	}
 	var lv [2][]aged
+	now := e.now()
 	for _, g := range e.groups {
+		pos := 0
 		for l := range g.q {
 			for c := g.q[l].head; c != nil; c = c.next {
-				w := WaitingInfo{UUID: c.uuid, Number: c.number, RealCallinNumber: c.real, Group: g.num, Level: c.level, CallinTime: c.in}
+				w := WaitingInfo{UUID: c.uuid, Number: c.number, RealCallinNumber: c.real, Group: g.num, Level: c.level, CallinTime: c.in,
+					Skills: e.effectiveSkills(c, now), Callback: c.cbNumber}
 				if c.agent != nil {
 					w.OfferedTo = c.agent.ext
+				} else {
+					pos++
+					w.Position = pos
+					w.EWT, w.EWTKnown = g.ewt.estimate(pos, c.level, now)
 				}
 				lv[l] = append(lv[l], aged{c.seq, w})
 			}

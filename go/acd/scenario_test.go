@@ -25,7 +25,7 @@ func TestScenarios(t *testing.T) {
 		clock := &fakeClock{t: epoch}
 		legs := 0
 		newLeg := func() string { legs++; return "leg-" + strconv.Itoa(legs) }
-		e := New(Config{Seed: 1, NewUUID: newLeg}, clock)
+		e := New(Config{Seed: 1, NewUUID: newLeg, Location: time.UTC}, clock)
 		datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {
 			var got []string
 			for _, line := range append([]string{d.FullCmd()}, strings.Split(d.Input, "\n")...) {
@@ -114,6 +114,7 @@ func runCommand(t *testing.T, e *Engine, clock *fakeClock, line string) []string
 		if v, ok := m["timeout"]; ok {
 			s.CalloutTimeout = dur(t, v)
 		}
+		s.Options = groupOptions(t, m)
 		if _, ok := m["busytimes"]; ok || m["maxwait"] != "" {
 			g := GiveUp{}
 			g.BusyRingTimes, _ = strconv.Atoi(m["busytimes"])
@@ -160,6 +161,43 @@ func runCommand(t *testing.T, e *Engine, clock *fakeClock, line string) []string
 		errOut(e.SetListed(k, arg(1), arg(2), true))
 	case "enter":
 		stepOut(e.Enter(CallIn{UUID: arg(1), Group: arg(2), Number: arg(3), Level: Level(arg(4))}))
+	case "enter-skills": // enter-skills <uuid> <group> <number> <nwayacd_skills>
+		sk, err := ParseSkills(arg(4))
+		if err != nil {
+			errOut(err)
+			break
+		}
+		stepOut(e.Enter(CallIn{UUID: arg(1), Group: arg(2), Number: arg(3), Skills: sk}))
+	case "tier":
+		n, _ := strconv.Atoi(arg(3))
+		errOut(e.SetTier(arg(1), arg(2), n))
+	case "weight":
+		n, _ := strconv.Atoi(arg(3))
+		errOut(e.SetWeight(arg(1), arg(2), n))
+	case "skill":
+		n, _ := strconv.Atoi(arg(3))
+		errOut(e.SetSkill(arg(1), arg(2), n))
+	case "rmskill":
+		errOut(e.RemoveSkill(arg(1), arg(2)))
+	case "key":
+		st, err := e.Key(arg(1), arg(2))
+		if err == nil && st.Kind == 0 {
+			res = append(res, "key ignored")
+			break
+		}
+		stepOut(st, err)
+	case "callback": // callback <uuid> [number]
+		stepOut(e.RequestCallback(arg(1), arg(2)))
+	case "cbok": // cbok <uuid> [agent leg]
+		stepOut(e.CallbackConnected(arg(1), arg(2)))
+	case "restorecb": // restorecb <uuid> <group> <callback number> <arrived this long ago> [level]
+		errOut(e.RestoreCallback(CallbackSpec{UUID: arg(1), Group: arg(2), Number: arg(3), Callback: arg(3),
+			CallinTime: clock.t.Add(-dur(t, arg(4))), Level: Level(arg(5))}))
+	case "cbfail": // cbfail <uuid> agent|caller
+		errOut(e.CallbackFailed(arg(1), arg(2) == "agent"))
+	case "options": // options <group> k=v…: replaces the group's options
+		m := kv(f[2:])
+		errOut(e.UpdateGroup(arg(1), func(s *GroupSpec) { s.Options = groupOptions(t, m) }))
 	case "enter-direct":
 		stepOut(e.EnterDirect(CallIn{UUID: arg(1), Number: arg(3)}, arg(2)))
 	case "callout":
@@ -168,7 +206,11 @@ func runCommand(t *testing.T, e *Engine, clock *fakeClock, line string) []string
 		stepOut(e.Next(arg(1)))
 	case "answer", "noanswer", "fail", "cancel":
 		o := map[string]Outcome{"answer": Answered, "noanswer": NoAnswer, "fail": Failed, "cancel": Canceled}[f[0]]
-		errOut(e.OfferResult(arg(1), arg(2), o, "")) // the session confirms the leg the core named
+		ext := arg(2)
+		if ext == "-" { // a ring-all offer failing as a whole
+			ext = ""
+		}
+		errOut(e.OfferResult(arg(1), ext, o, "")) // the session confirms the leg the core named
 	case "bridgeend":
 		errOut(e.BridgeEnded(arg(1)))
 	case "leave":
@@ -210,6 +252,26 @@ func runCommand(t *testing.T, e *Engine, clock *fakeClock, line string) []string
 			for _, w := range e.Waiting() {
 				res = append(res, fmt.Sprintf("waiting %s group=%s level=%s offered=%s", w.UUID, w.Group, w.Level, w.OfferedTo))
 			}
+		case "lines": // the queue with positions, estimates and relaxed skills
+			for _, w := range e.Waiting() {
+				ewt := "unknown"
+				if w.EWTKnown {
+					ewt = w.EWT.String()
+				}
+				res = append(res, fmt.Sprintf("waiting %s group=%s level=%s pos=%d ewt=%s skills=%s", w.UUID, w.Group, w.Level, w.Position, ewt, FormatSkills(w.Skills)))
+			}
+		case "callbacks":
+			for _, c := range e.Callbacks() {
+				res = append(res, fmt.Sprintf("callback %s group=%s number=%s tries=%d since=%s", c.UUID, c.Group, c.Callback, c.Tries, c.CallinTime.Format("15:04:05")))
+			}
+		case "stats":
+			x, err := e.Extension(arg(2))
+			if err != nil {
+				errOut(err)
+				break
+			}
+			res = append(res, fmt.Sprintf("stats %s day=%s answered=%d talk=%s last=%s skills=%s", x.Extension, x.Stats.Day, x.Stats.Answered, x.Stats.TalkTime,
+				x.Stats.LastCallEnd.Format("15:04:05"), FormatSkills(x.Skills)))
 		}
 	default:
 		t.Fatalf("unknown command %q", line)
@@ -247,6 +309,22 @@ func formatStep(s Step) string {
 	if s.Result != "" {
 		b.WriteString(" result=" + string(s.Result))
 	}
+	if s.Position > 0 {
+		fmt.Fprintf(&b, " position=%d", s.Position)
+		if s.EWTKnown {
+			b.WriteString(" ewt=" + s.EWT.String())
+		}
+	}
+	if len(s.Ring) > 0 {
+		b.WriteString(" ring=[")
+		for i, r := range s.Ring {
+			if i > 0 {
+				b.WriteByte(' ')
+			}
+			b.WriteString(r.Agent + ":" + r.Leg)
+		}
+		b.WriteString("]")
+	}
 	return b.String()
 }
 
@@ -271,6 +349,49 @@ func formatDecision(d Decision) string {
 		return fmt.Sprintf("memory %s -> %s", c.Number, d.Ext)
 	case DCursor:
 		return fmt.Sprintf("cursor %s = %s", c.Group, d.Ext)
+	case DOverflow:
+		return fmt.Sprintf("overflow %s %s -> %s", c.UUID, c.Group, d.Status)
+	case DExit, DFull:
+		return fmt.Sprintf("%s %s group=%s", d.Kind, c.UUID, c.Group)
+	case DCallbackScheduled:
+		return fmt.Sprintf("queue_callback %s group=%s number=%s", c.UUID, c.Group, d.Status)
+	case DCallbackPlaced:
+		return fmt.Sprintf("queue_callback_placed %s %s %s number=%s", c.UUID, d.Ext, d.Status, c.Callback)
 	}
 	return "?"
+}
+
+// groupOptions reads a group's options from a script's k=v words.
+func groupOptions(t *testing.T, m map[string]string) GroupOptions {
+	var o GroupOptions
+	o.MemoryFirst = m["memfirst"] == "true"
+	o.TierSkip = m["tierskip"] == "true"
+	if v := m["tierwait"]; v != "" {
+		o.TierWait = dur(t, v)
+	}
+	if v := m["relax"]; v != "" {
+		o.RelaxEvery = dur(t, v)
+	}
+	if v := m["skills"]; v != "" {
+		sk, err := ParseSkills(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.Skills = sk
+	}
+	o.MaxWaiting, _ = strconv.Atoi(m["maxwaiting"])
+	o.OverflowGroup = m["overflow"]
+	if v := m["overflowafter"]; v != "" {
+		o.OverflowAfter = dur(t, v)
+	}
+	o.OverflowWaiting, _ = strconv.Atoi(m["overflowwaiting"])
+	o.ExitKey = m["exitkey"]
+	o.Announce = m["announce"] == "true"
+	o.CallbackKey = m["cbkey"]
+	o.CallbackAgentFirst = m["cbagentfirst"] == "true"
+	o.CallbackRetries, _ = strconv.Atoi(m["cbretries"])
+	if v := m["cbdelay"]; v != "" {
+		o.CallbackRetryDelay = dur(t, v)
+	}
+	return o
 }

@@ -1,13 +1,19 @@
 package acd
 
-import "time"
+import (
+	"cmp"
+	"slices"
+	"time"
+)
 
 type timerKind uint8
 
 const (
-	tOffer   timerKind = iota + 1 // an offer was not reported in time
-	tWrapUp                       // wrap-up is over
-	tMaxWait                      // a waiting call reached its group's maximum wait
+	tOffer     timerKind = iota + 1 // an offer was not reported in time
+	tWrapUp                         // wrap-up is over
+	tMaxWait                        // a waiting call reached its group's maximum wait
+	tReexamine                      // a waiting call's skills relax, a tier joins, or it overflows
+	tCallback                       // a callback attempt was not reported in time
 )
 
 // timer entries are never removed: each carries the generation of its owner
@@ -72,15 +78,22 @@ func (e *Engine) NextDeadline() (time.Time, bool) {
 	return e.timers[0].at, true
 }
 
-// Tick fires every timer that is due by the clock's now.
+// Tick fires every timer that is due by the clock's now. Calls due for
+// re-examination are taken best first (VIP, then oldest), so that an agent
+// several of them now qualify for gets the one it would have chosen.
 func (e *Engine) Tick() {
 	now := e.now()
+	defer e.reexamineDue()
 	for len(e.timers) > 0 && !e.timers[0].at.After(now) {
 		t := e.timers.pop()
 		switch t.kind {
 		case tOffer:
 			if c := t.call; c.gen == t.gen && c.phase == phaseOffering {
 				e.offerFailed(c, true)
+			}
+		case tCallback:
+			if c := t.call; c.gen == t.gen && c.phase == phaseCallback {
+				e.callbackFailed(c, false) // never reported: the caller is taken as not answering
 			}
 		case tWrapUp:
 			if a := t.agent; a.wrapGen == t.gen && a.state == CallTyping && a.call == nil {
@@ -91,12 +104,39 @@ func (e *Engine) Tick() {
 			if c.waitGen != t.gen {
 				break
 			}
+			if c.cb {
+				break // a caller waiting for a callback keeps its place
+			}
 			switch c.phase {
 			case phaseOffering:
 				c.overdue = true // let the ringing agent answer; give up if it does not
 			case phaseWaiting:
 				e.giveUp(c, ResultTimeout)
 			}
+		case tReexamine:
+			if c := t.call; c.life == t.gen && c.nextAt.Equal(t.at) {
+				e.due = append(e.due, c)
+			}
 		}
 	}
+}
+
+func (e *Engine) reexamineDue() {
+	if len(e.due) == 0 {
+		return
+	}
+	slices.SortFunc(e.due, func(a, b *call) int {
+		if d := levelIndex(a.level) - levelIndex(b.level); d != 0 {
+			return d
+		}
+		return cmp.Compare(a.seq, b.seq)
+	})
+	e.batch = e.gen()
+	defer func() { e.batch = 0 }()
+	for i, c := range e.due {
+		e.due[i] = nil
+		c.nextAt = time.Time{} // its timer fired
+		e.reexamine(c)
+	}
+	e.due = e.due[:0]
 }

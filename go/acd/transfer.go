@@ -46,7 +46,7 @@ func (e *Engine) Transferred(id, ext string) error {
 		if other.phase != phaseOffering {
 			return nil
 		}
-		e.takeBack(other)
+		e.takeBackAgent(other, to)
 	}
 	c.agent = to
 	to.call = c
@@ -74,6 +74,9 @@ func (e *Engine) callOf(id string) *call {
 
 // dropAgent releases c's agent, which wraps up; the call goes on without it.
 func (e *Engine) dropAgent(c *call) {
+	if c.agent != nil && c.phase != phaseOffering {
+		e.callEnded(c.agent, c)
+	}
 	a := e.release(c)
 	if a != nil && e.agents[a.ext] == a {
 		e.startWrapUp(a)
@@ -98,6 +101,9 @@ func (e *Engine) TransferEnded(uuid string) {
 
 // endTransferred finishes a transferred call.
 func (e *Engine) endTransferred(c *call) {
+	if c.agent != nil {
+		e.callEnded(c.agent, c)
+	}
 	a := e.release(c)
 	c.agent = a // the final view names the party it ended with
 	e.finish(c, ResultAnswered)

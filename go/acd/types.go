@@ -12,22 +12,35 @@ type Mode int
 const (
 	ModeSequential       Mode = 0 // always from the first member
 	ModeRandom           Mode = 1
-	ModeCyclic           Mode = 2 // continue after current_ext_number
-	ModeMemorySequential Mode = 3 // memory first, then 0
-	ModeMemoryRandom     Mode = 4 // memory first, then 1
-	ModeMemoryCyclic     Mode = 5 // memory first, then 2 (the default)
+	ModeCyclic           Mode = 2  // continue after current_ext_number
+	ModeMemorySequential Mode = 3  // memory first, then 0
+	ModeMemoryRandom     Mode = 4  // memory first, then 1
+	ModeMemoryCyclic     Mode = 5  // memory first, then 2 (the default)
+	ModeLongestIdle      Mode = 6  // longest idle since its last call ended
+	ModeFewestCalls      Mode = 7  // fewest calls answered today
+	ModeLeastTalk        Mode = 8  // least talk time today
+	ModeRingAll          Mode = 9  // every idle member at once; the first to answer wins
+	ModeWeightedRandom   Mode = 10 // random, weighted by each membership's weight
+	ModeBestSkill        Mode = 11 // best skill match for the call, then longest idle
 )
+
+// MaxMode is the highest valid mode.
+const MaxMode = ModeBestSkill
+
+// ModeHelp lists the modes for usage lines and error messages.
+const ModeHelp = "0 sequence, 1 random, 2 cycle, 3 remember+0, 4 remember+1, 5 remember+2, 6 longest-idle, 7 fewest-calls, 8 least-talk, 9 ring-all, 10 weighted-random, 11 best-skill"
 
 // DefaultMode is ext_group.group_call_mode's default.
 const DefaultMode = ModeMemoryCyclic
 
-// Valid reports whether m is one of the six modes.
-func (m Mode) Valid() bool { return m >= ModeSequential && m <= ModeMemoryCyclic }
+// Valid reports whether m is one of the modes 0–11.
+func (m Mode) Valid() bool { return m >= ModeSequential && m <= MaxMode }
 
 // UsesMemory reports whether the remembered agent is tried first.
 func (m Mode) UsesMemory() bool { return m >= ModeMemorySequential && m <= ModeMemoryCyclic }
 
-// Fallback is the mode that picks when memory does not (0, 1 or 2).
+// Fallback is the mode that picks when memory does not: 0, 1 or 2 for
+// modes 3–5, the mode itself otherwise.
 func (m Mode) Fallback() Mode {
 	if m.UsesMemory() {
 		return m - 3
@@ -35,7 +48,8 @@ func (m Mode) Fallback() Mode {
 	return m
 }
 
-var modeNames = [...]string{"sequence", "random", "cycle", "remember+0", "remember+1", "remember+2"}
+var modeNames = [...]string{"sequence", "random", "cycle", "remember+0", "remember+1", "remember+2",
+	"longest-idle", "fewest-calls", "least-talk", "ring-all", "weighted-random", "best-skill"}
 
 func (m Mode) String() string {
 	if m.Valid() {
@@ -125,6 +139,8 @@ type ExtensionInfo struct {
 	CallLeg    string   // the leg the core named for that call: the ringing or answered agent leg, a callout's outside leg
 
 	LastStatusChange time.Time
+	Skills           []SkillReq // its skills and levels, by name
+	Stats            AgentStats // today's counters and the end of its last call
 }
 
 // GroupInfo is a snapshot of one group.
@@ -140,6 +156,8 @@ type GroupInfo struct {
 	Waiting        int
 	Blacklist      []string
 	VIP            []string
+	Options        GroupOptions
+	Memberships    []Membership // tiers and weights set for extensions, by extension
 }
 
 // WaitingInfo is one queued call (GET /api/queues).
@@ -151,6 +169,17 @@ type WaitingInfo struct {
 	Level            Level
 	CallinTime       time.Time
 	OfferedTo        string // extension currently ringing for it, if any
+	// Position is the call's place in its group's line (1 = next), counting
+	// the unoffered calls served before it; 0 while an agent rings for it.
+	Position int
+	// EWT is the estimated wait from now until an agent answers the call,
+	// from the group's measured interval between answers while calls wait,
+	// counting the VIP callers expected to arrive meanwhile (served first);
+	// EWTKnown is false until the group has measured that interval.
+	EWT      time.Duration
+	EWTKnown bool
+	Skills   []SkillReq // what it asks for, at the levels it asks now (after relaxing)
+	Callback string     // the number to call back: the caller hung up and keeps its place
 }
 
 // ErrCode classifies errors so transports can map them (console -ERR, HTTP status).

@@ -464,7 +464,7 @@ func TestLoadRestoresQuietly(t *testing.T) {
 	s := New(Options{Publisher: p, ManualTimers: true, SyncHost: true})
 	s.Load(store.Snapshot{
 		Extensions:  []store.Extension{{Number: "1001", JobEnabled: true}},
-		Groups:      []store.Group{{Number: "110", Mode: 9}},
+		Groups:      []store.Group{{Number: "110", Mode: 99}},
 		Memberships: []store.Membership{{Ext: "1001", Group: "110"}, {Ext: "2002", Group: "110"}},
 		Lists:       []store.ListEntry{{Kind: store.VIP, Group: "110", Number: "186"}},
 	})
