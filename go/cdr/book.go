@@ -20,9 +20,9 @@ import (
 // Like a Record, a Book is not locked: its owner calls it under its own lock
 // (Lock), which the grace timers take too.
 type Book struct {
-	grace time.Duration
-	loc   *time.Location
-	lock  sync.Locker
+	grace  time.Duration
+	loc    *time.Location
+	lock   sync.Locker
 	emit   func(uuid string, c event.CDR)
 	keep   func(c event.CDR)
 	forget func(uuid string)

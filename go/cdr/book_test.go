@@ -158,9 +158,12 @@ type keeper struct {
 	events []string
 }
 
-func (k *keeper) emit(u string, c event.CDR) { k.sink.emit(u, c); k.events = append(k.events, "emit "+u) }
-func (k *keeper) keep(c event.CDR)           { k.kept[c.UUID] = c; k.events = append(k.events, "keep "+c.UUID) }
-func (k *keeper) forget(u string)            { delete(k.kept, u); k.events = append(k.events, "forget "+u) }
+func (k *keeper) emit(u string, c event.CDR) {
+	k.sink.emit(u, c)
+	k.events = append(k.events, "emit "+u)
+}
+func (k *keeper) keep(c event.CDR) { k.kept[c.UUID] = c; k.events = append(k.events, "keep "+c.UUID) }
+func (k *keeper) forget(u string)  { delete(k.kept, u); k.events = append(k.events, "forget "+u) }
 
 func newKeptBook(grace time.Duration) (*Book, *keeper) {
 	k := &keeper{kept: map[string]event.CDR{}}
