@@ -24,6 +24,7 @@ import (
 	"github.com/nwayacd/mod_nwayacd/go/api"
 	"github.com/nwayacd/mod_nwayacd/go/config"
 	"github.com/nwayacd/mod_nwayacd/go/console"
+	"github.com/nwayacd/mod_nwayacd/go/event"
 	"github.com/nwayacd/mod_nwayacd/go/logx"
 	"github.com/nwayacd/mod_nwayacd/go/publish"
 	"github.com/nwayacd/mod_nwayacd/go/service"
@@ -36,7 +37,9 @@ import (
 // backend is what the node needs of a store.
 type backend interface {
 	store.Writer
+	store.PendingReader
 	Load(ctx context.Context) (store.Snapshot, error)
+	CDR(ctx context.Context, uuid string) (event.CDR, error)
 	Close() error
 }
 
@@ -76,6 +79,8 @@ type Node struct {
 	db      backend
 	pgStore *pg.Store
 	journal *writeback.Journal
+	kept    *keptJournal // the journal as the service writes to it
+	ready   bool         // the store was read at start, backlog included
 	hub     *publish.Hub
 	rest    *api.Server
 	ln      net.Listener
@@ -116,6 +121,7 @@ func Start(params map[string]string, opt Options) (n *Node, err error) {
 	if err != nil {
 		return nil, err
 	}
+	n.recoverCDRs(n.ready)
 	n.startService(snap, pub)
 	close(n.serving)
 	if err := n.startREST(); err != nil {
@@ -165,6 +171,7 @@ func (n *Node) openStore() (store.Snapshot, error) {
 		return store.Snapshot{}, fmt.Errorf("journal: %w", err)
 	}
 	n.journal = j
+	n.kept = &keptJournal{Journal: j}
 
 	ctx, cancel := context.WithTimeout(n.ctx, n.opt.StartTimeout)
 	defer cancel()
@@ -180,7 +187,9 @@ func (n *Node) openStore() (store.Snapshot, error) {
 	}
 	// What the last run acknowledged but had not yet written goes first, so
 	// the snapshot holds it.
+	flushed := true
 	if err := j.Flush(ctx); err != nil {
+		flushed = false
 		if n.pgStore == nil {
 			return store.Snapshot{}, fmt.Errorf("embedded store: writing the journal's backlog: %w", err)
 		}
@@ -210,6 +219,7 @@ func (n *Node) openStore() (store.Snapshot, error) {
 		n.failedLoad(err)
 		return store.Snapshot{}, nil
 	}
+	n.ready = flushed
 	return snap, nil
 }
 
@@ -285,7 +295,7 @@ func (n *Node) startService(snap store.Snapshot, pub service.Publisher) {
 		CDRGrace:     n.opt.CDRGrace,
 		Status:       n.status,
 		Reload:       n.reloadTables,
-		Journal:      n.journal,
+		Journal:      n.kept,
 	}
 	if pub != nil { // a nil *Hub in the interface would not be nil
 		sopt.Publisher = pub
