@@ -121,10 +121,11 @@ func (b *Book) Left(uuid string, at time.Time) {
 	}
 	b.keepNow(&e, at)
 	b.open[uuid] = e
+	rec := e.rec // not e: its address is taken above, which would move it to the heap on every call
 	time.AfterFunc(b.grace, func() {
 		b.lock.Lock()
 		defer b.lock.Unlock()
-		if b.open[uuid].rec == e.rec { // not written meanwhile, nor a later visit of the same channel
+		if b.open[uuid].rec == rec { // not written meanwhile, nor a later visit of the same channel
 			b.Close(uuid)
 		}
 	})
