@@ -81,13 +81,16 @@ type Node struct {
 	journal *writeback.Journal
 	kept    *keptJournal // the journal as the service writes to it
 	ready   bool         // the store was read at start, backlog included
-	hub     *publish.Hub
-	rest    *api.Server
-	ln      net.Listener
-	ctx     context.Context
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
-	dbErr   atomic.Pointer[string] // the last load failure, for status
+	// published: pending CDRs of an earlier run this node published
+	// (emitPendingCDRs runs on one goroutine at a time).
+	published map[string]bool
+	hub       *publish.Hub
+	rest      *api.Server
+	ln        net.Listener
+	ctx       context.Context
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	dbErr     atomic.Pointer[string] // the last load failure, for status
 
 	syncWait func(time.Duration) // benchmarks observe the durability wait
 	serving  chan struct{}       // closed once the service runs
@@ -102,7 +105,7 @@ func Start(params map[string]string, opt Options) (n *Node, err error) {
 		return nil, fmt.Errorf("nwayacd.conf.xml: %w", err)
 	}
 	opt = opt.withDefaults()
-	n = &Node{opt: opt, cfg: cfg, log: opt.Logger, serving: make(chan struct{})}
+	n = &Node{opt: opt, cfg: cfg, log: opt.Logger, serving: make(chan struct{}), published: map[string]bool{}}
 	for _, w := range warn {
 		n.log.Warn("nwayacd.conf.xml: " + w)
 	}

@@ -83,11 +83,21 @@ func (n *Node) emitPendingCDRs(ctx context.Context) error {
 		return nil
 	}
 	if n.hub != nil && len(emit) > 0 {
+		fresh := 0
 		for i := range emit {
-			n.hub.Publish(&emit[i])
+			// An attempt that failed after publishing is retried: publish once.
+			if !n.published[emit[i].UUID] {
+				n.hub.Publish(&emit[i])
+				n.published[emit[i].UUID] = true
+				fresh++
+			}
 		}
-		if err := n.spooled(ctx); err != nil {
-			return fmt.Errorf("pending cdrs: %w", err)
+		if fresh > 0 {
+			if err := n.spooled(ctx); err != nil {
+				// They are in the publisher's memory and reach the spool
+				// soon: storing them now only widens the crash window.
+				n.log.Warn("nwayacd: pending CDRs published, but the spool is slow to take them", "err", err)
+			}
 		}
 	}
 	for _, c := range emit {
@@ -104,7 +114,8 @@ func (n *Node) emitPendingCDRs(ctx context.Context) error {
 	return nil
 }
 
-// spooled waits until the publisher's spool holds every CDR published so far.
+// spooled waits until the publisher's spool holds every CDR published so
+// far (under traffic that may not happen within spoolWait).
 func (n *Node) spooled(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, spoolWait)
 	defer cancel()
