@@ -22,7 +22,9 @@ import (
 // keptJournal is the journal as the service writes to it. While the pending
 // CDRs of an earlier run are still to be emitted in the background (the
 // database was down at start), it remembers the calls this run keeps, so
-// that they are not mistaken for that run's.
+// that they are not mistaken for that run's. The set grows by a uuid per
+// call until then, far less than what the journal itself holds for the
+// same calls meanwhile.
 type keptJournal struct {
 	*writeback.Journal
 	mu   sync.Mutex
