@@ -12,14 +12,21 @@ import (
 // hangup facts for the caller leg (stamps, disposition, record file) have
 // arrived, or Grace has passed without them.
 //
+// While a complete CDR waits (for the hangup facts, or for a transferred
+// caller's channel to end), the Book hands a provisional one to Keep, so that
+// its owner can record it durably: a crash in those seconds must not lose the
+// call's CDR. Forget follows once the call's CDR was emitted.
+//
 // Like a Record, a Book is not locked: its owner calls it under its own lock
 // (Lock), which the grace timers take too.
 type Book struct {
-	grace time.Duration
-	loc   *time.Location
-	lock  sync.Locker
-	emit  func(uuid string, c event.CDR)
-	open  map[string]entry // by value: one allocation per call fewer
+	grace  time.Duration
+	loc    *time.Location
+	lock   sync.Locker
+	emit   func(uuid string, c event.CDR)
+	keep   func(c event.CDR)
+	forget func(uuid string)
+	open   map[string]entry // by value: one allocation per call fewer
 }
 
 type entry struct {
@@ -27,6 +34,7 @@ type entry struct {
 	left    bool // the caller left the application
 	away    bool // … but its channel goes on elsewhere (a transfer)
 	legSeen bool // FreeSWITCH's hangup facts for the caller leg arrived
+	kept    bool // a provisional CDR went to Keep: Forget it after the emit
 }
 
 // BookOptions configure a Book.
@@ -38,11 +46,18 @@ type BookOptions struct {
 	Lock     sync.Locker    // the owner's lock, taken by grace timers
 	// Emit receives each complete CDR once, with Lock held.
 	Emit func(uuid string, c event.CDR)
+	// Keep (optional) receives, with Lock held, the provisional CDR of a call
+	// whose CDR now waits: its caller left, or its caller leg ended. It must
+	// not block. Forget (optional) receives the uuid of a kept call right
+	// after its CDR went to Emit.
+	Keep   func(c event.CDR)
+	Forget func(uuid string)
 }
 
 // NewBook returns an empty book.
 func NewBook(o BookOptions) *Book {
-	return &Book{grace: o.Grace, loc: o.Location, lock: o.Lock, emit: o.Emit, open: make(map[string]entry)}
+	return &Book{grace: o.Grace, loc: o.Location, lock: o.Lock, emit: o.Emit, keep: o.Keep, forget: o.Forget,
+		open: make(map[string]entry)}
 }
 
 // Open starts the record of the call whose caller channel is uuid (see New).
@@ -69,11 +84,24 @@ func (b *Book) CallerLeg(l Leg) bool {
 	}
 	e.rec.Caller(l)
 	e.legSeen = true
+	if !e.left && b.grace > 0 {
+		b.keepNow(&e, l.End) // the leg ended before the application returned
+	}
 	b.open[l.UUID] = e
 	if e.left {
 		b.Close(l.UUID)
 	}
 	return true
+}
+
+// keepNow hands e's provisional CDR to Keep: the caller leg ends at end
+// unless its own end is known.
+func (b *Book) keepNow(e *entry, end time.Time) {
+	if b.keep == nil {
+		return
+	}
+	e.kept = true
+	b.keep(e.rec.buildEnding(b.loc, end))
 }
 
 // Left records that the caller of call uuid left the application at at. The
@@ -85,16 +113,19 @@ func (b *Book) Left(uuid string, at time.Time) {
 		return
 	}
 	e.left = true
-	b.open[uuid] = e
 	e.rec.Caller(Leg{End: at})
 	if e.legSeen || b.grace <= 0 {
+		b.open[uuid] = e
 		b.Close(uuid)
 		return
 	}
+	b.keepNow(&e, at)
+	b.open[uuid] = e
+	rec := e.rec // not e: its address is taken above, which would move it to the heap on every call
 	time.AfterFunc(b.grace, func() {
 		b.lock.Lock()
 		defer b.lock.Unlock()
-		if b.open[uuid].rec == e.rec { // not written meanwhile, nor a later visit of the same channel
+		if b.open[uuid].rec == rec { // not written meanwhile, nor a later visit of the same channel
 			b.Close(uuid)
 		}
 	})
@@ -103,12 +134,17 @@ func (b *Book) Left(uuid string, at time.Time) {
 // Away records that the caller left the application while its channel goes
 // on elsewhere (a transfer): the call is over only when the caller leg ends,
 // so the CDR is written when its hangup facts arrive, with no grace timer.
-func (b *Book) Away(uuid string) {
+// Its provisional CDR (see Keep) ends at at, the best known if the process
+// dies with the call.
+func (b *Book) Away(uuid string, at time.Time) {
 	e, ok := b.open[uuid]
 	if !ok {
 		return
 	}
 	e.left, e.away = true, true
+	if !e.legSeen {
+		b.keepNow(&e, at)
+	}
 	b.open[uuid] = e
 	if e.legSeen {
 		b.Close(uuid)
@@ -135,6 +171,9 @@ func (b *Book) Close(uuid string) bool {
 	}
 	delete(b.open, uuid)
 	b.emit(uuid, e.rec.Build(b.loc))
+	if e.kept && b.forget != nil {
+		b.forget(uuid)
+	}
 	return true
 }
 

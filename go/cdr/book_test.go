@@ -1,6 +1,7 @@
 package cdr
 
 import (
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -124,9 +125,9 @@ func TestBookAwayWaitsForTheCallerLeg(t *testing.T) {
 	r.Caller(seedCaller())
 	r.Answered("1011", Leg{Start: at(16, 57, 11), Answer: at(16, 57, 12)})
 	r.Transferred("1012")
-	b.Away(uuid)
+	b.Away(uuid, at(16, 57, 30))
 	b.Back(uuid) // the transfer's route enters nway_bridge
-	b.Away(uuid)
+	b.Away(uuid, at(16, 57, 30))
 	time.Sleep(20 * time.Millisecond) // longer than the grace: no timer for a transfer
 	if len(s.got()) != 0 || b.Record(uuid) != r {
 		t.Fatal("a transferred call was written before its caller leg ended")
@@ -142,10 +143,125 @@ func TestBookAwayWaitsForTheCallerLeg(t *testing.T) {
 func TestBookCloseAllEndsAwayCalls(t *testing.T) {
 	b, s := newBook(time.Hour)
 	b.Open(uuid, "120", false).Caller(seedCaller())
-	b.Away(uuid)
+	b.Away(uuid, at(16, 57, 30))
 	b.CloseAll(at(17, 0, 0))
 	got := s.got()
 	if len(got) != 1 || got[0].AEndStamp != "2021-05-30 17:00:00" {
 		t.Fatalf("CDRs %+v", got)
+	}
+}
+
+// keeper records what a Book hands to Keep and Forget, in order.
+type keeper struct {
+	sink
+	kept   map[string]event.CDR // provisional CDRs not yet forgotten
+	events []string
+}
+
+func (k *keeper) emit(u string, c event.CDR) {
+	k.sink.emit(u, c)
+	k.events = append(k.events, "emit "+u)
+}
+func (k *keeper) keep(c event.CDR) { k.kept[c.UUID] = c; k.events = append(k.events, "keep "+c.UUID) }
+func (k *keeper) forget(u string)  { delete(k.kept, u); k.events = append(k.events, "forget "+u) }
+
+func newKeptBook(grace time.Duration) (*Book, *keeper) {
+	k := &keeper{kept: map[string]event.CDR{}}
+	return NewBook(BookOptions{Grace: grace, Location: cst, Lock: &k.mu, Emit: k.emit, Keep: k.keep, Forget: k.forget}), k
+}
+
+// While the CDR waits for the caller leg's facts, its provisional CDR is
+// kept (what a crash now would leave); the final CDR forgets it, after the emit.
+func TestBookKeepsTheWaitingCDR(t *testing.T) {
+	b, k := newKeptBook(time.Hour)
+	r := b.Open(uuid, "120", false)
+	r.Caller(seedCaller())
+	r.Answered("1011", Leg{Start: at(16, 57, 11), Answer: at(16, 57, 12)})
+	if len(k.events) != 0 {
+		t.Fatalf("kept before the caller left: %v", k.events)
+	}
+	b.Left(uuid, at(16, 57, 28))
+	p, ok := k.kept[uuid]
+	if !ok || len(k.got()) != 0 {
+		t.Fatalf("after Left: kept %v, emitted %d", k.kept, len(k.got()))
+	}
+	if p.AEndStamp != "2021-05-30 16:57:28" || p.ADestinationNumber != "120" || p.DestinationNumber != "1011" || p.Flag != FlagAnswered {
+		t.Fatalf("provisional CDR %+v", p)
+	}
+	b.CallerLeg(Leg{UUID: uuid, End: at(16, 57, 29), HangupDisposition: "recv_bye"})
+	if len(k.kept) != 0 || len(k.got()) != 1 {
+		t.Fatalf("after the caller leg: kept %v, emitted %d", k.kept, len(k.got()))
+	}
+	want := []string{"keep " + uuid, "emit " + uuid, "forget " + uuid}
+	if fmt.Sprint(k.events) != fmt.Sprint(want) {
+		t.Fatalf("order %v, want %v", k.events, want)
+	}
+}
+
+// The grace timer's CDR forgets the kept one too; a CDR written at once
+// (facts first, or no grace) keeps nothing.
+func TestBookKeepForgetPaths(t *testing.T) {
+	b, k := newKeptBook(10 * time.Millisecond)
+	k.mu.Lock()
+	b.Open(uuid, "120", false).Caller(seedCaller())
+	b.Left(uuid, at(16, 57, 29))
+	k.mu.Unlock()
+	deadline := time.Now().Add(5 * time.Second)
+	for len(k.got()) == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	k.mu.Lock()
+	if len(k.kept) != 0 || len(k.cdrs) != 1 {
+		t.Fatalf("after the grace: kept %v, emitted %d", k.kept, len(k.cdrs))
+	}
+	k.mu.Unlock()
+
+	b, k = newKeptBook(0)
+	b.Open(uuid, "120", false)
+	b.Left(uuid, at(16, 57, 29))
+	if len(k.events) != 1 || k.events[0] != "emit "+uuid {
+		t.Fatalf("no grace: %v", k.events)
+	}
+
+	// The caller leg ends while the caller is still in the application: kept
+	// (with the leg's own end), then Left writes at once and forgets it.
+	b, k = newKeptBook(time.Hour)
+	b.Open(uuid, "120", false).Caller(seedCaller())
+	b.CallerLeg(seedHangup())
+	b.CallerLeg(Leg{UUID: uuid, End: at(16, 57, 29)})
+	if p := k.kept[uuid]; p.AEndStamp != "2021-05-30 16:57:29" {
+		t.Fatalf("leg ended first: kept %+v", k.kept)
+	}
+	b.Left(uuid, at(16, 57, 30))
+	if len(k.kept) != 0 || len(k.got()) != 1 {
+		t.Fatalf("leg ended first, then left: kept %v, emitted %d", k.kept, len(k.got()))
+	}
+}
+
+// A transferred caller: kept with the transfer's time as its end (the best
+// known if the process dies with the call); the real end replaces it.
+func TestBookKeepsAwayCalls(t *testing.T) {
+	b, k := newKeptBook(time.Hour)
+	r := b.Open(uuid, "120", false)
+	r.Caller(seedCaller())
+	r.Answered("1011", Leg{Start: at(16, 57, 11), Answer: at(16, 57, 12)})
+	r.Transferred("1012")
+	b.Away(uuid, at(16, 58, 0))
+	if p := k.kept[uuid]; p.AEndStamp != "2021-05-30 16:58:00" || p.Flag != FlagTransferred {
+		t.Fatalf("kept %+v", k.kept)
+	}
+	if r.caller.End != (time.Time{}) {
+		t.Fatal("keeping changed the record")
+	}
+	b.CallerLeg(Leg{UUID: uuid, End: at(16, 59, 0), HangupDisposition: "send_bye"})
+	got := k.got()
+	if len(k.kept) != 0 || len(got) != 1 || got[0].AEndStamp != "2021-05-30 16:59:00" {
+		t.Fatalf("kept %v, CDRs %+v", k.kept, got)
+	}
+	// Dropped calls and calls closed before leaving keep nothing.
+	b.Open("other", "120", false)
+	b.Close("other")
+	if len(k.events) != 3+1 {
+		t.Fatalf("events %v", k.events)
 	}
 }

@@ -214,6 +214,17 @@ func (r *Record) Build(loc *time.Location) event.CDR {
 	return c
 }
 
+// buildEnding is Build for a call whose caller leg is taken to end at end
+// when its own end is unknown; r does not change.
+func (r *Record) buildEnding(loc *time.Location, end time.Time) event.CDR {
+	if !r.caller.End.IsZero() || end.IsZero() {
+		return r.Build(loc)
+	}
+	cp := *r // Build reads attempts only: sharing them is fine
+	cp.caller.End = end
+	return cp.Build(loc)
+}
+
 // accounted returns the offer the CDR is accounted to (the first agent to
 // answer, else the last one offered) and how many distinct agents did not
 // answer; it fills c's no-answer list.

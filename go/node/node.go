@@ -24,6 +24,7 @@ import (
 	"github.com/nwayacd/mod_nwayacd/go/api"
 	"github.com/nwayacd/mod_nwayacd/go/config"
 	"github.com/nwayacd/mod_nwayacd/go/console"
+	"github.com/nwayacd/mod_nwayacd/go/event"
 	"github.com/nwayacd/mod_nwayacd/go/logx"
 	"github.com/nwayacd/mod_nwayacd/go/publish"
 	"github.com/nwayacd/mod_nwayacd/go/service"
@@ -37,7 +38,9 @@ import (
 // backend is what the node needs of a store.
 type backend interface {
 	store.Writer
+	store.PendingReader
 	Load(ctx context.Context) (store.Snapshot, error)
+	CDR(ctx context.Context, uuid string) (event.CDR, error)
 	Close() error
 }
 
@@ -75,15 +78,20 @@ type Node struct {
 	db      backend
 	pgStore *pg.Store
 	journal *writeback.Journal
-	hub     *publish.Hub
-	seq     *publish.Sequencer // stamps seq and node, keeps the Redis Streams (observe.go)
-	stats   *stats.Stats
-	rest    *api.Server
-	ln      net.Listener
-	ctx     context.Context
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
-	dbErr   atomic.Pointer[string] // the last load failure, for status
+	kept    *keptJournal // the journal as the service writes to it
+	ready   bool         // the store was read at start, backlog included
+	// published: pending CDRs of an earlier run this node published
+	// (emitPendingCDRs runs on one goroutine at a time).
+	published map[string]bool
+	hub       *publish.Hub
+	seq       *publish.Sequencer // stamps seq and node, keeps the Redis Streams (observe.go)
+	stats     *stats.Stats
+	rest      *api.Server
+	ln        net.Listener
+	ctx       context.Context
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	dbErr     atomic.Pointer[string] // the last load failure, for status
 
 	syncWait func(time.Duration) // benchmarks observe the durability wait
 	serving  chan struct{}       // closed once the service runs
@@ -98,7 +106,7 @@ func Start(params map[string]string, opt Options) (n *Node, err error) {
 		return nil, fmt.Errorf("nwayacd.conf.xml: %w", err)
 	}
 	opt = opt.withDefaults()
-	n = &Node{opt: opt, cfg: cfg, log: opt.Logger, serving: make(chan struct{})}
+	n = &Node{opt: opt, cfg: cfg, log: opt.Logger, serving: make(chan struct{}), published: map[string]bool{}}
 	for _, w := range warn {
 		n.log.Warn("nwayacd.conf.xml: " + w)
 	}
@@ -117,6 +125,7 @@ func Start(params map[string]string, opt Options) (n *Node, err error) {
 	if err != nil {
 		return nil, err
 	}
+	n.recoverCDRs(n.ready)
 	n.startService(snap, pub)
 	close(n.serving)
 	if err := n.startREST(); err != nil {
@@ -160,6 +169,7 @@ func (n *Node) openStore() (store.Snapshot, error) {
 		return store.Snapshot{}, fmt.Errorf("journal: %w", err)
 	}
 	n.journal = j
+	n.kept = &keptJournal{Journal: j}
 
 	ctx, cancel := context.WithTimeout(n.ctx, n.opt.StartTimeout)
 	defer cancel()
@@ -175,7 +185,9 @@ func (n *Node) openStore() (store.Snapshot, error) {
 	}
 	// What the last run acknowledged but had not yet written goes first, so
 	// the snapshot holds it.
+	flushed := true
 	if err := j.Flush(ctx); err != nil {
+		flushed = false
 		if n.pgStore == nil {
 			return store.Snapshot{}, fmt.Errorf("embedded store: writing the journal's backlog: %w", err)
 		}
@@ -205,6 +217,7 @@ func (n *Node) openStore() (store.Snapshot, error) {
 		n.failedLoad(err)
 		return store.Snapshot{}, nil
 	}
+	n.ready = flushed
 	return snap, nil
 }
 
@@ -281,7 +294,7 @@ func (n *Node) startService(snap store.Snapshot, pub service.Publisher) {
 		CDRGrace:     n.opt.CDRGrace,
 		Status:       n.status,
 		Reload:       n.reloadTables,
-		Journal:      n.journal,
+		Journal:      n.kept,
 	}
 	n.stats = newStats(n.cfg, n.opt.Clock)
 	sopt.Observer = n.stats

@@ -170,7 +170,7 @@ func (s *Service) Leave(uuid string) {
 	s.handle(s.eng.Decisions()) // the abandon/ended decisions need ci
 	ci.left = true
 	if held {
-		s.book.Away(uuid) // transferred: the CDR waits for the caller's channel to end (legFacts)
+		s.book.Away(uuid, s.clock.Now()) // transferred: the CDR waits for the caller's channel to end (legFacts)
 		return
 	}
 	// The CDR waits briefly for the caller leg's hangup event: it has

@@ -47,6 +47,10 @@ type Journal interface {
 	PutMemory(m store.Memory)
 	InsertCDR(c event.CDR)
 	AppendAgentLog(a store.AgentLog)
+	// The provisional CDR of a call whose final CDR waits (cdr.Book's Keep),
+	// deleted after its InsertCDR: what a crash leaves is emitted at start.
+	PutPendingCDR(c event.CDR)
+	DeletePendingCDR(uuid string)
 }
 
 // Options wires the service. Zero values take defaults.
@@ -183,7 +187,11 @@ func New(opt Options) *Service {
 	if opt.ManualTimers {
 		grace = 0 // the simulator has no wall-clock timers: write at once
 	}
-	s.book = cdr.NewBook(cdr.BookOptions{Grace: grace, Location: opt.Location, Lock: &s.mu, Emit: s.emitCDR})
+	bo := cdr.BookOptions{Grace: grace, Location: opt.Location, Lock: &s.mu, Emit: s.emitCDR}
+	if opt.Journal != nil {
+		bo.Keep, bo.Forget = opt.Journal.PutPendingCDR, opt.Journal.DeletePendingCDR
+	}
+	s.book = cdr.NewBook(bo)
 	s.exec = hostexec.New(hostexec.Options{Switch: opt.Switch, Queue: opt.HostQueue, Workers: 4, Logger: s.log,
 		// A wake or a take-back for a channel that just went is routine.
 		Routine: func(cmd string) bool { return cmd == "uuid_break" || cmd == "uuid_kill" }})

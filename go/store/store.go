@@ -30,6 +30,18 @@ type Writer interface {
 	PutMemory(ctx context.Context, m Memory) error
 	InsertCDR(ctx context.Context, c event.CDR) error
 	AppendAgentLog(ctx context.Context, a AgentLog) error
+	// PutPendingCDR keeps the provisional CDR of a call whose caller left
+	// while the final one waits for the caller leg's hangup facts, so that a
+	// crash in between cannot lose it (replaces an earlier one of the uuid);
+	// DeletePendingCDR forgets it once the final CDR is written.
+	PutPendingCDR(ctx context.Context, c event.CDR) error
+	DeletePendingCDR(ctx context.Context, uuid string) error
+}
+
+// PendingReader lists the provisional CDRs a crashed run left (see
+// Writer.PutPendingCDR), for the node to emit at start.
+type PendingReader interface {
+	PendingCDRs(ctx context.Context) ([]event.CDR, error)
 }
 
 // ErrRejected marks a write the store refuses for good (bad or too long

@@ -35,7 +35,7 @@ import (
 type options struct {
 	listen, redisAddr, dir, dsn string
 	rate, speed                 float64
-	dur                         time.Duration
+	dur, cdrGrace               time.Duration
 	commands                    bool
 	uuidPrefix                  string
 }
@@ -50,6 +50,7 @@ func main() {
 	flag.Float64Var(&o.speed, "speed", 1, "simulated time per real time")
 	flag.DurationVar(&o.dur, "duration", 0, "stop after this long (0: until Ctrl-C)")
 	flag.BoolVar(&o.commands, "commands", false, "read fs_cli commands (\"name args\") from stdin; each reply is one JSON string line on stdout; demo_stats prints the simulator's counters, demo_sync waits until everything so far is on disk")
+	flag.DurationVar(&o.cdrGrace, "cdr-grace", 20*time.Millisecond, "how long a finished call's CDR waits for a caller-leg hangup event, which the simulator never sends (the module waits 3 s)")
 	flag.StringVar(&o.uuidPrefix, "uuid-prefix", "", "start of the simulated channels' uuids (default: new for each run)")
 	flag.Parse()
 	if err := run(o); err != nil {
@@ -124,8 +125,9 @@ func run(o options) error {
 		params["db-dsn"] = o.dsn
 	}
 	logger := logx.Stderr(slog.LevelWarn)
-	// The simulator sends no caller-leg hangup events for a CDR to wait for.
-	n, err := node.Start(params, node.Options{Switch: s, Clock: s.Clock(), Logger: logger, CDRGrace: 20 * time.Millisecond})
+	// The simulator sends no caller-leg hangup events for a CDR to wait for:
+	// the grace is short unless a test wants the CDRs to wait.
+	n, err := node.Start(params, node.Options{Switch: s, Clock: s.Clock(), Logger: logger, CDRGrace: o.cdrGrace})
 	if err != nil {
 		return err
 	}

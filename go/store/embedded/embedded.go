@@ -31,7 +31,8 @@ var (
 	bCDR       = []byte("cdr")               // uuid → event.CDR
 	bAgentLog  = []byte("agent_log")         // ext \0 seq → AgentLog
 	bAgentID   = []byte("agent_log_id")      // id → "" (makes appends idempotent)
-	allBuckets = [][]byte{bMeta, bExt, bGroup, bMember, bMemberExt, bList, bMemory, bCDR, bAgentLog, bAgentID}
+	bPending   = []byte("pending_cdr")       // uuid → event.CDR, provisional (see store.Writer)
+	allBuckets = [][]byte{bMeta, bExt, bGroup, bMember, bMemberExt, bList, bMemory, bCDR, bAgentLog, bAgentID, bPending}
 )
 
 // formatVersion is stored in meta; a newer file is refused rather than misread.
@@ -406,6 +407,45 @@ func (s *Store) InsertCDR(ctx context.Context, c event.CDR) error {
 		}
 		return put(b, []byte(c.UUID), c)
 	})
+}
+
+// PutPendingCDR keeps c's provisional CDR until DeletePendingCDR.
+func (s *Store) PutPendingCDR(ctx context.Context, c event.CDR) error {
+	if err := store.CheckCDRUUID(c.UUID); err != nil {
+		return err
+	}
+	return s.update(ctx, "put pending cdr", func(tx *bolt.Tx) error {
+		return put(tx.Bucket(bPending), []byte(c.UUID), c)
+	})
+}
+
+// DeletePendingCDR forgets a provisional CDR; absent is fine.
+func (s *Store) DeletePendingCDR(ctx context.Context, uuid string) error {
+	return s.update(ctx, "delete pending cdr", func(tx *bolt.Tx) error {
+		return tx.Bucket(bPending).Delete([]byte(uuid))
+	})
+}
+
+// PendingCDRs lists the provisional CDRs, by uuid.
+func (s *Store) PendingCDRs(ctx context.Context) ([]event.CDR, error) {
+	var out []event.CDR
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bPending).ForEach(func(k, v []byte) error {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			var c event.CDR
+			if err := json.Unmarshal(v, &c); err != nil {
+				return fmt.Errorf("pending cdr %s: %w", k, err)
+			}
+			out = append(out, c)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("bolt list pending cdrs: %w", err)
+	}
+	return out, nil
 }
 
 // CDRUUIDs lists the uuids of the stored CDRs that start with prefix, in

@@ -6,6 +6,7 @@ package pg
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -342,6 +343,44 @@ func (s *Store) InsertCDR(ctx context.Context, c event.CDR) error {
 		c.AEndStamp, c.ADuration, c.ABillsec, c.ASIPHangupDisposition, c.ARecordFile, c.StrNoAnswerAgents,
 		c.DestinationNumber, c.StartStamp, c.AnswerStamp, c.EndStamp, c.Duration, c.Billsec,
 		agents, c.Flag, c.Group)
+}
+
+// PutPendingCDR keeps c's provisional CDR until DeletePendingCDR.
+func (s *Store) PutPendingCDR(ctx context.Context, c event.CDR) error {
+	if err := store.CheckCDRUUID(c.UUID); err != nil {
+		return err
+	}
+	data, err := json.Marshal(c)
+	if err != nil {
+		return fmt.Errorf("put pending cdr: %w", err)
+	}
+	return s.exec(ctx, "put pending cdr", `INSERT INTO nwayacd_pending_cdr (uuid, cdr) VALUES ($1, $2)
+		ON CONFLICT (uuid) DO UPDATE SET cdr = EXCLUDED.cdr`, c.UUID, data)
+}
+
+// DeletePendingCDR forgets a provisional CDR; absent is fine.
+func (s *Store) DeletePendingCDR(ctx context.Context, uuid string) error {
+	return s.exec(ctx, "delete pending cdr", `DELETE FROM nwayacd_pending_cdr WHERE uuid = $1`, uuid)
+}
+
+// PendingCDRs lists the provisional CDRs, by uuid.
+func (s *Store) PendingCDRs(ctx context.Context) ([]event.CDR, error) {
+	rows, err := s.pool.Query(ctx, `SELECT cdr FROM nwayacd_pending_cdr ORDER BY uuid`)
+	if err != nil {
+		return nil, wrap("list pending cdrs", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (event.CDR, error) {
+		var data []byte
+		var c event.CDR
+		if err := r.Scan(&data); err != nil {
+			return c, err
+		}
+		return c, json.Unmarshal(data, &c)
+	})
+	if err != nil {
+		return nil, wrap("list pending cdrs", err)
+	}
+	return out, nil
 }
 
 // CDR reads one CDR back; store.ErrNotFound when absent.

@@ -20,6 +20,7 @@ import (
 // every write it makes, plus the CDR / agent log reads used for queries.
 type Store interface {
 	store.Writer
+	store.PendingReader
 	Load(ctx context.Context) (store.Snapshot, error)
 	CDR(ctx context.Context, uuid string) (event.CDR, error)
 	AgentLogs(ctx context.Context, ext string, limit int) ([]store.AgentLog, error)
@@ -41,6 +42,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"Lists", testLists},
 		{"Memory", testMemory},
 		{"CDR", testCDR},
+		{"PendingCDR", testPendingCDR},
 		{"AgentLog", testAgentLog},
 		{"Rejects", testRejects},
 	}
@@ -287,6 +289,64 @@ func testCDR(t *testing.T, s Store) {
 	must(t, err)
 	if got.UUID != "a-2" || len(got.NoAnswerAgents) != 0 || got.Flag != "" {
 		t.Fatalf("empty cdr read back as %+v", got)
+	}
+}
+
+func testPendingCDR(t *testing.T, s Store) {
+	c := ctx(t)
+	pending := func() []event.CDR {
+		t.Helper()
+		l, err := s.PendingCDRs(c)
+		must(t, err)
+		sort.Slice(l, func(i, j int) bool { return l[i].UUID < l[j].UUID })
+		return l
+	}
+	if l := pending(); len(l) != 0 {
+		t.Fatalf("new store has pending CDRs: %+v", l)
+	}
+	first := sampleCDR("p-1")
+	first.AEndStamp, first.Flag = "", "provisional"
+	must(t, s.PutPendingCDR(c, first))
+	want := sampleCDR("p-1")
+	must(t, s.PutPendingCDR(c, want)) // a later put of the same call replaces it
+	other := event.CDR{UUID: "p-2", Group: "120"}
+	must(t, s.PutPendingCDR(c, other))
+	if got := pending(); !reflect.DeepEqual(got, []event.CDR{want, other}) {
+		t.Fatalf("pending\n got %+v\nwant %+v", got, []event.CDR{want, other})
+	}
+	// Pending records are not CDRs: nothing is stored or loaded for them.
+	if _, err := s.CDR(c, "p-1"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("a pending CDR reads as stored: %v", err)
+	}
+	must(t, s.InsertCDR(c, want))
+	must(t, s.DeletePendingCDR(c, "p-1"))
+	must(t, s.DeletePendingCDR(c, "p-1")) // replayed: absent is fine
+	must(t, s.DeletePendingCDR(c, "never"))
+	if got := pending(); !reflect.DeepEqual(got, []event.CDR{other}) {
+		t.Fatalf("after delete: %+v", got)
+	}
+	if _, err := s.CDR(c, "p-1"); err != nil {
+		t.Fatalf("deleting the pending record touched the CDR: %v", err)
+	}
+	if err := s.PutPendingCDR(c, event.CDR{}); !errors.Is(err, store.ErrRejected) {
+		t.Fatalf("pending CDR without uuid: %v, want ErrRejected", err)
+	}
+	// Inside a batch (how the journal writes) the put and the delete keep their order.
+	if b, ok := s.(interface {
+		Batch(ctx context.Context, fn func(ctx context.Context) error) error
+	}); ok {
+		must(t, b.Batch(c, func(ctx context.Context) error {
+			if err := s.PutPendingCDR(ctx, sampleCDR("p-3")); err != nil {
+				return err
+			}
+			if err := s.InsertCDR(ctx, sampleCDR("p-3")); err != nil {
+				return err
+			}
+			return s.DeletePendingCDR(ctx, "p-3")
+		}))
+		if got := pending(); len(got) != 1 || got[0].UUID != "p-2" {
+			t.Fatalf("after batch: %+v", got)
+		}
 	}
 }
 

@@ -21,6 +21,8 @@ const (
 	opPutMemory
 	opInsertCDR
 	opAppendAgentLog
+	opPutPendingCDR
+	opDeletePendingCDR
 )
 
 // op is one queued write, in the form the journal file keeps (JSON).
@@ -62,6 +64,10 @@ func (o *op) apply(ctx context.Context, t store.Writer) error {
 		return t.InsertCDR(ctx, *o.CDR)
 	case opAppendAgentLog:
 		return t.AppendAgentLog(ctx, *o.Log)
+	case opPutPendingCDR:
+		return t.PutPendingCDR(ctx, *o.CDR)
+	case opDeletePendingCDR:
+		return t.DeletePendingCDR(ctx, o.Key)
 	}
 	return fmt.Errorf("%w: journal op kind %d unknown to this build", store.ErrRejected, o.Kind)
 }
@@ -78,7 +84,7 @@ func (o *op) valid() bool {
 		return o.List != nil
 	case opPutMemory:
 		return o.Memory != nil
-	case opInsertCDR:
+	case opInsertCDR, opPutPendingCDR:
 		return o.CDR != nil
 	case opAppendAgentLog:
 		return o.Log != nil
@@ -110,6 +116,10 @@ func (o *op) name() string {
 		return "cdr " + o.CDR.UUID
 	case opAppendAgentLog:
 		return "agent log of " + o.Log.Ext
+	case opPutPendingCDR:
+		return "pending cdr " + o.CDR.UUID
+	case opDeletePendingCDR:
+		return "delete pending cdr " + o.Key
 	}
 	return fmt.Sprintf("op kind %d", o.Kind)
 }
@@ -158,6 +168,20 @@ func (j *Journal) InsertCDR(c event.CDR) {
 		c.NoAnswerAgents = nil
 	}
 	j.enqueue(&op{Kind: opInsertCDR, CDR: &c})
+}
+
+// PutPendingCDR queues store.PutPendingCDR; NoAnswerAgents is copied.
+func (j *Journal) PutPendingCDR(c event.CDR) {
+	c.NoAnswerAgents = append([]string(nil), c.NoAnswerAgents...)
+	if len(c.NoAnswerAgents) == 0 {
+		c.NoAnswerAgents = nil
+	}
+	j.enqueue(&op{Kind: opPutPendingCDR, CDR: &c})
+}
+
+// DeletePendingCDR queues store.DeletePendingCDR.
+func (j *Journal) DeletePendingCDR(uuid string) {
+	j.enqueue(&op{Kind: opDeletePendingCDR, Key: uuid})
 }
 
 // AppendAgentLog queues store.AppendAgentLog, giving a an ID first when it

@@ -293,3 +293,40 @@ func TestSpillBoundsMemory(t *testing.T) {
 		t.Fatalf("replayed %d: %v…", len(got), got[:min(12, len(got))])
 	}
 }
+
+// TestPendingCDRReplay: the provisional CDR of a call still waiting at a
+// crash, and a call whose final CDR and delete were journaled, replay to
+// the state the node emits from: one pending record, one stored CDR.
+func TestPendingCDRReplay(t *testing.T) {
+	dir := t.TempDir()
+	jdir := filepath.Join(dir, "journal")
+	gate := &fake{gate: make(chan struct{})} // the store takes nothing before the crash
+	j := open(t, gate, writeback.Options{Dir: jdir})
+	j.PutPendingCDR(event.CDR{UUID: "waiting", Group: "110", NoAnswerAgents: []string{"1001"}})
+	j.PutPendingCDR(event.CDR{UUID: "done", Group: "110"})
+	j.InsertCDR(event.CDR{UUID: "done", Group: "110", Flag: "final"})
+	j.DeletePendingCDR("done")
+	if err := j.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	crashed := copyDir(t, jdir)
+	close(gate.gate)
+	_ = j.Close(context.Background())
+
+	s, err := embedded.Open(filepath.Join(dir, "nwayacd.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	j2 := open(t, s, writeback.Options{Dir: crashed})
+	if err := j2.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	l, err := s.PendingCDRs(context.Background())
+	if err != nil || len(l) != 1 || l[0].UUID != "waiting" || len(l[0].NoAnswerAgents) != 1 {
+		t.Fatalf("pending after replay: %+v %v", l, err)
+	}
+	if c, err := s.CDR(context.Background(), "done"); err != nil || c.Flag != "final" {
+		t.Fatalf("final CDR after replay: %+v %v", c, err)
+	}
+}

@@ -52,6 +52,14 @@ func (f *fake) UpsertExtension(ctx context.Context, e store.Extension) error {
 
 func (f *fake) InsertCDR(ctx context.Context, c event.CDR) error { return f.write(ctx, "cdr "+c.UUID) }
 
+func (f *fake) PutPendingCDR(ctx context.Context, c event.CDR) error {
+	return f.write(ctx, "pending "+c.UUID)
+}
+
+func (f *fake) DeletePendingCDR(ctx context.Context, uuid string) error {
+	return f.write(ctx, "delete pending "+uuid)
+}
+
 func (f *fake) got() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
