@@ -278,6 +278,14 @@ func (s *Store) ReplaceMemberships(ctx context.Context, ext string, groups []str
 		return err
 	}
 	return s.configTx(ctx, "replace memberships", func(tx pgx.Tx) error {
+		// Two writers replacing the same extension's rows at once (a node
+		// and the process it replaced, whose last transaction may still
+		// commit; two nodes): under READ COMMITTED the second DELETE, once
+		// the first commits, would not see the rows the first inserted and
+		// both sets would stay. Take turns; the DELETE's snapshot comes after.
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('nwayacd ext_group_map ' || $1, 0))`, ext); err != nil {
+			return err
+		}
 		if _, err := tx.Exec(ctx, `DELETE FROM ext_group_map WHERE ext = $1`, ext); err != nil {
 			return err
 		}

@@ -1,0 +1,106 @@
+package node
+
+import (
+	"context"
+	"log/slog"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/nwayacd/mod_nwayacd/go/logx"
+	"github.com/nwayacd/mod_nwayacd/go/store/pgtest"
+)
+
+// While PostgreSQL is behind the journal (here: the journal's transaction
+// waits on rows another session holds), a reload and a restart still show
+// every acknowledged change, and a change made on top builds on them: the
+// node never serves the database's older state. The fault suite
+// (TestKillUnderLoad) lost logins this way when a restart's backlog took
+// longer than StartTimeout to write.
+func TestBacklogShownWhileDatabaseBehind(t *testing.T) {
+	_, dsn := pgtest.DB(t)
+	ctx := context.Background()
+	p := params(t, map[string]string{"db-dsn": dsn})
+	startOpt := func() *Node {
+		t.Helper()
+		n, err := Start(p, Options{StartTimeout: 300 * time.Millisecond,
+			Logger: logx.New(func(l int, line string) { t.Logf("[%d] %s", l, line) }, slog.LevelDebug)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	groupsOf := func(n *Node, ext string) []string {
+		t.Helper()
+		x, err := n.Service.Extension(ext)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gs := slices.Clone(x.Groups)
+		slices.Sort(gs)
+		return gs
+	}
+
+	n := start(t, p) // migrations take their time
+	cmd(t, n, "nway_add_group", "110 0")
+	cmd(t, n, "nway_add_group", "120 0")
+	cmd(t, n, "nway_add_group", "12345 0")
+	cmd(t, n, "nway_add_ext", "3000 j0")
+	cmd(t, n, "nway_login", "3000 110")
+	n.Stop() // all written
+
+	// Another session holds the extension's rows: the journal cannot write
+	// its logins until it lets go.
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	if _, err := tx.Exec(ctx, `SELECT 1 FROM ext_group_map WHERE ext = '3000' FOR UPDATE`); err != nil {
+		t.Fatal(err)
+	}
+
+	n = startOpt()
+	cmd(t, n, "nway_login", "3000 120") // acknowledged: in the journal
+	rctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	err = n.Resync(rctx) // what an FSGUI edit or `nwayacd reload` does
+	cancel()
+	if err != nil {
+		t.Errorf("resync while the database is behind: %v", err)
+	}
+	if gs := groupsOf(n, "3000"); !slices.Equal(gs, []string{"110", "120"}) {
+		t.Errorf("after resync: groups %v, acknowledged [110 120]", gs)
+	}
+	n.Stop() // the login stays in the journal for the next start
+
+	n = startOpt() // the backlog cannot be written within StartTimeout
+	if gs := groupsOf(n, "3000"); !slices.Equal(gs, []string{"110", "120"}) {
+		t.Errorf("after restart: groups %v, acknowledged [110 120]", gs)
+	}
+	cmd(t, n, "nway_login", "3000 12345") // adds to what the agent is in
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	fctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := n.journal.Flush(fctx); err != nil {
+		t.Fatal(err)
+	}
+	n.Stop()
+
+	rows, _ := conn.Query(ctx, `SELECT ext_group_number FROM ext_group_map WHERE ext = '3000' ORDER BY 1`)
+	stored, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"110", "120", "12345"}; !slices.Equal(stored, want) {
+		t.Fatalf("stored logins %v, acknowledged %v", stored, want)
+	}
+}
