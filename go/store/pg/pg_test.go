@@ -413,3 +413,79 @@ func TestMigrateAsNonOwner(t *testing.T) {
 		t.Fatalf("after migrating as %s: %+v", role, snap)
 	}
 }
+
+// Two writers replacing one extension's logins at once — a node and the
+// process it replaced, whose last transaction commits late; two nodes —
+// leave the later set only. Under READ COMMITTED a DELETE that waited for
+// the first writer does not see the rows it inserted, and both sets stayed.
+func TestReplaceMembershipsConcurrent(t *testing.T) {
+	s1, dsn := migrated(t)
+	ctx := testCtx(t)
+	s2, err := pg.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	for _, g := range []string{"110", "120", "12345"} {
+		if err := s1.UpsertGroup(ctx, store.Group{Number: g, Mode: 1, CalloutTimeout: 15 * time.Second}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s1.ReplaceMemberships(ctx, "3000", []string{"110"}); err != nil {
+		t.Fatal(err)
+	}
+
+	inTx, commit, firstDone := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	go func() {
+		firstDone <- s1.Batch(ctx, func(ctx context.Context) error {
+			if err := s1.ReplaceMemberships(ctx, "3000", []string{"110", "120"}); err != nil {
+				return err
+			}
+			close(inTx)
+			<-commit
+			return nil
+		})
+	}()
+	<-inTx
+	secondDone := make(chan error, 1)
+	go func() { secondDone <- s2.ReplaceMemberships(ctx, "3000", []string{"120", "12345"}) }()
+	// Commit the first only once the second waits for it.
+	c, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	for waiting := 0; waiting == 0; {
+		if err := c.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		if waiting == 0 {
+			select {
+			case err := <-secondDone:
+				t.Fatalf("the second writer did not wait for the first: %v", err)
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+	}
+	close(commit)
+	if err := <-firstDone; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-secondDone; err != nil {
+		t.Fatal(err)
+	}
+	snap, err := s1.Load(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, m := range snap.Memberships {
+		if m.Ext == "3000" {
+			got = append(got, m.Group)
+		}
+	}
+	if want := []string{"120", "12345"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("logins of 3000: %v, want %v (the later writer's)", got, want)
+	}
+}
