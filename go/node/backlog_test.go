@@ -104,3 +104,20 @@ func TestBacklogShownWhileDatabaseBehind(t *testing.T) {
 		t.Fatalf("stored logins %v, acknowledged %v", stored, want)
 	}
 }
+
+// Every process on a folder tags its PostgreSQL writes alike, so the last
+// run's late commits are not taken for another writer's edits.
+func TestFolderOriginLasts(t *testing.T) {
+	dir := t.TempDir()
+	a, err := folderOrigin(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := folderOrigin(dir)
+	if err != nil || a != b || a == "" {
+		t.Fatalf("origin %q then %q (%v): want the same", a, b, err)
+	}
+	if c, _ := folderOrigin(t.TempDir()); c == a {
+		t.Fatalf("two folders share origin %q", a)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"os"
@@ -153,6 +154,11 @@ func (n *Node) openStore() (store.Snapshot, error) {
 		if err != nil {
 			return store.Snapshot{}, fmt.Errorf("postgres: %w", err)
 		}
+		if origin, err := folderOrigin(n.cfg.DBDir); err != nil {
+			n.log.Warn("nwayacd: no lasting origin tag; the last run's late writes may show as another writer's", "err", err)
+		} else {
+			s.SetOrigin(origin)
+		}
 		n.db, n.pgStore = s, s
 	}
 	j, err := writeback.New(n.db, writeback.Options{Dir: filepath.Join(n.cfg.DBDir, JournalDir), Limit: n.opt.JournalLimit, Logger: n.log})
@@ -231,6 +237,31 @@ func (n *Node) loadCurrent(ctx context.Context, use func(func() (store.Snapshot,
 		use(replay)
 	}
 	return snap, err
+}
+
+// originFile keeps the tag this node's PostgreSQL writes carry (see
+// pg.Store.SetOrigin), the same for every process on the folder.
+const originFile = "nwayacd-origin"
+
+// folderOrigin reads the folder's origin tag, making it the first time.
+func folderOrigin(dir string) (string, error) {
+	path := filepath.Join(dir, originFile)
+	if b, err := os.ReadFile(path); err == nil {
+		if o := strings.TrimSpace(string(b)); o != "" {
+			return o, nil
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return "", err
+	}
+	o := store.NewID()
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(o+"\n"), 0o644); err != nil {
+		return "", err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return "", err
+	}
+	return o, nil
 }
 
 // failedLoad records that PostgreSQL could not be read at start: routing

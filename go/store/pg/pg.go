@@ -46,6 +46,13 @@ func New(pool *pgxpool.Pool) *Store {
 	return &Store{pool: pool, origin: store.NewID()}
 }
 
+// SetOrigin replaces the tag (random by default) this Store's writes carry
+// so that Watch skips their echo. A node gives every process on its folder
+// the same tag: the writes of the process before it (replayed from the same
+// journal; its last transaction may commit after this one started) are its
+// own, not another writer's. Call it before any write or Watch.
+func (s *Store) SetOrigin(origin string) { s.origin = origin }
+
 // Pool returns the underlying pool.
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 

@@ -259,6 +259,7 @@ func TestMigrateConcurrent(t *testing.T) {
 
 func TestWatch(t *testing.T) {
 	s, dsn := migrated(t)
+	s.SetOrigin("node-a")
 	ctx := testCtx(t)
 	if err := s.UpsertGroup(ctx, store.Group{Number: "110", Name: "110", Mode: 5}); err != nil {
 		t.Fatal(err)
@@ -314,14 +315,27 @@ func TestWatch(t *testing.T) {
 	if err := s.UpsertExtension(ctx, store.Extension{Number: "1005"}); err != nil {
 		t.Fatal(err)
 	}
+	// The process before this one on the node's folder (same origin), whose
+	// last transaction commits late, is not another writer.
+	before := pg.New(s.Pool())
+	before.SetOrigin("node-a")
+	if err := before.UpsertExtension(ctx, store.Extension{Number: "1006"}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond) // an echo would be a callback of its own
 	other := pg.New(s.Pool())
 	if err := other.AddListEntry(ctx, store.ListEntry{Kind: store.Blacklist, Group: "110", Number: "139"}); err != nil {
 		t.Fatal(err)
 	}
 	wait("another node's blacklist entry")
+	select {
+	case <-tick:
+		t.Fatal("a callback for a skipped write")
+	case <-time.After(300 * time.Millisecond):
+	}
 	mu.Lock()
 	if calls != 4 {
-		t.Fatalf("%d callbacks, want 4 (own list and extension writes skipped)", calls)
+		t.Fatalf("%d callbacks, want 4 (own list and extension writes, and those of the process before, skipped)", calls)
 	}
 	mu.Unlock()
 
