@@ -23,9 +23,9 @@ func TestBacklogShownWhileDatabaseBehind(t *testing.T) {
 	_, dsn := pgtest.DB(t)
 	ctx := context.Background()
 	p := params(t, map[string]string{"db-dsn": dsn})
-	startOpt := func() *Node {
+	startOpt := func(limit int) *Node {
 		t.Helper()
-		n, err := Start(p, Options{StartTimeout: 300 * time.Millisecond,
+		n, err := Start(p, Options{StartTimeout: 300 * time.Millisecond, JournalLimit: limit,
 			Logger: logx.New(func(l int, line string) { t.Logf("[%d] %s", l, line) }, slog.LevelDebug)})
 		if err != nil {
 			t.Fatal(err)
@@ -67,7 +67,8 @@ func TestBacklogShownWhileDatabaseBehind(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	n = startOpt()
+	n = startOpt(0)
+	cmd(t, n, "nway_set_ext_jobnumber", "3000 j1 true")
 	cmd(t, n, "nway_login", "3000 120") // acknowledged: in the journal
 	rctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	err = n.Resync(rctx) // what an FSGUI edit or `nwayacd reload` does
@@ -80,7 +81,21 @@ func TestBacklogShownWhileDatabaseBehind(t *testing.T) {
 	}
 	n.Stop() // the login stays in the journal for the next start
 
-	n = startOpt() // the backlog cannot be written within StartTimeout
+	// The backlog cannot be written within StartTimeout; with a journal
+	// limit of 1 most of it is not even held in memory.
+	n = startOpt(1)
+	if st := n.journal.Stats(); st.Replayed < 2 {
+		t.Fatalf("journal %+v: want a backlog longer than the limit", st)
+	}
+	if gs := groupsOf(n, "3000"); !slices.Equal(gs, []string{"110", "120"}) {
+		t.Errorf("after restart, backlog read back from the file: groups %v, acknowledged [110 120]", gs)
+	}
+	if x, _ := n.Service.Extension("3000"); x.JobNumber != "j1" {
+		t.Errorf("after restart: job number %q, acknowledged j1", x.JobNumber)
+	}
+	n.Stop()
+
+	n = startOpt(0)
 	if gs := groupsOf(n, "3000"); !slices.Equal(gs, []string{"110", "120"}) {
 		t.Errorf("after restart: groups %v, acknowledged [110 120]", gs)
 	}

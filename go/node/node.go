@@ -223,9 +223,13 @@ func (n *Node) loadCurrent(ctx context.Context, use func(func() (store.Snapshot,
 	if err != nil {
 		return store.Snapshot{}, err
 	}
+	replayOnto := n.journal.ReplayOnto
+	if use == nil { // at start: nothing else writes, the file may be read
+		replayOnto = n.journal.ReplayAllOnto
+	}
 	replay := func() (store.Snapshot, bool) {
 		o := store.NewOverlay(snap)
-		if err = n.journal.ReplayOnto(ctx, o, applied); err != nil {
+		if err = replayOnto(ctx, o, applied); err != nil {
 			return store.Snapshot{}, false
 		}
 		snap = o.Snapshot()

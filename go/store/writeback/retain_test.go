@@ -87,6 +87,17 @@ func TestReplaySpilled(t *testing.T) {
 	if err := j.ReplayOnto(ctx, store.NewOverlay(store.Snapshot{}), applied); !errors.Is(err, writeback.ErrNotInMemory) {
 		t.Fatalf("replay with spilled writes: %v, want ErrNotInMemory", err)
 	}
+	// Once all of them are in the file, ReplayAllOnto reads them back.
+	if err := j.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	o := store.NewOverlay(store.Snapshot{})
+	if err := j.ReplayAllOnto(ctx, o, applied); err != nil {
+		t.Fatal(err)
+	}
+	if got := o.Snapshot().Extensions; len(got) != 10 || got[0].Number != "0" || got[9].Number != "9" {
+		t.Fatalf("replayed from memory and file: %+v", got)
+	}
 	close(f.gate)
 	if err := j.Close(ctx); err != nil {
 		t.Fatal(err)

@@ -448,18 +448,71 @@ func (j *Journal) Retain() (applied uint64, release func()) {
 // (from Retain, whose release must not have been called yet) that changes
 // a snapshot: configuration, logins, lists, memory. A write t refuses is
 // skipped, as the store skips it. ErrNotInMemory (nothing applied) when
-// some of them are only in the journal file.
+// some of them are only in the journal file; ReplayAllOnto reads those.
 //
 // Call it where no new write can be queued meanwhile (under the lock the
 // writer holds while queuing), so that the result matches the writer's state.
 func (j *Journal) ReplayOnto(ctx context.Context, t SnapshotWriter, after uint64) error {
+	return j.replayOnto(ctx, t, after, false)
+}
+
+// ReplayAllOnto is ReplayOnto that also reads the writes held only in the
+// journal file, which is slow with a long backlog: for a start, before
+// anything else writes. On an error t may hold part of them.
+func (j *Journal) ReplayAllOnto(ctx context.Context, t SnapshotWriter, after uint64) error {
+	return j.replayOnto(ctx, t, after, true)
+}
+
+func (j *Journal) replayOnto(ctx context.Context, t SnapshotWriter, after uint64, file bool) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	if j.seq <= after {
+		return nil
+	}
+	missing := fmt.Errorf("%w: writes %d..%d", ErrNotInMemory, after+1, j.seq)
 	i, _ := slices.BinarySearchFunc(j.q, after+1, func(o *op, seq uint64) int { return cmp.Compare(o.Seq, seq) })
 	ops := j.q[i:]
-	if j.seq > after && (len(ops) == 0 || ops[0].Seq != after+1 || ops[len(ops)-1].Seq != j.seq ||
-		uint64(len(ops)) != j.seq-after) {
-		return fmt.Errorf("%w: writes %d..%d", ErrNotInMemory, after+1, j.seq)
+	last := after // the last write of ops, which must follow one another
+	for _, o := range ops {
+		if o.Seq != last+1 {
+			return missing
+		}
+		last++
+	}
+	if last < j.seq {
+		// The rest can be read back only once it is all in the file.
+		if !file || j.w == nil || len(j.pend) > 0 || j.durable < j.seq {
+			return missing
+		}
+		segs := append([]segment(nil), j.w.segments...)
+		var rest []*op
+		for from := last + 1; from <= j.seq; {
+			chunk, err := readFrom(segs, from, j.seq, max(j.opt.Limit/2, 1))
+			if err != nil {
+				return fmt.Errorf("%w: reading them back: %w", missing, err)
+			}
+			if len(chunk) == 0 || chunk[0].Seq != from {
+				return missing
+			}
+			for _, o := range chunk {
+				if o.Seq != from {
+					return missing
+				}
+				from++
+				rest = append(rest, o)
+			}
+			// Replay each chunk as read: memory stays bounded. Nothing of
+			// ops is applied yet, so apply those first.
+			for _, o := range ops {
+				_ = o.replay(ctx, t)
+			}
+			ops = nil
+			for _, o := range rest {
+				_ = o.replay(ctx, t)
+			}
+			rest = rest[:0]
+		}
+		return nil
 	}
 	for _, o := range ops {
 		_ = o.replay(ctx, t) // refused by the store too: skipped there as well
