@@ -290,19 +290,16 @@ func (s *Store) ReplaceMemberships(ctx context.Context, ext string, groups []str
 		// commit; two nodes): under READ COMMITTED the second DELETE, once
 		// the first commits, would not see the rows the first inserted and
 		// both sets would stay. Take turns; the DELETE's snapshot comes after.
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('nwayacd ext_group_map ' || $1, 0))`, ext); err != nil {
-			return err
+		// One round trip for the three.
+		b := &pgx.Batch{}
+		b.Queue(`SELECT pg_advisory_xact_lock(hashtextextended('nwayacd ext_group_map ' || $1, 0))`, ext)
+		b.Queue(`DELETE FROM ext_group_map WHERE ext = $1`, ext)
+		if len(groups) > 0 {
+			b.Queue(`INSERT INTO ext_group_map (ext_group_id, ext_group_number, ext)
+				SELECT (SELECT id FROM ext_group WHERE group_number = u.g), u.g, $1
+				FROM unnest($2::text[]) WITH ORDINALITY AS u(g, i) ORDER BY u.i`, ext, groups)
 		}
-		if _, err := tx.Exec(ctx, `DELETE FROM ext_group_map WHERE ext = $1`, ext); err != nil {
-			return err
-		}
-		if len(groups) == 0 {
-			return nil
-		}
-		_, err := tx.Exec(ctx, `INSERT INTO ext_group_map (ext_group_id, ext_group_number, ext)
-			SELECT (SELECT id FROM ext_group WHERE group_number = u.g), u.g, $1
-			FROM unnest($2::text[]) WITH ORDINALITY AS u(g, i) ORDER BY u.i`, ext, groups)
-		return err
+		return tx.SendBatch(ctx, b).Close()
 	})
 }
 
