@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -76,6 +77,33 @@ func (s *Switch) PID(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("pid: %w", err)
 	}
 	return strconv.Atoi(strings.TrimSpace(string(b)))
+}
+
+// ProfileIP is the address a SIP profile listens on ("SIP-IP" in `sofia
+// status profile <name>`). A stock profile binds $${local_ip_v4}, the
+// primary interface's address, not 127.0.0.1, so callers must be sent there.
+func (s *Switch) ProfileIP(ctx context.Context, profile string) (string, error) {
+	out, err := s.API(ctx, "sofia status profile "+profile)
+	if err != nil {
+		return "", err
+	}
+	ip, ok := parseProfileIP(out)
+	if !ok {
+		return "", fmt.Errorf("sofia profile %s: no SIP-IP in its status (is it running?)", profile)
+	}
+	return ip, nil
+}
+
+func parseProfileIP(status string) (string, bool) {
+	for _, line := range strings.Split(status, "\n") {
+		f := strings.Fields(line)
+		if len(f) == 2 && f[0] == "SIP-IP" {
+			if ip, err := netip.ParseAddr(f[1]); err == nil {
+				return ip.String(), true
+			}
+		}
+	}
+	return "", false
 }
 
 // Setup is what the harness configured in the switch, undone by Teardown.

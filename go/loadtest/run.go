@@ -3,7 +3,9 @@ package loadtest
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
+	"strconv"
 	"time"
 )
 
@@ -13,7 +15,8 @@ type Run struct {
 	Dest       string // destination number the callers dial
 	Rate       float64
 	Calls      int
-	SwitchPort int // the SIP profile's port callers reach (external: 5080)
+	SwitchIP   string // the SIP profile's address (Switch.ProfileIP); empty: 127.0.0.1
+	SwitchPort int    // the SIP profile's port callers reach (external: 5080)
 	AgentPort  int
 	CallerPort int
 	Params     Params
@@ -64,7 +67,11 @@ func Execute(ctx context.Context, sw *Switch, r Run) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	if err := Callers(ctx, callerXML, fmt.Sprintf("127.0.0.1:%d", r.SwitchPort), r.Dest, r.CallerPort, r.Calls, r.Rate, dir); err != nil {
+	ip := r.SwitchIP
+	if ip == "" {
+		ip = "127.0.0.1"
+	}
+	if err := Callers(ctx, callerXML, net.JoinHostPort(ip, strconv.Itoa(r.SwitchPort)), r.Dest, r.CallerPort, r.Calls, r.Rate, dir); err != nil {
 		return Result{}, err
 	}
 	time.Sleep(500 * time.Millisecond) // the last BYEs

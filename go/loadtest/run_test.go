@@ -59,3 +59,15 @@ func TestFindSwitchSaysNoneWithoutFreeSWITCH(t *testing.T) {
 		t.Skipf("a FreeSWITCH is installed here (%v)", err)
 	}
 }
+
+func TestParseProfileIPReadsTheBoundAddress(t *testing.T) {
+	status := "=================\nName             \texternal\nRTP-IP           \t192.0.2.2\nExt-RTP-IP       \t127.0.0.1\nSIP-IP           \t192.0.2.2\nExt-SIP-IP       \t127.0.0.1\nURL              \tsip:mod_sofia@127.0.0.1:5080\n"
+	if ip, ok := parseProfileIP(status); !ok || ip != "192.0.2.2" {
+		t.Fatalf("got %q %v, want 192.0.2.2 (the bound SIP-IP, not Ext-SIP-IP)", ip, ok)
+	}
+	for _, bad := range []string{"", "Invalid Profile!", "SIP-IP \tnot-an-ip\n"} {
+		if ip, ok := parseProfileIP(bad); ok {
+			t.Fatalf("parseProfileIP(%q) = %q, want none", bad, ip)
+		}
+	}
+}

@@ -47,6 +47,10 @@ func main() {
 		fail(err)
 	}
 	const group, first, agentPort, callerPort = "9990", 7000, 5090, 5070
+	switchIP, err := sw.ProfileIP(ctx, *sipProf)
+	if err != nil {
+		fail(err)
+	}
 	st, err := loadtest.Configure(ctx, sw, *sipProf, group, first, *agents, agentPort)
 	if err != nil {
 		fail(err)
@@ -56,7 +60,7 @@ func main() {
 	params := loadtest.Params{CallerPrefix: "139" + strconv.FormatInt(time.Now().Unix()%100000, 10), Patience: *patience, Ring: *ring, Talk: *talk, NoAnswerChance: *noAnswer}
 	run := func(profile string, rate float64) loadtest.Result {
 		r := loadtest.Run{Profile: profile, Dest: loadtest.DestBare, Rate: rate, Calls: *calls,
-			SwitchPort: *sipPort, AgentPort: agentPort, CallerPort: callerPort, Params: params}
+			SwitchIP: switchIP, SwitchPort: *sipPort, AgentPort: agentPort, CallerPort: callerPort, Params: params}
 		if profile == "nwayacd" {
 			r.Dest = loadtest.DestACD
 		}
