@@ -106,13 +106,43 @@ func parseProfileIP(status string) (string, bool) {
 	return "", false
 }
 
+// SessionsPerSecond reads FreeSWITCH's session rate limit (fsctl sps; a
+// stock switch.conf.xml says 30, less than one 20 calls/s run needs: each
+// routed call is two sessions).
+func (s *Switch) SessionsPerSecond(ctx context.Context) (int, error) {
+	out, err := s.API(ctx, "fsctl sps")
+	if err != nil {
+		return 0, err
+	}
+	return parseSPS(out)
+}
+
+// SetSessionsPerSecond sets that limit.
+func (s *Switch) SetSessionsPerSecond(ctx context.Context, n int) error {
+	_, err := s.API(ctx, "fsctl sps "+strconv.Itoa(n))
+	return err
+}
+
+func parseSPS(out string) (int, error) {
+	_, v, ok := strings.Cut(out, "sessions per second:")
+	if !ok {
+		return 0, fmt.Errorf("fsctl sps answered %q", out)
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("fsctl sps answered %q", out)
+	}
+	return n, nil
+}
+
 // Setup is what the harness configured in the switch, undone by Teardown.
 type Setup struct {
 	sw       *Switch
 	dialplan string   // the dialplan file written
 	exts     []string // extensions added to the module
 	group    string
-	ACD      bool // mod_nwayacd answered: the acd profile can run
+	ACD      bool   // mod_nwayacd answered: the acd profile can run
+	WrapUp   string // the module's wrap-up (nwayacd status): queued dispatch wants 0s
 }
 
 // Destinations the callers dial, one per profile.
@@ -160,6 +190,10 @@ func Configure(ctx context.Context, sw *Switch, profile string, group string, fi
 		return st, nil // no module: the bare profile still runs
 	}
 	st.ACD = true
+	st.WrapUp = "unknown"
+	if out, err := sw.API(ctx, "nwayacd status"); err == nil {
+		st.WrapUp = statusWrapUp(out)
+	}
 	for i := range n {
 		ext := strconv.Itoa(first + i)
 		for _, c := range []string{
@@ -177,6 +211,17 @@ func Configure(ctx context.Context, sw *Switch, profile string, group string, fi
 		st.exts = append(st.exts, ext)
 	}
 	return st, nil
+}
+
+// statusWrapUp picks the wrap-up out of `nwayacd status` ("wrap-up: 0s, …").
+func statusWrapUp(status string) string {
+	for _, line := range strings.Split(status, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "wrap-up:"); ok {
+			v, _, _ = strings.Cut(v, ",")
+			return strings.TrimSpace(v)
+		}
+	}
+	return "unknown"
 }
 
 // Teardown removes everything Configure added.

@@ -96,11 +96,15 @@ func (r Result) MeetsSLO() bool {
 // Row renders the result as a Markdown table row.
 func (r Result) Row() string {
 	ms := func(d time.Duration) string { return fmt.Sprintf("%.1f", float64(d)/float64(time.Millisecond)) }
-	return fmt.Sprintf("| %s | %.0f/s | %d | %.1f%% | %s / %s ms | %s / %s ms (%d) | %s ms |",
+	// The bare profile has no queue, and its one "agent" (every INVITE goes
+	// to the user bare) makes any BYE look like a freed agent: no figure.
+	queued := "—"
+	if r.Dest != DestBare {
+		queued = fmt.Sprintf("%s / %s ms (%d)", ms(Quantile(r.QueuedDispatch, 0.5)), ms(Quantile(r.QueuedDispatch, 0.99)), len(r.QueuedDispatch))
+	}
+	return fmt.Sprintf("| %s | %.0f/s | %d | %.1f%% | %s / %s ms | %s | %s ms |",
 		r.Profile, r.Rate, r.Report.Calls, r.ReachedPct(),
-		ms(Quantile(r.Offer, 0.5)), ms(Quantile(r.Offer, 0.99)),
-		ms(Quantile(r.QueuedDispatch, 0.5)), ms(Quantile(r.QueuedDispatch, 0.99)), len(r.QueuedDispatch),
-		ms(r.CPUPerCall))
+		ms(Quantile(r.Offer, 0.5)), ms(Quantile(r.Offer, 0.99)), queued, ms(r.CPUPerCall))
 }
 
 // Header is the Markdown table header for Row.

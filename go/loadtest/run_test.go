@@ -71,3 +71,33 @@ func TestParseProfileIPReadsTheBoundAddress(t *testing.T) {
 		}
 	}
 }
+
+func TestParseSPSAndWrapUp(t *testing.T) {
+	if n, err := parseSPS("+OK sessions per second: 30\n"); err != nil || n != 30 {
+		t.Fatalf("parseSPS = %d, %v; want 30", n, err)
+	}
+	for _, bad := range []string{"", "-ERR no", "+OK sessions per second: many"} {
+		if _, err := parseSPS(bad); err == nil {
+			t.Fatalf("parseSPS(%q) accepted", bad)
+		}
+	}
+	st := "+OK mod_nwayacd status\nversion: 1.0.0\nwrap-up: 0s, no-answer limit: 3 (0: none), memory expiry: never\n"
+	if w := statusWrapUp(st); w != "0s" {
+		t.Fatalf("statusWrapUp = %q, want 0s", w)
+	}
+	if w := statusWrapUp("+OK\n"); w != "unknown" {
+		t.Fatalf("statusWrapUp of nothing = %q", w)
+	}
+}
+
+func TestRowLeavesQueuedDispatchOutForBare(t *testing.T) {
+	rep := Report{Calls: 2, Reached: 2, QueuedDispatch: []time.Duration{3 * time.Millisecond}}
+	bare := Result{Run: Run{Profile: "bare", Dest: DestBare}, Report: rep}.Row()
+	acd := Result{Run: Run{Profile: "nwayacd", Dest: DestACD}, Report: rep}.Row()
+	if !strings.Contains(bare, "| — |") || strings.Contains(bare, "(1)") {
+		t.Fatalf("bare row shows a queued dispatch: %s", bare)
+	}
+	if !strings.Contains(acd, "3.0 / 3.0 ms (1)") {
+		t.Fatalf("nwayacd row lost its queued dispatch: %s", acd)
+	}
+}
