@@ -196,8 +196,14 @@ func Configure(ctx context.Context, sw *Switch, profile string, group string, fi
 	}
 	for i := range n {
 		ext := strconv.Itoa(first + i)
+		if _, err := sw.API(ctx, "nway_add_ext "+ext+" "+ext); err != nil {
+			st.Teardown(ctx)
+			return nil, err
+		}
+		// Teardown removes it from here on, even when a later step fails
+		// (a leftover extension makes the next run fail with "exists").
+		st.exts = append(st.exts, ext)
 		for _, c := range []string{
-			"nway_add_ext " + ext + " " + ext,
 			fmt.Sprintf("nway_set_ext_dialstring %s sofia/%s/%s@127.0.0.1:%d", ext, profile, ext, agentPort),
 			"nway_set_reged_ext " + ext,
 			"nway_login " + ext + " " + group,
@@ -208,7 +214,6 @@ func Configure(ctx context.Context, sw *Switch, profile string, group string, fi
 				return nil, err
 			}
 		}
-		st.exts = append(st.exts, ext)
 	}
 	return st, nil
 }
