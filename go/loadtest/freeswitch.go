@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -78,13 +79,70 @@ func (s *Switch) PID(ctx context.Context) (int, error) {
 	return strconv.Atoi(strings.TrimSpace(string(b)))
 }
 
+// ProfileIP is the address a SIP profile listens on ("SIP-IP" in `sofia
+// status profile <name>`). A stock profile binds $${local_ip_v4}, the
+// primary interface's address, not 127.0.0.1, so callers must be sent there.
+func (s *Switch) ProfileIP(ctx context.Context, profile string) (string, error) {
+	out, err := s.API(ctx, "sofia status profile "+profile)
+	if err != nil {
+		return "", err
+	}
+	ip, ok := parseProfileIP(out)
+	if !ok {
+		return "", fmt.Errorf("sofia profile %s: no SIP-IP in its status (is it running?)", profile)
+	}
+	return ip, nil
+}
+
+func parseProfileIP(status string) (string, bool) {
+	for _, line := range strings.Split(status, "\n") {
+		f := strings.Fields(line)
+		if len(f) == 2 && f[0] == "SIP-IP" {
+			if ip, err := netip.ParseAddr(f[1]); err == nil {
+				return ip.String(), true
+			}
+		}
+	}
+	return "", false
+}
+
+// SessionsPerSecond reads FreeSWITCH's session rate limit (fsctl sps; a
+// stock switch.conf.xml says 30, less than one 20 calls/s run needs: each
+// routed call is two sessions).
+func (s *Switch) SessionsPerSecond(ctx context.Context) (int, error) {
+	out, err := s.API(ctx, "fsctl sps")
+	if err != nil {
+		return 0, err
+	}
+	return parseSPS(out)
+}
+
+// SetSessionsPerSecond sets that limit.
+func (s *Switch) SetSessionsPerSecond(ctx context.Context, n int) error {
+	_, err := s.API(ctx, "fsctl sps "+strconv.Itoa(n))
+	return err
+}
+
+func parseSPS(out string) (int, error) {
+	_, v, ok := strings.Cut(out, "sessions per second:")
+	if !ok {
+		return 0, fmt.Errorf("fsctl sps answered %q", out)
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("fsctl sps answered %q", out)
+	}
+	return n, nil
+}
+
 // Setup is what the harness configured in the switch, undone by Teardown.
 type Setup struct {
 	sw       *Switch
 	dialplan string   // the dialplan file written
 	exts     []string // extensions added to the module
 	group    string
-	ACD      bool // mod_nwayacd answered: the acd profile can run
+	ACD      bool   // mod_nwayacd answered: the acd profile can run
+	WrapUp   string // the module's wrap-up (nwayacd status): queued dispatch wants 0s
 }
 
 // Destinations the callers dial, one per profile.
@@ -132,10 +190,20 @@ func Configure(ctx context.Context, sw *Switch, profile string, group string, fi
 		return st, nil // no module: the bare profile still runs
 	}
 	st.ACD = true
+	st.WrapUp = "unknown"
+	if out, err := sw.API(ctx, "nwayacd status"); err == nil {
+		st.WrapUp = statusWrapUp(out)
+	}
 	for i := range n {
 		ext := strconv.Itoa(first + i)
+		if _, err := sw.API(ctx, "nway_add_ext "+ext+" "+ext); err != nil {
+			st.Teardown(ctx)
+			return nil, err
+		}
+		// Teardown removes it from here on, even when a later step fails
+		// (a leftover extension makes the next run fail with "exists").
+		st.exts = append(st.exts, ext)
 		for _, c := range []string{
-			"nway_add_ext " + ext + " " + ext,
 			fmt.Sprintf("nway_set_ext_dialstring %s sofia/%s/%s@127.0.0.1:%d", ext, profile, ext, agentPort),
 			"nway_set_reged_ext " + ext,
 			"nway_login " + ext + " " + group,
@@ -146,9 +214,19 @@ func Configure(ctx context.Context, sw *Switch, profile string, group string, fi
 				return nil, err
 			}
 		}
-		st.exts = append(st.exts, ext)
 	}
 	return st, nil
+}
+
+// statusWrapUp picks the wrap-up out of `nwayacd status` ("wrap-up: 0s, …").
+func statusWrapUp(status string) string {
+	for _, line := range strings.Split(status, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "wrap-up:"); ok {
+			v, _, _ = strings.Cut(v, ",")
+			return strings.TrimSpace(v)
+		}
+	}
+	return "unknown"
 }
 
 // Teardown removes everything Configure added.

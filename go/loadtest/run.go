@@ -3,7 +3,9 @@ package loadtest
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
+	"strconv"
 	"time"
 )
 
@@ -13,7 +15,8 @@ type Run struct {
 	Dest       string // destination number the callers dial
 	Rate       float64
 	Calls      int
-	SwitchPort int // the SIP profile's port callers reach (external: 5080)
+	SwitchIP   string // the SIP profile's address (Switch.ProfileIP); empty: 127.0.0.1
+	SwitchPort int    // the SIP profile's port callers reach (external: 5080)
 	AgentPort  int
 	CallerPort int
 	Params     Params
@@ -64,7 +67,11 @@ func Execute(ctx context.Context, sw *Switch, r Run) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	if err := Callers(ctx, callerXML, fmt.Sprintf("127.0.0.1:%d", r.SwitchPort), r.Dest, r.CallerPort, r.Calls, r.Rate, dir); err != nil {
+	ip := r.SwitchIP
+	if ip == "" {
+		ip = "127.0.0.1"
+	}
+	if err := Callers(ctx, callerXML, net.JoinHostPort(ip, strconv.Itoa(r.SwitchPort)), r.Dest, r.CallerPort, r.Calls, r.Rate, dir); err != nil {
 		return Result{}, err
 	}
 	time.Sleep(500 * time.Millisecond) // the last BYEs
@@ -89,11 +96,15 @@ func (r Result) MeetsSLO() bool {
 // Row renders the result as a Markdown table row.
 func (r Result) Row() string {
 	ms := func(d time.Duration) string { return fmt.Sprintf("%.1f", float64(d)/float64(time.Millisecond)) }
-	return fmt.Sprintf("| %s | %.0f/s | %d | %.1f%% | %s / %s ms | %s / %s ms (%d) | %s ms |",
+	// The bare profile has no queue, and its one "agent" (every INVITE goes
+	// to the user bare) makes any BYE look like a freed agent: no figure.
+	queued := "—"
+	if r.Dest != DestBare {
+		queued = fmt.Sprintf("%s / %s ms (%d)", ms(Quantile(r.QueuedDispatch, 0.5)), ms(Quantile(r.QueuedDispatch, 0.99)), len(r.QueuedDispatch))
+	}
+	return fmt.Sprintf("| %s | %.0f/s | %d | %.1f%% | %s / %s ms | %s | %s ms |",
 		r.Profile, r.Rate, r.Report.Calls, r.ReachedPct(),
-		ms(Quantile(r.Offer, 0.5)), ms(Quantile(r.Offer, 0.99)),
-		ms(Quantile(r.QueuedDispatch, 0.5)), ms(Quantile(r.QueuedDispatch, 0.99)), len(r.QueuedDispatch),
-		ms(r.CPUPerCall))
+		ms(Quantile(r.Offer, 0.5)), ms(Quantile(r.Offer, 0.99)), queued, ms(r.CPUPerCall))
 }
 
 // Header is the Markdown table header for Row.

@@ -59,3 +59,45 @@ func TestFindSwitchSaysNoneWithoutFreeSWITCH(t *testing.T) {
 		t.Skipf("a FreeSWITCH is installed here (%v)", err)
 	}
 }
+
+func TestParseProfileIPReadsTheBoundAddress(t *testing.T) {
+	status := "=================\nName             \texternal\nRTP-IP           \t192.0.2.2\nExt-RTP-IP       \t127.0.0.1\nSIP-IP           \t192.0.2.2\nExt-SIP-IP       \t127.0.0.1\nURL              \tsip:mod_sofia@127.0.0.1:5080\n"
+	if ip, ok := parseProfileIP(status); !ok || ip != "192.0.2.2" {
+		t.Fatalf("got %q %v, want 192.0.2.2 (the bound SIP-IP, not Ext-SIP-IP)", ip, ok)
+	}
+	for _, bad := range []string{"", "Invalid Profile!", "SIP-IP \tnot-an-ip\n"} {
+		if ip, ok := parseProfileIP(bad); ok {
+			t.Fatalf("parseProfileIP(%q) = %q, want none", bad, ip)
+		}
+	}
+}
+
+func TestParseSPSAndWrapUp(t *testing.T) {
+	if n, err := parseSPS("+OK sessions per second: 30\n"); err != nil || n != 30 {
+		t.Fatalf("parseSPS = %d, %v; want 30", n, err)
+	}
+	for _, bad := range []string{"", "-ERR no", "+OK sessions per second: many"} {
+		if _, err := parseSPS(bad); err == nil {
+			t.Fatalf("parseSPS(%q) accepted", bad)
+		}
+	}
+	st := "+OK mod_nwayacd status\nversion: 1.0.0\nwrap-up: 0s, no-answer limit: 3 (0: none), memory expiry: never\n"
+	if w := statusWrapUp(st); w != "0s" {
+		t.Fatalf("statusWrapUp = %q, want 0s", w)
+	}
+	if w := statusWrapUp("+OK\n"); w != "unknown" {
+		t.Fatalf("statusWrapUp of nothing = %q", w)
+	}
+}
+
+func TestRowLeavesQueuedDispatchOutForBare(t *testing.T) {
+	rep := Report{Calls: 2, Reached: 2, QueuedDispatch: []time.Duration{3 * time.Millisecond}}
+	bare := Result{Run: Run{Profile: "bare", Dest: DestBare}, Report: rep}.Row()
+	acd := Result{Run: Run{Profile: "nwayacd", Dest: DestACD}, Report: rep}.Row()
+	if !strings.Contains(bare, "| — |") || strings.Contains(bare, "(1)") {
+		t.Fatalf("bare row shows a queued dispatch: %s", bare)
+	}
+	if !strings.Contains(acd, "3.0 / 3.0 ms (1)") {
+		t.Fatalf("nwayacd row lost its queued dispatch: %s", acd)
+	}
+}

@@ -90,6 +90,14 @@ func TestScenariosAnswerAndHangUp(t *testing.T) {
 	if n := count(ps, func(m Message) bool { return m.Method == "BYE" }); n != calls {
 		t.Fatalf("%d BYEs (from the agents), want %d", n, calls)
 	}
+	// The agent's BYE swaps the dialog's From and To: FreeSWITCH refuses one
+	// without them (400 Bad From Header), and the analyzer knows the agent
+	// that freed up by the BYE's From.
+	for _, p := range ps {
+		if m := p.Msg; m.Method == "BYE" && (m.FromUser != "7001" || len(m.ToUser) < 4 || m.ToUser[:3] != "139") {
+			t.Fatalf("agent BYE From %q To %q, want From 7001 and To the caller", m.FromUser, m.ToUser)
+		}
+	}
 	callers := map[string]bool{}
 	for _, p := range ps {
 		if p.Msg.Method == "INVITE" {

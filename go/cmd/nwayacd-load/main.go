@@ -47,6 +47,22 @@ func main() {
 		fail(err)
 	}
 	const group, first, agentPort, callerPort = "9990", 7000, 5090, 5070
+	switchIP, err := sw.ProfileIP(ctx, *sipProf)
+	if err != nil {
+		fail(err)
+	}
+	// Each routed call is two sessions; a stock switch.conf.xml allows 30 a
+	// second, so FreeSWITCH itself would refuse calls at 20/s. Raise it for
+	// the runs and put it back after.
+	if sps, err := sw.SessionsPerSecond(ctx); err == nil {
+		if need := 4*int(maxRate(*rates, *slo)) + 20; sps < need {
+			if err := sw.SetSessionsPerSecond(ctx, need); err != nil {
+				fail(err)
+			}
+			fmt.Printf("load: raised FreeSWITCH's sessions-per-second from %d to %d for the runs\n", sps, need)
+			defer func() { _ = sw.SetSessionsPerSecond(context.Background(), sps) }()
+		}
+	}
 	st, err := loadtest.Configure(ctx, sw, *sipProf, group, first, *agents, agentPort)
 	if err != nil {
 		fail(err)
@@ -56,7 +72,7 @@ func main() {
 	params := loadtest.Params{CallerPrefix: "139" + strconv.FormatInt(time.Now().Unix()%100000, 10), Patience: *patience, Ring: *ring, Talk: *talk, NoAnswerChance: *noAnswer}
 	run := func(profile string, rate float64) loadtest.Result {
 		r := loadtest.Run{Profile: profile, Dest: loadtest.DestBare, Rate: rate, Calls: *calls,
-			SwitchPort: *sipPort, AgentPort: agentPort, CallerPort: callerPort, Params: params}
+			SwitchIP: switchIP, SwitchPort: *sipPort, AgentPort: agentPort, CallerPort: callerPort, Params: params}
 		if profile == "nwayacd" {
 			r.Dest = loadtest.DestACD
 		}
@@ -67,8 +83,12 @@ func main() {
 		time.Sleep(*talk + 2*time.Second) // let the last calls end before the next run
 		return res
 	}
-	fmt.Printf("mod_nwayacd load, %s: %d agents, ring %v, talk %v, %d calls per run\n\n%s\n",
-		time.Now().Format(time.DateOnly), *agents, *ring, *talk, *calls, loadtest.Header)
+	wrap := "mod_nwayacd not loaded"
+	if st.ACD {
+		wrap = "mod_nwayacd wrap-up " + st.WrapUp
+	}
+	fmt.Printf("mod_nwayacd load, %s: %d agents, ring %v, talk %v, %d calls per run, %s\n\n%s\n",
+		time.Now().Format(time.DateOnly), *agents, *ring, *talk, *calls, wrap, loadtest.Header)
 	var last float64
 	for _, rs := range strings.Split(*rates, ",") {
 		rate, err := strconv.ParseFloat(strings.TrimSpace(rs), 64)
@@ -98,6 +118,21 @@ func main() {
 			fmt.Printf("\n%s: highest rate meeting the SLO: %.0f/s\n", p, best)
 		}
 	}
+}
+
+// maxRate is the highest rate the runs reach (the SLO search goes on past
+// the last one; 200/s bounds what it asks for).
+func maxRate(rates string, slo bool) float64 {
+	best := 0.0
+	for _, rs := range strings.Split(rates, ",") {
+		if r, err := strconv.ParseFloat(strings.TrimSpace(rs), 64); err == nil {
+			best = max(best, r)
+		}
+	}
+	if slo {
+		best = max(best, 200)
+	}
+	return best
 }
 
 func fail(err error) {

@@ -1,0 +1,58 @@
+package loadtest
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// fakeCLI writes an fs_cli stand-in that logs every command to a file,
+// answers conf_dir with dir, and fails the one command named by fail.
+func fakeCLI(t *testing.T, dir, fail string) (cli, log string) {
+	t.Helper()
+	log = filepath.Join(dir, "commands.log")
+	cli = filepath.Join(dir, "fs_cli")
+	script := `#!/bin/sh
+cmd="$2"
+echo "$cmd" >> '` + log + `'
+case "$cmd" in
+"global_getvar conf_dir") echo '` + dir + `' ;;
+'` + fail + `') echo "-ERR journal sync: context deadline exceeded" ;;
+*) echo "+OK" ;;
+esac
+`
+	if err := os.WriteFile(cli, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "dialplan", "public"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return cli, log
+}
+
+func TestConfigureFailingMidwayRemovesWhatItAdded(t *testing.T) {
+	dir := t.TempDir()
+	cli, log := fakeCLI(t, dir, "nway_set_ext_dialstring 7001 sofia/external/7001@127.0.0.1:5090")
+	sw := &Switch{CLI: cli}
+	if _, err := Configure(context.Background(), sw, "external", "9990", 7000, 3, 5090); err == nil {
+		t.Fatal("Configure succeeded although a command failed")
+	}
+	b, err := os.ReadFile(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmds := string(b)
+	for _, want := range []string{"nway_rm_ext 7000\n", "nway_rm_ext 7001\n", "nway_rm_group 9990\n"} {
+		if !strings.Contains(cmds, want) {
+			t.Fatalf("teardown did not run %q; commands:\n%s", strings.TrimSpace(want), cmds)
+		}
+	}
+	if strings.Contains(cmds, "nway_add_ext 7002") {
+		t.Fatalf("went on after the failure:\n%s", cmds)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "dialplan", "public", "00_nwayacd_load.xml")); !os.IsNotExist(err) {
+		t.Fatalf("dialplan left behind: %v", err)
+	}
+}
