@@ -113,7 +113,14 @@ func New(uuid, group string, callout bool) *Record {
 }
 
 // Caller reports the caller (a) leg; call it again to add later stamps.
-func (r *Record) Caller(l Leg) { r.caller.merge(l) }
+func (r *Record) Caller(l Leg) {
+	if r.transferTo != "" && r.caller.DestinationNumber != "" {
+		// A transfer rewrites the channel's destination to its target; the
+		// record keeps what the caller dialled (the target is in the flag).
+		l.DestinationNumber = ""
+	}
+	r.caller.merge(l)
+}
 
 // Offered reports that the call started ringing ext at at. Empty ext is ignored.
 func (r *Record) Offered(ext string, at time.Time) {

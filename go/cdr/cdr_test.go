@@ -232,3 +232,25 @@ func TestEdges(t *testing.T) {
 		t.Error("Build results share state")
 	}
 }
+
+// uuid_transfer rewrites the caller channel's destination to the target; the
+// record keeps the number the caller dialled.
+func TestTransferKeepsTheDialledNumber(t *testing.T) {
+	r := New(uuid, "120", false)
+	r.Caller(Leg{UUID: uuid, CallerIDNumber: "138", DestinationNumber: "85733555", Start: at(10, 0, 0)})
+	r.Offered("1001", at(10, 0, 1))
+	r.Answered("1001", Leg{Start: at(10, 0, 1), Answer: at(10, 0, 2)})
+	r.Transferred("1002")
+	r.Caller(Leg{DestinationNumber: "1002", Answer: at(10, 0, 0), End: at(10, 3, 0)})
+	c := r.Build(cst)
+	if c.ADestinationNumber != "85733555" || c.Flag != FlagTransferred || c.AEndStamp != "2021-05-30 10:03:00" {
+		t.Fatalf("cdr %+v", c)
+	}
+	// Without a transfer, FreeSWITCH's own facts still win, as before.
+	r = New(uuid, "", false)
+	r.Caller(Leg{UUID: uuid, DestinationNumber: "1002", Start: at(10, 0, 0)})
+	r.Caller(Leg{DestinationNumber: "85733555", End: at(10, 1, 0)})
+	if c := r.Build(cst); c.ADestinationNumber != "85733555" {
+		t.Fatalf("cdr %+v", c)
+	}
+}
