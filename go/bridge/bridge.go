@@ -29,7 +29,8 @@ type Handler interface {
 	// Stop stops REST, drains publishers and flushes the spool.
 	Stop()
 	// Reload applies a re-read configuration (`nwayacd reload`).
-	Reload(cfg map[string]string) error
+	// It returns the changed settings that wait for unload/load.
+	Reload(cfg map[string]string) ([]string, error)
 	// Command runs API command name (e.g. "nway_add_ext") with its raw
 	// argument text and returns the full reply: "+OK …", "-ERR …" or a listing.
 	Command(name, args string) string
@@ -115,8 +116,12 @@ func reload(cfg map[string]string) (reply string) {
 	if h == nil {
 		return "-ERR nwayacd is not running"
 	}
-	if err := h.Reload(cfg); err != nil {
+	waiting, err := h.Reload(cfg)
+	if err != nil {
 		return "-ERR reload: " + err.Error()
+	}
+	if len(waiting) > 0 {
+		return "+OK reloaded; these changed settings take effect after unload/load: " + strings.Join(waiting, ", ")
 	}
 	return "+OK reloaded"
 }

@@ -38,8 +38,11 @@ func (f *fakeHandler) maybePanic(m string) {
 
 func (f *fakeHandler) Start(map[string]string, *Host) error { f.maybePanic("Start"); return f.startErr }
 func (f *fakeHandler) Stop()                                { f.stopped++ }
-func (f *fakeHandler) Reload(map[string]string) error       { f.maybePanic("Reload"); return nil }
-func (f *fakeHandler) Command(name, args string) string     { f.maybePanic("Command"); return f.commandOK }
+func (f *fakeHandler) Reload(map[string]string) ([]string, error) {
+	f.maybePanic("Reload")
+	return nil, nil
+}
+func (f *fakeHandler) Command(name, args string) string { f.maybePanic("Command"); return f.commandOK }
 func (f *fakeHandler) Enter(c session.Call) session.Directive {
 	f.maybePanic("Enter")
 	return f.Next(c.UUID)

@@ -486,23 +486,47 @@ func (n *Node) Resync(ctx context.Context) error {
 // re-read on a goroutine of the node's own (it runs on a FreeSWITCH API
 // thread, which must not wait on the database). Changing the REST address,
 // publishers or database needs an unload/load.
-func (n *Node) Reload(params map[string]string) error {
+func (n *Node) Reload(params map[string]string) (waiting []string, err error) {
 	cfg, warn, err := config.Parse(params)
 	if err != nil {
-		return fmt.Errorf("nwayacd.conf.xml: %w", err)
+		return nil, fmt.Errorf("nwayacd.conf.xml: %w", err)
 	}
 	for _, w := range warn {
 		n.log.Warn("nwayacd.conf.xml: " + w)
 	}
-	old := n.cfg
-	if cfg.RESTListen != old.RESTListen || cfg.RESTUser != old.RESTUser || cfg.RESTPassword != old.RESTPassword ||
-		cfg.DBDSN != old.DBDSN || cfg.Redis != old.Redis || cfg.AMQP != old.AMQP || cfg.RedisAddr != old.RedisAddr ||
-		cfg.AMQPURL != old.AMQPURL || (cfg.CTIIP != "" && cfg.CTIIP != old.CTIIP) || cfg.DialTemplate != old.DialTemplate ||
-		cfg.Context != old.Context || cfg.HoldMusic != old.HoldMusic {
-		n.log.Warn("nwayacd: reload applied wrap-up, no-answer, memory and give-up settings; REST, database, publisher, cti-ip, dial-template, transfer-context and hold-music changes take effect after unload/load")
+	waiting = restartOnly(n.cfg, cfg)
+	if len(waiting) > 0 {
+		n.log.Warn("nwayacd: reload applied wrap-up, no-answer, memory and give-up settings; these take effect after unload/load", "settings", waiting)
 	}
 	n.Service.SetPolicies(coreConfig(cfg))
-	return n.reloadTables()
+	return waiting, n.reloadTables()
+}
+
+// restartOnly names the changed settings a reload cannot apply in place:
+// they are wired into the REST server, the store, the publishers or the
+// service at start.
+func restartOnly(old, cfg config.Config) []string {
+	var out []string
+	for _, c := range []struct {
+		name    string
+		changed bool
+	}{
+		{"rest-listen", cfg.RESTListen != old.RESTListen},
+		{"rest-user/rest-password", cfg.RESTUser != old.RESTUser || cfg.RESTPassword != old.RESTPassword},
+		{"db-dsn", cfg.DBDSN != old.DBDSN},
+		{"publisher", cfg.Redis != old.Redis || cfg.AMQP != old.AMQP},
+		{"redis-addr", cfg.RedisAddr != old.RedisAddr},
+		{"amqp-url", cfg.AMQPURL != old.AMQPURL},
+		{"cti-ip", cfg.CTIIP != "" && cfg.CTIIP != old.CTIIP},
+		{"dial-template", cfg.DialTemplate != old.DialTemplate},
+		{"transfer-context", cfg.Context != old.Context},
+		{"hold-music", cfg.HoldMusic != old.HoldMusic},
+	} {
+		if c.changed {
+			out = append(out, c.name)
+		}
+	}
+	return out
 }
 
 // reloadTables is `nwayacd reload` without new parameters (the console's,

@@ -227,14 +227,19 @@ func TestReload(t *testing.T) {
 	defer n.Stop()
 	cmd(t, n, "nway_add_group", "110 0")
 	p["wrapup-seconds"] = "7"
-	if err := n.Reload(p); err != nil {
-		t.Fatal(err)
+	if waiting, err := n.Reload(p); err != nil || len(waiting) != 0 {
+		t.Fatal(waiting, err)
 	}
 	if st := n.Service.Status(); st.Groups != 1 || st.WrapUpSeconds != 7 {
 		t.Fatalf("after reload: %d groups, wrap-up %d s", st.Groups, st.WrapUpSeconds)
 	}
+	// Settings wired in at start are named, not silently kept.
+	p["transfer-context"], p["hold-music"] = "agents", "local_stream://other"
+	if waiting, err := n.Reload(p); err != nil || strings.Join(waiting, ",") != "transfer-context,hold-music" {
+		t.Fatalf("reload reports %v %v, want transfer-context and hold-music waiting", waiting, err)
+	}
 	p["publisher"] = "kafka"
-	if err := n.Reload(p); err == nil || !strings.Contains(err.Error(), "publisher") {
+	if _, err := n.Reload(p); err == nil || !strings.Contains(err.Error(), "publisher") {
 		t.Fatalf("bad reload: %v", err)
 	}
 }
