@@ -12,7 +12,7 @@
 	X(nway_rm_ext, "nway_rm_ext", "<ext>", "remove an extension") \
 	X(nway_set_reged_ext, "nway_set_reged_ext", "<ext>", "mark an extension registered") \
 	X(nway_set_unreg_ext, "nway_set_unreg_ext", "<ext>", "mark an extension unregistered") \
-	X(nway_add_group, "nway_add_group", "<group> <mode> (mode: 0 sequence, 1 random, 2 cycle, 3 remember+0, 4 remember+1, 5 remember+2)", "add a group (queue) with a routing mode") \
+	X(nway_add_group, "nway_add_group", "<group> <mode> (mode: 0 sequence, 1 random, 2 cycle, 3 remember+0, 4 remember+1, 5 remember+2, 6 longest-idle, 7 fewest-calls, 8 least-talk, 9 ring-all, 10 weighted-random, 11 best-skill)", "add a group (queue) with a routing mode") \
 	X(nway_rm_group, "nway_rm_group", "<group>", "remove a group") \
 	X(nway_set_ring_group, "nway_set_ring_group", "<group> <welcome> [blacklist] [busy] [transfer] (\"-\" = none, omitted = unchanged)", "set a group's welcome, blacklist, busy and transfer sound files") \
 	X(nway_list_exts, "nway_list_exts", "[json]", "list all extensions and their agent state") \
@@ -29,7 +29,7 @@
 	X(nwayacd, "nwayacd", "help|status [json]|reload", "module commands: this help, status, reload the configuration") \
 	X(nway_set_ext_dialstring, "nway_set_ext_dialstring", "<ext> <dial-string|default>", "set how an extension is dialled (default: the node's template)") \
 	X(nway_set_callstate, "nway_set_callstate", "<ext> <ring|talking|ivr|ready|typing|no_answer|no_ready|busy|rest>", "set an agent's call state") \
-	X(nway_set_group, "nway_set_group", "<group> timeout|name|busy_ring_times|max_wait <value>", "set a group's ring timeout (s), name, busy rings before hang-up (0: never) or max wait (s, 0: none)") \
+	X(nway_set_group, "nway_set_group", "<group> timeout|name|mode|busy_ring_times|max_wait <value>", "set a group's ring timeout (s), name, routing mode (0-11), busy rings before hang-up (0: never) or max wait (s, 0: none)") \
 	X(nway_add_blacklist, "nway_add_blacklist", "<group> <number>", "add a caller number to a group's blacklist") \
 	X(nway_rm_blacklist, "nway_rm_blacklist", "<group> <number>", "remove a caller number from a group's blacklist") \
 	X(nway_add_vip, "nway_add_vip", "<group> <number>", "add a caller number to a group's VIP list") \
@@ -66,6 +66,7 @@
 	X("nway_set_callstate ::nwayacd::list_exts") \
 	X("nway_set_group ::nwayacd::list_groups timeout") \
 	X("nway_set_group ::nwayacd::list_groups name") \
+	X("nway_set_group ::nwayacd::list_groups mode") \
 	X("nway_set_group ::nwayacd::list_groups busy_ring_times") \
 	X("nway_set_group ::nwayacd::list_groups max_wait") \
 	X("nway_add_blacklist ::nwayacd::list_groups") \

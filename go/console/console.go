@@ -45,6 +45,7 @@ type Service interface {
 
 	AddGroup(number string, mode acd.Mode) error
 	SetGroupName(number, name string) error
+	SetGroupMode(number string, m acd.Mode) error
 	SetGroupTimeout(number string, d time.Duration) error
 	SetGroupGiveUp(number string, g acd.GiveUp) error
 	RemoveGroup(number string) error

@@ -56,6 +56,9 @@ func (f *fakeService) AddGroup(n string, m acd.Mode) error {
 	return f.rec("AddGroup", n, strconv.Itoa(int(m)))
 }
 func (f *fakeService) SetGroupName(n, name string) error { return f.rec("SetGroupName", n, name) }
+func (f *fakeService) SetGroupMode(n string, m acd.Mode) error {
+	return f.rec("SetGroupMode", n, strconv.Itoa(int(m)))
+}
 func (f *fakeService) SetGroupTimeout(n string, d time.Duration) error {
 	return f.rec("SetGroupTimeout", n, d.String())
 }

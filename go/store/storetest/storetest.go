@@ -132,7 +132,7 @@ func testGroups(t *testing.T, s Store) {
 	// leaves the cursor alone (it may carry a stale one).
 	must(t, s.SetCurrentExt(c, "110", "1002"))
 	upd := g110
-	upd.Mode, upd.Name, upd.CurrentExt, upd.WelcomeRing, upd.BusyRingTimes, upd.MaxWait = 2, "renamed", "9999", "", 0, 0
+	upd.Mode, upd.Name, upd.CurrentExt, upd.WelcomeRing, upd.BusyRingTimes, upd.MaxWait = store.MaxMode, "renamed", "9999", "", 0, 0
 	must(t, s.UpsertGroup(c, upd))
 	upd.CurrentExt = "1002"
 	got = load(t, s).Groups
@@ -390,7 +390,7 @@ func testRejects(t *testing.T, s Store) {
 		"empty extension":    s.UpsertExtension(c, store.Extension{}),
 		"long extension":     s.UpsertExtension(c, store.Extension{Number: long}),
 		"empty group":        s.UpsertGroup(c, store.Group{}),
-		"bad mode":           s.UpsertGroup(c, store.Group{Number: "110", Mode: 6}),
+		"bad mode":           s.UpsertGroup(c, store.Group{Number: "110", Mode: store.MaxMode + 1}),
 		"bad list kind":      s.AddListEntry(c, store.ListEntry{Kind: "white", Group: "110", Number: "1"}),
 		"empty list number":  s.AddListEntry(c, store.ListEntry{Kind: store.VIP, Group: "110"}),
 		"repeated group":     s.ReplaceMemberships(c, "1000", []string{"110", "110"}),
