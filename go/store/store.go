@@ -135,6 +135,10 @@ type Snapshot struct {
 	Memberships []Membership
 	Lists       []ListEntry
 	Memory      []Memory
+	// Routing records (issue 12), in no promised order.
+	MemberConfigs []MemberConfig
+	Skills        []Skill
+	GroupOptions  []GroupOptions
 }
 
 // NewID returns a random 128-bit id in hex, for AgentLog.ID.

@@ -24,3 +24,11 @@ func TestMaxModeFollowsCore(t *testing.T) {
 		}
 	}
 }
+
+// The routing limits must follow the core's.
+func TestRoutingLimitsFollowCore(t *testing.T) {
+	if store.MaxTier != acd.MaxTier || store.MaxWeight != acd.MaxWeight || store.MaxSkillLevel != acd.MaxSkillLevel {
+		t.Fatalf("store limits %d %d %d, core %d %d %d", store.MaxTier, store.MaxWeight, store.MaxSkillLevel,
+			acd.MaxTier, acd.MaxWeight, acd.MaxSkillLevel)
+	}
+}

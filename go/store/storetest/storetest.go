@@ -20,6 +20,7 @@ import (
 // every write it makes, plus the CDR / agent log reads used for queries.
 type Store interface {
 	store.Writer
+	store.RoutingWriter
 	store.PendingReader
 	Load(ctx context.Context) (store.Snapshot, error)
 	CDR(ctx context.Context, uuid string) (event.CDR, error)
@@ -45,6 +46,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"PendingCDR", testPendingCDR},
 		{"AgentLog", testAgentLog},
 		{"Rejects", testRejects},
+		{"Routing", testRouting},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
