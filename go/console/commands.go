@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/nwayacd/mod_nwayacd/go/acd"
+	"github.com/nwayacd/mod_nwayacd/go/groupopt"
 	"github.com/nwayacd/mod_nwayacd/go/ident"
 )
 
@@ -123,7 +124,7 @@ func memberListCmd(name, desc string, do func(Service, string, string) error, do
 
 // commandTable is long on purpose: one entry per command, its name, syntax,
 // description and argument checks side by side, in registration order.
-func commandTable() []*cmd {
+func seedCommands() []*cmd {
 	return []*cmd{
 		{
 			Command: Command{Name: "nway_add_ext", Syntax: "nway_add_ext <ext> [job_number]",
@@ -354,11 +355,9 @@ func commandTable() []*cmd {
 			},
 		},
 		{
-			Command: Command{Name: "nway_set_group", Syntax: "nway_set_group <group> timeout|name|mode|busy_ring_times|max_wait <value>",
-				Description: "set a group's ring timeout (s), name, routing mode (0-11), busy rings before hang-up (0: never) or max wait (s, 0: none)",
-				Completions: []string{"nway_set_group " + completeGroups + " timeout", "nway_set_group " + completeGroups + " name",
-					"nway_set_group " + completeGroups + " mode",
-					"nway_set_group " + completeGroups + " busy_ring_times", "nway_set_group " + completeGroups + " max_wait"}},
+			Command: Command{Name: "nway_set_group", Syntax: setGroupSyntax(),
+				Description: "set a group's ring timeout (s), name, routing mode (0-11), busy rings before hang-up (0: never), max wait (s, 0: none) or a routing option (go/acd/ROUTING.md)",
+				Completions: setGroupCompletions()},
 			min: 3, max: -1,
 			run: runSetGroup,
 		},
@@ -369,6 +368,9 @@ func commandTable() []*cmd {
 		listCmd("nway_list_queue", "list the calls waiting in the queues", renderQueue),
 	}
 }
+
+// commandTable is every command: the seed's, then issue 12's routing ones.
+func commandTable() []*cmd { return append(seedCommands(), routingCommands()...) }
 
 func runSetRings(svc Service, c *cmd, a argv) string {
 	g := a.f[0]
@@ -504,7 +506,10 @@ func runSetGroup(svc Service, c *cmd, a argv) string {
 		}
 		return ok("group " + g + " " + field + " " + strconv.Itoa(n))
 	}
-	return usage(c, "unknown setting "+quote(field)+" (timeout, name, mode, busy_ring_times or max_wait)")
+	if groupopt.Known(field) {
+		return setGroupOption(svc, c, g, field, val)
+	}
+	return usage(c, "unknown setting "+quote(field)+" (timeout, name, mode, busy_ring_times, max_wait, "+strings.Join(groupopt.Names(), ", ")+")")
 }
 
 func runModule(svc Service, c *cmd, a argv) string {

@@ -18,6 +18,7 @@ var (
 	reUUID   = regexp.MustCompile(`^[A-Za-z0-9_.][A-Za-z0-9_.-]{0,63}$`)
 	reGw     = regexp.MustCompile(`^([A-Za-z0-9_.][A-Za-z0-9_.-]{0,63})?$`)
 	reBool   = regexp.MustCompile(`^(true|false)$`)
+	reSkill  = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,32}$`)
 	reMode   = regexp.MustCompile(`^([0-9]|1[01])$`)
 	reState  = regexp.MustCompile(`^(ring|talking|ivr|ready|typing|no_answer|no_ready|busy|rest)$`)
 	reInt    = regexp.MustCompile(`^[0-9]{1,5}$`)
@@ -93,9 +94,14 @@ var argRules = map[string][]matcher{
 	"StatusLines":     {},
 	"StatusJSON":      {},
 	"Reload":          {},
+	"SetGroupOptions": {reGroup, text(2000)},
+	"SetTier":         {reExt, reGroup, reInt},
+	"SetWeight":       {reExt, reGroup, reInt},
+	"SetSkill":        {reExt, reSkill, reInt},
+	"RemoveSkill":     {reExt, reSkill},
 }
 
-var listingHeads = []string{"extension\tjob_number\t", "number\tname\t", "uuid\tnumber\t", "[", "{"}
+var listingHeads = []string{"extension\tjob_number\t", "number\tname\t", "uuid\tnumber\t", "extension\tskills\n", "group\t", "[", "{"}
 
 func FuzzRun(f *testing.F) {
 	for i, c := range validCases {
