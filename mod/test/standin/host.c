@@ -901,7 +901,9 @@ static const struct { const char *name, *valid; } commands[] = {
 	{"nway_uuid_unhold", "3f1c2d4e-0000-4000-8000-000000000001"}, {"nway_threeway", "3f1c2d4e-0000-4000-8000-000000000001 018621575908 gw1"},
 	{"nwayacd", "status"}, {"nway_set_ext_dialstring", "1000 user/1000"}, {"nway_set_callstate", "1000 idle"},
 	{"nway_set_group", "110 timeout 20"}, {"nway_add_blacklist", "110 13800000000"}, {"nway_rm_blacklist", "110 13800000000"},
-	{"nway_add_vip", "110 13900000000"}, {"nway_rm_vip", "110 13900000000"}, {"nway_list_queue", ""}
+	{"nway_add_vip", "110 13900000000"}, {"nway_rm_vip", "110 13900000000"}, {"nway_list_queue", ""},
+	{"nway_set_tier", "1000 110 2"}, {"nway_set_weight", "1000 110 5"}, {"nway_set_skill", "1000 zh 5"},
+	{"nway_rm_skill", "1000 zh"}, {"nway_list_skills", ""}, {"nway_list_tiers", ""}, {"nway_list_group_options", ""}
 };
 #define NCOMMANDS ((int) (sizeof(commands) / sizeof(commands[0])))
 
