@@ -65,7 +65,22 @@ func (s *Service) enterCore(c session.Call) (acd.Step, error) {
 	case session.Callout:
 		return s.eng.EnterCallout(acd.CalloutIn{UUID: c.UUID, Ext: c.CallerNumber, Group: c.Group, Target: c.Target, Gateway: c.Gateway})
 	}
-	return s.eng.Enter(acd.CallIn{UUID: c.UUID, Group: c.Group, Number: c.CallerNumber, Level: acd.Level(strings.ToLower(c.Level))})
+	return s.eng.Enter(acd.CallIn{UUID: c.UUID, Group: c.Group, Number: c.CallerNumber, Level: acd.Level(strings.ToLower(c.Level)),
+		Skills: s.callSkills(c)})
+}
+
+// callSkills parses the channel's nwayacd_skills; bad input is logged and
+// ignored (the group's default applies), never fatal to the call.
+func (s *Service) callSkills(c session.Call) []acd.SkillReq {
+	if c.Skills == "" {
+		return nil
+	}
+	sk, err := acd.ParseSkills(c.Skills)
+	if err != nil {
+		s.log.Warn("nwayacd_skills ignored", "call", c.UUID, "value", c.Skills, "err", err)
+		return nil
+	}
+	return sk
 }
 
 // enterAgain continues a transferred call as a direct call to c.Target.
@@ -188,7 +203,15 @@ func (s *Service) directive(uuid string, ci *callInfo, st acd.Step) session.Dire
 		if f == "" {
 			f = s.opt.HoldMusic
 		}
-		return session.Directive{Action: session.Wait, File: f, Loops: st.Loops, TimeoutMS: int(st.Timeout / time.Millisecond)}
+		d := session.Directive{Action: session.Wait, File: f, Loops: st.Loops, TimeoutMS: int(st.Timeout / time.Millisecond)}
+		if st.Position > 0 { // the group announces (GroupOptions.Announce)
+			ewt := ""
+			if st.EWTKnown {
+				ewt = strconv.Itoa(int((st.EWT + time.Second - 1) / time.Second))
+			}
+			d.Vars = [][2]string{{"nwayacd_position", strconv.Itoa(st.Position)}, {"nwayacd_ewt", ewt}}
+		}
+		return d
 	case acd.StepOffer:
 		secs := int((st.Timeout + time.Second - 1) / time.Second)
 		dial := st.Dial

@@ -165,3 +165,25 @@ func (s *Service) applyRouting(snap store.Snapshot) {
 		}
 	}
 }
+
+// key passes a digit a caller in a queue pressed to the core (the group's
+// exit or callback key); when that ends its wait, its session is woken to
+// ask for the step that follows (done with nwayacd_result=exit, …).
+func (s *Service) key(uuid, digits string) {
+	if uuid == "" || digits == "" {
+		return
+	}
+	s.mu.Lock()
+	defer s.unlock()
+	if ci := s.calls[uuid]; ci == nil || ci.left {
+		return
+	}
+	st, err := s.eng.Key(uuid, digits[:1])
+	if err != nil {
+		s.log.Debug("key ignored", "call", uuid, "err", err)
+		return
+	}
+	if st.Kind != 0 {
+		s.wake(uuid)
+	}
+}
