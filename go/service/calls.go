@@ -130,6 +130,18 @@ func (s *Service) OfferResult(r session.OfferResult) {
 		s.log.Warn("offer result with unknown outcome", "call", r.UUID, "outcome", r.Outcome)
 		o = acd.Failed
 	}
+	if ci := s.calls[r.UUID]; ci.ringLegs != nil {
+		// Ring-all: the leg that answered names the winner; the session
+		// reports the offer's primary agent.
+		if o == acd.Answered {
+			if a, ok := ci.ringLegs[r.AgentUUID]; ok {
+				r.Agent = a
+			} else {
+				s.log.Warn("ring-all: answered by a leg not named in the dial string", "call", r.UUID, "leg", r.AgentUUID, "reported", r.Agent)
+			}
+		}
+		ci.ringLegs = nil
+	}
 	if err := s.eng.OfferResult(r.UUID, r.Agent, o, r.AgentUUID); err != nil {
 		s.log.Debug("offer result ignored", "err", err)
 	}
@@ -222,6 +234,13 @@ func (s *Service) directive(uuid string, ci *callInfo, st acd.Step) session.Dire
 		music := s.opt.HoldMusic
 		if st.Outside {
 			music = "" // a callout's caller hears the far end ring
+		}
+		ci.ringLegs = nil
+		if len(st.Ring) > 1 {
+			var all string
+			all, ci.ringLegs = s.ringAllDial(uuid, ci.group, ci.number, secs, st.Ring)
+			return session.Directive{Action: session.Offer, File: music, Dial: all, Agent: st.Agent,
+				CallerNumber: ci.number, TimeoutMS: int(st.Timeout / time.Millisecond)}
 		}
 		return session.Directive{
 			Action:       session.Offer,
