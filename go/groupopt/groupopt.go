@@ -152,6 +152,11 @@ func Set(o *acd.GroupOptions, name, value string) error {
 			if len(value) != 1 || !strings.Contains("0123456789*#ABCD", value) {
 				return bad()
 			}
+			if name == "callback_key" {
+				// The core would reserve an agent for the callback, but
+				// nothing places the call yet: the agent would wait forever.
+				return refuse("callback_key: callbacks are not placed by this build yet (only - is taken)")
+			}
 			*p = value
 		}
 	case *[]acd.SkillReq:

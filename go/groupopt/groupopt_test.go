@@ -15,7 +15,7 @@ func TestSet(t *testing.T) {
 	for _, c := range [][2]string{
 		{"memory_first", "true"}, {"tier_wait", "20"}, {"tier_skip", "True"}, {"skills", "zh:5, billing:3"},
 		{"relax_every", "30"}, {"max_waiting", "50"}, {"overflow", "120"}, {"overflow_after", "90"},
-		{"overflow_waiting", "10"}, {"exit_key", "#"}, {"announce", "true"}, {"callback_key", "9"},
+		{"overflow_waiting", "10"}, {"exit_key", "#"}, {"announce", "true"}, {"callback_key", "-"},
 		{"callback_agent_first", "true"}, {"callback_retries", "2"}, {"callback_retry_delay", "60"},
 	} {
 		if err := Set(&o, c[0], c[1]); err != nil {
@@ -25,7 +25,7 @@ func TestSet(t *testing.T) {
 	want := acd.GroupOptions{MemoryFirst: true, TierWait: 20 * time.Second, TierSkip: true,
 		Skills: []acd.SkillReq{{Name: "zh", Level: 5}, {Name: "billing", Level: 3}}, RelaxEvery: 30 * time.Second,
 		MaxWaiting: 50, OverflowGroup: "120", OverflowAfter: 90 * time.Second, OverflowWaiting: 10, ExitKey: "#",
-		Announce: true, CallbackKey: "9", CallbackAgentFirst: true, CallbackRetries: 2, CallbackRetryDelay: time.Minute}
+		Announce: true, CallbackAgentFirst: true, CallbackRetries: 2, CallbackRetryDelay: time.Minute}
 	if acd.FormatSkills(o.Skills) != "zh:5,billing:3" {
 		t.Fatalf("skills %v", o.Skills)
 	}
@@ -52,6 +52,7 @@ func TestSetRefuses(t *testing.T) {
 		{"max_waiting", "1e3", "bad max_waiting"},
 		{"exit_key", "##", "bad exit_key"},
 		{"exit_key", "x", "bad exit_key"},
+		{"callback_key", "9", "callbacks are not placed"},
 		{"overflow", "a/b", "bad overflow"},
 		{"skills", "zh:11", "bad skills"},
 		{"skills", "zh:1,zh:2", "bad skills"},
