@@ -269,7 +269,7 @@ func TestRunBadValues(t *testing.T) {
 		{"nway_set_group", "110 mode 12", "bad mode"},
 		{"nway_set_group", "110 mode x", "bad mode"},
 		{"nway_set_group", "110 exit_key ##", "bad exit_key"},
-		{"nway_set_group", "110 callback_key 9", "callbacks are not placed"},
+		{"nway_set_group", "110 callback_key 9", "callback_key: callbacks are not placed"},
 		{"nway_set_group", "110 tier_wait 1h", "bad tier_wait"},
 		{"nway_set_group", "110 skills zh:0", "bad skills"},
 		{"nway_set_group", "110 overflow a/b", "bad overflow"},
