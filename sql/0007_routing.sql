@@ -39,3 +39,20 @@ CREATE TABLE IF NOT EXISTS nwayacd_group_option (
   callback_retries       integer NOT NULL DEFAULT 0 CHECK (callback_retries >= 0),
   callback_retry_seconds integer NOT NULL DEFAULT 0 CHECK (callback_retry_seconds >= 0)
 );
+
+-- Nodes sharing the database follow each other's routing settings (see
+-- 0004): the same nwayacd_config notification on these tables.
+DO $$
+DECLARE
+  t text;
+BEGIN
+  FOREACH t IN ARRAY ARRAY['nwayacd_member_config', 'nwayacd_skill', 'nwayacd_group_option'] LOOP
+    IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = 'nwayacd_config_notify'
+                   AND tgrelid = t::regclass) THEN
+      EXECUTE format('CREATE TRIGGER nwayacd_config_notify
+        AFTER INSERT OR UPDATE OR DELETE ON %I
+        FOR EACH ROW EXECUTE FUNCTION nwayacd_notify_config()', t);
+    END IF;
+  END LOOP;
+END;
+$$;

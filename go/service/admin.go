@@ -440,4 +440,5 @@ func (s *Service) Sync(snap store.Snapshot) {
 			s.log.Warn("sync login", "ext", x.Extension, "err", err)
 		}
 	}
+	s.syncRouting(snap)
 }

@@ -187,3 +187,86 @@ func (s *Service) key(uuid, digits string) {
 		s.wake(uuid)
 	}
 }
+
+// syncRouting makes the core's routing settings those of snap (another
+// node or an operator changed the tables): options, tiers and weights,
+// skills; settings absent from snap go back to their defaults.
+func (s *Service) syncRouting(snap store.Snapshot) {
+	e := s.eng
+	opts := make(map[string]store.GroupOptions, len(snap.GroupOptions))
+	for _, o := range snap.GroupOptions {
+		opts[o.Group] = o
+	}
+	type member struct{ ext, group string }
+	cfg := make(map[member]store.MemberConfig, len(snap.MemberConfigs))
+	for _, m := range snap.MemberConfigs {
+		cfg[member{m.Ext, m.Group}] = m
+	}
+	for _, g := range e.Groups() {
+		want, ok := opts[g.Number]
+		if !ok {
+			want = store.GroupOptions{Group: g.Number}
+		}
+		if OptionsRecord(g.Number, g.Options) != want {
+			o, err := optionsOf(want)
+			if err == nil {
+				err = e.UpdateGroup(g.Number, func(sp *acd.GroupSpec) { sp.Options = o })
+			}
+			if err != nil {
+				s.log.Warn("sync group options", "group", g.Number, "err", err)
+			}
+		}
+		have := map[string]acd.Membership{}
+		for _, m := range g.Memberships {
+			have[m.Extension] = m
+			if _, ok := cfg[member{m.Extension, g.Number}]; !ok && (m.Tier != 1 || m.Weight != 1) {
+				_ = e.SetTier(m.Extension, g.Number, 1)
+				_ = e.SetWeight(m.Extension, g.Number, 1)
+			}
+		}
+		for k, m := range cfg {
+			if k.group != g.Number {
+				continue
+			}
+			if h, ok := have[k.ext]; ok && h.Tier == m.Tier && h.Weight == m.Weight {
+				continue
+			}
+			err := e.SetTier(m.Ext, m.Group, m.Tier)
+			if err == nil {
+				err = e.SetWeight(m.Ext, m.Group, m.Weight)
+			}
+			if err != nil {
+				s.log.Warn("sync member config", "ext", m.Ext, "group", m.Group, "err", err)
+			}
+		}
+	}
+	skills := map[string]map[string]int{}
+	for _, k := range snap.Skills {
+		if skills[k.Ext] == nil {
+			skills[k.Ext] = map[string]int{}
+		}
+		skills[k.Ext][k.Name] = k.Level
+	}
+	for _, x := range e.Extensions() {
+		want := skills[x.Extension]
+		for _, k := range x.Skills {
+			if _, ok := want[k.Name]; !ok {
+				_ = e.RemoveSkill(x.Extension, k.Name)
+			}
+		}
+		for name, level := range want {
+			cur := 0
+			for _, k := range x.Skills {
+				if k.Name == name {
+					cur = k.Level
+				}
+			}
+			if cur == level {
+				continue
+			}
+			if err := e.SetSkill(x.Extension, name, level); err != nil {
+				s.log.Warn("sync skill", "ext", x.Extension, "skill", name, "err", err)
+			}
+		}
+	}
+}

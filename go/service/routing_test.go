@@ -103,3 +103,44 @@ func TestLoadSkipsBadRoutingRecords(t *testing.T) {
 		t.Fatalf("skills %+v", x.Skills)
 	}
 }
+
+// Sync follows another node's routing settings, and resets what it removed.
+func TestSyncRouting(t *testing.T) {
+	s := New(Options{ManualTimers: true, SyncHost: true})
+	base := store.Snapshot{
+		Extensions:  []store.Extension{{Number: "1000", JobEnabled: true}, {Number: "1001", JobEnabled: true}},
+		Groups:      []store.Group{{Number: "110", Mode: 11}, {Number: "120", Mode: 9}},
+		Memberships: []store.Membership{{Ext: "1000", Group: "110"}, {Ext: "1001", Group: "110"}},
+	}
+	snap := base
+	snap.GroupOptions = []store.GroupOptions{{Group: "110", ExitKey: "#", Skills: "zh:3", TierWait: 10 * time.Second}}
+	snap.MemberConfigs = []store.MemberConfig{{Ext: "1000", Group: "110", Tier: 2, Weight: 7}}
+	snap.Skills = []store.Skill{{Ext: "1000", Name: "zh", Level: 5}, {Ext: "1001", Name: "en", Level: 2}}
+	s.Sync(snap)
+	g, _ := s.Group("110")
+	if g.Options.ExitKey != "#" || acd.FormatSkills(g.Options.Skills) != "zh:3" || g.Options.TierWait != 10*time.Second ||
+		!reflect.DeepEqual(g.Memberships, []acd.Membership{{Extension: "1000", Tier: 2, Weight: 7}}) {
+		t.Fatalf("after sync: %+v", g)
+	}
+	if x, _ := s.Extension("1001"); !reflect.DeepEqual(x.Skills, []acd.SkillReq{{Name: "en", Level: 2}}) {
+		t.Fatalf("skills of 1001: %+v", x.Skills)
+	}
+	// The other node changed one skill, dropped the rest.
+	snap = base
+	snap.Skills = []store.Skill{{Ext: "1000", Name: "zh", Level: 9}}
+	s.Sync(snap)
+	g, _ = s.Group("110")
+	if OptionsRecord("110", g.Options) != (store.GroupOptions{Group: "110"}) {
+		t.Fatalf("options not reset: %+v", g.Options)
+	}
+	for _, m := range g.Memberships {
+		if m.Tier != 1 || m.Weight != 1 {
+			t.Fatalf("membership not reset: %+v", g.Memberships)
+		}
+	}
+	x0, _ := s.Extension("1000")
+	x1, _ := s.Extension("1001")
+	if !reflect.DeepEqual(x0.Skills, []acd.SkillReq{{Name: "zh", Level: 9}}) || len(x1.Skills) != 0 {
+		t.Fatalf("skills %+v / %+v", x0.Skills, x1.Skills)
+	}
+}

@@ -62,7 +62,7 @@ func (s *Store) PutMemberConfig(ctx context.Context, m store.MemberConfig) error
 	if err := m.Validate(); err != nil {
 		return err
 	}
-	return s.exec(ctx, "put member config", `INSERT INTO nwayacd_member_config (ext, group_number, tier, weight)
+	return s.configExec(ctx, "put member config", `INSERT INTO nwayacd_member_config (ext, group_number, tier, weight)
 		VALUES ($1, $2, $3, $4)
 		ON CONFLICT (ext, group_number) DO UPDATE SET tier = EXCLUDED.tier, weight = EXCLUDED.weight`,
 		m.Ext, m.Group, m.Tier, m.Weight)
@@ -73,13 +73,13 @@ func (s *Store) PutSkill(ctx context.Context, k store.Skill) error {
 	if err := k.Validate(); err != nil {
 		return err
 	}
-	return s.exec(ctx, "put skill", `INSERT INTO nwayacd_skill (ext, skill, level) VALUES ($1, $2, $3)
+	return s.configExec(ctx, "put skill", `INSERT INTO nwayacd_skill (ext, skill, level) VALUES ($1, $2, $3)
 		ON CONFLICT (ext, skill) DO UPDATE SET level = EXCLUDED.level`, k.Ext, k.Name, k.Level)
 }
 
 // DeleteSkill takes a skill from an extension; absent is fine.
 func (s *Store) DeleteSkill(ctx context.Context, ext, name string) error {
-	return s.exec(ctx, "delete skill", `DELETE FROM nwayacd_skill WHERE ext = $1 AND skill = $2`, ext, name)
+	return s.configExec(ctx, "delete skill", `DELETE FROM nwayacd_skill WHERE ext = $1 AND skill = $2`, ext, name)
 }
 
 // PutGroupOptions replaces a group's options.
@@ -87,7 +87,7 @@ func (s *Store) PutGroupOptions(ctx context.Context, o store.GroupOptions) error
 	if err := o.Validate(); err != nil {
 		return err
 	}
-	return s.exec(ctx, "put group options", `INSERT INTO nwayacd_group_option (group_number, memory_first,
+	return s.configExec(ctx, "put group options", `INSERT INTO nwayacd_group_option (group_number, memory_first,
 			tier_wait_seconds, tier_skip, skills, relax_every_seconds, max_waiting, overflow_group,
 			overflow_after_seconds, overflow_waiting, exit_key, announce, callback_key, callback_agent_first,
 			callback_retries, callback_retry_seconds)
@@ -107,17 +107,26 @@ func (s *Store) PutGroupOptions(ctx context.Context, o store.GroupOptions) error
 
 // ClearExtensionRouting forgets a removed extension's skills and tiers.
 func (s *Store) ClearExtensionRouting(ctx context.Context, ext string) error {
-	if err := s.exec(ctx, "clear extension routing", `DELETE FROM nwayacd_skill WHERE ext = $1`, ext); err != nil {
+	if err := s.configExec(ctx, "clear extension routing", `DELETE FROM nwayacd_skill WHERE ext = $1`, ext); err != nil {
 		return err
 	}
-	return s.exec(ctx, "clear extension routing", `DELETE FROM nwayacd_member_config WHERE ext = $1`, ext)
+	return s.configExec(ctx, "clear extension routing", `DELETE FROM nwayacd_member_config WHERE ext = $1`, ext)
 }
 
 // ClearGroupRouting forgets a removed group's options and tiers (deleting
 // its ext_group row cascades to them too).
 func (s *Store) ClearGroupRouting(ctx context.Context, group string) error {
-	if err := s.exec(ctx, "clear group routing", `DELETE FROM nwayacd_group_option WHERE group_number = $1`, group); err != nil {
+	if err := s.configExec(ctx, "clear group routing", `DELETE FROM nwayacd_group_option WHERE group_number = $1`, group); err != nil {
 		return err
 	}
-	return s.exec(ctx, "clear group routing", `DELETE FROM nwayacd_member_config WHERE group_number = $1`, group)
+	return s.configExec(ctx, "clear group routing", `DELETE FROM nwayacd_member_config WHERE group_number = $1`, group)
+}
+
+// configExec runs one write tagged with this node's origin, so that Watch
+// skips its echo (the routing tables notify nwayacd_config, sql/0007).
+func (s *Store) configExec(ctx context.Context, op, sql string, args ...any) error {
+	return s.configTx(ctx, op, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, sql, args...)
+		return err
+	})
 }
