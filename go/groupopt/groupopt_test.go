@@ -86,3 +86,15 @@ func FuzzSet(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkSet(b *testing.B) {
+	var o acd.GroupOptions
+	for i := 0; i < b.N; i++ {
+		if err := Set(&o, "skills", "zh:5,billing:3"); err != nil {
+			b.Fatal(err)
+		}
+		if err := Set(&o, "tier_wait", "20"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

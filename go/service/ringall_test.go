@@ -116,3 +116,15 @@ func TestRingAllNobodyAnswers(t *testing.T) {
 		t.Fatalf("%d noanswer messages, want 3", n)
 	}
 }
+
+func BenchmarkRingAllDial(b *testing.B) {
+	s := New(Options{ManualTimers: true, SyncHost: true})
+	ring := make([]acd.RingLeg, 10)
+	for i := range ring {
+		ring[i] = acd.RingLeg{Agent: "10" + string(rune('0'+i)), Leg: "574be549-69d7-46c4-a6eb-8f97505c4ede"}
+	}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		s.ringAllDial("3f1c2d4e-0000-4000-8000-000000000001", "110", "13900000000", 15, ring)
+	}
+}
