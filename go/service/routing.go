@@ -114,8 +114,11 @@ func OptionsRecord(group string, o acd.GroupOptions) store.GroupOptions {
 		CallbackRetries: o.CallbackRetries, CallbackRetryDelay: o.CallbackRetryDelay}
 }
 
-// optionsOf is the core's form of stored options; bad skills text is an error.
+// optionsOf is the core's form of stored options; bad skills text is an
+// error. A stored callback key is dropped: nothing places callbacks yet, and
+// the agent the core reserved for one would wait forever.
 func optionsOf(r store.GroupOptions) (acd.GroupOptions, error) {
+	r.CallbackKey = ""
 	o := acd.GroupOptions{MemoryFirst: r.MemoryFirst, TierWait: r.TierWait, TierSkip: r.TierSkip,
 		RelaxEvery: r.RelaxEvery, MaxWaiting: r.MaxWaiting, OverflowGroup: r.OverflowGroup,
 		OverflowAfter: r.OverflowAfter, OverflowWaiting: r.OverflowWaiting, ExitKey: r.ExitKey, Announce: r.Announce,
@@ -207,6 +210,7 @@ func (s *Service) syncRouting(snap store.Snapshot) {
 		if !ok {
 			want = store.GroupOptions{Group: g.Number}
 		}
+		want.CallbackKey = "" // see optionsOf
 		if OptionsRecord(g.Number, g.Options) != want {
 			o, err := optionsOf(want)
 			if err == nil {

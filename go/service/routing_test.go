@@ -89,12 +89,12 @@ func TestLoadSkipsBadRoutingRecords(t *testing.T) {
 	s := New(Options{ManualTimers: true, SyncHost: true})
 	s.Load(store.Snapshot{
 		Groups:        []store.Group{{Number: "110", Mode: 10}},
-		GroupOptions:  []store.GroupOptions{{Group: "110", Skills: "zh:99"}, {Group: "404", Announce: true}},
+		GroupOptions:  []store.GroupOptions{{Group: "110", Skills: "zh:99"}, {Group: "404", Announce: true}, {Group: "110", Announce: true, CallbackKey: "9"}},
 		MemberConfigs: []store.MemberConfig{{Ext: "1000", Group: "404", Tier: 2, Weight: 1}, {Ext: "1000", Group: "110", Tier: 2, Weight: 5}},
 		Skills:        []store.Skill{{Ext: "1000", Name: "bad name!", Level: 1}, {Ext: "1000", Name: "en", Level: 3}},
 	})
 	g, _ := s.Group("110")
-	if g.Mode != acd.ModeWeightedRandom || len(g.Options.Skills) != 0 ||
+	if g.Mode != acd.ModeWeightedRandom || len(g.Options.Skills) != 0 || !g.Options.Announce || g.Options.CallbackKey != "" ||
 		!reflect.DeepEqual(g.Memberships, []acd.Membership{{Extension: "1000", Tier: 2, Weight: 5}}) {
 		t.Fatalf("group %+v", g)
 	}
