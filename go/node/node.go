@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"os"
@@ -162,6 +163,11 @@ func (n *Node) openStore() (store.Snapshot, error) {
 		if err != nil {
 			return store.Snapshot{}, fmt.Errorf("postgres: %w", err)
 		}
+		if origin, err := folderOrigin(n.cfg.DBDir); err != nil {
+			n.log.Warn("nwayacd: no lasting origin tag; the last run's late writes may show as another writer's", "err", err)
+		} else {
+			s.SetOrigin(origin)
+		}
 		n.db, n.pgStore = s, s
 	}
 	j, err := writeback.New(n.db, writeback.Options{Dir: filepath.Join(n.cfg.DBDir, JournalDir), Limit: n.opt.JournalLimit, Logger: n.log})
@@ -191,25 +197,22 @@ func (n *Node) openStore() (store.Snapshot, error) {
 		if n.pgStore == nil {
 			return store.Snapshot{}, fmt.Errorf("embedded store: writing the journal's backlog: %w", err)
 		}
-		// A long backlog for PostgreSQL: start from what it holds now, and
-		// reload once the backlog is written.
-		n.log.Warn("nwayacd: the journal's backlog is still being written; loading now and again once it is", "backlog", j.Backlog())
-		n.wg.Add(1)
-		go func() {
-			defer n.wg.Done()
-			if err := j.Flush(n.ctx); err == nil {
-				select {
-				case <-n.serving:
-				case <-n.ctx.Done():
-					return
-				}
-				if err := n.Resync(n.ctx); err != nil && n.ctx.Err() == nil {
-					n.log.Error("nwayacd: reloading after the journal's backlog", "err", err)
-				}
-			}
-		}()
+		// A long backlog for PostgreSQL: start from what it holds now plus
+		// the backlog, replayed in memory, while the journal writes it.
+		n.log.Warn("nwayacd: the journal's backlog is still being written; starting from the database plus the backlog", "backlog", j.Backlog())
 	}
-	snap, err := n.db.Load(ctx)
+	// A deadline of its own: the flush may have used up the first.
+	lctx, lcancel := context.WithTimeout(n.ctx, n.opt.StartTimeout)
+	defer lcancel()
+	snap, err := n.loadCurrent(lctx, nil)
+	if errors.Is(err, writeback.ErrNotInMemory) {
+		// Part of the backlog is in the journal file only: wait for the
+		// database to take it rather than serve a state without it.
+		n.log.Warn("nwayacd: waiting for the database to take the journal's backlog", "backlog", j.Backlog())
+		if err = j.Flush(n.ctx); err == nil {
+			snap, err = n.loadCurrent(n.ctx, nil)
+		}
+	}
 	if err != nil {
 		if n.pgStore == nil {
 			return store.Snapshot{}, fmt.Errorf("embedded store: %w", err)
@@ -219,6 +222,63 @@ func (n *Node) openStore() (store.Snapshot, error) {
 	}
 	n.ready = flushed
 	return snap, nil
+}
+
+// loadCurrent loads a snapshot from the store and replays onto it the
+// journal's writes the store may not hold yet, so that it shows every
+// acknowledged change. With use, the replay and use run under the service's
+// lock (no change is made meanwhile) and use takes the result. Errors are
+// the store's, or writeback.ErrNotInMemory.
+func (n *Node) loadCurrent(ctx context.Context, use func(func() (store.Snapshot, bool))) (store.Snapshot, error) {
+	applied, release := n.journal.Retain()
+	defer release()
+	snap, err := n.db.Load(ctx)
+	if err != nil {
+		return store.Snapshot{}, err
+	}
+	replayOnto := n.journal.ReplayOnto
+	if use == nil { // at start: nothing else writes, the file may be read
+		replayOnto = n.journal.ReplayAllOnto
+	}
+	replay := func() (store.Snapshot, bool) {
+		o := store.NewOverlay(snap)
+		if err = replayOnto(ctx, o, applied); err != nil {
+			return store.Snapshot{}, false
+		}
+		snap = o.Snapshot()
+		return snap, true
+	}
+	if use == nil {
+		replay()
+	} else {
+		use(replay)
+	}
+	return snap, err
+}
+
+// originFile keeps the tag this node's PostgreSQL writes carry (see
+// pg.Store.SetOrigin), the same for every process on the folder.
+const originFile = "nwayacd-origin"
+
+// folderOrigin reads the folder's origin tag, making it the first time.
+func folderOrigin(dir string) (string, error) {
+	path := filepath.Join(dir, originFile)
+	if b, err := os.ReadFile(path); err == nil {
+		if o := strings.TrimSpace(string(b)); o != "" {
+			return o, nil
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return "", err
+	}
+	o := store.NewID()
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(o+"\n"), 0o644); err != nil {
+		return "", err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return "", err
+	}
+	return o, nil
 }
 
 // failedLoad records that PostgreSQL could not be read at start: routing
@@ -400,22 +460,25 @@ func (n *Node) watch(ctx context.Context) {
 	}
 }
 
-// Resync reloads groups and memberships from the store, once the journal
-// has written what this node changed (so our own writes are not undone).
+// Resync reloads groups and memberships from the store, with this node's
+// writes the store has not taken yet replayed on top (so they are not
+// undone), atomically with respect to changes made meanwhile.
 func (n *Node) Resync(ctx context.Context) error {
 	if n.db == nil {
 		return errors.New("no store")
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	if err := n.journal.Flush(ctx); err != nil {
-		return fmt.Errorf("resync: %w", err)
+	_, err := n.loadCurrent(ctx, n.Service.SyncFrom)
+	if errors.Is(err, writeback.ErrNotInMemory) {
+		// The store is far behind: reload once it has caught up.
+		if err = n.journal.Flush(ctx); err == nil {
+			_, err = n.loadCurrent(ctx, n.Service.SyncFrom)
+		}
 	}
-	snap, err := n.db.Load(ctx)
 	if err != nil {
 		return fmt.Errorf("resync: %w", err)
 	}
-	n.Service.Sync(snap)
 	return nil
 }
 

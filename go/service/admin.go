@@ -397,6 +397,22 @@ func (s *Service) apply(snap store.Snapshot) {
 func (s *Service) Sync(snap store.Snapshot) {
 	s.mu.Lock()
 	defer s.unlock()
+	s.sync(snap)
+}
+
+// SyncFrom is Sync with the snapshot fn returns, fn running under the lock
+// every change is made (and journaled) under: it can add the changes still
+// on their way to the store without missing one made meanwhile. ok false
+// leaves everything as it is.
+func (s *Service) SyncFrom(fn func() (snap store.Snapshot, ok bool)) {
+	s.mu.Lock()
+	defer s.unlock()
+	if snap, ok := fn(); ok {
+		s.sync(snap)
+	}
+}
+
+func (s *Service) sync(snap store.Snapshot) {
 	e := s.eng
 	want := map[string]bool{}
 	for _, g := range snap.Groups {

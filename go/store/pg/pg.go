@@ -47,6 +47,13 @@ func New(pool *pgxpool.Pool) *Store {
 	return &Store{pool: pool, origin: store.NewID()}
 }
 
+// SetOrigin replaces the tag (random by default) this Store's writes carry
+// so that Watch skips their echo. A node gives every process on its folder
+// the same tag: the writes of the process before it (replayed from the same
+// journal; its last transaction may commit after this one started) are its
+// own, not another writer's. Call it before any write or Watch.
+func (s *Store) SetOrigin(origin string) { s.origin = origin }
+
 // Pool returns the underlying pool.
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 
@@ -279,16 +286,21 @@ func (s *Store) ReplaceMemberships(ctx context.Context, ext string, groups []str
 		return err
 	}
 	return s.configTx(ctx, "replace memberships", func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `DELETE FROM ext_group_map WHERE ext = $1`, ext); err != nil {
-			return err
+		// Two writers replacing the same extension's rows at once (a node
+		// and the process it replaced, whose last transaction may still
+		// commit; two nodes): under READ COMMITTED the second DELETE, once
+		// the first commits, would not see the rows the first inserted and
+		// both sets would stay. Take turns; the DELETE's snapshot comes after.
+		// One round trip for the three.
+		b := &pgx.Batch{}
+		b.Queue(`SELECT pg_advisory_xact_lock(hashtextextended('nwayacd ext_group_map ' || $1, 0))`, ext)
+		b.Queue(`DELETE FROM ext_group_map WHERE ext = $1`, ext)
+		if len(groups) > 0 {
+			b.Queue(`INSERT INTO ext_group_map (ext_group_id, ext_group_number, ext)
+				SELECT (SELECT id FROM ext_group WHERE group_number = u.g), u.g, $1
+				FROM unnest($2::text[]) WITH ORDINALITY AS u(g, i) ORDER BY u.i`, ext, groups)
 		}
-		if len(groups) == 0 {
-			return nil
-		}
-		_, err := tx.Exec(ctx, `INSERT INTO ext_group_map (ext_group_id, ext_group_number, ext)
-			SELECT (SELECT id FROM ext_group WHERE group_number = u.g), u.g, $1
-			FROM unnest($2::text[]) WITH ORDINALITY AS u(g, i) ORDER BY u.i`, ext, groups)
-		return err
+		return tx.SendBatch(ctx, b).Close()
 	})
 }
 

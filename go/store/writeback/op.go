@@ -85,6 +85,32 @@ func (o *op) apply(ctx context.Context, t store.Writer) error {
 	return fmt.Errorf("%w: journal op kind %d unknown to this build", store.ErrRejected, o.Kind)
 }
 
+// replay applies o to t when it changes a snapshot; CDRs, agent logs and
+// kinds unknown to this build do not.
+func (o *op) replay(ctx context.Context, t SnapshotWriter) error {
+	switch o.Kind {
+	case opUpsertExtension:
+		return t.UpsertExtension(ctx, *o.Ext)
+	case opDeleteExtension:
+		return t.DeleteExtension(ctx, o.Key)
+	case opUpsertGroup:
+		return t.UpsertGroup(ctx, *o.Group)
+	case opDeleteGroup:
+		return t.DeleteGroup(ctx, o.Key)
+	case opSetCurrentExt:
+		return t.SetCurrentExt(ctx, o.Key, o.Arg)
+	case opReplaceMemberships:
+		return t.ReplaceMemberships(ctx, o.Key, o.Groups)
+	case opAddListEntry:
+		return t.AddListEntry(ctx, *o.List)
+	case opRemoveListEntry:
+		return t.RemoveListEntry(ctx, *o.List)
+	case opPutMemory:
+		return t.PutMemory(ctx, *o.Memory)
+	}
+	return nil
+}
+
 // valid reports whether a decoded op has what its kind needs (a record from
 // a damaged or newer file must not panic the applier).
 func (o *op) valid() bool {

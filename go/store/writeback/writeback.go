@@ -12,12 +12,14 @@
 package writeback
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -101,6 +103,7 @@ type Journal struct {
 	appliedCh chan struct{}
 	walErr    error  // sticky: the journal file failed
 	spillFrom uint64 // > 0: writes from this seq on are in the file only
+	retain    int    // > 0: applied writes stay in q (Retain)
 	closed    bool
 	st        Stats
 }
@@ -374,10 +377,11 @@ func (j *Journal) applier() {
 			return // Close gave up; the ops stay in the journal file
 		}
 		j.mu.Lock()
-		clear(j.q[j.head : j.head+n])
 		j.head += n
 		j.applied = batch[n-1].Seq
-		if j.head == len(j.q) {
+		if j.retain > 0 {
+			// ReplayOnto may still need them; release clears them.
+		} else if clear(j.q[j.head-n : j.head]); j.head == len(j.q) {
 			j.q, j.head = j.q[:0], 0
 		} else if j.head > 4096 && j.head*2 > len(j.q) {
 			k := copy(j.q, j.q[j.head:])
@@ -389,6 +393,131 @@ func (j *Journal) applier() {
 		j.mu.Unlock()
 		j.trim(false)
 	}
+}
+
+// ErrNotInMemory is returned by ReplayOnto when some of the writes asked
+// for are held only in the journal file (the store is far behind).
+var ErrNotInMemory = errors.New("writeback: queued writes not all in memory")
+
+// SnapshotWriter is what a store.Snapshot in memory can take (store.Overlay):
+// the writes that change what Load returns.
+type SnapshotWriter interface {
+	UpsertExtension(ctx context.Context, e store.Extension) error
+	DeleteExtension(ctx context.Context, number string) error
+	UpsertGroup(ctx context.Context, g store.Group) error
+	DeleteGroup(ctx context.Context, number string) error
+	SetCurrentExt(ctx context.Context, group, ext string) error
+	ReplaceMemberships(ctx context.Context, ext string, groups []string) error
+	AddListEntry(ctx context.Context, l store.ListEntry) error
+	RemoveListEntry(ctx context.Context, l store.ListEntry) error
+	PutMemory(ctx context.Context, m store.Memory) error
+}
+
+// Retain returns the seq of the last write the store has taken, and keeps
+// every later write in memory until release is called, for ReplayOnto.
+// A snapshot loaded from the store after Retain holds every write up to
+// that seq and maybe some later ones; replaying the later ones onto it in
+// order gives the state the store will have once it has taken them all.
+// Without that, a reload would show (and the next change would build on)
+// a state that lacks acknowledged writes still queued.
+func (j *Journal) Retain() (applied uint64, release func()) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.retain == 0 { // q[:head] is cleared: start q at head
+		k := copy(j.q, j.q[j.head:])
+		clear(j.q[k:])
+		j.q, j.head = j.q[:k], 0
+	}
+	j.retain++
+	var once sync.Once
+	return j.applied, func() {
+		once.Do(func() {
+			j.mu.Lock()
+			defer j.mu.Unlock()
+			if j.retain--; j.retain == 0 {
+				clear(j.q[:j.head])
+				k := copy(j.q, j.q[j.head:])
+				clear(j.q[k:])
+				j.q, j.head = j.q[:k], 0
+			}
+		})
+	}
+}
+
+// ReplayOnto applies to t, in order, every write queued after seq after
+// (from Retain, whose release must not have been called yet) that changes
+// a snapshot: configuration, logins, lists, memory. A write t refuses is
+// skipped, as the store skips it. ErrNotInMemory (nothing applied) when
+// some of them are only in the journal file; ReplayAllOnto reads those.
+//
+// Call it where no new write can be queued meanwhile (under the lock the
+// writer holds while queuing), so that the result matches the writer's state.
+func (j *Journal) ReplayOnto(ctx context.Context, t SnapshotWriter, after uint64) error {
+	return j.replayOnto(ctx, t, after, false)
+}
+
+// ReplayAllOnto is ReplayOnto that also reads the writes held only in the
+// journal file, which is slow with a long backlog: for a start, before
+// anything else writes. On an error t may hold part of them.
+func (j *Journal) ReplayAllOnto(ctx context.Context, t SnapshotWriter, after uint64) error {
+	return j.replayOnto(ctx, t, after, true)
+}
+
+func (j *Journal) replayOnto(ctx context.Context, t SnapshotWriter, after uint64, file bool) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.seq <= after {
+		return nil
+	}
+	missing := fmt.Errorf("%w: writes %d..%d", ErrNotInMemory, after+1, j.seq)
+	i, _ := slices.BinarySearchFunc(j.q, after+1, func(o *op, seq uint64) int { return cmp.Compare(o.Seq, seq) })
+	ops := j.q[i:]
+	last := after // the last write of ops, which must follow one another
+	for _, o := range ops {
+		if o.Seq != last+1 {
+			return missing
+		}
+		last++
+	}
+	if last < j.seq {
+		// The rest can be read back only once it is all in the file.
+		if !file || j.w == nil || len(j.pend) > 0 || j.durable < j.seq {
+			return missing
+		}
+		segs := append([]segment(nil), j.w.segments...)
+		var rest []*op
+		for from := last + 1; from <= j.seq; {
+			chunk, err := readFrom(segs, from, j.seq, max(j.opt.Limit/2, 1))
+			if err != nil {
+				return fmt.Errorf("%w: reading them back: %w", missing, err)
+			}
+			if len(chunk) == 0 || chunk[0].Seq != from {
+				return missing
+			}
+			for _, o := range chunk {
+				if o.Seq != from {
+					return missing
+				}
+				from++
+				rest = append(rest, o)
+			}
+			// Replay each chunk as read: memory stays bounded. Nothing of
+			// ops is applied yet, so apply those first.
+			for _, o := range ops {
+				_ = o.replay(ctx, t)
+			}
+			ops = nil
+			for _, o := range rest {
+				_ = o.replay(ctx, t)
+			}
+			rest = rest[:0]
+		}
+		return nil
+	}
+	for _, o := range ops {
+		_ = o.replay(ctx, t) // refused by the store too: skipped there as well
+	}
+	return nil
 }
 
 // readBack moves durable writes that spilled out of memory back into the
@@ -413,8 +542,12 @@ func (j *Journal) readBack(upto uint64) bool {
 	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	j.q = append(j.q[:0], ops...)
-	j.head = 0
+	if j.retain > 0 { // keep what ReplayOnto may need
+		j.q = append(j.q, ops...)
+	} else {
+		j.q = append(j.q[:0], ops...)
+		j.head = 0
+	}
 	if last := ops[len(ops)-1].Seq; last == j.seq {
 		j.spillFrom = 0 // caught up: new writes stay in memory again
 	} else {
