@@ -107,6 +107,10 @@ func (o *op) replay(ctx context.Context, t SnapshotWriter) error {
 		return t.RemoveListEntry(ctx, *o.List)
 	case opPutMemory:
 		return t.PutMemory(ctx, *o.Memory)
+	case opPutMemberConfig, opPutSkill, opDeleteSkill, opPutGroupOptions, opClearExtensionRouting, opClearGroupRouting:
+		if _, ok := t.(store.RoutingWriter); ok { // store.Overlay keeps them
+			return o.applyRouting(ctx, t)
+		}
 	}
 	return nil
 }

@@ -9,7 +9,7 @@ import (
 
 // applyRouting writes a routing op; a target without store.RoutingWriter
 // refuses it for good (retrying cannot help).
-func (o *op) applyRouting(ctx context.Context, t store.Writer) error {
+func (o *op) applyRouting(ctx context.Context, t any) error {
 	rw, ok := t.(store.RoutingWriter)
 	if !ok {
 		return fmt.Errorf("%w: %s: the store does not keep routing settings", store.ErrRejected, o.name())

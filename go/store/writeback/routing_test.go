@@ -94,3 +94,32 @@ func TestRoutingOpsRejectedByPlainTarget(t *testing.T) {
 		t.Fatalf("written %v", f.written)
 	}
 }
+
+// A reload's replay (Retain, ReplayOnto a store.Overlay) keeps the routing
+// writes: a snapshot without them would reset every tier, skill and option.
+func TestRoutingOpsReplayOntoOverlay(t *testing.T) {
+	ctx := context.Background()
+	s, err := embedded.Open(filepath.Join(t.TempDir(), "nwayacd.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	j := open(t, s, writeback.Options{Dir: t.TempDir()})
+	defer j.Close(ctx)
+	applied, release := j.Retain()
+	defer release()
+	queueRouting(j)
+	if err := j.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	o := store.NewOverlay(store.Snapshot{Skills: []store.Skill{{Ext: "1009", Name: "old", Level: 1}}})
+	if err := j.ReplayOnto(ctx, o, applied); err != nil {
+		t.Fatal(err)
+	}
+	snap := o.Snapshot()
+	got := fmt.Sprint(snap.MemberConfigs, snap.Skills, snap.GroupOptions)
+	want := "[{1000 110 2 3}] [{1000 zh 5} {1009 old 1}] [{110 false 5s false zh:3 0s 0  0s 0 # false  false 0 0s}]"
+	if got != want {
+		t.Fatalf("overlay after replay\n got %s\nwant %s", got, want)
+	}
+}
