@@ -39,7 +39,7 @@ test-scripts:
 
 # One core per benchmark process where the issue names "one core".
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 1s -cpu 1 ./go/acd/ ./go/sim/ ./go/service/ ./go/event/ ./go/console/ ./go/hostexec/ ./go/ident/ ./go/stats/
+	$(GO) test -run '^$$' -bench . -benchtime 1s -cpu 1 ./go/acd/ ./go/sim/ ./go/service/ ./go/event/ ./go/console/ ./go/hostexec/ ./go/ident/ ./go/stats/ ./go/groupopt/
 	$(GO) test -run '^$$' -bench . -benchtime 1s ./go/api/ ./go/publish/... ./go/store/... ./go/node/ ./go/bridge/ ./go/metrics/
 	$(GO) test -run '^$$' -bench . -tags nwayacd_bench ./go/cmd/mod_nwayacd/
 

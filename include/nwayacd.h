@@ -93,6 +93,7 @@ typedef struct nwayacd_call {
 	const char *caller_name;
 	const char *dest_number;
 	const char *level;			/* channel variable nwayacd_level, "" when unset */
+	const char *skills;			/* channel variable nwayacd_skills ("zh:5,billing:3"), "" when unset */
 } nwayacd_call_t;
 
 #define NWAYACD_FILE_LEN 1024

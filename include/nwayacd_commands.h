@@ -12,7 +12,7 @@
 	X(nway_rm_ext, "nway_rm_ext", "<ext>", "remove an extension") \
 	X(nway_set_reged_ext, "nway_set_reged_ext", "<ext>", "mark an extension registered") \
 	X(nway_set_unreg_ext, "nway_set_unreg_ext", "<ext>", "mark an extension unregistered") \
-	X(nway_add_group, "nway_add_group", "<group> <mode> (mode: 0 sequence, 1 random, 2 cycle, 3 remember+0, 4 remember+1, 5 remember+2)", "add a group (queue) with a routing mode") \
+	X(nway_add_group, "nway_add_group", "<group> <mode> (mode: 0 sequence, 1 random, 2 cycle, 3 remember+0, 4 remember+1, 5 remember+2, 6 longest-idle, 7 fewest-calls, 8 least-talk, 9 ring-all, 10 weighted-random, 11 best-skill)", "add a group (queue) with a routing mode") \
 	X(nway_rm_group, "nway_rm_group", "<group>", "remove a group") \
 	X(nway_set_ring_group, "nway_set_ring_group", "<group> <welcome> [blacklist] [busy] [transfer] (\"-\" = none, omitted = unchanged)", "set a group's welcome, blacklist, busy and transfer sound files") \
 	X(nway_list_exts, "nway_list_exts", "[json]", "list all extensions and their agent state") \
@@ -29,12 +29,19 @@
 	X(nwayacd, "nwayacd", "help|status [json]|reload", "module commands: this help, status, reload the configuration") \
 	X(nway_set_ext_dialstring, "nway_set_ext_dialstring", "<ext> <dial-string|default>", "set how an extension is dialled (default: the node's template)") \
 	X(nway_set_callstate, "nway_set_callstate", "<ext> <ring|talking|ivr|ready|typing|no_answer|no_ready|busy|rest>", "set an agent's call state") \
-	X(nway_set_group, "nway_set_group", "<group> timeout|name|busy_ring_times|max_wait <value>", "set a group's ring timeout (s), name, busy rings before hang-up (0: never) or max wait (s, 0: none)") \
+	X(nway_set_group, "nway_set_group", "<group> timeout|name|mode|busy_ring_times|max_wait|memory_first|tier_wait|tier_skip|skills|relax_every|max_waiting|overflow|overflow_after|overflow_waiting|exit_key|announce|callback_key|callback_agent_first|callback_retries|callback_retry_delay <value>", "set a group's ring timeout (s), name, routing mode (0-11), busy rings before hang-up (0: never), max wait (s, 0: none) or a routing option (go/acd/ROUTING.md)") \
 	X(nway_add_blacklist, "nway_add_blacklist", "<group> <number>", "add a caller number to a group's blacklist") \
 	X(nway_rm_blacklist, "nway_rm_blacklist", "<group> <number>", "remove a caller number from a group's blacklist") \
 	X(nway_add_vip, "nway_add_vip", "<group> <number>", "add a caller number to a group's VIP list") \
 	X(nway_rm_vip, "nway_rm_vip", "<group> <number>", "remove a caller number from a group's VIP list") \
 	X(nway_list_queue, "nway_list_queue", "[json]", "list the calls waiting in the queues") \
+	X(nway_set_tier, "nway_set_tier", "<ext> <group> <tier> (tier: 1-9)", "set an agent's tier in a group (1 is offered first; kept across logins)") \
+	X(nway_set_weight, "nway_set_weight", "<ext> <group> <weight> (weight: 1-1000)", "set an agent's weight in a group (mode 10, weighted random)") \
+	X(nway_set_skill, "nway_set_skill", "<ext> <skill> <level> (level: 1-10)", "give an agent a skill at a level") \
+	X(nway_rm_skill, "nway_rm_skill", "<ext> <skill>", "take a skill from an agent") \
+	X(nway_list_skills, "nway_list_skills", "[json]", "list the agents' skills") \
+	X(nway_list_tiers, "nway_list_tiers", "[json]", "list the tiers and weights set for agents in groups") \
+	X(nway_list_group_options, "nway_list_group_options", "[json]", "list the groups' routing and queue options") \
 
 
 /* X(line): console completions, for switch_console_set_complete("add " line). */
@@ -66,13 +73,36 @@
 	X("nway_set_callstate ::nwayacd::list_exts") \
 	X("nway_set_group ::nwayacd::list_groups timeout") \
 	X("nway_set_group ::nwayacd::list_groups name") \
+	X("nway_set_group ::nwayacd::list_groups mode") \
 	X("nway_set_group ::nwayacd::list_groups busy_ring_times") \
 	X("nway_set_group ::nwayacd::list_groups max_wait") \
+	X("nway_set_group ::nwayacd::list_groups memory_first") \
+	X("nway_set_group ::nwayacd::list_groups tier_wait") \
+	X("nway_set_group ::nwayacd::list_groups tier_skip") \
+	X("nway_set_group ::nwayacd::list_groups skills") \
+	X("nway_set_group ::nwayacd::list_groups relax_every") \
+	X("nway_set_group ::nwayacd::list_groups max_waiting") \
+	X("nway_set_group ::nwayacd::list_groups overflow") \
+	X("nway_set_group ::nwayacd::list_groups overflow_after") \
+	X("nway_set_group ::nwayacd::list_groups overflow_waiting") \
+	X("nway_set_group ::nwayacd::list_groups exit_key") \
+	X("nway_set_group ::nwayacd::list_groups announce") \
+	X("nway_set_group ::nwayacd::list_groups callback_key") \
+	X("nway_set_group ::nwayacd::list_groups callback_agent_first") \
+	X("nway_set_group ::nwayacd::list_groups callback_retries") \
+	X("nway_set_group ::nwayacd::list_groups callback_retry_delay") \
 	X("nway_add_blacklist ::nwayacd::list_groups") \
 	X("nway_rm_blacklist ::nwayacd::list_groups") \
 	X("nway_add_vip ::nwayacd::list_groups") \
 	X("nway_rm_vip ::nwayacd::list_groups") \
 	X("nway_list_queue json") \
+	X("nway_set_tier ::nwayacd::list_exts ::nwayacd::list_groups") \
+	X("nway_set_weight ::nwayacd::list_exts ::nwayacd::list_groups") \
+	X("nway_set_skill ::nwayacd::list_exts") \
+	X("nway_rm_skill ::nwayacd::list_exts") \
+	X("nway_list_skills json") \
+	X("nway_list_tiers json") \
+	X("nway_list_group_options json") \
 
 
 /* X(function, name, kind, words, syntax, short, long): dialplan applications;

@@ -567,6 +567,7 @@ static int nway_read_call(switch_core_session_t *session, const nway_app_t *app,
 	switch_channel_t *channel = switch_core_session_get_channel(session);
 	switch_caller_profile_t *profile = switch_channel_get_caller_profile(channel);
 	const char *level = switch_channel_get_variable(channel, "nwayacd_level");
+	const char *skills = switch_channel_get_variable(channel, "nwayacd_skills");
 	char *argv[NWAY_MAX_WORDS] = { 0 }, *save = NULL, *tok;
 	int argc = 0;
 
@@ -584,6 +585,7 @@ static int nway_read_call(switch_core_session_t *session, const nway_app_t *app,
 	call->caller_name = profile ? profile->caller_id_name : "";
 	call->dest_number = profile ? profile->destination_number : "";
 	call->level = level ? level : "";
+	call->skills = skills ? skills : "";	/* parsed (and bad input logged) on the Go side */
 	switch (app->kind) {
 	case NWAYACD_KIND_QUEUE:
 		call->group = argv[0];

@@ -50,6 +50,13 @@ var routes = []route{
 	{method: "GET", pattern: "/api/stats/agents", handler: (*Server).statsAgents},
 	{method: "GET", pattern: "/api/reports/groups", handler: (*Server).reportGroups},
 	{method: "GET", pattern: "/api/reports/agents", handler: (*Server).reportAgents},
+	{method: "POST", pattern: "/api/tier", handler: (*Server).tier},
+	{method: "POST", pattern: "/api/skill", handler: (*Server).skill},
+	{method: "POST", pattern: "/api/skill_remove", handler: (*Server).skillRemove},
+	{method: "POST", pattern: "/api/group_option", handler: (*Server).groupOption},
+	{method: "GET", pattern: "/api/group_options", handler: (*Server).groupOptions},
+	{method: "GET", pattern: "/api/tiers", handler: (*Server).tiers},
+	{method: "GET", pattern: "/api/skills", handler: (*Server).skills},
 	{method: "GET", pattern: "/api/events", public: true, handler: (*Server).events}, // checks its own token (header or ?token=)
 	{method: "GET", pattern: "/api/openapi.json", public: true, handler: (*Server).openAPI},
 }

@@ -277,6 +277,7 @@ func Enter(call, out unsafe.Pointer) int {
 			CallerName:   gostr(cc.caller_name),
 			DestNumber:   gostr(cc.dest_number),
 			Level:        gostr(cc.level),
+			Skills:       gostr(cc.skills),
 		}
 	}
 	fill((*C.nwayacd_directive_t)(out), enter(c))

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/nwayacd/mod_nwayacd/go/acd"
+	"github.com/nwayacd/mod_nwayacd/go/groupopt"
 	"github.com/nwayacd/mod_nwayacd/go/ident"
 )
 
@@ -17,7 +18,7 @@ const (
 	completeGroups = "::nwayacd::list_groups"
 )
 
-const modeHelp = "0 sequence, 1 random, 2 cycle, 3 remember+0, 4 remember+1, 5 remember+2"
+const modeHelp = acd.ModeHelp
 
 // The argument checks below return "" when the word is fine, else the reply.
 // What a word may be is package ident's, shared with the core and REST.
@@ -123,7 +124,7 @@ func memberListCmd(name, desc string, do func(Service, string, string) error, do
 
 // commandTable is long on purpose: one entry per command, its name, syntax,
 // description and argument checks side by side, in registration order.
-func commandTable() []*cmd {
+func seedCommands() []*cmd {
 	return []*cmd{
 		{
 			Command: Command{Name: "nway_add_ext", Syntax: "nway_add_ext <ext> [job_number]",
@@ -195,9 +196,9 @@ func commandTable() []*cmd {
 				if r := checkGroup(c, g); r != "" {
 					return r
 				}
-				m, good := parseUint(a.f[1], int(acd.ModeMemoryCyclic))
+				m, good := parseUint(a.f[1], int(acd.MaxMode))
 				if !good {
-					return usage(c, "bad mode "+quote(a.f[1])+" (0-5)")
+					return usage(c, "bad mode "+quote(a.f[1])+" (0-"+strconv.Itoa(int(acd.MaxMode))+")")
 				}
 				mode := acd.Mode(m)
 				if err := svc.AddGroup(g, mode); err != nil {
@@ -354,10 +355,9 @@ func commandTable() []*cmd {
 			},
 		},
 		{
-			Command: Command{Name: "nway_set_group", Syntax: "nway_set_group <group> timeout|name|busy_ring_times|max_wait <value>",
-				Description: "set a group's ring timeout (s), name, busy rings before hang-up (0: never) or max wait (s, 0: none)",
-				Completions: []string{"nway_set_group " + completeGroups + " timeout", "nway_set_group " + completeGroups + " name",
-					"nway_set_group " + completeGroups + " busy_ring_times", "nway_set_group " + completeGroups + " max_wait"}},
+			Command: Command{Name: "nway_set_group", Syntax: setGroupSyntax(),
+				Description: "set a group's ring timeout (s), name, routing mode (0-11), busy rings before hang-up (0: never), max wait (s, 0: none) or a routing option (go/acd/ROUTING.md)",
+				Completions: setGroupCompletions()},
 			min: 3, max: -1,
 			run: runSetGroup,
 		},
@@ -368,6 +368,9 @@ func commandTable() []*cmd {
 		listCmd("nway_list_queue", "list the calls waiting in the queues", renderQueue),
 	}
 }
+
+// commandTable is every command: the seed's, then issue 12's routing ones.
+func commandTable() []*cmd { return append(seedCommands(), routingCommands()...) }
 
 func runSetRings(svc Service, c *cmd, a argv) string {
 	g := a.f[0]
@@ -470,6 +473,15 @@ func runSetGroup(svc Service, c *cmd, a argv) string {
 			return fail(c, err)
 		}
 		return ok("group " + g + " timeout " + val + "s")
+	case "mode":
+		m, good := parseUint(val, int(acd.MaxMode))
+		if !good {
+			return usage(c, "bad mode "+quote(val)+" (0-"+strconv.Itoa(int(acd.MaxMode))+")")
+		}
+		if err := svc.SetGroupMode(g, acd.Mode(m)); err != nil {
+			return fail(c, err)
+		}
+		return ok("group " + g + " mode " + strconv.Itoa(m) + " (" + acd.Mode(m).String() + ")")
 	case "busy_ring_times", "max_wait":
 		max := maxBusyRingTime
 		if field == "max_wait" {
@@ -494,7 +506,10 @@ func runSetGroup(svc Service, c *cmd, a argv) string {
 		}
 		return ok("group " + g + " " + field + " " + strconv.Itoa(n))
 	}
-	return usage(c, "unknown setting "+quote(field)+" (timeout, name, busy_ring_times or max_wait)")
+	if groupopt.Known(field) {
+		return setGroupOption(svc, c, g, field, val)
+	}
+	return usage(c, "unknown setting "+quote(field)+" (timeout, name, mode, busy_ring_times, max_wait, "+strings.Join(groupopt.Names(), ", ")+")")
 }
 
 func runModule(svc Service, c *cmd, a argv) string {

@@ -45,6 +45,7 @@ type Service interface {
 
 	AddGroup(number string, mode acd.Mode) error
 	SetGroupName(number, name string) error
+	SetGroupMode(number string, m acd.Mode) error
 	SetGroupTimeout(number string, d time.Duration) error
 	SetGroupGiveUp(number string, g acd.GiveUp) error
 	RemoveGroup(number string) error
@@ -53,6 +54,11 @@ type Service interface {
 	Group(number string) (acd.GroupInfo, error)
 	AddBlacklist(group, number string) error
 	RemoveBlacklist(group, number string) error
+	SetGroupOptions(number string, fn func(*acd.GroupOptions)) error
+	SetTier(ext, group string, tier int) error
+	SetWeight(ext, group string, weight int) error
+	SetSkill(ext, skill string, level int) error
+	RemoveSkill(ext, skill string) error
 	AddVIP(group, number string) error
 	RemoveVIP(group, number string) error
 

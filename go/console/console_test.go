@@ -26,6 +26,9 @@ var specCommands = []string{
 var ourCommands = []string{
 	"nway_set_ext_dialstring", "nway_set_callstate", "nway_set_group", "nway_add_blacklist",
 	"nway_rm_blacklist", "nway_add_vip", "nway_rm_vip", "nway_list_queue",
+	// issue 12
+	"nway_set_tier", "nway_set_weight", "nway_set_skill", "nway_rm_skill",
+	"nway_list_skills", "nway_list_tiers", "nway_list_group_options",
 }
 
 func TestCommandsCoverSpec(t *testing.T) {
@@ -116,6 +119,8 @@ var validCases = []runCase{
 	{"nway_set_callstate", "1000 typing", "+OK 1000 call state typing\n", []string{"SetCallState(1000|typing)"}},
 	{"nway_set_callstate", "1000 no_answer", "+OK 1000 call state no_answer\n", []string{"SetCallState(1000|no_answer)"}},
 	{"nway_set_group", "110 timeout 20", "+OK group 110 timeout 20s\n", []string{"SetGroupTimeout(110|20s)"}},
+	{"nway_set_group", "110 mode 9", "+OK group 110 mode 9 (ring-all)\n", []string{"SetGroupMode(110|9)"}},
+	{"nway_add_group", "110 11", "+OK group 110 added, mode 11 (best-skill)\n", []string{"AddGroup(110|11)"}},
 	{"nway_set_group", "110 name 市长热线 12345", "+OK group 110 name 市长热线 12345\n", []string{"SetGroupName(110|市长热线 12345)"}},
 	// read-modify-write: group 120 has BusyRingTimes 3 and MaxWait 10m
 	{"nway_set_group", "120 busy_ring_times 0", "+OK group 120 busy_ring_times 0\n", []string{"Group(120)", "SetGroupGiveUp(120|0|10m0s)"}},
@@ -124,6 +129,15 @@ var validCases = []runCase{
 	{"nway_rm_blacklist", "110 13800138000", "+OK 13800138000 removed from the blacklist of group 110\n", []string{"RemoveBlacklist(110|13800138000)"}},
 	{"nway_add_vip", "110 +8613800138000", "+OK +8613800138000 added to the VIP list of group 110\n", []string{"AddVIP(110|+8613800138000)"}},
 	{"nway_rm_vip", "110 *86#", "+OK *86# removed from the VIP list of group 110\n", []string{"RemoveVIP(110|*86#)"}},
+	{"nway_set_tier", "1000 110 3", "+OK 1000 tier 3 in group 110\n", []string{"SetTier(1000|110|3)"}},
+	{"nway_set_weight", "1000 110 1000", "+OK 1000 weight 1000 in group 110\n", []string{"SetWeight(1000|110|1000)"}},
+	{"nway_set_skill", "1000 zh 10", "+OK 1000 skill zh level 10\n", []string{"SetSkill(1000|zh|10)"}},
+	{"nway_rm_skill", "1000 billing.v2", "+OK 1000 skill billing.v2 removed\n", []string{"RemoveSkill(1000|billing.v2)"}},
+	{"nway_set_group", "110 exit_key #", "+OK group 110 exit_key #\n", []string{"SetGroupOptions(110|memory_first=false tier_wait=0 tier_skip=false skills=- relax_every=0 max_waiting=0 overflow=- overflow_after=0 overflow_waiting=0 exit_key=# announce=false callback_key=- callback_agent_first=false callback_retries=0 callback_retry_delay=0)"}},
+	{"nway_set_group", "110 skills zh:5,billing:3", "+OK group 110 skills zh:5,billing:3\n", []string{"SetGroupOptions(110|memory_first=false tier_wait=0 tier_skip=false skills=zh:5,billing:3 relax_every=0 max_waiting=0 overflow=- overflow_after=0 overflow_waiting=0 exit_key=- announce=false callback_key=- callback_agent_first=false callback_retries=0 callback_retry_delay=0)"}},
+	{"nway_set_group", "110 overflow_after 90", "+OK group 110 overflow_after 90\n", []string{"SetGroupOptions(110|memory_first=false tier_wait=0 tier_skip=false skills=- relax_every=0 max_waiting=0 overflow=- overflow_after=90 overflow_waiting=0 exit_key=- announce=false callback_key=- callback_agent_first=false callback_retries=0 callback_retry_delay=0)"}},
+	{"nway_set_group", "110 memory_first true", "+OK group 110 memory_first true\n", []string{"SetGroupOptions(110|memory_first=true tier_wait=0 tier_skip=false skills=- relax_every=0 max_waiting=0 overflow=- overflow_after=0 overflow_waiting=0 exit_key=- announce=false callback_key=- callback_agent_first=false callback_retries=0 callback_retry_delay=0)"}},
+	{"nway_set_group", "110 overflow -", "+OK group 110 overflow -\n", []string{"SetGroupOptions(110|memory_first=false tier_wait=0 tier_skip=false skills=- relax_every=0 max_waiting=0 overflow=- overflow_after=0 overflow_waiting=0 exit_key=- announce=false callback_key=- callback_agent_first=false callback_retries=0 callback_retry_delay=0)"}},
 }
 
 func newFake() *fakeService {
@@ -250,8 +264,25 @@ func TestRunBadValues(t *testing.T) {
 		{"nway_add_ext", "user/1000", "bad extension"},
 		{"nway_set_ext_jobnumber", "1000 1234 yes", "want true or false"},
 		{"nway_set_ext_jobnumber", "1000 1234 1", "want true or false"},
-		{"nway_add_group", "110 6", "bad mode"},
+		{"nway_add_group", "110 12", "bad mode"},
 		{"nway_add_group", "110 -1", "bad mode"},
+		{"nway_set_group", "110 mode 12", "bad mode"},
+		{"nway_set_group", "110 mode x", "bad mode"},
+		{"nway_set_group", "110 exit_key ##", "bad exit_key"},
+		{"nway_set_group", "110 callback_key 9", "callback_key: callbacks are not placed"},
+		{"nway_set_group", "110 tier_wait 1h", "bad tier_wait"},
+		{"nway_set_group", "110 skills zh:0", "bad skills"},
+		{"nway_set_group", "110 overflow a/b", "bad overflow"},
+		{"nway_set_group", "110 announce yes", "bad announce"},
+		{"nway_set_group", "110 colour red", "unknown setting"},
+		{"nway_set_tier", "1000 110 0", "bad tier"},
+		{"nway_set_tier", "1000 110 10", "bad tier"},
+		{"nway_set_tier", "1000 a/b 1", "bad group"},
+		{"nway_set_weight", "1000 110 1001", "bad weight"},
+		{"nway_set_skill", "1000 zh 11", "bad level"},
+		{"nway_set_skill", "1000 z/h 1", "bad skill"},
+		{"nway_set_skill", "10@00 zh 1", "bad extension"},
+		{"nway_rm_skill", "1000 " + strings.Repeat("s", 33), "bad skill"},
 		{"nway_add_group", "110 04x", "bad mode"},
 		{"nway_add_group", "110 99999999999999999999", "bad mode"},
 		{"nway_add_group", strings.Repeat("1", 51) + " 1", "bad group"},

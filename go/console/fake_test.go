@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/nwayacd/mod_nwayacd/go/acd"
+	"github.com/nwayacd/mod_nwayacd/go/groupopt"
 )
 
 // call is one recorded service call: the method and its arguments as text.
@@ -56,6 +57,33 @@ func (f *fakeService) AddGroup(n string, m acd.Mode) error {
 	return f.rec("AddGroup", n, strconv.Itoa(int(m)))
 }
 func (f *fakeService) SetGroupName(n, name string) error { return f.rec("SetGroupName", n, name) }
+func (f *fakeService) SetGroupMode(n string, m acd.Mode) error {
+	return f.rec("SetGroupMode", n, strconv.Itoa(int(m)))
+}
+func (f *fakeService) SetGroupOptions(n string, fn func(*acd.GroupOptions)) error {
+	var o acd.GroupOptions
+	for _, g := range f.groups {
+		if g.Number == n {
+			o = g.Options
+		}
+	}
+	fn(&o)
+	var vals []string
+	for _, name := range groupopt.Names() {
+		vals = append(vals, name+"="+groupopt.Get(o, name))
+	}
+	return f.rec("SetGroupOptions", n, strings.Join(vals, " "))
+}
+func (f *fakeService) SetTier(ext, g string, n int) error {
+	return f.rec("SetTier", ext, g, strconv.Itoa(n))
+}
+func (f *fakeService) SetWeight(ext, g string, n int) error {
+	return f.rec("SetWeight", ext, g, strconv.Itoa(n))
+}
+func (f *fakeService) SetSkill(ext, sk string, n int) error {
+	return f.rec("SetSkill", ext, sk, strconv.Itoa(n))
+}
+func (f *fakeService) RemoveSkill(ext, sk string) error { return f.rec("RemoveSkill", ext, sk) }
 func (f *fakeService) SetGroupTimeout(n string, d time.Duration) error {
 	return f.rec("SetGroupTimeout", n, d.String())
 }

@@ -18,7 +18,8 @@ var (
 	reUUID   = regexp.MustCompile(`^[A-Za-z0-9_.][A-Za-z0-9_.-]{0,63}$`)
 	reGw     = regexp.MustCompile(`^([A-Za-z0-9_.][A-Za-z0-9_.-]{0,63})?$`)
 	reBool   = regexp.MustCompile(`^(true|false)$`)
-	reMode   = regexp.MustCompile(`^[0-5]$`)
+	reSkill  = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,32}$`)
+	reMode   = regexp.MustCompile(`^([0-9]|1[01])$`)
 	reState  = regexp.MustCompile(`^(ring|talking|ivr|ready|typing|no_answer|no_ready|busy|rest)$`)
 	reInt    = regexp.MustCompile(`^[0-9]{1,5}$`)
 	reDur    = regexp.MustCompile(`^[0-9hms]+$`)
@@ -68,6 +69,7 @@ var argRules = map[string][]matcher{
 	"AddGroup":        {reGroup, reMode},
 	"SetGroupName":    {reGroup, text(100)},
 	"SetGroupTimeout": {reGroup, reDur},
+	"SetGroupMode":    {reGroup, reMode},
 	"SetGroupGiveUp":  {reGroup, reInt, reDur},
 	"RemoveGroup":     {reGroup},
 	"SetGroupRings":   {reGroup, text(255), text(255), text(255), text(255)},
@@ -92,9 +94,14 @@ var argRules = map[string][]matcher{
 	"StatusLines":     {},
 	"StatusJSON":      {},
 	"Reload":          {},
+	"SetGroupOptions": {reGroup, text(2000)},
+	"SetTier":         {reExt, reGroup, reInt},
+	"SetWeight":       {reExt, reGroup, reInt},
+	"SetSkill":        {reExt, reSkill, reInt},
+	"RemoveSkill":     {reExt, reSkill},
 }
 
-var listingHeads = []string{"extension\tjob_number\t", "number\tname\t", "uuid\tnumber\t", "[", "{"}
+var listingHeads = []string{"extension\tjob_number\t", "number\tname\t", "uuid\tnumber\t", "extension\tskills\n", "group\t", "[", "{"}
 
 func FuzzRun(f *testing.F) {
 	for i, c := range validCases {

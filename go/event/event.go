@@ -80,6 +80,12 @@ type QueueMethod uint8
 const (
 	QueueAdd    QueueMethod = iota + 1 // "nway_queue_add"
 	QueueRemove                        // "nway_queue_remove"
+	// Issue 12's queue decisions (go/acd/ROUTING.md).
+	QueueOverflow       // "nway_queue_overflow": the call moved from Group to ToGroup
+	QueueExit           // "nway_queue_exit": the caller pressed the exit key
+	QueueFull           // "nway_queue_full": refused, Group had its maximum waiting
+	QueueCallback       // "nway_queue_callback": the caller asked to be called back at Callback
+	QueueCallbackPlaced // "nway_queue_callback_placed": Extension reserved; Order caller_first/agent_first
 )
 
 // Queue is a queue change (§7c).
@@ -90,6 +96,12 @@ type Queue struct {
 	Group      string
 	Level      string
 	CallinTime string // YYYY-MM-DD HH:MM:SS
+	// Issue 12's methods only; each is left out of the JSON when empty, so
+	// nway_queue_add / nway_queue_remove are unchanged.
+	ToGroup   string // overflow: the group the call moved to
+	Callback  string // callback, callback_placed: the number called back
+	Extension string // callback_placed: the agent reserved
+	Order     string // callback_placed: caller_first or agent_first
 }
 
 // Agent is an agent state change (§7d).

@@ -93,6 +93,16 @@ func cases() []struct {
 			Level: "normal", CallinTime: "2021-05-30 17:00:01"}},
 		{"queue_remove", &Queue{Method: QueueRemove, UUID: seedUUID, Number: "130****8217", Group: "120",
 			Level: "vip", CallinTime: "2021-05-30 19:16:30"}},
+		{"queue_overflow", &Queue{Method: QueueOverflow, UUID: seedUUID, Number: "130****8217", Group: "120",
+			Level: "normal", CallinTime: "2021-05-30 17:00:01", ToGroup: "130"}},
+		{"queue_exit", &Queue{Method: QueueExit, UUID: seedUUID, Number: "130****8217", Group: "120",
+			Level: "normal", CallinTime: "2021-05-30 17:00:01"}},
+		{"queue_full", &Queue{Method: QueueFull, UUID: seedUUID, Number: "130****8217", Group: "120",
+			Level: "vip", CallinTime: "2021-05-30 17:00:01"}},
+		{"queue_callback", &Queue{Method: QueueCallback, UUID: seedUUID, Number: "130****8217", Group: "120",
+			Level: "normal", CallinTime: "2021-05-30 17:00:01", Callback: "13012348217"}},
+		{"queue_callback_placed", &Queue{Method: QueueCallbackPlaced, UUID: seedUUID, Number: "130****8217", Group: "120",
+			Level: "normal", CallinTime: "2021-05-30 17:00:01", Callback: "13012348217", Extension: "1002", Order: "caller_first"}},
 		{"agent_ready", &Agent{Number: "1002", Status: "ready", Time: "2021-05-30 17:00:02"}},
 		{"cdr_seed", seedCDR()},
 		{"cdr_two_noanswer", &CDR{UUID: "u-2", IsCallout: false, ACallerIDNumber: "13800000000",
@@ -259,7 +269,9 @@ func TestNames(t *testing.T) {
 			t.Errorf("offer %d: %q want %q", m, m.String(), w)
 		}
 	}
-	for m, w := range map[QueueMethod]string{QueueAdd: "nway_queue_add", QueueRemove: "nway_queue_remove", 9: "unknown"} {
+	for m, w := range map[QueueMethod]string{QueueAdd: "nway_queue_add", QueueRemove: "nway_queue_remove",
+		QueueOverflow: "nway_queue_overflow", QueueExit: "nway_queue_exit", QueueFull: "nway_queue_full",
+		QueueCallback: "nway_queue_callback", QueueCallbackPlaced: "nway_queue_callback_placed", 9: "unknown"} {
 		if m.String() != w {
 			t.Errorf("queue %d: %q want %q", m, m.String(), w)
 		}

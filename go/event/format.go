@@ -102,6 +102,12 @@ func (q *Queue) appendJSON(dst []byte, ctiIP string, withIP bool) []byte {
 	dst = field(dst, `,"group":`, q.Group)
 	dst = field(dst, `,"level":`, q.Level)
 	dst = field(dst, `,"callin_time":`, q.CallinTime)
+	for _, f := range [...]struct{ name, v string }{{`,"to_group":`, q.ToGroup}, {`,"callback":`, q.Callback},
+		{`,"extension":`, q.Extension}, {`,"order":`, q.Order}} {
+		if f.v != "" {
+			dst = field(dst, f.name, f.v)
+		}
+	}
 	return append(dst, '}')
 }
 

@@ -66,13 +66,23 @@ func (m OfferMethod) String() string {
 	return "unknown"
 }
 
-// String returns "nway_queue_add" or "nway_queue_remove" ("unknown" otherwise).
+// String returns "nway_queue_add", "nway_queue_remove", … ("unknown" otherwise).
 func (m QueueMethod) String() string {
 	switch m {
 	case QueueAdd:
 		return "nway_queue_add"
 	case QueueRemove:
 		return "nway_queue_remove"
+	case QueueOverflow:
+		return "nway_queue_overflow"
+	case QueueExit:
+		return "nway_queue_exit"
+	case QueueFull:
+		return "nway_queue_full"
+	case QueueCallback:
+		return "nway_queue_callback"
+	case QueueCallbackPlaced:
+		return "nway_queue_callback_placed"
 	}
 	return "unknown"
 }

@@ -81,6 +81,9 @@ func (s *Service) RemoveExtension(ext string) error {
 			s.opt.Journal.ReplaceMemberships(ext, nil)
 			s.opt.Journal.DeleteExtension(ext)
 		}
+		if rj := s.routingJournal(); rj != nil {
+			rj.ClearExtensionRouting(ext)
+		}
 		return nil
 	})
 }
@@ -179,6 +182,9 @@ func (s *Service) RemoveGroup(number string) error {
 		}
 		if s.opt.Journal != nil {
 			s.opt.Journal.DeleteGroup(number)
+		}
+		if rj := s.routingJournal(); rj != nil {
+			rj.ClearGroupRouting(number)
 		}
 		return nil
 	})
@@ -382,6 +388,7 @@ func (s *Service) apply(snap store.Snapshot) {
 	for _, m := range snap.Memory {
 		e.Remember(m.Caller, m.Ext, m.LastTime)
 	}
+	s.applyRouting(snap)
 }
 
 // Sync reconciles groups and memberships with a snapshot taken after other
@@ -449,4 +456,5 @@ func (s *Service) sync(snap store.Snapshot) {
 			s.log.Warn("sync login", "ext", x.Extension, "err", err)
 		}
 	}
+	s.syncRouting(snap)
 }

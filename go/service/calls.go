@@ -65,7 +65,22 @@ func (s *Service) enterCore(c session.Call) (acd.Step, error) {
 	case session.Callout:
 		return s.eng.EnterCallout(acd.CalloutIn{UUID: c.UUID, Ext: c.CallerNumber, Group: c.Group, Target: c.Target, Gateway: c.Gateway})
 	}
-	return s.eng.Enter(acd.CallIn{UUID: c.UUID, Group: c.Group, Number: c.CallerNumber, Level: acd.Level(strings.ToLower(c.Level))})
+	return s.eng.Enter(acd.CallIn{UUID: c.UUID, Group: c.Group, Number: c.CallerNumber, Level: acd.Level(strings.ToLower(c.Level)),
+		Skills: s.callSkills(c)})
+}
+
+// callSkills parses the channel's nwayacd_skills; bad input is logged and
+// ignored (the group's default applies), never fatal to the call.
+func (s *Service) callSkills(c session.Call) []acd.SkillReq {
+	if c.Skills == "" {
+		return nil
+	}
+	sk, err := acd.ParseSkills(c.Skills)
+	if err != nil {
+		s.log.Warn("nwayacd_skills ignored", "call", c.UUID, "value", c.Skills, "err", err)
+		return nil
+	}
+	return sk
 }
 
 // enterAgain continues a transferred call as a direct call to c.Target.
@@ -114,6 +129,18 @@ func (s *Service) OfferResult(r session.OfferResult) {
 	if o == 0 {
 		s.log.Warn("offer result with unknown outcome", "call", r.UUID, "outcome", r.Outcome)
 		o = acd.Failed
+	}
+	if ci := s.calls[r.UUID]; ci.ringLegs != nil {
+		// Ring-all: the leg that answered names the winner; the session
+		// reports the offer's primary agent.
+		if o == acd.Answered {
+			if a, ok := ci.ringLegs[r.AgentUUID]; ok {
+				r.Agent = a
+			} else {
+				s.log.Warn("ring-all: answered by a leg not named in the dial string", "call", r.UUID, "leg", r.AgentUUID, "reported", r.Agent)
+			}
+		}
+		ci.ringLegs = nil
 	}
 	if err := s.eng.OfferResult(r.UUID, r.Agent, o, r.AgentUUID); err != nil {
 		s.log.Debug("offer result ignored", "err", err)
@@ -188,7 +215,15 @@ func (s *Service) directive(uuid string, ci *callInfo, st acd.Step) session.Dire
 		if f == "" {
 			f = s.opt.HoldMusic
 		}
-		return session.Directive{Action: session.Wait, File: f, Loops: st.Loops, TimeoutMS: int(st.Timeout / time.Millisecond)}
+		d := session.Directive{Action: session.Wait, File: f, Loops: st.Loops, TimeoutMS: int(st.Timeout / time.Millisecond)}
+		if st.Position > 0 { // the group announces (GroupOptions.Announce)
+			ewt := ""
+			if st.EWTKnown {
+				ewt = strconv.Itoa(int((st.EWT + time.Second - 1) / time.Second))
+			}
+			d.Vars = [][2]string{{"nwayacd_position", strconv.Itoa(st.Position)}, {"nwayacd_ewt", ewt}}
+		}
+		return d
 	case acd.StepOffer:
 		secs := int((st.Timeout + time.Second - 1) / time.Second)
 		dial := st.Dial
@@ -199,6 +234,13 @@ func (s *Service) directive(uuid string, ci *callInfo, st acd.Step) session.Dire
 		music := s.opt.HoldMusic
 		if st.Outside {
 			music = "" // a callout's caller hears the far end ring
+		}
+		ci.ringLegs = nil
+		if len(st.Ring) > 1 {
+			var all string
+			all, ci.ringLegs = s.ringAllDial(uuid, ci.group, ci.number, secs, st.Ring)
+			return session.Directive{Action: session.Offer, File: music, Dial: all, Agent: st.Agent,
+				CallerNumber: ci.number, TimeoutMS: int(st.Timeout / time.Millisecond)}
 		}
 		return session.Directive{
 			Action:       session.Offer,

@@ -40,6 +40,8 @@ func (s *Service) ChannelEvent(ev *session.ChannelEvent) {
 		}
 	}
 	switch ev.Kind {
+	case session.ChannelDTMF:
+		s.key(ev.UUID, ev.DTMF)
 	case session.ChannelHangupComplete:
 		s.legFacts(ev)
 	case session.ChannelBridge:

@@ -31,6 +31,8 @@ func (s *Service) handle(ds []acd.Decision) {
 				m = event.QueueRemove
 			}
 			s.publish(&event.Queue{Method: m, UUID: c.UUID, Number: c.Number, Group: c.Group, Level: string(c.Level), CallinTime: s.stamp(c.CallinTime)})
+		case acd.DOverflow, acd.DExit, acd.DFull, acd.DCallbackScheduled, acd.DCallbackPlaced:
+			s.queueDecision(d)
 		case acd.DOfferCallout, acd.DOfferNoAnswer, acd.DOfferAnswered, acd.DOfferHangup:
 			s.offerEvent(d)
 		case acd.DWake:
@@ -51,6 +53,31 @@ func (s *Service) handle(ds []acd.Decision) {
 			}
 		}
 	}
+}
+
+var queueMethods = map[acd.DecisionKind]event.QueueMethod{acd.DOverflow: event.QueueOverflow,
+	acd.DExit: event.QueueExit, acd.DFull: event.QueueFull, acd.DCallbackScheduled: event.QueueCallback,
+	acd.DCallbackPlaced: event.QueueCallbackPlaced}
+
+// queueDecision publishes issue 12's queue decisions in the queue_* family.
+func (s *Service) queueDecision(d *acd.Decision) {
+	c := d.Call
+	q := &event.Queue{Method: queueMethods[d.Kind], UUID: c.UUID, Number: c.Number, Group: c.Group,
+		Level: string(c.Level), CallinTime: s.stamp(c.CallinTime), Callback: c.Callback}
+	switch d.Kind {
+	case acd.DOverflow:
+		q.ToGroup = d.Status
+		if ci := s.calls[c.UUID]; ci != nil {
+			ci.group = d.Status // the call's CDR and done step name the group that has it
+		}
+	case acd.DCallbackScheduled:
+		if q.Callback == "" {
+			q.Callback = d.Status
+		}
+	case acd.DCallbackPlaced:
+		q.Extension, q.Order = d.Ext, d.Status
+	}
+	s.publish(q)
 }
 
 // offerEvent publishes an agent-facing message and keeps the CDR's offers.

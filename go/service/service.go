@@ -140,6 +140,7 @@ type callInfo struct {
 	offerAt   time.Time
 	answerAt  time.Time
 	transfers int
+	ringLegs  map[string]string // ring-all offer in progress: leg uuid → agent
 }
 
 // New builds a service; Start begins its goroutines.

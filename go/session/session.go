@@ -78,6 +78,7 @@ type Call struct {
 	CallerName   string
 	DestNumber   string
 	Level        string // from the nwayacd_level channel variable; "" = decide by VIP list
+	Skills       string // from the nwayacd_skills channel variable ("zh:5,billing:3"); "" = the group's default
 }
 
 // Outcome is how an offer ended.

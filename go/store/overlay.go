@@ -21,6 +21,7 @@ type Overlay struct {
 	next     int
 	lists    map[ListEntry]bool
 	memory   map[[2]string]Memory // (caller, group)
+	routing  routingOverlay       // overlay_routing.go
 }
 
 // NewOverlay starts from snap (which it does not modify).
@@ -46,6 +47,7 @@ func NewOverlay(snap Snapshot) *Overlay {
 	for _, m := range snap.Memory {
 		o.memory[[2]string{m.Caller, m.Group}] = m
 	}
+	o.routing = newRoutingOverlay(snap)
 	return o
 }
 
@@ -85,6 +87,7 @@ func (o *Overlay) Snapshot() Snapshot {
 	slices.SortFunc(s.Memory, func(a, b Memory) int {
 		return cmp.Or(cmp.Compare(a.Caller, b.Caller), cmp.Compare(a.Group, b.Group))
 	})
+	o.routing.fill(&s)
 	return s
 }
 
@@ -133,6 +136,7 @@ func (o *Overlay) DeleteGroup(_ context.Context, number string) error {
 		}
 	}
 	delete(o.groups, number)
+	o.routing.dropGroup(number) // pg: the FK cascades
 	return nil
 }
 

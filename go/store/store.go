@@ -73,7 +73,7 @@ type Extension struct {
 type Group struct {
 	Number         string
 	Name           string
-	Mode           int // group_call_mode, 0..5 (SPEC §2)
+	Mode           int // group_call_mode, 0..MaxMode (SPEC §2, go/acd/ROUTING.md)
 	CalloutTimeout time.Duration
 	CurrentExt     string // written only by SetCurrentExt (and on first insert)
 	WelcomeRing    string
@@ -83,6 +83,9 @@ type Group struct {
 	BusyRingTimes  int           // > 0: busy ring that many times, then hang up; 0: never
 	MaxWait        time.Duration // > 0: also end the wait after this long
 }
+
+// MaxMode is the highest routing mode (acd.MaxMode; a test keeps them equal).
+const MaxMode = 11
 
 // Membership is one current login of an extension to a group (one
 // ext_group_map row). Snapshots list them in login order.
@@ -132,6 +135,10 @@ type Snapshot struct {
 	Memberships []Membership
 	Lists       []ListEntry
 	Memory      []Memory
+	// Routing records (issue 12), in no promised order.
+	MemberConfigs []MemberConfig
+	Skills        []Skill
+	GroupOptions  []GroupOptions
 }
 
 // NewID returns a random 128-bit id in hex, for AgentLog.ID.
@@ -175,8 +182,8 @@ func (g Group) Validate() error {
 	if err := CheckNumber("group", g.Number); err != nil {
 		return err
 	}
-	if g.Mode < 0 || g.Mode > 5 {
-		return rejectf("group %s: mode %d not in 0..5", g.Number, g.Mode)
+	if g.Mode < 0 || g.Mode > MaxMode {
+		return rejectf("group %s: mode %d not in 0..%d", g.Number, g.Mode, MaxMode)
 	}
 	if g.CalloutTimeout < 0 || g.MaxWait < 0 || g.BusyRingTimes < 0 {
 		return rejectf("group %s: negative timeout or give-up value", g.Number)

@@ -32,7 +32,8 @@ var (
 	bAgentLog  = []byte("agent_log")         // ext \0 seq → AgentLog
 	bAgentID   = []byte("agent_log_id")      // id → "" (makes appends idempotent)
 	bPending   = []byte("pending_cdr")       // uuid → event.CDR, provisional (see store.Writer)
-	allBuckets = [][]byte{bMeta, bExt, bGroup, bMember, bMemberExt, bList, bMemory, bCDR, bAgentLog, bAgentID, bPending}
+	allBuckets = [][]byte{bMeta, bExt, bGroup, bMember, bMemberExt, bList, bMemory, bCDR, bAgentLog, bAgentID, bPending,
+		bMemberCfg, bSkill, bGroupOption}
 )
 
 // formatVersion is stored in meta; a newer file is refused rather than misread.
@@ -200,7 +201,7 @@ func (s *Store) Load(ctx context.Context) (store.Snapshot, error) {
 		}); err != nil {
 			return fmt.Errorf("memory: %w", err)
 		}
-		return nil
+		return loadRouting(tx, &snap)
 	})
 	if err != nil {
 		return store.Snapshot{}, fmt.Errorf("bolt load: %w", err)

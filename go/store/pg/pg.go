@@ -190,7 +190,7 @@ func (s *Store) Load(ctx context.Context) (store.Snapshot, error) {
 		if err != nil {
 			return fmt.Errorf("memory: %w", err)
 		}
-		return nil
+		return loadRouting(ctx, tx, &snap)
 	})
 	if err != nil {
 		return store.Snapshot{}, wrap("load", err)

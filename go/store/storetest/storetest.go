@@ -20,6 +20,7 @@ import (
 // every write it makes, plus the CDR / agent log reads used for queries.
 type Store interface {
 	store.Writer
+	store.RoutingWriter
 	store.PendingReader
 	Load(ctx context.Context) (store.Snapshot, error)
 	CDR(ctx context.Context, uuid string) (event.CDR, error)
@@ -45,6 +46,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"PendingCDR", testPendingCDR},
 		{"AgentLog", testAgentLog},
 		{"Rejects", testRejects},
+		{"Routing", testRouting},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -132,7 +134,7 @@ func testGroups(t *testing.T, s Store) {
 	// leaves the cursor alone (it may carry a stale one).
 	must(t, s.SetCurrentExt(c, "110", "1002"))
 	upd := g110
-	upd.Mode, upd.Name, upd.CurrentExt, upd.WelcomeRing, upd.BusyRingTimes, upd.MaxWait = 2, "renamed", "9999", "", 0, 0
+	upd.Mode, upd.Name, upd.CurrentExt, upd.WelcomeRing, upd.BusyRingTimes, upd.MaxWait = store.MaxMode, "renamed", "9999", "", 0, 0
 	must(t, s.UpsertGroup(c, upd))
 	upd.CurrentExt = "1002"
 	got = load(t, s).Groups
@@ -390,7 +392,7 @@ func testRejects(t *testing.T, s Store) {
 		"empty extension":    s.UpsertExtension(c, store.Extension{}),
 		"long extension":     s.UpsertExtension(c, store.Extension{Number: long}),
 		"empty group":        s.UpsertGroup(c, store.Group{}),
-		"bad mode":           s.UpsertGroup(c, store.Group{Number: "110", Mode: 6}),
+		"bad mode":           s.UpsertGroup(c, store.Group{Number: "110", Mode: store.MaxMode + 1}),
 		"bad list kind":      s.AddListEntry(c, store.ListEntry{Kind: "white", Group: "110", Number: "1"}),
 		"empty list number":  s.AddListEntry(c, store.ListEntry{Kind: store.VIP, Group: "110"}),
 		"repeated group":     s.ReplaceMemberships(c, "1000", []string{"110", "110"}),

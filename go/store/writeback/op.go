@@ -23,6 +23,13 @@ const (
 	opAppendAgentLog
 	opPutPendingCDR
 	opDeletePendingCDR
+	// Routing records (store.RoutingWriter), appended: older files decode.
+	opPutMemberConfig
+	opPutSkill
+	opDeleteSkill
+	opPutGroupOptions
+	opClearExtensionRouting
+	opClearGroupRouting
 )
 
 // op is one queued write, in the form the journal file keeps (JSON).
@@ -38,6 +45,10 @@ type op struct {
 	Memory *store.Memory    `json:"m,omitempty"`
 	CDR    *event.CDR       `json:"c,omitempty"`
 	Log    *store.AgentLog  `json:"al,omitempty"`
+
+	MemberCfg *store.MemberConfig `json:"mc,omitempty"`
+	Skill     *store.Skill        `json:"sk,omitempty"`
+	Options   *store.GroupOptions `json:"go,omitempty"`
 }
 
 func (o *op) apply(ctx context.Context, t store.Writer) error {
@@ -68,6 +79,8 @@ func (o *op) apply(ctx context.Context, t store.Writer) error {
 		return t.PutPendingCDR(ctx, *o.CDR)
 	case opDeletePendingCDR:
 		return t.DeletePendingCDR(ctx, o.Key)
+	case opPutMemberConfig, opPutSkill, opDeleteSkill, opPutGroupOptions, opClearExtensionRouting, opClearGroupRouting:
+		return o.applyRouting(ctx, t)
 	}
 	return fmt.Errorf("%w: journal op kind %d unknown to this build", store.ErrRejected, o.Kind)
 }
@@ -94,6 +107,10 @@ func (o *op) replay(ctx context.Context, t SnapshotWriter) error {
 		return t.RemoveListEntry(ctx, *o.List)
 	case opPutMemory:
 		return t.PutMemory(ctx, *o.Memory)
+	case opPutMemberConfig, opPutSkill, opDeleteSkill, opPutGroupOptions, opClearExtensionRouting, opClearGroupRouting:
+		if _, ok := t.(store.RoutingWriter); ok { // store.Overlay keeps them
+			return o.applyRouting(ctx, t)
+		}
 	}
 	return nil
 }
@@ -114,6 +131,12 @@ func (o *op) valid() bool {
 		return o.CDR != nil
 	case opAppendAgentLog:
 		return o.Log != nil
+	case opPutMemberConfig:
+		return o.MemberCfg != nil
+	case opPutSkill:
+		return o.Skill != nil
+	case opPutGroupOptions:
+		return o.Options != nil
 	}
 	return true
 }
@@ -146,6 +169,18 @@ func (o *op) name() string {
 		return "pending cdr " + o.CDR.UUID
 	case opDeletePendingCDR:
 		return "delete pending cdr " + o.Key
+	case opPutMemberConfig:
+		return "member config of " + o.MemberCfg.Ext + " in " + o.MemberCfg.Group
+	case opPutSkill:
+		return "skill " + o.Skill.Name + " of " + o.Skill.Ext
+	case opDeleteSkill:
+		return "delete skill " + o.Arg + " of " + o.Key
+	case opPutGroupOptions:
+		return "options of group " + o.Options.Group
+	case opClearExtensionRouting:
+		return "clear routing of extension " + o.Key
+	case opClearGroupRouting:
+		return "clear routing of group " + o.Key
 	}
 	return fmt.Sprintf("op kind %d", o.Kind)
 }

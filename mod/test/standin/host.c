@@ -554,6 +554,8 @@ typedef struct {
 	int max_offers;			/* the caller hangs up at the offer after this many (0: 3) */
 	int ready_on_play;		/* at the n-th play an operator runs "nway_ready 1000" (0: never) */
 	const char *transfer_to;	/* during the bridge the caller is transferred there (a phone's REFER) */
+	const char *skills;			/* the caller's nwayacd_skills channel variable (NULL: unset) */
+	int answer_leg;				/* O_ANSWER: the n-th origination_uuid of the dial string answers (0: the first) */
 } script_t;
 
 struct standin_channel {
@@ -840,8 +842,10 @@ switch_status_t switch_ivr_originate(switch_core_session_t *session, switch_core
 	case O_ANSWER:
 		peer = session_new("1000");
 		peer->is_peer = 1;
+		q = strstr(bridgeto, "origination_uuid=");
+		for (int n = 1; q && n < session->script.answer_leg; n++) q = strstr(q + 17, "origination_uuid=");
 		if (ouuid) snprintf(peer->uuid, sizeof(peer->uuid), "%s", ouuid);
-		else if ((q = strstr(bridgeto, "origination_uuid="))) snprintf(peer->uuid, sizeof(peer->uuid), "%.*s", (int) strcspn(q + 17, ",}"), q + 17);
+		else if (q) snprintf(peer->uuid, sizeof(peer->uuid), "%.*s", (int) strcspn(q + 17, ",}]"), q + 17);
 		*bleg = peer;
 		*cause = SWITCH_CAUSE_NONE;
 		return SWITCH_STATUS_SUCCESS;
@@ -901,7 +905,9 @@ static const struct { const char *name, *valid; } commands[] = {
 	{"nway_uuid_unhold", "3f1c2d4e-0000-4000-8000-000000000001"}, {"nway_threeway", "3f1c2d4e-0000-4000-8000-000000000001 018621575908 gw1"},
 	{"nwayacd", "status"}, {"nway_set_ext_dialstring", "1000 user/1000"}, {"nway_set_callstate", "1000 idle"},
 	{"nway_set_group", "110 timeout 20"}, {"nway_add_blacklist", "110 13800000000"}, {"nway_rm_blacklist", "110 13800000000"},
-	{"nway_add_vip", "110 13900000000"}, {"nway_rm_vip", "110 13900000000"}, {"nway_list_queue", ""}
+	{"nway_add_vip", "110 13900000000"}, {"nway_rm_vip", "110 13900000000"}, {"nway_list_queue", ""},
+	{"nway_set_tier", "1000 110 2"}, {"nway_set_weight", "1000 110 5"}, {"nway_set_skill", "1000 zh 5"},
+	{"nway_rm_skill", "1000 zh"}, {"nway_list_skills", ""}, {"nway_list_tiers", ""}, {"nway_list_group_options", ""}
 };
 #define NCOMMANDS ((int) (sizeof(commands) / sizeof(commands[0])))
 
@@ -961,6 +967,7 @@ static switch_core_session_t *run_app(const char *app, const char *data, script_
 	for (int i = 0; i < MAX_LIVE; i++) if (!live[i]) { live[i] = s; break; }
 	pthread_mutex_unlock(&lock);
 	if (level) switch_channel_set_variable(&s->ch, "nwayacd_level", level);
+	if (script.skills) switch_channel_set_variable(&s->ch, "nwayacd_skills", script.skills);
 	s->ch.trace[0] = '\0';
 	s->started = switch_micro_time_now();
 	CHECK(a != NULL, "application %s not registered", app);
@@ -979,6 +986,70 @@ static void api_quiet(const char *name, const char *args)
 }
 
 static int ext_line_has(const char *ext, const char *want);
+
+/* Issue 12 across the boundary: the shim reads nwayacd_skills at entry, and a
+   ring-all step is one originate ringing every leg, the answering leg's uuid
+   naming the winner. */
+static void test_routing(void)
+{
+	script_t sc = { 0 };
+	switch_core_session_t *s;
+	char want[128], *q;
+	int i, legs = 0;
+	const char *skill[] = { "2000 zh 3", "2001 zh 8", "2002 en 9" };
+
+	api_quiet("nway_add_group", "12330 11");
+	api_quiet("nway_add_group", "12340 9");
+	for (i = 0; i < 3; i++) {
+		char a[64];
+
+		snprintf(a, sizeof(a), "200%d", i);
+		api_quiet("nway_add_ext", a);
+		api_quiet("nway_set_reged_ext", a);
+		api_quiet("nway_ready", a);
+		api_quiet("nway_set_skill", skill[i]);
+		snprintf(a, sizeof(a), "200%d 12330,12340", i);
+		api_quiet("nway_login", a);
+	}
+
+	/* best-skill: the call asking zh:5 goes to the only agent with it */
+	sc.outcome = O_NOANSWER;
+	sc.max_offers = 1;
+	sc.skills = "zh:5";
+	s = run_app("nwayacd", "12330", sc, NULL);
+	CHECK(strstr(s->ch.trace, "nwayacd_agent=2001") != NULL && strstr(s->ch.trace, "nwayacd_agent=2000") == NULL,
+		  "skills: zh:5 not offered to 2001 first: %.400s", s->ch.trace);
+	session_free(s);
+	/* garbage is logged and ignored: the call is still offered */
+	sc.skills = "zh:99,\x01";
+	s = run_app("nwayacd", "12330", sc, NULL);
+	CHECK(strstr(s->ch.trace, "originate:") != NULL, "skills: a bad nwayacd_skills stopped the call: %.300s", s->ch.trace);
+	session_free(s);
+	sc.skills = NULL;
+	sc.max_offers = 0;
+	for (i = 0; i < 3; i++) {
+		char a[16];
+
+		snprintf(a, sizeof(a), "200%d", i);
+		api_quiet("nway_ready", a);
+	}
+
+	/* ring-all: one originate, three legs; the second leg answers and is bridged */
+	sc.outcome = O_ANSWER;
+	sc.answer_leg = 2;
+	s = run_app("nwayacd", "12340", sc, NULL);
+	for (q = strstr(s->ch.trace, "originate:"); q && (q = strstr(q, "[origination_uuid=")); q++) legs++;
+	CHECK(legs == 3, "ring-all: %d legs in the originate, want 3: %.600s", legs, s->ch.trace);
+	CHECK(strstr(s->ch.trace, "local_var_clobber=true}") != NULL, "ring-all: per-leg vars would not win: %.300s", s->ch.trace);
+	q = strstr(s->ch.trace, "[origination_uuid=");
+	q = q ? strstr(q + 1, "[origination_uuid=") : NULL;
+	if (q) {
+		snprintf(want, sizeof(want), "bridge:%.*s", (int) strcspn(q + 18, ",]"), q + 18);
+		CHECK(strstr(s->ch.trace, want) != NULL, "ring-all: the second leg was not bridged (%s): %.600s", want, s->ch.trace);
+	}
+	CHECK(strstr(s->ch.trace, "set:nwayacd_result=answered") != NULL, "ring-all: not answered: %.300s", s->ch.trace);
+	session_free(s);
+}
 
 /* Checks hold for any Handler: they are about the boundary, not the routing. */
 static void test_apps(void)
@@ -1349,6 +1420,7 @@ int main(int argc, char **argv)
 		CHECK(completions >= NCOMMANDS, "round %d: %d completions", round, completions);
 		test_apis();
 		test_apps();
+		test_routing();
 		test_events(round == 0);
 		CHECK(unload(dl) == SWITCH_STATUS_SUCCESS, "round %d: shutdown did not return SUCCESS", round);
 		CHECK(nbindings == 0, "round %d: %d bindings after shutdown", round, nbindings);

@@ -1,0 +1,114 @@
+package store
+
+import (
+	"cmp"
+	"context"
+	"slices"
+)
+
+// routingOverlay is the Overlay's part for the routing records
+// (RoutingWriter), so that a replayed snapshot keeps them.
+type routingOverlay struct {
+	members map[[2]string]MemberConfig // (ext, group)
+	skills  map[[2]string]Skill        // (ext, name)
+	options map[string]GroupOptions
+}
+
+var _ RoutingWriter = (*Overlay)(nil)
+
+func newRoutingOverlay(snap Snapshot) routingOverlay {
+	r := routingOverlay{members: map[[2]string]MemberConfig{}, skills: map[[2]string]Skill{}, options: map[string]GroupOptions{}}
+	for _, m := range snap.MemberConfigs {
+		r.members[[2]string{m.Ext, m.Group}] = m
+	}
+	for _, k := range snap.Skills {
+		r.skills[[2]string{k.Ext, k.Name}] = k
+	}
+	for _, o := range snap.GroupOptions {
+		r.options[o.Group] = o
+	}
+	return r
+}
+
+func (r *routingOverlay) fill(s *Snapshot) {
+	for _, m := range r.members {
+		s.MemberConfigs = append(s.MemberConfigs, m)
+	}
+	slices.SortFunc(s.MemberConfigs, func(a, b MemberConfig) int {
+		return cmp.Or(cmp.Compare(a.Ext, b.Ext), cmp.Compare(a.Group, b.Group))
+	})
+	for _, k := range r.skills {
+		s.Skills = append(s.Skills, k)
+	}
+	slices.SortFunc(s.Skills, func(a, b Skill) int { return cmp.Or(cmp.Compare(a.Ext, b.Ext), cmp.Compare(a.Name, b.Name)) })
+	for _, o := range r.options {
+		s.GroupOptions = append(s.GroupOptions, o)
+	}
+	slices.SortFunc(s.GroupOptions, func(a, b GroupOptions) int { return cmp.Compare(a.Group, b.Group) })
+}
+
+func (r *routingOverlay) dropGroup(group string) {
+	for k := range r.members {
+		if k[1] == group {
+			delete(r.members, k)
+		}
+	}
+	delete(r.options, group)
+}
+
+// PutMemberConfig sets an extension's tier and weight in a group.
+func (o *Overlay) PutMemberConfig(_ context.Context, m MemberConfig) error {
+	if err := m.Validate(); err != nil {
+		return err
+	}
+	o.routing.members[[2]string{m.Ext, m.Group}] = m
+	return nil
+}
+
+// PutSkill gives an extension a skill at a level.
+func (o *Overlay) PutSkill(_ context.Context, k Skill) error {
+	if err := k.Validate(); err != nil {
+		return err
+	}
+	o.routing.skills[[2]string{k.Ext, k.Name}] = k
+	return nil
+}
+
+// DeleteSkill takes a skill from an extension.
+func (o *Overlay) DeleteSkill(_ context.Context, ext, name string) error {
+	delete(o.routing.skills, [2]string{ext, name})
+	return nil
+}
+
+// PutGroupOptions replaces a group's options (durations in whole seconds,
+// as the stores keep them).
+func (o *Overlay) PutGroupOptions(_ context.Context, g GroupOptions) error {
+	if err := g.Validate(); err != nil {
+		return err
+	}
+	g.TierWait, g.RelaxEvery = g.TierWait.Truncate(1e9), g.RelaxEvery.Truncate(1e9)
+	g.OverflowAfter, g.CallbackRetryDelay = g.OverflowAfter.Truncate(1e9), g.CallbackRetryDelay.Truncate(1e9)
+	o.routing.options[g.Group] = g
+	return nil
+}
+
+// ClearExtensionRouting forgets an extension's skills and tiers.
+func (o *Overlay) ClearExtensionRouting(_ context.Context, ext string) error {
+	for k := range o.routing.skills {
+		if k[0] == ext {
+			delete(o.routing.skills, k)
+		}
+	}
+	for k := range o.routing.members {
+		if k[0] == ext {
+			delete(o.routing.members, k)
+		}
+	}
+	return nil
+}
+
+// ClearGroupRouting forgets a group's options and tiers.
+func (o *Overlay) ClearGroupRouting(_ context.Context, group string) error {
+	o.routing.dropGroup(group)
+	return nil
+}
