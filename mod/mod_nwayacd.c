@@ -509,13 +509,20 @@ static void nway_do_offer(switch_core_session_t *session, const nwayacd_directiv
 	r.uuid = uuid;
 	r.agent = d->agent;
 	if (status == SWITCH_STATUS_SUCCESS && peer) {
+		const char *winner = switch_channel_get_variable(switch_core_session_get_channel(peer), "nwayacd_agent");
+
+		/* ring-all: the leg that answered names its own agent ([nwayacd_agent=…]) */
+		if (zstr(winner)) {
+			winner = d->agent;
+		}
 		r.answered = 1;
+		r.agent = winner;
 		r.agent_uuid = switch_core_session_get_uuid(peer);
 		r.cause = "SUCCESS";
 		nwayacd_offer_result(&r);
 		/* with hangup_after_bridge=true the caller never gets back here:
 		   say now who answered (Done repeats it when it does) */
-		switch_channel_set_variable(channel, "nwayacd_agent", d->agent);
+		switch_channel_set_variable(channel, "nwayacd_agent", winner);
 		switch_channel_set_variable(channel, "nwayacd_result", "answered");
 		if (!switch_channel_test_flag(channel, CF_ANSWERED)) {
 			switch_channel_answer(channel);

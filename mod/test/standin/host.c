@@ -846,6 +846,15 @@ switch_status_t switch_ivr_originate(switch_core_session_t *session, switch_core
 		for (int n = 1; q && n < session->script.answer_leg; n++) q = strstr(q + 17, "origination_uuid=");
 		if (ouuid) snprintf(peer->uuid, sizeof(peer->uuid), "%s", ouuid);
 		else if (q) snprintf(peer->uuid, sizeof(peer->uuid), "%.*s", (int) strcspn(q + 17, ",}]"), q + 17);
+		if (q && q > bridgeto && q[-1] == '[') {	/* the answering leg's own [vars], as FreeSWITCH sets them */
+			const char *end = strchr(q, ']'), *ag = strstr(q, "nwayacd_agent=");
+			char v[64];
+
+			if (end && ag && ag < end) {
+				snprintf(v, sizeof(v), "%.*s", (int) strcspn(ag + 14, ",]"), ag + 14);
+				switch_channel_set_variable(&peer->ch, "nwayacd_agent", v);
+			}
+		}
 		*bleg = peer;
 		*cause = SWITCH_CAUSE_NONE;
 		return SWITCH_STATUS_SUCCESS;
@@ -1048,6 +1057,10 @@ static void test_routing(void)
 		CHECK(strstr(s->ch.trace, want) != NULL, "ring-all: the second leg was not bridged (%s): %.600s", want, s->ch.trace);
 	}
 	CHECK(strstr(s->ch.trace, "set:nwayacd_result=answered") != NULL, "ring-all: not answered: %.300s", s->ch.trace);
+	if (q && (q = strstr(q, "nwayacd_agent="))) {	/* the caller names the agent that answered, not the first */
+		snprintf(want, sizeof(want), "set:nwayacd_agent=%.*s", (int) strcspn(q + 14, ",]"), q + 14);
+		CHECK(strstr(s->ch.trace, want) != NULL, "ring-all: the caller does not name the answering agent (%s): %.600s", want, s->ch.trace);
+	}
 	session_free(s);
 }
 
