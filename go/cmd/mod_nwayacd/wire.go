@@ -73,7 +73,7 @@ func (h *handler) Stop() {
 }
 
 func (h *handler) Reload(cfg map[string]string) ([]string, error) { return h.n.Reload(cfg) }
-func (h *handler) Command(name, args string) string   { return h.n.Command(name, args) }
+func (h *handler) Command(name, args string) string               { return h.n.Command(name, args) }
 
 // Names fills fs_cli's completion of extension and group arguments.
 func (h *handler) Names(list string) []string {
