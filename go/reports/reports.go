@@ -1,7 +1,11 @@
 // Package reports computes historical per-group and per-agent figures from
 // the CDRs and the agent-state log stored in PostgreSQL (GET
-// /api/reports/groups|agents). The work is SQL over indexed columns
-// (migration 0010); the node never loads the rows.
+// /api/reports/groups|agents). The figures come from rollups per 15-minute
+// bucket that triggers keep on insert (migration 0011), so a month is a few
+// hundred thousand small rows rather than millions of CDRs; a report the
+// rollups cannot answer exactly (from or to not on a quarter hour, T or N
+// beyond 600 s, a zone offset that is no quarter hour) reads the raw rows
+// (indexes of migration 0010). Either way the node never loads the rows.
 package reports
 
 import (
@@ -118,7 +122,9 @@ const stampLayout = "2006-01-02 15:04:05"
 // Flags of unanswered calls the caller ended (cdr package).
 const abandonedFlags = `('排队放弃', '单座席无应答', '多座席无应答')`
 
-const groupSQL = `
+// groupRawSQL computes the group report from the CDRs themselves: the
+// definition the rollups must match.
+const groupRawSQL = `
 WITH c AS (
   SELECT group_number AS g, date_bin($3::interval, nwayacd_ts(a_start_stamp), $1::timestamp) AS b,
          nwayacd_ts(a_start_stamp) AS t0, answer_stamp, a_end_stamp, billsec, flag
@@ -136,12 +142,54 @@ SELECT g, b,
   coalesce(avg(CASE WHEN billsec ~ '^[0-9]+$' THEN billsec::float8 END) FILTER (WHERE answer_stamp <> ''), -1)
 FROM c GROUP BY g, b ORDER BY g, b`
 
+// rollupCap is the longest wait or abandon the rollups' histograms tell
+// apart (nwayacd_cum_add in migration 0011).
+const rollupCap = 600 * time.Second
+
+// groupRollupSQL sums nwayacd_report_group. The stamps have whole seconds,
+// so "wait ≤ T" is "wait ≤ ⌊T⌋ s" ($4) and "abandoned < N" is "abandoned ≤
+// ⌈N⌉−1 s" ($5): entry $4+1 (or the last, which counts them all) of the
+// cumulative histograms. wait_sum is an interval summed as avg() sums, so
+// the ASA is avg()'s own division.
+const groupRollupSQL = `
+SELECT group_number, date_bin($3::interval, bucket, $1::timestamp) AS b,
+  sum(offered)::bigint, sum(answered)::bigint,
+  sum(coalesce(wait_cum[least($4::int + 1, cardinality(wait_cum))], 0))::bigint,
+  sum(abandoned)::bigint,
+  sum(coalesce(abandon_cum[least($5::int + 1, cardinality(abandon_cum))], 0))::bigint,
+  sum(blacklisted)::bigint,
+  coalesce(extract(epoch FROM sum(wait_sum) / nullif(sum(wait_n), 0)::float8)::float8, -1),
+  coalesce(sum(talk_sum) / nullif(sum(talk_n), 0)::float8, -1)
+FROM nwayacd_report_group
+WHERE bucket >= $1::timestamp AND bucket < $2::timestamp
+GROUP BY 1, 2 ORDER BY 1, 2`
+
+// onQuarter: t's wall clock is on a quarter hour, a rollup bucket's edge.
+func onQuarter(t time.Time) bool {
+	return t.Minute()%15 == 0 && t.Second() == 0 && t.Nanosecond() == 0
+}
+
+// groupRollups: the rollups answer q exactly.
+func groupRollups(q Query) bool {
+	return onQuarter(q.From) && onQuarter(q.To) &&
+		q.ServiceLevel >= 0 && q.ServiceLevel < rollupCap && q.ShortAbandon > 0 && q.ShortAbandon <= rollupCap
+}
+
 // Groups runs the group report.
 func (r *Reports) Groups(ctx context.Context, q Query) ([]GroupRow, error) {
 	if err := q.Check(); err != nil {
 		return nil, err
 	}
-	rows, err := r.pool.Query(ctx, groupSQL, local(q.From), local(q.To), q.Interval, q.ServiceLevel, q.ShortAbandon)
+	if groupRollups(q) {
+		slSecs := int64(q.ServiceLevel / time.Second)
+		shortSecs := int64((q.ShortAbandon+time.Second-1)/time.Second) - 1
+		return r.groups(ctx, groupRollupSQL, local(q.From), local(q.To), q.Interval, slSecs, shortSecs)
+	}
+	return r.groups(ctx, groupRawSQL, local(q.From), local(q.To), q.Interval, q.ServiceLevel, q.ShortAbandon)
+}
+
+func (r *Reports) groups(ctx context.Context, sql string, args ...any) ([]GroupRow, error) {
+	rows, err := r.pool.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, fmt.Errorf("group report: %w", err)
 	}
@@ -166,7 +214,10 @@ func (r *Reports) Groups(ctx context.Context, q Query) ([]GroupRow, error) {
 
 // The agent log's times are timestamptz; the report works in the node's
 // local time at the offset of From (hotline regions rarely have DST).
-const agentSQL = `
+// agentRawSQL is the definition the rollups must match, with one
+// difference: it looks back one day before From for the state an agent was
+// in, while the rollups count a state however long ago it began.
+const agentRawSQL = `
 WITH l AS (
   SELECT ext, CASE status WHEN 'logout' THEN 'logged_out' WHEN 'login' THEN 'ready' ELSE status END AS st,
          (at AT TIME ZONE $4::interval) AS t, seq
@@ -201,13 +252,54 @@ UNION ALL SELECT 't', ext, bs, '', talk FROM calls
 UNION ALL SELECT 'n', ext, bs, '', n::float8 FROM noans
 ORDER BY 2, 3`
 
+// agentRollupSQL sums nwayacd_report_agent_state (UTC quarter hours, which
+// are local quarter hours at a quarter-hour offset) and
+// nwayacd_report_agent_calls (local quarter hours), and adds each agent's
+// running state (nwayacd_report_agent_open) up to min(To, now).
+const agentRollupSQL = `
+WITH st AS (
+  SELECT ext, date_bin($3::interval, bucket AT TIME ZONE $4::interval, $1::timestamp) AS bs, state AS st, sum(usecs) AS u
+  FROM nwayacd_report_agent_state
+  WHERE bucket >= $1::timestamp AT TIME ZONE $4::interval AND bucket < $2::timestamp AT TIME ZONE $4::interval
+  GROUP BY 1, 2, 3
+), o AS (
+  SELECT ext, state AS st, greatest(at AT TIME ZONE $4::interval, $1::timestamp) AS a0, least($2::timestamp, $5::timestamp) AS e
+  FROM nwayacd_report_agent_open
+  WHERE at < $2::timestamp AT TIME ZONE $4::interval
+), os AS (
+  SELECT ext, bs, st, (extract(epoch FROM least(e, bs + $3::interval) - greatest(a0, bs)) * 1000000)::bigint AS u
+  FROM o, LATERAL generate_series(date_bin($3::interval, a0, $1::timestamp), e - interval '1 microsecond', $3::interval) AS bs
+  WHERE e > a0
+), s AS (
+  SELECT ext, bs, st, sum(u) AS u FROM (SELECT * FROM st UNION ALL SELECT * FROM os) x GROUP BY 1, 2, 3 HAVING sum(u) <> 0
+), c AS (
+  SELECT ext, date_bin($3::interval, bucket, $1::timestamp) AS bs, sum(calls)::bigint AS n, sum(talk_sum) AS talk,
+         sum(no_answers)::bigint AS na
+  FROM nwayacd_report_agent_calls
+  WHERE bucket >= $1::timestamp AND bucket < $2::timestamp
+  GROUP BY 1, 2
+)
+SELECT 's', ext, bs, st, (u::float8 / 1000000) FROM s
+UNION ALL SELECT 'c', ext, bs, '', n::float8 FROM c WHERE n > 0
+UNION ALL SELECT 't', ext, bs, '', talk FROM c WHERE n > 0
+UNION ALL SELECT 'n', ext, bs, '', na::float8 FROM c WHERE na > 0
+ORDER BY 2, 3`
+
 // Agents runs the agent report.
 func (r *Reports) Agents(ctx context.Context, q Query, now time.Time) ([]AgentRow, error) {
 	if err := q.Check(); err != nil {
 		return nil, err
 	}
+	sql := agentRawSQL
+	if _, off := q.From.Zone(); onQuarter(q.From) && onQuarter(q.To) && off%(15*60) == 0 {
+		sql = agentRollupSQL
+	}
+	return r.agents(ctx, sql, q, now)
+}
+
+func (r *Reports) agents(ctx context.Context, sql string, q Query, now time.Time) ([]AgentRow, error) {
 	_, off := q.From.Zone()
-	rows, err := r.pool.Query(ctx, agentSQL, local(q.From), local(q.To), q.Interval,
+	rows, err := r.pool.Query(ctx, sql, local(q.From), local(q.To), q.Interval,
 		time.Duration(off)*time.Second, local(now.In(q.From.Location())))
 	if err != nil {
 		return nil, fmt.Errorf("agent report: %w", err)

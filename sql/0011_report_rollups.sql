@@ -1,0 +1,287 @@
+-- Rollups for the historical reports (GET /api/reports/groups|agents): a
+-- month of CDRs is millions of rows, so the reports sum small tables kept per
+-- 15-minute bucket by AFTER INSERT triggers instead of scanning the rows.
+-- A retried insert (ON CONFLICT DO NOTHING) inserts no row, fires no AFTER
+-- trigger, and so is never counted twice. Re-running this file is harmless:
+-- nwayacd_report_rebuild() recomputes every rollup from the raw rows.
+
+-- nwayacd_ts never raises: a stamp that looks like a time but is none
+-- ('2026-02-30 10:00:00') was an error that aborted the CDR's insert (index
+-- 0010) or a whole report; now it is NULL, like any other unparseable stamp.
+-- Every stamp the old body accepted gets the same value, so the index built
+-- with it stays valid.
+CREATE OR REPLACE FUNCTION nwayacd_ts(s text) RETURNS timestamp
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT CASE WHEN s ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}$' THEN
+    CASE WHEN substr(s, 1, 4)::int >= 1
+          AND substr(s, 6, 2)::int BETWEEN 1 AND 12
+          AND substr(s, 9, 2)::int >= 1
+          AND substr(s, 9, 2)::int <= CASE substr(s, 6, 2)::int
+                WHEN 2 THEN CASE WHEN substr(s, 1, 4)::int % 4 = 0
+                                  AND (substr(s, 1, 4)::int % 100 <> 0 OR substr(s, 1, 4)::int % 400 = 0)
+                                 THEN 29 ELSE 28 END
+                WHEN 4 THEN 30 WHEN 6 THEN 30 WHEN 9 THEN 30 WHEN 11 THEN 30 ELSE 31 END
+          AND ((substr(s, 12, 2)::int < 24 AND substr(s, 15, 2)::int < 60 AND substr(s, 18, 2)::int <= 60)
+               OR substr(s, 12, 8) = '24:00:00')
+    THEN make_timestamp(substr(s, 1, 4)::int, substr(s, 6, 2)::int, substr(s, 9, 2)::int,
+                        substr(s, 12, 2)::int, substr(s, 15, 2)::int, substr(s, 18, 2)::float8)
+    END
+  END
+$$;
+
+-- The 15-minute bucket of a local wall-clock time (CDR stamps) and of an
+-- instant (agent log; buckets aligned in UTC, which are quarter hours in
+-- every zone of today's tz database).
+CREATE OR REPLACE FUNCTION nwayacd_bucket(t timestamp) RETURNS timestamp
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT date_bin('15 minutes', t, timestamp '2000-01-01') $$;
+CREATE OR REPLACE FUNCTION nwayacd_bucket(t timestamptz) RETURNS timestamptz
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT date_bin('15 minutes', t, timestamptz '2000-01-01 00:00:00+00') $$;
+
+-- Whole seconds from t0 to t (NULL when either is NULL), and the histogram
+-- index of such a duration: negative counts as 0, beyond the cap as the cap.
+-- A report whose T or N is beyond the cap reads the raw rows.
+CREATE OR REPLACE FUNCTION nwayacd_secs(t timestamp, t0 timestamp) RETURNS bigint
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT extract(epoch FROM t - t0)::bigint $$;
+
+-- c is cumulative: c[i] counts the durations of at most i-1 seconds, for i
+-- up to (the largest duration seen, clamped to 0..600) + 1. Adding d keeps it
+-- so; a NULL d changes nothing.
+CREATE OR REPLACE FUNCTION nwayacd_cum_add(c int[], d bigint) RETURNS int[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT CASE WHEN d IS NULL THEN c ELSE ARRAY(
+    SELECT coalesce(c[least(i, cardinality(c))], 0) + CASE WHEN i > least(greatest(d, 0), 600) THEN 1 ELSE 0 END
+    FROM generate_series(1, greatest(cardinality(c), least(greatest(d, 0), 600)::int + 1)) AS i ORDER BY i)
+  END
+$$;
+
+-- Agent states as the reports name them; NULL for log rows that are no state.
+CREATE OR REPLACE FUNCTION nwayacd_report_state(status text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT CASE WHEN status IN ('ready', 'ring', 'talking', 'typing', 'ivr', 'no_answer', 'no_ready', 'busy', 'rest') THEN status
+              WHEN status = 'login' THEN 'ready' WHEN status = 'logout' THEN 'logged_out' END
+$$;
+
+-- Per group and 15-minute bucket of a_start_stamp (local wall clock), the
+-- queue calls (not callouts) with a parseable start stamp.
+CREATE TABLE IF NOT EXISTS nwayacd_report_group (
+  group_number varchar(50) NOT NULL,
+  bucket       timestamp NOT NULL,
+  offered      bigint NOT NULL DEFAULT 0,          -- flag is not 黑名单
+  answered     bigint NOT NULL DEFAULT 0,          -- answer_stamp <> ''
+  abandoned    bigint NOT NULL DEFAULT 0,          -- unanswered, the caller hung up
+  blacklisted  bigint NOT NULL DEFAULT 0,
+  wait_n       bigint NOT NULL DEFAULT 0,          -- answered with a parseable answer_stamp
+  wait_sum     interval NOT NULL DEFAULT '0',      -- their answer_stamp - a_start_stamp, summed as avg() does
+  wait_cum     int[] NOT NULL DEFAULT '{}',        -- their waits, cumulative (nwayacd_cum_add)
+  abandon_cum  int[] NOT NULL DEFAULT '{}',        -- abandoned: a_end_stamp - a_start_stamp, cumulative
+  talk_n       bigint NOT NULL DEFAULT 0,          -- answered with a numeric billsec
+  talk_sum     float8 NOT NULL DEFAULT 0,
+  PRIMARY KEY (group_number, bucket)
+);
+
+-- Per agent (destination_number, or an entry of no_answer_agents) and
+-- 15-minute bucket of a_start_stamp.
+CREATE TABLE IF NOT EXISTS nwayacd_report_agent_calls (
+  ext        varchar(128) NOT NULL,
+  bucket     timestamp NOT NULL,
+  calls      bigint NOT NULL DEFAULT 0,            -- answered queue calls
+  talk_sum   float8 NOT NULL DEFAULT 0,            -- their numeric billsec
+  no_answers bigint NOT NULL DEFAULT 0,            -- offers the agent let ring out (callouts too)
+  PRIMARY KEY (ext, bucket)
+);
+
+-- Per agent, UTC 15-minute bucket and state: microseconds in the state. A
+-- state lasts from its log row to the agent's next state row (by at, seq).
+CREATE TABLE IF NOT EXISTS nwayacd_report_agent_state (
+  ext    varchar(50) NOT NULL,
+  bucket timestamptz NOT NULL,
+  state  text NOT NULL,
+  usecs  bigint NOT NULL,
+  PRIMARY KEY (ext, bucket, state)
+);
+
+-- Each agent's latest state row: its state is still running (the reports
+-- count it up to now). Its row lock serialises one agent's log inserts.
+CREATE TABLE IF NOT EXISTS nwayacd_report_agent_open (
+  ext   varchar(50) PRIMARY KEY,
+  at    timestamptz NOT NULL,
+  seq   bigint NOT NULL,
+  state text NOT NULL
+);
+
+CREATE INDEX IF NOT EXISTS nwayacd_agent_log_ext_at ON nwayacd_agent_log (ext, at, seq);
+
+-- Adds sign × the span [a, e) of state to the agent's buckets.
+CREATE OR REPLACE FUNCTION nwayacd_report_span(p_ext text, p_state text, a timestamptz, e timestamptz, sign int)
+RETURNS void LANGUAGE sql AS $$
+  INSERT INTO nwayacd_report_agent_state AS r (ext, bucket, state, usecs)
+  SELECT p_ext, bs, p_state, sign * (extract(epoch FROM least(e, bs + interval '15 minutes') - greatest(a, bs)) * 1000000)::bigint
+  FROM generate_series(nwayacd_bucket(a), e - interval '1 microsecond', interval '15 minutes') AS bs
+  WHERE e > a
+  ON CONFLICT (ext, bucket, state) DO UPDATE SET usecs = r.usecs + EXCLUDED.usecs
+$$;
+
+CREATE OR REPLACE FUNCTION nwayacd_report_cdr() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  t0 timestamp := nwayacd_ts(NEW.a_start_stamp);
+  b  timestamp;
+  ab boolean;
+  talk float8;
+BEGIN
+  IF t0 IS NULL THEN
+    RETURN NULL;
+  END IF;
+  b := nwayacd_bucket(t0);
+  talk := CASE WHEN NEW.billsec ~ '^[0-9]{1,250}$' THEN NEW.billsec::float8 END;
+  IF NOT NEW.is_callout THEN
+    ab := NEW.answer_stamp = '' AND NEW.flag IN ('排队放弃', '单座席无应答', '多座席无应答');
+    INSERT INTO nwayacd_report_group AS r (group_number, bucket, offered, answered, abandoned, blacklisted,
+        wait_n, wait_sum, wait_cum, abandon_cum, talk_n, talk_sum)
+    SELECT NEW.group_number, b, (NEW.flag <> '黑名单')::int, (NEW.answer_stamp <> '')::int, ab::int,
+           (NEW.flag = '黑名单')::int, (w IS NOT NULL)::int, coalesce(t - t0, '0'), nwayacd_cum_add('{}', nwayacd_secs(t, t0)),
+           CASE WHEN ab THEN nwayacd_cum_add('{}', nwayacd_secs(nwayacd_ts(NEW.a_end_stamp), t0)) ELSE '{}' END,
+           (x IS NOT NULL)::int, coalesce(x, 0)
+    FROM (SELECT CASE WHEN NEW.answer_stamp <> '' THEN nwayacd_ts(NEW.answer_stamp) END AS t) AS a,
+         LATERAL (SELECT a.t - t0 AS w, CASE WHEN NEW.answer_stamp <> '' THEN talk END AS x) AS v
+    ON CONFLICT (group_number, bucket) DO UPDATE SET
+      offered = r.offered + EXCLUDED.offered, answered = r.answered + EXCLUDED.answered,
+      abandoned = r.abandoned + EXCLUDED.abandoned, blacklisted = r.blacklisted + EXCLUDED.blacklisted,
+      wait_n = r.wait_n + EXCLUDED.wait_n, wait_sum = r.wait_sum + EXCLUDED.wait_sum,
+      wait_cum = CASE WHEN EXCLUDED.wait_n = 0 THEN r.wait_cum
+                      ELSE nwayacd_cum_add(r.wait_cum, nwayacd_secs(nwayacd_ts(NEW.answer_stamp), t0)) END,
+      abandon_cum = CASE WHEN NOT ab THEN r.abandon_cum
+                         ELSE nwayacd_cum_add(r.abandon_cum, nwayacd_secs(nwayacd_ts(NEW.a_end_stamp), t0)) END,
+      talk_n = r.talk_n + EXCLUDED.talk_n, talk_sum = r.talk_sum + EXCLUDED.talk_sum;
+    IF NEW.answer_stamp <> '' AND NEW.destination_number <> '' THEN
+      INSERT INTO nwayacd_report_agent_calls AS r (ext, bucket, calls, talk_sum)
+      VALUES (NEW.destination_number, b, 1, coalesce(talk, 0))
+      ON CONFLICT (ext, bucket) DO UPDATE SET calls = r.calls + 1, talk_sum = r.talk_sum + EXCLUDED.talk_sum;
+    END IF;
+  END IF;
+  IF cardinality(NEW.no_answer_agents) > 0 THEN
+    INSERT INTO nwayacd_report_agent_calls AS r (ext, bucket, no_answers)
+    SELECT u, b, count(*) FROM unnest(NEW.no_answer_agents) AS u WHERE u IS NOT NULL GROUP BY u
+    ON CONFLICT (ext, bucket) DO UPDATE SET no_answers = r.no_answers + EXCLUDED.no_answers;
+  END IF;
+  RETURN NULL;
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION nwayacd_report_agent_log() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  st text := nwayacd_report_state(NEW.status);
+  o  record;
+  p  record;
+  n  record;
+BEGIN
+  IF st IS NULL THEN
+    RETURN NULL;
+  END IF;
+  INSERT INTO nwayacd_report_agent_open (ext, at, seq, state) VALUES (NEW.ext, NEW.at, NEW.seq, st)
+  ON CONFLICT (ext) DO NOTHING;
+  IF FOUND THEN
+    RETURN NULL; -- the agent's first state
+  END IF;
+  SELECT at, seq, state INTO o FROM nwayacd_report_agent_open WHERE ext = NEW.ext FOR UPDATE;
+  IF (NEW.at, NEW.seq) > (o.at, o.seq) THEN
+    -- The usual case: the latest state ends the one before.
+    PERFORM nwayacd_report_span(NEW.ext, o.state, o.at, NEW.at, 1);
+    UPDATE nwayacd_report_agent_open SET at = NEW.at, seq = NEW.seq, state = st WHERE ext = NEW.ext;
+    RETURN NULL;
+  END IF;
+  -- A late row (another node's, or a retry) splits the span it falls in.
+  SELECT l.at, nwayacd_report_state(l.status) AS state INTO p FROM nwayacd_agent_log l
+  WHERE l.ext = NEW.ext AND (l.at, l.seq) < (NEW.at, NEW.seq) AND nwayacd_report_state(l.status) IS NOT NULL
+  ORDER BY l.at DESC, l.seq DESC LIMIT 1;
+  SELECT l.at INTO n FROM nwayacd_agent_log l
+  WHERE l.ext = NEW.ext AND (l.at, l.seq) > (NEW.at, NEW.seq) AND nwayacd_report_state(l.status) IS NOT NULL
+  ORDER BY l.at, l.seq LIMIT 1;
+  IF p.at IS NOT NULL THEN
+    PERFORM nwayacd_report_span(NEW.ext, p.state, p.at, n.at, -1);
+    PERFORM nwayacd_report_span(NEW.ext, p.state, p.at, NEW.at, 1);
+  END IF;
+  PERFORM nwayacd_report_span(NEW.ext, st, NEW.at, n.at, 1);
+  DELETE FROM nwayacd_report_agent_state
+  WHERE ext = NEW.ext AND bucket >= nwayacd_bucket(coalesce(p.at, NEW.at)) AND bucket < n.at AND usecs = 0;
+  RETURN NULL;
+END;
+$$;
+
+-- Recomputes every rollup from nwayacd_cdr and nwayacd_agent_log (the
+-- backfill below; also after a bulk load with the triggers disabled).
+CREATE OR REPLACE FUNCTION nwayacd_report_rebuild() RETURNS void LANGUAGE sql AS $$
+  DELETE FROM nwayacd_report_group;
+  DELETE FROM nwayacd_report_agent_calls;
+  DELETE FROM nwayacd_report_agent_state;
+  DELETE FROM nwayacd_report_agent_open;
+
+  INSERT INTO nwayacd_report_group (group_number, bucket, offered, answered, abandoned, blacklisted,
+      wait_n, wait_sum, wait_cum, abandon_cum, talk_n, talk_sum)
+  WITH c AS (
+    SELECT group_number AS g, nwayacd_bucket(t0) AS b, flag, answer_stamp <> '' AS ans,
+           answer_stamp = '' AND flag IN ('排队放弃', '单座席无应答', '多座席无应答') AS ab,
+           CASE WHEN answer_stamp <> '' THEN nwayacd_ts(answer_stamp) - t0 END AS w,
+           CASE WHEN answer_stamp <> '' THEN nwayacd_secs(nwayacd_ts(answer_stamp), t0) END AS ws,
+           CASE WHEN answer_stamp = '' AND flag IN ('排队放弃', '单座席无应答', '多座席无应答')
+                THEN nwayacd_secs(nwayacd_ts(a_end_stamp), t0) END AS ds,
+           CASE WHEN answer_stamp <> '' AND billsec ~ '^[0-9]{1,250}$' THEN billsec::float8 END AS talk
+    FROM (SELECT *, nwayacd_ts(a_start_stamp) AS t0 FROM nwayacd_cdr WHERE NOT is_callout) x
+    WHERE t0 IS NOT NULL
+  ), hist AS ( -- cumulative histograms: (g, b, kind, i) → count of durations ≤ i-1 s
+    SELECT g, b, k, array_agg(n ORDER BY i) AS cum FROM (
+      SELECT m.g, m.b, m.k, i, sum(coalesce(h.n, 0)) OVER (PARTITION BY m.g, m.b, m.k ORDER BY i)::int AS n
+      FROM (SELECT g, b, k, max(d) AS mx FROM (
+              SELECT g, b, 'w' AS k, least(greatest(ws, 0), 600)::int AS d FROM c WHERE ws IS NOT NULL
+              UNION ALL SELECT g, b, 'a', least(greatest(ds, 0), 600)::int FROM c WHERE ds IS NOT NULL) y
+            GROUP BY 1, 2, 3) m
+      CROSS JOIN LATERAL generate_series(1, m.mx + 1) AS i
+      LEFT JOIN (SELECT g, b, k, d, count(*) AS n FROM (
+              SELECT g, b, 'w' AS k, least(greatest(ws, 0), 600)::int AS d FROM c WHERE ws IS NOT NULL
+              UNION ALL SELECT g, b, 'a', least(greatest(ds, 0), 600)::int FROM c WHERE ds IS NOT NULL) z
+            GROUP BY 1, 2, 3, 4) h ON h.g = m.g AND h.b = m.b AND h.k = m.k AND h.d = i - 1
+    ) q GROUP BY 1, 2, 3
+  )
+  SELECT a.g, a.b, a.offered, a.answered, a.abandoned, a.blacklisted, a.wait_n, a.wait_sum,
+         coalesce(hw.cum, '{}'), coalesce(ha.cum, '{}'), a.talk_n, a.talk_sum
+  FROM (SELECT g, b, count(*) FILTER (WHERE flag <> '黑名单') AS offered, count(*) FILTER (WHERE ans) AS answered,
+               count(*) FILTER (WHERE ab) AS abandoned, count(*) FILTER (WHERE flag = '黑名单') AS blacklisted,
+               count(w) AS wait_n, coalesce(sum(w), '0') AS wait_sum, count(talk) AS talk_n, coalesce(sum(talk), 0) AS talk_sum
+        FROM c GROUP BY 1, 2) a
+  LEFT JOIN hist hw ON hw.g = a.g AND hw.b = a.b AND hw.k = 'w'
+  LEFT JOIN hist ha ON ha.g = a.g AND ha.b = a.b AND ha.k = 'a';
+
+  INSERT INTO nwayacd_report_agent_calls (ext, bucket, calls, talk_sum, no_answers)
+  SELECT ext, b, sum(calls), sum(talk), sum(na) FROM (
+    SELECT destination_number AS ext, nwayacd_bucket(nwayacd_ts(a_start_stamp)) AS b, 1 AS calls,
+           CASE WHEN billsec ~ '^[0-9]{1,250}$' THEN billsec::float8 ELSE 0 END AS talk, 0 AS na
+    FROM nwayacd_cdr
+    WHERE nwayacd_ts(a_start_stamp) IS NOT NULL AND NOT is_callout AND answer_stamp <> '' AND destination_number <> ''
+    UNION ALL
+    SELECT u, nwayacd_bucket(nwayacd_ts(a_start_stamp)), 0, 0, 1
+    FROM nwayacd_cdr, unnest(no_answer_agents) AS u
+    WHERE nwayacd_ts(a_start_stamp) IS NOT NULL AND u IS NOT NULL
+  ) x GROUP BY 1, 2;
+
+  INSERT INTO nwayacd_report_agent_state (ext, bucket, state, usecs)
+  SELECT ext, bs, st, sum((extract(epoch FROM least(e, bs + interval '15 minutes') - greatest(a, bs)) * 1000000)::bigint)
+  FROM (SELECT ext, nwayacd_report_state(status) AS st, at AS a,
+               lead(at) OVER (PARTITION BY ext ORDER BY at, seq) AS e
+        FROM nwayacd_agent_log WHERE nwayacd_report_state(status) IS NOT NULL) s,
+       LATERAL generate_series(nwayacd_bucket(a), e - interval '1 microsecond', interval '15 minutes') AS bs
+  WHERE e > a
+  GROUP BY 1, 2, 3;
+
+  INSERT INTO nwayacd_report_agent_open (ext, at, seq, state)
+  SELECT DISTINCT ON (ext) ext, at, seq, nwayacd_report_state(status)
+  FROM nwayacd_agent_log WHERE nwayacd_report_state(status) IS NOT NULL
+  ORDER BY ext, at DESC, seq DESC;
+$$;
+
+DROP TRIGGER IF EXISTS nwayacd_report_cdr ON nwayacd_cdr;
+CREATE TRIGGER nwayacd_report_cdr AFTER INSERT ON nwayacd_cdr
+  FOR EACH ROW EXECUTE FUNCTION nwayacd_report_cdr();
+DROP TRIGGER IF EXISTS nwayacd_report_agent_log ON nwayacd_agent_log;
+CREATE TRIGGER nwayacd_report_agent_log AFTER INSERT ON nwayacd_agent_log
+  FOR EACH ROW EXECUTE FUNCTION nwayacd_report_agent_log();
+
+SELECT nwayacd_report_rebuild();
