@@ -54,6 +54,15 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
   END
 $$;
 
+-- The cumulative histogram (as nwayacd_cum_add builds) of sorted durations
+-- already clamped to 0..600: entry i counts those ≤ i-1 (a binary search).
+CREATE OR REPLACE FUNCTION nwayacd_cum_of(ds int[]) RETURNS int[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT CASE WHEN cardinality(ds) > 0 THEN ARRAY(
+    SELECT width_bucket(i - 1, ds) FROM generate_series(1, ds[cardinality(ds)] + 1) AS i ORDER BY i)
+  ELSE '{}' END
+$$;
+
 -- Agent states as the reports name them; NULL for log rows that are no state.
 CREATE OR REPLACE FUNCTION nwayacd_report_state(status text) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
@@ -80,7 +89,8 @@ CREATE TABLE IF NOT EXISTS nwayacd_report_group (
 );
 
 -- Per agent (destination_number, or an entry of no_answer_agents) and
--- 15-minute bucket of a_start_stamp.
+-- 15-minute bucket of a_start_stamp; the _1h table per hour (a month at
+-- 500 agents is 1.4 million quarter hours, a report by day wants fewer rows).
 CREATE TABLE IF NOT EXISTS nwayacd_report_agent_calls (
   ext        varchar(128) NOT NULL,
   bucket     timestamp NOT NULL,
@@ -89,16 +99,32 @@ CREATE TABLE IF NOT EXISTS nwayacd_report_agent_calls (
   no_answers bigint NOT NULL DEFAULT 0,            -- offers the agent let ring out (callouts too)
   PRIMARY KEY (ext, bucket)
 );
+CREATE TABLE IF NOT EXISTS nwayacd_report_agent_calls_1h (LIKE nwayacd_report_agent_calls INCLUDING ALL);
+CREATE INDEX IF NOT EXISTS nwayacd_report_agent_calls_bucket ON nwayacd_report_agent_calls (bucket);
+CREATE INDEX IF NOT EXISTS nwayacd_report_agent_calls_1h_bucket ON nwayacd_report_agent_calls_1h (bucket);
 
--- Per agent, UTC 15-minute bucket and state: microseconds in the state. A
--- state lasts from its log row to the agent's next state row (by at, seq).
+-- Per agent and UTC 15-minute bucket (_1h: UTC hour), microseconds in each
+-- state. A state lasts from its log row to the agent's next state row (by
+-- at, seq).
 CREATE TABLE IF NOT EXISTS nwayacd_report_agent_state (
-  ext    varchar(50) NOT NULL,
-  bucket timestamptz NOT NULL,
-  state  text NOT NULL,
-  usecs  bigint NOT NULL,
-  PRIMARY KEY (ext, bucket, state)
+  ext        varchar(50) NOT NULL,
+  bucket     timestamptz NOT NULL,
+  ready      bigint NOT NULL DEFAULT 0,
+  ring       bigint NOT NULL DEFAULT 0,
+  talking    bigint NOT NULL DEFAULT 0,
+  typing     bigint NOT NULL DEFAULT 0,
+  ivr        bigint NOT NULL DEFAULT 0,
+  no_answer  bigint NOT NULL DEFAULT 0,
+  no_ready   bigint NOT NULL DEFAULT 0,
+  busy       bigint NOT NULL DEFAULT 0,
+  rest       bigint NOT NULL DEFAULT 0,
+  logged_out bigint NOT NULL DEFAULT 0,
+  PRIMARY KEY (ext, bucket)
 );
+CREATE TABLE IF NOT EXISTS nwayacd_report_agent_state_1h (LIKE nwayacd_report_agent_state INCLUDING ALL);
+CREATE INDEX IF NOT EXISTS nwayacd_report_agent_state_bucket ON nwayacd_report_agent_state (bucket);
+CREATE INDEX IF NOT EXISTS nwayacd_report_agent_state_1h_bucket ON nwayacd_report_agent_state_1h (bucket);
+CREATE INDEX IF NOT EXISTS nwayacd_report_group_bucket ON nwayacd_report_group (bucket);
 
 -- Each agent's latest state row: its state is still running (the reports
 -- count it up to now). Its row lock serialises one agent's log inserts.
@@ -114,11 +140,16 @@ CREATE INDEX IF NOT EXISTS nwayacd_agent_log_ext_at ON nwayacd_agent_log (ext, a
 -- Adds sign × the span [a, e) of state to the agent's buckets.
 CREATE OR REPLACE FUNCTION nwayacd_report_span(p_ext text, p_state text, a timestamptz, e timestamptz, sign int)
 RETURNS void LANGUAGE sql AS $$
-  INSERT INTO nwayacd_report_agent_state AS r (ext, bucket, state, usecs)
-  SELECT p_ext, bs, p_state, sign * (extract(epoch FROM least(e, bs + interval '15 minutes') - greatest(a, bs)) * 1000000)::bigint
-  FROM generate_series(nwayacd_bucket(a), e - interval '1 microsecond', interval '15 minutes') AS bs
-  WHERE e > a
-  ON CONFLICT (ext, bucket, state) DO UPDATE SET usecs = r.usecs + EXCLUDED.usecs
+  INSERT INTO nwayacd_report_agent_state AS r (ext, bucket, ready, ring, talking, typing, ivr, no_answer, no_ready, busy, rest, logged_out)
+  SELECT p_ext, bs, CASE WHEN p_state = 'ready' THEN u ELSE 0 END, CASE WHEN p_state = 'ring' THEN u ELSE 0 END, CASE WHEN p_state = 'talking' THEN u ELSE 0 END, CASE WHEN p_state = 'typing' THEN u ELSE 0 END, CASE WHEN p_state = 'ivr' THEN u ELSE 0 END, CASE WHEN p_state = 'no_answer' THEN u ELSE 0 END, CASE WHEN p_state = 'no_ready' THEN u ELSE 0 END, CASE WHEN p_state = 'busy' THEN u ELSE 0 END, CASE WHEN p_state = 'rest' THEN u ELSE 0 END, CASE WHEN p_state = 'logged_out' THEN u ELSE 0 END
+  FROM (SELECT bs, sign * (extract(epoch FROM least(e, bs + interval '15 minutes') - greatest(a, bs)) * 1000000)::bigint AS u
+        FROM generate_series(nwayacd_bucket(a), e - interval '1 microsecond', interval '15 minutes') AS bs WHERE e > a) x
+  ON CONFLICT (ext, bucket) DO UPDATE SET ready = r.ready + EXCLUDED.ready, ring = r.ring + EXCLUDED.ring, talking = r.talking + EXCLUDED.talking, typing = r.typing + EXCLUDED.typing, ivr = r.ivr + EXCLUDED.ivr, no_answer = r.no_answer + EXCLUDED.no_answer, no_ready = r.no_ready + EXCLUDED.no_ready, busy = r.busy + EXCLUDED.busy, rest = r.rest + EXCLUDED.rest, logged_out = r.logged_out + EXCLUDED.logged_out;
+  INSERT INTO nwayacd_report_agent_state_1h AS r (ext, bucket, ready, ring, talking, typing, ivr, no_answer, no_ready, busy, rest, logged_out)
+  SELECT p_ext, bs, CASE WHEN p_state = 'ready' THEN u ELSE 0 END, CASE WHEN p_state = 'ring' THEN u ELSE 0 END, CASE WHEN p_state = 'talking' THEN u ELSE 0 END, CASE WHEN p_state = 'typing' THEN u ELSE 0 END, CASE WHEN p_state = 'ivr' THEN u ELSE 0 END, CASE WHEN p_state = 'no_answer' THEN u ELSE 0 END, CASE WHEN p_state = 'no_ready' THEN u ELSE 0 END, CASE WHEN p_state = 'busy' THEN u ELSE 0 END, CASE WHEN p_state = 'rest' THEN u ELSE 0 END, CASE WHEN p_state = 'logged_out' THEN u ELSE 0 END
+  FROM (SELECT bs, sign * (extract(epoch FROM least(e, bs + interval '1 hour') - greatest(a, bs)) * 1000000)::bigint AS u
+        FROM generate_series(date_bin('1 hour', a, timestamptz '2000-01-01 00:00:00+00'), e - interval '1 microsecond', interval '1 hour') AS bs WHERE e > a) x
+  ON CONFLICT (ext, bucket) DO UPDATE SET ready = r.ready + EXCLUDED.ready, ring = r.ring + EXCLUDED.ring, talking = r.talking + EXCLUDED.talking, typing = r.typing + EXCLUDED.typing, ivr = r.ivr + EXCLUDED.ivr, no_answer = r.no_answer + EXCLUDED.no_answer, no_ready = r.no_ready + EXCLUDED.no_ready, busy = r.busy + EXCLUDED.busy, rest = r.rest + EXCLUDED.rest, logged_out = r.logged_out + EXCLUDED.logged_out;
 $$;
 
 CREATE OR REPLACE FUNCTION nwayacd_report_cdr() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -156,11 +187,17 @@ BEGIN
       INSERT INTO nwayacd_report_agent_calls AS r (ext, bucket, calls, talk_sum)
       VALUES (NEW.destination_number, b, 1, coalesce(talk, 0))
       ON CONFLICT (ext, bucket) DO UPDATE SET calls = r.calls + 1, talk_sum = r.talk_sum + EXCLUDED.talk_sum;
+      INSERT INTO nwayacd_report_agent_calls_1h AS r (ext, bucket, calls, talk_sum)
+      VALUES (NEW.destination_number, date_trunc('hour', t0), 1, coalesce(talk, 0))
+      ON CONFLICT (ext, bucket) DO UPDATE SET calls = r.calls + 1, talk_sum = r.talk_sum + EXCLUDED.talk_sum;
     END IF;
   END IF;
   IF cardinality(NEW.no_answer_agents) > 0 THEN
     INSERT INTO nwayacd_report_agent_calls AS r (ext, bucket, no_answers)
     SELECT u, b, count(*) FROM unnest(NEW.no_answer_agents) AS u WHERE u IS NOT NULL GROUP BY u
+    ON CONFLICT (ext, bucket) DO UPDATE SET no_answers = r.no_answers + EXCLUDED.no_answers;
+    INSERT INTO nwayacd_report_agent_calls_1h AS r (ext, bucket, no_answers)
+    SELECT u, date_trunc('hour', t0), count(*) FROM unnest(NEW.no_answer_agents) AS u WHERE u IS NOT NULL GROUP BY u
     ON CONFLICT (ext, bucket) DO UPDATE SET no_answers = r.no_answers + EXCLUDED.no_answers;
   END IF;
   RETURN NULL;
@@ -201,18 +238,18 @@ BEGIN
     PERFORM nwayacd_report_span(NEW.ext, p.state, p.at, NEW.at, 1);
   END IF;
   PERFORM nwayacd_report_span(NEW.ext, st, NEW.at, n.at, 1);
-  DELETE FROM nwayacd_report_agent_state
-  WHERE ext = NEW.ext AND bucket >= nwayacd_bucket(coalesce(p.at, NEW.at)) AND bucket < n.at AND usecs = 0;
   RETURN NULL;
 END;
 $$;
 
 -- Recomputes every rollup from nwayacd_cdr and nwayacd_agent_log (the
 -- backfill below; also after a bulk load with the triggers disabled).
-CREATE OR REPLACE FUNCTION nwayacd_report_rebuild() RETURNS void LANGUAGE sql AS $$
+CREATE OR REPLACE FUNCTION nwayacd_report_rebuild() RETURNS void LANGUAGE sql SET work_mem = '256MB' AS $$
   DELETE FROM nwayacd_report_group;
   DELETE FROM nwayacd_report_agent_calls;
+  DELETE FROM nwayacd_report_agent_calls_1h;
   DELETE FROM nwayacd_report_agent_state;
+  DELETE FROM nwayacd_report_agent_state_1h;
   DELETE FROM nwayacd_report_agent_open;
 
   INSERT INTO nwayacd_report_group (group_number, bucket, offered, answered, abandoned, blacklisted,
@@ -227,28 +264,15 @@ CREATE OR REPLACE FUNCTION nwayacd_report_rebuild() RETURNS void LANGUAGE sql AS
            CASE WHEN answer_stamp <> '' AND billsec ~ '^[0-9]{1,250}$' THEN billsec::float8 END AS talk
     FROM (SELECT *, nwayacd_ts(a_start_stamp) AS t0 FROM nwayacd_cdr WHERE NOT is_callout) x
     WHERE t0 IS NOT NULL
-  ), hist AS ( -- cumulative histograms: (g, b, kind, i) → count of durations ≤ i-1 s
-    SELECT g, b, k, array_agg(n ORDER BY i) AS cum FROM (
-      SELECT m.g, m.b, m.k, i, sum(coalesce(h.n, 0)) OVER (PARTITION BY m.g, m.b, m.k ORDER BY i)::int AS n
-      FROM (SELECT g, b, k, max(d) AS mx FROM (
-              SELECT g, b, 'w' AS k, least(greatest(ws, 0), 600)::int AS d FROM c WHERE ws IS NOT NULL
-              UNION ALL SELECT g, b, 'a', least(greatest(ds, 0), 600)::int FROM c WHERE ds IS NOT NULL) y
-            GROUP BY 1, 2, 3) m
-      CROSS JOIN LATERAL generate_series(1, m.mx + 1) AS i
-      LEFT JOIN (SELECT g, b, k, d, count(*) AS n FROM (
-              SELECT g, b, 'w' AS k, least(greatest(ws, 0), 600)::int AS d FROM c WHERE ws IS NOT NULL
-              UNION ALL SELECT g, b, 'a', least(greatest(ds, 0), 600)::int FROM c WHERE ds IS NOT NULL) z
-            GROUP BY 1, 2, 3, 4) h ON h.g = m.g AND h.b = m.b AND h.k = m.k AND h.d = i - 1
-    ) q GROUP BY 1, 2, 3
   )
-  SELECT a.g, a.b, a.offered, a.answered, a.abandoned, a.blacklisted, a.wait_n, a.wait_sum,
-         coalesce(hw.cum, '{}'), coalesce(ha.cum, '{}'), a.talk_n, a.talk_sum
+  SELECT g, b, offered, answered, abandoned, blacklisted, wait_n, wait_sum, nwayacd_cum_of(wds), nwayacd_cum_of(ads), talk_n, talk_sum
   FROM (SELECT g, b, count(*) FILTER (WHERE flag <> '黑名单') AS offered, count(*) FILTER (WHERE ans) AS answered,
                count(*) FILTER (WHERE ab) AS abandoned, count(*) FILTER (WHERE flag = '黑名单') AS blacklisted,
-               count(w) AS wait_n, coalesce(sum(w), '0') AS wait_sum, count(talk) AS talk_n, coalesce(sum(talk), 0) AS talk_sum
-        FROM c GROUP BY 1, 2) a
-  LEFT JOIN hist hw ON hw.g = a.g AND hw.b = a.b AND hw.k = 'w'
-  LEFT JOIN hist ha ON ha.g = a.g AND ha.b = a.b AND ha.k = 'a';
+               count(w) AS wait_n, coalesce(sum(w), '0') AS wait_sum,
+               array_agg(least(greatest(ws, 0), 600)::int ORDER BY ws) FILTER (WHERE ws IS NOT NULL) AS wds,
+               array_agg(least(greatest(ds, 0), 600)::int ORDER BY ds) FILTER (WHERE ds IS NOT NULL) AS ads,
+               count(talk) AS talk_n, coalesce(sum(talk), 0) AS talk_sum
+        FROM c GROUP BY 1, 2) a;
 
   INSERT INTO nwayacd_report_agent_calls (ext, bucket, calls, talk_sum, no_answers)
   SELECT ext, b, sum(calls), sum(talk), sum(na) FROM (
@@ -262,14 +286,23 @@ CREATE OR REPLACE FUNCTION nwayacd_report_rebuild() RETURNS void LANGUAGE sql AS
     WHERE nwayacd_ts(a_start_stamp) IS NOT NULL AND u IS NOT NULL
   ) x GROUP BY 1, 2;
 
-  INSERT INTO nwayacd_report_agent_state (ext, bucket, state, usecs)
-  SELECT ext, bs, st, sum((extract(epoch FROM least(e, bs + interval '15 minutes') - greatest(a, bs)) * 1000000)::bigint)
-  FROM (SELECT ext, nwayacd_report_state(status) AS st, at AS a,
-               lead(at) OVER (PARTITION BY ext ORDER BY at, seq) AS e
-        FROM nwayacd_agent_log WHERE nwayacd_report_state(status) IS NOT NULL) s,
-       LATERAL generate_series(nwayacd_bucket(a), e - interval '1 microsecond', interval '15 minutes') AS bs
+  INSERT INTO nwayacd_report_agent_calls_1h (ext, bucket, calls, talk_sum, no_answers)
+  SELECT ext, date_trunc('hour', bucket), sum(calls), sum(talk_sum), sum(no_answers)
+  FROM nwayacd_report_agent_calls GROUP BY 1, 2;
+
+  INSERT INTO nwayacd_report_agent_state (ext, bucket, ready, ring, talking, typing, ivr, no_answer, no_ready, busy, rest, logged_out)
+  SELECT ext, bs, coalesce(sum(u) FILTER (WHERE st = 'ready'), 0), coalesce(sum(u) FILTER (WHERE st = 'ring'), 0), coalesce(sum(u) FILTER (WHERE st = 'talking'), 0), coalesce(sum(u) FILTER (WHERE st = 'typing'), 0), coalesce(sum(u) FILTER (WHERE st = 'ivr'), 0), coalesce(sum(u) FILTER (WHERE st = 'no_answer'), 0), coalesce(sum(u) FILTER (WHERE st = 'no_ready'), 0), coalesce(sum(u) FILTER (WHERE st = 'busy'), 0), coalesce(sum(u) FILTER (WHERE st = 'rest'), 0), coalesce(sum(u) FILTER (WHERE st = 'logged_out'), 0)
+  FROM (SELECT ext, st, a, lead(a) OVER (PARTITION BY ext ORDER BY a, seq) AS e
+        FROM (SELECT ext, nwayacd_report_state(status) AS st, at AS a, seq FROM nwayacd_agent_log) l
+        WHERE st IS NOT NULL) s,
+       LATERAL generate_series(nwayacd_bucket(a), e - interval '1 microsecond', interval '15 minutes') AS bs,
+       LATERAL (SELECT (extract(epoch FROM least(e, bs + interval '15 minutes') - greatest(a, bs)) * 1000000)::bigint AS u) AS x
   WHERE e > a
-  GROUP BY 1, 2, 3;
+  GROUP BY 1, 2;
+
+  INSERT INTO nwayacd_report_agent_state_1h (ext, bucket, ready, ring, talking, typing, ivr, no_answer, no_ready, busy, rest, logged_out)
+  SELECT ext, date_bin('1 hour', bucket, timestamptz '2000-01-01 00:00:00+00'), sum(ready), sum(ring), sum(talking), sum(typing), sum(ivr), sum(no_answer), sum(no_ready), sum(busy), sum(rest), sum(logged_out)
+  FROM nwayacd_report_agent_state GROUP BY 1, 2;
 
   INSERT INTO nwayacd_report_agent_open (ext, at, seq, state)
   SELECT DISTINCT ON (ext) ext, at, seq, nwayacd_report_state(status)

@@ -15,5 +15,16 @@ func (r *Reports) AgentsRaw(ctx context.Context, q Query, now time.Time) ([]Agen
 	return r.agents(ctx, agentRawSQL, q, now)
 }
 
-// UsesRollups tells which path Groups and Agents take for q.
-func UsesRollups(q Query) bool { return groupRollups(q) }
+// UsesRollups tells which path Groups and Agents take for q: "raw",
+// "quarter" or "hour" (agents).
+func UsesRollups(q Query) (groups bool, agents string) {
+	switch agentSQL(q) {
+	case agentQuarterSQL:
+		agents = "quarter"
+	case agentHourSQL:
+		agents = "hour"
+	default:
+		agents = "raw"
+	}
+	return groupRollups(q), agents
+}

@@ -253,21 +253,26 @@ UNION ALL SELECT 'n', ext, bs, '', n::float8 FROM noans
 ORDER BY 2, 3`
 
 // agentRollupSQL sums nwayacd_report_agent_state (UTC quarter hours, which
-// are local quarter hours at a quarter-hour offset) and
-// nwayacd_report_agent_calls (local quarter hours), and adds each agent's
-// running state (nwayacd_report_agent_open) up to min(To, now).
-const agentRollupSQL = `
-WITH st AS (
-  SELECT ext, date_bin($3::interval, bucket AT TIME ZONE $4::interval, $1::timestamp) AS bs, state AS st, sum(usecs) AS u
-  FROM nwayacd_report_agent_state
+// are local quarter hours at a quarter-hour offset; the _1h table: UTC hours,
+// for whole-hour offsets and windows) and nwayacd_report_agent_calls (local
+// quarter hours or hours), and adds each agent's running state
+// (nwayacd_report_agent_open) up to min(To, now).
+func agentRollupSQL(suffix string) string {
+	return `
+WITH w AS (
+  SELECT ext, date_bin($3::interval, bucket AT TIME ZONE $4::interval, $1::timestamp) AS bs,
+         sum(ready) AS ready, sum(ring) AS ring, sum(talking) AS talking, sum(typing) AS typing, sum(ivr) AS ivr, sum(no_answer) AS no_answer, sum(no_ready) AS no_ready, sum(busy) AS busy, sum(rest) AS rest, sum(logged_out) AS logged_out
+  FROM nwayacd_report_agent_state` + suffix + `
   WHERE bucket >= $1::timestamp AT TIME ZONE $4::interval AND bucket < $2::timestamp AT TIME ZONE $4::interval
-  GROUP BY 1, 2, 3
+  GROUP BY 1, 2
+), st AS (
+  SELECT ext, bs, v.st, v.u FROM w, LATERAL (VALUES ('ready', ready), ('ring', ring), ('talking', talking), ('typing', typing), ('ivr', ivr), ('no_answer', no_answer), ('no_ready', no_ready), ('busy', busy), ('rest', rest), ('logged_out', logged_out)) AS v(st, u) WHERE v.u <> 0
 ), o AS (
   SELECT ext, state AS st, greatest(at AT TIME ZONE $4::interval, $1::timestamp) AS a0, least($2::timestamp, $5::timestamp) AS e
   FROM nwayacd_report_agent_open
   WHERE at < $2::timestamp AT TIME ZONE $4::interval
 ), os AS (
-  SELECT ext, bs, st, (extract(epoch FROM least(e, bs + $3::interval) - greatest(a0, bs)) * 1000000)::bigint AS u
+  SELECT ext, bs, st, (extract(epoch FROM least(e, bs + $3::interval) - greatest(a0, bs)) * 1000000)::numeric AS u
   FROM o, LATERAL generate_series(date_bin($3::interval, a0, $1::timestamp), e - interval '1 microsecond', $3::interval) AS bs
   WHERE e > a0
 ), s AS (
@@ -275,7 +280,7 @@ WITH st AS (
 ), c AS (
   SELECT ext, date_bin($3::interval, bucket, $1::timestamp) AS bs, sum(calls)::bigint AS n, sum(talk_sum) AS talk,
          sum(no_answers)::bigint AS na
-  FROM nwayacd_report_agent_calls
+  FROM nwayacd_report_agent_calls` + suffix + `
   WHERE bucket >= $1::timestamp AND bucket < $2::timestamp
   GROUP BY 1, 2
 )
@@ -284,17 +289,35 @@ UNION ALL SELECT 'c', ext, bs, '', n::float8 FROM c WHERE n > 0
 UNION ALL SELECT 't', ext, bs, '', talk FROM c WHERE n > 0
 UNION ALL SELECT 'n', ext, bs, '', na::float8 FROM c WHERE na > 0
 ORDER BY 2, 3`
+}
+
+var (
+	agentQuarterSQL = agentRollupSQL("")
+	agentHourSQL    = agentRollupSQL("_1h")
+)
+
+// agentSQL picks the query for q: the hourly rollups when the window and the
+// offset are whole hours and the interval is an hour or more, the quarter
+// hours when they are quarter hours, else the raw rows.
+func agentSQL(q Query) string {
+	_, off := q.From.Zone()
+	switch {
+	case q.Interval >= time.Hour && off%3600 == 0 && onHour(q.From) && onHour(q.To):
+		return agentHourSQL
+	case off%900 == 0 && onQuarter(q.From) && onQuarter(q.To):
+		return agentQuarterSQL
+	}
+	return agentRawSQL
+}
+
+func onHour(t time.Time) bool { return t.Minute() == 0 && onQuarter(t) }
 
 // Agents runs the agent report.
 func (r *Reports) Agents(ctx context.Context, q Query, now time.Time) ([]AgentRow, error) {
 	if err := q.Check(); err != nil {
 		return nil, err
 	}
-	sql := agentRawSQL
-	if _, off := q.From.Zone(); onQuarter(q.From) && onQuarter(q.To) && off%(15*60) == 0 {
-		sql = agentRollupSQL
-	}
-	return r.agents(ctx, sql, q, now)
+	return r.agents(ctx, agentSQL(q), q, now)
 }
 
 func (r *Reports) agents(ctx context.Context, sql string, q Query, now time.Time) ([]AgentRow, error) {
