@@ -92,7 +92,7 @@ CREATE TABLE IF NOT EXISTS nwayacd_report_group (
 -- 15-minute bucket of a_start_stamp; the _1h table per hour (a month at
 -- 500 agents is 1.4 million quarter hours, a report by day wants fewer rows).
 CREATE TABLE IF NOT EXISTS nwayacd_report_agent_calls (
-  ext        varchar(128) NOT NULL,
+  ext        text NOT NULL,                        -- no_answer_agents' entries have no length limit
   bucket     timestamp NOT NULL,
   calls      bigint NOT NULL DEFAULT 0,            -- answered queue calls
   talk_sum   float8 NOT NULL DEFAULT 0,            -- their numeric billsec
@@ -204,6 +204,11 @@ BEGIN
 END;
 $$;
 
+-- One agent's rows are processed in the order their triggers fire. A late
+-- row (earlier than the agent's latest) looks up its neighbours in the table,
+-- so a single INSERT of several rows must not hold late rows of the same
+-- agent (the store inserts one row per statement; a bulk load disables the
+-- trigger and calls nwayacd_report_rebuild()).
 CREATE OR REPLACE FUNCTION nwayacd_report_agent_log() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
   st text := nwayacd_report_state(NEW.status);

@@ -381,7 +381,8 @@ func TestBadStamps(t *testing.T) {
 			t.Fatalf("%s: %v", s, err)
 		}
 	}
-	good := event.CDR{UUID: "g", Group: "110", AStartStamp: "2024-02-29 10:00:00", AnswerStamp: "2026-02-31 10:00:05", Flag: "正常接听"}
+	good := event.CDR{UUID: "g", Group: "110", AStartStamp: "2024-02-29 10:00:00", AnswerStamp: "2026-02-31 10:00:05", Flag: "正常接听",
+		NoAnswerAgents: []string{strings.Repeat("9", 300)}, Billsec: strings.Repeat("9", 30)}
 	if err := st.InsertCDR(ctx, good); err != nil {
 		t.Fatal(err)
 	}
