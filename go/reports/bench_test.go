@@ -51,7 +51,7 @@ func BenchmarkMonthReport(b *testing.B) {
 	exec(`ALTER TABLE nwayacd_agent_log ENABLE TRIGGER nwayacd_report_agent_log`)
 	rebuilt := time.Since(t0) - loaded
 	for _, tbl := range []string{"nwayacd_cdr", "nwayacd_agent_log", "nwayacd_report_group", "nwayacd_report_agent_calls",
-		"nwayacd_report_agent_state", "nwayacd_report_agent_open"} {
+		"nwayacd_report_agent_state", "nwayacd_report_agent_open", "nwayacd_report_agent_calls_1h", "nwayacd_report_agent_state_1h"} {
 		exec("VACUUM ANALYZE " + tbl)
 	}
 	b.Logf("loaded 3M CDRs and 6M agent states in %v, rollups rebuilt in %v, all in %v",

@@ -252,43 +252,41 @@ UNION ALL SELECT 't', ext, bs, '', talk FROM calls
 UNION ALL SELECT 'n', ext, bs, '', n::float8 FROM noans
 ORDER BY 2, 3`
 
+// rollupStates are the state columns of the agent-state rollups, in order.
+var rollupStates = [...]string{"ready", "ring", "talking", "typing", "ivr", "no_answer", "no_ready", "busy", "rest", "logged_out"}
+
 // agentRollupSQL sums nwayacd_report_agent_state (UTC quarter hours, which
 // are local quarter hours at a quarter-hour offset; the _1h table: UTC hours,
 // for whole-hour offsets and windows) and nwayacd_report_agent_calls (local
 // quarter hours or hours), and adds each agent's running state
-// (nwayacd_report_agent_open) up to min(To, now).
+// (nwayacd_report_agent_open) up to min(To, now). Rows: ext, start, µs in
+// each of rollupStates, calls, talk, no-answers; one (ext, start) may come in
+// several rows (Agents adds them up).
 func agentRollupSQL(suffix string) string {
 	return `
-WITH w AS (
-  SELECT ext, date_bin($3::interval, bucket AT TIME ZONE $4::interval, $1::timestamp) AS bs,
-         sum(ready) AS ready, sum(ring) AS ring, sum(talking) AS talking, sum(typing) AS typing, sum(ivr) AS ivr, sum(no_answer) AS no_answer, sum(no_ready) AS no_ready, sum(busy) AS busy, sum(rest) AS rest, sum(logged_out) AS logged_out
-  FROM nwayacd_report_agent_state` + suffix + `
-  WHERE bucket >= $1::timestamp AT TIME ZONE $4::interval AND bucket < $2::timestamp AT TIME ZONE $4::interval
-  GROUP BY 1, 2
-), st AS (
-  SELECT ext, bs, v.st, v.u FROM w, LATERAL (VALUES ('ready', ready), ('ring', ring), ('talking', talking), ('typing', typing), ('ivr', ivr), ('no_answer', no_answer), ('no_ready', no_ready), ('busy', busy), ('rest', rest), ('logged_out', logged_out)) AS v(st, u) WHERE v.u <> 0
-), o AS (
+WITH o AS (
   SELECT ext, state AS st, greatest(at AT TIME ZONE $4::interval, $1::timestamp) AS a0, least($2::timestamp, $5::timestamp) AS e
   FROM nwayacd_report_agent_open
   WHERE at < $2::timestamp AT TIME ZONE $4::interval
 ), os AS (
-  SELECT ext, bs, st, (extract(epoch FROM least(e, bs + $3::interval) - greatest(a0, bs)) * 1000000)::numeric AS u
+  SELECT ext, bs, st, (extract(epoch FROM least(e, bs + $3::interval) - greatest(a0, bs)) * 1000000)::bigint AS u
   FROM o, LATERAL generate_series(date_bin($3::interval, a0, $1::timestamp), e - interval '1 microsecond', $3::interval) AS bs
   WHERE e > a0
-), s AS (
-  SELECT ext, bs, st, sum(u) AS u FROM (SELECT * FROM st UNION ALL SELECT * FROM os) x GROUP BY 1, 2, 3 HAVING sum(u) <> 0
-), c AS (
-  SELECT ext, date_bin($3::interval, bucket, $1::timestamp) AS bs, sum(calls)::bigint AS n, sum(talk_sum) AS talk,
-         sum(no_answers)::bigint AS na
-  FROM nwayacd_report_agent_calls` + suffix + `
-  WHERE bucket >= $1::timestamp AND bucket < $2::timestamp
-  GROUP BY 1, 2
 )
-SELECT 's', ext, bs, st, (u::float8 / 1000000) FROM s
-UNION ALL SELECT 'c', ext, bs, '', n::float8 FROM c WHERE n > 0
-UNION ALL SELECT 't', ext, bs, '', talk FROM c WHERE n > 0
-UNION ALL SELECT 'n', ext, bs, '', na::float8 FROM c WHERE na > 0
-ORDER BY 2, 3`
+SELECT ext, date_bin($3::interval, bucket AT TIME ZONE $4::interval, $1::timestamp) AS bs,
+       sum(ready)::bigint, sum(ring)::bigint, sum(talking)::bigint, sum(typing)::bigint, sum(ivr)::bigint, sum(no_answer)::bigint, sum(no_ready)::bigint, sum(busy)::bigint, sum(rest)::bigint, sum(logged_out)::bigint, 0::bigint, 0::float8, 0::bigint
+FROM nwayacd_report_agent_state` + suffix + `
+WHERE bucket >= $1::timestamp AT TIME ZONE $4::interval AND bucket < $2::timestamp AT TIME ZONE $4::interval
+GROUP BY 1, 2
+UNION ALL
+SELECT ext, bs, CASE WHEN st = 'ready' THEN u ELSE 0 END, CASE WHEN st = 'ring' THEN u ELSE 0 END, CASE WHEN st = 'talking' THEN u ELSE 0 END, CASE WHEN st = 'typing' THEN u ELSE 0 END, CASE WHEN st = 'ivr' THEN u ELSE 0 END, CASE WHEN st = 'no_answer' THEN u ELSE 0 END, CASE WHEN st = 'no_ready' THEN u ELSE 0 END, CASE WHEN st = 'busy' THEN u ELSE 0 END, CASE WHEN st = 'rest' THEN u ELSE 0 END, CASE WHEN st = 'logged_out' THEN u ELSE 0 END, 0, 0, 0 FROM os
+UNION ALL
+SELECT ext, date_bin($3::interval, bucket, $1::timestamp), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+       sum(calls)::bigint, sum(talk_sum), sum(no_answers)::bigint
+FROM nwayacd_report_agent_calls` + suffix + `
+WHERE bucket >= $1::timestamp AND bucket < $2::timestamp
+GROUP BY 1, 2
+ORDER BY 1, 2`
 }
 
 var (
@@ -317,7 +315,95 @@ func (r *Reports) Agents(ctx context.Context, q Query, now time.Time) ([]AgentRo
 	if err := q.Check(); err != nil {
 		return nil, err
 	}
-	return r.agents(ctx, agentSQL(q), q, now)
+	sql := agentSQL(q)
+	if sql == agentRawSQL {
+		return r.agents(ctx, sql, q, now)
+	}
+	return r.agentRollups(ctx, sql, q, now)
+}
+
+// agentRollups reads agentRollupSQL's rows, adding up those of one agent
+// and interval (in µs, so that the seconds are the raw computation's).
+func (r *Reports) agentRollups(ctx context.Context, sql string, q Query, now time.Time) ([]AgentRow, error) {
+	_, off := q.From.Zone()
+	tx, err := r.pool.Begin(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("agent report: %w", err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	// A month by hour hashes a few hundred thousand rows: in memory, not on disk.
+	if _, err := tx.Exec(ctx, "SET LOCAL work_mem = '64MB'"); err != nil {
+		return nil, fmt.Errorf("agent report: %w", err)
+	}
+	rows, err := tx.Query(ctx, sql, local(q.From), local(q.To), q.Interval,
+		time.Duration(off)*time.Second, local(now.In(q.From.Location())))
+	if err != nil {
+		return nil, fmt.Errorf("agent report: %w", err)
+	}
+	defer rows.Close()
+	type acc struct {
+		row AgentRow
+		us  [len(rollupStates)]int64
+	}
+	var out []acc
+	idx := map[string]int{}
+	var ext string
+	var b time.Time
+	var us [len(rollupStates)]int64
+	var calls, na int64
+	var talk float64
+	dst := []any{&ext, &b}
+	for i := range us {
+		dst = append(dst, &us[i])
+	}
+	dst = append(dst, &calls, &talk, &na)
+	for rows.Next() {
+		if err := rows.Scan(dst...); err != nil {
+			return nil, fmt.Errorf("agent report: %w", err)
+		}
+		if us == [len(rollupStates)]int64{} && calls == 0 && na == 0 {
+			continue // a quarter hour a late log row emptied
+		}
+		key := ext + "\x00" + b.Format(stampLayout)
+		i, ok := idx[key]
+		if !ok {
+			i = len(out)
+			idx[key] = i
+			out = append(out, acc{row: AgentRow{Extension: ext, Start: b.Format(stampLayout), States: map[string]float64{}}})
+		}
+		a := &out[i]
+		for k, v := range us {
+			a.us[k] += v
+		}
+		a.row.Calls += calls
+		a.row.TalkSeconds += talk
+		a.row.NoAnswers += na
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("agent report: %w", err)
+	}
+	res := make([]AgentRow, len(out))
+	for i := range out {
+		a := &out[i].row
+		for k, v := range out[i].us {
+			if v != 0 {
+				a.States[rollupStates[k]] = float64(v) / 1e6
+			}
+		}
+		occupancy(a)
+		res[i] = *a
+	}
+	return res, nil
+}
+
+// occupancy: talking and typing over the time ready, ringing, talking or
+// typing (-1 without any).
+func occupancy(a *AgentRow) {
+	work := a.States["talking"] + a.States["typing"]
+	a.Occupancy = -1
+	if d := work + a.States["ready"] + a.States["ring"]; d > 0 {
+		a.Occupancy = 100 * work / d
+	}
 }
 
 func (r *Reports) agents(ctx context.Context, sql string, q Query, now time.Time) ([]AgentRow, error) {
@@ -360,12 +446,7 @@ func (r *Reports) agents(ctx context.Context, sql string, q Query, now time.Time
 		return nil, fmt.Errorf("agent report: %w", err)
 	}
 	for i := range out {
-		a := &out[i]
-		work := a.States["talking"] + a.States["typing"]
-		a.Occupancy = -1
-		if d := work + a.States["ready"] + a.States["ring"]; d > 0 {
-			a.Occupancy = 100 * work / d
-		}
+		occupancy(&out[i])
 	}
 	return out, nil
 }
