@@ -46,12 +46,17 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT extract(epoch FROM t - t0)::bi
 -- c is cumulative: c[i] counts the durations of at most i-1 seconds, for i
 -- up to (the largest duration seen, clamped to 0..600) + 1. Adding d keeps it
 -- so; a NULL d changes nothing.
+-- (PL/pgSQL: its plan is cached, a SQL function's with a subquery is not.)
 CREATE OR REPLACE FUNCTION nwayacd_cum_add(c int[], d bigint) RETURNS int[]
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-  SELECT CASE WHEN d IS NULL THEN c ELSE ARRAY(
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+  IF d IS NULL THEN
+    RETURN c;
+  END IF;
+  RETURN ARRAY(
     SELECT coalesce(c[least(i, cardinality(c))], 0) + CASE WHEN i > least(greatest(d, 0), 600) THEN 1 ELSE 0 END
-    FROM generate_series(1, greatest(cardinality(c), least(greatest(d, 0), 600)::int + 1)) AS i ORDER BY i)
-  END
+    FROM generate_series(1, greatest(cardinality(c), least(greatest(d, 0), 600)::int + 1)) AS i ORDER BY i);
+END;
 $$;
 
 -- The cumulative histogram (as nwayacd_cum_add builds) of sorted durations
@@ -86,7 +91,7 @@ CREATE TABLE IF NOT EXISTS nwayacd_report_group (
   talk_n       bigint NOT NULL DEFAULT 0,          -- answered with a numeric billsec
   talk_sum     float8 NOT NULL DEFAULT 0,
   PRIMARY KEY (group_number, bucket)
-);
+) WITH (fillfactor = 70); -- room for HOT updates: the counters change, the keys never
 
 -- Per agent (destination_number, or an entry of no_answer_agents) and
 -- 15-minute bucket of a_start_stamp; the _1h table per hour (a month at
@@ -98,8 +103,8 @@ CREATE TABLE IF NOT EXISTS nwayacd_report_agent_calls (
   talk_sum   float8 NOT NULL DEFAULT 0,            -- their numeric billsec
   no_answers bigint NOT NULL DEFAULT 0,            -- offers the agent let ring out (callouts too)
   PRIMARY KEY (ext, bucket)
-);
-CREATE TABLE IF NOT EXISTS nwayacd_report_agent_calls_1h (LIKE nwayacd_report_agent_calls INCLUDING ALL);
+) WITH (fillfactor = 70);
+CREATE TABLE IF NOT EXISTS nwayacd_report_agent_calls_1h (LIKE nwayacd_report_agent_calls INCLUDING ALL) WITH (fillfactor = 70);
 CREATE INDEX IF NOT EXISTS nwayacd_report_agent_calls_bucket ON nwayacd_report_agent_calls (bucket);
 CREATE INDEX IF NOT EXISTS nwayacd_report_agent_calls_1h_bucket ON nwayacd_report_agent_calls_1h (bucket);
 
@@ -120,8 +125,8 @@ CREATE TABLE IF NOT EXISTS nwayacd_report_agent_state (
   rest       bigint NOT NULL DEFAULT 0,
   logged_out bigint NOT NULL DEFAULT 0,
   PRIMARY KEY (ext, bucket)
-);
-CREATE TABLE IF NOT EXISTS nwayacd_report_agent_state_1h (LIKE nwayacd_report_agent_state INCLUDING ALL);
+) WITH (fillfactor = 70);
+CREATE TABLE IF NOT EXISTS nwayacd_report_agent_state_1h (LIKE nwayacd_report_agent_state INCLUDING ALL) WITH (fillfactor = 70);
 CREATE INDEX IF NOT EXISTS nwayacd_report_agent_state_bucket ON nwayacd_report_agent_state (bucket);
 CREATE INDEX IF NOT EXISTS nwayacd_report_agent_state_1h_bucket ON nwayacd_report_agent_state_1h (bucket);
 CREATE INDEX IF NOT EXISTS nwayacd_report_group_bucket ON nwayacd_report_group (bucket);
@@ -133,13 +138,15 @@ CREATE TABLE IF NOT EXISTS nwayacd_report_agent_open (
   at    timestamptz NOT NULL,
   seq   bigint NOT NULL,
   state text NOT NULL
-);
+) WITH (fillfactor = 50);
 
 CREATE INDEX IF NOT EXISTS nwayacd_agent_log_ext_at ON nwayacd_agent_log (ext, at, seq);
 
--- Adds sign × the span [a, e) of state to the agent's buckets.
+-- Adds sign × the span [a, e) of state to the agent's buckets (PL/pgSQL,
+-- whose plans are cached).
 CREATE OR REPLACE FUNCTION nwayacd_report_span(p_ext text, p_state text, a timestamptz, e timestamptz, sign int)
-RETURNS void LANGUAGE sql AS $$
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
   INSERT INTO nwayacd_report_agent_state AS r (ext, bucket, ready, ring, talking, typing, ivr, no_answer, no_ready, busy, rest, logged_out)
   SELECT p_ext, bs, CASE WHEN p_state = 'ready' THEN u ELSE 0 END, CASE WHEN p_state = 'ring' THEN u ELSE 0 END, CASE WHEN p_state = 'talking' THEN u ELSE 0 END, CASE WHEN p_state = 'typing' THEN u ELSE 0 END, CASE WHEN p_state = 'ivr' THEN u ELSE 0 END, CASE WHEN p_state = 'no_answer' THEN u ELSE 0 END, CASE WHEN p_state = 'no_ready' THEN u ELSE 0 END, CASE WHEN p_state = 'busy' THEN u ELSE 0 END, CASE WHEN p_state = 'rest' THEN u ELSE 0 END, CASE WHEN p_state = 'logged_out' THEN u ELSE 0 END
   FROM (SELECT bs, sign * (extract(epoch FROM least(e, bs + interval '15 minutes') - greatest(a, bs)) * 1000000)::bigint AS u
@@ -150,6 +157,7 @@ RETURNS void LANGUAGE sql AS $$
   FROM (SELECT bs, sign * (extract(epoch FROM least(e, bs + interval '1 hour') - greatest(a, bs)) * 1000000)::bigint AS u
         FROM generate_series(date_bin('1 hour', a, timestamptz '2000-01-01 00:00:00+00'), e - interval '1 microsecond', interval '1 hour') AS bs WHERE e > a) x
   ON CONFLICT (ext, bucket) DO UPDATE SET ready = r.ready + EXCLUDED.ready, ring = r.ring + EXCLUDED.ring, talking = r.talking + EXCLUDED.talking, typing = r.typing + EXCLUDED.typing, ivr = r.ivr + EXCLUDED.ivr, no_answer = r.no_answer + EXCLUDED.no_answer, no_ready = r.no_ready + EXCLUDED.no_ready, busy = r.busy + EXCLUDED.busy, rest = r.rest + EXCLUDED.rest, logged_out = r.logged_out + EXCLUDED.logged_out;
+END;
 $$;
 
 CREATE OR REPLACE FUNCTION nwayacd_report_cdr() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -219,12 +227,16 @@ BEGIN
   IF st IS NULL THEN
     RETURN NULL;
   END IF;
-  INSERT INTO nwayacd_report_agent_open (ext, at, seq, state) VALUES (NEW.ext, NEW.at, NEW.seq, st)
-  ON CONFLICT (ext) DO NOTHING;
-  IF FOUND THEN
-    RETURN NULL; -- the agent's first state
-  END IF;
   SELECT at, seq, state INTO o FROM nwayacd_report_agent_open WHERE ext = NEW.ext FOR UPDATE;
+  IF NOT FOUND THEN
+    INSERT INTO nwayacd_report_agent_open (ext, at, seq, state) VALUES (NEW.ext, NEW.at, NEW.seq, st)
+    ON CONFLICT (ext) DO NOTHING;
+    IF FOUND THEN
+      RETURN NULL; -- the agent's first state
+    END IF;
+    -- another session's first state came first
+    SELECT at, seq, state INTO o FROM nwayacd_report_agent_open WHERE ext = NEW.ext FOR UPDATE;
+  END IF;
   IF (NEW.at, NEW.seq) > (o.at, o.seq) THEN
     -- The usual case: the latest state ends the one before.
     PERFORM nwayacd_report_span(NEW.ext, o.state, o.at, NEW.at, 1);
