@@ -261,6 +261,12 @@ $$;
 
 -- Recomputes every rollup from nwayacd_cdr and nwayacd_agent_log (the
 -- backfill below; also after a bulk load with the triggers disabled).
+-- Whether the rollups hold everything (see the end of this file).
+CREATE TABLE IF NOT EXISTS nwayacd_report_complete (
+  id       int PRIMARY KEY DEFAULT 1 CHECK (id = 1),
+  complete boolean NOT NULL
+);
+
 CREATE OR REPLACE FUNCTION nwayacd_report_rebuild() RETURNS void LANGUAGE sql SET work_mem = '256MB' AS $$
   DELETE FROM nwayacd_report_group;
   DELETE FROM nwayacd_report_agent_calls;
@@ -325,6 +331,8 @@ CREATE OR REPLACE FUNCTION nwayacd_report_rebuild() RETURNS void LANGUAGE sql SE
   SELECT DISTINCT ON (ext) ext, at, seq, nwayacd_report_state(status)
   FROM nwayacd_agent_log WHERE nwayacd_report_state(status) IS NOT NULL
   ORDER BY ext, at DESC, seq DESC;
+
+  INSERT INTO nwayacd_report_complete VALUES (1, true) ON CONFLICT (id) DO UPDATE SET complete = true;
 $$;
 
 DROP TRIGGER IF EXISTS nwayacd_report_cdr ON nwayacd_cdr;
@@ -334,4 +342,19 @@ DROP TRIGGER IF EXISTS nwayacd_report_agent_log ON nwayacd_agent_log;
 CREATE TRIGGER nwayacd_report_agent_log AFTER INSERT ON nwayacd_agent_log
   FOR EACH ROW EXECUTE FUNCTION nwayacd_report_agent_log();
 
-SELECT nwayacd_report_rebuild();
+-- Reports read the rollups only once they hold everything (complete). A
+-- small database is backfilled here; a large one is not, since migrations
+-- run as the module loads: the triggers keep the rollups from now on, the
+-- reports read the raw rows meanwhile, and `SELECT nwayacd_report_rebuild();`
+-- (at a quiet hour: it rewrites every rollup in one transaction) completes them.
+
+DO $$
+BEGIN
+  IF (SELECT count(*) FROM (SELECT 1 FROM nwayacd_cdr LIMIT 100001) c) <= 100000
+     AND (SELECT count(*) FROM (SELECT 1 FROM nwayacd_agent_log LIMIT 300001) a) <= 300000 THEN
+    PERFORM nwayacd_report_rebuild();
+  ELSE
+    INSERT INTO nwayacd_report_complete VALUES (1, false) ON CONFLICT (id) DO NOTHING;
+    RAISE NOTICE 'nwayacd: report rollups not backfilled (large tables); reports read the raw rows until SELECT nwayacd_report_rebuild() runs';
+  END IF;
+END $$;

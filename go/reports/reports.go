@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -80,6 +81,7 @@ type AgentRow struct {
 type Reports struct {
 	pool      *pgxpool.Pool
 	sl, short time.Duration
+	complete  atomic.Bool // the rollups were seen complete
 }
 
 // New uses pool (the caller closes it) with the service level's T and the
@@ -175,12 +177,31 @@ func groupRollups(q Query) bool {
 		q.ServiceLevel >= 0 && q.ServiceLevel < rollupCap && q.ShortAbandon > 0 && q.ShortAbandon <= rollupCap
 }
 
+// rollupsComplete reports whether the rollups hold every row: a large
+// database upgraded to them is not backfilled at load (migration 0011), and
+// until `SELECT nwayacd_report_rebuild()` has run the raw rows answer.
+// Once complete they stay so; the answer is then kept.
+func (r *Reports) rollupsComplete(ctx context.Context) bool {
+	if r.complete.Load() {
+		return true
+	}
+	var ok bool
+	err := r.pool.QueryRow(ctx, "SELECT coalesce((SELECT complete FROM nwayacd_report_complete WHERE id = 1), false)").Scan(&ok)
+	if err != nil {
+		return false
+	}
+	if ok {
+		r.complete.Store(true)
+	}
+	return ok
+}
+
 // Groups runs the group report.
 func (r *Reports) Groups(ctx context.Context, q Query) ([]GroupRow, error) {
 	if err := q.Check(); err != nil {
 		return nil, err
 	}
-	if groupRollups(q) {
+	if groupRollups(q) && r.rollupsComplete(ctx) {
 		slSecs := int64(q.ServiceLevel / time.Second)
 		shortSecs := int64((q.ShortAbandon+time.Second-1)/time.Second) - 1
 		return r.groups(ctx, groupRollupSQL, local(q.From), local(q.To), q.Interval, slSecs, shortSecs)
@@ -316,8 +337,8 @@ func (r *Reports) Agents(ctx context.Context, q Query, now time.Time) ([]AgentRo
 		return nil, err
 	}
 	sql := agentSQL(q)
-	if sql == agentRawSQL {
-		return r.agents(ctx, sql, q, now)
+	if sql == agentRawSQL || !r.rollupsComplete(ctx) {
+		return r.agents(ctx, agentRawSQL, q, now)
 	}
 	return r.agentRollups(ctx, sql, q, now)
 }
