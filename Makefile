@@ -3,6 +3,7 @@
 #                   the module when FreeSWITCH headers exist, the stand-in host)
 #   make test       every test (Go with the race detector, then the stand-in host)
 #   make bench      every benchmark with the figures the issues name
+#   make bench-reports  the month of reports (loads 9M rows first)
 #   make lint       gofmt check, go vet, staticcheck
 #   make demo       the core, REST API and event push without FreeSWITCH
 #   make up         install/start the services, build, then install the module
@@ -18,7 +19,7 @@ GOTEST_FLAGS ?= -race -count=1 -timeout 25m  # -count=1: tests talk to live serv
 STATICCHECK ?= $(shell command -v staticcheck 2>/dev/null || echo $(HOME)/go/bin/staticcheck)
 DSN         ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
 
-.PHONY: all build test test-go test-scripts bench lint demo up db-migrate load clean
+.PHONY: all build test test-go test-scripts bench bench-reports lint demo up db-migrate load clean
 
 # First, so that a plain `make` builds everything (module.mk's targets would
 # otherwise be the default).
@@ -42,6 +43,12 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchtime 1s -cpu 1 ./go/acd/ ./go/sim/ ./go/service/ ./go/event/ ./go/console/ ./go/hostexec/ ./go/ident/ ./go/stats/ ./go/groupopt/
 	$(GO) test -run '^$$' -bench . -benchtime 1s ./go/api/ ./go/publish/... ./go/store/... ./go/node/ ./go/bridge/ ./go/metrics/
 	$(GO) test -run '^$$' -bench . -tags nwayacd_bench ./go/cmd/mod_nwayacd/
+	$(GO) test -run '^$$' -bench 'InsertCDR|AppendAgentLog' -benchtime 1s ./go/reports/
+
+# A month of CDRs (3M) and agent states (6M) behind the historical reports:
+# ~4 minutes of loading first, so not part of `make bench`.
+bench-reports:
+	$(GO) test -run '^$$' -bench MonthReport -benchtime 3x -timeout 40m -v ./go/reports/
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

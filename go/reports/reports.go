@@ -1,7 +1,11 @@
 // Package reports computes historical per-group and per-agent figures from
 // the CDRs and the agent-state log stored in PostgreSQL (GET
-// /api/reports/groups|agents). The work is SQL over indexed columns
-// (migration 0010); the node never loads the rows.
+// /api/reports/groups|agents). The figures come from rollups per 15-minute
+// bucket that triggers keep on insert (migration 0011), so a month is a few
+// hundred thousand small rows rather than millions of CDRs; a report the
+// rollups cannot answer exactly (from or to not on a quarter hour, T or N
+// beyond 600 s, a zone offset that is no quarter hour) reads the raw rows
+// (indexes of migration 0010). Either way the node never loads the rows.
 package reports
 
 import (
@@ -12,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -76,6 +81,7 @@ type AgentRow struct {
 type Reports struct {
 	pool      *pgxpool.Pool
 	sl, short time.Duration
+	complete  atomic.Bool // the rollups were seen complete
 }
 
 // New uses pool (the caller closes it) with the service level's T and the
@@ -118,7 +124,9 @@ const stampLayout = "2006-01-02 15:04:05"
 // Flags of unanswered calls the caller ended (cdr package).
 const abandonedFlags = `('排队放弃', '单座席无应答', '多座席无应答')`
 
-const groupSQL = `
+// groupRawSQL computes the group report from the CDRs themselves: the
+// definition the rollups must match.
+const groupRawSQL = `
 WITH c AS (
   SELECT group_number AS g, date_bin($3::interval, nwayacd_ts(a_start_stamp), $1::timestamp) AS b,
          nwayacd_ts(a_start_stamp) AS t0, answer_stamp, a_end_stamp, billsec, flag
@@ -136,12 +144,73 @@ SELECT g, b,
   coalesce(avg(CASE WHEN billsec ~ '^[0-9]+$' THEN billsec::float8 END) FILTER (WHERE answer_stamp <> ''), -1)
 FROM c GROUP BY g, b ORDER BY g, b`
 
+// rollupCap is the longest wait or abandon the rollups' histograms tell
+// apart (nwayacd_cum_add in migration 0011).
+const rollupCap = 600 * time.Second
+
+// groupRollupSQL sums nwayacd_report_group. The stamps have whole seconds,
+// so "wait ≤ T" is "wait ≤ ⌊T⌋ s" ($4) and "abandoned < N" is "abandoned ≤
+// ⌈N⌉−1 s" ($5): entry $4+1 (or the last, which counts them all) of the
+// cumulative histograms. wait_sum is an interval summed as avg() sums, so
+// the ASA is avg()'s own division.
+const groupRollupSQL = `
+SELECT group_number, date_bin($3::interval, bucket, $1::timestamp) AS b,
+  sum(offered)::bigint, sum(answered)::bigint,
+  sum(coalesce(wait_cum[least($4::int + 1, cardinality(wait_cum))], 0))::bigint,
+  sum(abandoned)::bigint,
+  sum(coalesce(abandon_cum[least($5::int + 1, cardinality(abandon_cum))], 0))::bigint,
+  sum(blacklisted)::bigint,
+  coalesce(extract(epoch FROM sum(wait_sum) / nullif(sum(wait_n), 0)::float8)::float8, -1),
+  coalesce(sum(talk_sum) / nullif(sum(talk_n), 0)::float8, -1)
+FROM nwayacd_report_group
+WHERE bucket >= $1::timestamp AND bucket < $2::timestamp
+GROUP BY 1, 2 ORDER BY 1, 2`
+
+// onQuarter: t's wall clock is on a quarter hour, a rollup bucket's edge.
+func onQuarter(t time.Time) bool {
+	return t.Minute()%15 == 0 && t.Second() == 0 && t.Nanosecond() == 0
+}
+
+// groupRollups: the rollups answer q exactly.
+func groupRollups(q Query) bool {
+	return onQuarter(q.From) && onQuarter(q.To) &&
+		q.ServiceLevel >= 0 && q.ServiceLevel < rollupCap && q.ShortAbandon > 0 && q.ShortAbandon <= rollupCap
+}
+
+// rollupsComplete reports whether the rollups hold every row: a large
+// database upgraded to them is not backfilled at load (migration 0011), and
+// until `SELECT nwayacd_report_rebuild()` has run the raw rows answer.
+// Once complete they stay so; the answer is then kept.
+func (r *Reports) rollupsComplete(ctx context.Context) bool {
+	if r.complete.Load() {
+		return true
+	}
+	var ok bool
+	err := r.pool.QueryRow(ctx, "SELECT coalesce((SELECT complete FROM nwayacd_report_complete WHERE id = 1), false)").Scan(&ok)
+	if err != nil {
+		return false
+	}
+	if ok {
+		r.complete.Store(true)
+	}
+	return ok
+}
+
 // Groups runs the group report.
 func (r *Reports) Groups(ctx context.Context, q Query) ([]GroupRow, error) {
 	if err := q.Check(); err != nil {
 		return nil, err
 	}
-	rows, err := r.pool.Query(ctx, groupSQL, local(q.From), local(q.To), q.Interval, q.ServiceLevel, q.ShortAbandon)
+	if groupRollups(q) && r.rollupsComplete(ctx) {
+		slSecs := int64(q.ServiceLevel / time.Second)
+		shortSecs := int64((q.ShortAbandon+time.Second-1)/time.Second) - 1
+		return r.groups(ctx, groupRollupSQL, local(q.From), local(q.To), q.Interval, slSecs, shortSecs)
+	}
+	return r.groups(ctx, groupRawSQL, local(q.From), local(q.To), q.Interval, q.ServiceLevel, q.ShortAbandon)
+}
+
+func (r *Reports) groups(ctx context.Context, sql string, args ...any) ([]GroupRow, error) {
+	rows, err := r.pool.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, fmt.Errorf("group report: %w", err)
 	}
@@ -166,7 +235,10 @@ func (r *Reports) Groups(ctx context.Context, q Query) ([]GroupRow, error) {
 
 // The agent log's times are timestamptz; the report works in the node's
 // local time at the offset of From (hotline regions rarely have DST).
-const agentSQL = `
+// agentRawSQL is the definition the rollups must match, with one
+// difference: it looks back one day before From for the state an agent was
+// in, while the rollups count a state however long ago it began.
+const agentRawSQL = `
 WITH l AS (
   SELECT ext, CASE status WHEN 'logout' THEN 'logged_out' WHEN 'login' THEN 'ready' ELSE status END AS st,
          (at AT TIME ZONE $4::interval) AS t, seq
@@ -201,13 +273,163 @@ UNION ALL SELECT 't', ext, bs, '', talk FROM calls
 UNION ALL SELECT 'n', ext, bs, '', n::float8 FROM noans
 ORDER BY 2, 3`
 
+// rollupStates are the state columns of the agent-state rollups, in order.
+var rollupStates = [...]string{"ready", "ring", "talking", "typing", "ivr", "no_answer", "no_ready", "busy", "rest", "logged_out"}
+
+// agentRollupSQL sums nwayacd_report_agent_state (UTC quarter hours, which
+// are local quarter hours at a quarter-hour offset; the _1h table: UTC hours,
+// for whole-hour offsets and windows) and nwayacd_report_agent_calls (local
+// quarter hours or hours), and adds each agent's running state
+// (nwayacd_report_agent_open) up to min(To, now). Rows: ext, start, µs in
+// each of rollupStates, calls, talk, no-answers; one (ext, start) may come in
+// several rows (Agents adds them up).
+func agentRollupSQL(suffix string) string {
+	return `
+WITH o AS (
+  SELECT ext, state AS st, greatest(at AT TIME ZONE $4::interval, $1::timestamp) AS a0, least($2::timestamp, $5::timestamp) AS e
+  FROM nwayacd_report_agent_open
+  WHERE at < $2::timestamp AT TIME ZONE $4::interval
+), os AS (
+  SELECT ext, bs, st, (extract(epoch FROM least(e, bs + $3::interval) - greatest(a0, bs)) * 1000000)::bigint AS u
+  FROM o, LATERAL generate_series(date_bin($3::interval, a0, $1::timestamp), e - interval '1 microsecond', $3::interval) AS bs
+  WHERE e > a0
+)
+SELECT ext, date_bin($3::interval, bucket AT TIME ZONE $4::interval, $1::timestamp) AS bs,
+       sum(ready)::bigint, sum(ring)::bigint, sum(talking)::bigint, sum(typing)::bigint, sum(ivr)::bigint, sum(no_answer)::bigint, sum(no_ready)::bigint, sum(busy)::bigint, sum(rest)::bigint, sum(logged_out)::bigint, 0::bigint, 0::float8, 0::bigint
+FROM nwayacd_report_agent_state` + suffix + `
+WHERE bucket >= $1::timestamp AT TIME ZONE $4::interval AND bucket < $2::timestamp AT TIME ZONE $4::interval
+GROUP BY 1, 2
+UNION ALL
+SELECT ext, bs, CASE WHEN st = 'ready' THEN u ELSE 0 END, CASE WHEN st = 'ring' THEN u ELSE 0 END, CASE WHEN st = 'talking' THEN u ELSE 0 END, CASE WHEN st = 'typing' THEN u ELSE 0 END, CASE WHEN st = 'ivr' THEN u ELSE 0 END, CASE WHEN st = 'no_answer' THEN u ELSE 0 END, CASE WHEN st = 'no_ready' THEN u ELSE 0 END, CASE WHEN st = 'busy' THEN u ELSE 0 END, CASE WHEN st = 'rest' THEN u ELSE 0 END, CASE WHEN st = 'logged_out' THEN u ELSE 0 END, 0, 0, 0 FROM os
+UNION ALL
+SELECT ext, date_bin($3::interval, bucket, $1::timestamp), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+       sum(calls)::bigint, sum(talk_sum), sum(no_answers)::bigint
+FROM nwayacd_report_agent_calls` + suffix + `
+WHERE bucket >= $1::timestamp AND bucket < $2::timestamp
+GROUP BY 1, 2
+ORDER BY 1, 2`
+}
+
+var (
+	agentQuarterSQL = agentRollupSQL("")
+	agentHourSQL    = agentRollupSQL("_1h")
+)
+
+// agentSQL picks the query for q: the hourly rollups when the window and the
+// offset are whole hours and the interval is an hour or more, the quarter
+// hours when they are quarter hours, else the raw rows.
+func agentSQL(q Query) string {
+	_, off := q.From.Zone()
+	switch {
+	case q.Interval >= time.Hour && off%3600 == 0 && onHour(q.From) && onHour(q.To):
+		return agentHourSQL
+	case off%900 == 0 && onQuarter(q.From) && onQuarter(q.To):
+		return agentQuarterSQL
+	}
+	return agentRawSQL
+}
+
+func onHour(t time.Time) bool { return t.Minute() == 0 && onQuarter(t) }
+
 // Agents runs the agent report.
 func (r *Reports) Agents(ctx context.Context, q Query, now time.Time) ([]AgentRow, error) {
 	if err := q.Check(); err != nil {
 		return nil, err
 	}
+	sql := agentSQL(q)
+	if sql == agentRawSQL || !r.rollupsComplete(ctx) {
+		return r.agents(ctx, agentRawSQL, q, now)
+	}
+	return r.agentRollups(ctx, sql, q, now)
+}
+
+// agentRollups reads agentRollupSQL's rows, adding up those of one agent
+// and interval (in µs, so that the seconds are the raw computation's).
+func (r *Reports) agentRollups(ctx context.Context, sql string, q Query, now time.Time) ([]AgentRow, error) {
 	_, off := q.From.Zone()
-	rows, err := r.pool.Query(ctx, agentSQL, local(q.From), local(q.To), q.Interval,
+	tx, err := r.pool.Begin(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("agent report: %w", err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	// A month by hour hashes a few hundred thousand rows: in memory, not on disk.
+	if _, err := tx.Exec(ctx, "SET LOCAL work_mem = '64MB'"); err != nil {
+		return nil, fmt.Errorf("agent report: %w", err)
+	}
+	rows, err := tx.Query(ctx, sql, local(q.From), local(q.To), q.Interval,
+		time.Duration(off)*time.Second, local(now.In(q.From.Location())))
+	if err != nil {
+		return nil, fmt.Errorf("agent report: %w", err)
+	}
+	defer rows.Close()
+	type acc struct {
+		row AgentRow
+		us  [len(rollupStates)]int64
+	}
+	var out []acc
+	idx := map[string]int{}
+	var ext string
+	var b time.Time
+	var us [len(rollupStates)]int64
+	var calls, na int64
+	var talk float64
+	dst := []any{&ext, &b}
+	for i := range us {
+		dst = append(dst, &us[i])
+	}
+	dst = append(dst, &calls, &talk, &na)
+	for rows.Next() {
+		if err := rows.Scan(dst...); err != nil {
+			return nil, fmt.Errorf("agent report: %w", err)
+		}
+		if us == [len(rollupStates)]int64{} && calls == 0 && na == 0 {
+			continue // a quarter hour a late log row emptied
+		}
+		key := ext + "\x00" + b.Format(stampLayout)
+		i, ok := idx[key]
+		if !ok {
+			i = len(out)
+			idx[key] = i
+			out = append(out, acc{row: AgentRow{Extension: ext, Start: b.Format(stampLayout), States: map[string]float64{}}})
+		}
+		a := &out[i]
+		for k, v := range us {
+			a.us[k] += v
+		}
+		a.row.Calls += calls
+		a.row.TalkSeconds += talk
+		a.row.NoAnswers += na
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("agent report: %w", err)
+	}
+	res := make([]AgentRow, len(out))
+	for i := range out {
+		a := &out[i].row
+		for k, v := range out[i].us {
+			if v != 0 {
+				a.States[rollupStates[k]] = float64(v) / 1e6
+			}
+		}
+		occupancy(a)
+		res[i] = *a
+	}
+	return res, nil
+}
+
+// occupancy: talking and typing over the time ready, ringing, talking or
+// typing (-1 without any).
+func occupancy(a *AgentRow) {
+	work := a.States["talking"] + a.States["typing"]
+	a.Occupancy = -1
+	if d := work + a.States["ready"] + a.States["ring"]; d > 0 {
+		a.Occupancy = 100 * work / d
+	}
+}
+
+func (r *Reports) agents(ctx context.Context, sql string, q Query, now time.Time) ([]AgentRow, error) {
+	_, off := q.From.Zone()
+	rows, err := r.pool.Query(ctx, sql, local(q.From), local(q.To), q.Interval,
 		time.Duration(off)*time.Second, local(now.In(q.From.Location())))
 	if err != nil {
 		return nil, fmt.Errorf("agent report: %w", err)
@@ -245,12 +467,7 @@ func (r *Reports) Agents(ctx context.Context, q Query, now time.Time) ([]AgentRo
 		return nil, fmt.Errorf("agent report: %w", err)
 	}
 	for i := range out {
-		a := &out[i]
-		work := a.States["talking"] + a.States["typing"]
-		a.Occupancy = -1
-		if d := work + a.States["ready"] + a.States["ring"]; d > 0 {
-			a.Occupancy = 100 * work / d
-		}
+		occupancy(&out[i])
 	}
 	return out, nil
 }
