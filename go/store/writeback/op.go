@@ -52,25 +52,10 @@ type op struct {
 }
 
 func (o *op) apply(ctx context.Context, t store.Writer) error {
+	if ok, err := o.applyConfig(ctx, t); ok {
+		return err
+	}
 	switch o.Kind {
-	case opUpsertExtension:
-		return t.UpsertExtension(ctx, *o.Ext)
-	case opDeleteExtension:
-		return t.DeleteExtension(ctx, o.Key)
-	case opUpsertGroup:
-		return t.UpsertGroup(ctx, *o.Group)
-	case opDeleteGroup:
-		return t.DeleteGroup(ctx, o.Key)
-	case opSetCurrentExt:
-		return t.SetCurrentExt(ctx, o.Key, o.Arg)
-	case opReplaceMemberships:
-		return t.ReplaceMemberships(ctx, o.Key, o.Groups)
-	case opAddListEntry:
-		return t.AddListEntry(ctx, *o.List)
-	case opRemoveListEntry:
-		return t.RemoveListEntry(ctx, *o.List)
-	case opPutMemory:
-		return t.PutMemory(ctx, *o.Memory)
 	case opInsertCDR:
 		return t.InsertCDR(ctx, *o.CDR)
 	case opAppendAgentLog:
@@ -88,31 +73,42 @@ func (o *op) apply(ctx context.Context, t store.Writer) error {
 // replay applies o to t when it changes a snapshot; CDRs, agent logs and
 // kinds unknown to this build do not.
 func (o *op) replay(ctx context.Context, t SnapshotWriter) error {
+	if ok, err := o.applyConfig(ctx, t); ok {
+		return err
+	}
 	switch o.Kind {
-	case opUpsertExtension:
-		return t.UpsertExtension(ctx, *o.Ext)
-	case opDeleteExtension:
-		return t.DeleteExtension(ctx, o.Key)
-	case opUpsertGroup:
-		return t.UpsertGroup(ctx, *o.Group)
-	case opDeleteGroup:
-		return t.DeleteGroup(ctx, o.Key)
-	case opSetCurrentExt:
-		return t.SetCurrentExt(ctx, o.Key, o.Arg)
-	case opReplaceMemberships:
-		return t.ReplaceMemberships(ctx, o.Key, o.Groups)
-	case opAddListEntry:
-		return t.AddListEntry(ctx, *o.List)
-	case opRemoveListEntry:
-		return t.RemoveListEntry(ctx, *o.List)
-	case opPutMemory:
-		return t.PutMemory(ctx, *o.Memory)
 	case opPutMemberConfig, opPutSkill, opDeleteSkill, opPutGroupOptions, opClearExtensionRouting, opClearGroupRouting:
 		if _, ok := t.(store.RoutingWriter); ok { // store.Overlay keeps them
 			return o.applyRouting(ctx, t)
 		}
 	}
 	return nil
+}
+
+// applyConfig applies the ops that change the configuration snapshot (both a
+// store and a snapshot take them); ok is false for any other kind.
+func (o *op) applyConfig(ctx context.Context, t SnapshotWriter) (ok bool, err error) {
+	switch o.Kind {
+	case opUpsertExtension:
+		return true, t.UpsertExtension(ctx, *o.Ext)
+	case opDeleteExtension:
+		return true, t.DeleteExtension(ctx, o.Key)
+	case opUpsertGroup:
+		return true, t.UpsertGroup(ctx, *o.Group)
+	case opDeleteGroup:
+		return true, t.DeleteGroup(ctx, o.Key)
+	case opSetCurrentExt:
+		return true, t.SetCurrentExt(ctx, o.Key, o.Arg)
+	case opReplaceMemberships:
+		return true, t.ReplaceMemberships(ctx, o.Key, o.Groups)
+	case opAddListEntry:
+		return true, t.AddListEntry(ctx, *o.List)
+	case opRemoveListEntry:
+		return true, t.RemoveListEntry(ctx, *o.List)
+	case opPutMemory:
+		return true, t.PutMemory(ctx, *o.Memory)
+	}
+	return false, nil
 }
 
 // valid reports whether a decoded op has what its kind needs (a record from
