@@ -45,6 +45,14 @@ func memberNumCmd(name, what string, max int, desc string, do func(Service, stri
 	}
 }
 
+// checkExtSkill checks an agent and a skill name, in that order.
+func checkExtSkill(c *cmd, ext, sk string) string {
+	if r := checkExt(c, ext); r != "" {
+		return r
+	}
+	return checkSkill(c, sk)
+}
+
 func routingCommands() []*cmd {
 	return []*cmd{
 		memberNumCmd("nway_set_tier", "tier", acd.MaxTier, "set an agent's tier in a group (1 is offered first; kept across logins)", Service.SetTier),
@@ -55,10 +63,7 @@ func routingCommands() []*cmd {
 			min: 3, max: 3,
 			run: func(svc Service, c *cmd, a argv) string {
 				ext, sk := a.f[0], a.f[1]
-				if r := checkExt(c, ext); r != "" {
-					return r
-				}
-				if r := checkSkill(c, sk); r != "" {
+				if r := checkExtSkill(c, ext, sk); r != "" {
 					return r
 				}
 				n, good := parseUint(a.f[2], acd.MaxSkillLevel)
@@ -77,10 +82,7 @@ func routingCommands() []*cmd {
 			min: 2, max: 2,
 			run: func(svc Service, c *cmd, a argv) string {
 				ext, sk := a.f[0], a.f[1]
-				if r := checkExt(c, ext); r != "" {
-					return r
-				}
-				if r := checkSkill(c, sk); r != "" {
+				if r := checkExtSkill(c, ext, sk); r != "" {
 					return r
 				}
 				if err := svc.RemoveSkill(ext, sk); err != nil {

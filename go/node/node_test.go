@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -383,20 +384,7 @@ func TestPostgresDownAtStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Close()
-	admin, err := pgx.Connect(ctx, pgtest.AdminDSN())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close(ctx)
-	exec := func(sql string) {
-		t.Helper()
-		if _, err := admin.Exec(ctx, sql); err != nil {
-			t.Fatalf("%s: %v", sql, err)
-		}
-	}
-	exec(`ALTER DATABASE ` + name + ` ALLOW_CONNECTIONS false`)
-	exec(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '` + name + `'`)
-	defer exec(`ALTER DATABASE ` + name + ` ALLOW_CONNECTIONS true`)
+	restore := cutDatabase(t, name)
 
 	p := params(t, map[string]string{"db-dsn": dsn})
 	n, err := Start(p, Options{JournalLimit: 6, StartTimeout: 2 * time.Second})
@@ -445,7 +433,7 @@ func TestPostgresDownAtStart(t *testing.T) {
 		t.Fatal("refused agent_down logged the agent out")
 	}
 
-	exec(`ALTER DATABASE ` + name + ` ALLOW_CONNECTIONS true`)
+	restore()
 	conn, err := pgx.Connect(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)
@@ -469,23 +457,9 @@ func TestPostgresDownAtStart(t *testing.T) {
 // journal before loading, so the node comes back with them.
 func TestPostgresDownAcrossRestart(t *testing.T) {
 	name, dsn := pgtest.DB(t)
-	ctx := context.Background()
-	admin, err := pgx.Connect(ctx, pgtest.AdminDSN())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close(ctx)
-	exec := func(sql string) {
-		t.Helper()
-		if _, err := admin.Exec(ctx, sql); err != nil {
-			t.Fatalf("%s: %v", sql, err)
-		}
-	}
 	p := params(t, map[string]string{"db-dsn": dsn})
 	start(t, p).Stop() // migrations applied
-	exec(`ALTER DATABASE ` + name + ` ALLOW_CONNECTIONS false`)
-	exec(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '` + name + `'`)
-	defer exec(`ALTER DATABASE ` + name + ` ALLOW_CONNECTIONS true`)
+	restore := cutDatabase(t, name)
 
 	n, err := Start(p, Options{StartTimeout: time.Second})
 	if err != nil {
@@ -500,7 +474,7 @@ func TestPostgresDownAcrossRestart(t *testing.T) {
 		t.Errorf("stop with the database down took %v", d)
 	}
 
-	exec(`ALTER DATABASE ` + name + ` ALLOW_CONNECTIONS true`)
+	restore()
 	n = start(t, p)
 	defer n.Stop()
 	g, err := n.Service.Group("110")
@@ -510,4 +484,28 @@ func TestPostgresDownAcrossRestart(t *testing.T) {
 	if x, _ := n.Service.Extension("1000"); x.JobNumber != "7" {
 		t.Fatalf("after restart: extension %+v", x)
 	}
+}
+
+// cutDatabase makes database name refuse connections and ends the open ones
+// (PostgreSQL "down" for that database alone); the returned func, also run
+// at the test's end, lets connections in again.
+func cutDatabase(t *testing.T, name string) (restore func()) {
+	t.Helper()
+	ctx := context.Background()
+	admin, err := pgx.Connect(ctx, pgtest.AdminDSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	exec := func(sql string) {
+		t.Helper()
+		if _, err := admin.Exec(ctx, sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	exec(`ALTER DATABASE ` + name + ` ALLOW_CONNECTIONS false`)
+	exec(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '` + name + `'`)
+	var once sync.Once
+	restore = func() { once.Do(func() { exec(`ALTER DATABASE ` + name + ` ALLOW_CONNECTIONS true`) }) }
+	t.Cleanup(func() { restore(); admin.Close(ctx) })
+	return restore
 }

@@ -129,20 +129,7 @@ func TestPendingCDRsAfterPostgresOutage(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Close()
-	admin, err := pgx.Connect(ctx, pgtest.AdminDSN())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close(ctx)
-	exec := func(sql string) {
-		t.Helper()
-		if _, err := admin.Exec(ctx, sql); err != nil {
-			t.Fatalf("%s: %v", sql, err)
-		}
-	}
-	exec(`ALTER DATABASE ` + name + ` ALLOW_CONNECTIONS false`)
-	exec(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '` + name + `'`)
-	defer exec(`ALTER DATABASE ` + name + ` ALLOW_CONNECTIONS true`)
+	restore := cutDatabase(t, name)
 
 	// Short attempts, so that one starts after the live call below is
 	// journaled and its Flush writes that call's pending record too.
@@ -161,7 +148,7 @@ func TestPendingCDRsAfterPostgresOutage(t *testing.T) {
 	}
 	time.Sleep(time.Second)
 
-	exec(`ALTER DATABASE ` + name + ` ALLOW_CONNECTIONS true`)
+	restore()
 	conn, err := pgx.Connect(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)
