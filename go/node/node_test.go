@@ -509,3 +509,18 @@ func cutDatabase(t *testing.T, name string) (restore func()) {
 	t.Cleanup(func() { restore(); admin.Close(ctx) })
 	return restore
 }
+
+// Every list command, whatever its name, answers without a journal write.
+func TestListCommandsAreReadOnly(t *testing.T) {
+	for _, name := range []string{"nway_list_exts", "nway_list_groups", "nway_list_queue", "nway_list_skills", "nway_list_tiers",
+		"nway_list_group_options", "nwayacd_version", "nwayacd"} {
+		if !readOnly(name) {
+			t.Errorf("%s counted as a change", name)
+		}
+	}
+	for _, name := range []string{"nway_login", "nway_set_skill", "nway_add_ext", "nwayacd_transfer"} {
+		if readOnly(name) {
+			t.Errorf("%s counted as read-only", name)
+		}
+	}
+}
