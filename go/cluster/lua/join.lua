@@ -1,0 +1,10 @@
+-- join(node, nodeLeaseMs, addr) -> epoch
+-- A node (re)starting: a previous incarnation is reaped first (its calls
+-- died with it), then the node gets a new epoch that fences the old one.
+local node, nl, addr = ARGV[3], tonumber(ARGV[4]), ARGV[5]
+local t = now()
+if redis.call('EXISTS', nodeKey(node)) == 1 then reapNode(node, t) end
+local ep = redis.call('INCR', P .. 'epoch')
+redis.call('HSET', nodeKey(node), 'epoch', ep, 'hb', t, 'load', 0, 'addr', addr, 'joined', t)
+redis.call('ZADD', P .. 'nodes', t + nl, node)
+return ep
