@@ -35,6 +35,10 @@ const vipBand = 1e13
 // Rejoin and put back what it still holds before it acts on shared state.
 var ErrFenced = errors.New("cluster: this node was reaped (lease expired); rejoin")
 
+// ErrDup means the call is in the pool already (an Enqueue retried after a
+// lost reply).
+var ErrDup = errors.New("cluster: call already in the pool")
+
 //go:embed lua/*.lua
 var luaFS embed.FS
 
@@ -198,9 +202,6 @@ type Offer struct {
 	AgentNode   string // the node the agent's phone is registered on
 }
 
-func (o Offer) msg() string {
-	return "offer\t" + o.Call + "\t" + o.Agent + "\t" + strconv.FormatInt(o.Token, 10)
-}
 
 // Enqueue puts a call in the pool. ok: an agent was reserved at once (the
 // offer is this node's to make); else the call waits in its groups' queues
@@ -226,6 +227,8 @@ func (m *Member) Enqueue(ctx context.Context, c Call) (o Offer, ok bool, err err
 		return Offer{}, false, nil
 	case "fenced":
 		return Offer{}, false, ErrFenced
+	case "dup":
+		return Offer{}, false, ErrDup
 	default:
 		return Offer{}, false, fmt.Errorf("cluster: enqueue %s: %s", c.UUID, r[0])
 	}
@@ -263,7 +266,7 @@ func (m *Member) Result(ctx context.Context, o Offer, out Outcome, limit int, me
 	oc := [...]string{"answered", "noanswer", "failed"}[out]
 	ack := ""
 	if fromInbox {
-		ack = o.msg()
+		ack = "offer\t" + o.Call + "\t" + o.Agent + "\t" + strconv.FormatInt(o.Token, 10) + "\t" + m.Epoch()
 	}
 	r, err := sResult.Run(ctx, m.rdb, nil, m.args(m.o.Node, o.Call, o.Agent, o.Token, oc, limit, ms(memory), ack)...).Slice()
 	if err != nil {
@@ -348,19 +351,24 @@ func (m *Member) Restore(ctx context.Context, c Call, ext string) (Offer, error)
 type Msg struct {
 	Kind  string // "offer": make this offer; "revoke": the pool took it back
 	Offer Offer
+	Epoch string // the incarnation it is for; Current says whether that is this one
 	raw   string
 }
 
+// Current reports whether msg is for this incarnation (a message queued
+// for an earlier one must not be acted on).
+func (m *Member) Current(msg Msg) bool { return msg.Epoch == m.Epoch() }
+
 func parseMsg(s string) (Msg, bool) {
 	f := strings.Split(s, "\t")
-	if len(f) != 4 {
+	if len(f) != 5 {
 		return Msg{}, false
 	}
 	tok, err := strconv.ParseInt(f[3], 10, 64)
 	if err != nil {
 		return Msg{}, false
 	}
-	return Msg{Kind: f[0], Offer: Offer{Call: f[1], Agent: f[2], Token: tok}, raw: s}, true
+	return Msg{Kind: f[0], Offer: Offer{Call: f[1], Agent: f[2], Token: tok}, Epoch: f[4], raw: s}, true
 }
 
 // Next waits up to wait for the next instruction for this node. A message

@@ -337,8 +337,12 @@ func TestClusterWrapUpEndsByTick(t *testing.T) {
 	ctx := context.Background()
 	mustReady(t, a, "1001", "g")
 	o, _ := mustEnqueue(t, a, Call{UUID: "c1", Groups: []string{"g"}})
-	a.Result(ctx, o, Answered, 3, 0, false)
-	a.Finish(ctx, "c1", 200*time.Millisecond)
+	if r, err := a.Result(ctx, o, Answered, 3, 0, false); err != nil || !r.Talking {
+		t.Fatalf("%+v %v", r, err)
+	}
+	if err := a.Finish(ctx, "c1", 200*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
 	if _, ok := mustEnqueue(t, a, Call{UUID: "c2", Groups: []string{"g"}}); ok {
 		t.Fatal("offered during wrap-up")
 	}

@@ -10,7 +10,7 @@ local t = now()
 if not alive(node, epoch) then return {'fenced'} end
 local c = callKey(uuid)
 if redis.call('EXISTS', c) == 1 then return {'dup'} end
-redis.call('HSET', c, 'node', node, 'caller', caller, 'groups', groups, 'score', score, 'state', 'waiting', 'arrived', t)
+redis.call('HSET', c, 'node', node, 'epoch', epoch, 'caller', caller, 'groups', groups, 'score', score, 'state', 'waiting', 'arrived', t)
 redis.call('SADD', nodeKey(node) .. ':calls', uuid)
 local cg = {}
 for _, g in ipairs(split(groups)) do cg[g] = true end
@@ -22,7 +22,7 @@ local function try(ext)
 	local member = false
 	for _, g in ipairs(split(h[2])) do if cg[g] then member = true end end
 	if not member then return nil end
-	return {'offer', ext, tostring(reserve(ext, uuid, t)), h[3] or ''}
+	return {'offer', ext, reserve(ext, uuid, t), h[3] or ''}
 end
 
 if memFirst == '1' and caller ~= '' then
@@ -45,6 +45,6 @@ for k = 0, #cands - 1 do
 end
 local ext, tok = matchCall(uuid, t)
 if ext then
-	return {'offer', ext, tostring(tok), redis.call('HGET', agentKey(ext), 'node') or ''}
+	return {'offer', ext, tok, redis.call('HGET', agentKey(ext), 'node') or ''}
 end
 return {'queued'}

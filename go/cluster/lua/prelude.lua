@@ -26,9 +26,12 @@ local function alive(node, epoch)
 	return redis.call('HGET', nodeKey(node), 'epoch') == epoch
 end
 
-local function notify(node, kind, uuid, ext, tok)
-	if node then
-		redis.call('RPUSH', P .. 'inbox:' .. node, kind .. '\t' .. uuid .. '\t' .. ext .. '\t' .. tok)
+-- notify tells the node holding uuid (for the incarnation that queued it:
+-- a message that outlives a rejoin is dropped by its epoch).
+local function notify(kind, uuid, ext, tok)
+	local h = redis.call('HMGET', callKey(uuid), 'node', 'epoch')
+	if h[1] then
+		redis.call('RPUSH', P .. 'inbox:' .. h[1], kind .. '\t' .. uuid .. '\t' .. ext .. '\t' .. tok .. '\t' .. h[2])
 	end
 end
 
@@ -44,7 +47,8 @@ end
 -- the queues and the agent out of the idle sets. Every later write about
 -- this offer names the token and is refused when it is not current.
 local function reserve(ext, uuid, t)
-	local tok = redis.call('INCR', P .. 'token')
+	-- A string: Lua would print a number this large as 1.79e+15.
+	local tok = string.format('%d', redis.call('INCR', P .. 'token'))
 	local a = agentKey(ext)
 	unidle(ext, split(redis.call('HGET', a, 'groups')))
 	redis.call('HSET', a, 'state', 'offered', 'call', uuid, 'token', tok)
@@ -89,7 +93,7 @@ local function matchAgent(ext, t)
 	local u = bestCall(groups)
 	if u then
 		local tok = reserve(ext, u, t)
-		notify(redis.call('HGET', callKey(u), 'node'), 'offer', u, ext, tok)
+		notify('offer', u, ext, tok)
 		return
 	end
 	local since = redis.call('HGET', a, 'since') or t
@@ -114,7 +118,7 @@ local function requeue(uuid, t)
 	local c = callKey(uuid)
 	redis.call('HDEL', c, 'agent', 'token')
 	local ext, tok = matchCall(uuid, t)
-	if ext then notify(redis.call('HGET', c, 'node'), 'offer', uuid, ext, tok) end
+	if ext then notify('offer', uuid, ext, tok) end
 end
 
 -- freeAgent: ext's call is over; wrap-up (ms) or idle at once.
@@ -141,7 +145,7 @@ local function release(ext, t)
 	if not h[1] then return end
 	local c = callKey(h[1])
 	if redis.call('HGET', c, 'token') == h[2] then
-		notify(redis.call('HGET', c, 'node'), 'revoke', h[1], ext, h[2])
+		notify('revoke', h[1], ext, h[2])
 		requeue(h[1], t)
 	end
 end

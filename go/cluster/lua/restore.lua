@@ -7,13 +7,13 @@ if not alive(node, epoch) then return {'fenced'} end
 local a = agentKey(ext)
 local h = redis.call('HMGET', a, 'state', 'call', 'groups')
 if (h[1] == 'offered' or h[1] == 'talking' or h[1] == 'lost') and h[2] ~= uuid then return {'conflict'} end
-local tok = redis.call('INCR', P .. 'token')
+local tok = string.format('%d', redis.call('INCR', P .. 'token'))
 local c = callKey(uuid)
-redis.call('HSET', c, 'node', node, 'caller', caller, 'groups', groups, 'score', score, 'state', 'bridged', 'arrived', t, 'agent', ext, 'token', tok)
+redis.call('HSET', c, 'node', node, 'epoch', epoch, 'caller', caller, 'groups', groups, 'score', score, 'state', 'bridged', 'arrived', t, 'agent', ext, 'token', tok)
 redis.call('SADD', nodeKey(node) .. ':calls', uuid)
 unidle(ext, split(h[3]))
 redis.call('ZREM', P .. 'wrap', ext)
 redis.call('ZREM', P .. 'res', ext)
 redis.call('HDEL', a, 'off')
 redis.call('HSET', a, 'state', 'talking', 'call', uuid, 'token', tok)
-return {'ok', tostring(tok)}
+return {'ok', tok}
