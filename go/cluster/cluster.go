@@ -202,7 +202,6 @@ type Offer struct {
 	AgentNode   string // the node the agent's phone is registered on
 }
 
-
 // Enqueue puts a call in the pool. ok: an agent was reserved at once (the
 // offer is this node's to make); else the call waits in its groups' queues
 // until an agent frees up anywhere, and the offer arrives through Next.
