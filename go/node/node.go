@@ -94,7 +94,7 @@ type Node struct {
 	wg        sync.WaitGroup
 	dbErr     atomic.Pointer[string] // the last load failure, for status
 
-	cluster   *membership // cluster-redis: this node in the shared pool (cluster.go)
+	cluster *membership // cluster-redis: this node in the shared pool (cluster.go)
 
 	syncWait func(time.Duration) // benchmarks observe the durability wait
 	serving  chan struct{}       // closed once the service runs
