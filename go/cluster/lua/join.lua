@@ -4,12 +4,15 @@
 local node, nl, addr = ARGV[3], tonumber(ARGV[4]), ARGV[5]
 local t = now()
 if redis.call('EXISTS', nodeKey(node)) == 1 then reapNode(node, t) end
--- Counters start from the clock, so that a Redis that lost its data (a
--- restart without persistence) never hands out an epoch or token again.
-for _, k in ipairs({'epoch', 'token'}) do
-	if redis.call('EXISTS', P .. k) == 0 then redis.call('SET', P .. k, t * 1000) end
-end
+-- Epochs, like tokens, never fall below the clock: a Redis that lost its
+-- data (a restart without persistence, a failover to a replica behind)
+-- never hands one out again.
 local ep = redis.call('INCR', P .. 'epoch')
+if ep < t * 1000 then
+	ep = t * 1000
+	redis.call('SET', P .. 'epoch', ep)
+end
+ep = string.format('%d', ep)
 redis.call('HSET', nodeKey(node), 'epoch', ep, 'hb', t, 'load', 0, 'addr', addr, 'joined', t)
 redis.call('ZADD', P .. 'nodes', t + nl, node)
 return ep

@@ -46,9 +46,20 @@ end
 -- reserve grants ext to uuid: a new fencing token, a lease, the call out of
 -- the queues and the agent out of the idle sets. Every later write about
 -- this offer names the token and is refused when it is not current.
+-- nextToken: a fencing token, never below the clock (ms × 1000), so that a
+-- failover to a replica that missed the last grants cannot hand one out
+-- again. A string: Lua would print a number this large as 1.79e+15.
+local function nextToken(t)
+	local tok = redis.call('INCR', P .. 'token')
+	if tok < t * 1000 then
+		tok = t * 1000
+		redis.call('SET', P .. 'token', tok)
+	end
+	return string.format('%d', tok)
+end
+
 local function reserve(ext, uuid, t)
-	-- A string: Lua would print a number this large as 1.79e+15.
-	local tok = string.format('%d', redis.call('INCR', P .. 'token'))
+	local tok = nextToken(t)
 	local a = agentKey(ext)
 	unidle(ext, split(redis.call('HGET', a, 'groups')))
 	redis.call('HSET', a, 'state', 'offered', 'call', uuid, 'token', tok)

@@ -7,7 +7,7 @@ if not alive(node, epoch) then return {'fenced'} end
 local a = agentKey(ext)
 local h = redis.call('HMGET', a, 'state', 'call', 'groups')
 if (h[1] == 'offered' or h[1] == 'talking' or h[1] == 'lost') and h[2] ~= uuid then return {'conflict'} end
-local tok = string.format('%d', redis.call('INCR', P .. 'token'))
+local tok = nextToken(t)
 local c = callKey(uuid)
 redis.call('HSET', c, 'node', node, 'epoch', epoch, 'caller', caller, 'groups', groups, 'score', score, 'state', 'bridged', 'arrived', t, 'agent', ext, 'token', tok)
 redis.call('SADD', nodeKey(node) .. ':calls', uuid)
