@@ -64,6 +64,7 @@ var (
 	sRestore = script("restore")
 	sAudit   = script("audit")
 	sLeave   = script("leave")
+	sConfirm = script("confirm")
 )
 
 // Options configure one member.
@@ -77,9 +78,6 @@ type Options struct {
 	NodeLease time.Duration
 	// Tick is the heartbeat (and reaper) period; default NodeLease/3.
 	Tick time.Duration
-	// OfferLease bounds a reservation the holding node never reports on
-	// (offer timeout + grace); default 60 s.
-	OfferLease time.Duration
 }
 
 func (o *Options) fill() {
@@ -92,16 +90,12 @@ func (o *Options) fill() {
 	if o.Tick <= 0 {
 		o.Tick = o.NodeLease / 3
 	}
-	if o.OfferLease <= 0 {
-		o.OfferLease = 60 * time.Second
-	}
 }
 
 // Member is this node in the pool. Safe for concurrent use.
 type Member struct {
 	rdb   redis.UniversalClient
 	o     Options
-	lease string
 	epoch atomic.Value // string
 }
 
@@ -112,7 +106,7 @@ func Join(ctx context.Context, rdb redis.UniversalClient, o Options) (*Member, e
 		return nil, fmt.Errorf("cluster: bad node id %q", o.Node)
 	}
 	o.fill()
-	m := &Member{rdb: rdb, o: o, lease: ms(o.OfferLease)}
+	m := &Member{rdb: rdb, o: o}
 	m.epoch.Store("")
 	if err := m.Rejoin(ctx); err != nil {
 		return nil, err
@@ -130,7 +124,11 @@ func (m *Member) Epoch() string { return m.epoch.Load().(string) }
 // agents are gone from the pool; the caller puts back what it still holds
 // (Enqueue, Restore, Agent).
 func (m *Member) Rejoin(ctx context.Context) error {
-	ep, err := sJoin.Run(ctx, m.rdb, nil, m.args(m.o.Node, ms(m.o.NodeLease), m.o.Addr)...).Int64()
+	rejoin := "0"
+	if m.Epoch() != "" {
+		rejoin = "1"
+	}
+	ep, err := sJoin.Run(ctx, m.rdb, nil, m.args(m.o.Node, ms(m.o.NodeLease), m.o.Addr, rejoin)...).Int64()
 	if err != nil {
 		return fmt.Errorf("cluster: join: %w", err)
 	}
@@ -139,13 +137,14 @@ func (m *Member) Rejoin(ctx context.Context) error {
 }
 
 func (m *Member) args(a ...any) []any {
-	return append([]any{m.o.Prefix, m.lease}, a...)
+	return append([]any{m.o.Prefix, "0"}, a...)
 }
 
 func ms(d time.Duration) string { return strconv.FormatInt(d.Milliseconds(), 10) }
 
 // Tick renews the lease (load is what status shows) and reaps for the pool:
-// nodes whose lease expired, reservations past their lease, wrap-ups due.
+// nodes whose lease expired (with the reservations of their calls), the
+// end of a hold after a data loss, wrap-ups due.
 // It returns the nodes it reaped, or ErrFenced.
 func (m *Member) Tick(ctx context.Context, load int) ([]string, error) {
 	r, err := sTick.Run(ctx, m.rdb, nil, m.args(m.o.Node, m.Epoch(), ms(m.o.NodeLease), load)...).Slice()
@@ -304,7 +303,10 @@ const (
 
 // AgentResult is the agent's state after an operation.
 type AgentResult struct {
-	State string // idle, offered, talking, away, wrap, lost, off; busy = refused (on a call)
+	// State is idle, offered, talking, away, wrap, lost or off; busy: refused
+	// (on a call); held: Ready refused during the hold after a data loss
+	// (the agent is away; ask again after it).
+	State string
 	Offer *Offer // set when Ready reserved it at once (the holding node is told)
 }
 
@@ -388,6 +390,17 @@ func (m *Member) Next(ctx context.Context, wait time.Duration) (Msg, bool, error
 		return Msg{}, false, fmt.Errorf("cluster: inbox: bad message %q", s)
 	}
 	return msg, true, nil
+}
+
+// Confirm checks, before an offer from the inbox is rung, that its grant is
+// still current (one round trip; an offer Enqueue returned needs none). A
+// false answer means: do not ring; the message is dropped.
+func (m *Member) Confirm(ctx context.Context, msg Msg) (bool, error) {
+	n, err := sConfirm.Run(ctx, m.rdb, nil, m.args(m.o.Node, msg.Offer.Call, msg.Offer.Agent, msg.Offer.Token, msg.raw)...).Int()
+	if err != nil {
+		return false, fmt.Errorf("cluster: confirm %s: %w", msg.Offer.Call, err)
+	}
+	return n == 1, nil
 }
 
 // Pending returns the messages taken but not yet acknowledged.

@@ -73,8 +73,21 @@ func TestClusterSentinelFailover(t *testing.T) {
 	ctx := context.Background()
 	m := join(t, rdb, "s:", "a", Options{})
 	mustReady(t, m, "1001", "g")
-	// Let the replica catch up, then kill the master.
-	time.Sleep(300 * time.Millisecond)
+	// Kill the master once Sentinel knows a replica in sync (it learns of
+	// replicas from the master's INFO, every 10 s).
+	sc := redis.NewSentinelClient(&redis.Options{Addr: "127.0.0.1:" + strconv.Itoa(sp)})
+	defer sc.Close()
+	known := false
+	for i := 0; i < 300 && !known; i++ {
+		rs, _ := sc.Replicas(ctx, "acd").Result()
+		for _, r := range rs {
+			known = known || r["master-link-status"] == "ok" && r["flags"] == "slave"
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !known {
+		t.Fatal("Sentinel learnt of no replica in 15 s")
+	}
 	master.Process.Kill()
 	deadline := time.Now().Add(20 * time.Second)
 	var last error
@@ -94,7 +107,7 @@ func TestClusterSentinelFailover(t *testing.T) {
 	if last != nil {
 		t.Fatalf("no heartbeat through Sentinel 20 s after the master died: %v", last)
 	}
-	addr, err := redis.NewSentinelClient(&redis.Options{Addr: "127.0.0.1:" + strconv.Itoa(sp)}).GetMasterAddrByName(ctx, "acd").Result()
+	addr, err := sc.GetMasterAddrByName(ctx, "acd").Result()
 	if err != nil || addr[1] != strconv.Itoa(rp) {
 		t.Fatalf("master after failover: %v %v, want port %d", addr, err, rp)
 	}

@@ -1,5 +1,6 @@
 -- agent(node, epoch, ext, op, groups, arg) -> {state}
--- ops: ready (idle now; may be reserved at once), away (not ready), off
+-- ops: ready (idle now; may be reserved at once; 'held' during a hold:
+-- ask again after it), away (not ready), off
 -- (logged out or unregistered), legend (the agent's leg of call arg ended,
 -- seen by the node its phone is on). ready and away register the agent on
 -- node with its groups.
@@ -34,7 +35,13 @@ redis.call('SADD', nodeKey(node) .. ':agents', ext)
 unidle(ext, split(h[4]))
 redis.call('ZREM', P .. 'wrap', ext)
 redis.call('HSET', a, 'node', node, 'groups', groups)
-if op == 'ready' then
+if op == 'ready' and held() then
+	-- After a data loss an agent is ready again only once the hold is over:
+	-- by then every ring under a lost grant has begun, so its node knows
+	-- whether the phone is free. The node asks again.
+	redis.call('HSET', a, 'state', 'away')
+	return {'held'}
+elseif op == 'ready' then
 	if st ~= 'idle' then redis.call('HSET', a, 'since', t) end
 	redis.call('HSET', a, 'state', 'idle', 'noans', 0)
 	matchAgent(ext, t)

@@ -16,7 +16,7 @@ local cg = {}
 for _, g in ipairs(split(groups)) do cg[g] = true end
 
 local function try(ext)
-	if not ext then return nil end
+	if not ext or held() then return nil end
 	local h = redis.call('HMGET', agentKey(ext), 'state', 'groups', 'node')
 	if h[1] ~= 'idle' then return nil end
 	local member = false

@@ -1,9 +1,8 @@
 -- Shared by every script (prepended). ARGV[1] is the key prefix, ARGV[2]
--- the reservation lease in ms. Keys are built here rather than passed in
+-- is reserved. Keys are built here rather than passed in
 -- KEYS: the pool is one standalone or Sentinel-managed Redis, never a
 -- sharded Redis Cluster (see docs/cluster.md).
 local P = ARGV[1]
-local LEASE = tonumber(ARGV[2])
 
 -- Server time, so that every lease is measured by one clock.
 local function now()
@@ -19,6 +18,14 @@ local function split(s)
 end
 
 local function nodeKey(n) return P .. 'node:' .. n end
+
+-- held: no grant until the hold ends. Set when Redis lost its data, for one
+-- lease, so that every node has noticed (and stopped ringing under grants
+-- of the lost state) before an agent is granted again. It lasts until a
+-- tick ends it and matches what waits in the same step.
+local function held()
+	return redis.call('EXISTS', P .. 'hold') == 1
+end
 local function agentKey(e) return P .. 'agent:' .. e end
 local function callKey(u) return P .. 'call:' .. u end
 
@@ -66,7 +73,7 @@ local function reserve(ext, uuid, t)
 	local c = callKey(uuid)
 	unwait(uuid, split(redis.call('HGET', c, 'groups')))
 	redis.call('HSET', c, 'state', 'offered', 'agent', ext, 'token', tok)
-	redis.call('ZADD', P .. 'res', t + LEASE, ext)
+	redis.call('ZADD', P .. 'res', t, ext)
 	return tok
 end
 
@@ -101,14 +108,18 @@ end
 local function matchAgent(ext, t)
 	local a = agentKey(ext)
 	local groups = split(redis.call('HGET', a, 'groups'))
-	local u = bestCall(groups)
+	local u = nil
+	if not held() then u = bestCall(groups) end
 	if u then
 		local tok = reserve(ext, u, t)
 		notify('offer', u, ext, tok)
 		return
 	end
 	local since = redis.call('HGET', a, 'since') or t
-	for _, g in ipairs(groups) do redis.call('ZADD', P .. 'idle:' .. g, since, ext) end
+	for _, g in ipairs(groups) do
+		redis.call('ZADD', P .. 'idle:' .. g, since, ext)
+		redis.call('SADD', P .. 'groups', g)
+	end
 end
 
 -- matchCall: uuid waits (again). The longest-idle agent of its groups takes
@@ -116,11 +127,15 @@ end
 local function matchCall(uuid, t)
 	local c = callKey(uuid)
 	local groups = split(redis.call('HGET', c, 'groups'))
-	local ext = longestIdle(groups)
+	local ext = nil
+	if not held() then ext = longestIdle(groups) end
 	if ext then return ext, reserve(ext, uuid, t) end
 	local score = redis.call('HGET', c, 'score')
 	redis.call('HSET', c, 'state', 'waiting')
-	for _, g in ipairs(groups) do redis.call('ZADD', P .. 'wait:' .. g, score, uuid) end
+	for _, g in ipairs(groups) do
+		redis.call('ZADD', P .. 'wait:' .. g, score, uuid)
+		redis.call('SADD', P .. 'groups', g)
+	end
 	return nil
 end
 
