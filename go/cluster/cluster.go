@@ -97,6 +97,9 @@ type Member struct {
 	rdb   redis.UniversalClient
 	o     Options
 	epoch atomic.Value // string
+
+	replay atomic.Bool // Next failed: deliver the processing list again
+	again  []Msg       // Next's goroutine only
 }
 
 // Join registers the node (reaping a previous incarnation of the same id,
@@ -376,12 +379,30 @@ func parseMsg(s string) (Msg, bool) {
 // stays in the node's processing list until acknowledged (Result with
 // fromInbox, or Ack), so a connection lost mid-way loses nothing: Pending
 // returns them again.
+//
+// Next is for one goroutine at a time. After an error it first returns
+// again what the processing list holds (a reply lost with the connection
+// leaves its message there): the caller ignores what it has seen.
 func (m *Member) Next(ctx context.Context, wait time.Duration) (Msg, bool, error) {
+	if m.replay.Load() {
+		pend, err := m.Pending(ctx)
+		if err != nil {
+			return Msg{}, false, err
+		}
+		m.replay.Store(false)
+		m.again = append(m.again[:0], pend...)
+	}
+	if len(m.again) > 0 {
+		msg := m.again[0]
+		m.again = m.again[1:]
+		return msg, true, nil
+	}
 	s, err := m.rdb.BLMove(ctx, m.o.Prefix+"inbox:"+m.o.Node, m.o.Prefix+"proc:"+m.o.Node, "LEFT", "RIGHT", wait).Result()
 	if errors.Is(err, redis.Nil) {
 		return Msg{}, false, nil
 	}
 	if err != nil {
+		m.replay.Store(true)
 		return Msg{}, false, fmt.Errorf("cluster: inbox: %w", err)
 	}
 	msg, ok := parseMsg(s)

@@ -385,3 +385,54 @@ func TestClusterWrapUpEndsByTick(t *testing.T) {
 		t.Fatalf("%+v", msg)
 	}
 }
+
+// A message taken from the inbox whose reply was lost stays in the
+// processing list; after an error Next delivers it again, and Confirm says
+// whether its grant still holds.
+func TestClusterInboxRedeliversAfterAnError(t *testing.T) {
+	rd := startPrivateRedis(t)
+	px := newProxy(t, rd.Addr())
+	rdb, err := NewClient(RedisConfig{Addrs: []string{px.Addr()}, IOTimeout: 300 * time.Millisecond, DialTimeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rdb.Close()
+	ctx := context.Background()
+	a, b := join(t, rdb, "i:", "a", Options{}), join(t, rdb, "i:", "b", Options{})
+	mustEnqueue(t, b, Call{UUID: "c1", Groups: []string{"g"}})
+	mustReady(t, a, "1001", "g")
+	// Take the message as Next does, but lose it (as if the reply was lost).
+	if _, err := rdb.LMove(ctx, "i:inbox:b", "i:proc:b", "LEFT", "RIGHT").Result(); err != nil {
+		t.Fatal(err)
+	}
+	px.Cut()
+	if _, _, err := b.Next(ctx, time.Second); err == nil {
+		t.Fatal("Next through a cut proxy succeeded")
+	}
+	px.Restore()
+	var msg Msg
+	for i := 0; i < 20; i++ {
+		m, ok, err := b.Next(ctx, time.Second)
+		if err == nil && ok {
+			msg = m
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if msg.Offer.Call != "c1" || msg.Offer.Agent != "1001" {
+		t.Fatalf("redelivered %+v", msg)
+	}
+	if ok, err := b.Confirm(ctx, msg); err != nil || !ok {
+		t.Fatalf("confirm of a current grant: %v %v", ok, err)
+	}
+	// The agent logs out: the grant is released and no longer confirmed.
+	if _, err := a.Agent(ctx, "1001", Off, nil, ""); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := b.Confirm(ctx, msg); ok {
+		t.Fatal("a released grant was confirmed")
+	}
+	if pend, _ := b.Pending(ctx); len(pend) != 0 {
+		t.Fatalf("a refused offer stays pending: %+v", pend)
+	}
+}
