@@ -220,6 +220,9 @@ func (e *Engine) step(c *call) Step {
 	g := c.g
 	switch c.phase {
 	case phaseWaiting:
+		if c.cb { // the caller asked to be called back: its session hangs up
+			return Step{Kind: StepHangup, Cause: "NORMAL_CLEARING", Result: ResultCallback}
+		}
 		if n := g.giveUp.BusyRingTimes; n > 0 && g.rings.Busy != "" && c.plays >= n {
 			e.end(c, ResultGaveUp) // the session is asking: no need to wake it
 			return e.step(c)
@@ -659,6 +662,7 @@ func (e *Engine) Leave(uuid string) bool {
 	case phaseWaiting, phaseCallback:
 		if c.cb && !c.left { // the caller hung up to be called back
 			c.left = true
+			e.reexamine(c) // it was held while the caller was on the line
 			return true
 		}
 		e.end(c, ResultAbandoned) // a callback the service gives up, or a caller gone

@@ -135,6 +135,9 @@ type call struct {
 	cbNumber    string    // the number to call back
 	cbTries     int       // callback attempts made
 	cbHold      time.Time // a failed callback is not offered again before this
+	cbEntry     bool      // the caller pressed the callback key and is keying in a number
+	cbDigits    []byte    // the digits keyed in so far
+	cbEntryGen  uint64    // the entry's timer generation
 }
 
 func (c *call) view() CallView {

@@ -188,6 +188,9 @@ func randomRun(t *testing.T, seed uint64, ops int, routing bool) {
 			}
 		case StepHangup, StepDone:
 			s.done = true
+			if st.Result == ResultCallback {
+				seen["callback"]++
+			}
 		}
 	}
 
@@ -230,9 +233,11 @@ func randomRun(t *testing.T, seed uint64, ops int, routing bool) {
 			case 5:
 				id, s := anySession()
 				if s != nil && !s.done && !s.bridge {
-					st, err := e.Key(id, []string{"9", "1", "2"}[rng.IntN(3)])
+					st, err := e.Key(id, []string{"9", "1", "2", "#", "3"}[rng.IntN(5)])
 					if err == nil && st.Kind != 0 {
-						seen[string(st.Result)]++ // exit or callback
+						if st.Result != ResultCallback { // apply counts those
+							seen[string(st.Result)]++ // exit
+						}
 						apply(id, s, st, nil)
 					}
 				}

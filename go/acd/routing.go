@@ -4,6 +4,8 @@ import (
 	"math"
 	"slices"
 	"time"
+
+	"github.com/nwayacd/mod_nwayacd/go/ident"
 )
 
 // GroupOptions are a group's routing and queue options beyond the seed's
@@ -48,6 +50,9 @@ type GroupOptions struct {
 	// answer; CallbackRetryDelay apart (0 = DefaultCallbackRetryDelay).
 	CallbackRetries    int
 	CallbackRetryDelay time.Duration
+	// CallbackGateway is the gateway callbacks are dialled through
+	// ("sofia/gateway/<gw>/<number>"); "" = as an extension is reached.
+	CallbackGateway string
 }
 
 func (o GroupOptions) clone() GroupOptions {
@@ -83,6 +88,11 @@ func (e *Engine) setOptions(g *group, o GroupOptions) error {
 	}
 	if o.CallbackRetries < 0 || o.CallbackRetryDelay < 0 {
 		return Errorf(ErrBadArgument, "negative callback option")
+	}
+	if o.CallbackGateway != "" {
+		if err := ident.Gateway(o.CallbackGateway); err != nil {
+			return Errorf(ErrBadArgument, "%v", err)
+		}
 	}
 	skills, err := e.resolve(nil, o.Skills)
 	if err != nil {
@@ -743,8 +753,8 @@ func (e *Engine) Position(uuid string) (pos int, ewt time.Duration, known, ok bo
 // Key is the caller pressing a DTMF digit while in the queue. The group's
 // exit key ends the call with result exit (the session returns to the
 // dialplan, which routes it on, e.g. to voicemail) and returns that step;
-// its callback key, while the call waits unoffered, is RequestCallback at
-// the caller's number; any other digit, or a call not waiting, returns a
+// its callback key, while the call waits unoffered, starts a callback
+// request (callback_entry.go: a number may follow, ended by #); any other digit, or a call not waiting, returns a
 // zero Step: carry on.
 func (e *Engine) Key(uuid, digit string) (Step, error) {
 	c := e.calls[uuid]
@@ -757,8 +767,15 @@ func (e *Engine) Key(uuid, digit string) (Step, error) {
 	if !validDigit(digit) {
 		return Step{}, Errorf(ErrBadArgument, "%q is not a DTMF digit", digit)
 	}
-	if c.kind == kindQueued && c.g.opt.CallbackKey != "" && digit == c.g.opt.CallbackKey && c.phase == phaseWaiting && c.agent == nil {
-		return e.RequestCallback(uuid, "")
+	if c.cbEntry {
+		if c.phase != phaseWaiting || c.agent != nil || c.cb { // offered meanwhile: the caller is served
+			c.cbEntry = false
+		} else {
+			return e.callbackDigit(c, digit)
+		}
+	}
+	if c.kind == kindQueued && c.g.opt.CallbackKey != "" && digit == c.g.opt.CallbackKey && c.phase == phaseWaiting && c.agent == nil && !c.cb {
+		return e.startCallbackEntry(c)
 	}
 	if c.kind != kindQueued || c.g.opt.ExitKey == "" || digit != c.g.opt.ExitKey {
 		return Step{}, nil
