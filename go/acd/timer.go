@@ -9,12 +9,12 @@ import (
 type timerKind uint8
 
 const (
-	tOffer     timerKind = iota + 1 // an offer was not reported in time
-	tWrapUp                         // wrap-up is over
-	tMaxWait                        // a waiting call reached its group's maximum wait
-	tReexamine                      // a waiting call's skills relax, a tier joins, or it overflows
-	tCallback                       // a callback attempt was not reported in time
-	tCallbackEntry                  // a caller keying in a callback number stopped
+	tOffer         timerKind = iota + 1 // an offer was not reported in time
+	tWrapUp                             // wrap-up is over
+	tMaxWait                            // a waiting call reached its group's maximum wait
+	tReexamine                          // a waiting call's skills relax, a tier joins, or it overflows
+	tCallback                           // a callback attempt was not reported in time
+	tCallbackEntry                      // a caller keying in a callback number stopped
 )
 
 // timer entries are never removed: each carries the generation of its owner
