@@ -12,12 +12,17 @@ type routingOverlay struct {
 	members map[[2]string]MemberConfig // (ext, group)
 	skills  map[[2]string]Skill        // (ext, name)
 	options map[string]GroupOptions
+	cbs     map[string]Callback // pending callbacks by uuid
 }
 
 var _ RoutingWriter = (*Overlay)(nil)
 
 func newRoutingOverlay(snap Snapshot) routingOverlay {
-	r := routingOverlay{members: map[[2]string]MemberConfig{}, skills: map[[2]string]Skill{}, options: map[string]GroupOptions{}}
+	r := routingOverlay{members: map[[2]string]MemberConfig{}, skills: map[[2]string]Skill{}, options: map[string]GroupOptions{},
+		cbs: map[string]Callback{}}
+	for _, c := range snap.Callbacks {
+		r.cbs[c.UUID] = c
+	}
 	for _, m := range snap.MemberConfigs {
 		r.members[[2]string{m.Ext, m.Group}] = m
 	}
@@ -45,6 +50,12 @@ func (r *routingOverlay) fill(s *Snapshot) {
 		s.GroupOptions = append(s.GroupOptions, o)
 	}
 	slices.SortFunc(s.GroupOptions, func(a, b GroupOptions) int { return cmp.Compare(a.Group, b.Group) })
+	for _, c := range r.cbs {
+		s.Callbacks = append(s.Callbacks, c)
+	}
+	slices.SortFunc(s.Callbacks, func(a, b Callback) int {
+		return cmp.Or(a.CallinTime.Compare(b.CallinTime), cmp.Compare(a.UUID, b.UUID))
+	})
 }
 
 func (r *routingOverlay) dropGroup(group string) {
@@ -110,5 +121,22 @@ func (o *Overlay) ClearExtensionRouting(_ context.Context, ext string) error {
 // ClearGroupRouting forgets a group's options and tiers.
 func (o *Overlay) ClearGroupRouting(_ context.Context, group string) error {
 	o.routing.dropGroup(group)
+	return nil
+}
+
+var _ CallbackWriter = (*Overlay)(nil)
+
+// PutCallback keeps a pending callback.
+func (o *Overlay) PutCallback(_ context.Context, c Callback) error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	o.routing.cbs[c.UUID] = c
+	return nil
+}
+
+// DeleteCallback forgets a pending callback; absent is fine.
+func (o *Overlay) DeleteCallback(_ context.Context, uuid string) error {
+	delete(o.routing.cbs, uuid)
 	return nil
 }

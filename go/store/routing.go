@@ -55,6 +55,7 @@ type GroupOptions struct {
 	CallbackAgentFirst bool
 	CallbackRetries    int
 	CallbackRetryDelay time.Duration
+	CallbackGateway    string
 }
 
 // RoutingWriter is every write of the routing records. Each is idempotent
@@ -118,7 +119,7 @@ func (o GroupOptions) Validate() error {
 	if len(o.Skills) > MaxSkillsText {
 		return rejectf("group %s: skills longer than %d bytes", o.Group, MaxSkillsText)
 	}
-	if len(o.OverflowGroup) > MaxNumber || len(o.ExitKey) > 1 || len(o.CallbackKey) > 1 {
+	if len(o.OverflowGroup) > MaxNumber || len(o.ExitKey) > 1 || len(o.CallbackKey) > 1 || len(o.CallbackGateway) > 64 {
 		return rejectf("group %s: overflow group or key too long", o.Group)
 	}
 	return nil

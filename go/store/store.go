@@ -139,6 +139,7 @@ type Snapshot struct {
 	MemberConfigs []MemberConfig
 	Skills        []Skill
 	GroupOptions  []GroupOptions
+	Callbacks     []Callback // pending callbacks (not configuration: Sync ignores them)
 }
 
 // NewID returns a random 128-bit id in hex, for AgentLog.ID.

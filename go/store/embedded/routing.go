@@ -2,9 +2,11 @@ package embedded
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -17,6 +19,7 @@ var (
 	bMemberCfg   = []byte("member_config") // ext \0 group → MemberConfig
 	bSkill       = []byte("skill")         // ext \0 skill → Skill
 	bGroupOption = []byte("group_option")  // group → GroupOptions
+	bCallback    = []byte("callback")      // uuid → Callback (pending)
 )
 
 var _ store.RoutingWriter = (*Store)(nil)
@@ -40,6 +43,15 @@ func loadRouting(tx *bolt.Tx, snap *store.Snapshot) error {
 	}); err != nil {
 		return fmt.Errorf("group options: %w", err)
 	}
+	if err := tx.Bucket(bCallback).ForEach(func(_, v []byte) error {
+		snap.Callbacks = append(snap.Callbacks, store.Callback{})
+		return json.Unmarshal(v, &snap.Callbacks[len(snap.Callbacks)-1])
+	}); err != nil {
+		return fmt.Errorf("callbacks: %w", err)
+	}
+	slices.SortFunc(snap.Callbacks, func(a, b store.Callback) int { // oldest first, as pg
+		return cmp.Or(a.CallinTime.Compare(b.CallinTime), cmp.Compare(a.UUID, b.UUID))
+	})
 	return nil
 }
 
@@ -109,5 +121,24 @@ func (s *Store) ClearGroupRouting(ctx context.Context, group string) error {
 			return err
 		}
 		return tx.Bucket(bGroupOption).Delete([]byte(group))
+	})
+}
+
+var _ store.CallbackWriter = (*Store)(nil)
+
+// PutCallback keeps a pending callback.
+func (s *Store) PutCallback(ctx context.Context, c store.Callback) error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	return s.update(ctx, "put callback", func(tx *bolt.Tx) error {
+		return put(tx.Bucket(bCallback), []byte(c.UUID), c)
+	})
+}
+
+// DeleteCallback forgets a pending callback; absent is fine.
+func (s *Store) DeleteCallback(ctx context.Context, uuid string) error {
+	return s.update(ctx, "delete callback", func(tx *bolt.Tx) error {
+		return tx.Bucket(bCallback).Delete([]byte(uuid))
 	})
 }

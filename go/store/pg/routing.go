@@ -37,20 +37,31 @@ func loadRouting(ctx context.Context, tx pgx.Tx, snap *store.Snapshot) error {
 	}
 	rows, _ = tx.Query(ctx, `SELECT group_number, memory_first, tier_wait_seconds, tier_skip, skills,
 			relax_every_seconds, max_waiting, overflow_group, overflow_after_seconds, overflow_waiting,
-			exit_key, announce, callback_key, callback_agent_first, callback_retries, callback_retry_seconds
+			exit_key, announce, callback_key, callback_agent_first, callback_retries, callback_retry_seconds,
+			callback_gateway
 		FROM nwayacd_group_option`)
 	snap.GroupOptions, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.GroupOptions, error) {
 		var o store.GroupOptions
 		var tw, re, oa, crd int64
 		err := r.Scan(&o.Group, &o.MemoryFirst, &tw, &o.TierSkip, &o.Skills, &re, &o.MaxWaiting, &o.OverflowGroup,
 			&oa, &o.OverflowWaiting, &o.ExitKey, &o.Announce, &o.CallbackKey, &o.CallbackAgentFirst,
-			&o.CallbackRetries, &crd)
+			&o.CallbackRetries, &crd, &o.CallbackGateway)
 		o.TierWait, o.RelaxEvery = secs(tw), secs(re)
 		o.OverflowAfter, o.CallbackRetryDelay = secs(oa), secs(crd)
 		return o, err
 	})
 	if err != nil {
 		return fmt.Errorf("group options: %w", err)
+	}
+	rows, _ = tx.Query(ctx, `SELECT uuid, group_number, caller, real_caller, callback, level, callin_time, tries, skills
+		FROM nwayacd_callback ORDER BY callin_time, uuid`)
+	snap.Callbacks, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Callback, error) {
+		var c store.Callback
+		err := r.Scan(&c.UUID, &c.Group, &c.Number, &c.RealNumber, &c.Callback, &c.Level, &c.CallinTime, &c.Tries, &c.Skills)
+		return c, err
+	})
+	if err != nil {
+		return fmt.Errorf("callbacks: %w", err)
 	}
 	return nil
 }
@@ -90,8 +101,8 @@ func (s *Store) PutGroupOptions(ctx context.Context, o store.GroupOptions) error
 	return s.configExec(ctx, "put group options", `INSERT INTO nwayacd_group_option (group_number, memory_first,
 			tier_wait_seconds, tier_skip, skills, relax_every_seconds, max_waiting, overflow_group,
 			overflow_after_seconds, overflow_waiting, exit_key, announce, callback_key, callback_agent_first,
-			callback_retries, callback_retry_seconds)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+			callback_retries, callback_retry_seconds, callback_gateway)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
 		ON CONFLICT (group_number) DO UPDATE SET memory_first = EXCLUDED.memory_first,
 			tier_wait_seconds = EXCLUDED.tier_wait_seconds, tier_skip = EXCLUDED.tier_skip,
 			skills = EXCLUDED.skills, relax_every_seconds = EXCLUDED.relax_every_seconds,
@@ -99,10 +110,10 @@ func (s *Store) PutGroupOptions(ctx context.Context, o store.GroupOptions) error
 			overflow_after_seconds = EXCLUDED.overflow_after_seconds, overflow_waiting = EXCLUDED.overflow_waiting,
 			exit_key = EXCLUDED.exit_key, announce = EXCLUDED.announce, callback_key = EXCLUDED.callback_key,
 			callback_agent_first = EXCLUDED.callback_agent_first, callback_retries = EXCLUDED.callback_retries,
-			callback_retry_seconds = EXCLUDED.callback_retry_seconds`,
+			callback_retry_seconds = EXCLUDED.callback_retry_seconds, callback_gateway = EXCLUDED.callback_gateway`,
 		o.Group, o.MemoryFirst, int64(o.TierWait/time.Second), o.TierSkip, o.Skills, int64(o.RelaxEvery/time.Second),
 		o.MaxWaiting, o.OverflowGroup, int64(o.OverflowAfter/time.Second), o.OverflowWaiting, o.ExitKey, o.Announce,
-		o.CallbackKey, o.CallbackAgentFirst, o.CallbackRetries, int64(o.CallbackRetryDelay/time.Second))
+		o.CallbackKey, o.CallbackAgentFirst, o.CallbackRetries, int64(o.CallbackRetryDelay/time.Second), o.CallbackGateway)
 }
 
 // ClearExtensionRouting forgets a removed extension's skills and tiers.
@@ -129,4 +140,27 @@ func (s *Store) configExec(ctx context.Context, op, sql string, args ...any) err
 		_, err := tx.Exec(ctx, sql, args...)
 		return err
 	})
+}
+
+var _ store.CallbackWriter = (*Store)(nil)
+
+// PutCallback keeps a pending callback (sql/0012_callbacks.sql).
+func (s *Store) PutCallback(ctx context.Context, c store.Callback) error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	_, err := s.pool.Exec(ctx, `INSERT INTO nwayacd_callback (uuid, group_number, caller, real_caller, callback, level,
+			callin_time, tries, skills)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+		ON CONFLICT (uuid) DO UPDATE SET group_number = EXCLUDED.group_number, caller = EXCLUDED.caller,
+			real_caller = EXCLUDED.real_caller, callback = EXCLUDED.callback, level = EXCLUDED.level,
+			callin_time = EXCLUDED.callin_time, tries = EXCLUDED.tries, skills = EXCLUDED.skills`,
+		c.UUID, c.Group, c.Number, c.RealNumber, c.Callback, c.Level, c.CallinTime, c.Tries, c.Skills)
+	return wrap("put callback", err)
+}
+
+// DeleteCallback forgets a pending callback; absent is fine.
+func (s *Store) DeleteCallback(ctx context.Context, uuid string) error {
+	_, err := s.pool.Exec(ctx, `DELETE FROM nwayacd_callback WHERE uuid = $1`, uuid)
+	return wrap("delete callback", err)
 }

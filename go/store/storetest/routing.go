@@ -40,7 +40,7 @@ func testRouting(t *testing.T, s Store) {
 	opt := store.GroupOptions{Group: "110", MemoryFirst: true, TierWait: 20 * time.Second, TierSkip: true,
 		Skills: "zh:5,billing:3", RelaxEvery: 30 * time.Second, MaxWaiting: 50, OverflowGroup: "120",
 		OverflowAfter: 90 * time.Second, OverflowWaiting: 10, ExitKey: "#", Announce: true, CallbackKey: "9",
-		CallbackAgentFirst: true, CallbackRetries: 2, CallbackRetryDelay: time.Minute}
+		CallbackAgentFirst: true, CallbackRetries: 2, CallbackRetryDelay: time.Minute, CallbackGateway: "gw_1"}
 	must(t, s.PutGroupOptions(c, store.GroupOptions{Group: "110", ExitKey: "*"}))
 	must(t, s.PutGroupOptions(c, opt)) // replaces every field
 	must(t, s.PutGroupOptions(c, store.GroupOptions{Group: "120"}))
@@ -84,6 +84,38 @@ func testRouting(t *testing.T, s Store) {
 		"empty skill":  s.PutSkill(c, store.Skill{Ext: "1000", Level: 1}),
 		"neg duration": s.PutGroupOptions(c, store.GroupOptions{Group: "120", TierWait: -time.Second}),
 		"long key":     s.PutGroupOptions(c, store.GroupOptions{Group: "120", ExitKey: "##"}),
+	} {
+		if !errors.Is(err, store.ErrRejected) {
+			t.Errorf("%s: %v, want ErrRejected", name, err)
+		}
+	}
+}
+
+// testCallbacks: pending callbacks round-trip (oldest first), replace,
+// delete; a bad one is refused.
+func testCallbacks(t *testing.T, s Store) {
+	c := ctx(t)
+	t1 := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	a := store.Callback{UUID: "cb-a", Group: "110", Number: "139****0001", RealNumber: "13900000001", Callback: "13900000001",
+		Level: "vip", CallinTime: t1.Add(time.Minute), Tries: 1, Skills: "zh:5"}
+	b := store.Callback{UUID: "cb-b", Group: "120", Number: "13900000002", Callback: "02112345678", Level: "normal", CallinTime: t1}
+	must(t, s.PutCallback(c, store.Callback{UUID: "cb-a", Group: "110", Callback: "1", CallinTime: t1}))
+	must(t, s.PutCallback(c, a)) // replaces
+	must(t, s.PutCallback(c, b))
+	must(t, s.PutCallback(c, store.Callback{UUID: "cb-c", Group: "110", Callback: "1", CallinTime: t1}))
+	must(t, s.DeleteCallback(c, "cb-c"))
+	must(t, s.DeleteCallback(c, "absent"))
+	got := load(t, s).Callbacks
+	for i := range got {
+		got[i].CallinTime = got[i].CallinTime.UTC()
+	}
+	if want := []store.Callback{b, a}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("callbacks\n got %+v\nwant %+v", got, want)
+	}
+	for name, err := range map[string]error{
+		"no uuid":    s.PutCallback(c, store.Callback{Group: "110", Callback: "1", CallinTime: t1}),
+		"no number":  s.PutCallback(c, store.Callback{UUID: "x", Group: "110", CallinTime: t1}),
+		"no arrival": s.PutCallback(c, store.Callback{UUID: "x", Group: "110", Callback: "1"}),
 	} {
 		if !errors.Is(err, store.ErrRejected) {
 			t.Errorf("%s: %v, want ErrRejected", name, err)

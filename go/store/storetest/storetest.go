@@ -21,6 +21,7 @@ import (
 type Store interface {
 	store.Writer
 	store.RoutingWriter
+	store.CallbackWriter
 	store.PendingReader
 	Load(ctx context.Context) (store.Snapshot, error)
 	CDR(ctx context.Context, uuid string) (event.CDR, error)
@@ -47,6 +48,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"AgentLog", testAgentLog},
 		{"Rejects", testRejects},
 		{"Routing", testRouting},
+		{"Callbacks", testCallbacks},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -30,6 +30,9 @@ const (
 	opPutGroupOptions
 	opClearExtensionRouting
 	opClearGroupRouting
+	// Pending callbacks (store.CallbackWriter), appended.
+	opPutCallback
+	opDeleteCallback
 )
 
 // op is one queued write, in the form the journal file keeps (JSON).
@@ -49,6 +52,7 @@ type op struct {
 	MemberCfg *store.MemberConfig `json:"mc,omitempty"`
 	Skill     *store.Skill        `json:"sk,omitempty"`
 	Options   *store.GroupOptions `json:"go,omitempty"`
+	Callback  *store.Callback     `json:"cb,omitempty"`
 }
 
 func (o *op) apply(ctx context.Context, t store.Writer) error {
@@ -66,6 +70,8 @@ func (o *op) apply(ctx context.Context, t store.Writer) error {
 		return t.DeletePendingCDR(ctx, o.Key)
 	case opPutMemberConfig, opPutSkill, opDeleteSkill, opPutGroupOptions, opClearExtensionRouting, opClearGroupRouting:
 		return o.applyRouting(ctx, t)
+	case opPutCallback, opDeleteCallback:
+		return o.applyCallback(ctx, t)
 	}
 	return fmt.Errorf("%w: journal op kind %d unknown to this build", store.ErrRejected, o.Kind)
 }
@@ -80,6 +86,10 @@ func (o *op) replay(ctx context.Context, t SnapshotWriter) error {
 	case opPutMemberConfig, opPutSkill, opDeleteSkill, opPutGroupOptions, opClearExtensionRouting, opClearGroupRouting:
 		if _, ok := t.(store.RoutingWriter); ok { // store.Overlay keeps them
 			return o.applyRouting(ctx, t)
+		}
+	case opPutCallback, opDeleteCallback:
+		if _, ok := t.(store.CallbackWriter); ok {
+			return o.applyCallback(ctx, t)
 		}
 	}
 	return nil
@@ -133,6 +143,8 @@ func (o *op) valid() bool {
 		return o.Skill != nil
 	case opPutGroupOptions:
 		return o.Options != nil
+	case opPutCallback:
+		return o.Callback != nil
 	}
 	return true
 }
@@ -177,6 +189,10 @@ func (o *op) name() string {
 		return "clear routing of extension " + o.Key
 	case opClearGroupRouting:
 		return "clear routing of group " + o.Key
+	case opPutCallback:
+		return "callback " + o.Callback.UUID
+	case opDeleteCallback:
+		return "delete callback " + o.Key
 	}
 	return fmt.Sprintf("op kind %d", o.Kind)
 }

@@ -1,0 +1,19 @@
+-- Callbacks (issue 12): a caller who asked to be called back keeps its
+-- place without a session; the pending callback survives a module reload
+-- or a restart. Deleted when the callback connects or is given up. Not
+-- configuration: no nwayacd_config trigger. Also the gateway callbacks are
+-- dialled through, per group. Idempotent.
+
+CREATE TABLE IF NOT EXISTS nwayacd_callback (
+  uuid         varchar(64) PRIMARY KEY,
+  group_number varchar(50) NOT NULL,
+  caller       varchar(50) NOT NULL DEFAULT '',
+  real_caller  varchar(50) NOT NULL DEFAULT '',
+  callback     varchar(50) NOT NULL,
+  level        varchar(8)  NOT NULL DEFAULT 'normal',
+  callin_time  timestamptz NOT NULL,
+  tries        integer     NOT NULL DEFAULT 0 CHECK (tries >= 0),
+  skills       varchar(600) NOT NULL DEFAULT ''
+);
+
+ALTER TABLE nwayacd_group_option ADD COLUMN IF NOT EXISTS callback_gateway varchar(64) NOT NULL DEFAULT '';
