@@ -208,6 +208,7 @@ type groupOptionsJSON struct {
 	CallbackAgentFirst bool   `json:"callback_agent_first"`
 	CallbackRetries    int    `json:"callback_retries"`
 	CallbackRetryDelay int    `json:"callback_retry_delay"`
+	CallbackGateway    string `json:"callback_gateway"`
 }
 
 // GroupOptionsJSON renders a group's options for listings (REST uses it too).
@@ -216,7 +217,7 @@ func GroupOptionsJSON(group string, o acd.GroupOptions) any {
 		Skills: acd.FormatSkills(o.Skills), RelaxEvery: secs(o.RelaxEvery), MaxWaiting: o.MaxWaiting,
 		Overflow: o.OverflowGroup, OverflowAfter: secs(o.OverflowAfter), OverflowWaiting: o.OverflowWaiting,
 		ExitKey: o.ExitKey, Announce: o.Announce, CallbackKey: o.CallbackKey, CallbackAgentFirst: o.CallbackAgentFirst,
-		CallbackRetries: o.CallbackRetries, CallbackRetryDelay: secs(o.CallbackRetryDelay)}
+		CallbackRetries: o.CallbackRetries, CallbackRetryDelay: secs(o.CallbackRetryDelay), CallbackGateway: o.CallbackGateway}
 }
 
 func renderGroupOptions(svc Service, asJSON bool) string {

@@ -29,6 +29,7 @@ const (
 	kKey
 	kGroup
 	kSkills
+	kGateway
 )
 
 type option struct {
@@ -54,6 +55,7 @@ var options = []option{
 	{"callback_agent_first", kBool, "ring the reserved agent before calling the caller back", func(o *acd.GroupOptions) any { return &o.CallbackAgentFirst }},
 	{"callback_retries", kCount, "attempts after a callback the caller does not answer", func(o *acd.GroupOptions) any { return &o.CallbackRetries }},
 	{"callback_retry_delay", kSeconds, "wait between callback attempts (0: the default)", func(o *acd.GroupOptions) any { return &o.CallbackRetryDelay }},
+	{"callback_gateway", kGateway, "gateway callbacks are dialled through (-: as an extension is reached)", func(o *acd.GroupOptions) any { return &o.CallbackGateway }},
 }
 
 // Names lists the options, in a stable order.
@@ -94,6 +96,8 @@ func ValueHelp(name string) string {
 		return "one DTMF digit 0-9 * # A-D, or - for none"
 	case kGroup:
 		return "a group number, or - for none"
+	case kGateway:
+		return "a gateway name, or - for none"
 	}
 	return "name:level,… (levels 1-10), or - for none"
 }
@@ -148,14 +152,14 @@ func Set(o *acd.GroupOptions, name, value string) error {
 				return refuse("bad %s: %s", name, err.Error())
 			}
 			*p = value
+		case op.kind == kGateway:
+			if err := ident.Gateway(value); err != nil {
+				return refuse("bad %s: %s", name, err.Error())
+			}
+			*p = value
 		default: // a key
 			if len(value) != 1 || !strings.Contains("0123456789*#ABCD", value) {
 				return bad()
-			}
-			if name == "callback_key" {
-				// The core would reserve an agent for the callback, but
-				// nothing places the call yet: the agent would wait forever.
-				return refuse("callback_key: callbacks are not placed by this build yet (only - is taken)")
 			}
 			*p = value
 		}

@@ -315,6 +315,8 @@ func (s *Service) Load(snap store.Snapshot) {
 	// Restoring is not a change: publishing 10,000 "login" events at every
 	// module load would flood subscribers and the bounded queues.
 	s.eng.Decisions()
+	// Pending callbacks after: one placed at once needs its decision handled.
+	s.restoreCallbacks(snap.Callbacks)
 }
 
 func (s *Service) apply(snap store.Snapshot) {

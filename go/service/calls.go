@@ -16,6 +16,14 @@ func (s *Service) Enter(c session.Call) session.Directive {
 	s.mu.Lock()
 	defer s.unlock()
 	if ci := s.calls[c.UUID]; ci != nil {
+		if ci.left && ci.cb != "" && s.book.Held(c.UUID) {
+			if s.eng.CallbackPlacing(c.UUID) && c.Kind == session.Queue {
+				return s.callbackEnter(c, ci) // the callback leg, caller first
+			}
+			// A late or stray leg under a waiting callback's uuid: the
+			// callback keeps its place.
+			return s.errorDirective(acd.Errorf(acd.ErrState, "call %s waits for a callback", c.UUID))
+		}
 		if !ci.left {
 			return s.errorDirective(acd.Errorf(acd.ErrExists, "call %s is already in nwayacd", c.UUID))
 		}
@@ -190,12 +198,19 @@ func (s *Service) Leave(uuid string) {
 	s.mu.Lock()
 	defer s.unlock()
 	ci := s.calls[uuid]
-	if ci == nil {
+	if ci == nil || ci.left { // left already: a refused leg under a waiting callback's uuid
 		return
 	}
 	held := s.eng.Leave(uuid)
 	s.handle(s.eng.Decisions()) // the abandon/ended decisions need ci
 	ci.left = true
+	if held && ci.cb != "" {
+		if _, ok := s.eng.CallbackOf(uuid); ok { // hung up to be called back
+			s.book.Hold(uuid, s.clock.Now())
+			s.saveCallback(uuid)
+			return
+		}
+	}
 	if held {
 		s.book.Away(uuid, s.clock.Now()) // transferred: the CDR waits for the caller's channel to end (legFacts)
 		return

@@ -42,6 +42,8 @@ func (s *Service) ChannelEvent(ev *session.ChannelEvent) {
 	switch ev.Kind {
 	case session.ChannelDTMF:
 		s.key(ev.UUID, ev.DTMF)
+	case session.ChannelAnswer:
+		s.callbackAnswered(ev.UUID)
 	case session.ChannelHangupComplete:
 		s.legFacts(ev)
 	case session.ChannelBridge:
@@ -227,6 +229,9 @@ func (s *Service) legFacts(ev *session.ChannelEvent) {
 	if ci := s.calls[ev.UUID]; ci != nil {
 		s.eng.TransferEnded(ev.UUID) // a transferred call ends with its caller
 		s.handle(s.eng.Decisions())
+		if ci.cb != "" {
+			s.callbackLegGone(ev.UUID, ci)
+		}
 	}
 	if s.book.CallerLeg(leg) {
 		return

@@ -93,7 +93,13 @@ type wallClock struct{}
 
 func (wallClock) Now() time.Time { return time.Now() }
 
-type hostCmd struct{ cmd, args string }
+// hostCmd is a command to run once mu is released. With done, it runs on a
+// goroutine of its own (it may take as long as a phone rings) and done gets
+// the answer; a done without cmd only runs done.
+type hostCmd struct {
+	cmd, args string
+	done      func(out string, err error)
+}
 
 // Service is one node's ACD. Its methods are safe for concurrent use.
 type Service struct {
@@ -106,6 +112,7 @@ type Service struct {
 	calls   map[string]*callInfo
 	book    *cdr.Book // the calls' CDRs, until each is complete
 	pending []hostCmd // host commands decided under mu, run after it
+	closing []string  // held callbacks ended in this batch (closeHeld)
 	armed   time.Time // what the timer goroutine sleeps until
 
 	chMu     sync.Mutex
@@ -123,6 +130,8 @@ type Service struct {
 	eventsIn  atomic.Uint64
 	cti       atomic.Pointer[string]
 	ver       atomic.Uint64
+	// agentFirst counts agent-first callbacks waiting for the caller's answer.
+	agentFirst atomic.Int64
 }
 
 // callInfo is what the service keeps of a call for its CDR and the
@@ -141,6 +150,11 @@ type callInfo struct {
 	answerAt  time.Time
 	transfers int
 	ringLegs  map[string]string // ring-all offer in progress: leg uuid → agent
+	// Callbacks (callback.go).
+	cb        string // the number called back: the call went through a callback
+	cbAttempt int    // attempts placed by this process
+	cbLeg     string // agent first: the agent leg of the attempt under way
+	cbBridged bool   // agent first: connected; the caller leg's end ends the call
 }
 
 // New builds a service; Start begins its goroutines.
@@ -296,12 +310,16 @@ func (s *Service) NextDeadline() (time.Time, bool) {
 // outside it. Every locked section ends with unlock.
 func (s *Service) unlock() {
 	s.handle(s.eng.Decisions())
-	var sync []hostCmd
+	var sync, async []hostCmd
 	if len(s.pending) > 0 {
 		if s.opt.SyncHost || !s.exec.Running() {
 			sync = append(sync, s.pending...)
 		} else {
 			for _, c := range s.pending {
+				if c.done != nil {
+					async = append(async, c)
+					continue
+				}
 				// A full queue is counted and logged by the executor; one
 				// stopped meanwhile (an unload) leaves the command to us.
 				if err := s.exec.Post(c.cmd, c.args); errors.Is(err, hostexec.ErrStopped) {
@@ -320,7 +338,10 @@ func (s *Service) unlock() {
 	}
 	s.mu.Unlock()
 	for _, c := range sync {
-		_, _ = s.exec.Run(c.cmd, c.args) // a failure is counted and logged by the executor
+		s.runHost(c)
+	}
+	for _, c := range async {
+		go s.runHost(c)
 	}
 	if kick {
 		select {
@@ -328,6 +349,25 @@ func (s *Service) unlock() {
 		default:
 		}
 	}
+}
+
+// runHost runs c and hands its answer to c.done, if any.
+func (s *Service) runHost(c hostCmd) {
+	if c.done == nil {
+		_, _ = s.exec.Run(c.cmd, c.args) // a failure is counted and logged by the executor
+		return
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.Error("host command follow-up panicked", "cmd", c.cmd, "panic", r)
+		}
+	}()
+	var out string
+	var err error
+	if c.cmd != "" {
+		out, err = s.exec.Run(c.cmd, c.args)
+	}
+	c.done(out, err)
 }
 
 // StateVersion counts changes made under the core's lock: an unchanged
@@ -342,7 +382,7 @@ func (s *Service) host(cmd, args string) {
 			return
 		}
 	}
-	s.pending = append(s.pending, hostCmd{cmd, args})
+	s.pending = append(s.pending, hostCmd{cmd: cmd, args: args})
 }
 
 func (s *Service) stamp(t time.Time) string {
