@@ -128,7 +128,11 @@ func (e *Engine) CallbackFailed(uuid string, agentFault bool) error {
 func (e *Engine) callbackFailed(c *call, agentFault bool) {
 	a := c.agent
 	now := e.now()
-	e.emit(Decision{Kind: DOfferNoAnswer, Ext: a.ext, Call: c.view(), At: now})
+	if agentFault {
+		e.emit(Decision{Kind: DOfferNoAnswer, Ext: a.ext, Call: c.view(), At: now})
+	} else { // the caller's: the agent's offer is only withdrawn
+		e.emit(Decision{Kind: DOfferHangup, Ext: a.ext, Call: c.view(), At: now})
+	}
 	e.release(c)
 	c.phase = phaseWaiting
 	if agentFault {

@@ -146,8 +146,7 @@ func (s *Service) placeCallback(d *acd.Decision) {
 			dial = x.DialString
 		}
 		s.setCBLeg(ci, s.opt.Core.NewUUID())
-		ci.offerAt = d.At
-		ci.rec.Offered(d.Ext, d.At)
+		ci.offerAt = d.At // the record counts the agent's answer or no-answer, not a caller's
 		secs := int((g.CalloutTimeout + time.Second - 1) / time.Second)
 		if secs <= 0 {
 			secs = callbackRingSecs
@@ -233,21 +232,23 @@ func (s *Service) callbackAnswered(uuid string) {
 	s.dropCallback(uuid)
 }
 
-// callbackLegGone: the channel of call uuid ended (legFacts, mu held). An
-// agent-first callback's caller leg that never answered fails the attempt;
-// one that was bridged ends the call.
-func (s *Service) callbackLegGone(uuid string, ci *callInfo) {
-	switch {
-	case ci.cbBridged:
-		ci.cbBridged = false
-		_ = s.eng.BridgeEnded(uuid)
-		s.eng.Leave(uuid)
-		s.handle(s.eng.Decisions())
-		ci.left = true
-		s.book.Left(uuid, s.clock.Now())
-	case ci.cbLeg != "" && s.eng.CallbackPlacing(uuid):
-		// The agent answered (else the originate fails first); the caller did not.
-		s.setCBLeg(ci, "")
+// callbackBridgeGone: the caller leg of a connected agent-first callback
+// ended (legFacts, mu held, before its facts): the call is over.
+func (s *Service) callbackBridgeGone(uuid string, ci *callInfo) {
+	ci.cbBridged = false
+	_ = s.eng.BridgeEnded(uuid)
+	s.eng.Leave(uuid)
+	s.handle(s.eng.Decisions())
+	ci.left = true
+	s.book.Left(uuid, s.clock.Now())
+}
+
+// callbackAttemptGone: the caller leg of an agent-first attempt ended
+// unanswered (legFacts, mu held, after its facts): the agent answered
+// (else the originate fails first), the caller did not.
+func (s *Service) callbackAttemptGone(uuid string, ci *callInfo) {
+	s.setCBLeg(ci, "")
+	if s.eng.CallbackPlacing(uuid) {
 		_ = s.eng.CallbackFailed(uuid, false)
 		s.handle(s.eng.Decisions())
 	}

@@ -229,11 +229,14 @@ func (s *Service) legFacts(ev *session.ChannelEvent) {
 	if ci := s.calls[ev.UUID]; ci != nil {
 		s.eng.TransferEnded(ev.UUID) // a transferred call ends with its caller
 		s.handle(s.eng.Decisions())
-		if ci.cb != "" {
-			s.callbackLegGone(ev.UUID, ci)
+		if ci.cbBridged {
+			s.callbackBridgeGone(ev.UUID, ci)
 		}
 	}
-	if s.book.CallerLeg(leg) {
+	if ci := s.calls[ev.UUID]; s.book.CallerLeg(leg) {
+		if ci != nil && ci.cbLeg != "" {
+			s.callbackAttemptGone(ev.UUID, ci) // after its facts: it may end the record
+		}
 		return
 	}
 	if ev.NwayCall != "" {
