@@ -170,6 +170,7 @@ func (b *Book) Back(uuid string) {
 		return
 	}
 	e.left, e.away, e.held = false, false, false
+	e.legSeen = false // a held call's earlier legs ended; this one has not
 	b.open[uuid] = e
 }
 
