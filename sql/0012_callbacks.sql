@@ -1,8 +1,8 @@
 -- Callbacks (issue 12): a caller who asked to be called back keeps its
 -- place without a session; the pending callback survives a module reload
 -- or a restart. Deleted when the callback connects or is given up. Not
--- configuration: no nwayacd_config trigger. Also the gateway callbacks are
--- dialled through, per group. Idempotent.
+-- configuration: no nwayacd_config trigger. Also, per group, the gateway
+-- callbacks are dialled through and the periodic announcements. Idempotent.
 
 CREATE TABLE IF NOT EXISTS nwayacd_callback (
   uuid         varchar(64) PRIMARY KEY,
@@ -17,3 +17,9 @@ CREATE TABLE IF NOT EXISTS nwayacd_callback (
 );
 
 ALTER TABLE nwayacd_group_option ADD COLUMN IF NOT EXISTS callback_gateway varchar(64) NOT NULL DEFAULT '';
+
+-- Periodic announcements of position and estimated wait: every N seconds
+-- (0: never), with the group's own sound files ('' = FreeSWITCH's say).
+ALTER TABLE nwayacd_group_option ADD COLUMN IF NOT EXISTS announce_every_seconds integer NOT NULL DEFAULT 0
+  CHECK (announce_every_seconds >= 0);
+ALTER TABLE nwayacd_group_option ADD COLUMN IF NOT EXISTS announce_sounds varchar(255) NOT NULL DEFAULT '';

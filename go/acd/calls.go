@@ -44,6 +44,10 @@ type Step struct {
 	Position int
 	EWT      time.Duration
 	EWTKnown bool
+	// Announce: a StepPlay that speaks Position and EWT (GroupOptions.
+	// AnnounceEvery); File is the group's AnnounceSounds ("" = say them in
+	// the channel's language).
+	Announce bool
 	// Ring (ring-all, mode 9): every leg to ring at once, the primary
 	// (Agent, Dial, Leg) first. The first to answer wins; the session's
 	// originate cancels the others. Empty for a single offer.
@@ -203,13 +207,13 @@ func (e *Engine) Next(uuid string) (Step, error) {
 		}
 		return Step{}, Errorf(ErrUnknownCall, "no queued call %s", uuid)
 	}
-	wasWaiting := c.inWait
-	c.inWait = false
+	wasWaiting := c.inWait && !c.annPlaying
+	c.inWait, c.annPlaying = false, false
 	switch c.phase {
 	case phaseWelcome:
 		e.route(c)
 	case phaseWaiting:
-		if wasWaiting {
+		if wasWaiting && !e.announceDue(c) { // a wait cut short for an announcement is no busy-ring play
 			c.plays++
 		}
 	}
@@ -222,6 +226,9 @@ func (e *Engine) step(c *call) Step {
 	case phaseWaiting:
 		if c.cb { // the caller asked to be called back: its session hangs up
 			return Step{Kind: StepHangup, Cause: "NORMAL_CLEARING", Result: ResultCallback}
+		}
+		if s, ok := e.announce(c); ok {
+			return s
 		}
 		if n := g.giveUp.BusyRingTimes; n > 0 && g.rings.Busy != "" && c.plays >= n {
 			e.end(c, ResultGaveUp) // the session is asking: no need to wake it
@@ -243,6 +250,7 @@ func (e *Engine) step(c *call) Step {
 			}
 			s.Timeout = left
 		}
+		e.untilAnnounce(c, &s)
 		return s
 	case phaseOffering:
 		if !c.delivered {

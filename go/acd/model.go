@@ -138,6 +138,8 @@ type call struct {
 	cbEntry     bool      // the caller pressed the callback key and is keying in a number
 	cbDigits    []byte    // the digits keyed in so far
 	cbEntryGen  uint64    // the entry's timer generation
+	annAt       time.Time // the next announcement is due (AnnounceEvery)
+	annPlaying  bool      // the session was last told to play an announcement
 }
 
 func (c *call) view() CallView {

@@ -3,6 +3,7 @@ package acd
 import (
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/nwayacd/mod_nwayacd/go/ident"
@@ -53,6 +54,12 @@ type GroupOptions struct {
 	// CallbackGateway is the gateway callbacks are dialled through
 	// ("sofia/gateway/<gw>/<number>"); "" = as an extension is reached.
 	CallbackGateway string
+	// AnnounceEvery > 0: the caller hears its position and estimated wait
+	// on entering the queue and every AnnounceEvery of waiting (announce.go).
+	AnnounceEvery time.Duration
+	// AnnounceSounds is a folder of the group's own sound files for it;
+	// "" = FreeSWITCH's say in the channel's language.
+	AnnounceSounds string
 }
 
 func (o GroupOptions) clone() GroupOptions {
@@ -88,6 +95,17 @@ func (e *Engine) setOptions(g *group, o GroupOptions) error {
 	}
 	if o.CallbackRetries < 0 || o.CallbackRetryDelay < 0 {
 		return Errorf(ErrBadArgument, "negative callback option")
+	}
+	if o.AnnounceEvery < 0 {
+		return Errorf(ErrBadArgument, "negative announce interval")
+	}
+	if o.AnnounceSounds != "" {
+		if err := ident.Ring(o.AnnounceSounds); err != nil {
+			return Errorf(ErrBadArgument, "%v", err)
+		}
+		if strings.ContainsAny(o.AnnounceSounds, "!") { // file_string's separator
+			return Errorf(ErrBadArgument, "announce sounds folder %q holds a !", o.AnnounceSounds)
+		}
 	}
 	if o.CallbackGateway != "" {
 		if err := ident.Gateway(o.CallbackGateway); err != nil {

@@ -203,6 +203,8 @@ type (
 		CallbackRetries    int
 		CallbackRetryDelay int
 		CallbackGateway    string
+		AnnounceEvery      int // seconds
+		AnnounceSounds     string
 	}
 	tierOut struct {
 		Group     string
@@ -241,7 +243,8 @@ func (s *Server) groupOptions(ctx *fasthttp.RequestCtx, _ string) {
 			MaxWaiting: o.MaxWaiting, Overflow: o.OverflowGroup, OverflowAfter: secs(o.OverflowAfter),
 			OverflowWaiting: o.OverflowWaiting, ExitKey: o.ExitKey, Announce: o.Announce, CallbackKey: o.CallbackKey,
 			CallbackAgentFirst: o.CallbackAgentFirst, CallbackRetries: o.CallbackRetries,
-			CallbackRetryDelay: secs(o.CallbackRetryDelay), CallbackGateway: o.CallbackGateway})
+			CallbackRetryDelay: secs(o.CallbackRetryDelay), CallbackGateway: o.CallbackGateway,
+			AnnounceEvery: secs(o.AnnounceEvery), AnnounceSounds: o.AnnounceSounds})
 	}
 	writeAny(ctx, out)
 }

@@ -30,6 +30,7 @@ const (
 	kGroup
 	kSkills
 	kGateway
+	kSound
 )
 
 type option struct {
@@ -55,6 +56,8 @@ var options = []option{
 	{"callback_agent_first", kBool, "ring the reserved agent before calling the caller back", func(o *acd.GroupOptions) any { return &o.CallbackAgentFirst }},
 	{"callback_retries", kCount, "attempts after a callback the caller does not answer", func(o *acd.GroupOptions) any { return &o.CallbackRetries }},
 	{"callback_retry_delay", kSeconds, "wait between callback attempts (0: the default)", func(o *acd.GroupOptions) any { return &o.CallbackRetryDelay }},
+	{"announce_every", kSeconds, "say the position and estimated wait on entry and every this many seconds (0: never)", func(o *acd.GroupOptions) any { return &o.AnnounceEvery }},
+	{"announce_sounds", kSound, "folder of the group's announcement files (-: FreeSWITCH's say in the channel's language)", func(o *acd.GroupOptions) any { return &o.AnnounceSounds }},
 	{"callback_gateway", kGateway, "gateway callbacks are dialled through (-: as an extension is reached)", func(o *acd.GroupOptions) any { return &o.CallbackGateway }},
 }
 
@@ -98,6 +101,8 @@ func ValueHelp(name string) string {
 		return "a group number, or - for none"
 	case kGateway:
 		return "a gateway name, or - for none"
+	case kSound:
+		return "a folder of sound files, or - for none"
 	}
 	return "name:level,… (levels 1-10), or - for none"
 }
@@ -149,6 +154,11 @@ func Set(o *acd.GroupOptions, name, value string) error {
 			*p = ""
 		case op.kind == kGroup:
 			if err := ident.Group(value); err != nil {
+				return refuse("bad %s: %s", name, err.Error())
+			}
+			*p = value
+		case op.kind == kSound:
+			if err := ident.Ring(value); err != nil {
 				return refuse("bad %s: %s", name, err.Error())
 			}
 			*p = value

@@ -224,6 +224,9 @@ func (s *Service) Leave(uuid string) {
 func (s *Service) directive(uuid string, ci *callInfo, st acd.Step) session.Directive {
 	switch st.Kind {
 	case acd.StepPlay:
+		if st.Announce {
+			return announceDirective(st)
+		}
 		return session.Directive{Action: session.Play, File: st.File, Loops: max(st.Loops, 1)}
 	case acd.StepWait:
 		f := st.File

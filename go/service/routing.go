@@ -111,7 +111,8 @@ func OptionsRecord(group string, o acd.GroupOptions) store.GroupOptions {
 		Skills: acd.FormatSkills(o.Skills), RelaxEvery: o.RelaxEvery, MaxWaiting: o.MaxWaiting,
 		OverflowGroup: o.OverflowGroup, OverflowAfter: o.OverflowAfter, OverflowWaiting: o.OverflowWaiting,
 		ExitKey: o.ExitKey, Announce: o.Announce, CallbackKey: o.CallbackKey, CallbackAgentFirst: o.CallbackAgentFirst,
-		CallbackRetries: o.CallbackRetries, CallbackRetryDelay: o.CallbackRetryDelay, CallbackGateway: o.CallbackGateway}
+		CallbackRetries: o.CallbackRetries, CallbackRetryDelay: o.CallbackRetryDelay, CallbackGateway: o.CallbackGateway,
+		AnnounceEvery: o.AnnounceEvery, AnnounceSounds: o.AnnounceSounds}
 }
 
 // optionsOf is the core's form of stored options; bad skills text is an
@@ -121,7 +122,8 @@ func optionsOf(r store.GroupOptions) (acd.GroupOptions, error) {
 		RelaxEvery: r.RelaxEvery, MaxWaiting: r.MaxWaiting, OverflowGroup: r.OverflowGroup,
 		OverflowAfter: r.OverflowAfter, OverflowWaiting: r.OverflowWaiting, ExitKey: r.ExitKey, Announce: r.Announce,
 		CallbackKey: r.CallbackKey, CallbackAgentFirst: r.CallbackAgentFirst, CallbackRetries: r.CallbackRetries,
-		CallbackRetryDelay: r.CallbackRetryDelay, CallbackGateway: r.CallbackGateway}
+		CallbackRetryDelay: r.CallbackRetryDelay, CallbackGateway: r.CallbackGateway,
+		AnnounceEvery: r.AnnounceEvery, AnnounceSounds: r.AnnounceSounds}
 	if r.Skills != "" {
 		sk, err := acd.ParseSkills(r.Skills)
 		if err != nil {
