@@ -23,3 +23,6 @@ ALTER TABLE nwayacd_group_option ADD COLUMN IF NOT EXISTS callback_gateway varch
 ALTER TABLE nwayacd_group_option ADD COLUMN IF NOT EXISTS announce_every_seconds integer NOT NULL DEFAULT 0
   CHECK (announce_every_seconds >= 0);
 ALTER TABLE nwayacd_group_option ADD COLUMN IF NOT EXISTS announce_sounds varchar(255) NOT NULL DEFAULT '';
+
+-- A full group (max_waiting) sends a new call to its overflow group.
+ALTER TABLE nwayacd_group_option ADD COLUMN IF NOT EXISTS full_overflow boolean NOT NULL DEFAULT false;

@@ -143,7 +143,8 @@ func (e *Engine) Enter(in CallIn) (Step, error) {
 	}
 	// Too many waiting: overflow first, then refuse when still full.
 	var hops uint8
-	for g.opt.OverflowGroup != "" && g.opt.OverflowWaiting > 0 && g.waiting >= g.opt.OverflowWaiting && hops < maxHops {
+	for g.opt.OverflowGroup != "" && hops < maxHops && (g.opt.OverflowWaiting > 0 && g.waiting >= g.opt.OverflowWaiting ||
+		g.opt.FullOverflow && g.opt.MaxWaiting > 0 && g.waiting >= g.opt.MaxWaiting) {
 		to := e.groups[g.opt.OverflowGroup]
 		if to == nil {
 			break

@@ -29,6 +29,9 @@ type GroupOptions struct {
 	// MaxWaiting > 0: with that many calls waiting, a new call is refused
 	// (result full: the busy ring, then hang-up).
 	MaxWaiting int
+	// FullOverflow: a full group (MaxWaiting) sends a new call to its
+	// OverflowGroup instead of refusing it.
+	FullOverflow bool
 	// OverflowGroup receives calls that waited OverflowAfter (> 0), or that
 	// arrive while OverflowWaiting (> 0) calls already wait. The call keeps
 	// its arrival time and level. "" = no overflow.

@@ -383,6 +383,7 @@ func groupOptions(t *testing.T, m map[string]string) GroupOptions {
 		o.Skills = sk
 	}
 	o.MaxWaiting, _ = strconv.Atoi(m["maxwaiting"])
+	o.FullOverflow = m["fulloverflow"] == "true"
 	o.OverflowGroup = m["overflow"]
 	if v := m["overflowafter"]; v != "" {
 		o.OverflowAfter = dur(t, v)

@@ -205,6 +205,7 @@ type (
 		CallbackGateway    string
 		AnnounceEvery      int // seconds
 		AnnounceSounds     string
+		FullOverflow       bool
 	}
 	tierOut struct {
 		Group     string
@@ -244,7 +245,7 @@ func (s *Server) groupOptions(ctx *fasthttp.RequestCtx, _ string) {
 			OverflowWaiting: o.OverflowWaiting, ExitKey: o.ExitKey, Announce: o.Announce, CallbackKey: o.CallbackKey,
 			CallbackAgentFirst: o.CallbackAgentFirst, CallbackRetries: o.CallbackRetries,
 			CallbackRetryDelay: secs(o.CallbackRetryDelay), CallbackGateway: o.CallbackGateway,
-			AnnounceEvery: secs(o.AnnounceEvery), AnnounceSounds: o.AnnounceSounds})
+			AnnounceEvery: secs(o.AnnounceEvery), AnnounceSounds: o.AnnounceSounds, FullOverflow: o.FullOverflow})
 	}
 	writeAny(ctx, out)
 }

@@ -211,6 +211,7 @@ type groupOptionsJSON struct {
 	CallbackGateway    string `json:"callback_gateway"`
 	AnnounceEvery      int    `json:"announce_every"`
 	AnnounceSounds     string `json:"announce_sounds"`
+	FullOverflow       bool   `json:"full_overflow"`
 }
 
 // GroupOptionsJSON renders a group's options for listings (REST uses it too).
@@ -220,7 +221,7 @@ func GroupOptionsJSON(group string, o acd.GroupOptions) any {
 		Overflow: o.OverflowGroup, OverflowAfter: secs(o.OverflowAfter), OverflowWaiting: o.OverflowWaiting,
 		ExitKey: o.ExitKey, Announce: o.Announce, CallbackKey: o.CallbackKey, CallbackAgentFirst: o.CallbackAgentFirst,
 		CallbackRetries: o.CallbackRetries, CallbackRetryDelay: secs(o.CallbackRetryDelay), CallbackGateway: o.CallbackGateway,
-		AnnounceEvery: secs(o.AnnounceEvery), AnnounceSounds: o.AnnounceSounds}
+		AnnounceEvery: secs(o.AnnounceEvery), AnnounceSounds: o.AnnounceSounds, FullOverflow: o.FullOverflow}
 }
 
 func renderGroupOptions(svc Service, asJSON bool) string {

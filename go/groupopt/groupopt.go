@@ -47,6 +47,7 @@ var options = []option{
 	{"skills", kSkills, "skills a call asks for when it brings none (name:level,…)", func(o *acd.GroupOptions) any { return &o.Skills }},
 	{"relax_every", kSeconds, "each skill requirement drops one level per this wait (0: never)", func(o *acd.GroupOptions) any { return &o.RelaxEvery }},
 	{"max_waiting", kCount, "with this many calls waiting a new call is refused (busy ring, hang-up; 0: no limit)", func(o *acd.GroupOptions) any { return &o.MaxWaiting }},
+	{"full_overflow", kBool, "a full group (max_waiting) sends a new call to its overflow group instead of refusing it", func(o *acd.GroupOptions) any { return &o.FullOverflow }},
 	{"overflow", kGroup, "group that takes calls overflowing this one", func(o *acd.GroupOptions) any { return &o.OverflowGroup }},
 	{"overflow_after", kSeconds, "overflow a call after this wait (0: never)", func(o *acd.GroupOptions) any { return &o.OverflowAfter }},
 	{"overflow_waiting", kCount, "overflow a new call when this many already wait (0: never)", func(o *acd.GroupOptions) any { return &o.OverflowWaiting }},

@@ -58,6 +58,7 @@ type GroupOptions struct {
 	CallbackGateway    string
 	AnnounceEvery      time.Duration
 	AnnounceSounds     string
+	FullOverflow       bool
 }
 
 // RoutingWriter is every write of the routing records. Each is idempotent
