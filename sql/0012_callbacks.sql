@@ -26,3 +26,14 @@ ALTER TABLE nwayacd_group_option ADD COLUMN IF NOT EXISTS announce_sounds varcha
 
 -- A full group (max_waiting) sends a new call to its overflow group.
 ALTER TABLE nwayacd_group_option ADD COLUMN IF NOT EXISTS full_overflow boolean NOT NULL DEFAULT false;
+
+-- Each agent's counters for today (modes 7 and 8: fewest calls, least talk
+-- time), written at unload so that they survive a module reload; a row of
+-- another day than today is ignored when loaded.
+CREATE TABLE IF NOT EXISTS nwayacd_agent_stats (
+  ext           varchar(50) PRIMARY KEY,
+  day           varchar(10) NOT NULL,
+  answered      integer NOT NULL DEFAULT 0 CHECK (answered >= 0),
+  talk_seconds  bigint  NOT NULL DEFAULT 0 CHECK (talk_seconds >= 0),
+  last_call_end timestamptz
+);

@@ -112,3 +112,48 @@ func TestCallbackPostgres(t *testing.T) {
 	defer n.Stop()
 	checkCallbackRestored(t, n, "cbp1", in)
 }
+
+// Today's counters (mode 7, fewest calls) survive a restart: the agent
+// that answered more today is still passed over after it.
+func TestTodayCountersSurviveRestart(t *testing.T) {
+	p := params(t, map[string]string{"wrapup-seconds": "0"})
+	n := start(t, p)
+	cmd(t, n, "nway_add_group", "170 7")
+	cmd(t, n, "nway_add_ext", "1000")
+	cmd(t, n, "nway_add_ext", "1001")
+	cmd(t, n, "nway_login", "1000 170")
+	cmd(t, n, "nway_login", "1001 170")
+	s := n.Service
+	_ = s.SetRegistered("1000", true)
+	_ = s.SetRegistered("1001", true)
+	answer := func(n *Node, uuid string) string {
+		s := n.Service
+		d := s.Enter(session.Call{Kind: session.Queue, UUID: uuid, Group: "170", CallerNumber: "13900000009"})
+		if d.Action != session.Offer {
+			t.Fatalf("%s: %+v", uuid, d)
+		}
+		s.OfferResult(session.OfferResult{UUID: uuid, Agent: d.Agent, Outcome: session.Answered})
+		time.Sleep(1100 * time.Millisecond) // a talk time of whole seconds
+		s.BridgeEnded(uuid)
+		s.Leave(uuid)
+		return d.Agent
+	}
+	first := answer(n, "td1")
+	second := answer(n, "td2") // the other agent: fewest calls
+	if first == second {
+		t.Fatalf("mode 7 gave both calls to %s", first)
+	}
+	third := answer(n, "td3") // a tie: the first again
+	n.Stop()
+	n = start(t, p)
+	defer n.Stop()
+	x, _ := n.Service.Extension(third)
+	if x.Stats.Answered != 2 || x.Stats.TalkTime < 2*time.Second {
+		t.Fatalf("%s after the restart: %+v", third, x.Stats)
+	}
+	_ = n.Service.SetRegistered("1000", true)
+	_ = n.Service.SetRegistered("1001", true)
+	if got := answer(n, "td4"); got == third {
+		t.Fatalf("after the restart mode 7 chose %s, who answered 2 calls today", got)
+	}
+}

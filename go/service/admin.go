@@ -312,6 +312,7 @@ func (s *Service) Load(snap store.Snapshot) {
 	s.mu.Lock()
 	defer s.unlock()
 	s.apply(snap)
+	s.restoreStats(snap.AgentStats)
 	// Restoring is not a change: publishing 10,000 "login" events at every
 	// module load would flood subscribers and the bounded queues.
 	s.eng.Decisions()

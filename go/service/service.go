@@ -256,6 +256,7 @@ func (s *Service) Stop() {
 func (s *Service) flushCDRs() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.saveStats() // today's counters outlive the unload
 	s.book.CloseAll(s.clock.Now())
 }
 

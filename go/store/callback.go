@@ -50,3 +50,30 @@ func (c Callback) Validate() error {
 	}
 	return nil
 }
+
+// AgentStats are an agent's counters for today (acd.AgentStats: modes 7
+// and 8 pick by them), kept across a reload; Day is the local date counted
+// ("2006-01-02"), counters of another day are ignored when loaded.
+type AgentStats struct {
+	Ext         string
+	Day         string
+	Answered    int
+	TalkTime    time.Duration // whole seconds are kept
+	LastCallEnd time.Time
+}
+
+// StatsWriter keeps the agents' counters (sql/0012_callbacks.sql, a bucket).
+type StatsWriter interface {
+	PutAgentStats(ctx context.Context, s AgentStats) error
+}
+
+// Validate reports why s cannot be stored (wrapping ErrRejected), or nil.
+func (s AgentStats) Validate() error {
+	if err := CheckNumber("extension", s.Ext); err != nil {
+		return err
+	}
+	if len(s.Day) != len("2006-01-02") || s.Answered < 0 || s.TalkTime < 0 {
+		return rejectf("agent stats of %s: day %.20q, negative counters", s.Ext, s.Day)
+	}
+	return nil
+}

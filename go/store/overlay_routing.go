@@ -13,13 +13,17 @@ type routingOverlay struct {
 	skills  map[[2]string]Skill        // (ext, name)
 	options map[string]GroupOptions
 	cbs     map[string]Callback // pending callbacks by uuid
+	stats   map[string]AgentStats
 }
 
 var _ RoutingWriter = (*Overlay)(nil)
 
 func newRoutingOverlay(snap Snapshot) routingOverlay {
 	r := routingOverlay{members: map[[2]string]MemberConfig{}, skills: map[[2]string]Skill{}, options: map[string]GroupOptions{},
-		cbs: map[string]Callback{}}
+		cbs: map[string]Callback{}, stats: map[string]AgentStats{}}
+	for _, a := range snap.AgentStats {
+		r.stats[a.Ext] = a
+	}
 	for _, c := range snap.Callbacks {
 		r.cbs[c.UUID] = c
 	}
@@ -53,6 +57,10 @@ func (r *routingOverlay) fill(s *Snapshot) {
 	for _, c := range r.cbs {
 		s.Callbacks = append(s.Callbacks, c)
 	}
+	for _, a := range r.stats {
+		s.AgentStats = append(s.AgentStats, a)
+	}
+	slices.SortFunc(s.AgentStats, func(a, b AgentStats) int { return cmp.Compare(a.Ext, b.Ext) })
 	slices.SortFunc(s.Callbacks, func(a, b Callback) int {
 		return cmp.Or(a.CallinTime.Compare(b.CallinTime), cmp.Compare(a.UUID, b.UUID))
 	})
@@ -139,5 +147,17 @@ func (o *Overlay) PutCallback(_ context.Context, c Callback) error {
 // DeleteCallback forgets a pending callback; absent is fine.
 func (o *Overlay) DeleteCallback(_ context.Context, uuid string) error {
 	delete(o.routing.cbs, uuid)
+	return nil
+}
+
+var _ StatsWriter = (*Overlay)(nil)
+
+// PutAgentStats keeps an agent's counters.
+func (o *Overlay) PutAgentStats(_ context.Context, a AgentStats) error {
+	if err := a.Validate(); err != nil {
+		return err
+	}
+	a.TalkTime = a.TalkTime.Truncate(1e9)
+	o.routing.stats[a.Ext] = a
 	return nil
 }

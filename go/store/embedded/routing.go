@@ -20,6 +20,7 @@ var (
 	bSkill       = []byte("skill")         // ext \0 skill → Skill
 	bGroupOption = []byte("group_option")  // group → GroupOptions
 	bCallback    = []byte("callback")      // uuid → Callback (pending)
+	bAgentStats  = []byte("agent_stats")   // ext → AgentStats
 )
 
 var _ store.RoutingWriter = (*Store)(nil)
@@ -48,6 +49,12 @@ func loadRouting(tx *bolt.Tx, snap *store.Snapshot) error {
 		return json.Unmarshal(v, &snap.Callbacks[len(snap.Callbacks)-1])
 	}); err != nil {
 		return fmt.Errorf("callbacks: %w", err)
+	}
+	if err := tx.Bucket(bAgentStats).ForEach(func(_, v []byte) error {
+		snap.AgentStats = append(snap.AgentStats, store.AgentStats{})
+		return json.Unmarshal(v, &snap.AgentStats[len(snap.AgentStats)-1])
+	}); err != nil {
+		return fmt.Errorf("agent stats: %w", err)
 	}
 	slices.SortFunc(snap.Callbacks, func(a, b store.Callback) int { // oldest first, as pg
 		return cmp.Or(a.CallinTime.Compare(b.CallinTime), cmp.Compare(a.UUID, b.UUID))
@@ -140,5 +147,19 @@ func (s *Store) PutCallback(ctx context.Context, c store.Callback) error {
 func (s *Store) DeleteCallback(ctx context.Context, uuid string) error {
 	return s.update(ctx, "delete callback", func(tx *bolt.Tx) error {
 		return tx.Bucket(bCallback).Delete([]byte(uuid))
+	})
+}
+
+var _ store.StatsWriter = (*Store)(nil)
+
+// PutAgentStats keeps an agent's counters (talk time in whole seconds, as
+// pg keeps it).
+func (s *Store) PutAgentStats(ctx context.Context, a store.AgentStats) error {
+	if err := a.Validate(); err != nil {
+		return err
+	}
+	a.TalkTime = a.TalkTime.Truncate(time.Second)
+	return s.update(ctx, "put agent stats", func(tx *bolt.Tx) error {
+		return put(tx.Bucket(bAgentStats), []byte(a.Ext), a)
 	})
 }

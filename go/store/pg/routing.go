@@ -64,6 +64,21 @@ func loadRouting(ctx context.Context, tx pgx.Tx, snap *store.Snapshot) error {
 	if err != nil {
 		return fmt.Errorf("callbacks: %w", err)
 	}
+	rows, _ = tx.Query(ctx, `SELECT ext, day, answered, talk_seconds, last_call_end FROM nwayacd_agent_stats ORDER BY ext`)
+	snap.AgentStats, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.AgentStats, error) {
+		var a store.AgentStats
+		var talk int64
+		var end *time.Time
+		err := r.Scan(&a.Ext, &a.Day, &a.Answered, &talk, &end)
+		a.TalkTime = secs(talk)
+		if end != nil {
+			a.LastCallEnd = *end
+		}
+		return a, err
+	})
+	if err != nil {
+		return fmt.Errorf("agent stats: %w", err)
+	}
 	return nil
 }
 
@@ -167,4 +182,23 @@ func (s *Store) PutCallback(ctx context.Context, c store.Callback) error {
 func (s *Store) DeleteCallback(ctx context.Context, uuid string) error {
 	_, err := s.pool.Exec(ctx, `DELETE FROM nwayacd_callback WHERE uuid = $1`, uuid)
 	return wrap("delete callback", err)
+}
+
+var _ store.StatsWriter = (*Store)(nil)
+
+// PutAgentStats keeps an agent's counters.
+func (s *Store) PutAgentStats(ctx context.Context, a store.AgentStats) error {
+	if err := a.Validate(); err != nil {
+		return err
+	}
+	var end *time.Time
+	if !a.LastCallEnd.IsZero() {
+		end = &a.LastCallEnd
+	}
+	_, err := s.pool.Exec(ctx, `INSERT INTO nwayacd_agent_stats (ext, day, answered, talk_seconds, last_call_end)
+		VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (ext) DO UPDATE SET day = EXCLUDED.day, answered = EXCLUDED.answered,
+			talk_seconds = EXCLUDED.talk_seconds, last_call_end = EXCLUDED.last_call_end`,
+		a.Ext, a.Day, a.Answered, int64(a.TalkTime/time.Second), end)
+	return wrap("put agent stats", err)
 }

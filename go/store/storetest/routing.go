@@ -123,3 +123,24 @@ func testCallbacks(t *testing.T, s Store) {
 		}
 	}
 }
+
+// testAgentStats: an agent's counters round-trip and replace.
+func testAgentStats(t *testing.T, s Store) {
+	c := ctx(t)
+	end := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	must(t, s.PutAgentStats(c, store.AgentStats{Ext: "1000", Day: "2026-02-28", Answered: 9}))
+	a := store.AgentStats{Ext: "1000", Day: "2026-03-01", Answered: 3, TalkTime: 95 * time.Second, LastCallEnd: end}
+	must(t, s.PutAgentStats(c, a))
+	b := store.AgentStats{Ext: "1001", Day: "2026-03-01"}
+	must(t, s.PutAgentStats(c, b))
+	got := load(t, s).AgentStats
+	for i := range got {
+		got[i].LastCallEnd = got[i].LastCallEnd.UTC()
+	}
+	if want := []store.AgentStats{a, b}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("agent stats\n got %+v\nwant %+v", got, want)
+	}
+	if err := s.PutAgentStats(c, store.AgentStats{Ext: "1000", Day: "x", Answered: -1}); !errors.Is(err, store.ErrRejected) {
+		t.Fatalf("bad stats: %v", err)
+	}
+}

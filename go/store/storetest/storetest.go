@@ -22,6 +22,7 @@ type Store interface {
 	store.Writer
 	store.RoutingWriter
 	store.CallbackWriter
+	store.StatsWriter
 	store.PendingReader
 	Load(ctx context.Context) (store.Snapshot, error)
 	CDR(ctx context.Context, uuid string) (event.CDR, error)
@@ -49,6 +50,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"Rejects", testRejects},
 		{"Routing", testRouting},
 		{"Callbacks", testCallbacks},
+		{"AgentStats", testAgentStats},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -33,6 +33,7 @@ const (
 	// Pending callbacks (store.CallbackWriter), appended.
 	opPutCallback
 	opDeleteCallback
+	opPutAgentStats // store.StatsWriter
 )
 
 // op is one queued write, in the form the journal file keeps (JSON).
@@ -53,6 +54,7 @@ type op struct {
 	Skill     *store.Skill        `json:"sk,omitempty"`
 	Options   *store.GroupOptions `json:"go,omitempty"`
 	Callback  *store.Callback     `json:"cb,omitempty"`
+	Stats     *store.AgentStats   `json:"as,omitempty"`
 }
 
 func (o *op) apply(ctx context.Context, t store.Writer) error {
@@ -70,7 +72,7 @@ func (o *op) apply(ctx context.Context, t store.Writer) error {
 		return t.DeletePendingCDR(ctx, o.Key)
 	case opPutMemberConfig, opPutSkill, opDeleteSkill, opPutGroupOptions, opClearExtensionRouting, opClearGroupRouting:
 		return o.applyRouting(ctx, t)
-	case opPutCallback, opDeleteCallback:
+	case opPutCallback, opDeleteCallback, opPutAgentStats:
 		return o.applyCallback(ctx, t)
 	}
 	return fmt.Errorf("%w: journal op kind %d unknown to this build", store.ErrRejected, o.Kind)
@@ -89,6 +91,10 @@ func (o *op) replay(ctx context.Context, t SnapshotWriter) error {
 		}
 	case opPutCallback, opDeleteCallback:
 		if _, ok := t.(store.CallbackWriter); ok {
+			return o.applyCallback(ctx, t)
+		}
+	case opPutAgentStats:
+		if _, ok := t.(store.StatsWriter); ok {
 			return o.applyCallback(ctx, t)
 		}
 	}
@@ -145,6 +151,8 @@ func (o *op) valid() bool {
 		return o.Options != nil
 	case opPutCallback:
 		return o.Callback != nil
+	case opPutAgentStats:
+		return o.Stats != nil
 	}
 	return true
 }
@@ -193,6 +201,8 @@ func (o *op) name() string {
 		return "callback " + o.Callback.UUID
 	case opDeleteCallback:
 		return "delete callback " + o.Key
+	case opPutAgentStats:
+		return "stats of agent " + o.Stats.Ext
 	}
 	return fmt.Sprintf("op kind %d", o.Kind)
 }
