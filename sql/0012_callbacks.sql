@@ -27,6 +27,9 @@ ALTER TABLE nwayacd_group_option ADD COLUMN IF NOT EXISTS announce_sounds varcha
 -- A full group (max_waiting) sends a new call to its overflow group.
 ALTER TABLE nwayacd_group_option ADD COLUMN IF NOT EXISTS full_overflow boolean NOT NULL DEFAULT false;
 
+-- The dialplan extension the exit key sends the caller to ('' = none).
+ALTER TABLE nwayacd_group_option ADD COLUMN IF NOT EXISTS exit_to varchar(50) NOT NULL DEFAULT '';
+
 -- Each agent's counters for today (modes 7 and 8: fewest calls, least talk
 -- time), written at unload so that they survive a module reload; a row of
 -- another day than today is ignored when loaded.

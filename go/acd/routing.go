@@ -41,6 +41,10 @@ type GroupOptions struct {
 	// ExitKey is the DTMF digit that takes a waiting caller out of the
 	// queue (result exit); "" = none.
 	ExitKey string
+	// ExitTo is the dialplan extension the exit key sends the caller to
+	// (the done step's nwayacd_exit_to; conf/dialplan/nwayacd.xml transfers
+	// there); "" = the dialplan decides.
+	ExitTo string
 	// Announce: wait steps carry the caller's position and estimated wait
 	// (Step.Position, Step.EWT) each time the session asks.
 	Announce bool
@@ -85,6 +89,11 @@ func (e *Engine) setOptions(g *group, o GroupOptions) error {
 		}
 		if o.OverflowGroup == g.num {
 			return Errorf(ErrBadArgument, "group %s cannot overflow to itself", g.num)
+		}
+	}
+	if o.ExitTo != "" {
+		if err := ValidNumber("exit extension", o.ExitTo); err != nil {
+			return err
 		}
 	}
 	if o.ExitKey != "" && !validDigit(o.ExitKey) {

@@ -206,6 +206,7 @@ type (
 		AnnounceEvery      int // seconds
 		AnnounceSounds     string
 		FullOverflow       bool
+		ExitTo             string
 	}
 	tierOut struct {
 		Group     string
@@ -245,7 +246,7 @@ func (s *Server) groupOptions(ctx *fasthttp.RequestCtx, _ string) {
 			OverflowWaiting: o.OverflowWaiting, ExitKey: o.ExitKey, Announce: o.Announce, CallbackKey: o.CallbackKey,
 			CallbackAgentFirst: o.CallbackAgentFirst, CallbackRetries: o.CallbackRetries,
 			CallbackRetryDelay: secs(o.CallbackRetryDelay), CallbackGateway: o.CallbackGateway,
-			AnnounceEvery: secs(o.AnnounceEvery), AnnounceSounds: o.AnnounceSounds, FullOverflow: o.FullOverflow})
+			AnnounceEvery: secs(o.AnnounceEvery), AnnounceSounds: o.AnnounceSounds, FullOverflow: o.FullOverflow, ExitTo: o.ExitTo})
 	}
 	writeAny(ctx, out)
 }

@@ -212,6 +212,7 @@ type groupOptionsJSON struct {
 	AnnounceEvery      int    `json:"announce_every"`
 	AnnounceSounds     string `json:"announce_sounds"`
 	FullOverflow       bool   `json:"full_overflow"`
+	ExitTo             string `json:"exit_to"`
 }
 
 // GroupOptionsJSON renders a group's options for listings (REST uses it too).
@@ -221,7 +222,7 @@ func GroupOptionsJSON(group string, o acd.GroupOptions) any {
 		Overflow: o.OverflowGroup, OverflowAfter: secs(o.OverflowAfter), OverflowWaiting: o.OverflowWaiting,
 		ExitKey: o.ExitKey, Announce: o.Announce, CallbackKey: o.CallbackKey, CallbackAgentFirst: o.CallbackAgentFirst,
 		CallbackRetries: o.CallbackRetries, CallbackRetryDelay: secs(o.CallbackRetryDelay), CallbackGateway: o.CallbackGateway,
-		AnnounceEvery: secs(o.AnnounceEvery), AnnounceSounds: o.AnnounceSounds, FullOverflow: o.FullOverflow}
+		AnnounceEvery: secs(o.AnnounceEvery), AnnounceSounds: o.AnnounceSounds, FullOverflow: o.FullOverflow, ExitTo: o.ExitTo}
 }
 
 func renderGroupOptions(svc Service, asJSON bool) string {

@@ -31,6 +31,7 @@ const (
 	kSkills
 	kGateway
 	kSound
+	kExten
 )
 
 type option struct {
@@ -52,6 +53,7 @@ var options = []option{
 	{"overflow_after", kSeconds, "overflow a call after this wait (0: never)", func(o *acd.GroupOptions) any { return &o.OverflowAfter }},
 	{"overflow_waiting", kCount, "overflow a new call when this many already wait (0: never)", func(o *acd.GroupOptions) any { return &o.OverflowWaiting }},
 	{"exit_key", kKey, "DTMF digit that takes a waiting caller out (result exit)", func(o *acd.GroupOptions) any { return &o.ExitKey }},
+	{"exit_to", kExten, "dialplan extension the exit key sends the caller to (nwayacd_exit_to)", func(o *acd.GroupOptions) any { return &o.ExitTo }},
 	{"announce", kBool, "wait steps carry the caller's position and estimated wait", func(o *acd.GroupOptions) any { return &o.Announce }},
 	{"callback_key", kKey, "DTMF digit with which a waiting caller asks to be called back", func(o *acd.GroupOptions) any { return &o.CallbackKey }},
 	{"callback_agent_first", kBool, "ring the reserved agent before calling the caller back", func(o *acd.GroupOptions) any { return &o.CallbackAgentFirst }},
@@ -104,6 +106,8 @@ func ValueHelp(name string) string {
 		return "a gateway name, or - for none"
 	case kSound:
 		return "a folder of sound files, or - for none"
+	case kExten:
+		return "a dialplan extension, or - for none"
 	}
 	return "name:level,… (levels 1-10), or - for none"
 }
@@ -153,6 +157,11 @@ func Set(o *acd.GroupOptions, name, value string) error {
 		switch {
 		case none(value):
 			*p = ""
+		case op.kind == kExten:
+			if err := ident.Number("extension", value); err != nil {
+				return refuse("bad %s: %s", name, err.Error())
+			}
+			*p = value
 		case op.kind == kGroup:
 			if err := ident.Group(value); err != nil {
 				return refuse("bad %s: %s", name, err.Error())

@@ -22,6 +22,24 @@ import (
 //
 // nwayacd_position and nwayacd_ewt (seconds) are set on the channel too.
 
+// exitDirective is the done step of a caller who pressed the exit key: the
+// group's exit_to goes with it as nwayacd_exit_to, for the dialplan to
+// transfer to (conf/dialplan/nwayacd.xml).
+func (s *Service) exitDirective(ci *callInfo, lvl acd.Level) session.Directive {
+	to := ""
+	if g, err := s.eng.Group(ci.group); err == nil {
+		to = g.Options.ExitTo
+	}
+	return session.Directive{Action: session.Done, Vars: [][2]string{
+		{"nwayacd_group", ci.group},
+		{"nwayacd_agent", ci.agent},
+		{"nwayacd_level", string(lvl)},
+		{"nwayacd_result", string(acd.ResultExit)},
+		{"nwayacd_wait_seconds", strconv.Itoa(int(ci.waited / time.Second))},
+		{"nwayacd_exit_to", to},
+	}}
+}
+
 // AnnouncePhrase is the phrase macro announcements use.
 const AnnouncePhrase = "nwayacd_position"
 

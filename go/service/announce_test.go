@@ -51,3 +51,18 @@ func TestAnnounceDirectiveWithEWT(t *testing.T) {
 		t.Fatalf("%q", d.File)
 	}
 }
+
+// The exit key's done step names the group's exit_to for the dialplan.
+func TestExitTo(t *testing.T) {
+	s, _, _ := routingTest(t)
+	must(t, s.SetGroupOptions("130", func(o *acd.GroupOptions) { o.ExitKey, o.ExitTo = "0", "8000" }))
+	s.Enter(session.Call{Kind: session.Queue, UUID: "ex1", Group: "130", CallerNumber: "139"})
+	s.ChannelEvent(&session.ChannelEvent{Kind: session.ChannelDTMF, UUID: "ex1", DTMF: "0"})
+	d := s.Next("ex1")
+	if v := vars(d); d.Action != session.Done || v["nwayacd_result"] != "exit" || v["nwayacd_exit_to"] != "8000" {
+		t.Fatalf("exit: %+v", d)
+	}
+	if err := s.SetGroupOptions("130", func(o *acd.GroupOptions) { o.ExitTo = "-x" }); err == nil {
+		t.Fatal("a bad exit_to was taken")
+	}
+}

@@ -281,6 +281,9 @@ func (s *Service) doneDirective(ci *callInfo, r acd.Result) session.Directive {
 	if lvl == "" {
 		lvl = acd.LevelNormal
 	}
+	if r == acd.ResultExit {
+		return s.exitDirective(ci, lvl)
+	}
 	return session.Directive{Action: session.Done, Vars: [][2]string{
 		{"nwayacd_group", ci.group},
 		{"nwayacd_agent", ci.agent},

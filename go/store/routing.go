@@ -59,6 +59,7 @@ type GroupOptions struct {
 	AnnounceEvery      time.Duration
 	AnnounceSounds     string
 	FullOverflow       bool
+	ExitTo             string
 }
 
 // RoutingWriter is every write of the routing records. Each is idempotent
@@ -122,7 +123,7 @@ func (o GroupOptions) Validate() error {
 	if len(o.Skills) > MaxSkillsText {
 		return rejectf("group %s: skills longer than %d bytes", o.Group, MaxSkillsText)
 	}
-	if len(o.OverflowGroup) > MaxNumber || len(o.ExitKey) > 1 || len(o.CallbackKey) > 1 || len(o.CallbackGateway) > 64 || len(o.AnnounceSounds) > 255 {
+	if len(o.OverflowGroup) > MaxNumber || len(o.ExitKey) > 1 || len(o.CallbackKey) > 1 || len(o.CallbackGateway) > 64 || len(o.AnnounceSounds) > 255 || len(o.ExitTo) > MaxNumber {
 		return rejectf("group %s: overflow group or key too long", o.Group)
 	}
 	return nil
