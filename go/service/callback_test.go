@@ -19,6 +19,7 @@ type cbHost struct {
 	host
 	mu      sync.Mutex
 	replies []string
+	reply   func() string // when replies are used up; nil: "+OK"
 }
 
 func (h *cbHost) API(cmd, args string) (string, error) {
@@ -29,6 +30,9 @@ func (h *cbHost) API(cmd, args string) (string, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if len(h.replies) == 0 {
+		if h.reply != nil {
+			return h.reply(), nil
+		}
 		return "+OK", nil
 	}
 	r := h.replies[0]
@@ -65,6 +69,12 @@ func (j *cbJournal) DeleteCallback(uuid string) {
 	defer j.mu.Unlock()
 	delete(j.cbs, uuid)
 	j.ops = append(j.ops, "delete "+uuid)
+}
+
+func (j *cbJournal) String() string {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return strings.Join(j.ops, "; ")
 }
 
 func (j *cbJournal) snapshot() []store.Callback {
