@@ -266,3 +266,30 @@ func (s *Service) setCBLeg(ci *callInfo, leg string) {
 	}
 	ci.cbLeg = leg
 }
+
+// recentSet remembers the last recentCap uuids added (a ring): bounded
+// whatever the traffic.
+type recentSet struct {
+	set  map[string]struct{}
+	ring []string
+	next int
+}
+
+const recentCap = 1024
+
+func (r *recentSet) add(u string) {
+	if r.set == nil {
+		r.set, r.ring = make(map[string]struct{}, recentCap), make([]string, recentCap)
+	}
+	if old := r.ring[r.next]; old != "" {
+		delete(r.set, old)
+	}
+	r.ring[r.next] = u
+	r.next = (r.next + 1) % recentCap
+	r.set[u] = struct{}{}
+}
+
+func (r *recentSet) has(u string) bool {
+	_, ok := r.set[u]
+	return ok
+}

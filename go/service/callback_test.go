@@ -392,3 +392,25 @@ func TestCallbackHostileInput(t *testing.T) {
 		t.Fatalf("originate %q", o)
 	}
 }
+
+// A callback leg that answers after its callback was given up is refused:
+// the ended call keeps its one CDR.
+func TestLateCallbackLegRefused(t *testing.T) {
+	s, h, p, c, _ := callbackTest(t, false)
+	askCallback(t, s, "cb6", "13900000006", "#")
+	h.replies = []string{"-ERR NO_ANSWER", "-ERR NO_ANSWER"}
+	must(t, s.SetReady("1011"))
+	c.add(31 * time.Second)
+	s.Tick()
+	if n := len(p.cdrs()); n != 1 {
+		t.Fatalf("%d CDRs after the last attempt", n)
+	}
+	d := s.Enter(session.Call{Kind: session.Queue, UUID: "cb6", Group: "120", CallerNumber: "120"})
+	if d.Action != session.Done || vars(d)["nwayacd_result"] != "error" {
+		t.Fatalf("late leg: %+v", d)
+	}
+	s.Leave("cb6")
+	if n := len(p.cdrs()); n != 1 {
+		t.Fatalf("%d CDRs after the late leg", n)
+	}
+}

@@ -15,6 +15,11 @@ import (
 func (s *Service) Enter(c session.Call) session.Directive {
 	s.mu.Lock()
 	defer s.unlock()
+	if s.cbGone.has(c.UUID) {
+		// A callback leg answering after its callback was given up: its
+		// uuid is the ended call's (one CDR per uuid).
+		return s.errorDirective(acd.Errorf(acd.ErrState, "the callback of call %s was given up", c.UUID))
+	}
 	if ci := s.calls[c.UUID]; ci != nil {
 		if ci.left && ci.cb != "" && s.book.Held(c.UUID) {
 			if s.eng.CallbackPlacing(c.UUID) && c.Kind == session.Queue {

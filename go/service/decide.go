@@ -173,6 +173,7 @@ func (s *Service) closeHeld() {
 		}
 		s.dropCallback(u)
 		s.book.Close(u)
+		s.cbGone.add(u)
 	}
 	s.closing = s.closing[:0]
 }

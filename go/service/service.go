@@ -113,6 +113,7 @@ type Service struct {
 	book    *cdr.Book // the calls' CDRs, until each is complete
 	pending []hostCmd // host commands decided under mu, run after it
 	closing []string  // held callbacks ended in this batch (closeHeld)
+	cbGone  recentSet // callbacks given up lately: a late callback leg is refused
 	armed   time.Time // what the timer goroutine sleeps until
 
 	chMu     sync.Mutex
