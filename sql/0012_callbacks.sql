@@ -13,7 +13,8 @@ CREATE TABLE IF NOT EXISTS nwayacd_callback (
   level        varchar(8)  NOT NULL DEFAULT 'normal',
   callin_time  timestamptz NOT NULL,
   tries        integer     NOT NULL DEFAULT 0 CHECK (tries >= 0),
-  skills       varchar(600) NOT NULL DEFAULT ''
+  skills       varchar(600) NOT NULL DEFAULT '',
+  node         varchar(255) NOT NULL DEFAULT ''  -- the owning node: nodes sharing the database restore their own
 );
 
 ALTER TABLE nwayacd_group_option ADD COLUMN IF NOT EXISTS callback_gateway varchar(64) NOT NULL DEFAULT '';

@@ -59,7 +59,7 @@ func (s *Service) saveCallback(uuid string) {
 	if sp, ok := s.eng.CallbackOf(uuid); ok {
 		cj.PutCallback(store.Callback{UUID: sp.UUID, Group: sp.Group, Number: sp.Number, RealNumber: sp.RealNumber,
 			Callback: sp.Callback, Level: string(sp.Level), CallinTime: sp.CallinTime, Tries: sp.Tries,
-			Skills: acd.FormatSkills(sp.Skills)})
+			Skills: acd.FormatSkills(sp.Skills), Node: s.opt.NodeName})
 	}
 }
 
@@ -75,6 +75,9 @@ func (s *Service) dropCallback(uuid string) {
 func (s *Service) restoreCallbacks(cbs []store.Callback) {
 	now := s.clock.Now()
 	for _, r := range cbs {
+		if r.Node != "" && r.Node != s.opt.NodeName {
+			continue // another node's, sharing the database
+		}
 		sp := acd.CallbackSpec{UUID: r.UUID, Group: r.Group, Number: r.Number, RealNumber: r.RealNumber, Callback: r.Callback,
 			Level: acd.Level(r.Level), CallinTime: r.CallinTime, Tries: r.Tries}
 		var err error

@@ -337,7 +337,9 @@ func TestCallbackSurvivesReload(t *testing.T) {
 	h2, p2 := &cbHost{}, &pub{}
 	s2 := New(Options{Clock: &clock{t: t0.Add(time.Hour)}, Switch: h2, Publisher: p2, Journal: j, ManualTimers: true, SyncHost: true, Location: time.UTC})
 	snap := cbSnap
-	snap.Callbacks = saved
+	other := saved[0]
+	other.UUID, other.Node = "cb-other", "another-node" // sharing the database: not ours to restore
+	snap.Callbacks = append(saved, other)
 	snap.Extensions = []store.Extension{{Number: "1011", JobEnabled: true, Busy: true}}
 	s2.Load(snap)
 	w := s2.Waiting()

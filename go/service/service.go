@@ -66,6 +66,9 @@ type Options struct {
 	HoldMusic    string       // what a waiting caller hears when the group has no busy ring; default "local_stream://moh"
 	Location     *time.Location
 	Version      string
+	// NodeName names this node on the pending callbacks it keeps: nodes
+	// sharing a database restore only their own (and those without one).
+	NodeName string
 	// ManualTimers: the owner calls Tick (the simulator); otherwise the
 	// service runs its own timer goroutine after Start.
 	ManualTimers bool

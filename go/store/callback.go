@@ -18,6 +18,7 @@ type Callback struct {
 	CallinTime time.Time
 	Tries      int
 	Skills     string
+	Node       string // the node that owns it ("" = any): nodes sharing a database restore only their own
 }
 
 // CallbackWriter keeps the pending callbacks (sql/0012_callbacks.sql, a
@@ -42,7 +43,7 @@ func (c Callback) Validate() error {
 	if err := CheckNumber("callback number", c.Callback); err != nil {
 		return err
 	}
-	if len(c.Number) > MaxNumber || len(c.RealNumber) > MaxNumber || len(c.Level) > 8 || len(c.Skills) > MaxSkillsText {
+	if len(c.Number) > MaxNumber || len(c.RealNumber) > MaxNumber || len(c.Level) > 8 || len(c.Skills) > MaxSkillsText || len(c.Node) > 255 {
 		return rejectf("callback %s: a field is too long", c.UUID)
 	}
 	if c.Tries < 0 || c.CallinTime.IsZero() {

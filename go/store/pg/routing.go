@@ -54,11 +54,11 @@ func loadRouting(ctx context.Context, tx pgx.Tx, snap *store.Snapshot) error {
 	if err != nil {
 		return fmt.Errorf("group options: %w", err)
 	}
-	rows, _ = tx.Query(ctx, `SELECT uuid, group_number, caller, real_caller, callback, level, callin_time, tries, skills
+	rows, _ = tx.Query(ctx, `SELECT uuid, group_number, caller, real_caller, callback, level, callin_time, tries, skills, node
 		FROM nwayacd_callback ORDER BY callin_time, uuid`)
 	snap.Callbacks, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Callback, error) {
 		var c store.Callback
-		err := r.Scan(&c.UUID, &c.Group, &c.Number, &c.RealNumber, &c.Callback, &c.Level, &c.CallinTime, &c.Tries, &c.Skills)
+		err := r.Scan(&c.UUID, &c.Group, &c.Number, &c.RealNumber, &c.Callback, &c.Level, &c.CallinTime, &c.Tries, &c.Skills, &c.Node)
 		return c, err
 	})
 	if err != nil {
@@ -169,12 +169,12 @@ func (s *Store) PutCallback(ctx context.Context, c store.Callback) error {
 		return err
 	}
 	_, err := s.pool.Exec(ctx, `INSERT INTO nwayacd_callback (uuid, group_number, caller, real_caller, callback, level,
-			callin_time, tries, skills)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+			callin_time, tries, skills, node)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 		ON CONFLICT (uuid) DO UPDATE SET group_number = EXCLUDED.group_number, caller = EXCLUDED.caller,
 			real_caller = EXCLUDED.real_caller, callback = EXCLUDED.callback, level = EXCLUDED.level,
-			callin_time = EXCLUDED.callin_time, tries = EXCLUDED.tries, skills = EXCLUDED.skills`,
-		c.UUID, c.Group, c.Number, c.RealNumber, c.Callback, c.Level, c.CallinTime, c.Tries, c.Skills)
+			callin_time = EXCLUDED.callin_time, tries = EXCLUDED.tries, skills = EXCLUDED.skills, node = EXCLUDED.node`,
+		c.UUID, c.Group, c.Number, c.RealNumber, c.Callback, c.Level, c.CallinTime, c.Tries, c.Skills, c.Node)
 	return wrap("put callback", err)
 }
 

@@ -98,7 +98,7 @@ func testCallbacks(t *testing.T, s Store) {
 	c := ctx(t)
 	t1 := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 	a := store.Callback{UUID: "cb-a", Group: "110", Number: "139****0001", RealNumber: "13900000001", Callback: "13900000001",
-		Level: "vip", CallinTime: t1.Add(time.Minute), Tries: 1, Skills: "zh:5"}
+		Level: "vip", CallinTime: t1.Add(time.Minute), Tries: 1, Skills: "zh:5", Node: "fs-a"}
 	b := store.Callback{UUID: "cb-b", Group: "120", Number: "13900000002", Callback: "02112345678", Level: "normal", CallinTime: t1}
 	must(t, s.PutCallback(c, store.Callback{UUID: "cb-a", Group: "110", Callback: "1", CallinTime: t1}))
 	must(t, s.PutCallback(c, a)) // replaces
