@@ -63,20 +63,15 @@ func families(c publish.Counts) map[string]uint64 {
 		event.FamilyQueue.String(): c.Queue, event.FamilyAgent.String(): c.Agent}
 }
 
-// nodeName is this node's id: its host name, else its cti-ip.
-func nodeName(cfg config.Config) string {
-	node, err := os.Hostname()
-	if err != nil || node == "" {
-		node = cfg.CTIIP
-	}
-	return node
-}
-
 // sequencer stamps every published message with this node's id and a
 // sequence number, and appends it to the Redis Streams when Redis is the
 // publisher and stream-maxlen > 0.
 func (n *Node) sequencer(cfg config.Config) *publish.Sequencer {
-	sc := publish.StreamConfig{Node: nodeName(cfg), CTIIP: cfg.CTIIP, MaxLen: int64(cfg.StreamMaxLen), Logger: n.log}
+	node, err := os.Hostname()
+	if err != nil || node == "" {
+		node = cfg.CTIIP
+	}
+	sc := publish.StreamConfig{Node: node, CTIIP: cfg.CTIIP, MaxLen: int64(cfg.StreamMaxLen), Logger: n.log}
 	if cfg.Redis && cfg.StreamMaxLen > 0 {
 		sc.Redis = &publish.RedisConfig{Addr: cfg.RedisAddr, Password: cfg.RedisPass, DB: cfg.RedisDB}
 	}

@@ -42,13 +42,14 @@ func (s *Service) ChannelEvent(ev *session.ChannelEvent) {
 	switch ev.Kind {
 	case session.ChannelDTMF:
 		s.key(ev.UUID, ev.DTMF)
-	case session.ChannelAnswer:
-		s.callbackAnswered(ev.UUID)
 	case session.ChannelHangupComplete:
 		s.legFacts(ev)
 	case session.ChannelBridge:
 		s.bridged(ev.UUID, ev.OtherUUID)
 		s.bridged(ev.OtherUUID, ev.UUID)
+
+	case session.ChannelAnswer:
+		s.callbackAnswered(ev.UUID) // an agent-first callback's caller leg
 	}
 }
 
