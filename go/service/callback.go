@@ -135,6 +135,10 @@ func (s *Service) placeCallback(d *acd.Decision) {
 		return
 	}
 	s.saveCallback(c.UUID) // its attempts so far
+	if ci.cbDeferred != nil { // an earlier attempt never went (timed out)
+		ci.cbDeferred = nil
+		s.cbDeferred.Add(-1)
+	}
 	ci.cbAttempt++
 	s.setCBLeg(ci, "")
 	group := varSafe(c.Group)
@@ -160,9 +164,37 @@ func (s *Service) placeCallback(d *acd.Decision) {
 		args = caller + " &nwayacd(" + c.Group + ")"
 	}
 	uuid, attempt := c.UUID, ci.cbAttempt
-	s.pending = append(s.pending, hostCmd{cmd: "originate", args: args, done: func(_ string, err error) {
+	cmd := hostCmd{cmd: "originate", args: args, done: func(_ string, err error) {
 		s.callbackOriginated(uuid, attempt, agentFirst, err)
-	}})
+	}}
+	if s.channelKnown(uuid) {
+		// The caller's own channel is still there (it is hanging up): the
+		// switch would refuse its uuid. The originate waits for its end.
+		ci.cbDeferred = &cmd
+		s.cbDeferred.Add(1)
+		return
+	}
+	s.pending = append(s.pending, cmd)
+}
+
+// callbackChannelGone: a channel ended for good; a callback attempt that
+// waited for its uuid goes now.
+func (s *Service) callbackChannelGone(uuid string) {
+	if s.cbDeferred.Load() <= 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.unlock()
+	ci := s.calls[uuid]
+	if ci == nil || ci.cbDeferred == nil {
+		return
+	}
+	cmd := *ci.cbDeferred
+	ci.cbDeferred = nil
+	s.cbDeferred.Add(-1)
+	if s.eng.CallbackPlacing(uuid) {
+		s.pending = append(s.pending, cmd)
+	}
 }
 
 // failCallbackLater reports a callback attempt failed once mu is released

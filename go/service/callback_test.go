@@ -416,3 +416,26 @@ func TestLateCallbackLegRefused(t *testing.T) {
 		t.Fatalf("%d CDRs after the late leg", n)
 	}
 }
+
+// The caller's own channel is still being torn down when an agent is
+// free: the callback's originate (under the same uuid, which the switch
+// would refuse) waits for that channel's destruction.
+func TestCallbackWaitsForTheCallersChannel(t *testing.T) {
+	s, h, _, _, _ := callbackTest(t, false)
+	s.ChannelEvent(&session.ChannelEvent{Kind: session.ChannelCreate, UUID: "cb7", Direction: "inbound", CallerNumber: "13900000007"})
+	must(t, s.SetReady("1011"))
+	must(t, s.SetBusy("1011"))
+	askCallback(t, s, "cb7", "13900000007", "#")
+	h.take()
+	must(t, s.SetReady("1011"))
+	if o := originates(h.take()); len(o) != 0 {
+		t.Fatalf("originated while the caller's channel exists: %q", o)
+	}
+	s.ChannelEvent(&session.ChannelEvent{Kind: session.ChannelDestroy, UUID: "cb7"})
+	if o := originates(h.take()); len(o) != 1 || !strings.Contains(o[0], "origination_uuid=cb7,") {
+		t.Fatalf("after the destroy: %q", o)
+	}
+	if s.cbDeferred.Load() != 0 {
+		t.Fatalf("deferred count %d", s.cbDeferred.Load())
+	}
+}

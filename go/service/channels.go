@@ -50,6 +50,8 @@ func (s *Service) ChannelEvent(ev *session.ChannelEvent) {
 
 	case session.ChannelAnswer:
 		s.callbackAnswered(ev.UUID) // an agent-first callback's caller leg
+	case session.ChannelDestroy:
+		s.callbackChannelGone(ev.UUID)
 	}
 }
 

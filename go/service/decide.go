@@ -170,6 +170,10 @@ func (s *Service) closeHeld() {
 		s.closing[i] = ""
 		if ci := s.calls[u]; ci != nil {
 			s.setCBLeg(ci, "")
+			if ci.cbDeferred != nil {
+				ci.cbDeferred = nil
+				s.cbDeferred.Add(-1)
+			}
 		}
 		s.dropCallback(u)
 		s.book.Close(u)

@@ -136,6 +136,7 @@ type Service struct {
 	ver       atomic.Uint64
 	// agentFirst counts agent-first callbacks waiting for the caller's answer.
 	agentFirst atomic.Int64
+	cbDeferred atomic.Int64 // callback originates waiting for a channel's end
 }
 
 // callInfo is what the service keeps of a call for its CDR and the
@@ -159,6 +160,9 @@ type callInfo struct {
 	cbAttempt int    // attempts placed by this process
 	cbLeg     string // agent first: the agent leg of the attempt under way
 	cbBridged bool   // agent first: connected; the caller leg's end ends the call
+	// cbDeferred: the attempt's originate, waiting for the caller's own
+	// channel under the same uuid to be destroyed.
+	cbDeferred *hostCmd
 }
 
 // New builds a service; Start begins its goroutines.
