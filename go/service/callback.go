@@ -134,7 +134,7 @@ func (s *Service) placeCallback(d *acd.Decision) {
 		s.failCallbackLater(c.UUID, false)
 		return
 	}
-	s.saveCallback(c.UUID) // its attempts so far
+	s.saveCallback(c.UUID)    // its attempts so far
 	if ci.cbDeferred != nil { // an earlier attempt never went (timed out)
 		ci.cbDeferred = nil
 		s.cbDeferred.Add(-1)
