@@ -309,6 +309,9 @@ func formatStep(s Step) string {
 	if s.Result != "" {
 		b.WriteString(" result=" + string(s.Result))
 	}
+	if s.Announce {
+		b.WriteString(" announce")
+	}
 	if s.Position > 0 {
 		fmt.Fprintf(&b, " position=%d", s.Position)
 		if s.EWTKnown {
@@ -380,6 +383,7 @@ func groupOptions(t *testing.T, m map[string]string) GroupOptions {
 		o.Skills = sk
 	}
 	o.MaxWaiting, _ = strconv.Atoi(m["maxwaiting"])
+	o.FullOverflow = m["fulloverflow"] == "true"
 	o.OverflowGroup = m["overflow"]
 	if v := m["overflowafter"]; v != "" {
 		o.OverflowAfter = dur(t, v)
@@ -387,6 +391,10 @@ func groupOptions(t *testing.T, m map[string]string) GroupOptions {
 	o.OverflowWaiting, _ = strconv.Atoi(m["overflowwaiting"])
 	o.ExitKey = m["exitkey"]
 	o.Announce = m["announce"] == "true"
+	if v := m["announceevery"]; v != "" {
+		o.AnnounceEvery = dur(t, v)
+	}
+	o.AnnounceSounds = m["announcesounds"]
 	o.CallbackKey = m["cbkey"]
 	o.CallbackAgentFirst = m["cbagentfirst"] == "true"
 	o.CallbackRetries, _ = strconv.Atoi(m["cbretries"])

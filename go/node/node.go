@@ -360,6 +360,7 @@ func (n *Node) startService(snap store.Snapshot, pub service.Publisher) {
 		Status:       n.status,
 		Reload:       n.reloadTables,
 		Journal:      n.kept,
+		NodeName:     nodeName(n.cfg),
 	}
 	n.stats = newStats(n.cfg, n.opt.Clock)
 	sopt.Observer = n.stats

@@ -312,9 +312,12 @@ func (s *Service) Load(snap store.Snapshot) {
 	s.mu.Lock()
 	defer s.unlock()
 	s.apply(snap)
+	s.restoreStats(snap.AgentStats)
 	// Restoring is not a change: publishing 10,000 "login" events at every
 	// module load would flood subscribers and the bounded queues.
 	s.eng.Decisions()
+	// Pending callbacks after: one placed at once needs its decision handled.
+	s.restoreCallbacks(snap.Callbacks)
 }
 
 func (s *Service) apply(snap store.Snapshot) {

@@ -47,6 +47,11 @@ func (s *Service) ChannelEvent(ev *session.ChannelEvent) {
 	case session.ChannelBridge:
 		s.bridged(ev.UUID, ev.OtherUUID)
 		s.bridged(ev.OtherUUID, ev.UUID)
+
+	case session.ChannelAnswer:
+		s.callbackAnswered(ev.UUID) // an agent-first callback's caller leg
+	case session.ChannelDestroy:
+		s.callbackChannelGone(ev.UUID)
 	}
 }
 
@@ -227,8 +232,14 @@ func (s *Service) legFacts(ev *session.ChannelEvent) {
 	if ci := s.calls[ev.UUID]; ci != nil {
 		s.eng.TransferEnded(ev.UUID) // a transferred call ends with its caller
 		s.handle(s.eng.Decisions())
+		if ci.cbBridged {
+			s.callbackBridgeGone(ev.UUID, ci)
+		}
 	}
-	if s.book.CallerLeg(leg) {
+	if ci := s.calls[ev.UUID]; s.book.CallerLeg(leg) {
+		if ci != nil && ci.cbLeg != "" {
+			s.callbackAttemptGone(ev.UUID, ci) // after its facts: it may end the record
+		}
 		return
 	}
 	if ev.NwayCall != "" {

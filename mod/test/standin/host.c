@@ -1065,6 +1065,10 @@ static void test_routing(void)
 		CHECK(set && br && set < br && !strncmp(set, want, strlen(want)), "ring-all: the caller does not name the answering agent (%s): %.600s", want, s->ch.trace);
 	}
 	session_free(s);
+	/* the losers were cancelled, not offered a no-answer: ready again, no streak */
+	CHECK(!ext_line_has("2000", "no_answer") && !ext_line_has("2002", "no_answer") &&
+		  ext_line_has("2000", "ready") && ext_line_has("2002", "ready"),
+		  "ring-all: a loser counted a no-answer or is not ready: %.400s", run_api("nway_list_exts", ""));
 }
 
 /* Checks hold for any Handler: they are about the boundary, not the routing. */
