@@ -589,6 +589,9 @@ func (e *Engine) reexamine(c *call) {
 	if g.opt.OverflowAfter > 0 && !e.now().Before(c.in.Add(g.opt.OverflowAfter)) && e.overflow(c) {
 		return
 	}
+	if e.pool { // the shared pool offers it
+		return
+	}
 	// Within a batch agents only get busier (offers), so a group found
 	// without an idle member stays so: skip the search.
 	if e.batch != 0 {

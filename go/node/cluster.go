@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/nwayacd/mod_nwayacd/go/cluster"
+	"github.com/nwayacd/mod_nwayacd/go/service"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -50,6 +51,9 @@ func (n *Node) startCluster() error {
 	}
 	ms := &membership{rdb: rdb, m: m}
 	n.cluster = ms
+	// From here on the pool reserves this node's agents and offers its
+	// waiting calls (go/service/pool.go).
+	n.Service.UsePool(m)
 	ms.refresh(ctx, nil)
 	n.wg.Add(1)
 	go func() {
@@ -59,6 +63,8 @@ func (n *Node) startCluster() error {
 	n.log.Info("nwayacd: cluster member", "node", cc.Node, "epoch", m.Epoch())
 	return nil
 }
+
+var _ service.Pool = (*cluster.Member)(nil)
 
 func (ms *membership) run(n *Node) {
 	t := time.NewTicker(ms.m.Options().Tick)

@@ -1,0 +1,346 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/nwayacd/mod_nwayacd/go/acd"
+	"github.com/nwayacd/mod_nwayacd/go/cluster"
+)
+
+// Pool is the agent pool several nodes share (go/cluster's Member), set
+// only in cluster mode (UsePool). The core decides whom to try; the pool
+// reserves atomically across the cluster. Every call to it runs on the
+// service's own pool goroutines, never under mu nor on a FreeSWITCH thread.
+type Pool interface {
+	Enqueue(ctx context.Context, c cluster.Call) (cluster.Offer, bool, error)
+	Result(ctx context.Context, o cluster.Offer, out cluster.Outcome, limit int, memory time.Duration, fromInbox bool) (cluster.Result, error)
+	Finish(ctx context.Context, uuid string, wrap time.Duration) error
+	Agent(ctx context.Context, ext string, op cluster.AgentOp, groups []string, call string) (cluster.AgentResult, error)
+	Next(ctx context.Context, wait time.Duration) (cluster.Msg, bool, error)
+	Confirm(ctx context.Context, msg cluster.Msg) (bool, error)
+	Ack(ctx context.Context, msg cluster.Msg) error
+	Current(msg cluster.Msg) bool
+}
+
+// poolQueueMax bounds the pool operations waiting for the worker; past it
+// an operation is dropped and logged (the pool's leases still clean up).
+const poolQueueMax = 1 << 16
+
+// poolOpTimeout bounds one operation against the pool.
+const poolOpTimeout = 2 * time.Second
+
+type poolOpKind uint8
+
+const (
+	opEnqueue poolOpKind = iota + 1
+	opResult
+	opFinish
+	opAgent
+)
+
+// poolOp is one write to the pool, in the order the core decided it.
+type poolOp struct {
+	kind  poolOpKind
+	call  cluster.Call
+	offer cluster.Offer
+	out   cluster.Outcome
+	inbox bool
+	ext   string
+	op    cluster.AgentOp
+	grps  []string
+	wrap  time.Duration
+}
+
+// poolOffer is a grant this node is ringing (or about to).
+type poolOffer struct {
+	o     cluster.Offer
+	inbox bool // it came from the inbox: its Result acknowledges the message
+}
+
+// poolState is the service's side of pool mode; its maps are under mu.
+type poolState struct {
+	p      Pool
+	offers map[string]poolOffer // call uuid → the grant it rings
+	pooled map[string]bool      // calls handed to the pool (Finish at their end)
+	mine   map[string]bool      // agents logged in on this node
+
+	qMu     sync.Mutex
+	q       []poolOp
+	kick    chan struct{}
+	dropped int
+}
+
+// UsePool turns this node into a cluster member routing through p. Call
+// it once, before Start or right after (calls entered before stay local).
+func (s *Service) UsePool(p Pool) {
+	s.mu.Lock()
+	s.pool = &poolState{p: p, offers: map[string]poolOffer{}, pooled: map[string]bool{}, mine: map[string]bool{},
+		kick: make(chan struct{}, 1)}
+	s.eng.SetPool(true)
+	for _, x := range s.eng.Extensions() {
+		if x.LoggedIn {
+			s.poolAgent(x.Extension)
+		}
+	}
+	started := s.started.Load()
+	s.mu.Unlock()
+	if started {
+		s.startPool()
+	}
+}
+
+func (s *Service) startPool() {
+	if s.pool == nil {
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s.wg.Add(3)
+	go func() {
+		defer s.wg.Done()
+		<-s.stop
+		cancel()
+	}()
+	go func() {
+		defer s.wg.Done()
+		s.poolWorker(ctx)
+	}()
+	go func() {
+		defer s.wg.Done()
+		s.poolInbox(ctx)
+	}()
+}
+
+// push queues op for the worker. Called with mu held; never blocks.
+func (s *Service) push(op poolOp) {
+	ps := s.pool
+	ps.qMu.Lock()
+	if len(ps.q) >= poolQueueMax {
+		ps.dropped++
+		ps.qMu.Unlock()
+		s.log.Error("nwayacd cluster: pool queue full, operation dropped", "kind", op.kind, "call", op.call.UUID+op.offer.Call)
+		return
+	}
+	ps.q = append(ps.q, op)
+	ps.qMu.Unlock()
+	select {
+	case ps.kick <- struct{}{}:
+	default:
+	}
+}
+
+// poolDecision handles the decisions pool mode adds to handle's. Called
+// with mu held; ds[i] is the decision, the rest is for looking ahead.
+func (s *Service) poolDecision(ds []acd.Decision, i int) {
+	ps := s.pool
+	d := &ds[i]
+	c := d.Call
+	switch d.Kind {
+	case acd.DReserve:
+		r, ok := s.eng.Candidates(c.UUID)
+		if !ok {
+			return
+		}
+		ps.pooled[c.UUID] = true
+		s.push(poolOp{kind: opEnqueue, call: cluster.Call{UUID: c.UUID, Caller: c.Number, Groups: r.Groups, VIP: r.VIP,
+			Arrival: c.CallinTime, MemoryFirst: r.MemoryFirst, Rotate: r.Rotate, Candidates: r.Candidates}})
+	case acd.DAgent:
+		s.poolAgent(d.Ext)
+	case acd.DOfferAnswered, acd.DOfferNoAnswer, acd.DOfferHangup:
+		po, ok := ps.offers[c.UUID]
+		if !ok || po.o.Agent != d.Ext {
+			return
+		}
+		delete(ps.offers, c.UUID)
+		out := cluster.Answered
+		switch d.Kind {
+		case acd.DOfferNoAnswer:
+			out = cluster.NoAnswer
+		case acd.DOfferHangup:
+			// The call ending in this batch: Finish releases the agent.
+			for _, n := range ds[i+1:] {
+				if n.Kind == acd.DEnded && n.Call.UUID == c.UUID {
+					if po.inbox {
+						s.push(poolOp{kind: opResult, offer: po.o, out: cluster.Failed, inbox: true})
+					}
+					return
+				}
+			}
+			out = cluster.Failed
+		}
+		s.push(poolOp{kind: opResult, offer: po.o, out: out, inbox: po.inbox})
+	case acd.DEnded:
+		if ps.pooled[c.UUID] {
+			delete(ps.pooled, c.UUID)
+			if po, ok := ps.offers[c.UUID]; ok {
+				delete(ps.offers, c.UUID)
+				if po.inbox { // acknowledge the message (stale once the call is gone)
+					s.push(poolOp{kind: opResult, offer: po.o, out: cluster.Failed, inbox: true})
+				}
+			}
+			wrap := max(s.eng.Config().WrapUp, 0)
+			s.push(poolOp{kind: opFinish, call: cluster.Call{UUID: c.UUID}, wrap: wrap})
+		}
+	}
+}
+
+// poolAgent tells the pool what an agent logged in on this node can do
+// now. Agents of other nodes (rung from here) are not this node's to report.
+func (s *Service) poolAgent(ext string) {
+	ps := s.pool
+	op, groups := s.eng.PoolState(ext)
+	switch op {
+	case "":
+		return
+	case "off":
+		if !ps.mine[ext] {
+			return
+		}
+		delete(ps.mine, ext)
+	default:
+		ps.mine[ext] = true
+	}
+	s.push(poolOp{kind: opAgent, ext: ext, op: cluster.AgentOp(op), grps: groups})
+}
+
+// poolWorker runs the pool operations in the order they were decided.
+func (s *Service) poolWorker(ctx context.Context) {
+	ps := s.pool
+	var batch []poolOp
+	for {
+		ps.qMu.Lock()
+		batch, ps.q = ps.q, batch[:0]
+		ps.qMu.Unlock()
+		for i := range batch {
+			s.runPoolOp(ctx, &batch[i])
+			batch[i] = poolOp{}
+		}
+		if len(batch) > 0 {
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-ps.kick:
+		}
+	}
+}
+
+func (s *Service) runPoolOp(ctx context.Context, op *poolOp) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.Error("nwayacd cluster: pool operation panicked", "panic", r)
+		}
+	}()
+	ctx, cancel := context.WithTimeout(ctx, poolOpTimeout)
+	defer cancel()
+	ps := s.pool
+	switch op.kind {
+	case opEnqueue:
+		o, ok, err := ps.p.Enqueue(ctx, op.call)
+		if errors.Is(err, cluster.ErrDup) {
+			return
+		}
+		if err != nil {
+			s.log.Warn("nwayacd cluster: enqueue", "call", op.call.UUID, "err", err)
+			return
+		}
+		if ok {
+			s.granted(o, false)
+		}
+	case opResult:
+		cfg := s.engConfig()
+		if _, err := ps.p.Result(ctx, op.offer, op.out, cfg.NoAnswerLimit, cfg.MemoryExpiry, op.inbox); err != nil {
+			s.log.Warn("nwayacd cluster: offer result", "call", op.offer.Call, "err", err)
+		}
+	case opFinish:
+		if err := ps.p.Finish(ctx, op.call.UUID, op.wrap); err != nil {
+			s.log.Warn("nwayacd cluster: finish", "call", op.call.UUID, "err", err)
+		}
+	case opAgent:
+		var groups []string
+		if op.op != cluster.Off {
+			groups = op.grps
+		}
+		if _, err := ps.p.Agent(ctx, op.ext, op.op, groups, ""); err != nil {
+			s.log.Warn("nwayacd cluster: agent", "ext", op.ext, "op", op.op, "err", err)
+		}
+	}
+}
+
+func (s *Service) engConfig() acd.Config {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.eng.Config()
+}
+
+// granted is the pool's reservation coming back as a fact: the core offers
+// the call; when it cannot (the call left meanwhile), the pool is told.
+func (s *Service) granted(o cluster.Offer, inbox bool) {
+	s.mu.Lock()
+	ps := s.pool
+	ps.offers[o.Call] = poolOffer{o: o, inbox: inbox}
+	if err := s.eng.Grant(o.Call, o.Agent); err != nil {
+		delete(ps.offers, o.Call)
+		s.push(poolOp{kind: opResult, offer: o, out: cluster.Failed, inbox: inbox})
+	}
+	s.unlock()
+}
+
+// poolInbox takes the pool's instructions for this node: offers of its
+// waiting calls to agents freed anywhere, and revokes.
+func (s *Service) poolInbox(ctx context.Context) {
+	ps := s.pool
+	for ctx.Err() == nil {
+		msg, ok, err := ps.p.Next(ctx, time.Second)
+		if err != nil {
+			if ctx.Err() == nil {
+				s.log.Warn("nwayacd cluster: inbox", "err", err)
+				select {
+				case <-ctx.Done():
+				case <-time.After(200 * time.Millisecond):
+				}
+			}
+			continue
+		}
+		if !ok {
+			continue
+		}
+		s.inboxMsg(ctx, msg)
+	}
+}
+
+func (s *Service) inboxMsg(ctx context.Context, msg cluster.Msg) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.Error("nwayacd cluster: inbox message panicked", "panic", r)
+		}
+	}()
+	ps := s.pool
+	ctx, cancel := context.WithTimeout(ctx, poolOpTimeout)
+	defer cancel()
+	if !ps.p.Current(msg) {
+		_ = ps.p.Ack(ctx, msg)
+		return
+	}
+	switch msg.Kind {
+	case "offer":
+		fine, err := ps.p.Confirm(ctx, msg)
+		if err != nil || !fine {
+			return // an error: Next delivers it again; not fine: dropped
+		}
+		s.granted(msg.Offer, true)
+	case "revoke":
+		s.mu.Lock()
+		if po, ok := ps.offers[msg.Offer.Call]; ok && po.o.Token == msg.Offer.Token {
+			delete(ps.offers, msg.Offer.Call)
+			_ = s.eng.Revoke(msg.Offer.Call, msg.Offer.Agent)
+		}
+		s.unlock()
+		_ = ps.p.Ack(ctx, msg)
+	default:
+		_ = ps.p.Ack(ctx, msg)
+	}
+}
