@@ -1,5 +1,10 @@
 package acd
 
+import (
+	"cmp"
+	"slices"
+)
+
 // Pool mode (cluster-redis, docs/cluster.md): several nodes share one pool
 // of agents, and an agent is reserved for a call only by the pool, which
 // sees every node's agents. The core keeps its rules — which agents, in its
@@ -152,4 +157,49 @@ func (e *Engine) PoolState(ext string) (op string, groups []string) {
 		return "", groups
 	}
 	return "away", groups
+}
+
+// Repool hands every call waiting unoffered on this node to the pool again
+// (a new incarnation after the pool lost this node: DReserve each, VIP
+// then oldest).
+func (e *Engine) Repool() {
+	var cs []*call
+	for _, g := range e.groups {
+		for l := 0; l < 2; l++ {
+			for c := g.q[l].head; c != nil; c = c.next {
+				if c.kind == kindQueued && c.phase == phaseWaiting && c.agent == nil && !c.cb {
+					cs = append(cs, c)
+				}
+			}
+		}
+	}
+	slices.SortFunc(cs, func(a, b *call) int {
+		if d := levelIndex(a.level) - levelIndex(b.level); d != 0 {
+			return d
+		}
+		return cmp.Compare(a.seq, b.seq)
+	})
+	now := e.now()
+	for _, c := range cs {
+		c.pooled = true
+		e.emit(Decision{Kind: DReserve, Call: c.view(), At: now})
+	}
+}
+
+// BridgedCall is a queued call talking with an agent.
+type BridgedCall struct {
+	Call  CallView
+	Agent string
+}
+
+// Bridged lists the queued calls talking with an agent on this node (put
+// back in the pool after a new incarnation).
+func (e *Engine) Bridged() []BridgedCall {
+	var out []BridgedCall
+	for _, c := range e.calls {
+		if c.kind == kindQueued && c.phase == phaseBridged && c.agent != nil {
+			out = append(out, BridgedCall{Call: c.view(), Agent: c.agent.ext})
+		}
+	}
+	return out
 }

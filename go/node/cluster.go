@@ -69,6 +69,8 @@ var _ service.Pool = (*cluster.Member)(nil)
 func (ms *membership) run(n *Node) {
 	t := time.NewTicker(ms.m.Options().Tick)
 	defer t.Stop()
+	lastOK := time.Now() // when the last renewed heartbeat was sent
+	suspended := false
 	for {
 		select {
 		case <-n.ctx.Done():
@@ -77,17 +79,31 @@ func (ms *membership) run(n *Node) {
 			if err := ms.m.Leave(ctx); err != nil {
 				n.log.Warn("nwayacd cluster leave", "err", err)
 			}
-			ms.rdb.Close()
-			return
+			return // the client is closed once the service stopped (Node.Stop)
 		case <-t.C:
 		}
+		sent := time.Now()
 		ctx, cancel := context.WithTimeout(n.ctx, ms.m.Options().Tick)
 		reaped, err := ms.m.Tick(ctx, n.load())
 		if errors.Is(err, cluster.ErrFenced) {
-			// Reaped while unreachable: a new incarnation (what this node
-			// holds is put back by the routing that uses the pool).
+			// Reaped while unreachable: a new incarnation, and the routing
+			// puts back what this node holds.
 			n.log.Warn("nwayacd cluster: this node's lease had expired; rejoining")
-			err = ms.m.Rejoin(ctx)
+			if err = ms.m.Rejoin(ctx); err == nil {
+				n.Service.PoolRejoined()
+				suspended = false
+			}
+		}
+		switch {
+		case err == nil:
+			lastOK = sent
+			suspended = false
+		case !suspended && time.Since(lastOK) > ms.m.Options().NodeLease/2:
+			// The lease may end before Redis answers again: stop ringing
+			// shared agents now (consistency over availability).
+			n.log.Warn("nwayacd cluster: pool unreachable; rings taken back until it answers", "err", err)
+			n.Service.PoolSuspend()
+			suspended = true
 		}
 		for _, d := range reaped {
 			n.log.Warn("nwayacd cluster: reaped a node whose lease expired", "node", d)

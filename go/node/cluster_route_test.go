@@ -36,9 +36,6 @@ func startPool3(t *testing.T) *pool3 {
 	p := &pool3{t: t, dsn: dsn, prefix: fmt.Sprintf("nwayacd:test:route:%x:", rand.Uint64()),
 		rdb: redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})}
 	t.Cleanup(func() {
-		for _, n := range p.nodes {
-			n.Stop()
-		}
 		ctx := context.Background()
 		keys, _ := p.rdb.Keys(ctx, p.prefix+"*").Result()
 		if len(keys) > 0 {
@@ -65,6 +62,7 @@ func (p *pool3) start(id string) *Node {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(n.Stop) // before its folders go (cleanups run last first)
 	return n
 }
 
@@ -278,4 +276,217 @@ func TestClusterDeadNodeReaped(t *testing.T) {
 	if got := offered(t, b, u); got != "1001" {
 		t.Fatalf("offered to %q", got)
 	}
+}
+
+// Calls enter the three nodes at random while agents registered on each
+// answer, do not answer, hang up, go busy and ready again; the callers
+// wait, abandon or talk. Checked throughout: no agent is ever rung for two
+// calls cluster-wide; at the end every call has exactly one CDR and the
+// pool holds nothing (its own audit finds no inconsistency).
+func TestClusterRandomizedAcrossNodes(t *testing.T) {
+	p := startPool3(t)
+	agents := map[string]int{}
+	for i := 0; i < 6; i++ {
+		agents[fmt.Sprintf("10%02d", i+1)] = i % 3
+	}
+	p.setup("5", agents)
+	ops := 3000
+	if testing.Short() {
+		ops = 600
+	}
+	rng := rand.New(rand.NewPCG(13, uint64(time.Now().UnixNano())))
+	type live struct {
+		node    *Node
+		agent   string // rung or talking
+		talking bool
+	}
+	calls := map[string]*live{}
+	var all []string
+	busyWith := map[string]string{} // agent → the call it rings or talks on, as the test saw it
+	seat := map[string]bool{}       // agent set busy by the test
+	exts := make([]string, 0, len(agents))
+	for e := range agents {
+		exts = append(exts, e)
+	}
+	pickCall := func() (string, *live) {
+		if len(calls) == 0 {
+			return "", nil
+		}
+		k := rng.IntN(len(calls))
+		for u, l := range calls {
+			if k == 0 {
+				return u, l
+			}
+			k--
+		}
+		return "", nil
+	}
+	free := func(l *live) {
+		if l.agent != "" {
+			delete(busyWith, l.agent)
+			l.agent, l.talking = "", false
+		}
+	}
+	gone := func(u string, l *live) {
+		free(l)
+		l.node.Service.Leave(u)
+		delete(calls, u)
+	}
+	seen, cross := 0, 0
+	for i := 0; i < ops; i++ {
+		switch r := rng.IntN(100); {
+		case r < 15 && len(calls) < 12:
+			u := fmt.Sprintf("44444444-0000-4000-8000-%012d", len(all)+1)
+			n := p.nodes[rng.IntN(3)]
+			lvl := ""
+			if rng.IntN(5) == 0 {
+				lvl = "vip"
+			}
+			d := n.Service.Enter(session.Call{Kind: session.Queue, UUID: u, Group: "120", CallerNumber: fmt.Sprintf("1390000%04d", rng.IntN(50)), DestNumber: "120", Level: lvl})
+			if d.Action == session.Hangup || d.Action == session.Done {
+				t.Fatalf("enter %s: %+v", u, d)
+			}
+			calls[u] = &live{node: n}
+			all = append(all, u)
+		case r < 75:
+			u, l := pickCall()
+			if l == nil {
+				continue
+			}
+			if l.talking {
+				if rng.IntN(3) == 0 {
+					l.node.Service.BridgeEnded(u)
+					gone(u, l)
+				}
+				continue
+			}
+			if l.agent == "" {
+				d := l.node.Service.Next(u)
+				if d.Action != session.Offer {
+					if rng.IntN(25) == 0 {
+						gone(u, l) // the caller gives up waiting
+					}
+					continue
+				}
+				if other, ok := busyWith[d.Agent]; ok && other != u {
+					t.Fatalf("op %d: agent %s rung for %s while on %s", i, d.Agent, u, other)
+				}
+				busyWith[d.Agent] = u
+				l.agent = d.Agent
+				seen++
+				if p.nodes[agents[d.Agent]] != l.node {
+					cross++
+				}
+				continue
+			}
+			switch rng.IntN(4) {
+			case 0, 1:
+				l.node.Service.OfferResult(session.OfferResult{UUID: u, Agent: l.agent, Outcome: session.Answered})
+				l.talking = true
+			case 2:
+				l.node.Service.OfferResult(session.OfferResult{UUID: u, Agent: l.agent, Outcome: session.NoAnswer})
+				free(l)
+			case 3:
+				l.node.Service.OfferResult(session.OfferResult{UUID: u, Agent: l.agent, Outcome: session.Canceled})
+				gone(u, l)
+			}
+		case r < 80:
+			e := exts[rng.IntN(len(exts))]
+			n := p.nodes[agents[e]]
+			if seat[e] {
+				cmd(t, n, "nway_ready", e)
+			} else {
+				cmd(t, n, "nway_busy", e)
+			}
+			seat[e] = !seat[e]
+		default:
+			time.Sleep(time.Millisecond) // let the pool's answers arrive
+		}
+	}
+	for u, l := range calls {
+		if l.talking {
+			l.node.Service.BridgeEnded(u)
+		} else if l.agent != "" {
+			l.node.Service.OfferResult(session.OfferResult{UUID: u, Agent: l.agent, Outcome: session.Canceled})
+		}
+		gone(u, l)
+	}
+	t.Logf("%d operations, %d calls, %d offers seen, %d of them across nodes", ops, len(all), seen, cross)
+	if cross == 0 {
+		t.Fatal("no offer was made across nodes")
+	}
+	for _, u := range all {
+		u := u
+		waitFor(t, "one CDR for "+u, func() bool { return p.cdrs(u) == 1 })
+	}
+	ctx := context.Background()
+	waitFor(t, "the pool empty", func() bool {
+		w, _ := p.view.Waiting(ctx, "120")
+		return len(w) == 0
+	})
+	for _, e := range exts {
+		waitFor(t, e+" not on a call in the pool", func() bool {
+			v, _ := p.view.AgentView(ctx, e)
+			return v.Call == "" && v.State != "offered" && v.State != "talking"
+		})
+	}
+	if probs, err := p.view.Audit(ctx, []string{"120"}); err != nil || len(probs) > 0 {
+		t.Fatalf("audit: %v %v", probs, err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	for _, u := range all {
+		if k := p.cdrs(u); k != 1 {
+			t.Fatalf("%d CDRs for %s", k, u)
+		}
+	}
+}
+
+// Redis loses the pool's data (a restart without persistence): every node
+// is fenced, rejoins and puts back what it holds — the call waiting on b,
+// the call talking on c, the agents registered on a and c — and routing
+// resumes by itself.
+func TestClusterPoolRebuiltAfterDataLoss(t *testing.T) {
+	p := startPool3(t)
+	p.setup("0", map[string]int{"1001": 0, "1002": 2})
+	a, b, c := p.nodes[0], p.nodes[1], p.nodes[2]
+	ctx := context.Background()
+	cmd(t, a, "nway_busy", "1001")
+	waitFor(t, "1001 away", func() bool {
+		v, _ := p.view.AgentView(ctx, "1001")
+		return v.State == "away"
+	})
+	talking := "55555555-0000-4000-8000-000000000001"
+	waiting := "55555555-0000-4000-8000-000000000002"
+	enter(t, c, talking, "13800000031")
+	if got := offered(t, c, talking); got != "1002" {
+		t.Fatalf("offered to %q", got)
+	}
+	c.Service.OfferResult(session.OfferResult{UUID: talking, Agent: "1002", Outcome: session.Answered})
+	enter(t, b, waiting, "13800000032")
+	waitFor(t, "b's call queued", func() bool {
+		w, _ := p.view.Waiting(ctx, "120")
+		return len(w) == 1
+	})
+	keys, err := p.rdb.Keys(ctx, p.prefix+"*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.rdb.Del(ctx, keys...)
+	waitFor(t, "the pool rebuilt from the nodes", func() bool {
+		w, _ := p.view.Waiting(ctx, "120")
+		v1, _ := p.view.AgentView(ctx, "1001")
+		v2, _ := p.view.AgentView(ctx, "1002")
+		return len(w) == 1 && w[0].UUID == waiting && w[0].Node == "b" && v1.State == "away" && v1.Node == "a" &&
+			v2.State == "talking" && v2.Call == talking
+	})
+	cmd(t, a, "nway_ready", "1001")
+	if got := offered(t, b, waiting); got != "1001" {
+		t.Fatalf("offered to %q", got)
+	}
+	c.Service.BridgeEnded(talking)
+	c.Service.Leave(talking)
+	waitFor(t, "1002 idle", func() bool {
+		v, _ := p.view.AgentView(ctx, "1002")
+		return v.State == "idle"
+	})
 }

@@ -648,6 +648,9 @@ func (n *Node) Stop() {
 	if n.Service != nil {
 		n.Service.Stop()
 	}
+	if n.cluster != nil {
+		_ = n.cluster.rdb.Close()
+	}
 	if n.seq != nil {
 		n.seq.Close()
 	}

@@ -18,6 +18,7 @@ type Pool interface {
 	Enqueue(ctx context.Context, c cluster.Call) (cluster.Offer, bool, error)
 	Result(ctx context.Context, o cluster.Offer, out cluster.Outcome, limit int, memory time.Duration, fromInbox bool) (cluster.Result, error)
 	Finish(ctx context.Context, uuid string, wrap time.Duration) error
+	Restore(ctx context.Context, c cluster.Call, ext string) (cluster.Offer, error)
 	Agent(ctx context.Context, ext string, op cluster.AgentOp, groups []string, call string) (cluster.AgentResult, error)
 	Next(ctx context.Context, wait time.Duration) (cluster.Msg, bool, error)
 	Confirm(ctx context.Context, msg cluster.Msg) (bool, error)
@@ -29,6 +30,9 @@ type Pool interface {
 // an operation is dropped and logged (the pool's leases still clean up).
 const poolQueueMax = 1 << 16
 
+// poolRetry is how soon an agent's state the pool refused is sent again.
+const poolRetry = 500 * time.Millisecond
+
 // poolOpTimeout bounds one operation against the pool.
 const poolOpTimeout = 2 * time.Second
 
@@ -39,6 +43,7 @@ const (
 	opResult
 	opFinish
 	opAgent
+	opRestore
 )
 
 // poolOp is one write to the pool, in the order the core decided it.
@@ -259,13 +264,32 @@ func (s *Service) runPoolOp(ctx context.Context, op *poolOp) {
 		if err := ps.p.Finish(ctx, op.call.UUID, op.wrap); err != nil {
 			s.log.Warn("nwayacd cluster: finish", "call", op.call.UUID, "err", err)
 		}
+	case opRestore:
+		if _, err := ps.p.Restore(ctx, op.call, op.ext); err != nil {
+			s.log.Warn("nwayacd cluster: restore", "call", op.call.UUID, "err", err)
+		}
 	case opAgent:
 		var groups []string
 		if op.op != cluster.Off {
 			groups = op.grps
 		}
-		if _, err := ps.p.Agent(ctx, op.ext, op.op, groups, ""); err != nil {
+		r, err := ps.p.Agent(ctx, op.ext, op.op, groups, "")
+		if err != nil {
 			s.log.Warn("nwayacd cluster: agent", "ext", op.ext, "op", op.op, "err", err)
+			return
+		}
+		// held: ready refused during the hold after a data loss; busy: away
+		// refused while the agent rings or talks for a call of any node.
+		// Asked again, with what the agent wants by then.
+		if r.State == "held" || r.State == "busy" && op.op == cluster.Away {
+			ext := op.ext
+			time.AfterFunc(poolRetry, func() {
+				s.mu.Lock()
+				if s.started.Load() {
+					s.poolAgent(ext)
+				}
+				s.unlock()
+			})
 		}
 	}
 }
@@ -343,4 +367,56 @@ func (s *Service) inboxMsg(ctx context.Context, msg cluster.Msg) {
 	default:
 		_ = ps.p.Ack(ctx, msg)
 	}
+}
+
+// PoolSuspend: this node cannot reach the pool and its lease may have
+// ended (the others may reap it and grant its agents again): the rings in
+// progress are taken back at once (their calls wait again) and the pool is
+// told each failed, for when it answers again.
+func (s *Service) PoolSuspend() {
+	s.mu.Lock()
+	ps := s.pool
+	if ps == nil {
+		s.mu.Unlock()
+		return
+	}
+	for u, po := range ps.offers {
+		delete(ps.offers, u)
+		if s.eng.Revoke(u, po.o.Agent) == nil {
+			s.push(poolOp{kind: opResult, offer: po.o, out: cluster.Failed, inbox: po.inbox})
+		}
+	}
+	s.unlock()
+}
+
+// PoolRejoined: the pool reaped this node and it joined again (a new
+// epoch): nothing it held is in the pool any more. Rings under the old
+// grants stop; the calls waiting here, the calls talking here and the
+// agents registered here are put back.
+func (s *Service) PoolRejoined() {
+	s.mu.Lock()
+	ps := s.pool
+	if ps == nil {
+		s.mu.Unlock()
+		return
+	}
+	for u, po := range ps.offers {
+		delete(ps.offers, u)
+		_ = s.eng.Revoke(u, po.o.Agent)
+	}
+	clear(ps.pooled)
+	clear(ps.mine)
+	s.handle(s.eng.Decisions())
+	s.eng.Repool()
+	for _, b := range s.eng.Bridged() {
+		ps.pooled[b.Call.UUID] = true
+		s.push(poolOp{kind: opRestore, ext: b.Agent, call: cluster.Call{UUID: b.Call.UUID, Caller: b.Call.Number,
+			Groups: []string{b.Call.Group}, VIP: b.Call.Level == acd.LevelVIP, Arrival: b.Call.CallinTime}})
+	}
+	for _, x := range s.eng.Extensions() {
+		if x.LoggedIn {
+			s.poolAgent(x.Extension)
+		}
+	}
+	s.unlock()
 }
