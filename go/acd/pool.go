@@ -203,3 +203,9 @@ func (e *Engine) Bridged() []BridgedCall {
 	}
 	return out
 }
+
+// OnCall reports whether ext rings, talks or dials out on a call here.
+func (e *Engine) OnCall(ext string) bool {
+	a := e.agents[ext]
+	return a != nil && a.call != nil
+}

@@ -169,6 +169,9 @@ type WaitingInfo struct {
 	Level            Level
 	CallinTime       time.Time
 	OfferedTo        string // extension currently ringing for it, if any
+	// Node is the cluster node holding the caller (cluster mode; "" on a
+	// single node).
+	Node string
 	// Position is the call's place in its group's line (1 = next), counting
 	// the unoffered calls served before it; 0 while an agent rings for it.
 	Position int

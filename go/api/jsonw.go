@@ -64,6 +64,10 @@ func appendWaiting(b []byte, ws []acd.WaitingInfo) []byte {
 		b = appendRFC3339Nano(b, w.CallinTime)
 		b = append(b, `","OfferedTo":`...)
 		b = appendString(b, w.OfferedTo)
+		if w.Node != "" { // cluster mode: the node holding the caller
+			b = append(b, `,"Node":`...)
+			b = appendString(b, w.Node)
+		}
 		b = append(b, '}')
 	}
 	return append(b, ']')

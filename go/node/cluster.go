@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/nwayacd/mod_nwayacd/go/acd"
 	"github.com/nwayacd/mod_nwayacd/go/cluster"
 	"github.com/nwayacd/mod_nwayacd/go/service"
 	"github.com/redis/go-redis/v9"
@@ -53,7 +54,7 @@ func (n *Node) startCluster() error {
 	n.cluster = ms
 	// From here on the pool reserves this node's agents and offers its
 	// waiting calls (go/service/pool.go).
-	n.Service.UsePool(m)
+	n.Service.UsePool(m, cc.Node)
 	ms.refresh(ctx, nil)
 	n.wg.Add(1)
 	go func() {
@@ -109,8 +110,35 @@ func (ms *membership) run(n *Node) {
 			n.log.Warn("nwayacd cluster: reaped a node whose lease expired", "node", d)
 		}
 		ms.refresh(ctx, err)
+		if err == nil {
+			ms.queues(ctx, n)
+		}
 		cancel()
 	}
+}
+
+// queues hands the service the shared queues for `queues` on this node.
+func (ms *membership) queues(ctx context.Context, n *Node) {
+	gs := n.Service.Groups()
+	names := make([]string, 0, len(gs))
+	for _, g := range gs {
+		names = append(names, g.Number)
+	}
+	qs, err := ms.m.Queues(ctx, names)
+	if err != nil {
+		n.log.Debug("nwayacd cluster: queues", "err", err)
+		return
+	}
+	out := make([]acd.WaitingInfo, 0, len(qs))
+	for _, q := range qs {
+		l := acd.LevelNormal
+		if q.VIP {
+			l = acd.LevelVIP
+		}
+		out = append(out, acd.WaitingInfo{UUID: q.UUID, Number: q.Caller, RealCallinNumber: q.Caller, Group: q.Group,
+			Level: l, CallinTime: q.Arrival, Node: q.Node})
+	}
+	n.Service.SetClusterQueues(out)
 }
 
 func (ms *membership) refresh(ctx context.Context, err error) {

@@ -2,9 +2,11 @@ package node
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -211,6 +213,21 @@ func TestClusterFreedAgentTakesBestWaitingCall(t *testing.T) {
 	w, _ := p.view.Waiting(context.Background(), "120")
 	if w[0].UUID != vip || w[0].Node != "c" || w[1].UUID != old || w[2].UUID != newer || w[2].Node != "b" {
 		t.Fatalf("queue %+v", w)
+	}
+	// Any node lists the cluster's waiting calls with the node holding each.
+	for _, n := range p.nodes {
+		waitFor(t, "the cluster's queue on every node", func() bool {
+			out := n.Command("nway_list_queue", "json")
+			var qs []struct{ UUID, Node string }
+			if err := json.Unmarshal([]byte(out[strings.Index(out, "["):]), &qs); err != nil {
+				t.Fatalf("%v: %s", err, out)
+			}
+			nodes := map[string]string{}
+			for _, q := range qs {
+				nodes[q.UUID] = q.Node
+			}
+			return len(qs) == 3 && nodes[vip] == "c" && nodes[old] == "c" && nodes[newer] == "b"
+		})
 	}
 	cmd(t, a, "nway_ready", "1001")
 	if got := offered(t, c, vip); got != "1001" {

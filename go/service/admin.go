@@ -297,10 +297,17 @@ func (s *Service) SetCallState(ext string, st acd.CallState) error {
 }
 
 // Waiting lists queued calls, VIP first then oldest.
+// In cluster mode: this node's calls, then those the other nodes hold in
+// the shared queues (as last read by the membership's tick), each with
+// its node.
 func (s *Service) Waiting() []acd.WaitingInfo {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.eng.Waiting()
+	ws := s.eng.Waiting()
+	if s.pool != nil {
+		ws = s.pool.withRemote(ws)
+	}
+	return ws
 }
 
 // Version is the module version.

@@ -68,6 +68,8 @@ type poolOffer struct {
 // poolState is the service's side of pool mode; its maps are under mu.
 type poolState struct {
 	p      Pool
+	node   string
+	remote []acd.WaitingInfo // the other nodes' waiting calls (SetClusterQueues)
 	offers map[string]poolOffer // call uuid → the grant it rings
 	pooled map[string]bool      // calls handed to the pool (Finish at their end)
 	mine   map[string]bool      // agents logged in on this node
@@ -80,9 +82,9 @@ type poolState struct {
 
 // UsePool turns this node into a cluster member routing through p. Call
 // it once, before Start or right after (calls entered before stay local).
-func (s *Service) UsePool(p Pool) {
+func (s *Service) UsePool(p Pool, node string) {
 	s.mu.Lock()
-	s.pool = &poolState{p: p, offers: map[string]poolOffer{}, pooled: map[string]bool{}, mine: map[string]bool{},
+	s.pool = &poolState{p: p, node: node, offers: map[string]poolOffer{}, pooled: map[string]bool{}, mine: map[string]bool{},
 		kick: make(chan struct{}, 1)}
 	s.eng.SetPool(true)
 	for _, x := range s.eng.Extensions() {
@@ -308,7 +310,15 @@ func (s *Service) granted(o cluster.Offer, inbox bool) {
 	ps.offers[o.Call] = poolOffer{o: o, inbox: inbox}
 	if err := s.eng.Grant(o.Call, o.Agent); err != nil {
 		delete(ps.offers, o.Call)
-		s.push(poolOp{kind: opResult, offer: o, out: cluster.Failed, inbox: inbox})
+		// The call gone: failed (the pool drops it with its Finish). The
+		// agent on a call here the pool does not know of: counted as not
+		// answering, so that a disagreement cannot offer it forever.
+		out := cluster.Failed
+		if acd.CodeOf(err) == acd.ErrState && s.eng.OnCall(o.Agent) {
+			out = cluster.NoAnswer
+		}
+		s.log.Debug("nwayacd cluster: grant not offered", "call", o.Call, "agent", o.Agent, "err", err)
+		s.push(poolOp{kind: opResult, offer: o, out: out, inbox: inbox})
 	}
 	s.unlock()
 }
@@ -419,4 +429,29 @@ func (s *Service) PoolRejoined() {
 		}
 	}
 	s.unlock()
+}
+
+// SetClusterQueues takes the shared queues as the pool holds them (read
+// off the call path by the node's membership): Waiting shows the calls the
+// other nodes hold from it.
+func (s *Service) SetClusterQueues(qs []acd.WaitingInfo) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.pool == nil {
+		return
+	}
+	s.pool.remote = s.pool.remote[:0]
+	for _, q := range qs {
+		if q.Node != s.pool.node {
+			s.pool.remote = append(s.pool.remote, q)
+		}
+	}
+	s.ver.Add(1) // REST's cached lists are out of date
+}
+
+func (ps *poolState) withRemote(ws []acd.WaitingInfo) []acd.WaitingInfo {
+	for i := range ws {
+		ws[i].Node = ps.node
+	}
+	return append(ws, ps.remote...)
 }
