@@ -69,7 +69,7 @@ type poolOffer struct {
 type poolState struct {
 	p      Pool
 	node   string
-	remote []acd.WaitingInfo // the other nodes' waiting calls (SetClusterQueues)
+	remote []acd.WaitingInfo    // the other nodes' waiting calls (SetClusterQueues)
 	offers map[string]poolOffer // call uuid → the grant it rings
 	pooled map[string]bool      // calls handed to the pool (Finish at their end)
 	mine   map[string]bool      // agents logged in on this node
