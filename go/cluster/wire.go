@@ -61,3 +61,29 @@ func (m *Member) Queues(ctx context.Context, groups []string) ([]Queued, error) 
 	}
 	return out, nil
 }
+
+// Agents reads the pool's view of exts in one pipelined round trip (an
+// agent the pool never saw has State "").
+func (m *Member) Agents(ctx context.Context, exts []string) ([]AgentView, error) {
+	if len(exts) == 0 {
+		return nil, nil
+	}
+	pipe := m.rdb.Pipeline()
+	hs := make([]*redis.SliceCmd, len(exts))
+	for i, e := range exts {
+		hs[i] = pipe.HMGet(ctx, m.o.Prefix+"agent:"+e, "state", "node", "call")
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, fmt.Errorf("cluster: agents: %w", err)
+	}
+	out := make([]AgentView, len(exts))
+	for i, h := range hs {
+		out[i].Ext = exts[i]
+		if v := h.Val(); len(v) == 3 {
+			out[i].State, _ = v[0].(string)
+			out[i].Node, _ = v[1].(string)
+			out[i].Call, _ = v[2].(string)
+		}
+	}
+	return out, nil
+}

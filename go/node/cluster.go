@@ -112,6 +112,7 @@ func (ms *membership) run(n *Node) {
 		ms.refresh(ctx, err)
 		if err == nil {
 			ms.queues(ctx, n)
+			ms.agents(ctx, n)
 		}
 		cancel()
 	}
@@ -181,4 +182,23 @@ func (n *Node) clusterStatus() map[string]any {
 		out["error"] = v.Error
 	}
 	return out
+}
+
+// agents hands the service the pool's view of every extension.
+func (ms *membership) agents(ctx context.Context, n *Node) {
+	xs := n.Service.Extensions()
+	exts := make([]string, 0, len(xs))
+	for _, x := range xs {
+		exts = append(exts, x.Extension)
+	}
+	vs, err := ms.m.Agents(ctx, exts)
+	if err != nil {
+		n.log.Debug("nwayacd cluster: agents", "err", err)
+		return
+	}
+	out := make([]service.ClusterAgent, 0, len(vs))
+	for _, v := range vs {
+		out = append(out, service.ClusterAgent{Ext: v.Ext, State: v.State, Node: v.Node, Call: v.Call})
+	}
+	n.Service.SetClusterAgents(out)
 }

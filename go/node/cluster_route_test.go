@@ -259,39 +259,51 @@ func TestClusterFreedAgentTakesBestWaitingCall(t *testing.T) {
 }
 
 // A node dropped without cleanup: within the lease its waiting calls leave
-// the shared queues and its reservations are released.
+// the shared queues and its reservations are released; the agent that
+// talked on one of its calls is lost until its own node sees it on no call
+// and tells the pool, then takes calls again.
 func TestClusterDeadNodeReaped(t *testing.T) {
 	p := startPool3(t)
-	p.setup("0", map[string]int{"1001": 0})
+	p.setup("0", map[string]int{"1001": 0, "1002": 1})
 	b, c := p.nodes[1], p.nodes[2]
-	ringing := "33333333-0000-4000-8000-000000000001"
-	waiting := "33333333-0000-4000-8000-000000000002"
-	enter(t, c, ringing, "13800000021")
-	if got := offered(t, c, ringing); got != "1001" {
-		t.Fatalf("offered to %q", got)
+	ctx := context.Background()
+	talking := "33333333-0000-4000-8000-000000000001"
+	ringing := "33333333-0000-4000-8000-000000000002"
+	waiting := "33333333-0000-4000-8000-000000000003"
+	enter(t, c, talking, "13800000021")
+	x := offered(t, c, talking)
+	c.Service.OfferResult(session.OfferResult{UUID: talking, Agent: x, Outcome: session.Answered})
+	enter(t, c, ringing, "13800000022")
+	y := offered(t, c, ringing)
+	if x == y || x == "" || y == "" {
+		t.Fatalf("offered to %q and %q", x, y)
 	}
-	enter(t, c, waiting, "13800000022")
-	waitFor(t, "c's second call queued", func() bool {
-		w, _ := p.view.Waiting(context.Background(), "120")
+	enter(t, c, waiting, "13800000023")
+	waitFor(t, "c's third call queued", func() bool {
+		w, _ := p.view.Waiting(ctx, "120")
 		return len(w) == 1
 	})
-	// c dies: no Leave, no more heartbeats (its membership goroutine is
-	// stopped by cutting its Redis client).
+	// c dies: no Leave, no more heartbeats (its Redis client is cut).
 	c.cluster.rdb.Close()
 	start := time.Now()
 	waitFor(t, "c reaped", func() bool {
-		w, _ := p.view.Waiting(context.Background(), "120")
-		v, _ := p.view.AgentView(context.Background(), "1001")
+		w, _ := p.view.Waiting(ctx, "120")
+		v, _ := p.view.AgentView(ctx, y)
 		return len(w) == 0 && v.State == "idle"
 	})
 	if el := time.Since(start); el > 3*time.Second {
 		t.Fatalf("reaped after %v (lease 1 s)", el)
 	}
-	// The freed agent takes a call on b.
-	const u = "33333333-0000-4000-8000-000000000003"
-	enter(t, b, u, "13800000023")
-	if got := offered(t, b, u); got != "1001" {
-		t.Fatalf("offered to %q", got)
+	waitFor(t, x+" free again", func() bool {
+		v, _ := p.view.AgentView(ctx, x)
+		return v.State == "idle"
+	})
+	// Both take calls on b.
+	for i, u := range []string{"33333333-0000-4000-8000-000000000004", "33333333-0000-4000-8000-000000000005"} {
+		enter(t, b, u, fmt.Sprint("1380000003", i))
+		if got := offered(t, b, u); got != x && got != y {
+			t.Fatalf("offered to %q", got)
+		}
 	}
 }
 

@@ -44,6 +44,7 @@ const (
 	opFinish
 	opAgent
 	opRestore
+	opLegEnd
 )
 
 // poolOp is one write to the pool, in the order the core decided it.
@@ -266,6 +267,10 @@ func (s *Service) runPoolOp(ctx context.Context, op *poolOp) {
 		if err := ps.p.Finish(ctx, op.call.UUID, op.wrap); err != nil {
 			s.log.Warn("nwayacd cluster: finish", "call", op.call.UUID, "err", err)
 		}
+	case opLegEnd:
+		if _, err := ps.p.Agent(ctx, op.ext, cluster.LegEnd, nil, op.call.UUID); err != nil {
+			s.log.Warn("nwayacd cluster: agent leg end", "ext", op.ext, "err", err)
+		}
 	case opRestore:
 		if _, err := ps.p.Restore(ctx, op.call, op.ext); err != nil {
 			s.log.Warn("nwayacd cluster: restore", "call", op.call.UUID, "err", err)
@@ -454,4 +459,28 @@ func (ps *poolState) withRemote(ws []acd.WaitingInfo) []acd.WaitingInfo {
 		ws[i].Node = ps.node
 	}
 	return append(ws, ps.remote...)
+}
+
+// ClusterAgent is the pool's view of one agent (read off the call path).
+type ClusterAgent struct {
+	Ext, State, Node, Call string
+}
+
+// SetClusterAgents takes the pool's view of the agents. An agent registered
+// here that the pool holds "lost" (it talked on a call of a node that died)
+// while this node has it on no call: its leg is over, and the pool is told
+// (then its state here).
+func (s *Service) SetClusterAgents(as []ClusterAgent) {
+	s.mu.Lock()
+	defer s.unlock()
+	ps := s.pool
+	if ps == nil {
+		return
+	}
+	for _, a := range as {
+		if a.State == "lost" && a.Call != "" && a.Node == ps.node && ps.mine[a.Ext] && !s.eng.OnCall(a.Ext) {
+			s.push(poolOp{kind: opLegEnd, ext: a.Ext, call: cluster.Call{UUID: a.Call}})
+			s.poolAgent(a.Ext)
+		}
+	}
 }
