@@ -140,7 +140,10 @@ type ExtensionInfo struct {
 
 	LastStatusChange time.Time
 	Skills           []SkillReq // its skills and levels, by name
-	Stats            AgentStats // today's counters and the end of its last call
+	// Node is the cluster node its phone is registered on (cluster mode;
+	// "" on a single node or when the pool has not seen it).
+	Node  string
+	Stats AgentStats // today's counters and the end of its last call
 }
 
 // GroupInfo is a snapshot of one group.

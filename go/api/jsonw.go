@@ -100,6 +100,10 @@ func appendExtensions(b []byte, es []acd.ExtensionInfo) []byte {
 		b = appendBool(b, e.LoggedIn)
 		b = append(b, `,"Groups":`...)
 		b = appendStrings(b, e.Groups)
+		if e.Node != "" { // cluster mode: where its phone is registered
+			b = append(b, `,"Node":`...)
+			b = appendString(b, e.Node)
+		}
 		b = append(b, '}')
 	}
 	return append(b, ']')

@@ -72,6 +72,7 @@ type extensionJSON struct {
 	CallUUID   string   `json:"call_uuid"`
 	AgentUUID  string   `json:"agent_uuid"`
 	LastChange string   `json:"last_change"`
+	Node       string   `json:"node,omitempty"` // cluster mode: where its phone is registered
 }
 
 // groupJSON is one element of `nway_list_groups json`.
@@ -115,7 +116,7 @@ func renderExts(svc Service, asJSON bool) string {
 				Extension: e.Extension, JobNumber: e.JobNumber, JobEnabled: e.JobEnabled,
 				DialString: e.DialString, RegState: string(e.RegStatus), SeatStatus: string(e.Seat),
 				CallState: string(e.CallState), LoggedIn: e.LoggedIn, Groups: nonNil(e.Groups),
-				CallUUID: e.CallUUID, AgentUUID: e.AgentUUID, LastChange: fmtTime(e.LastStatusChange),
+				CallUUID: e.CallUUID, AgentUUID: e.AgentUUID, LastChange: fmtTime(e.LastStatusChange), Node: e.Node,
 			})
 		}
 		return jsonReply(out)

@@ -164,6 +164,21 @@ func TestClusterCallOfferedAcrossNodes(t *testing.T) {
 	if d := b.Service.Next(u); d.Action != session.Done {
 		t.Fatalf("after the answer: %+v", d)
 	}
+	// Every node shows 1001 talking, registered on a.
+	for _, n := range p.nodes {
+		waitFor(t, "1001 talking on a, as every node shows it", func() bool {
+			out := n.Command("nway_list_exts", "json")
+			var xs []struct {
+				Extension, Node string
+				RegState        string `json:"reg_state"`
+				CallState       string `json:"call_state"`
+			}
+			if err := json.Unmarshal([]byte(out[strings.Index(out, "["):]), &xs); err != nil {
+				t.Fatalf("%v: %s", err, out)
+			}
+			return len(xs) == 1 && xs[0].Node == "a" && xs[0].RegState == "reged" && xs[0].CallState == "talking"
+		})
+	}
 	// While it talks, a second call on c finds nobody.
 	const u2 = "11111111-0000-4000-8000-000000000002"
 	enter(t, p.nodes[2], u2, "13800000002")

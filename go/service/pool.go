@@ -70,10 +70,11 @@ type poolOffer struct {
 type poolState struct {
 	p      Pool
 	node   string
-	remote []acd.WaitingInfo    // the other nodes' waiting calls (SetClusterQueues)
-	offers map[string]poolOffer // call uuid → the grant it rings
-	pooled map[string]bool      // calls handed to the pool (Finish at their end)
-	mine   map[string]bool      // agents logged in on this node
+	remote []acd.WaitingInfo       // the other nodes' waiting calls (SetClusterQueues)
+	agents map[string]ClusterAgent // the pool\'s agents (SetClusterAgents)
+	offers map[string]poolOffer    // call uuid → the grant it rings
+	pooled map[string]bool         // calls handed to the pool (Finish at their end)
+	mine   map[string]bool         // agents logged in on this node
 
 	qMu     sync.Mutex
 	q       []poolOp
@@ -477,10 +478,46 @@ func (s *Service) SetClusterAgents(as []ClusterAgent) {
 	if ps == nil {
 		return
 	}
+	if ps.agents == nil {
+		ps.agents = make(map[string]ClusterAgent, len(as))
+	}
+	clear(ps.agents)
+	for _, a := range as {
+		ps.agents[a.Ext] = a
+	}
+	s.ver.Add(1) // REST's cached lists are out of date
 	for _, a := range as {
 		if a.State == "lost" && a.Call != "" && a.Node == ps.node && ps.mine[a.Ext] && !s.eng.OnCall(a.Ext) {
 			s.push(poolOp{kind: opLegEnd, ext: a.Ext, call: cluster.Call{UUID: a.Call}})
 			s.poolAgent(a.Ext)
 		}
+	}
+}
+
+// poolCallStates maps the pool's agent states to SPEC §4 call states.
+var poolCallStates = map[string]acd.CallState{"idle": acd.CallReady, "offered": acd.CallRing,
+	"talking": acd.CallTalking, "lost": acd.CallTalking, "wrap": acd.CallTyping}
+
+// overlay shows x as the pool sees it: the node its phone is registered on;
+// for an agent of another node, registered, its seat and call state there;
+// for one of this node rung or talking for another node's call, that.
+func (ps *poolState) overlay(x *acd.ExtensionInfo) {
+	a, ok := ps.agents[x.Extension]
+	if !ok || a.State == "" || a.State == "off" {
+		return
+	}
+	x.Node = a.Node
+	cs, known := poolCallStates[a.State]
+	if a.Node != ps.node {
+		x.RegStatus = acd.Reged
+		if a.State == "away" {
+			x.Seat, x.CallState = acd.SeatBusy, acd.CallBusy
+		} else if known {
+			x.CallState = cs
+		}
+		return
+	}
+	if (a.State == "offered" || a.State == "talking") && x.CallUUID == "" {
+		x.CallState = cs // a call another node holds
 	}
 }
