@@ -198,7 +198,7 @@ func (ms *membership) agents(ctx context.Context, n *Node) {
 	}
 	out := make([]service.ClusterAgent, 0, len(vs))
 	for _, v := range vs {
-		out = append(out, service.ClusterAgent{Ext: v.Ext, State: v.State, Node: v.Node, Call: v.Call})
+		out = append(out, service.ClusterAgent{Ext: v.Ext, State: v.State, Node: v.Node, Call: v.Call, CallNode: v.CallNode})
 	}
 	n.Service.SetClusterAgents(out)
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -29,6 +30,31 @@ type pool3 struct {
 	prefix string
 	rdb    *redis.Client
 	view   *cluster.Member // a reader of the pool (joined as its own node)
+	sw     map[string]*recSwitch
+}
+
+// recSwitch records the API commands a node's service runs.
+type recSwitch struct {
+	mu   sync.Mutex
+	cmds []string
+}
+
+func (r *recSwitch) API(cmd, args string) (string, error) {
+	r.mu.Lock()
+	r.cmds = append(r.cmds, cmd+" "+args)
+	r.mu.Unlock()
+	return "+OK", nil
+}
+
+func (r *recSwitch) has(line string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, c := range r.cmds {
+		if c == line {
+			return true
+		}
+	}
+	return false
 }
 
 func startPool3(t *testing.T) *pool3 {
@@ -36,7 +62,7 @@ func startPool3(t *testing.T) *pool3 {
 	need(t, "127.0.0.1:6379")
 	_, dsn := pgtest.DB(t)
 	p := &pool3{t: t, dsn: dsn, prefix: fmt.Sprintf("nwayacd:test:route:%x:", rand.Uint64()),
-		rdb: redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})}
+		rdb: redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"}), sw: map[string]*recSwitch{}}
 	t.Cleanup(func() {
 		ctx := context.Background()
 		keys, _ := p.rdb.Keys(ctx, p.prefix+"*").Result()
@@ -58,9 +84,10 @@ func startPool3(t *testing.T) *pool3 {
 
 func (p *pool3) start(id string) *Node {
 	t := p.t
+	p.sw[id] = &recSwitch{}
 	n, err := Start(params(t, map[string]string{"db-dsn": p.dsn, "cluster-redis": "127.0.0.1:6379",
 		"cluster-node-id": id, "cluster-key-prefix": p.prefix, "cluster-lease-seconds": "1", "wrapup-seconds": "0"}),
-		Options{CDRGrace: 20 * time.Millisecond, Logger: logx.New(func(l int, line string) { t.Logf("[%s %d] %s", id, l, line) }, slog.LevelInfo)})
+		Options{Switch: p.sw[id], CDRGrace: 20 * time.Millisecond, Logger: logx.New(func(l int, line string) { t.Logf("[%s %d] %s", id, l, line) }, slog.LevelInfo)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,6 +205,21 @@ func TestClusterCallOfferedAcrossNodes(t *testing.T) {
 			}
 			return len(xs) == 1 && xs[0].Node == "a" && xs[0].RegState == "reged" && xs[0].CallState == "talking"
 		})
+	}
+	// Call control on a and c, for the call b holds, is forwarded to b.
+	leg := ""
+	waitFor(t, "1001's leg on b", func() bool {
+		x, err := b.Service.Extension("1001")
+		leg = x.CallLeg
+		return err == nil && leg != ""
+	})
+	must(t, a.Service.Hold("1001"))
+	must(t, p.nodes[2].Service.UnholdUUID(u))
+	waitFor(t, "the hold and unhold run on b", func() bool {
+		return p.sw["b"].has("uuid_hold "+leg) && p.sw["b"].has("uuid_hold off "+u)
+	})
+	if p.sw["a"].has("uuid_hold "+leg) || p.sw["c"].has("uuid_hold off "+u) {
+		t.Fatal("call control ran on a node that does not hold the call")
 	}
 	// While it talks, a second call on c finds nobody.
 	const u2 = "11111111-0000-4000-8000-000000000002"

@@ -45,6 +45,7 @@ const (
 	opAgent
 	opRestore
 	opLegEnd
+	opControl
 )
 
 // poolOp is one write to the pool, in the order the core decided it.
@@ -120,6 +121,13 @@ func (s *Service) startPool() {
 		defer s.wg.Done()
 		s.poolInbox(ctx)
 	}()
+	if f, ok := s.pool.p.(ControlForwarder); ok {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.controlLoop(ctx, f)
+		}()
+	}
 }
 
 // push queues op for the worker. Called with mu held; never blocks.
@@ -267,6 +275,12 @@ func (s *Service) runPoolOp(ctx context.Context, op *poolOp) {
 	case opFinish:
 		if err := ps.p.Finish(ctx, op.call.UUID, op.wrap); err != nil {
 			s.log.Warn("nwayacd cluster: finish", "call", op.call.UUID, "err", err)
+		}
+	case opControl:
+		if f, ok := ps.p.(ControlForwarder); ok {
+			if err := f.Control(ctx, op.ext, op.grps); err != nil {
+				s.log.Warn("nwayacd cluster: forward control", "node", op.ext, "err", err)
+			}
 		}
 	case opLegEnd:
 		if _, err := ps.p.Agent(ctx, op.ext, cluster.LegEnd, nil, op.call.UUID); err != nil {
@@ -465,6 +479,7 @@ func (ps *poolState) withRemote(ws []acd.WaitingInfo) []acd.WaitingInfo {
 // ClusterAgent is the pool's view of one agent (read off the call path).
 type ClusterAgent struct {
 	Ext, State, Node, Call string
+	CallNode               string // the node holding Call
 }
 
 // SetClusterAgents takes the pool's view of the agents. An agent registered
