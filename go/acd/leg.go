@@ -21,3 +21,12 @@ func (e *Engine) AgentLegEnded(call, leg string, transfer bool) bool {
 	}
 	return e.BridgeEnded(call) == nil
 }
+
+// OfferPending reports whether call uuid waits in its session for an offer
+// the core has just made (an agent freed up): its session has not yet been
+// told. The service may then start that offer itself (Next gives it) rather
+// than wait for the session to come back for it.
+func (e *Engine) OfferPending(uuid string) bool {
+	c := e.calls[uuid]
+	return c != nil && c.inWait && c.phase == phaseOffering && !c.delivered
+}

@@ -1,7 +1,9 @@
 package service
 
 import (
+	"errors"
 	"testing"
+	"time"
 
 	"github.com/nwayacd/mod_nwayacd/go/acd"
 	"github.com/nwayacd/mod_nwayacd/go/session"
@@ -69,5 +71,72 @@ func TestAgentLegHangupFreesAgentAtOnce(t *testing.T) {
 	}
 	if n != 1 {
 		t.Fatalf("%d CDRs for c1", n)
+	}
+}
+
+// offerHost is a switch that starts offers itself (bridge.Host does, through the shim).
+type offerHost struct {
+	host
+	offers []string // uuid + " " + dial
+	fail   bool
+}
+
+func (h *offerHost) Offer(uuid string, d session.Directive) error {
+	if d.Action != session.Offer {
+		return errors.New("not an offer")
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.offers = append(h.offers, uuid+" "+d.Dial)
+	if h.fail {
+		return errors.New("declined")
+	}
+	return nil
+}
+
+// An agent freeing up starts the waiting caller's offer at once through the
+// switch; the woken session's Next gets the same offer, legs and all, so it
+// takes that one over instead of ringing the agent again.
+func TestEarlyOfferOnWake(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		noEarly   bool
+		fail      bool
+		wantEarly bool
+	}{{"early", false, false, true}, {"declined", false, true, true}, {"off", true, false, false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := &offerHost{fail: tc.fail}
+			s := New(Options{Clock: &clock{t: t0}, Switch: h, Publisher: &pub{}, ManualTimers: true, SyncHost: true,
+				Location: time.UTC, NoEarlyOffer: tc.noEarly, Core: acd.Config{WrapUp: -1}})
+			must(t, s.AddGroup("120", acd.ModeSequential))
+			must(t, s.AddExtension("1011", "J1011"))
+			must(t, s.SetRegistered("1011", true))
+			must(t, s.Login("1011", []string{"120"}))
+			must(t, s.SetBusy("1011"))
+			if d := s.Enter(session.Call{Kind: session.Queue, UUID: "c1", Group: "120", CallerNumber: "138"}); d.Action != session.Wait {
+				t.Fatalf("enter %+v", d)
+			}
+			if len(h.offers) != 0 {
+				t.Fatalf("an offer before any agent was free: %q", h.offers)
+			}
+			must(t, s.SetReady("1011"))
+			d := s.Next("c1")
+			if d.Action != session.Offer || d.Agent != "1011" {
+				t.Fatalf("the woken session's next step: %+v", d)
+			}
+			switch {
+			case !tc.wantEarly && len(h.offers) != 0:
+				t.Fatalf("early offer with NoEarlyOffer: %q", h.offers)
+			case tc.wantEarly && (len(h.offers) != 1 || h.offers[0] != "c1 "+d.Dial):
+				t.Fatalf("early offers %q, the session's offer dials %q", h.offers, d.Dial)
+			}
+			if d2 := s.Next("c1"); d2.Dial != d.Dial {
+				t.Fatalf("a second Next names other legs: %q then %q", d.Dial, d2.Dial)
+			}
+			// The session is woken either way: it takes the offer over.
+			if got := h.take(); len(got) != 1 || got[0] != "uuid_break c1 all" {
+				t.Fatalf("commands %q, want the wake (uuid_break without a Waker)", got)
+			}
+		})
 	}
 }
