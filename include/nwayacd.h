@@ -14,7 +14,7 @@
  *    a safe value instead.
  *  - Host callbacks (nwayacd_host_t) are called from Go goroutines only, never
  *    from inside a host -> Go call, so FreeSWITCH never waits on itself;
- *    the one exception is wake, which never blocks.
+ *    the exceptions are wake and offer, which never block.
  */
 #ifndef NWAYACD_H
 #define NWAYACD_H

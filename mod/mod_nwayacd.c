@@ -46,12 +46,34 @@ typedef struct nway_job {
 	int refs;			/* the job thread and the table or the session */
 } nway_job_t;
 
+/* Go binds one of its Ms to a C thread the first time that thread calls in,
+ * and keeps it bound until the thread exits.  When hundreds of new threads
+ * call in at once (sessions arriving while the switch is overloaded), Go
+ * spins in lockextra (1 us sleeps) until Ms are made for them; under
+ * FreeSWITCH's SCHED_FIFO that starved the very threads making the Ms, and
+ * the switch with them (measured at 80 calls/s: ~1,000 threads, load average
+ * 700, 97% of CPU in the kernel's timer code, for minutes).  So a thread's
+ * first call into Go is made one at a time (NWAY_GO_FIRST / NWAY_GO_DONE);
+ * later calls from it need no M and take no lock. */
+static __thread int nway_go_bound;
+
+#define NWAY_GO_FIRST(first) \
+	int first = !nway_go_bound; \
+	if (first && globals.go_bind_mutex) switch_mutex_lock(globals.go_bind_mutex)
+
+#define NWAY_GO_DONE(first) \
+	if (first && globals.go_bind_mutex) { \
+		nway_go_bound = 1; \
+		switch_mutex_unlock(globals.go_bind_mutex); \
+	}
+
 static struct {
 	int running;
 	int events_bound;
 	int subclass_reserved;
 	int go_started;
 	switch_memory_pool_t *pool;
+	switch_mutex_t *go_bind_mutex;	/* a thread's first call into Go, one at a time */
 	switch_mutex_t *job_mutex;	/* guards jobs[] and every job's fields */
 	switch_thread_cond_t *job_cond;	/* broadcast on any job change */
 	nway_job_t *jobs[NWAY_MAX_JOBS];	/* offers not yet claimed by their session */
@@ -391,10 +413,14 @@ static switch_status_t nway_run_api(const char *name, const char *cmd, switch_st
 	}
 
 	/* `nwayacd reload` re-reads the XML here, then hands the params to Go */
-	if (!strcmp(name, "nwayacd") && cmd && !strcasecmp(cmd, "reload")) {
-		reply = nway_reload();
-	} else {
-		reply = nwayacd_api(name, cmd ? cmd : "");
+	{
+		NWAY_GO_FIRST(first);
+		if (!strcmp(name, "nwayacd") && cmd && !strcasecmp(cmd, "reload")) {
+			reply = nway_reload();
+		} else {
+			reply = nwayacd_api(name, cmd ? cmd : "");
+		}
+		NWAY_GO_DONE(first);
 	}
 
 	if (!reply) {
@@ -423,8 +449,15 @@ static switch_status_t nway_complete_names(const char *list, switch_console_call
 	switch_console_callback_match_t *my_matches = NULL;
 	char *names, *name, *save = NULL;
 
-	if (!globals.running || !(names = nwayacd_names(list))) {
+	if (!globals.running) {
 		return SWITCH_STATUS_FALSE;
+	} else {
+		NWAY_GO_FIRST(first);
+		names = nwayacd_names(list);
+		NWAY_GO_DONE(first);
+		if (!names) {
+			return SWITCH_STATUS_FALSE;
+		}
 	}
 	for (name = strtok_r(names, "\n", &save); name; name = strtok_r(NULL, "\n", &save)) {
 		switch_console_push_match(&my_matches, name);
@@ -723,7 +756,11 @@ static void nway_do_offer(switch_core_session_t *session, const nwayacd_directiv
 	/* originate and the bridge never look at CF_BREAK: a wake left over from
 	   before would cut the music after this offer short */
 	switch_channel_clear_flag(channel, CF_BREAK);
-	if ((job = nway_job_take(uuid))) {
+	if ((job = nway_job_take(uuid)) && strcmp(job->d.dial, d->dial)) {
+		nway_job_abandon(job);	/* started for another offer (taken back since): not this one */
+		job = NULL;
+	}
+	if (job) {
 		/* Go started this offer already (nway_host_offer): the queue's
 		   music plays on until it ends, then take the answered leg */
 		nway_do_wait(session, d, job);
@@ -908,7 +945,9 @@ static void nway_run_session(switch_core_session_t *session, const nway_app_t *a
 	if (!globals.running) {
 		switch_log_printf(SWITCH_CHANNEL_SESSION_LOG(session), SWITCH_LOG_ERROR, "mod_nwayacd is not running\n");
 	} else if (nway_read_call(session, app, words, &call) == 0 && (d = malloc(sizeof(*d)))) {
+		NWAY_GO_FIRST(first);
 		nwayacd_enter(&call, d);
+		NWAY_GO_DONE(first);
 		for (;;) {
 			switch_time_t started = switch_micro_time_now();
 
@@ -1013,6 +1052,7 @@ SWITCH_MODULE_LOAD_FUNCTION(mod_nwayacd_load)
 
 	memset(&globals, 0, sizeof(globals));
 	globals.pool = pool;
+	switch_mutex_init(&globals.go_bind_mutex, SWITCH_MUTEX_NESTED, pool);
 	switch_mutex_init(&globals.job_mutex, SWITCH_MUTEX_NESTED, pool);
 	switch_thread_cond_create(&globals.job_cond, pool);
 
