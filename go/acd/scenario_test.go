@@ -213,6 +213,8 @@ func runCommand(t *testing.T, e *Engine, clock *fakeClock, line string) []string
 		errOut(e.OfferResult(arg(1), ext, o, "")) // the session confirms the leg the core named
 	case "bridgeend":
 		errOut(e.BridgeEnded(arg(1)))
+	case "leghangup": // leghangup <call uuid> <agent leg> [transfer]
+		res = append(res, fmt.Sprintf("leg ended bridge=%v", e.AgentLegEnded(arg(1), arg(2), arg(3) == "transfer")))
 	case "leave":
 		if e.Leave(arg(1)) {
 			res = append(res, "held "+arg(1))

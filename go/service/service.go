@@ -75,6 +75,9 @@ type Options struct {
 	// SyncHost runs host commands on the calling goroutine after the core's
 	// lock is released, instead of on the executor (deterministic tests).
 	SyncHost bool
+	// NoEarlyOffer leaves every offer to the caller's session even when the
+	// Switch is an Offerer (see offerEarly).
+	NoEarlyOffer bool
 	// HostQueue bounds pending host commands; default 4096.
 	HostQueue int
 	// HostWait bounds how long a call-control command (hold, transfer,
