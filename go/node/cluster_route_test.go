@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -24,7 +25,7 @@ import (
 // database and one Redis key prefix; each has its own (silent) switch: the
 // test plays the sessions.
 type pool3 struct {
-	t      *testing.T
+	t      testing.TB
 	nodes  []*Node
 	dsn    string
 	prefix string
@@ -57,7 +58,7 @@ func (r *recSwitch) has(line string) bool {
 	return false
 }
 
-func startPool3(t *testing.T) *pool3 {
+func startPool3(t testing.TB) *pool3 {
 	need(t, "127.0.0.1:5432")
 	need(t, "127.0.0.1:6379")
 	_, dsn := pgtest.DB(t)
@@ -130,7 +131,7 @@ func (p *pool3) setup(mode string, agents map[string]int) {
 	}
 }
 
-func must(t *testing.T, err error) {
+func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
@@ -575,4 +576,41 @@ func TestClusterPoolRebuiltAfterDataLoss(t *testing.T) {
 		v, _ := p.view.AgentView(ctx, "1002")
 		return v.State == "idle"
 	})
+}
+
+// A call through three nodes sharing one pool, end to end through the
+// services: it enters node i%3, the pool reserves an agent registered on
+// any node (Enqueue), the session rings it, it answers (Result), the call
+// ends (Finish). Reported: calls/s one at a time, and the latency from the
+// call's entry to its offer being ready for the session (p50, p99).
+func BenchmarkClusterWiredCall(b *testing.B) {
+	p := startPool3(b)
+	agents := map[string]int{}
+	for i := 0; i < 6; i++ {
+		agents[fmt.Sprintf("10%02d", i+1)] = i % 3
+	}
+	p.setup("0", agents)
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		n := p.nodes[i%3]
+		u := fmt.Sprintf("66666666-0000-4000-8000-%012d", i)
+		start := time.Now()
+		d := n.Service.Enter(session.Call{Kind: session.Queue, UUID: u, Group: "120", CallerNumber: "13800000000", DestNumber: "120"})
+		for d.Action != session.Offer {
+			if time.Since(start) > 10*time.Second {
+				b.Fatalf("no offer for %s: %+v", u, d)
+			}
+			time.Sleep(20 * time.Microsecond)
+			d = n.Service.Next(u)
+		}
+		lat = append(lat, time.Since(start))
+		n.Service.OfferResult(session.OfferResult{UUID: u, Agent: d.Agent, Outcome: session.Answered})
+		n.Service.BridgeEnded(u)
+		n.Service.Leave(u)
+	}
+	b.StopTimer()
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "µs-p50-offer")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "µs-p99-offer")
 }
