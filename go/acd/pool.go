@@ -138,8 +138,9 @@ func (e *Engine) Revoke(uuid, ext string) error {
 // registered on this node (logins are shared through the database, a
 // registration is the node's own):
 // "ready" (idle: it may be reserved), "away" (logged in, not taking
-// calls), "off" (logged out), or "" while it is on a call (the pool
-// follows its calls itself). groups are the groups it is logged in to.
+// calls, or on a direct call or callout, which the pool does not
+// reserve), "off" (logged out), or "" while it is on a call the pool
+// granted (the pool follows those itself). groups are the groups it is logged in to.
 func (e *Engine) PoolState(ext string) (op string, groups []string) {
 	a := e.agents[ext]
 	if a == nil || !a.loggedIn || a.reg != Reged {
@@ -149,6 +150,10 @@ func (e *Engine) PoolState(ext string) (op string, groups []string) {
 		groups = append(groups, g.num)
 	}
 	switch {
+	case a.call != nil && !a.call.pooled:
+		// A direct call or a callout, which the pool does not reserve:
+		// not available to the cluster meanwhile.
+		return "away", groups
 	case a.call != nil:
 		return "", groups
 	case a.idle():

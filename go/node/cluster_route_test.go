@@ -614,3 +614,37 @@ func BenchmarkClusterWiredCall(b *testing.B) {
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "µs-p50-offer")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "µs-p99-offer")
 }
+
+// A direct call (nway_bridge) to an agent is not reserved through the pool:
+// its node marks it away in the pool meanwhile, so that no other node's
+// call is offered to it, and ready again after.
+func TestClusterDirectCallKeepsAgentFromThePool(t *testing.T) {
+	p := startPool3(t)
+	p.setup("0", map[string]int{"1001": 0})
+	a, b := p.nodes[0], p.nodes[1]
+	ctx := context.Background()
+	const direct = "77777777-0000-4000-8000-000000000001"
+	d := a.Service.Enter(session.Call{Kind: session.Direct, UUID: direct, Target: "1001", CallerNumber: "13800000041"})
+	for i := 0; d.Action != session.Offer && i < 10; i++ {
+		d = a.Service.Next(direct)
+	}
+	if d.Action != session.Offer || d.Agent != "1001" {
+		t.Fatalf("direct call: %+v", d)
+	}
+	waitFor(t, "1001 away in the pool", func() bool {
+		v, _ := p.view.AgentView(ctx, "1001")
+		return v.State == "away"
+	})
+	const queued = "77777777-0000-4000-8000-000000000002"
+	enter(t, b, queued, "13800000042")
+	time.Sleep(300 * time.Millisecond)
+	if d := b.Service.Next(queued); d.Action == session.Offer {
+		t.Fatalf("1001 offered b's call while it rings for a direct call: %+v", d)
+	}
+	a.Service.OfferResult(session.OfferResult{UUID: direct, Agent: "1001", Outcome: session.Answered})
+	a.Service.BridgeEnded(direct)
+	a.Service.Leave(direct)
+	if got := offered(t, b, queued); got != "1001" {
+		t.Fatalf("offered to %q", got)
+	}
+}
