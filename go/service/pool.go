@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"errors"
+	"hash/fnv"
 	"sync"
 	"time"
 
@@ -26,7 +27,7 @@ type Pool interface {
 	Current(msg cluster.Msg) bool
 }
 
-// poolQueueMax bounds the pool operations waiting for the worker; past it
+// poolQueueMax bounds the pool operations waiting for the workers; past it
 // an operation is dropped and logged (the pool's leases still clean up).
 const poolQueueMax = 1 << 16
 
@@ -72,23 +73,46 @@ type poolState struct {
 	p      Pool
 	node   string
 	remote []acd.WaitingInfo       // the other nodes' waiting calls (SetClusterQueues)
-	agents map[string]ClusterAgent // the pool\'s agents (SetClusterAgents)
+	agents map[string]ClusterAgent // the pool's agents (SetClusterAgents)
 	offers map[string]poolOffer    // call uuid → the grant it rings
 	pooled map[string]bool         // calls handed to the pool (Finish at their end)
 	mine   map[string]bool         // agents logged in on this node
 
-	qMu     sync.Mutex
-	q       []poolOp
-	kick    chan struct{}
-	dropped int
+	shards [poolShards]poolShard
+}
+
+// poolShards is how many operations run against the pool at once. The
+// operations of one call (Enqueue, Result, Finish) share a shard and keep
+// their order, as do those of one agent; across calls and agents the
+// scripts' atomicity is the order (an agent's away arriving before the
+// Result of its offer is refused busy and asked again).
+const poolShards = 4
+
+type poolShard struct {
+	mu   sync.Mutex
+	q    []poolOp
+	kick chan struct{}
+}
+
+// key is what orders op with others: its call, or its agent.
+func (op *poolOp) key() string {
+	switch op.kind {
+	case opResult:
+		return op.offer.Call
+	case opAgent, opLegEnd, opControl:
+		return op.ext
+	}
+	return op.call.UUID
 }
 
 // UsePool turns this node into a cluster member routing through p. Call
 // it once, before Start or right after (calls entered before stay local).
 func (s *Service) UsePool(p Pool, node string) {
 	s.mu.Lock()
-	s.pool = &poolState{p: p, node: node, offers: map[string]poolOffer{}, pooled: map[string]bool{}, mine: map[string]bool{},
-		kick: make(chan struct{}, 1)}
+	s.pool = &poolState{p: p, node: node, offers: map[string]poolOffer{}, pooled: map[string]bool{}, mine: map[string]bool{}}
+	for i := range s.pool.shards {
+		s.pool.shards[i].kick = make(chan struct{}, 1)
+	}
 	s.eng.SetPool(true)
 	for _, x := range s.eng.Extensions() {
 		if x.LoggedIn {
@@ -107,16 +131,18 @@ func (s *Service) startPool() {
 		return
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s.wg.Add(3)
+	s.wg.Add(2 + poolShards)
 	go func() {
 		defer s.wg.Done()
 		<-s.stop
 		cancel()
 	}()
-	go func() {
-		defer s.wg.Done()
-		s.poolWorker(ctx)
-	}()
+	for i := range s.pool.shards {
+		go func() {
+			defer s.wg.Done()
+			s.poolWorker(ctx, &s.pool.shards[i])
+		}()
+	}
 	go func() {
 		defer s.wg.Done()
 		s.poolInbox(ctx)
@@ -130,20 +156,21 @@ func (s *Service) startPool() {
 	}
 }
 
-// push queues op for the worker. Called with mu held; never blocks.
+// push queues op for its shard's worker. Called with mu held; never blocks.
 func (s *Service) push(op poolOp) {
-	ps := s.pool
-	ps.qMu.Lock()
-	if len(ps.q) >= poolQueueMax {
-		ps.dropped++
-		ps.qMu.Unlock()
-		s.log.Error("nwayacd cluster: pool queue full, operation dropped", "kind", op.kind, "call", op.call.UUID+op.offer.Call)
+	h := fnv.New32a()
+	h.Write([]byte(op.key()))
+	sh := &s.pool.shards[h.Sum32()%poolShards]
+	sh.mu.Lock()
+	if len(sh.q) >= poolQueueMax/poolShards {
+		sh.mu.Unlock()
+		s.log.Error("nwayacd cluster: pool queue full, operation dropped", "kind", op.kind, "key", op.key())
 		return
 	}
-	ps.q = append(ps.q, op)
-	ps.qMu.Unlock()
+	sh.q = append(sh.q, op)
+	sh.mu.Unlock()
 	select {
-	case ps.kick <- struct{}{}:
+	case sh.kick <- struct{}{}:
 	default:
 	}
 }
@@ -222,14 +249,13 @@ func (s *Service) poolAgent(ext string) {
 	s.push(poolOp{kind: opAgent, ext: ext, op: cluster.AgentOp(op), grps: groups})
 }
 
-// poolWorker runs the pool operations in the order they were decided.
-func (s *Service) poolWorker(ctx context.Context) {
-	ps := s.pool
+// poolWorker runs a shard's pool operations in the order they were decided.
+func (s *Service) poolWorker(ctx context.Context, sh *poolShard) {
 	var batch []poolOp
 	for {
-		ps.qMu.Lock()
-		batch, ps.q = ps.q, batch[:0]
-		ps.qMu.Unlock()
+		sh.mu.Lock()
+		batch, sh.q = sh.q, batch[:0]
+		sh.mu.Unlock()
 		for i := range batch {
 			s.runPoolOp(ctx, &batch[i])
 			batch[i] = poolOp{}
@@ -240,7 +266,7 @@ func (s *Service) poolWorker(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-ps.kick:
+		case <-sh.kick:
 		}
 	}
 }
