@@ -181,6 +181,9 @@ func (n *Node) clusterStatus() map[string]any {
 	if v.Error != "" {
 		out["error"] = v.Error
 	}
+	if r := n.Service.PoolStatus(); r != nil {
+		out["routing"] = r
+	}
 	return out
 }
 

@@ -562,3 +562,24 @@ func (ps *poolState) overlay(x *acd.ExtensionInfo) {
 		x.CallState = cs // a call another node holds
 	}
 }
+
+// PoolStatus is the routing side of cluster mode for `nwayacd status`: the
+// grants this node rings and the operations waiting for the pool (nil on
+// a single node).
+func (s *Service) PoolStatus() map[string]any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ps := s.pool
+	if ps == nil {
+		return nil
+	}
+	queued := 0
+	for i := range ps.shards {
+		sh := &ps.shards[i]
+		sh.mu.Lock()
+		queued += len(sh.q)
+		sh.mu.Unlock()
+	}
+	return map[string]any{"ringing_grants": len(ps.offers), "pooled_calls": len(ps.pooled),
+		"registered_agents": len(ps.mine), "queued_operations": queued}
+}
