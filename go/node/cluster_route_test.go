@@ -184,6 +184,25 @@ func TestClusterCallOfferedAcrossNodes(t *testing.T) {
 	if got := offered(t, b, u); got != "1001" {
 		t.Fatalf("offered to %q, want 1001", got)
 	}
+	// Status: b rings one grant; a has one agent registered.
+	routing := func(n *Node) map[string]float64 {
+		var st struct {
+			Extra struct {
+				Cluster struct{ Routing map[string]float64 }
+			}
+		}
+		out := n.Command("nwayacd", "status json")
+		if err := json.Unmarshal([]byte(out[strings.Index(out, "{"):]), &st); err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
+		return st.Extra.Cluster.Routing
+	}
+	if r := routing(b); r["ringing_grants"] != 1 || r["pooled_calls"] != 1 {
+		t.Fatalf("b's routing status %v", r)
+	}
+	if r := routing(a); r["registered_agents"] != 1 || r["ringing_grants"] != 0 {
+		t.Fatalf("a's routing status %v", r)
+	}
 	b.Service.OfferResult(session.OfferResult{UUID: u, Agent: "1001", Outcome: session.Answered})
 	waitFor(t, "1001 talking in the pool", func() bool {
 		v, _ := p.view.AgentView(context.Background(), "1001")
@@ -240,7 +259,6 @@ func TestClusterCallOfferedAcrossNodes(t *testing.T) {
 	if k := p.cdrs(u); k != 1 {
 		t.Fatalf("%d CDRs for %s", k, u)
 	}
-	_ = a
 }
 
 // An agent freeing on a takes the VIP, then the oldest, call waiting on c.
