@@ -62,6 +62,19 @@ func (e *Engine) Candidates(uuid string) (Reservation, bool) {
 	g := c.g
 	r := Reservation{Groups: []string{g.num}, VIP: c.level == LevelVIP,
 		MemoryFirst: g.mode.UsesMemory() || g.opt.MemoryFirst}
+	if g.mode.Fallback() == ModeSequential && len(c.reqs) == 0 && g.maxTier <= 1 {
+		// Sequential, nothing to qualify: every member in order, those of
+		// other nodes too (logins are shared); the pool takes the first idle.
+		for _, a := range g.members {
+			if len(r.Candidates) == maxCandidates*4 {
+				break
+			}
+			if a.jobOn {
+				r.Candidates = append(r.Candidates, a.ext)
+			}
+		}
+		return r, true
+	}
 	if g.mode.Fallback() == ModeCyclic {
 		r.Rotate = g.num
 		for _, a := range g.members {

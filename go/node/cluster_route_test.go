@@ -119,9 +119,23 @@ func (p *pool3) setup(mode string, agents map[string]int) {
 			return true
 		})
 	}
-	for ext, i := range agents {
+	// One at a time, in order, each seen logged in everywhere before the
+	// next: every node then has the members in the same order.
+	exts := make([]string, 0, len(agents))
+	for ext := range agents {
+		exts = append(exts, ext)
+	}
+	slices.Sort(exts)
+	for _, ext := range exts {
+		i := agents[ext]
 		must(t, p.nodes[i].Service.SetRegistered(ext, true))
 		cmd(t, p.nodes[i], "nway_login", ext+" 120")
+		for _, n := range p.nodes {
+			waitFor(t, ext+" logged in on every node", func() bool {
+				x, err := n.Service.Extension(ext)
+				return err == nil && x.LoggedIn
+			})
+		}
 	}
 	for ext := range agents {
 		waitFor(t, "agent "+ext+" idle in the pool", func() bool {
@@ -664,5 +678,42 @@ func TestClusterDirectCallKeepsAgentFromThePool(t *testing.T) {
 	a.Service.Leave(direct)
 	if got := offered(t, b, queued); got != "1001" {
 		t.Fatalf("offered to %q", got)
+	}
+}
+
+// Memory mode across nodes: the caller's second call, entering another
+// node, goes to the agent who answered the first (the sequential order
+// would pick the other one).
+func TestClusterMemoryAcrossNodes(t *testing.T) {
+	p := startPool3(t)
+	p.setup("3", map[string]int{"1001": 0, "1002": 1})
+	b, c := p.nodes[1], p.nodes[2]
+	first := "88888888-0000-4000-8000-000000000001"
+	enter(t, c, first, "13900000001")
+	x := offered(t, c, first)
+	c.Service.OfferResult(session.OfferResult{UUID: first, Agent: x, Outcome: session.NoAnswer})
+	y := offered(t, c, first)
+	if y == x {
+		t.Fatalf("offered to %s again after its no-answer while another agent was idle", x)
+	}
+	c.Service.OfferResult(session.OfferResult{UUID: first, Agent: y, Outcome: session.Answered})
+	c.Service.BridgeEnded(first)
+	c.Service.Leave(first)
+	waitFor(t, y+" idle again", func() bool {
+		v, _ := p.view.AgentView(context.Background(), y)
+		return v.State == "idle"
+	})
+	// Another caller: the sequential order (x first).
+	other := "88888888-0000-4000-8000-000000000002"
+	enter(t, b, other, "13900000002")
+	if got := offered(t, b, other); got != x {
+		t.Fatalf("another caller offered to %q, want %s (sequential)", got, x)
+	}
+	b.Service.OfferResult(session.OfferResult{UUID: other, Agent: x, Outcome: session.Answered})
+	// The same caller again, on b: the remembered agent.
+	again := "88888888-0000-4000-8000-000000000003"
+	enter(t, b, again, "13900000001")
+	if got := offered(t, b, again); got != y {
+		t.Fatalf("the caller's second call offered to %q, want %s (memory)", got, y)
 	}
 }
