@@ -373,6 +373,10 @@ func TestClusterDeadNodeReaped(t *testing.T) {
 		w, _ := p.view.Waiting(ctx, "120")
 		return len(w) == 1
 	})
+	yx, err := c.Service.Extension(y)
+	if err != nil || yx.CallLeg == "" {
+		t.Fatalf("%s's leg on c: %+v %v", y, yx, err)
+	}
 	// c dies: no Leave, no more heartbeats (its Redis client is cut).
 	c.cluster.rdb.Close()
 	start := time.Now()
@@ -384,6 +388,11 @@ func TestClusterDeadNodeReaped(t *testing.T) {
 	if el := time.Since(start); el > 3*time.Second {
 		t.Fatalf("reaped after %v (lease 1 s)", el)
 	}
+	// c itself, unable to renew its lease, took its ring back at once
+	// (consistency: the others may grant that agent again).
+	waitFor(t, "c killing the ring it can no longer hold", func() bool {
+		return p.sw["c"].has("uuid_kill " + yx.CallLeg + " ORIGINATOR_CANCEL")
+	})
 	waitFor(t, x+" free again", func() bool {
 		v, _ := p.view.AgentView(ctx, x)
 		return v.State == "idle"
