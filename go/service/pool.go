@@ -295,8 +295,15 @@ func (s *Service) runPoolOp(ctx context.Context, op *poolOp) {
 		}
 	case opResult:
 		cfg := s.engConfig()
-		if _, err := ps.p.Result(ctx, op.offer, op.out, cfg.NoAnswerLimit, cfg.MemoryExpiry, op.inbox); err != nil {
+		r, err := ps.p.Result(ctx, op.offer, op.out, cfg.NoAnswerLimit, cfg.MemoryExpiry, op.inbox)
+		if err != nil {
 			s.log.Warn("nwayacd cluster: offer result", "call", op.offer.Call, "err", err)
+		} else if r.Stale && op.out == cluster.Answered {
+			// The pool had taken the grant back (this node reaped, the agent
+			// gone) before the answer: the call goes on, the pool does not
+			// count the agent busy with it. Rings are taken back earlier
+			// (PoolSuspend), so this is the stall a lease cannot cover.
+			s.log.Warn("nwayacd cluster: answered under a grant the pool had taken back", "call", op.offer.Call, "agent", op.offer.Agent)
 		}
 	case opFinish:
 		if err := ps.p.Finish(ctx, op.call.UUID, op.wrap); err != nil {
