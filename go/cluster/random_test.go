@@ -406,6 +406,9 @@ func (n *simNode) doubt() {
 			n.w.ringEnd(c.offer, true)
 			c.state = 0
 		}
+		// Whether the pool had granted it before the rejoin reaps it is
+		// not known here.
+		n.w.unknown(c.UUID)
 	}
 }
 
@@ -551,6 +554,7 @@ func (n *simNode) enqueue(c *nCall) bool {
 
 func (n *simNode) onMsg(msg Msg) {
 	if !n.healthy || !n.m.Current(msg) {
+		n.w.unknown(msg.Offer.Call)
 		return // an earlier incarnation's: the rejoin reaped its reservation
 	}
 	c := n.calls[msg.Offer.Call]
