@@ -35,6 +35,8 @@ redis.call('SADD', nodeKey(node) .. ':agents', ext)
 unidle(ext, split(h[4]))
 redis.call('ZREM', P .. 'wrap', ext)
 redis.call('HSET', a, 'node', node, 'groups', groups)
+-- Every group an agent can be idle in, for the match after a hold.
+for _, g in ipairs(split(groups)) do redis.call('SADD', P .. 'groups', g) end
 if op == 'ready' and held() then
 	-- After a data loss an agent is ready again only once the hold is over:
 	-- by then every ring under a lost grant has begun, so its node knows

@@ -116,10 +116,7 @@ local function matchAgent(ext, t)
 		return
 	end
 	local since = redis.call('HGET', a, 'since') or t
-	for _, g in ipairs(groups) do
-		redis.call('ZADD', P .. 'idle:' .. g, since, ext)
-		redis.call('SADD', P .. 'groups', g)
-	end
+	for _, g in ipairs(groups) do redis.call('ZADD', P .. 'idle:' .. g, since, ext) end
 end
 
 -- matchCall: uuid waits (again). The longest-idle agent of its groups takes
@@ -132,10 +129,7 @@ local function matchCall(uuid, t)
 	if ext then return ext, reserve(ext, uuid, t) end
 	local score = redis.call('HGET', c, 'score')
 	redis.call('HSET', c, 'state', 'waiting')
-	for _, g in ipairs(groups) do
-		redis.call('ZADD', P .. 'wait:' .. g, score, uuid)
-		redis.call('SADD', P .. 'groups', g)
-	end
+	for _, g in ipairs(groups) do redis.call('ZADD', P .. 'wait:' .. g, score, uuid) end
 	return nil
 end
 
@@ -161,8 +155,8 @@ local function freeAgent(ext, t, wrap)
 	end
 end
 
--- release takes back ext's reservation (the agent is gone, or its lease
--- expired): the holding node is told to drop the offer, the call waits again.
+-- release takes back ext's reservation (the agent is gone, or its leg
+-- ended): the holding node is told to drop the offer, the call waits again.
 local function release(ext, t)
 	local a = agentKey(ext)
 	local h = redis.call('HMGET', a, 'call', 'token')
