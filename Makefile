@@ -42,6 +42,7 @@ test-scripts:
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 1s -cpu 1 ./go/acd/ ./go/sim/ ./go/service/ ./go/event/ ./go/console/ ./go/hostexec/ ./go/ident/ ./go/stats/ ./go/groupopt/
 	$(GO) test -run '^$$' -bench . -benchtime 1s ./go/api/ ./go/publish/... ./go/store/... ./go/node/ ./go/bridge/ ./go/metrics/
+	$(GO) test -run '^$$' -bench Cluster -benchtime 2s ./go/cluster/
 	$(GO) test -run '^$$' -bench . -tags nwayacd_bench ./go/cmd/mod_nwayacd/
 	$(GO) test -run '^$$' -bench 'InsertCDR|AppendAgentLog' -benchtime 1s ./go/reports/
 

@@ -285,6 +285,10 @@ func (e *Engine) step(c *call) Step {
 // route offers c to an agent if one is idle and qualified (ring-all: to
 // every such member), otherwise queues it.
 func (e *Engine) route(c *call) {
+	if e.pool && c.kind == kindQueued {
+		e.poolWait(c)
+		return
+	}
 	if c.g.mode == ModeRingAll && c.kind == kindQueued && !c.cb {
 		if as := e.pickAll(c); len(as) > 0 {
 			e.offerAll(c, as)
@@ -342,7 +346,7 @@ func (e *Engine) release(c *call) *agent {
 // call across its groups that it qualifies for (skills, tier): VIP before
 // normal, then oldest.
 func (e *Engine) dispatchAgent(a *agent) {
-	if !a.idle() {
+	if !a.idle() || e.pool {
 		return
 	}
 	var best *call

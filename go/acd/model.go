@@ -140,6 +140,7 @@ type call struct {
 	cbEntryGen  uint64    // the entry's timer generation
 	annAt       time.Time // the next announcement is due (AnnounceEvery)
 	annPlaying  bool      // the session was last told to play an announcement
+	pooled      bool      // pool mode: the call was handed to the shared pool (DReserve)
 }
 
 func (c *call) view() CallView {

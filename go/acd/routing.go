@@ -589,6 +589,9 @@ func (e *Engine) reexamine(c *call) {
 	if g.opt.OverflowAfter > 0 && !e.now().Before(c.in.Add(g.opt.OverflowAfter)) && e.overflow(c) {
 		return
 	}
+	if e.pool { // the shared pool offers it
+		return
+	}
 	// Within a batch agents only get busier (offers), so a group found
 	// without an idle member stays so: skip the search.
 	if e.batch != 0 {
@@ -804,7 +807,7 @@ func (e *Engine) Key(uuid, digit string) (Step, error) {
 			return e.callbackDigit(c, digit)
 		}
 	}
-	if c.kind == kindQueued && c.g.opt.CallbackKey != "" && digit == c.g.opt.CallbackKey && c.phase == phaseWaiting && c.agent == nil && !c.cb {
+	if c.kind == kindQueued && !e.pool && c.g.opt.CallbackKey != "" && digit == c.g.opt.CallbackKey && c.phase == phaseWaiting && c.agent == nil && !c.cb {
 		return e.startCallbackEntry(c)
 	}
 	if c.kind != kindQueued || c.g.opt.ExitKey == "" || digit != c.g.opt.ExitKey {

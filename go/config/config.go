@@ -55,6 +55,7 @@ type Config struct {
 	ServiceLevel time.Duration // T of "answered within T"; default 20 s
 	ShortAbandon time.Duration // abandoned within this is abandoned-short; default 5 s
 	StreamMaxLen int           // Redis Stream entries kept per family (~); 0 = no stream
+	Cluster      Cluster       // cluster-*: membership of an active-active cluster (cluster.go)
 }
 
 // Known lists every parameter name the module reads.
@@ -93,6 +94,7 @@ func Parse(p map[string]string) (Config, []string, error) {
 	r.calls(&c)
 	r.paths(&c)
 	r.observability(&c)
+	r.cluster(&c)
 	return c, unknown(p), errors.Join(r.errs...)
 }
 

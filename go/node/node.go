@@ -94,6 +94,8 @@ type Node struct {
 	wg        sync.WaitGroup
 	dbErr     atomic.Pointer[string] // the last load failure, for status
 
+	cluster *membership // cluster-redis: this node in the shared pool (cluster.go)
+
 	syncWait func(time.Duration) // benchmarks observe the durability wait
 	serving  chan struct{}       // closed once the service runs
 }
@@ -133,6 +135,9 @@ func Start(params map[string]string, opt Options) (n *Node, err error) {
 		return nil, err
 	}
 	n.startWatchers()
+	if err := n.startCluster(); err != nil {
+		return nil, err
+	}
 	n.log.Info("nwayacd: started", "rest", n.cfg.RESTListen, "extensions", len(snap.Extensions), "groups", len(snap.Groups))
 	return n, nil
 }
@@ -618,6 +623,9 @@ func (n *Node) status() map[string]any {
 		db["error"] = *e
 	}
 	m["database"] = db
+	if c := n.clusterStatus(); c != nil {
+		m["cluster"] = c
+	}
 	return m
 }
 
@@ -639,6 +647,9 @@ func (n *Node) Stop() {
 	n.wg.Wait()
 	if n.Service != nil {
 		n.Service.Stop()
+	}
+	if n.cluster != nil {
+		_ = n.cluster.rdb.Close()
 	}
 	if n.seq != nil {
 		n.seq.Close()

@@ -71,6 +71,9 @@ func (n *Node) sequencer(cfg config.Config) *publish.Sequencer {
 	if err != nil || node == "" {
 		node = cfg.CTIIP
 	}
+	if cfg.Cluster.Enabled() {
+		node = cfg.Cluster.Node // one name per node in events and in the pool
+	}
 	sc := publish.StreamConfig{Node: node, CTIIP: cfg.CTIIP, MaxLen: int64(cfg.StreamMaxLen), Logger: n.log}
 	if cfg.Redis && cfg.StreamMaxLen > 0 {
 		sc.Redis = &publish.RedisConfig{Addr: cfg.RedisAddr, Password: cfg.RedisPass, DB: cfg.RedisDB}

@@ -62,6 +62,9 @@ func (s *Service) handle(ds []acd.Decision) {
 				s.opt.Journal.SetCurrentExt(c.Group, d.Ext)
 			}
 		}
+		if s.pool != nil {
+			s.poolDecision(ds, i)
+		}
 	}
 }
 

@@ -140,6 +140,7 @@ type Service struct {
 	// agentFirst counts agent-first callbacks waiting for the caller's answer.
 	agentFirst atomic.Int64
 	cbDeferred atomic.Int64 // callback originates waiting for a channel's end
+	pool       *poolState   // cluster mode only (pool.go); nil: single node
 }
 
 // callInfo is what the service keeps of a call for its CDR and the
@@ -244,6 +245,7 @@ func (s *Service) Start() {
 		s.wg.Add(1)
 		go s.timerLoop()
 	}
+	s.startPool()
 }
 
 // Stop ends the goroutines after running the host commands already queued,

@@ -1,0 +1,50 @@
+-- enqueue(node, epoch, uuid, caller, groups, score, memFirst, rotate, cands)
+--   -> {'offer', ext, token, agentNode} | {'queued'} | {'fenced'} | {'dup'}
+-- A call starts waiting on node. The core's candidates (its routing mode's
+-- order) are tried first, after the remembered agent when memFirst and from
+-- the group's cyclic cursor when rotate names a group; the first still idle
+-- is reserved. Else the longest-idle member takes it, else it queues.
+local node, epoch, uuid, caller = ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local groups, score, memFirst, rotate = ARGV[7], ARGV[8], ARGV[9], ARGV[10]
+local t = now()
+if not alive(node, epoch) then return {'fenced'} end
+local c = callKey(uuid)
+if redis.call('EXISTS', c) == 1 then return {'dup'} end
+redis.call('HSET', c, 'node', node, 'epoch', epoch, 'caller', caller, 'groups', groups, 'score', score, 'state', 'waiting', 'arrived', t)
+redis.call('SADD', nodeKey(node) .. ':calls', uuid)
+local cg = {}
+for _, g in ipairs(split(groups)) do cg[g] = true end
+
+local function try(ext)
+	if not ext or held() then return nil end
+	local h = redis.call('HMGET', agentKey(ext), 'state', 'groups', 'node')
+	if h[1] ~= 'idle' then return nil end
+	local member = false
+	for _, g in ipairs(split(h[2])) do if cg[g] then member = true end end
+	if not member then return nil end
+	return {'offer', ext, reserve(ext, uuid, t), h[3] or ''}
+end
+
+if memFirst == '1' and caller ~= '' then
+	local r = try(redis.call('GET', P .. 'mem:' .. caller))
+	if r then return r end
+end
+local cands = split(ARGV[11])
+local start = 1
+if rotate ~= '' then
+	local cur = redis.call('GET', P .. 'cur:' .. rotate)
+	for i, e in ipairs(cands) do if e == cur then start = i + 1 end end
+end
+for k = 0, #cands - 1 do
+	local ext = cands[((start - 1 + k) % #cands) + 1]
+	local r = try(ext)
+	if r then
+		if rotate ~= '' then redis.call('SET', P .. 'cur:' .. rotate, ext) end
+		return r
+	end
+end
+local ext, tok = matchCall(uuid, t)
+if ext then
+	return {'offer', ext, tok, redis.call('HGET', agentKey(ext), 'node') or ''}
+end
+return {'queued'}

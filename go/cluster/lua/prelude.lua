@@ -1,0 +1,228 @@
+-- Shared by every script (prepended). ARGV[1] is the key prefix, ARGV[2]
+-- is reserved. Keys are built here rather than passed in
+-- KEYS: the pool is one standalone or Sentinel-managed Redis, never a
+-- sharded Redis Cluster (see docs/cluster.md).
+local P = ARGV[1]
+
+-- Server time, so that every lease is measured by one clock.
+local function now()
+	local t = redis.call('TIME')
+	return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+local function split(s)
+	local out = {}
+	if not s then return out end
+	for x in string.gmatch(s, '[^,]+') do out[#out + 1] = x end
+	return out
+end
+
+local function nodeKey(n) return P .. 'node:' .. n end
+
+-- held: no grant until the hold ends. Set when Redis lost its data, for one
+-- lease, so that every node has noticed (and stopped ringing under grants
+-- of the lost state) before an agent is granted again. It lasts until a
+-- tick ends it and matches what waits in the same step.
+local function held()
+	return redis.call('EXISTS', P .. 'hold') == 1
+end
+local function agentKey(e) return P .. 'agent:' .. e end
+local function callKey(u) return P .. 'call:' .. u end
+
+local function alive(node, epoch)
+	return redis.call('HGET', nodeKey(node), 'epoch') == epoch
+end
+
+-- notify tells the node holding uuid (for the incarnation that queued it:
+-- a message that outlives a rejoin is dropped by its epoch).
+local function notify(kind, uuid, ext, tok)
+	local h = redis.call('HMGET', callKey(uuid), 'node', 'epoch')
+	if h[1] then
+		redis.call('RPUSH', P .. 'inbox:' .. h[1], kind .. '\t' .. uuid .. '\t' .. ext .. '\t' .. tok .. '\t' .. h[2])
+	end
+end
+
+local function unidle(ext, groups)
+	for _, g in ipairs(groups) do redis.call('ZREM', P .. 'idle:' .. g, ext) end
+end
+
+local function unwait(uuid, groups)
+	for _, g in ipairs(groups) do redis.call('ZREM', P .. 'wait:' .. g, uuid) end
+end
+
+-- reserve grants ext to uuid: a new fencing token, a lease, the call out of
+-- the queues and the agent out of the idle sets. Every later write about
+-- this offer names the token and is refused when it is not current.
+-- nextToken: a fencing token, never below the clock (ms × 1000), so that a
+-- failover to a replica that missed the last grants cannot hand one out
+-- again. A string: Lua would print a number this large as 1.79e+15.
+local function nextToken(t)
+	local tok = redis.call('INCR', P .. 'token')
+	if tok < t * 1000 then
+		tok = t * 1000
+		redis.call('SET', P .. 'token', tok)
+	end
+	return string.format('%d', tok)
+end
+
+local function reserve(ext, uuid, t)
+	local tok = nextToken(t)
+	local a = agentKey(ext)
+	unidle(ext, split(redis.call('HGET', a, 'groups')))
+	redis.call('HSET', a, 'state', 'offered', 'call', uuid, 'token', tok)
+	local c = callKey(uuid)
+	unwait(uuid, split(redis.call('HGET', c, 'groups')))
+	redis.call('HSET', c, 'state', 'offered', 'agent', ext, 'token', tok)
+	redis.call('ZADD', P .. 'res', t, ext)
+	return tok
+end
+
+-- bestCall: VIP first, then oldest (the score), across the groups.
+local function bestCall(groups)
+	local best, bs
+	for _, g in ipairs(groups) do
+		local r = redis.call('ZRANGE', P .. 'wait:' .. g, 0, 0, 'WITHSCORES')
+		if r[1] then
+			local s = tonumber(r[2])
+			if bs == nil or s < bs or (s == bs and r[1] < best) then best, bs = r[1], s end
+		end
+	end
+	return best
+end
+
+-- longestIdle: the agent idle the longest across the groups.
+local function longestIdle(groups)
+	local best, bs
+	for _, g in ipairs(groups) do
+		local r = redis.call('ZRANGE', P .. 'idle:' .. g, 0, 0, 'WITHSCORES')
+		if r[1] then
+			local s = tonumber(r[2])
+			if bs == nil or s < bs or (s == bs and r[1] < best) then best, bs = r[1], s end
+		end
+	end
+	return best
+end
+
+-- matchAgent: ext has just become idle. It takes the best waiting call of
+-- its groups (the holding node is told to offer it), or joins the idle sets.
+local function matchAgent(ext, t)
+	local a = agentKey(ext)
+	local groups = split(redis.call('HGET', a, 'groups'))
+	local u = nil
+	if not held() then u = bestCall(groups) end
+	if u then
+		local tok = reserve(ext, u, t)
+		notify('offer', u, ext, tok)
+		return
+	end
+	local since = redis.call('HGET', a, 'since') or t
+	for _, g in ipairs(groups) do redis.call('ZADD', P .. 'idle:' .. g, since, ext) end
+end
+
+-- matchCall: uuid waits (again). The longest-idle agent of its groups takes
+-- it, or it joins the queues. Returns ext, token when reserved.
+local function matchCall(uuid, t)
+	local c = callKey(uuid)
+	local groups = split(redis.call('HGET', c, 'groups'))
+	local ext = nil
+	if not held() then ext = longestIdle(groups) end
+	if ext then return ext, reserve(ext, uuid, t) end
+	local score = redis.call('HGET', c, 'score')
+	redis.call('HSET', c, 'state', 'waiting')
+	for _, g in ipairs(groups) do redis.call('ZADD', P .. 'wait:' .. g, score, uuid) end
+	return nil
+end
+
+-- requeue: the offer of uuid is over without an answer; it waits again.
+local function requeue(uuid, t)
+	local c = callKey(uuid)
+	redis.call('HDEL', c, 'agent', 'token')
+	local ext, tok = matchCall(uuid, t)
+	if ext then notify('offer', uuid, ext, tok) end
+end
+
+-- freeAgent: ext's call is over; wrap-up (ms) or idle at once.
+local function freeAgent(ext, t, wrap)
+	local a = agentKey(ext)
+	redis.call('HDEL', a, 'call', 'token')
+	redis.call('HSET', a, 'since', t)
+	if wrap > 0 then
+		redis.call('HSET', a, 'state', 'wrap')
+		redis.call('ZADD', P .. 'wrap', t + wrap, ext)
+	else
+		redis.call('HSET', a, 'state', 'idle')
+		matchAgent(ext, t)
+	end
+end
+
+-- release takes back ext's reservation (the agent is gone, or its leg
+-- ended): the holding node is told to drop the offer, the call waits again.
+local function release(ext, t)
+	local a = agentKey(ext)
+	local h = redis.call('HMGET', a, 'call', 'token')
+	redis.call('ZREM', P .. 'res', ext)
+	redis.call('HDEL', a, 'call', 'token')
+	if not h[1] then return end
+	local c = callKey(h[1])
+	if redis.call('HGET', c, 'token') == h[2] then
+		notify('revoke', h[1], ext, h[2])
+		requeue(h[1], t)
+	end
+end
+
+-- offAgent: ext can no longer be reached (logged out, or its node died).
+-- A call it talks on keeps it (state lost until that call ends).
+local function offAgent(ext, t, state)
+	local a = agentKey(ext)
+	local h = redis.call('HMGET', a, 'state', 'groups', 'node')
+	if h[1] == 'offered' then release(ext, t) end
+	unidle(ext, split(h[2]))
+	redis.call('ZREM', P .. 'wrap', ext)
+	if h[1] == 'talking' or h[1] == 'lost' then
+		redis.call('HSET', a, 'state', 'lost', 'off', 1)
+	else
+		redis.call('HSET', a, 'state', state)
+	end
+	if h[3] then redis.call('SREM', nodeKey(h[3]) .. ':agents', ext) end
+end
+
+-- dropCall: uuid is over (ended, or its node died). Its agent, if any, is
+-- freed (wrap ms), or lost when the call's node died (its leg's end is
+-- reported by the agent's own node).
+local function dropCall(uuid, t, wrap, dead)
+	local c = callKey(uuid)
+	local h = redis.call('HMGET', c, 'groups', 'state', 'agent', 'token', 'node')
+	if not h[2] then return 0 end
+	unwait(uuid, split(h[1]))
+	redis.call('SREM', nodeKey(h[5]) .. ':calls', uuid)
+	redis.call('DEL', c)
+	if h[3] then
+		local a = agentKey(h[3])
+		local ah = redis.call('HMGET', a, 'token', 'state', 'off')
+		if ah[1] == h[4] then
+			redis.call('ZREM', P .. 'res', h[3])
+			if ah[2] == 'offered' then
+				freeAgent(h[3], t, 0)
+			elseif ah[2] == 'talking' and dead then
+				redis.call('HSET', a, 'state', 'lost')
+			elseif ah[2] == 'talking' then
+				freeAgent(h[3], t, wrap)
+			elseif ah[2] == 'lost' then
+				redis.call('HDEL', a, 'call', 'token', 'off')
+				redis.call('HSET', a, 'state', ah[3] and 'off' or 'away')
+			end
+		end
+	end
+	return 1
+end
+
+-- reapNode removes every trace of a node whose lease expired.
+local function reapNode(node, t)
+	local nk = nodeKey(node)
+	for _, u in ipairs(redis.call('SMEMBERS', nk .. ':calls')) do dropCall(u, t, 0, true) end
+	for _, ext in ipairs(redis.call('SMEMBERS', nk .. ':agents')) do
+		if redis.call('HGET', agentKey(ext), 'node') == node then offAgent(ext, t, 'off') end
+	end
+	redis.call('DEL', nk, nk .. ':calls', nk .. ':agents', P .. 'inbox:' .. node, P .. 'proc:' .. node)
+	redis.call('ZREM', P .. 'nodes', node)
+end

@@ -1,0 +1,19 @@
+-- restore(node, epoch, uuid, caller, groups, score, ext) -> {'ok', token} | {'conflict'} | {'fenced'}
+-- After a rejoin, a node puts back a call that is bridged to ext (its own
+-- truth). Refused when the pool has ext on another call.
+local node, epoch, uuid, caller, groups, score, ext = ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9]
+local t = now()
+if not alive(node, epoch) then return {'fenced'} end
+local a = agentKey(ext)
+local h = redis.call('HMGET', a, 'state', 'call', 'groups')
+if (h[1] == 'offered' or h[1] == 'talking' or h[1] == 'lost') and h[2] ~= uuid then return {'conflict'} end
+local tok = nextToken(t)
+local c = callKey(uuid)
+redis.call('HSET', c, 'node', node, 'epoch', epoch, 'caller', caller, 'groups', groups, 'score', score, 'state', 'bridged', 'arrived', t, 'agent', ext, 'token', tok)
+redis.call('SADD', nodeKey(node) .. ':calls', uuid)
+unidle(ext, split(h[3]))
+redis.call('ZREM', P .. 'wrap', ext)
+redis.call('ZREM', P .. 'res', ext)
+redis.call('HDEL', a, 'off')
+redis.call('HSET', a, 'state', 'talking', 'call', uuid, 'token', tok)
+return {'ok', tok}

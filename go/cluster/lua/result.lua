@@ -1,0 +1,35 @@
+-- result(node, uuid, ext, token, outcome, noAnswerLimit, memoryMs, ack)
+--   -> {'talking'} | {'waiting', noAnswers, agentState} | {'stale'}
+-- The holding node reports how an offer ended. Refused unless token is
+-- still the current reservation of both agent and call (fencing).
+local node, uuid, ext, tok, outcome = ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+local limit, mem, ack = tonumber(ARGV[8]), tonumber(ARGV[9]), ARGV[10]
+if ack ~= '' then redis.call('LREM', P .. 'proc:' .. node, 1, ack) end
+local t = now()
+local a, c = agentKey(ext), callKey(uuid)
+if redis.call('HGET', a, 'token') ~= tok or redis.call('HGET', c, 'token') ~= tok then return {'stale'} end
+redis.call('ZREM', P .. 'res', ext)
+if outcome == 'answered' then
+	redis.call('HSET', a, 'state', 'talking', 'noans', 0)
+	redis.call('HSET', c, 'state', 'bridged')
+	local caller = redis.call('HGET', c, 'caller')
+	if caller and caller ~= '' then
+		if mem > 0 then
+			redis.call('SET', P .. 'mem:' .. caller, ext, 'PX', mem)
+		else
+			redis.call('SET', P .. 'mem:' .. caller, ext)
+		end
+	end
+	return {'talking'}
+end
+redis.call('HDEL', a, 'call', 'token')
+local n = 0
+if outcome == 'noanswer' then n = redis.call('HINCRBY', a, 'noans', 1) end
+local st = 'idle'
+if limit > 0 and n >= limit then st = 'away' end
+redis.call('HSET', a, 'state', st, 'since', t)
+-- The call first, so that another idle agent takes it before the one that
+-- did not answer is offered anything.
+requeue(uuid, t)
+if st == 'idle' then matchAgent(ext, t) end
+return {'waiting', n, st}

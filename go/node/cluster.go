@@ -1,0 +1,207 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/nwayacd/mod_nwayacd/go/acd"
+	"github.com/nwayacd/mod_nwayacd/go/cluster"
+	"github.com/nwayacd/mod_nwayacd/go/service"
+	"github.com/redis/go-redis/v9"
+)
+
+// membership is this node in the cluster's shared pool (cluster-redis):
+// its lease, renewed every tick, and the reaper it runs for the others.
+// The members it saw last are kept for status, which must not wait on Redis.
+type membership struct {
+	rdb     redis.UniversalClient
+	m       *cluster.Member
+	members atomic.Pointer[clusterView]
+}
+
+type clusterView struct {
+	Node    string
+	Epoch   string
+	Healthy bool // the last heartbeat was renewed
+	Error   string
+	Members []cluster.Node
+	At      time.Time
+}
+
+// startCluster joins the pool when cluster-redis is set (else it does
+// nothing: single-node mode has no Redis on the call path).
+func (n *Node) startCluster() error {
+	cc := n.cfg.Cluster
+	if !cc.Enabled() {
+		return nil
+	}
+	rdb, err := cluster.NewClient(cluster.RedisConfig{Addrs: cc.Addrs, MasterName: cc.Sentinel, Username: cc.Username,
+		Password: cc.Password, SentinelPassword: cc.SentinelPW, DB: cc.DB, TLS: cc.TLS})
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(n.ctx, n.opt.StartTimeout)
+	defer cancel()
+	m, err := cluster.Join(ctx, rdb, cluster.Options{Node: cc.Node, Addr: n.cfg.RESTListen, Prefix: cc.Prefix, NodeLease: cc.Lease})
+	if err != nil {
+		rdb.Close()
+		return fmt.Errorf("cluster-redis %v: %w", cc.Addrs, err)
+	}
+	ms := &membership{rdb: rdb, m: m}
+	n.cluster = ms
+	// From here on the pool reserves this node's agents and offers its
+	// waiting calls (go/service/pool.go).
+	n.Service.UsePool(m, cc.Node)
+	ms.refresh(ctx, nil)
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		ms.run(n)
+	}()
+	n.log.Info("nwayacd: cluster member", "node", cc.Node, "epoch", m.Epoch())
+	return nil
+}
+
+var _ service.Pool = (*cluster.Member)(nil)
+
+func (ms *membership) run(n *Node) {
+	t := time.NewTicker(ms.m.Options().Tick)
+	defer t.Stop()
+	lastOK := time.Now() // when the last renewed heartbeat was sent
+	suspended := false
+	for {
+		select {
+		case <-n.ctx.Done():
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			if err := ms.m.Leave(ctx); err != nil {
+				n.log.Warn("nwayacd cluster leave", "err", err)
+			}
+			return // the client is closed once the service stopped (Node.Stop)
+		case <-t.C:
+		}
+		sent := time.Now()
+		ctx, cancel := context.WithTimeout(n.ctx, ms.m.Options().Tick)
+		reaped, err := ms.m.Tick(ctx, n.load())
+		if errors.Is(err, cluster.ErrFenced) {
+			// Reaped while unreachable: a new incarnation, and the routing
+			// puts back what this node holds.
+			n.log.Warn("nwayacd cluster: this node's lease had expired; rejoining")
+			if err = ms.m.Rejoin(ctx); err == nil {
+				n.Service.PoolRejoined()
+				suspended = false
+			}
+		}
+		switch {
+		case err == nil:
+			lastOK = sent
+			suspended = false
+		case !suspended && time.Since(lastOK) > ms.m.Options().NodeLease/2:
+			// The lease may end before Redis answers again: stop ringing
+			// shared agents now (consistency over availability).
+			n.log.Warn("nwayacd cluster: pool unreachable; rings taken back until it answers", "err", err)
+			n.Service.PoolSuspend()
+			suspended = true
+		}
+		for _, d := range reaped {
+			n.log.Warn("nwayacd cluster: reaped a node whose lease expired", "node", d)
+		}
+		ms.refresh(ctx, err)
+		if err == nil {
+			ms.queues(ctx, n)
+			ms.agents(ctx, n)
+		}
+		cancel()
+	}
+}
+
+// queues hands the service the shared queues for `queues` on this node.
+func (ms *membership) queues(ctx context.Context, n *Node) {
+	gs := n.Service.Groups()
+	names := make([]string, 0, len(gs))
+	for _, g := range gs {
+		names = append(names, g.Number)
+	}
+	qs, err := ms.m.Queues(ctx, names)
+	if err != nil {
+		n.log.Debug("nwayacd cluster: queues", "err", err)
+		return
+	}
+	out := make([]acd.WaitingInfo, 0, len(qs))
+	for _, q := range qs {
+		l := acd.LevelNormal
+		if q.VIP {
+			l = acd.LevelVIP
+		}
+		out = append(out, acd.WaitingInfo{UUID: q.UUID, Number: q.Caller, RealCallinNumber: q.Caller, Group: q.Group,
+			Level: l, CallinTime: q.Arrival, Node: q.Node})
+	}
+	n.Service.SetClusterQueues(out)
+}
+
+func (ms *membership) refresh(ctx context.Context, err error) {
+	v := &clusterView{Node: ms.m.Options().Node, Epoch: ms.m.Epoch(), Healthy: err == nil, At: time.Now()}
+	if err == nil {
+		v.Members, err = ms.m.Members(ctx)
+	}
+	if err != nil {
+		v.Healthy, v.Error = false, err.Error()
+		if old := ms.members.Load(); old != nil {
+			v.Members = old.Members
+		}
+	}
+	ms.members.Store(v)
+}
+
+// load is what the other members see of this node: its calls.
+func (n *Node) load() int {
+	if n.Service == nil {
+		return 0
+	}
+	return n.Service.Status().Calls
+}
+
+// clusterStatus is the status section of a cluster member (nil otherwise).
+func (n *Node) clusterStatus() map[string]any {
+	if n.cluster == nil {
+		return nil
+	}
+	v := n.cluster.members.Load()
+	members := make([]map[string]any, 0, len(v.Members))
+	for _, m := range v.Members {
+		members = append(members, map[string]any{"node": m.ID, "addr": m.Addr, "epoch": m.Epoch,
+			"last_heartbeat": m.Heartbeat.UTC().Format(time.RFC3339Nano), "load": m.Load,
+			"lease_until": m.Expires.UTC().Format(time.RFC3339Nano)})
+	}
+	out := map[string]any{"node": v.Node, "epoch": v.Epoch, "healthy": v.Healthy, "members": members,
+		"seen_at": v.At.UTC().Format(time.RFC3339Nano)}
+	if v.Error != "" {
+		out["error"] = v.Error
+	}
+	if r := n.Service.PoolStatus(); r != nil {
+		out["routing"] = r
+	}
+	return out
+}
+
+// agents hands the service the pool's view of every extension.
+func (ms *membership) agents(ctx context.Context, n *Node) {
+	xs := n.Service.Extensions()
+	exts := make([]string, 0, len(xs))
+	for _, x := range xs {
+		exts = append(exts, x.Extension)
+	}
+	vs, err := ms.m.Agents(ctx, exts)
+	if err != nil {
+		n.log.Debug("nwayacd cluster: agents", "err", err)
+		return
+	}
+	out := make([]service.ClusterAgent, 0, len(vs))
+	for _, v := range vs {
+		out = append(out, service.ClusterAgent{Ext: v.Ext, State: v.State, Node: v.Node, Call: v.Call, CallNode: v.CallNode})
+	}
+	n.Service.SetClusterAgents(out)
+}
