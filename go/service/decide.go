@@ -103,7 +103,9 @@ func (s *Service) offerEvent(d *acd.Decision) {
 	switch d.Kind {
 	case acd.DOfferCallout:
 		m = event.OfferCallout
-		if ci != nil {
+		// An agent-first callback's agent leg (cbLeg) is no offer of the
+		// call to the CDR: the caller may still not answer it.
+		if ci != nil && ci.cbLeg == "" {
 			ci.rec.Offered(c.Agent, d.At)
 			ci.offerAt = d.At
 		}
