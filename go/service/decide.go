@@ -124,6 +124,9 @@ func (s *Service) offerEvent(d *acd.Decision) {
 		}
 	case acd.DOfferHangup:
 		m = event.OfferHangup
+		if ci != nil && d.Status == acd.StatusRingCancelled {
+			ci.rec.Withdrawn(c.Agent)
+		}
 		if ci != nil && ci.agent == c.Agent {
 			ci.rec.AgentLeg(c.Agent, cdr.Leg{End: d.At})
 		}
