@@ -719,7 +719,15 @@ static void nway_do_wait(switch_core_session_t *session, const nwayacd_directive
 static void nway_do_play(switch_core_session_t *session, const nwayacd_directive_t *d)
 {
 	switch_channel_t *channel = switch_core_session_get_channel(session);
+	switch_input_args_t args = { 0 };
 	int i, loops = d->loops > 0 ? d->loops : 1;
+
+	/* The switch fires a DTMF event only when a digit is dequeued, and a
+	   playback without input args leaves digits queued: an exit or callback
+	   key pressed during a welcome or an announcement never reached Go.
+	   Dequeued here, they go to Go, which wakes the session (CF_BREAK) when
+	   a key ends the wait; otherwise the prompt plays on. */
+	args.input_callback = nway_wait_input;
 
 	if (!switch_channel_test_flag(channel, CF_ANSWERED)) {
 		switch_channel_answer(channel);
@@ -728,7 +736,7 @@ static void nway_do_play(switch_core_session_t *session, const nwayacd_directive
 		return;
 	}
 	for (i = 0; i < loops && switch_channel_ready(channel); i++) {
-		if (switch_ivr_play_file(session, NULL, d->file, NULL) == SWITCH_STATUS_BREAK) {
+		if (switch_ivr_play_file(session, NULL, d->file, &args) == SWITCH_STATUS_BREAK) {
 			break;
 		}
 	}

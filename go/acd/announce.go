@@ -3,9 +3,9 @@ package acd
 import "time"
 
 // Periodic announcements (GroupOptions.AnnounceEvery): a waiting caller
-// hears its position and estimated wait on entering the queue, then every
-// AnnounceEvery. The wait step's timeout ends at the next announcement;
-// the session then asks Next and gets a play step that announces (the
+// hears its position and estimated wait on entering the queue, then
+// AnnounceEvery after the last one ended. The wait step's timeout ends at
+// the next announcement; the session then asks Next and gets a play step that announces (the
 // service turns it into FreeSWITCH's say for the channel's language, or the
 // group's sound files). An announcement is woken like a wait: an agent
 // freed meanwhile does not wait for it to end.

@@ -74,6 +74,9 @@ func (e *Engine) placeCallback(c *call, a *agent) {
 		order = "agent_first"
 	}
 	e.emit(Decision{Kind: DCallbackPlaced, Ext: a.ext, Status: order, Call: c.view(), At: now})
+	if c.g.opt.CallbackAgentFirst { // the agent's phone rings now: its desk is told, as for any offer
+		e.emit(Decision{Kind: DOfferCallout, Ext: a.ext, Call: c.view(), At: now})
+	}
 	e.arm(timer{at: now.Add(c.g.timeout + callbackTimeout + e.cfg.OfferGrace), kind: tCallback, gen: c.gen, call: c})
 }
 
@@ -128,11 +131,12 @@ func (e *Engine) CallbackFailed(uuid string, agentFault bool) error {
 func (e *Engine) callbackFailed(c *call, agentFault bool) {
 	a := c.agent
 	now := e.now()
-	if agentFault {
+	switch {
+	case agentFault:
 		e.emit(Decision{Kind: DOfferNoAnswer, Ext: a.ext, Call: c.view(), At: now})
-	} else { // the caller's: the agent's offer is only withdrawn
+	case c.g.opt.CallbackAgentFirst: // the caller's: the agent's offer is only withdrawn
 		e.emit(Decision{Kind: DOfferHangup, Ext: a.ext, Call: c.view(), At: now})
-	}
+	} // caller first: the agent was only reserved, never offered; its desk heard nothing
 	e.release(c)
 	c.phase = phaseWaiting
 	if agentFault {

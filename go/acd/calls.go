@@ -209,6 +209,12 @@ func (e *Engine) Next(uuid string) (Step, error) {
 		return Step{}, Errorf(ErrUnknownCall, "no queued call %s", uuid)
 	}
 	wasWaiting := c.inWait && !c.annPlaying
+	if c.annPlaying && c.g.opt.AnnounceEvery > 0 {
+		// The interval runs from the announcement's end: one that lasts
+		// longer than the interval (a long estimate said in full) still
+		// leaves the caller its music between them.
+		c.annAt = e.now().Add(c.g.opt.AnnounceEvery)
+	}
 	c.inWait, c.annPlaying = false, false
 	switch c.phase {
 	case phaseWelcome:

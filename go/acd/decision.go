@@ -14,7 +14,9 @@ const (
 	// DOffer*: desk messages about Call for extension Ext: an offer began
 	// (callout), was not answered, was answered, ended (hangup). The party
 	// offered is Call.Agent: the agent itself, or for a callout (nwaycallout)
-	// the outside number while Ext is the phone dialling out.
+	// the outside number while Ext is the phone dialling out. A hangup
+	// with Status StatusRingCancelled is a ring-all loser's: another agent
+	// answered, the offer is withdrawn and is no no-answer.
 	DOfferCallout
 	DOfferNoAnswer
 	DOfferAnswered
@@ -107,3 +109,6 @@ type Decision struct {
 	Call   CallView
 	At     time.Time
 }
+
+// StatusRingCancelled marks a ring-all loser's DOfferHangup.
+const StatusRingCancelled = "ring_cancelled"

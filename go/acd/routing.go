@@ -482,7 +482,7 @@ func (e *Engine) cancelRing(c *call) []*agent {
 	freed := e.freeBuf[:0]
 	defer func() { e.freeBuf = freed[:0] }()
 	for _, r := range c.ring {
-		e.emit(Decision{Kind: DOfferHangup, Ext: r.a.ext, Call: c.viewFor(r.a), At: now})
+		e.emit(Decision{Kind: DOfferHangup, Ext: r.a.ext, Status: StatusRingCancelled, Call: c.viewFor(r.a), At: now})
 		if r.a.call == c {
 			r.a.call = nil
 		}

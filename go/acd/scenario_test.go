@@ -345,6 +345,9 @@ func formatDecision(d Decision) string {
 	case DKill:
 		return fmt.Sprintf("kill %s %s leg=%s", c.UUID, d.Ext, c.AgentUUID)
 	case DOfferCallout, DOfferNoAnswer, DOfferAnswered, DOfferHangup:
+		if d.Status != "" {
+			return fmt.Sprintf("%s %s %s %s", d.Kind, c.UUID, d.Ext, d.Status)
+		}
 		return fmt.Sprintf("%s %s %s", d.Kind, c.UUID, d.Ext)
 	case DWake:
 		return "wake " + c.UUID

@@ -609,7 +609,8 @@ func TestQueuesAndExtensionsJSON(t *testing.T) {
 	f.mu.Lock()
 	f.waiting = []acd.WaitingInfo{
 		{UUID: "u-1", Number: "13800000000", RealCallinNumber: "013800000000", Group: "110", Level: acd.LevelVIP, CallinTime: callin, OfferedTo: "1002"},
-		{UUID: "u-\"2\"", Number: "号码\n", Group: "120", Level: acd.LevelNormal, CallinTime: callin},
+		{UUID: "u-\"2\"", Number: "号码\n", Group: "120", Level: acd.LevelNormal, CallinTime: callin,
+			Position: 3, EWT: 90*time.Second + time.Millisecond, EWTKnown: true, Callback: "13900000001"},
 	}
 	f.exts["1002"].Seat, f.exts["1002"].LastStatusChange = acd.SeatIdle, changed
 	f.exts["1002"].LoggedIn, f.exts["1002"].Groups = true, []string{"110", "12345"}
@@ -627,6 +628,17 @@ func TestQueuesAndExtensionsJSON(t *testing.T) {
 		if _, ok := qs[0][k]; !ok {
 			t.Fatalf("queue entry lacks %s: %v", k, qs[0])
 		}
+	}
+	// Issue 12: position, estimated wait (seconds, rounded up; null while
+	// unknown) and the callback number.
+	if qs[0]["Position"] != 0.0 || qs[0]["EWT"] != nil || qs[0]["Callback"] != "" {
+		t.Fatalf("offered call: %v", qs[0])
+	}
+	if _, ok := qs[0]["EWT"]; !ok {
+		t.Fatalf("no EWT key: %v", qs[0])
+	}
+	if qs[1]["Position"] != 3.0 || qs[1]["EWT"] != 91.0 || qs[1]["Callback"] != "13900000001" {
+		t.Fatalf("waiting call: %v", qs[1])
 	}
 	// CallinTime decodes back into the same instant, as the original's time.Time did.
 	var typed []struct {

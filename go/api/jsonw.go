@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/nwayacd/mod_nwayacd/go/acd"
@@ -64,6 +65,19 @@ func appendWaiting(b []byte, ws []acd.WaitingInfo) []byte {
 		b = appendRFC3339Nano(b, w.CallinTime)
 		b = append(b, `","OfferedTo":`...)
 		b = appendString(b, w.OfferedTo)
+		// Issue 12: the call's place in line (0 while an agent rings for
+		// it), its estimated wait in seconds (null until the group has
+		// measured its rate, as nwayacd_ewt is empty) and a callback number.
+		b = append(b, `,"Position":`...)
+		b = strconv.AppendInt(b, int64(w.Position), 10)
+		b = append(b, `,"EWT":`...)
+		if w.EWTKnown {
+			b = strconv.AppendInt(b, int64((w.EWT+time.Second-1)/time.Second), 10)
+		} else {
+			b = append(b, "null"...)
+		}
+		b = append(b, `,"Callback":`...)
+		b = appendString(b, w.Callback)
 		if w.Node != "" { // cluster mode: the node holding the caller
 			b = append(b, `,"Node":`...)
 			b = appendString(b, w.Node)

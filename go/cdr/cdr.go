@@ -168,6 +168,18 @@ func (r *Record) AgentLeg(ext string, l Leg) {
 	}
 }
 
+// Withdrawn reports that ext's still-ringing offer was taken back because
+// another agent answered (a ring-all loser): it is neither the agent the
+// call is accounted to nor a no-answer, so it is forgotten.
+func (r *Record) Withdrawn(ext string) {
+	for i := len(r.attempts) - 1; i >= 0; i-- {
+		if r.attempts[i].ext == ext && r.attempts[i].outcome == ringing {
+			r.attempts = append(r.attempts[:i], r.attempts[i+1:]...)
+			return
+		}
+	}
+}
+
 // Transferred reports that the call was transferred to to.
 func (r *Record) Transferred(to string) { r.transferTo = to }
 

@@ -243,6 +243,27 @@ func TestCallbackCallerFirst(t *testing.T) {
 	if len(offers) == 0 {
 		t.Fatal("no offer events")
 	}
+	// The unanswered first attempt only reserved 1011: its desk heard of
+	// the call once the callback leg offered it (a real switch showed a
+	// "hangup" for every failed attempt, with no callout before it).
+	if m := offerMethods(p, "cb1"); strings.Join(m, ",") != "callout,answered,hangup" {
+		t.Fatalf("offer events %q", m)
+	}
+}
+
+// offerMethods lists the methods of the agent-facing offers of call uuid.
+func offerMethods(p *pub, uuid string) []string {
+	var out []string
+	for _, m := range p.redis(event.FamilyEvent) {
+		if !strings.Contains(m, `"uuid":"`+uuid+`"`) {
+			continue
+		}
+		if _, rest, ok := strings.Cut(m, `"method":"`); ok {
+			meth, _, _ := strings.Cut(rest, `"`)
+			out = append(out, meth)
+		}
+	}
+	return out
 }
 
 // Agent first: the agent's leg bridges to the caller's number; the
@@ -276,6 +297,14 @@ func TestCallbackAgentFirst(t *testing.T) {
 	}
 	if m := queueMsgs(p, "nway_queue_callback_placed"); len(m) != 1 || !strings.Contains(m[0], `"order":"agent_first"`) {
 		t.Fatalf("queue_callback_placed %q", m)
+	}
+	// The agent's phone rang first: its desk was told (a real switch showed
+	// "answered" with no callout before it).
+	if m := offerMethods(p, "cb2"); strings.Join(m, ",") != "callout,answered,hangup" {
+		t.Fatalf("offer events %q", m)
+	}
+	if cdrs[0].StrNoAnswerAgents != "" {
+		t.Fatalf("no-answer agents %q", cdrs[0].StrNoAnswerAgents)
 	}
 }
 

@@ -106,7 +106,9 @@ func (s *Service) offerEvent(d *acd.Decision) {
 	switch d.Kind {
 	case acd.DOfferCallout:
 		m = event.OfferCallout
-		if ci != nil {
+		// An agent-first callback's agent leg (cbLeg) is no offer of the
+		// call to the CDR: the caller may still not answer it.
+		if ci != nil && ci.cbLeg == "" {
 			ci.rec.Offered(c.Agent, d.At)
 			ci.offerAt = d.At
 		}
@@ -125,6 +127,9 @@ func (s *Service) offerEvent(d *acd.Decision) {
 		}
 	case acd.DOfferHangup:
 		m = event.OfferHangup
+		if ci != nil && d.Status == acd.StatusRingCancelled {
+			ci.rec.Withdrawn(c.Agent)
+		}
 		if ci != nil && ci.agent == c.Agent {
 			ci.rec.AgentLeg(c.Agent, cdr.Leg{End: d.At})
 		}

@@ -96,6 +96,17 @@ func TestRingAllOneOriginate(t *testing.T) {
 	}
 	s.BridgeEnded("ra1")
 	s.Leave("ra1")
+	s.ChannelEvent(&session.ChannelEvent{Kind: session.ChannelHangupComplete, UUID: "ra1", CallerNumber: "13900000000",
+		DestNumber: "150", StartUsec: t0.UnixMicro(), AnswerUsec: t0.UnixMicro(), EndUsec: t0.Add(time.Minute).UnixMicro()})
+	// The CDR counts the losers as no no-answer either (FreeSWITCH 1.10.12
+	// with sipp: the loser's 487 came out as 无应答后接听 naming it).
+	cdrs := p.cdrs()
+	if len(cdrs) != 1 {
+		t.Fatalf("%d CDRs, want 1", len(cdrs))
+	}
+	if c := cdrs[0]; c.DestinationNumber != winner || c.StrNoAnswerAgents != "" || c.Flag != "正常接听" {
+		t.Fatalf("CDR %+v", *c)
+	}
 }
 
 // A ring-all offer nobody answers counts a no-answer for each agent rung.

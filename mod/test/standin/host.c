@@ -640,6 +640,8 @@ typedef struct {
 	int answer_leg;				/* O_ANSWER: the n-th origination_uuid of the dial string answers (0: the first) */
 	int early_ring_ms;			/* an originate without a-leg rings this long first (a cancel ends it) */
 	int hangup_on_play;			/* the caller hangs up at the n-th play (0: never) */
+	int key_on_play;			/* the caller presses key at the n-th play (0: never) */
+	char key;
 } script_t;
 
 struct standin_channel {
@@ -657,6 +659,7 @@ struct standin_session {
 	struct standin_channel ch;
 	script_t script;
 	int plays, offers, is_peer;
+	char dtmf;	/* a digit queued on the channel, not yet read */
 	int refs;	/* peers: the read locks held (originate's, then each locate's) */
 	switch_time_t started;
 };
@@ -904,6 +907,23 @@ static switch_status_t media(switch_core_session_t *s, int frames, switch_input_
 			trace(s, "woken");
 			return SWITCH_STATUS_BREAK;
 		}
+		if (s->dtmf && args && args->input_callback) {
+			/* as FreeSWITCH: a queued digit is read, and its DTMF event
+			   fired, only by a media loop given input args */
+			char d[2] = { s->dtmf, '\0' };
+			switch_event_t *e;
+			switch_status_t st;
+
+			s->dtmf = 0;
+			trace(s, "dtmf:%s", d);
+			switch_event_create_subclass(&e, SWITCH_EVENT_DTMF, NULL);
+			switch_event_add_header_string(e, SWITCH_STACK_BOTTOM, "Unique-ID", s->uuid);
+			switch_event_add_header_string(e, SWITCH_STACK_BOTTOM, "Call-Direction", "inbound");
+			switch_event_add_header_string(e, SWITCH_STACK_BOTTOM, "DTMF-Digit", d);
+			switch_event_fire(&e);
+			st = args->input_callback(s, NULL, SWITCH_INPUT_TYPE_DTMF, NULL, 0);
+			if (st != SWITCH_STATUS_SUCCESS) return st;
+		}
 		if (args && args->read_frame_callback) {
 			switch_status_t st = args->read_frame_callback(s, NULL, args->user_data);
 
@@ -921,6 +941,7 @@ switch_status_t switch_ivr_play_file(switch_core_session_t *session, switch_file
 	trace(session, "play:%s", file);
 	if (session->script.break_on_play == session->plays) session->ch.brk = 1;
 	if (session->script.ready_on_play == session->plays) free(run_api("nway_ready", "1000"));
+	if (session->script.key_on_play == session->plays) session->dtmf = session->script.key;
 	if (session->script.hangup_on_play == session->plays) {
 		trace(session, "caller-hangs-up");
 		session->ch.ready = 0;
@@ -1396,6 +1417,26 @@ static void test_apps(void)
 	CHECK(strstr(s->ch.trace, "set:nwayacd_result=gave_up") && strstr(s->ch.trace, "hangup:"),
 		  "give-up: not hung up with nwayacd_result=gave_up: %.600s", s->ch.trace);
 	session_free(s);
+
+	/* the exit key pressed during the welcome prompt: the prompt reads it
+	 * (FreeSWITCH fires a DTMF event only when a digit is read), Go ends the
+	 * wait and wakes the session, which leaves before any hold music (with
+	 * a prompt that read no digits, a key pressed during announcements that
+	 * followed each other was never seen on FreeSWITCH 1.10.12) */
+	api_quiet("nway_add_group", "12397 0");
+	api_quiet("nway_set_ring_group", "12397 /nway/welcome.wav - - -");
+	api_quiet("nway_set_group", "12397 exit_key 0");
+	api_quiet("nway_set_group", "12397 exit_to 99");
+	sc.key_on_play = 1;
+	sc.key = '0';
+	s = run_app("nwayacd", "12397", sc, NULL);
+	CHECK((q = strstr(s->ch.trace, "play:/nway/welcome.wav")) && strstr(q, "dtmf:0") && strstr(q, "set:nwayacd_result=exit"),
+		  "exit key in the welcome: not taken: %.600s", s->ch.trace);
+	CHECK(strstr(s->ch.trace, "play:local_stream://moh") == NULL,
+		  "exit key in the welcome: seen only once the hold music played: %.600s", s->ch.trace);
+	session_free(s);
+	sc.key_on_play = 0;
+	api_quiet("nway_rm_group", "12397");
 
 	/* usage errors never reach Go */
 	s = run_app("nwaycallout", "018612345678", sc, NULL);
