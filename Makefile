@@ -67,7 +67,8 @@ up:
 	.ci/services
 	$(MAKE) build
 	@if [ -n "$(strip $(FS_CFLAGS))" ]; then \
-		FS_MOD_DIR='$(FS_MOD_DIR)' FS_CONF_DIR='$(FS_CONF_DIR)' MAKE='$(MAKE)' .ci/fs-install; \
+		FS_MOD_DIR='$(FS_MOD_DIR)' FS_CONF_DIR='$(FS_CONF_DIR)' MAKE='$(MAKE)' \
+			FS_CLI="$${FS_CLI:-$$(command -v fs_cli || echo '$(FS_PREFIX)/bin/fs_cli')}" .ci/fs-install; \
 	else \
 		echo "FreeSWITCH is not installed here: running the demo (Ctrl-C stops it)"; \
 		$(MAKE) demo; \

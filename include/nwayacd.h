@@ -14,7 +14,7 @@
  *    a safe value instead.
  *  - Host callbacks (nwayacd_host_t) are called from Go goroutines only, never
  *    from inside a host -> Go call, so FreeSWITCH never waits on itself;
- *    the one exception is wake, which never blocks.
+ *    the exceptions are wake and offer, which never block.
  */
 #ifndef NWAYACD_H
 #define NWAYACD_H
@@ -26,13 +26,15 @@
 extern "C" {
 #endif
 
-#define NWAYACD_ABI_VERSION 2
+#define NWAYACD_ABI_VERSION 3
 
 /* Name of the custom event subclass the module reserves and fires. */
 #define NWAYACD_EVENT_SUBCLASS "nwayacd::info"
 
 /* ------------------------------------------------------------------------ */
 /* Host services, handed to Go once at nwayacd_start().                      */
+
+struct nwayacd_directive;	/* below */
 
 typedef struct nwayacd_host {
 	/* Must be NWAYACD_ABI_VERSION. */
@@ -62,6 +64,19 @@ typedef struct nwayacd_host {
 	 * from inside a host -> Go call (the session is found with a try-lock).
 	 * Returns 0 when the session was found, -1 otherwise. */
 	int (*wake)(const char *uuid);
+
+	/* Starts offer d (an OFFER directive, borrowed) of the waiting caller
+	 * uuid at once, on a thread of its own, rather than when the caller's
+	 * session next asks (after its next media frame): the agent's INVITE
+	 * leaves now.  The originate has no a-leg; the caller's session, woken,
+	 * gets the same OFFER from nwayacd_next, takes this job over instead of
+	 * originating, plays d->file while it rings, bridges the answered leg
+	 * and reports with nwayacd_offer_result as usual.  If the caller leaves
+	 * first the originate is cancelled (an answered leg hung up).  Never
+	 * blocks; may be called from inside a host -> Go call, like wake.
+	 * Returns 0 when started, -1 otherwise (then the session originates
+	 * itself when it asks). */
+	int (*offer)(const char *uuid, const struct nwayacd_directive *d);
 } nwayacd_host_t;
 
 /* ------------------------------------------------------------------------ */

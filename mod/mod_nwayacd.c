@@ -25,11 +25,59 @@ SWITCH_MODULE_DEFINITION(mod_nwayacd, mod_nwayacd_load, mod_nwayacd_shutdown, NU
 /* a directive that returns at once this many times in a row is a Go-side loop */
 #define NWAYACD_MAX_FAST_STEPS 1000
 
+/* An offer a waiting caller's session did not start itself: a pool thread
+ * originates the agent the moment Go decides (nway_host_offer), so the
+ * INVITE does not wait for the caller's next media frame; the caller's
+ * session then claims the job in nway_do_offer, hears its music while the
+ * agent rings, and bridges to the answered leg as usual. */
+#define NWAY_MAX_JOBS 256
+
+typedef struct nway_job {
+	char uuid[SWITCH_UUID_FORMATTED_LENGTH + 1];	/* the caller's channel */
+	char caller_name[NWAYACD_NAME_LEN];
+	char peer_uuid[SWITCH_UUID_FORMATTED_LENGTH + 1];
+	nwayacd_directive_t d;
+	switch_call_cause_t cancel_cause;	/* set while ringing: originate gives up */
+	switch_call_cause_t cause;
+	int done;			/* the originate returned */
+	int answered;		/* ... with peer_uuid answered, held by the job thread */
+	int claimed;		/* the session took its own lock on the peer */
+	int abandoned;		/* the session is gone or gave the job up */
+	int refs;			/* the job thread and the table or the session */
+} nway_job_t;
+
+/* Go binds one of its Ms to a C thread the first time that thread calls in,
+ * and keeps it bound until the thread exits.  When hundreds of new threads
+ * call in at once (sessions arriving while the switch is overloaded), Go
+ * spins in lockextra (1 us sleeps) until Ms are made for them; under
+ * FreeSWITCH's SCHED_FIFO that starved the very threads making the Ms, and
+ * the switch with them (measured at 80 calls/s: ~1,000 threads, load average
+ * 700, 97% of CPU in the kernel's timer code, for minutes).  So a thread's
+ * first call into Go is made one at a time (NWAY_GO_FIRST / NWAY_GO_DONE);
+ * later calls from it need no M and take no lock. */
+static __thread int nway_go_bound;
+
+#define NWAY_GO_FIRST(first) \
+	int first = !nway_go_bound; \
+	if (first && globals.go_bind_mutex) switch_mutex_lock(globals.go_bind_mutex)
+
+#define NWAY_GO_DONE(first) \
+	if (first && globals.go_bind_mutex) { \
+		nway_go_bound = 1; \
+		switch_mutex_unlock(globals.go_bind_mutex); \
+	}
+
 static struct {
 	int running;
 	int events_bound;
 	int subclass_reserved;
 	int go_started;
+	switch_memory_pool_t *pool;
+	switch_mutex_t *go_bind_mutex;	/* a thread's first call into Go, one at a time */
+	switch_mutex_t *job_mutex;	/* guards jobs[] and every job's fields */
+	switch_thread_cond_t *job_cond;	/* broadcast on any job change */
+	nway_job_t *jobs[NWAY_MAX_JOBS];	/* offers not yet claimed by their session */
+	int job_threads;
 } globals;
 
 /* ------------------------------------------------------------------------ */
@@ -152,12 +200,192 @@ static int nway_host_wake(const char *uuid)
 	return 0;
 }
 
+static void nway_job_unref(nway_job_t *job)
+{
+	int last;
+
+	switch_mutex_lock(globals.job_mutex);
+	last = --job->refs == 0;
+	switch_mutex_unlock(globals.job_mutex);
+	if (last) {
+		free(job);
+	}
+}
+
+/* Takes the job of the caller uuid out of the table: the caller (its
+ * session) now holds the table's reference.  NULL when there is none. */
+static nway_job_t *nway_job_take(const char *uuid)
+{
+	nway_job_t *job = NULL;
+	int i;
+
+	switch_mutex_lock(globals.job_mutex);
+	for (i = 0; i < NWAY_MAX_JOBS; i++) {
+		if (globals.jobs[i] && !strcmp(globals.jobs[i]->uuid, uuid)) {
+			job = globals.jobs[i];
+			globals.jobs[i] = NULL;
+			break;
+		}
+	}
+	switch_mutex_unlock(globals.job_mutex);
+	return job;
+}
+
+/* The session gives its job up (the caller left, or never came for it): a
+ * ringing originate is cancelled, an answered leg is hung up by the job
+ * thread. */
+static void nway_job_abandon(nway_job_t *job)
+{
+	switch_mutex_lock(globals.job_mutex);
+	job->abandoned = 1;
+	if (!job->done) {
+		job->cancel_cause = SWITCH_CAUSE_ORIGINATOR_CANCEL;
+	}
+	switch_thread_cond_broadcast(globals.job_cond);
+	switch_mutex_unlock(globals.job_mutex);
+	nway_job_unref(job);
+}
+
+static void *SWITCH_THREAD_FUNC nway_job_run(switch_thread_t *thread, void *obj)
+{
+	nway_job_t *job = (nway_job_t *) obj;
+	const nwayacd_directive_t *d = &job->d;
+	switch_core_session_t *peer = NULL;
+	switch_call_cause_t cause = SWITCH_CAUSE_NONE;
+	switch_event_t *ovars = NULL;
+	switch_status_t status;
+	uint32_t timelimit = d->timeout_ms > 0 ? (uint32_t) (d->timeout_ms + 999) / 1000 : 0;
+	int claimed, i;
+
+	(void) thread;
+	switch_event_create(&ovars, SWITCH_EVENT_REQUEST_PARAMS);
+	if (ovars) {
+		switch_event_add_header_string(ovars, SWITCH_STACK_BOTTOM, "nwayacd_call", job->uuid);
+		switch_event_add_header_string(ovars, SWITCH_STACK_BOTTOM, "nwayacd_agent", d->agent);
+	}
+	/* no a-leg: the caller's own thread keeps its music going meanwhile, and
+	   cancel_cause stands in for the caller's hang-up */
+	status = switch_ivr_originate(NULL, &peer, &cause, d->dial, timelimit, NULL,
+								  zstr(job->caller_name) ? NULL : job->caller_name,
+								  zstr(d->caller_number) ? NULL : d->caller_number, NULL, ovars, SOF_NONE, &job->cancel_cause, NULL);
+	if (ovars) {
+		switch_event_destroy(&ovars);
+	}
+	if (status != SWITCH_STATUS_SUCCESS && peer) {
+		switch_core_session_rwunlock(peer);
+		peer = NULL;
+	}
+
+	switch_mutex_lock(globals.job_mutex);
+	job->done = 1;
+	job->cause = job->cancel_cause ? job->cancel_cause : cause;
+	if (peer) {
+		job->answered = 1;
+		switch_copy_string(job->peer_uuid, switch_core_session_get_uuid(peer), sizeof(job->peer_uuid));
+	}
+	switch_thread_cond_broadcast(globals.job_cond);
+	switch_mutex_unlock(globals.job_mutex);
+	nway_host_wake(job->uuid);	/* the caller's session asks for the result now */
+
+	if (peer) {
+		/* hold the answered leg until the session has its own lock on it;
+		   a session that never comes (gone, or stuck past 10 s) loses it */
+		switch_mutex_lock(globals.job_mutex);
+		for (i = 0; i < 100 && !job->claimed && !job->abandoned; i++) {
+			switch_thread_cond_timedwait(globals.job_cond, globals.job_mutex, 100000);
+		}
+		claimed = job->claimed;
+		switch_mutex_unlock(globals.job_mutex);
+		if (!claimed) {
+			switch_channel_hangup(switch_core_session_get_channel(peer), SWITCH_CAUSE_ORIGINATOR_CANCEL);
+		}
+		switch_core_session_rwunlock(peer);
+	}
+
+	switch_mutex_lock(globals.job_mutex);
+	globals.job_threads--;
+	switch_thread_cond_broadcast(globals.job_cond);
+	switch_mutex_unlock(globals.job_mutex);
+	nway_job_unref(job);
+	return NULL;
+}
+
+/* Starts offer d of the waiting caller uuid on a pool thread now.  Never
+ * blocks: the originate runs on that thread.  -1 (Go lets the session
+ * originate itself) when the module is stopping, the caller is gone, it
+ * has a job already or NWAY_MAX_JOBS are running. */
+static int nway_host_offer(const char *uuid, const nwayacd_directive_t *d)
+{
+	switch_core_session_t *session;
+	switch_caller_profile_t *cp;
+	switch_thread_data_t *td, *tdp;
+	nway_job_t *job;
+	int i, slot = -1;
+
+	if (!globals.running || zstr(uuid) || !d || zstr(d->dial) || strlen(uuid) >= SWITCH_UUID_FORMATTED_LENGTH + 1) {
+		return -1;
+	}
+	if (!(job = calloc(1, sizeof(*job)))) {
+		return -1;
+	}
+	switch_copy_string(job->uuid, uuid, sizeof(job->uuid));
+	memcpy(&job->d, d, sizeof(job->d));
+	if (!(session = switch_core_session_locate(uuid))) {
+		free(job);
+		return -1;
+	}
+	/* what originate would have taken from the a-leg's caller profile */
+	cp = switch_channel_get_caller_profile(switch_core_session_get_channel(session));
+	if (cp && !zstr(cp->caller_id_name)) {
+		switch_copy_string(job->caller_name, cp->caller_id_name, sizeof(job->caller_name));
+	}
+	switch_core_session_rwunlock(session);
+
+	switch_mutex_lock(globals.job_mutex);
+	for (i = 0; i < NWAY_MAX_JOBS; i++) {
+		if (globals.jobs[i] && !strcmp(globals.jobs[i]->uuid, uuid)) {
+			slot = -1;
+			break;
+		}
+		if (!globals.jobs[i] && slot < 0) {
+			slot = i;
+		}
+	}
+	if (slot < 0 || globals.job_threads >= NWAY_MAX_JOBS || !(td = calloc(1, sizeof(*td)))) {
+		switch_mutex_unlock(globals.job_mutex);
+		free(job);
+		return -1;
+	}
+	job->refs = 2;
+	globals.jobs[slot] = job;
+	globals.job_threads++;
+	switch_mutex_unlock(globals.job_mutex);
+
+	td->func = nway_job_run;
+	td->obj = job;
+	td->alloc = 1;	/* the pool frees td */
+	tdp = td;
+	if (switch_thread_pool_launch_thread(&tdp) != SWITCH_STATUS_SUCCESS) {
+		/* not started: undo as the thread would have */
+		free(td);
+		if ((job = nway_job_take(uuid))) {
+			switch_mutex_lock(globals.job_mutex);
+			globals.job_threads--;
+			switch_mutex_unlock(globals.job_mutex);
+			free(job);
+		}
+		return -1;
+	}
+	return 0;
+}
+
 static const nwayacd_host_t nway_host = {
 	NWAYACD_ABI_VERSION,
 	nway_host_api,
 	nway_host_log,
 	nway_host_fire_event,
-	nway_host_wake
+	nway_host_wake,
+	nway_host_offer
 };
 
 /* ------------------------------------------------------------------------ */
@@ -185,10 +413,14 @@ static switch_status_t nway_run_api(const char *name, const char *cmd, switch_st
 	}
 
 	/* `nwayacd reload` re-reads the XML here, then hands the params to Go */
-	if (!strcmp(name, "nwayacd") && cmd && !strcasecmp(cmd, "reload")) {
-		reply = nway_reload();
-	} else {
-		reply = nwayacd_api(name, cmd ? cmd : "");
+	{
+		NWAY_GO_FIRST(first);
+		if (!strcmp(name, "nwayacd") && cmd && !strcasecmp(cmd, "reload")) {
+			reply = nway_reload();
+		} else {
+			reply = nwayacd_api(name, cmd ? cmd : "");
+		}
+		NWAY_GO_DONE(first);
 	}
 
 	if (!reply) {
@@ -217,8 +449,15 @@ static switch_status_t nway_complete_names(const char *list, switch_console_call
 	switch_console_callback_match_t *my_matches = NULL;
 	char *names, *name, *save = NULL;
 
-	if (!globals.running || !(names = nwayacd_names(list))) {
+	if (!globals.running) {
 		return SWITCH_STATUS_FALSE;
+	} else {
+		NWAY_GO_FIRST(first);
+		names = nwayacd_names(list);
+		NWAY_GO_DONE(first);
+		if (!names) {
+			return SWITCH_STATUS_FALSE;
+		}
 	}
 	for (name = strtok_r(names, "\n", &save); name; name = strtok_r(NULL, "\n", &save)) {
 		switch_console_push_match(&my_matches, name);
@@ -367,7 +606,18 @@ static switch_status_t nway_bind_events(void)
 typedef struct {
 	switch_time_t deadline;	/* 0: none */
 	int timed_out;
+	nway_job_t *job;	/* waiting for this job's originate to end; NULL: for a wake */
 } nway_wait_t;
+
+static int nway_job_done(nway_job_t *job)
+{
+	int done;
+
+	switch_mutex_lock(globals.job_mutex);
+	done = job->done;
+	switch_mutex_unlock(globals.job_mutex);
+	return done;
+}
 
 static switch_status_t nway_wait_frame(switch_core_session_t *session, switch_frame_t *frame, void *user_data)
 {
@@ -377,6 +627,9 @@ static switch_status_t nway_wait_frame(switch_core_session_t *session, switch_fr
 	(void) frame;
 	if (w->deadline && switch_micro_time_now() >= w->deadline) {
 		w->timed_out = 1;
+		return SWITCH_STATUS_FALSE;
+	}
+	if (w->job && nway_job_done(w->job)) {
 		return SWITCH_STATUS_FALSE;
 	}
 	return SWITCH_STATUS_SUCCESS;
@@ -393,8 +646,10 @@ static switch_status_t nway_wait_input(switch_core_session_t *session, void *inp
 	return SWITCH_STATUS_SUCCESS;
 }
 
-/* Music until woken (nway_host_wake or uuid_break: SWITCH_STATUS_BREAK) or the deadline. */
-static void nway_do_wait(switch_core_session_t *session, const nwayacd_directive_t *d)
+/* Music until woken (nway_host_wake or uuid_break: SWITCH_STATUS_BREAK) or
+ * the deadline; with a job, until its originate has ended (wakes alone do
+ * not end that wait, and the directive's deadline and loops do not apply). */
+static void nway_do_wait(switch_core_session_t *session, const nwayacd_directive_t *d, nway_job_t *job)
 {
 	switch_channel_t *channel = switch_core_session_get_channel(session);
 	switch_input_args_t args = { 0 };
@@ -402,11 +657,13 @@ static void nway_do_wait(switch_core_session_t *session, const nwayacd_directive
 	int silent = zstr(d->file);
 	int plays = 0;
 
+	w.job = job;
+
 	/* a queued caller is answered (the CDR's a_answer_stamp), then hears music */
 	if (!switch_channel_test_flag(channel, CF_ANSWERED)) {
 		switch_channel_answer(channel);
 	}
-	if (d->timeout_ms > 0) {
+	if (d->timeout_ms > 0 && !job) {
 		w.deadline = switch_micro_time_now() + (switch_time_t) d->timeout_ms * 1000;
 	}
 	args.input_callback = nway_wait_input;
@@ -416,6 +673,10 @@ static void nway_do_wait(switch_core_session_t *session, const nwayacd_directive
 	while (switch_channel_ready(channel) && !w.timed_out) {
 		switch_status_t status;
 		switch_time_t started = switch_micro_time_now();
+
+		if (job && nway_job_done(job)) {
+			break;
+		}
 
 		if (silent) {
 			uint32_t ms = 1000;
@@ -438,6 +699,10 @@ static void nway_do_wait(switch_core_session_t *session, const nwayacd_directive
 				switch_log_printf(SWITCH_CHANNEL_SESSION_LOG(session), SWITCH_LOG_WARNING, "Cannot play %s, waiting in silence\n", d->file);
 				silent = 1;
 			}
+		}
+		if (job) {
+			switch_channel_clear_flag(channel, CF_BREAK);	/* only the job's end counts */
+			continue;
 		}
 		if (status == SWITCH_STATUS_BREAK) {
 			break;	/* woken: ask Go what now */
@@ -476,10 +741,11 @@ static void nway_do_offer(switch_core_session_t *session, const nwayacd_directiv
 	switch_core_session_t *peer = NULL;
 	switch_call_cause_t cause = SWITCH_CAUSE_NONE;
 	switch_event_t *ovars = NULL;
-	switch_status_t status;
+	switch_status_t status = SWITCH_STATUS_FALSE;
 	nwayacd_offer_result_t r = { 0 };
 	uint32_t timelimit = d->timeout_ms > 0 ? (uint32_t) (d->timeout_ms + 999) / 1000 : 0;
 	int set_ringback = 0;
+	nway_job_t *job;
 
 	switch_event_create(&ovars, SWITCH_EVENT_REQUEST_PARAMS);
 	if (ovars) {
@@ -490,20 +756,43 @@ static void nway_do_offer(switch_core_session_t *session, const nwayacd_directiv
 	/* originate and the bridge never look at CF_BREAK: a wake left over from
 	   before would cut the music after this offer short */
 	switch_channel_clear_flag(channel, CF_BREAK);
-	/* an answered caller hears transfer_ringback while the agent rings, else
-	   silence: keep the queue's music going unless the dialplan chose one */
-	if (!zstr(d->file) && !switch_channel_get_variable(channel, "transfer_ringback")) {
-		switch_channel_set_variable(channel, "transfer_ringback", d->file);
-		set_ringback = 1;
+	if ((job = nway_job_take(uuid)) && strcmp(job->d.dial, d->dial)) {
+		nway_job_abandon(job);	/* started for another offer (taken back since): not this one */
+		job = NULL;
 	}
-	/* the session is the a-leg: if the caller hangs up, the originate is cancelled */
-	status = switch_ivr_originate(session, &peer, &cause, d->dial, timelimit, NULL, NULL,
-								  zstr(d->caller_number) ? NULL : d->caller_number, NULL, ovars, SOF_NONE, NULL, NULL);
+	if (job) {
+		/* Go started this offer already (nway_host_offer): the queue's
+		   music plays on until it ends, then take the answered leg */
+		nway_do_wait(session, d, job);
+		switch_mutex_lock(globals.job_mutex);
+		if (job->done) {
+			cause = job->cause;
+			if (job->answered && switch_channel_ready(channel) && (peer = switch_core_session_locate(job->peer_uuid))) {
+				job->claimed = 1;
+				status = SWITCH_STATUS_SUCCESS;
+			}
+		} else {
+			cause = SWITCH_CAUSE_ORIGINATOR_CANCEL;	/* the caller left while it rang */
+		}
+		switch_mutex_unlock(globals.job_mutex);
+		nway_job_abandon(job);	/* the job thread lets go of the leg, or hangs it up if unclaimed */
+		switch_channel_clear_flag(channel, CF_BREAK);
+	} else {
+		/* an answered caller hears transfer_ringback while the agent rings, else
+		   silence: keep the queue's music going unless the dialplan chose one */
+		if (!zstr(d->file) && !switch_channel_get_variable(channel, "transfer_ringback")) {
+			switch_channel_set_variable(channel, "transfer_ringback", d->file);
+			set_ringback = 1;
+		}
+		/* the session is the a-leg: if the caller hangs up, the originate is cancelled */
+		status = switch_ivr_originate(session, &peer, &cause, d->dial, timelimit, NULL, NULL,
+									  zstr(d->caller_number) ? NULL : d->caller_number, NULL, ovars, SOF_NONE, NULL, NULL);
+		if (set_ringback) {
+			switch_channel_set_variable(channel, "transfer_ringback", NULL);
+		}
+	}
 	if (ovars) {
 		switch_event_destroy(&ovars);
-	}
-	if (set_ringback) {
-		switch_channel_set_variable(channel, "transfer_ringback", NULL);
 	}
 
 	r.uuid = uuid;
@@ -617,7 +906,7 @@ static int nway_step(switch_core_session_t *session, const nwayacd_directive_t *
 	nway_set_vars(channel, d);
 	switch (d->action) {
 	case NWAYACD_WAIT:
-		nway_do_wait(session, d);
+		nway_do_wait(session, d, NULL);
 		return 0;
 	case NWAYACD_PLAY:
 		nway_do_play(session, d);
@@ -649,13 +938,16 @@ static void nway_run_session(switch_core_session_t *session, const nway_app_t *a
 	const char *uuid = switch_core_session_get_uuid(session);
 	nwayacd_call_t call = { 0 };
 	nwayacd_directive_t *d;
+	nway_job_t *job;
 	char *words = zstr(data) ? NULL : strdup(data);
 	int fast = 0;
 
 	if (!globals.running) {
 		switch_log_printf(SWITCH_CHANNEL_SESSION_LOG(session), SWITCH_LOG_ERROR, "mod_nwayacd is not running\n");
 	} else if (nway_read_call(session, app, words, &call) == 0 && (d = malloc(sizeof(*d)))) {
+		NWAY_GO_FIRST(first);
 		nwayacd_enter(&call, d);
+		NWAY_GO_DONE(first);
 		for (;;) {
 			switch_time_t started = switch_micro_time_now();
 
@@ -669,6 +961,9 @@ static void nway_run_session(switch_core_session_t *session, const nway_app_t *a
 				break;
 			}
 			nwayacd_next(uuid, d);
+		}
+		if ((job = nway_job_take(uuid))) {
+			nway_job_abandon(job);	/* an offer Go started that this session never took */
 		}
 		nwayacd_leave(uuid);
 		free(d);
@@ -700,10 +995,40 @@ NWAYACD_APPLICATIONS(NWAY_DEFINE_APP)
 #define NWAY_REGISTER_APP(fn, appname, kind, words, syntax, short_desc, long_desc) \
 	SWITCH_ADD_APP(app_interface, appname, short_desc, long_desc, fn##_app_function, syntax, SAF_NONE);
 
+/* Cancels the offers no session has claimed and waits (up to 5 s) for
+ * every job thread to end, so none runs on after the module stops. */
+static void nway_stop_jobs(void)
+{
+	nway_job_t *job;
+	int i;
+
+	if (!globals.job_mutex) {
+		return;
+	}
+	for (i = 0; i < NWAY_MAX_JOBS; i++) {
+		switch_mutex_lock(globals.job_mutex);
+		job = globals.jobs[i];
+		globals.jobs[i] = NULL;
+		switch_mutex_unlock(globals.job_mutex);
+		if (job) {
+			nway_job_abandon(job);
+		}
+	}
+	switch_mutex_lock(globals.job_mutex);
+	for (i = 0; i < 50 && globals.job_threads > 0; i++) {
+		switch_thread_cond_timedwait(globals.job_cond, globals.job_mutex, 100000);
+	}
+	if (globals.job_threads > 0) {
+		switch_log_printf(SWITCH_CHANNEL_LOG, SWITCH_LOG_WARNING, "%d offer threads still running\n", globals.job_threads);
+	}
+	switch_mutex_unlock(globals.job_mutex);
+}
+
 /* Undoes whatever load did, in reverse order; safe to call twice. */
 static void nway_teardown(void)
 {
 	globals.running = 0;
+	nway_stop_jobs();
 	if (globals.events_bound) {
 		switch_event_unbind_callback(nway_event_handler);
 		globals.events_bound = 0;
@@ -726,6 +1051,10 @@ SWITCH_MODULE_LOAD_FUNCTION(mod_nwayacd_load)
 	char err[512] = "";
 
 	memset(&globals, 0, sizeof(globals));
+	globals.pool = pool;
+	switch_mutex_init(&globals.go_bind_mutex, SWITCH_MUTEX_NESTED, pool);
+	switch_mutex_init(&globals.job_mutex, SWITCH_MUTEX_NESTED, pool);
+	switch_thread_cond_create(&globals.job_cond, pool);
 
 	if (switch_event_reserve_subclass(NWAYACD_EVENT_SUBCLASS) != SWITCH_STATUS_SUCCESS) {
 		switch_log_printf(SWITCH_CHANNEL_LOG, SWITCH_LOG_ERROR, "Couldn't register subclass %s!\n", NWAYACD_EVENT_SUBCLASS);

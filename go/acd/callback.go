@@ -2,6 +2,8 @@ package acd
 
 import (
 	"slices"
+
+	"github.com/nwayacd/mod_nwayacd/go/ident"
 	"strings"
 	"time"
 )
@@ -39,8 +41,8 @@ func (e *Engine) RequestCallback(uuid, number string) (Step, error) {
 			number = c.number
 		}
 	}
-	if err := ValidNumber("callback number", number); err != nil {
-		return Step{}, err
+	if err := ident.Phone(number); err != nil {
+		return Step{}, Errorf(ErrBadArgument, "%v", err)
 	}
 	if c.kind != kindQueued || c.phase != phaseWaiting || c.agent != nil || c.cb {
 		return Step{}, Errorf(ErrState, "call %s is not waiting in a queue", uuid)
@@ -126,7 +128,11 @@ func (e *Engine) CallbackFailed(uuid string, agentFault bool) error {
 func (e *Engine) callbackFailed(c *call, agentFault bool) {
 	a := c.agent
 	now := e.now()
-	e.emit(Decision{Kind: DOfferNoAnswer, Ext: a.ext, Call: c.view(), At: now})
+	if agentFault {
+		e.emit(Decision{Kind: DOfferNoAnswer, Ext: a.ext, Call: c.view(), At: now})
+	} else { // the caller's: the agent's offer is only withdrawn
+		e.emit(Decision{Kind: DOfferHangup, Ext: a.ext, Call: c.view(), At: now})
+	}
 	e.release(c)
 	c.phase = phaseWaiting
 	if agentFault {
@@ -162,9 +168,11 @@ func (e *Engine) callbackFailed(c *call, agentFault bool) {
 	}
 }
 
-// held: callback call c may not be offered before its retry time.
+// held: callback call c may not be offered before its retry time, nor
+// while the caller who asked for it is still on the line (its session hangs
+// up at its next step).
 func (c *call) held(now time.Time) bool {
-	return c.cb && now.Before(c.cbHold)
+	return c.cb && (!c.left || now.Before(c.cbHold))
 }
 
 // CallbackSpec is a callback waiting without a session, as persisted so
@@ -215,8 +223,8 @@ func (e *Engine) RestoreCallback(s CallbackSpec) error {
 	if err != nil {
 		return err
 	}
-	if err := ValidNumber("callback number", s.Callback); err != nil {
-		return err
+	if err := ident.Phone(s.Callback); err != nil {
+		return Errorf(ErrBadArgument, "%v", err)
 	}
 	if e.calls[s.UUID] != nil {
 		return Errorf(ErrExists, "call %s exists", s.UUID)
@@ -259,4 +267,26 @@ func (e *Engine) seqAt(t time.Time) uint64 {
 		}
 	}
 	return seq
+}
+
+// CallbackPlacing reports whether a callback of call uuid is being placed
+// (an agent is reserved; the service's attempt is under way).
+func (e *Engine) CallbackPlacing(uuid string) bool {
+	c := e.calls[uuid]
+	return c != nil && c.phase == phaseCallback && c.agent != nil
+}
+
+// CallbackOf is call uuid's callback as persisted, while it has one waiting
+// or being placed without a session; ok is false otherwise.
+func (e *Engine) CallbackOf(uuid string) (s CallbackSpec, ok bool) {
+	c := e.calls[uuid]
+	if c == nil || !c.cb || !c.left {
+		return CallbackSpec{}, false
+	}
+	s = CallbackSpec{UUID: c.uuid, Group: c.g.num, Number: c.number, RealNumber: c.real, Callback: c.cbNumber,
+		Level: c.level, CallinTime: c.in, Tries: c.cbTries}
+	if !c.defaultReqs {
+		s.Skills = e.skillReqs(c.reqs)
+	}
+	return s, true
 }

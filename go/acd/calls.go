@@ -44,6 +44,10 @@ type Step struct {
 	Position int
 	EWT      time.Duration
 	EWTKnown bool
+	// Announce: a StepPlay that speaks Position and EWT (GroupOptions.
+	// AnnounceEvery); File is the group's AnnounceSounds ("" = say them in
+	// the channel's language).
+	Announce bool
 	// Ring (ring-all, mode 9): every leg to ring at once, the primary
 	// (Agent, Dial, Leg) first. The first to answer wins; the session's
 	// originate cancels the others. Empty for a single offer.
@@ -139,7 +143,8 @@ func (e *Engine) Enter(in CallIn) (Step, error) {
 	}
 	// Too many waiting: overflow first, then refuse when still full.
 	var hops uint8
-	for g.opt.OverflowGroup != "" && g.opt.OverflowWaiting > 0 && g.waiting >= g.opt.OverflowWaiting && hops < maxHops {
+	for g.opt.OverflowGroup != "" && hops < maxHops && (g.opt.OverflowWaiting > 0 && g.waiting >= g.opt.OverflowWaiting ||
+		g.opt.FullOverflow && g.opt.MaxWaiting > 0 && g.waiting >= g.opt.MaxWaiting) {
 		to := e.groups[g.opt.OverflowGroup]
 		if to == nil {
 			break
@@ -203,13 +208,13 @@ func (e *Engine) Next(uuid string) (Step, error) {
 		}
 		return Step{}, Errorf(ErrUnknownCall, "no queued call %s", uuid)
 	}
-	wasWaiting := c.inWait
-	c.inWait = false
+	wasWaiting := c.inWait && !c.annPlaying
+	c.inWait, c.annPlaying = false, false
 	switch c.phase {
 	case phaseWelcome:
 		e.route(c)
 	case phaseWaiting:
-		if wasWaiting {
+		if wasWaiting && !e.announceDue(c) { // a wait cut short for an announcement is no busy-ring play
 			c.plays++
 		}
 	}
@@ -220,6 +225,12 @@ func (e *Engine) step(c *call) Step {
 	g := c.g
 	switch c.phase {
 	case phaseWaiting:
+		if c.cb { // the caller asked to be called back: its session hangs up
+			return Step{Kind: StepHangup, Cause: "NORMAL_CLEARING", Result: ResultCallback}
+		}
+		if s, ok := e.announce(c); ok {
+			return s
+		}
 		if n := g.giveUp.BusyRingTimes; n > 0 && g.rings.Busy != "" && c.plays >= n {
 			e.end(c, ResultGaveUp) // the session is asking: no need to wake it
 			return e.step(c)
@@ -240,6 +251,7 @@ func (e *Engine) step(c *call) Step {
 			}
 			s.Timeout = left
 		}
+		e.untilAnnounce(c, &s)
 		return s
 	case phaseOffering:
 		if !c.delivered {
@@ -273,6 +285,10 @@ func (e *Engine) step(c *call) Step {
 // route offers c to an agent if one is idle and qualified (ring-all: to
 // every such member), otherwise queues it.
 func (e *Engine) route(c *call) {
+	if e.pool && c.kind == kindQueued {
+		e.poolWait(c)
+		return
+	}
 	if c.g.mode == ModeRingAll && c.kind == kindQueued && !c.cb {
 		if as := e.pickAll(c); len(as) > 0 {
 			e.offerAll(c, as)
@@ -330,7 +346,7 @@ func (e *Engine) release(c *call) *agent {
 // call across its groups that it qualifies for (skills, tier): VIP before
 // normal, then oldest.
 func (e *Engine) dispatchAgent(a *agent) {
-	if !a.idle() {
+	if !a.idle() || e.pool {
 		return
 	}
 	var best *call
@@ -659,6 +675,7 @@ func (e *Engine) Leave(uuid string) bool {
 	case phaseWaiting, phaseCallback:
 		if c.cb && !c.left { // the caller hung up to be called back
 			c.left = true
+			e.reexamine(c) // it was held while the caller was on the line
 			return true
 		}
 		e.end(c, ResultAbandoned) // a callback the service gives up, or a caller gone

@@ -50,11 +50,15 @@ const (
 	// "agent_first" (ring Ext, then call the caller, bridge, report
 	// CallbackConnected); report CallbackFailed when an attempt fails.
 	DCallbackPlaced
+	// DReserve (pool mode only, see pool.go): Call starts waiting; the
+	// driver asks the shared pool to reserve the first still idle of
+	// Candidates(Call.UUID) and reports the outcome with Grant.
+	DReserve
 )
 
 var decisionNames = [...]string{"", "agent", "queue_add", "queue_remove", "offer_callout",
 	"offer_noanswer", "offer_answered", "offer_hangup", "wake", "kill", "ended", "memory", "cursor",
-	"queue_overflow", "queue_exit", "queue_full", "queue_callback", "queue_callback_placed"}
+	"queue_overflow", "queue_exit", "queue_full", "queue_callback", "queue_callback_placed", "reserve"}
 
 func (k DecisionKind) String() string {
 	if int(k) < len(decisionNames) {

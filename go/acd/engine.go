@@ -97,6 +97,7 @@ type Engine struct {
 	rungBuf    []*agent
 	batch      uint64 // a re-examination batch is running (see reexamine)
 	keepTimers bool   // the batch leaves armed re-examine timers alone
+	pool       bool   // a shared pool reserves agents (pool.go)
 }
 
 type memo struct {

@@ -135,6 +135,12 @@ type call struct {
 	cbNumber    string    // the number to call back
 	cbTries     int       // callback attempts made
 	cbHold      time.Time // a failed callback is not offered again before this
+	cbEntry     bool      // the caller pressed the callback key and is keying in a number
+	cbDigits    []byte    // the digits keyed in so far
+	cbEntryGen  uint64    // the entry's timer generation
+	annAt       time.Time // the next announcement is due (AnnounceEvery)
+	annPlaying  bool      // the session was last told to play an announcement
+	pooled      bool      // pool mode: the call was handed to the shared pool (DReserve)
 }
 
 func (c *call) view() CallView {

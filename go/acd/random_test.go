@@ -88,6 +88,11 @@ func routingGroup(g int) GroupSpec {
 		o.OverflowGroup, o.OverflowWaiting = "108", 2
 	case 8:
 		o.OverflowGroup, o.OverflowAfter = "107", 60*time.Second // 107 and 108 overflow into each other
+	case 9:
+		o.MaxWaiting, o.FullOverflow, o.OverflowGroup = 1, true, "110"
+	}
+	if g%5 == 1 {
+		o.AnnounceEvery = 25 * time.Second
 	}
 	return s
 }
@@ -186,8 +191,15 @@ func randomRun(t *testing.T, seed uint64, ops int, routing bool) {
 			if len(st.Ring) > 0 {
 				seen["ring-all"]++
 			}
+		case StepPlay:
+			if st.Announce {
+				seen["announcement"]++
+			}
 		case StepHangup, StepDone:
 			s.done = true
+			if st.Result == ResultCallback {
+				seen["callback"]++
+			}
 		}
 	}
 
@@ -230,9 +242,11 @@ func randomRun(t *testing.T, seed uint64, ops int, routing bool) {
 			case 5:
 				id, s := anySession()
 				if s != nil && !s.done && !s.bridge {
-					st, err := e.Key(id, []string{"9", "1", "2"}[rng.IntN(3)])
+					st, err := e.Key(id, []string{"9", "1", "2", "#", "3"}[rng.IntN(5)])
 					if err == nil && st.Kind != 0 {
-						seen[string(st.Result)]++ // exit or callback
+						if st.Result != ResultCallback { // apply counts those
+							seen[string(st.Result)]++ // exit
+						}
 						apply(id, s, st, nil)
 					}
 				}
@@ -582,7 +596,7 @@ func randomRun(t *testing.T, seed uint64, ops int, routing bool) {
 	checkInvariants(t, ops, e)
 	want := []string{"direct", "callout", "transfer", "transfer to a logged-out agent", "nway_bridge after a transfer", "transferred caller hangs up"}
 	if routing {
-		want = append(want, "options changed", "exit", "full", "ring-all", "ring-all answered", "overflow", "callback", "callback connected",
+		want = append(want, "options changed", "exit", "full", "ring-all", "ring-all answered", "overflow", "callback", "callback connected", "announcement",
 			"offer with skills", "offer to tier 2+")
 	}
 	for _, k := range want {

@@ -3,7 +3,10 @@ package acd
 import (
 	"math"
 	"slices"
+	"strings"
 	"time"
+
+	"github.com/nwayacd/mod_nwayacd/go/ident"
 )
 
 // GroupOptions are a group's routing and queue options beyond the seed's
@@ -26,6 +29,9 @@ type GroupOptions struct {
 	// MaxWaiting > 0: with that many calls waiting, a new call is refused
 	// (result full: the busy ring, then hang-up).
 	MaxWaiting int
+	// FullOverflow: a full group (MaxWaiting) sends a new call to its
+	// OverflowGroup instead of refusing it.
+	FullOverflow bool
 	// OverflowGroup receives calls that waited OverflowAfter (> 0), or that
 	// arrive while OverflowWaiting (> 0) calls already wait. The call keeps
 	// its arrival time and level. "" = no overflow.
@@ -35,6 +41,10 @@ type GroupOptions struct {
 	// ExitKey is the DTMF digit that takes a waiting caller out of the
 	// queue (result exit); "" = none.
 	ExitKey string
+	// ExitTo is the dialplan extension the exit key sends the caller to
+	// (the done step's nwayacd_exit_to; conf/dialplan/nwayacd.xml transfers
+	// there); "" = the dialplan decides.
+	ExitTo string
 	// Announce: wait steps carry the caller's position and estimated wait
 	// (Step.Position, Step.EWT) each time the session asks.
 	Announce bool
@@ -48,6 +58,15 @@ type GroupOptions struct {
 	// answer; CallbackRetryDelay apart (0 = DefaultCallbackRetryDelay).
 	CallbackRetries    int
 	CallbackRetryDelay time.Duration
+	// CallbackGateway is the gateway callbacks are dialled through
+	// ("sofia/gateway/<gw>/<number>"); "" = as an extension is reached.
+	CallbackGateway string
+	// AnnounceEvery > 0: the caller hears its position and estimated wait
+	// on entering the queue and every AnnounceEvery of waiting (announce.go).
+	AnnounceEvery time.Duration
+	// AnnounceSounds is a folder of the group's own sound files for it;
+	// "" = FreeSWITCH's say in the channel's language.
+	AnnounceSounds string
 }
 
 func (o GroupOptions) clone() GroupOptions {
@@ -72,6 +91,11 @@ func (e *Engine) setOptions(g *group, o GroupOptions) error {
 			return Errorf(ErrBadArgument, "group %s cannot overflow to itself", g.num)
 		}
 	}
+	if o.ExitTo != "" {
+		if err := ValidNumber("exit extension", o.ExitTo); err != nil {
+			return err
+		}
+	}
 	if o.ExitKey != "" && !validDigit(o.ExitKey) {
 		return Errorf(ErrBadArgument, "exit key %q is not one DTMF digit (0-9 * # A-D)", o.ExitKey)
 	}
@@ -83,6 +107,22 @@ func (e *Engine) setOptions(g *group, o GroupOptions) error {
 	}
 	if o.CallbackRetries < 0 || o.CallbackRetryDelay < 0 {
 		return Errorf(ErrBadArgument, "negative callback option")
+	}
+	if o.AnnounceEvery < 0 {
+		return Errorf(ErrBadArgument, "negative announce interval")
+	}
+	if o.AnnounceSounds != "" {
+		if err := ident.Ring(o.AnnounceSounds); err != nil {
+			return Errorf(ErrBadArgument, "%v", err)
+		}
+		if strings.ContainsAny(o.AnnounceSounds, "!") { // file_string's separator
+			return Errorf(ErrBadArgument, "announce sounds folder %q holds a !", o.AnnounceSounds)
+		}
+	}
+	if o.CallbackGateway != "" {
+		if err := ident.Gateway(o.CallbackGateway); err != nil {
+			return Errorf(ErrBadArgument, "%v", err)
+		}
 	}
 	skills, err := e.resolve(nil, o.Skills)
 	if err != nil {
@@ -549,6 +589,9 @@ func (e *Engine) reexamine(c *call) {
 	if g.opt.OverflowAfter > 0 && !e.now().Before(c.in.Add(g.opt.OverflowAfter)) && e.overflow(c) {
 		return
 	}
+	if e.pool { // the shared pool offers it
+		return
+	}
 	// Within a batch agents only get busier (offers), so a group found
 	// without an idle member stays so: skip the search.
 	if e.batch != 0 {
@@ -743,8 +786,8 @@ func (e *Engine) Position(uuid string) (pos int, ewt time.Duration, known, ok bo
 // Key is the caller pressing a DTMF digit while in the queue. The group's
 // exit key ends the call with result exit (the session returns to the
 // dialplan, which routes it on, e.g. to voicemail) and returns that step;
-// its callback key, while the call waits unoffered, is RequestCallback at
-// the caller's number; any other digit, or a call not waiting, returns a
+// its callback key, while the call waits unoffered, starts a callback
+// request (callback_entry.go: a number may follow, ended by #); any other digit, or a call not waiting, returns a
 // zero Step: carry on.
 func (e *Engine) Key(uuid, digit string) (Step, error) {
 	c := e.calls[uuid]
@@ -757,8 +800,15 @@ func (e *Engine) Key(uuid, digit string) (Step, error) {
 	if !validDigit(digit) {
 		return Step{}, Errorf(ErrBadArgument, "%q is not a DTMF digit", digit)
 	}
-	if c.kind == kindQueued && c.g.opt.CallbackKey != "" && digit == c.g.opt.CallbackKey && c.phase == phaseWaiting && c.agent == nil {
-		return e.RequestCallback(uuid, "")
+	if c.cbEntry {
+		if c.phase != phaseWaiting || c.agent != nil || c.cb { // offered meanwhile: the caller is served
+			c.cbEntry = false
+		} else {
+			return e.callbackDigit(c, digit)
+		}
+	}
+	if c.kind == kindQueued && !e.pool && c.g.opt.CallbackKey != "" && digit == c.g.opt.CallbackKey && c.phase == phaseWaiting && c.agent == nil && !c.cb {
+		return e.startCallbackEntry(c)
 	}
 	if c.kind != kindQueued || c.g.opt.ExitKey == "" || digit != c.g.opt.ExitKey {
 		return Step{}, nil

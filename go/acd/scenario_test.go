@@ -213,6 +213,8 @@ func runCommand(t *testing.T, e *Engine, clock *fakeClock, line string) []string
 		errOut(e.OfferResult(arg(1), ext, o, "")) // the session confirms the leg the core named
 	case "bridgeend":
 		errOut(e.BridgeEnded(arg(1)))
+	case "leghangup": // leghangup <call uuid> <agent leg> [transfer]
+		res = append(res, fmt.Sprintf("leg ended bridge=%v", e.AgentLegEnded(arg(1), arg(2), arg(3) == "transfer")))
 	case "leave":
 		if e.Leave(arg(1)) {
 			res = append(res, "held "+arg(1))
@@ -309,6 +311,9 @@ func formatStep(s Step) string {
 	if s.Result != "" {
 		b.WriteString(" result=" + string(s.Result))
 	}
+	if s.Announce {
+		b.WriteString(" announce")
+	}
 	if s.Position > 0 {
 		fmt.Fprintf(&b, " position=%d", s.Position)
 		if s.EWTKnown {
@@ -380,6 +385,7 @@ func groupOptions(t *testing.T, m map[string]string) GroupOptions {
 		o.Skills = sk
 	}
 	o.MaxWaiting, _ = strconv.Atoi(m["maxwaiting"])
+	o.FullOverflow = m["fulloverflow"] == "true"
 	o.OverflowGroup = m["overflow"]
 	if v := m["overflowafter"]; v != "" {
 		o.OverflowAfter = dur(t, v)
@@ -387,6 +393,10 @@ func groupOptions(t *testing.T, m map[string]string) GroupOptions {
 	o.OverflowWaiting, _ = strconv.Atoi(m["overflowwaiting"])
 	o.ExitKey = m["exitkey"]
 	o.Announce = m["announce"] == "true"
+	if v := m["announceevery"]; v != "" {
+		o.AnnounceEvery = dur(t, v)
+	}
+	o.AnnounceSounds = m["announcesounds"]
 	o.CallbackKey = m["cbkey"]
 	o.CallbackAgentFirst = m["cbagentfirst"] == "true"
 	o.CallbackRetries, _ = strconv.Atoi(m["cbretries"])

@@ -9,11 +9,12 @@ import (
 type timerKind uint8
 
 const (
-	tOffer     timerKind = iota + 1 // an offer was not reported in time
-	tWrapUp                         // wrap-up is over
-	tMaxWait                        // a waiting call reached its group's maximum wait
-	tReexamine                      // a waiting call's skills relax, a tier joins, or it overflows
-	tCallback                       // a callback attempt was not reported in time
+	tOffer         timerKind = iota + 1 // an offer was not reported in time
+	tWrapUp                             // wrap-up is over
+	tMaxWait                            // a waiting call reached its group's maximum wait
+	tReexamine                          // a waiting call's skills relax, a tier joins, or it overflows
+	tCallback                           // a callback attempt was not reported in time
+	tCallbackEntry                      // a caller keying in a callback number stopped
 )
 
 // timer entries are never removed: each carries the generation of its owner
@@ -94,6 +95,10 @@ func (e *Engine) Tick() {
 		case tCallback:
 			if c := t.call; c.gen == t.gen && c.phase == phaseCallback {
 				e.callbackFailed(c, false) // never reported: the caller is taken as not answering
+			}
+		case tCallbackEntry:
+			if c := t.call; c.cbEntry && c.cbEntryGen == t.gen {
+				e.endCallbackEntry(c)
 			}
 		case tWrapUp:
 			if a := t.agent; a.wrapGen == t.gen && a.state == CallTyping && a.call == nil {

@@ -140,7 +140,10 @@ type ExtensionInfo struct {
 
 	LastStatusChange time.Time
 	Skills           []SkillReq // its skills and levels, by name
-	Stats            AgentStats // today's counters and the end of its last call
+	// Node is the cluster node its phone is registered on (cluster mode;
+	// "" on a single node or when the pool has not seen it).
+	Node  string
+	Stats AgentStats // today's counters and the end of its last call
 }
 
 // GroupInfo is a snapshot of one group.
@@ -169,6 +172,9 @@ type WaitingInfo struct {
 	Level            Level
 	CallinTime       time.Time
 	OfferedTo        string // extension currently ringing for it, if any
+	// Node is the cluster node holding the caller (cluster mode; "" on a
+	// single node).
+	Node string
 	// Position is the call's place in its group's line (1 = next), counting
 	// the unoffered calls served before it; 0 while an agent rings for it.
 	Position int

@@ -64,6 +64,10 @@ func appendWaiting(b []byte, ws []acd.WaitingInfo) []byte {
 		b = appendRFC3339Nano(b, w.CallinTime)
 		b = append(b, `","OfferedTo":`...)
 		b = appendString(b, w.OfferedTo)
+		if w.Node != "" { // cluster mode: the node holding the caller
+			b = append(b, `,"Node":`...)
+			b = appendString(b, w.Node)
+		}
 		b = append(b, '}')
 	}
 	return append(b, ']')
@@ -96,6 +100,10 @@ func appendExtensions(b []byte, es []acd.ExtensionInfo) []byte {
 		b = appendBool(b, e.LoggedIn)
 		b = append(b, `,"Groups":`...)
 		b = appendStrings(b, e.Groups)
+		if e.Node != "" { // cluster mode: where its phone is registered
+			b = append(b, `,"Node":`...)
+			b = appendString(b, e.Node)
+		}
 		b = append(b, '}')
 	}
 	return append(b, ']')

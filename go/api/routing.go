@@ -202,6 +202,11 @@ type (
 		CallbackAgentFirst bool
 		CallbackRetries    int
 		CallbackRetryDelay int
+		CallbackGateway    string
+		AnnounceEvery      int // seconds
+		AnnounceSounds     string
+		FullOverflow       bool
+		ExitTo             string
 	}
 	tierOut struct {
 		Group     string
@@ -240,7 +245,8 @@ func (s *Server) groupOptions(ctx *fasthttp.RequestCtx, _ string) {
 			MaxWaiting: o.MaxWaiting, Overflow: o.OverflowGroup, OverflowAfter: secs(o.OverflowAfter),
 			OverflowWaiting: o.OverflowWaiting, ExitKey: o.ExitKey, Announce: o.Announce, CallbackKey: o.CallbackKey,
 			CallbackAgentFirst: o.CallbackAgentFirst, CallbackRetries: o.CallbackRetries,
-			CallbackRetryDelay: secs(o.CallbackRetryDelay)})
+			CallbackRetryDelay: secs(o.CallbackRetryDelay), CallbackGateway: o.CallbackGateway,
+			AnnounceEvery: secs(o.AnnounceEvery), AnnounceSounds: o.AnnounceSounds, FullOverflow: o.FullOverflow, ExitTo: o.ExitTo})
 	}
 	writeAny(ctx, out)
 }

@@ -67,8 +67,8 @@ func TestRoutingEndpoints(t *testing.T) {
 	if r := ts.do(t, "POST", "/api/tier", tok, `{"Extension":"1001","Group":"404","Tier":1}`); r.status != 404 {
 		t.Errorf("unknown group: %d %s", r.status, r.body)
 	}
-	if r := ts.do(t, "POST", "/api/group_option", tok, `{"Group":"110","Option":"callback_key","Value":"9"}`); r.status != 400 || !strings.Contains(r.body, "callbacks are not placed") {
-		t.Errorf("callback key: %d %s", r.status, r.body)
+	if r := ts.do(t, "POST", "/api/group_option", tok, `{"Group":"110","Option":"callback_gateway","Value":"a b"}`); r.status != 400 || !strings.Contains(r.body, "bad callback_gateway") {
+		t.Errorf("callback gateway: %d %s", r.status, r.body)
 	}
 	if r := ts.do(t, "POST", "/api/group_option", tok, `{"Group":"404","Option":"exit_key","Value":"#"}`); r.status != 404 {
 		t.Errorf("unknown group: %d %s", r.status, r.body)

@@ -33,6 +33,12 @@ static int nw_call_wake(nwayacd_host_t *h, const char *uuid)
 	return h->wake(uuid);
 }
 
+static int nw_call_offer(nwayacd_host_t *h, const char *uuid, const nwayacd_directive_t *d)
+{
+	if (!h->offer) return -1;
+	return h->offer(uuid, d);
+}
+
 void nwayacd_channel_event(nwayacd_event_t *ev); // ring.c
 
 static const char *nw_kv(const char *const *kv, int i)
@@ -209,6 +215,18 @@ func cHost(p unsafe.Pointer) *Host {
 			cuuid := C.CString(uuid)
 			rc := C.nw_call_wake(tbl, cuuid)
 			C.free(unsafe.Pointer(cuuid))
+			return rc == 0
+		},
+		Offer: func(uuid string, d session.Directive) bool {
+			cd := (*C.nwayacd_directive_t)(C.calloc(1, C.size_t(unsafe.Sizeof(C.nwayacd_directive_t{}))))
+			if cd == nil {
+				return false
+			}
+			fill(cd, d)
+			cuuid := C.CString(uuid)
+			rc := C.nw_call_offer(tbl, cuuid, cd)
+			C.free(unsafe.Pointer(cuuid))
+			C.free(unsafe.Pointer(cd))
 			return rc == 0
 		},
 	}}

@@ -9,6 +9,8 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync/atomic"
+
+	"github.com/nwayacd/mod_nwayacd/go/session"
 )
 
 // FreeSWITCH log levels (switch_log_level_t).
@@ -38,6 +40,9 @@ type HostFuncs struct {
 	Log       func(level int, file string, line int, msg string)
 	FireEvent func(subclass string, headers [][2]string, body string) bool
 	Wake      func(uuid string) bool // nil: Wake fails with ErrNoWake
+	// Offer starts an offer directive of a waiting caller at once (the
+	// shim's offer); nil: Offer fails with ErrNoOffer.
+	Offer func(uuid string, d session.Directive) bool
 }
 
 // Host is FreeSWITCH as seen from Go goroutines. Never call API, Log or
@@ -119,6 +124,35 @@ func (hst *Host) Wake(uuid string) error {
 	}
 	if !hst.f.Wake(uuid) {
 		return fmt.Errorf("wake %s: %w", uuid, ErrNoSession)
+	}
+	return nil
+}
+
+// ErrNoOffer is returned by Offer when the host cannot start offers itself
+// (no offer callback, or the shim declined: the caller is gone, it has one
+// running already, or too many run).
+var ErrNoOffer = errors.New("host: offer not started")
+
+// Offer starts offer d (an Offer directive) of the waiting caller uuid at
+// once on a switch thread, so the agent's INVITE leaves now rather than
+// after the caller's next media frame; the caller's session, woken, takes
+// it over when its next step is that same offer. Never blocks, like Wake.
+func (hst *Host) Offer(uuid string, d session.Directive) error {
+	if hst.closed.Load() {
+		return ErrStopped
+	}
+	if hst.f.Offer == nil {
+		return ErrNoOffer
+	}
+	if d.Action != session.Offer {
+		return fmt.Errorf("%w: not an offer", ErrDirective)
+	}
+	d, err := checkDirective(d)
+	if err != nil {
+		return err
+	}
+	if !hst.f.Offer(uuid, d) {
+		return fmt.Errorf("offer %s: %w", uuid, ErrNoOffer)
 	}
 	return nil
 }

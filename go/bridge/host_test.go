@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/nwayacd/mod_nwayacd/go/session"
 )
 
 func TestHostAPI(t *testing.T) {
@@ -79,5 +81,39 @@ func TestHostWake(t *testing.T) {
 	h.close()
 	if err := h.Wake("here"); !errors.Is(err, ErrStopped) {
 		t.Errorf("after close: %v, want ErrStopped", err)
+	}
+}
+
+func TestHostOffer(t *testing.T) {
+	var got []session.Directive
+	ok := true
+	h := NewFuncHost(HostFuncs{Offer: func(uuid string, d session.Directive) bool {
+		if uuid == "c1" {
+			got = append(got, d)
+		}
+		return ok
+	}})
+	offer := session.Directive{Action: session.Offer, Dial: "{origination_uuid=l1}user/1000", Agent: "1000", TimeoutMS: 15000}
+	if err := h.Offer("c1", offer); err != nil || len(got) != 1 || got[0].Dial != offer.Dial || got[0].Agent != "1000" {
+		t.Fatalf("offer: %v %+v", err, got)
+	}
+	if err := h.Offer("c1", session.Directive{Action: session.Wait}); !errors.Is(err, ErrDirective) {
+		t.Fatalf("a wait handed over as an offer: %v", err)
+	}
+	big := offer
+	big.Dial = strings.Repeat("x", dialLen)
+	if err := h.Offer("c1", big); !errors.Is(err, ErrDirective) || len(got) != 1 {
+		t.Fatalf("an oversized dial string reached the shim: %v", err)
+	}
+	ok = false
+	if err := h.Offer("c1", offer); !errors.Is(err, ErrNoOffer) {
+		t.Fatalf("declined offer: %v", err)
+	}
+	if err := NewFuncHost(HostFuncs{}).Offer("c1", offer); !errors.Is(err, ErrNoOffer) {
+		t.Fatalf("no offer callback: %v", err)
+	}
+	h.close()
+	if err := h.Offer("c1", offer); !errors.Is(err, ErrStopped) {
+		t.Fatalf("after stop: %v", err)
 	}
 }

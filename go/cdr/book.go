@@ -35,6 +35,8 @@ type entry struct {
 	away    bool // … but its channel goes on elsewhere (a transfer)
 	legSeen bool // FreeSWITCH's hangup facts for the caller leg arrived
 	kept    bool // a provisional CDR went to Keep: Forget it after the emit
+	held    bool // … and the call waits for a callback (Hold)
+	cb      bool // the call went through a callback: later legs keep the first one's start
 }
 
 // BookOptions configure a Book.
@@ -78,18 +80,26 @@ func (b *Book) Record(uuid string) *Record {
 // call's uuid) and completes the record when the caller has already left.
 // It reports whether l was the caller leg of an open call.
 func (b *Book) CallerLeg(l Leg) bool {
-	e, ok := b.open[l.UUID]
+	uuid := l.UUID
+	e, ok := b.open[uuid]
 	if !ok {
 		return false
 	}
+	if e.cb { // a callback leg: the call started with the first one
+		l.UUID, l.CallerIDNumber, l.DestinationNumber, l.Start = "", "", "", time.Time{}
+	}
 	e.rec.Caller(l)
 	e.legSeen = true
+	if e.held {
+		b.open[uuid] = e
+		return true
+	}
 	if !e.left && b.grace > 0 {
 		b.keepNow(&e, l.End) // the leg ended before the application returned
 	}
-	b.open[l.UUID] = e
+	b.open[uuid] = e
 	if e.left {
-		b.Close(l.UUID)
+		b.Close(uuid)
 	}
 	return true
 }
@@ -152,15 +162,40 @@ func (b *Book) Away(uuid string, at time.Time) {
 }
 
 // Back records that a call that was Away entered the application again (a
-// transfer's route into nway_bridge): the same record goes on.
+// transfer's route into nway_bridge), or that a held callback's leg did:
+// the same record goes on.
 func (b *Book) Back(uuid string) {
 	e, ok := b.open[uuid]
 	if !ok {
 		return
 	}
-	e.left, e.away = false, false
+	e.left, e.away, e.held = false, false, false
+	e.legSeen = false // a held call's earlier legs ended; this one has not
 	b.open[uuid] = e
 }
+
+// Hold records that the caller left to be called back: the call waits
+// without a channel, its record open, until a callback leg comes Back (its
+// facts then end the record as any caller leg's) or the owner Closes it
+// (the callback was given up). A held call is persisted by its owner as a
+// pending callback, not as a provisional CDR, and CloseAll leaves it out:
+// it outlives a reload.
+func (b *Book) Hold(uuid string, at time.Time) {
+	e, ok := b.open[uuid]
+	if !ok {
+		return
+	}
+	e.left, e.held, e.cb = true, true, true
+	e.rec.Caller(Leg{End: at})
+	if e.kept && b.forget != nil {
+		b.forget(uuid)
+	}
+	e.kept = false
+	b.open[uuid] = e
+}
+
+// Held reports whether call uuid waits for a callback (Hold).
+func (b *Book) Held(uuid string) bool { return b.open[uuid].held }
 
 // Close writes call uuid's CDR with what is known now (a channel re-entering,
 // an unload) and forgets the call. It reports whether the call was open.
@@ -187,6 +222,10 @@ func (b *Book) Len() int { return len(b.open) }
 // as their caller leg's end, since FreeSWITCH is about to hang them up.
 func (b *Book) CloseAll(now time.Time) {
 	for uuid, e := range b.open {
+		if e.held { // a pending callback: restored after the reload
+			delete(b.open, uuid)
+			continue
+		}
 		if !e.left || e.away {
 			e.rec.Caller(Leg{End: now})
 		}

@@ -265,3 +265,35 @@ func TestBookKeepsAwayCalls(t *testing.T) {
 		t.Fatalf("events %v", k.events)
 	}
 }
+
+// A call held for a callback: its first leg's facts and failed callback
+// legs do not write it, nor does an unload (CloseAll); the callback leg
+// that comes Back ends it, keeping the first leg's start and caller.
+func TestBookHoldsACallback(t *testing.T) {
+	b, s := newBook(time.Hour)
+	r := b.Open(uuid, "120", false)
+	r.Caller(Leg{UUID: uuid, CallerIDNumber: "13900000001", DestinationNumber: "120", Start: at(16, 57, 10)})
+	r.Callback()
+	b.Hold(uuid, at(16, 57, 20))
+	b.CallerLeg(Leg{UUID: uuid, CallerIDNumber: "13900000001", End: at(16, 57, 21)})
+	b.CallerLeg(Leg{UUID: uuid, CallerIDNumber: "120", DestinationNumber: "13900000001", Start: at(17, 0, 0), End: at(17, 0, 30)})
+	if len(s.got()) != 0 || !b.Held(uuid) {
+		t.Fatal("a held call was written")
+	}
+	b.Back(uuid)
+	r.Answered("1011", Leg{Start: at(17, 1, 0), Answer: at(17, 1, 5)})
+	b.Left(uuid, at(17, 3, 0))
+	b.CallerLeg(Leg{UUID: uuid, CallerIDNumber: "120", Start: at(17, 0, 50), Answer: at(17, 0, 55), End: at(17, 3, 1)})
+	got := s.got()
+	if len(got) != 1 || got[0].AStartStamp != "2021-05-30 16:57:10" || got[0].ACallerIDNumber != "13900000001" ||
+		got[0].AEndStamp != "2021-05-30 17:03:01" || got[0].Flag != FlagCallback {
+		t.Fatalf("CDR %+v", got)
+	}
+	// Held at an unload: no CDR (the pending callback is restored after it).
+	b.Open("other", "120", false).Callback()
+	b.Hold("other", at(17, 5, 0))
+	b.CloseAll(at(17, 6, 0))
+	if len(s.got()) != 1 || b.Len() != 0 {
+		t.Fatalf("CloseAll wrote a held call: %d CDRs, %d open", len(s.got()), b.Len())
+	}
+}

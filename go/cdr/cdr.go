@@ -21,6 +21,8 @@ import (
 //	外呼         a callout that was answered
 //	外呼未接通   a callout that was never answered
 //	转接         the call was transferred (Transferred), answered or not
+//	回拨接听     a callback (Callback) that connected caller and agent
+//	回拨未接通   a callback that never connected
 //	正常接听     the first agent offered answered
 //	无应答后接听 an agent answered after one or more agents did not
 //	排队超时     the system gave up by policy (GaveUp with no reason; a non-empty
@@ -38,6 +40,8 @@ const (
 	FlagCallout               = "外呼"
 	FlagCalloutFailed         = "外呼未接通"
 	FlagTransferred           = "转接"
+	FlagCallback              = "回拨接听"
+	FlagCallbackFailed        = "回拨未接通"
 	FlagAnswered              = "正常接听"
 	FlagAnsweredAfterNoAnswer = "无应答后接听"
 	FlagTimeout               = "排队超时"
@@ -104,6 +108,7 @@ type Record struct {
 	blacklisted bool
 	gaveUp      bool
 	gaveUpWhy   string
+	callback    bool
 }
 
 // New starts the record of the call whose caller channel is uuid, accounted to
@@ -165,6 +170,9 @@ func (r *Record) AgentLeg(ext string, l Leg) {
 
 // Transferred reports that the call was transferred to to.
 func (r *Record) Transferred(to string) { r.transferTo = to }
+
+// Callback records that the caller asked to be called back (issue 12).
+func (r *Record) Callback() { r.callback = true }
 
 // Abandoned reports that the caller hung up while waiting. It names the
 // call only when no agent was offered (see the flag order); a call that
@@ -285,6 +293,10 @@ func (r *Record) flag(isAnswered bool, noAnswers, distinct int) string {
 		return FlagCalloutFailed
 	case r.transferTo != "":
 		return FlagTransferred
+	case r.callback && isAnswered:
+		return FlagCallback
+	case r.callback:
+		return FlagCallbackFailed
 	case isAnswered && noAnswers == 0:
 		return FlagAnswered
 	case isAnswered:

@@ -133,11 +133,11 @@ var validCases = []runCase{
 	{"nway_set_weight", "1000 110 1000", "+OK 1000 weight 1000 in group 110\n", []string{"SetWeight(1000|110|1000)"}},
 	{"nway_set_skill", "1000 zh 10", "+OK 1000 skill zh level 10\n", []string{"SetSkill(1000|zh|10)"}},
 	{"nway_rm_skill", "1000 billing.v2", "+OK 1000 skill billing.v2 removed\n", []string{"RemoveSkill(1000|billing.v2)"}},
-	{"nway_set_group", "110 exit_key #", "+OK group 110 exit_key #\n", []string{"SetGroupOptions(110|memory_first=false tier_wait=0 tier_skip=false skills=- relax_every=0 max_waiting=0 overflow=- overflow_after=0 overflow_waiting=0 exit_key=# announce=false callback_key=- callback_agent_first=false callback_retries=0 callback_retry_delay=0)"}},
-	{"nway_set_group", "110 skills zh:5,billing:3", "+OK group 110 skills zh:5,billing:3\n", []string{"SetGroupOptions(110|memory_first=false tier_wait=0 tier_skip=false skills=zh:5,billing:3 relax_every=0 max_waiting=0 overflow=- overflow_after=0 overflow_waiting=0 exit_key=- announce=false callback_key=- callback_agent_first=false callback_retries=0 callback_retry_delay=0)"}},
-	{"nway_set_group", "110 overflow_after 90", "+OK group 110 overflow_after 90\n", []string{"SetGroupOptions(110|memory_first=false tier_wait=0 tier_skip=false skills=- relax_every=0 max_waiting=0 overflow=- overflow_after=90 overflow_waiting=0 exit_key=- announce=false callback_key=- callback_agent_first=false callback_retries=0 callback_retry_delay=0)"}},
-	{"nway_set_group", "110 memory_first true", "+OK group 110 memory_first true\n", []string{"SetGroupOptions(110|memory_first=true tier_wait=0 tier_skip=false skills=- relax_every=0 max_waiting=0 overflow=- overflow_after=0 overflow_waiting=0 exit_key=- announce=false callback_key=- callback_agent_first=false callback_retries=0 callback_retry_delay=0)"}},
-	{"nway_set_group", "110 overflow -", "+OK group 110 overflow -\n", []string{"SetGroupOptions(110|memory_first=false tier_wait=0 tier_skip=false skills=- relax_every=0 max_waiting=0 overflow=- overflow_after=0 overflow_waiting=0 exit_key=- announce=false callback_key=- callback_agent_first=false callback_retries=0 callback_retry_delay=0)"}},
+	{"nway_set_group", "110 exit_key #", "+OK group 110 exit_key #\n", []string{"SetGroupOptions(110|memory_first=false tier_wait=0 tier_skip=false skills=- relax_every=0 max_waiting=0 full_overflow=false overflow=- overflow_after=0 overflow_waiting=0 exit_key=# exit_to=- announce=false callback_key=- callback_agent_first=false callback_retries=0 callback_retry_delay=0 announce_every=0 announce_sounds=- callback_gateway=-)"}},
+	{"nway_set_group", "110 skills zh:5,billing:3", "+OK group 110 skills zh:5,billing:3\n", []string{"SetGroupOptions(110|memory_first=false tier_wait=0 tier_skip=false skills=zh:5,billing:3 relax_every=0 max_waiting=0 full_overflow=false overflow=- overflow_after=0 overflow_waiting=0 exit_key=- exit_to=- announce=false callback_key=- callback_agent_first=false callback_retries=0 callback_retry_delay=0 announce_every=0 announce_sounds=- callback_gateway=-)"}},
+	{"nway_set_group", "110 overflow_after 90", "+OK group 110 overflow_after 90\n", []string{"SetGroupOptions(110|memory_first=false tier_wait=0 tier_skip=false skills=- relax_every=0 max_waiting=0 full_overflow=false overflow=- overflow_after=90 overflow_waiting=0 exit_key=- exit_to=- announce=false callback_key=- callback_agent_first=false callback_retries=0 callback_retry_delay=0 announce_every=0 announce_sounds=- callback_gateway=-)"}},
+	{"nway_set_group", "110 memory_first true", "+OK group 110 memory_first true\n", []string{"SetGroupOptions(110|memory_first=true tier_wait=0 tier_skip=false skills=- relax_every=0 max_waiting=0 full_overflow=false overflow=- overflow_after=0 overflow_waiting=0 exit_key=- exit_to=- announce=false callback_key=- callback_agent_first=false callback_retries=0 callback_retry_delay=0 announce_every=0 announce_sounds=- callback_gateway=-)"}},
+	{"nway_set_group", "110 overflow -", "+OK group 110 overflow -\n", []string{"SetGroupOptions(110|memory_first=false tier_wait=0 tier_skip=false skills=- relax_every=0 max_waiting=0 full_overflow=false overflow=- overflow_after=0 overflow_waiting=0 exit_key=- exit_to=- announce=false callback_key=- callback_agent_first=false callback_retries=0 callback_retry_delay=0 announce_every=0 announce_sounds=- callback_gateway=-)"}},
 }
 
 func newFake() *fakeService {
@@ -269,7 +269,7 @@ func TestRunBadValues(t *testing.T) {
 		{"nway_set_group", "110 mode 12", "bad mode"},
 		{"nway_set_group", "110 mode x", "bad mode"},
 		{"nway_set_group", "110 exit_key ##", "bad exit_key"},
-		{"nway_set_group", "110 callback_key 9", "callback_key: callbacks are not placed"},
+		{"nway_set_group", "110 callback_gateway bad/gw", "bad callback_gateway"},
 		{"nway_set_group", "110 tier_wait 1h", "bad tier_wait"},
 		{"nway_set_group", "110 skills zh:0", "bad skills"},
 		{"nway_set_group", "110 overflow a/b", "bad overflow"},

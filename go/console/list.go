@@ -72,6 +72,7 @@ type extensionJSON struct {
 	CallUUID   string   `json:"call_uuid"`
 	AgentUUID  string   `json:"agent_uuid"`
 	LastChange string   `json:"last_change"`
+	Node       string   `json:"node,omitempty"` // cluster mode: where its phone is registered
 }
 
 // groupJSON is one element of `nway_list_groups json`.
@@ -103,6 +104,7 @@ type queueJSON struct {
 	Level            string `json:"level"`
 	CallinTime       string `json:"callin_time"`
 	OfferedTo        string `json:"offered_to"`
+	Node             string `json:"node,omitempty"` // cluster mode: the node holding the caller
 }
 
 func renderExts(svc Service, asJSON bool) string {
@@ -114,7 +116,7 @@ func renderExts(svc Service, asJSON bool) string {
 				Extension: e.Extension, JobNumber: e.JobNumber, JobEnabled: e.JobEnabled,
 				DialString: e.DialString, RegState: string(e.RegStatus), SeatStatus: string(e.Seat),
 				CallState: string(e.CallState), LoggedIn: e.LoggedIn, Groups: nonNil(e.Groups),
-				CallUUID: e.CallUUID, AgentUUID: e.AgentUUID, LastChange: fmtTime(e.LastStatusChange),
+				CallUUID: e.CallUUID, AgentUUID: e.AgentUUID, LastChange: fmtTime(e.LastStatusChange), Node: e.Node,
 			})
 		}
 		return jsonReply(out)
@@ -161,15 +163,24 @@ func renderQueue(svc Service, asJSON bool) string {
 		for _, w := range ws {
 			out = append(out, queueJSON{
 				UUID: w.UUID, Number: w.Number, RealCallinNumber: w.RealCallinNumber, Group: w.Group,
-				Level: string(w.Level), CallinTime: fmtTime(w.CallinTime), OfferedTo: w.OfferedTo,
+				Level: string(w.Level), CallinTime: fmtTime(w.CallinTime), OfferedTo: w.OfferedTo, Node: w.Node,
 			})
 		}
 		return jsonReply(out)
 	}
+	cluster := len(ws) > 0 && ws[0].Node != "" // a single node's table is unchanged
 	var t sheet
-	t.line("uuid", "number", "real_callin_number", "group", "level", "callin_time", "offered_to")
+	if cluster {
+		t.line("uuid", "number", "real_callin_number", "group", "level", "callin_time", "offered_to", "node")
+	} else {
+		t.line("uuid", "number", "real_callin_number", "group", "level", "callin_time", "offered_to")
+	}
 	for _, w := range ws {
-		t.row(w.UUID, w.Number, w.RealCallinNumber, w.Group, string(w.Level), fmtTime(w.CallinTime), w.OfferedTo)
+		if cluster {
+			t.row(w.UUID, w.Number, w.RealCallinNumber, w.Group, string(w.Level), fmtTime(w.CallinTime), w.OfferedTo, w.Node)
+		} else {
+			t.row(w.UUID, w.Number, w.RealCallinNumber, w.Group, string(w.Level), fmtTime(w.CallinTime), w.OfferedTo)
+		}
 	}
 	return t.String()
 }

@@ -208,6 +208,11 @@ type groupOptionsJSON struct {
 	CallbackAgentFirst bool   `json:"callback_agent_first"`
 	CallbackRetries    int    `json:"callback_retries"`
 	CallbackRetryDelay int    `json:"callback_retry_delay"`
+	CallbackGateway    string `json:"callback_gateway"`
+	AnnounceEvery      int    `json:"announce_every"`
+	AnnounceSounds     string `json:"announce_sounds"`
+	FullOverflow       bool   `json:"full_overflow"`
+	ExitTo             string `json:"exit_to"`
 }
 
 // GroupOptionsJSON renders a group's options for listings (REST uses it too).
@@ -216,7 +221,8 @@ func GroupOptionsJSON(group string, o acd.GroupOptions) any {
 		Skills: acd.FormatSkills(o.Skills), RelaxEvery: secs(o.RelaxEvery), MaxWaiting: o.MaxWaiting,
 		Overflow: o.OverflowGroup, OverflowAfter: secs(o.OverflowAfter), OverflowWaiting: o.OverflowWaiting,
 		ExitKey: o.ExitKey, Announce: o.Announce, CallbackKey: o.CallbackKey, CallbackAgentFirst: o.CallbackAgentFirst,
-		CallbackRetries: o.CallbackRetries, CallbackRetryDelay: secs(o.CallbackRetryDelay)}
+		CallbackRetries: o.CallbackRetries, CallbackRetryDelay: secs(o.CallbackRetryDelay), CallbackGateway: o.CallbackGateway,
+		AnnounceEvery: secs(o.AnnounceEvery), AnnounceSounds: o.AnnounceSounds, FullOverflow: o.FullOverflow, ExitTo: o.ExitTo}
 }
 
 func renderGroupOptions(svc Service, asJSON bool) string {

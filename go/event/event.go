@@ -72,6 +72,7 @@ type Offer struct {
 	Level      string // "vip" / "normal"
 	CallinTime string // YYYY-MM-DD HH:MM:SS
 	CTIIP      string // the node; the seed's agent-facing Redis messages carry it
+	Callback   string // the number called back, for a callback's offers (issue 12); "" = omitted
 }
 
 // QueueMethod is nway_queue_add or nway_queue_remove.

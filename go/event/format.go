@@ -82,6 +82,9 @@ func (o *Offer) appendJSON(dst []byte, ctiIP string, withIP bool) []byte {
 	dst = field(dst, `,"extension":`, o.Extension)
 	dst = field(dst, `,"level":`, o.Level)
 	dst = field(dst, `,"callin_time":`, o.CallinTime)
+	if o.Callback != "" { // a callback's offers say so; others are the seed's bytes
+		dst = field(dst, `,"callback":`, o.Callback)
+	}
 	return append(dst, '}')
 }
 

@@ -29,6 +29,9 @@ const (
 	kKey
 	kGroup
 	kSkills
+	kGateway
+	kSound
+	kExten
 )
 
 type option struct {
@@ -45,15 +48,20 @@ var options = []option{
 	{"skills", kSkills, "skills a call asks for when it brings none (name:level,…)", func(o *acd.GroupOptions) any { return &o.Skills }},
 	{"relax_every", kSeconds, "each skill requirement drops one level per this wait (0: never)", func(o *acd.GroupOptions) any { return &o.RelaxEvery }},
 	{"max_waiting", kCount, "with this many calls waiting a new call is refused (busy ring, hang-up; 0: no limit)", func(o *acd.GroupOptions) any { return &o.MaxWaiting }},
+	{"full_overflow", kBool, "a full group (max_waiting) sends a new call to its overflow group instead of refusing it", func(o *acd.GroupOptions) any { return &o.FullOverflow }},
 	{"overflow", kGroup, "group that takes calls overflowing this one", func(o *acd.GroupOptions) any { return &o.OverflowGroup }},
 	{"overflow_after", kSeconds, "overflow a call after this wait (0: never)", func(o *acd.GroupOptions) any { return &o.OverflowAfter }},
 	{"overflow_waiting", kCount, "overflow a new call when this many already wait (0: never)", func(o *acd.GroupOptions) any { return &o.OverflowWaiting }},
 	{"exit_key", kKey, "DTMF digit that takes a waiting caller out (result exit)", func(o *acd.GroupOptions) any { return &o.ExitKey }},
+	{"exit_to", kExten, "dialplan extension the exit key sends the caller to (nwayacd_exit_to)", func(o *acd.GroupOptions) any { return &o.ExitTo }},
 	{"announce", kBool, "wait steps carry the caller's position and estimated wait", func(o *acd.GroupOptions) any { return &o.Announce }},
 	{"callback_key", kKey, "DTMF digit with which a waiting caller asks to be called back", func(o *acd.GroupOptions) any { return &o.CallbackKey }},
 	{"callback_agent_first", kBool, "ring the reserved agent before calling the caller back", func(o *acd.GroupOptions) any { return &o.CallbackAgentFirst }},
 	{"callback_retries", kCount, "attempts after a callback the caller does not answer", func(o *acd.GroupOptions) any { return &o.CallbackRetries }},
 	{"callback_retry_delay", kSeconds, "wait between callback attempts (0: the default)", func(o *acd.GroupOptions) any { return &o.CallbackRetryDelay }},
+	{"announce_every", kSeconds, "say the position and estimated wait on entry and every this many seconds (0: never)", func(o *acd.GroupOptions) any { return &o.AnnounceEvery }},
+	{"announce_sounds", kSound, "folder of the group's announcement files (-: FreeSWITCH's say in the channel's language)", func(o *acd.GroupOptions) any { return &o.AnnounceSounds }},
+	{"callback_gateway", kGateway, "gateway callbacks are dialled through (-: as an extension is reached)", func(o *acd.GroupOptions) any { return &o.CallbackGateway }},
 }
 
 // Names lists the options, in a stable order.
@@ -94,6 +102,12 @@ func ValueHelp(name string) string {
 		return "one DTMF digit 0-9 * # A-D, or - for none"
 	case kGroup:
 		return "a group number, or - for none"
+	case kGateway:
+		return "a gateway name, or - for none"
+	case kSound:
+		return "a folder of sound files, or - for none"
+	case kExten:
+		return "a dialplan extension, or - for none"
 	}
 	return "name:level,… (levels 1-10), or - for none"
 }
@@ -143,19 +157,29 @@ func Set(o *acd.GroupOptions, name, value string) error {
 		switch {
 		case none(value):
 			*p = ""
+		case op.kind == kExten:
+			if err := ident.Number("extension", value); err != nil {
+				return refuse("bad %s: %s", name, err.Error())
+			}
+			*p = value
 		case op.kind == kGroup:
 			if err := ident.Group(value); err != nil {
+				return refuse("bad %s: %s", name, err.Error())
+			}
+			*p = value
+		case op.kind == kSound:
+			if err := ident.Ring(value); err != nil {
+				return refuse("bad %s: %s", name, err.Error())
+			}
+			*p = value
+		case op.kind == kGateway:
+			if err := ident.Gateway(value); err != nil {
 				return refuse("bad %s: %s", name, err.Error())
 			}
 			*p = value
 		default: // a key
 			if len(value) != 1 || !strings.Contains("0123456789*#ABCD", value) {
 				return bad()
-			}
-			if name == "callback_key" {
-				// The core would reserve an agent for the callback, but
-				// nothing places the call yet: the agent would wait forever.
-				return refuse("callback_key: callbacks are not placed by this build yet (only - is taken)")
 			}
 			*p = value
 		}

@@ -17,6 +17,7 @@ func TestSet(t *testing.T) {
 		{"relax_every", "30"}, {"max_waiting", "50"}, {"overflow", "120"}, {"overflow_after", "90"},
 		{"overflow_waiting", "10"}, {"exit_key", "#"}, {"announce", "true"}, {"callback_key", "-"},
 		{"callback_agent_first", "true"}, {"callback_retries", "2"}, {"callback_retry_delay", "60"},
+		{"callback_gateway", "carrier_1"}, {"announce_every", "45"}, {"exit_to", "8000"}, {"announce_sounds", "/sounds/queue"},
 	} {
 		if err := Set(&o, c[0], c[1]); err != nil {
 			t.Fatalf("%s %s: %v", c[0], c[1], err)
@@ -25,7 +26,8 @@ func TestSet(t *testing.T) {
 	want := acd.GroupOptions{MemoryFirst: true, TierWait: 20 * time.Second, TierSkip: true,
 		Skills: []acd.SkillReq{{Name: "zh", Level: 5}, {Name: "billing", Level: 3}}, RelaxEvery: 30 * time.Second,
 		MaxWaiting: 50, OverflowGroup: "120", OverflowAfter: 90 * time.Second, OverflowWaiting: 10, ExitKey: "#",
-		Announce: true, CallbackAgentFirst: true, CallbackRetries: 2, CallbackRetryDelay: time.Minute}
+		Announce: true, CallbackAgentFirst: true, CallbackRetries: 2, CallbackRetryDelay: time.Minute, CallbackGateway: "carrier_1",
+		AnnounceEvery: 45 * time.Second, ExitTo: "8000", AnnounceSounds: "/sounds/queue"}
 	if acd.FormatSkills(o.Skills) != "zh:5,billing:3" {
 		t.Fatalf("skills %v", o.Skills)
 	}
@@ -52,7 +54,9 @@ func TestSetRefuses(t *testing.T) {
 		{"max_waiting", "1e3", "bad max_waiting"},
 		{"exit_key", "##", "bad exit_key"},
 		{"exit_key", "x", "bad exit_key"},
-		{"callback_key", "9", "callbacks are not placed"},
+		{"callback_gateway", "gw 1", "bad callback_gateway"},
+		{"exit_to", "8000@evil.example.com", "bad exit_to"},
+		{"callback_gateway", "-gw", "bad callback_gateway"},
 		{"overflow", "a/b", "bad overflow"},
 		{"skills", "zh:11", "bad skills"},
 		{"skills", "zh:1,zh:2", "bad skills"},

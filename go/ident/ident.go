@@ -11,6 +11,7 @@ package ident
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"unicode"
 	"unicode/utf8"
 )
@@ -76,6 +77,26 @@ func Number(what, s string) error {
 		c := s[i]
 		if !isAlnum(c) && c != '+' && c != '*' && c != '#' && c != '.' && c != '_' && c != '-' {
 			return bad(what, s, fmt.Sprintf("character %s not allowed (want %s)", charName(s, i), NumberRule))
+		}
+	}
+	return nil
+}
+
+// MaxPhone is the longest phone number Phone takes (E.164 allows 15 digits;
+// room for prefixes).
+const MaxPhone = 24
+
+// Phone checks a number the module dials on a caller's behalf (a callback,
+// keyed in or taken from the caller ID): 2–24 digits, optionally after one
+// leading +. Nothing else: it goes into a dial string.
+func Phone(s string) error {
+	d := strings.TrimPrefix(s, "+")
+	if len(d) < 2 || len(d) > MaxPhone {
+		return bad("callback number", s, fmt.Sprintf("want 2-%d digits, optionally after +", MaxPhone))
+	}
+	for i := 0; i < len(d); i++ {
+		if !isDigit(d[i]) {
+			return bad("callback number", s, fmt.Sprintf("character %s not allowed (want digits, optionally after +)", charName(d, i)))
 		}
 	}
 	return nil

@@ -20,6 +20,11 @@ type Report struct {
 	Reached        int             // callers whose call an agent answered
 	Offer          []time.Duration // caller INVITE in → first INVITE out to an agent
 	QueuedDispatch []time.Duration // agent BYE while callers wait → next INVITE to that agent
+	// The part of each QueuedDispatch after the switch answered the BYE
+	// (its 200 OK): what is left once FreeSWITCH has processed the hang-up,
+	// which it does on the agent leg's own thread at that leg's next media
+	// frame (up to 20 ms) before any module hears of it.
+	DispatchAfterOK []time.Duration
 }
 
 // ReachedPct is Reached as a percentage of Calls.
@@ -53,10 +58,12 @@ func Analyze(ps []Packet, r Roles) Report {
 	}
 	invitesTo := map[string][]sent{} // agent → INVITEs sent to it, in time order
 	type bye struct {
-		at    time.Time
-		agent string
+		at     time.Time
+		agent  string
+		callID string
 	}
 	var byes []bye
+	byeOK := map[string]time.Time{} // agent-leg Call-ID → the switch's 200 OK to the agent's BYE
 
 	for _, p := range ps {
 		m := p.Msg
@@ -84,7 +91,11 @@ func Analyze(ps []Packet, r Roles) Report {
 				c.reached = true
 			}
 		case m.Method == "BYE" && p.Src.Port() == r.AgentPort:
-			byes = append(byes, bye{p.At, m.FromUser})
+			byes = append(byes, bye{p.At, m.FromUser, m.CallID})
+		case m.Status == 200 && m.CSeqMethod == "BYE" && p.Dst.Port() == r.AgentPort:
+			if _, dup := byeOK[m.CallID]; !dup {
+				byeOK[m.CallID] = p.At
+			}
 		case (m.Method == "BYE" || m.Method == "CANCEL") && byCallID[m.CallID] != "":
 			if c := callers[byCallID[m.CallID]]; c != nil && c.end.IsZero() {
 				c.end = p.At
@@ -117,12 +128,16 @@ func Analyze(ps []Packet, r Roles) Report {
 		for _, s := range invitesTo[b.agent] {
 			if s.at.After(b.at) {
 				rep.QueuedDispatch = append(rep.QueuedDispatch, s.at.Sub(b.at))
+				if ok, seen := byeOK[b.callID]; seen && !ok.After(s.at) {
+					rep.DispatchAfterOK = append(rep.DispatchAfterOK, s.at.Sub(ok))
+				}
 				break
 			}
 		}
 	}
 	slices.Sort(rep.Offer)
 	slices.Sort(rep.QueuedDispatch)
+	slices.Sort(rep.DispatchAfterOK)
 	return rep
 }
 

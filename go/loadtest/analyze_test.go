@@ -30,6 +30,8 @@ func TestAnalyzePairsCallersWithAgentsAndMeasuresDispatch(t *testing.T) {
 		// 7001 hangs up at 2112; 1392 is offered to 7001 7 ms later.
 		pkt(2112, agents, fs, Message{Method: "BYE", CallID: "a1", FromUser: "7001", ToUser: "1391", CSeqMethod: "BYE"}),
 		pkt(2113, fs, caller, Message{Method: "BYE", CallID: "c1", FromUser: "9990", ToUser: "1391", CSeqMethod: "BYE"}),
+		pkt(2115, fs, agents, Message{Status: 200, CallID: "a1", FromUser: "7001", ToUser: "1391", CSeqMethod: "BYE"}),
+		pkt(2116, fs, agents, Message{Status: 200, CallID: "a1", FromUser: "7001", ToUser: "1391", CSeqMethod: "BYE"}), // retransmission
 		pkt(2119, fs, agents, Message{Method: "INVITE", CallID: "a2", FromUser: "1392", ToUser: "7001", CSeqMethod: "INVITE"}),
 		pkt(2219, agents, fs, Message{Status: 200, CallID: "a2", FromUser: "1392", ToUser: "7001", CSeqMethod: "INVITE"}),
 		// Caller 1393 gives up without an offer; 7001's second BYE finds nobody waiting.
@@ -46,6 +48,9 @@ func TestAnalyzePairsCallersWithAgentsAndMeasuresDispatch(t *testing.T) {
 	}
 	if len(r.QueuedDispatch) != 1 || r.QueuedDispatch[0] != 7*time.Millisecond {
 		t.Fatalf("queued dispatch %v, want [7ms]", r.QueuedDispatch)
+	}
+	if len(r.DispatchAfterOK) != 1 || r.DispatchAfterOK[0] != 4*time.Millisecond {
+		t.Fatalf("dispatch after the switch's 200 OK to the BYE %v, want [4ms]", r.DispatchAfterOK)
 	}
 	if got := r.ReachedPct(); got < 66.6 || got > 66.7 {
 		t.Fatalf("reached %.2f%%", got)

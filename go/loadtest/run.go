@@ -98,14 +98,15 @@ func (r Result) Row() string {
 	ms := func(d time.Duration) string { return fmt.Sprintf("%.1f", float64(d)/float64(time.Millisecond)) }
 	// The bare profile has no queue, and its one "agent" (every INVITE goes
 	// to the user bare) makes any BYE look like a freed agent: no figure.
-	queued := "—"
+	queued, afterOK := "—", "—"
 	if r.Dest != DestBare {
 		queued = fmt.Sprintf("%s / %s ms (%d)", ms(Quantile(r.QueuedDispatch, 0.5)), ms(Quantile(r.QueuedDispatch, 0.99)), len(r.QueuedDispatch))
+		afterOK = fmt.Sprintf("%s / %s ms", ms(Quantile(r.DispatchAfterOK, 0.5)), ms(Quantile(r.DispatchAfterOK, 0.99)))
 	}
-	return fmt.Sprintf("| %s | %.0f/s | %d | %.1f%% | %s / %s ms | %s | %s ms |",
+	return fmt.Sprintf("| %s | %.0f/s | %d | %.1f%% | %s / %s ms | %s | %s | %s ms |",
 		r.Profile, r.Rate, r.Report.Calls, r.ReachedPct(),
-		ms(Quantile(r.Offer, 0.5)), ms(Quantile(r.Offer, 0.99)), queued, ms(r.CPUPerCall))
+		ms(Quantile(r.Offer, 0.5)), ms(Quantile(r.Offer, 0.99)), queued, afterOK, ms(r.CPUPerCall))
 }
 
 // Header is the Markdown table header for Row.
-const Header = "| profile | rate | calls | reached | offer p50 / p99 | queued dispatch p50 / p99 (n) | FreeSWITCH CPU per call |\n|---|---|---|---|---|---|---|"
+const Header = "| profile | rate | calls | reached | offer p50 / p99 | queued dispatch p50 / p99 (n) | of which after the switch's 200 OK to the BYE | FreeSWITCH CPU per call |\n|---|---|---|---|---|---|---|---|"

@@ -7,7 +7,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/nwayacd/mod_nwayacd/go/acd"
 	"github.com/nwayacd/mod_nwayacd/go/cluster"
+	"github.com/nwayacd/mod_nwayacd/go/service"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -50,6 +52,9 @@ func (n *Node) startCluster() error {
 	}
 	ms := &membership{rdb: rdb, m: m}
 	n.cluster = ms
+	// From here on the pool reserves this node's agents and offers its
+	// waiting calls (go/service/pool.go).
+	n.Service.UsePool(m, cc.Node)
 	ms.refresh(ctx, nil)
 	n.wg.Add(1)
 	go func() {
@@ -60,9 +65,13 @@ func (n *Node) startCluster() error {
 	return nil
 }
 
+var _ service.Pool = (*cluster.Member)(nil)
+
 func (ms *membership) run(n *Node) {
 	t := time.NewTicker(ms.m.Options().Tick)
 	defer t.Stop()
+	lastOK := time.Now() // when the last renewed heartbeat was sent
+	suspended := false
 	for {
 		select {
 		case <-n.ctx.Done():
@@ -71,24 +80,66 @@ func (ms *membership) run(n *Node) {
 			if err := ms.m.Leave(ctx); err != nil {
 				n.log.Warn("nwayacd cluster leave", "err", err)
 			}
-			ms.rdb.Close()
-			return
+			return // the client is closed once the service stopped (Node.Stop)
 		case <-t.C:
 		}
+		sent := time.Now()
 		ctx, cancel := context.WithTimeout(n.ctx, ms.m.Options().Tick)
 		reaped, err := ms.m.Tick(ctx, n.load())
 		if errors.Is(err, cluster.ErrFenced) {
-			// Reaped while unreachable: a new incarnation (what this node
-			// holds is put back by the routing that uses the pool).
+			// Reaped while unreachable: a new incarnation, and the routing
+			// puts back what this node holds.
 			n.log.Warn("nwayacd cluster: this node's lease had expired; rejoining")
-			err = ms.m.Rejoin(ctx)
+			if err = ms.m.Rejoin(ctx); err == nil {
+				n.Service.PoolRejoined()
+				suspended = false
+			}
+		}
+		switch {
+		case err == nil:
+			lastOK = sent
+			suspended = false
+		case !suspended && time.Since(lastOK) > ms.m.Options().NodeLease/2:
+			// The lease may end before Redis answers again: stop ringing
+			// shared agents now (consistency over availability).
+			n.log.Warn("nwayacd cluster: pool unreachable; rings taken back until it answers", "err", err)
+			n.Service.PoolSuspend()
+			suspended = true
 		}
 		for _, d := range reaped {
 			n.log.Warn("nwayacd cluster: reaped a node whose lease expired", "node", d)
 		}
 		ms.refresh(ctx, err)
+		if err == nil {
+			ms.queues(ctx, n)
+			ms.agents(ctx, n)
+		}
 		cancel()
 	}
+}
+
+// queues hands the service the shared queues for `queues` on this node.
+func (ms *membership) queues(ctx context.Context, n *Node) {
+	gs := n.Service.Groups()
+	names := make([]string, 0, len(gs))
+	for _, g := range gs {
+		names = append(names, g.Number)
+	}
+	qs, err := ms.m.Queues(ctx, names)
+	if err != nil {
+		n.log.Debug("nwayacd cluster: queues", "err", err)
+		return
+	}
+	out := make([]acd.WaitingInfo, 0, len(qs))
+	for _, q := range qs {
+		l := acd.LevelNormal
+		if q.VIP {
+			l = acd.LevelVIP
+		}
+		out = append(out, acd.WaitingInfo{UUID: q.UUID, Number: q.Caller, RealCallinNumber: q.Caller, Group: q.Group,
+			Level: l, CallinTime: q.Arrival, Node: q.Node})
+	}
+	n.Service.SetClusterQueues(out)
 }
 
 func (ms *membership) refresh(ctx context.Context, err error) {
@@ -130,5 +181,27 @@ func (n *Node) clusterStatus() map[string]any {
 	if v.Error != "" {
 		out["error"] = v.Error
 	}
+	if r := n.Service.PoolStatus(); r != nil {
+		out["routing"] = r
+	}
 	return out
+}
+
+// agents hands the service the pool's view of every extension.
+func (ms *membership) agents(ctx context.Context, n *Node) {
+	xs := n.Service.Extensions()
+	exts := make([]string, 0, len(xs))
+	for _, x := range xs {
+		exts = append(exts, x.Extension)
+	}
+	vs, err := ms.m.Agents(ctx, exts)
+	if err != nil {
+		n.log.Debug("nwayacd cluster: agents", "err", err)
+		return
+	}
+	out := make([]service.ClusterAgent, 0, len(vs))
+	for _, v := range vs {
+		out = append(out, service.ClusterAgent{Ext: v.Ext, State: v.State, Node: v.Node, Call: v.Call, CallNode: v.CallNode})
+	}
+	n.Service.SetClusterAgents(out)
 }

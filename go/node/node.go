@@ -360,6 +360,7 @@ func (n *Node) startService(snap store.Snapshot, pub service.Publisher) {
 		Status:       n.status,
 		Reload:       n.reloadTables,
 		Journal:      n.kept,
+		NodeName:     nodeName(n.cfg),
 	}
 	n.stats = newStats(n.cfg, n.opt.Clock)
 	sopt.Observer = n.stats
@@ -646,6 +647,9 @@ func (n *Node) Stop() {
 	n.wg.Wait()
 	if n.Service != nil {
 		n.Service.Stop()
+	}
+	if n.cluster != nil {
+		_ = n.cluster.rdb.Close()
 	}
 	if n.seq != nil {
 		n.seq.Close()

@@ -32,7 +32,7 @@ func need(t testing.TB, addr string) {
 	testsvc.Need(t, "service", addr)
 }
 
-func params(t *testing.T, extra map[string]string) map[string]string {
+func params(t testing.TB, extra map[string]string) map[string]string {
 	p := map[string]string{"rest-listen": "127.0.0.1:0", "publisher": "none", "fs-db-dir": t.TempDir(), "fs-log-dir": t.TempDir()}
 	for k, v := range extra {
 		p[k] = v
@@ -49,7 +49,7 @@ func start(t *testing.T, p map[string]string) *Node {
 	return n
 }
 
-func cmd(t *testing.T, n *Node, name, args string) string {
+func cmd(t testing.TB, n *Node, name, args string) string {
 	t.Helper()
 	out := n.Command(name, args)
 	if !strings.HasPrefix(out, "+OK") {
@@ -209,7 +209,7 @@ func TestRedisAgentEvents(t *testing.T) {
 	}
 }
 
-func waitFor(t *testing.T, what string, ok func() bool) {
+func waitFor(t testing.TB, what string, ok func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {

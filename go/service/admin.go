@@ -108,17 +108,30 @@ func (s *Service) SetDialString(ext, dial string) error {
 }
 
 // Extensions lists every extension.
+// In cluster mode each shows the pool's truth (as last read by the
+// membership's tick): where its phone is registered and its call state
+// across the cluster.
 func (s *Service) Extensions() []acd.ExtensionInfo {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.eng.Extensions()
+	xs := s.eng.Extensions()
+	if s.pool != nil {
+		for i := range xs {
+			s.pool.overlay(&xs[i])
+		}
+	}
+	return xs
 }
 
-// Extension returns one extension.
+// Extension returns one extension (in cluster mode, as Extensions).
 func (s *Service) Extension(ext string) (acd.ExtensionInfo, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.eng.Extension(ext)
+	x, err := s.eng.Extension(ext)
+	if err == nil && s.pool != nil {
+		s.pool.overlay(&x)
+	}
+	return x, err
 }
 
 // AddGroup adds a group with a routing mode and the node's defaults.
@@ -297,10 +310,17 @@ func (s *Service) SetCallState(ext string, st acd.CallState) error {
 }
 
 // Waiting lists queued calls, VIP first then oldest.
+// In cluster mode: this node's calls, then those the other nodes hold in
+// the shared queues (as last read by the membership's tick), each with
+// its node.
 func (s *Service) Waiting() []acd.WaitingInfo {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.eng.Waiting()
+	ws := s.eng.Waiting()
+	if s.pool != nil {
+		ws = s.pool.withRemote(ws)
+	}
+	return ws
 }
 
 // Version is the module version.
@@ -312,9 +332,12 @@ func (s *Service) Load(snap store.Snapshot) {
 	s.mu.Lock()
 	defer s.unlock()
 	s.apply(snap)
+	s.restoreStats(snap.AgentStats)
 	// Restoring is not a change: publishing 10,000 "login" events at every
 	// module load would flood subscribers and the bounded queues.
 	s.eng.Decisions()
+	// Pending callbacks after: one placed at once needs its decision handled.
+	s.restoreCallbacks(snap.Callbacks)
 }
 
 func (s *Service) apply(snap store.Snapshot) {

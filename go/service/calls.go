@@ -15,7 +15,20 @@ import (
 func (s *Service) Enter(c session.Call) session.Directive {
 	s.mu.Lock()
 	defer s.unlock()
+	if s.cbGone.has(c.UUID) {
+		// A callback leg answering after its callback was given up: its
+		// uuid is the ended call's (one CDR per uuid).
+		return s.errorDirective(acd.Errorf(acd.ErrState, "the callback of call %s was given up", c.UUID))
+	}
 	if ci := s.calls[c.UUID]; ci != nil {
+		if ci.left && ci.cb != "" && s.book.Held(c.UUID) {
+			if s.eng.CallbackPlacing(c.UUID) && c.Kind == session.Queue {
+				return s.callbackEnter(c, ci) // the callback leg, caller first
+			}
+			// A late or stray leg under a waiting callback's uuid: the
+			// callback keeps its place.
+			return s.errorDirective(acd.Errorf(acd.ErrState, "call %s waits for a callback", c.UUID))
+		}
 		if !ci.left {
 			return s.errorDirective(acd.Errorf(acd.ErrExists, "call %s is already in nwayacd", c.UUID))
 		}
@@ -190,12 +203,19 @@ func (s *Service) Leave(uuid string) {
 	s.mu.Lock()
 	defer s.unlock()
 	ci := s.calls[uuid]
-	if ci == nil {
+	if ci == nil || ci.left { // left already: a refused leg under a waiting callback's uuid
 		return
 	}
 	held := s.eng.Leave(uuid)
 	s.handle(s.eng.Decisions()) // the abandon/ended decisions need ci
 	ci.left = true
+	if held && ci.cb != "" {
+		if _, ok := s.eng.CallbackOf(uuid); ok { // hung up to be called back
+			s.book.Hold(uuid, s.clock.Now())
+			s.saveCallback(uuid)
+			return
+		}
+	}
 	if held {
 		s.book.Away(uuid, s.clock.Now()) // transferred: the CDR waits for the caller's channel to end (legFacts)
 		return
@@ -209,6 +229,9 @@ func (s *Service) Leave(uuid string) {
 func (s *Service) directive(uuid string, ci *callInfo, st acd.Step) session.Directive {
 	switch st.Kind {
 	case acd.StepPlay:
+		if st.Announce {
+			return announceDirective(st)
+		}
 		return session.Directive{Action: session.Play, File: st.File, Loops: max(st.Loops, 1)}
 	case acd.StepWait:
 		f := st.File
@@ -262,6 +285,9 @@ func (s *Service) doneDirective(ci *callInfo, r acd.Result) session.Directive {
 	lvl := ci.level
 	if lvl == "" {
 		lvl = acd.LevelNormal
+	}
+	if r == acd.ResultExit {
+		return s.exitDirective(ci, lvl)
 	}
 	return session.Directive{Action: session.Done, Vars: [][2]string{
 		{"nwayacd_group", ci.group},

@@ -42,11 +42,20 @@ func (s *Service) ChannelEvent(ev *session.ChannelEvent) {
 	switch ev.Kind {
 	case session.ChannelDTMF:
 		s.key(ev.UUID, ev.DTMF)
+	case session.ChannelHangup:
+		if ev.NwayCall != "" && ev.NwayCall != ev.UUID {
+			s.agentLegEnded(ev)
+		}
 	case session.ChannelHangupComplete:
 		s.legFacts(ev)
 	case session.ChannelBridge:
 		s.bridged(ev.UUID, ev.OtherUUID)
 		s.bridged(ev.OtherUUID, ev.UUID)
+
+	case session.ChannelAnswer:
+		s.callbackAnswered(ev.UUID) // an agent-first callback's caller leg
+	case session.ChannelDestroy:
+		s.callbackChannelGone(ev.UUID)
 	}
 }
 
@@ -83,6 +92,21 @@ func (s *Service) Transferring(uuid, dest string) {
 	}
 	_, err := s.eng.Extension(dest)
 	s.transferred(uuid, dest, err == nil)
+}
+
+// agentLegEnded frees the agent of a call whose answered leg just hung up,
+// from the switch's first word of it rather than after the caller's session
+// has left its bridge (tens of milliseconds later): a waiting call reaches
+// the freed agent that much sooner. Transfers hang the agent's leg up with a
+// *_TRANSFER cause; those stay with the session's own report.
+func (s *Service) agentLegEnded(ev *session.ChannelEvent) {
+	transfer := ev.HangupCause == "BLIND_TRANSFER" || ev.HangupCause == "ATTENDED_TRANSFER"
+	s.mu.Lock()
+	defer s.unlock()
+	if s.calls[ev.NwayCall] == nil {
+		return
+	}
+	s.eng.AgentLegEnded(ev.NwayCall, ev.UUID, transfer)
 }
 
 // channelOwner is the extension a live channel belongs to, or "".
@@ -227,8 +251,14 @@ func (s *Service) legFacts(ev *session.ChannelEvent) {
 	if ci := s.calls[ev.UUID]; ci != nil {
 		s.eng.TransferEnded(ev.UUID) // a transferred call ends with its caller
 		s.handle(s.eng.Decisions())
+		if ci.cbBridged {
+			s.callbackBridgeGone(ev.UUID, ci)
+		}
 	}
-	if s.book.CallerLeg(leg) {
+	if ci := s.calls[ev.UUID]; s.book.CallerLeg(leg) {
+		if ci != nil && ci.cbLeg != "" {
+			s.callbackAttemptGone(ev.UUID, ci) // after its facts: it may end the record
+		}
 		return
 	}
 	if ev.NwayCall != "" {

@@ -100,7 +100,7 @@ func (s *Service) dialTo(number, gateway string) (string, error) {
 
 // Transfer moves the party ext is talking with to `to` (via gateway when set);
 // ext's own leg is released by FreeSWITCH.
-func (s *Service) Transfer(ext, to, gateway string) error {
+func (s *Service) transferExt(ext, to, gateway string) error {
 	u, err := s.channelOf(ext)
 	if err != nil {
 		return err
@@ -111,7 +111,7 @@ func (s *Service) Transfer(ext, to, gateway string) error {
 // TransferUUID moves a call to `to` (nwayacd_transfer). The uuid clients know
 // is the caller's (offer and queue events): that channel itself moves and its
 // agent is released; any other channel's partner moves, as for an extension.
-func (s *Service) TransferUUID(uuid, to string) error {
+func (s *Service) transferUUID(uuid, to string) error {
 	if err := s.knownChannel(uuid); err != nil {
 		return err
 	}
@@ -163,7 +163,7 @@ func (s *Service) Answer(ext string) error {
 }
 
 // Hangup hangs up the extension's call.
-func (s *Service) Hangup(ext string) error {
+func (s *Service) hangup(ext string) error {
 	u, err := s.channelOf(ext)
 	if err != nil {
 		return err
@@ -172,7 +172,7 @@ func (s *Service) Hangup(ext string) error {
 }
 
 // Hold puts the extension's call on hold: the other party hears music.
-func (s *Service) Hold(ext string) error {
+func (s *Service) hold(ext string) error {
 	u, err := s.channelOf(ext)
 	if err != nil {
 		return err
@@ -181,7 +181,7 @@ func (s *Service) Hold(ext string) error {
 }
 
 // Unhold takes the extension's call off hold.
-func (s *Service) Unhold(ext string) error {
+func (s *Service) unhold(ext string) error {
 	u, err := s.channelOf(ext)
 	if err != nil {
 		return err
@@ -190,7 +190,7 @@ func (s *Service) Unhold(ext string) error {
 }
 
 // HoldUUID holds a channel by uuid.
-func (s *Service) HoldUUID(uuid string) error {
+func (s *Service) holdUUID(uuid string) error {
 	if err := s.knownChannel(uuid); err != nil {
 		return err
 	}
@@ -198,7 +198,7 @@ func (s *Service) HoldUUID(uuid string) error {
 }
 
 // UnholdUUID unholds a channel by uuid.
-func (s *Service) UnholdUUID(uuid string) error {
+func (s *Service) unholdUUID(uuid string) error {
 	if err := s.knownChannel(uuid); err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ func (s *Service) handle(ds []acd.Decision) {
 	if s.opt.Observer != nil && len(ds) > 0 {
 		defer s.opt.Observer.Observe(ds)
 	}
+	defer s.closeHeld()
 	for i := range ds {
 		d := &ds[i]
 		c := d.Call
@@ -31,8 +32,14 @@ func (s *Service) handle(ds []acd.Decision) {
 				m = event.QueueRemove
 			}
 			s.publish(&event.Queue{Method: m, UUID: c.UUID, Number: c.Number, Group: c.Group, Level: string(c.Level), CallinTime: s.stamp(c.CallinTime)})
-		case acd.DOverflow, acd.DExit, acd.DFull, acd.DCallbackScheduled, acd.DCallbackPlaced:
+		case acd.DOverflow, acd.DExit, acd.DFull:
 			s.queueDecision(d)
+		case acd.DCallbackScheduled:
+			s.queueDecision(d)
+			s.callbackScheduled(c, d.Status)
+		case acd.DCallbackPlaced:
+			s.queueDecision(d)
+			s.placeCallback(d)
 		case acd.DOfferCallout, acd.DOfferNoAnswer, acd.DOfferAnswered, acd.DOfferHangup:
 			s.offerEvent(d)
 		case acd.DWake:
@@ -43,6 +50,9 @@ func (s *Service) handle(ds []acd.Decision) {
 			}
 		case acd.DEnded:
 			s.ended(d)
+			if s.book.Held(c.UUID) { // a callback given up while nobody was on the line
+				s.closing = append(s.closing, c.UUID)
+			}
 		case acd.DMemory:
 			if s.opt.Journal != nil && c.Group != "" { // direct calls have no group to remember in
 				s.opt.Journal.PutMemory(store.Memory{Caller: c.Number, Group: c.Group, Ext: d.Ext, LastTime: d.At})
@@ -51,6 +61,9 @@ func (s *Service) handle(ds []acd.Decision) {
 			if s.opt.Journal != nil && c.Group != "" {
 				s.opt.Journal.SetCurrentExt(c.Group, d.Ext)
 			}
+		}
+		if s.pool != nil {
+			s.poolDecision(ds, i)
 		}
 	}
 }
@@ -121,7 +134,7 @@ func (s *Service) offerEvent(d *acd.Decision) {
 		group = ci.group
 	}
 	s.publish(&event.Offer{Method: m, UUID: c.UUID, Number: c.Number, Group: group, Extension: d.Ext,
-		Level: string(c.Level), CallinTime: s.stamp(c.CallinTime), CTIIP: s.ctiIP()})
+		Level: string(c.Level), CallinTime: s.stamp(c.CallinTime), CTIIP: s.ctiIP(), Callback: c.Callback})
 }
 
 func (s *Service) ended(d *acd.Decision) {
@@ -151,4 +164,23 @@ func (s *Service) publish(m publish.Message) {
 		s.opt.Publisher.Publish(m)
 	}
 	s.live.Send(m)
+}
+
+// closeHeld writes the CDRs of callbacks that ended without anyone on the
+// line (after the batch: the book's emit forgets their callInfo).
+func (s *Service) closeHeld() {
+	for i, u := range s.closing {
+		s.closing[i] = ""
+		if ci := s.calls[u]; ci != nil {
+			s.setCBLeg(ci, "")
+			if ci.cbDeferred != nil {
+				ci.cbDeferred = nil
+				s.cbDeferred.Add(-1)
+			}
+		}
+		s.dropCallback(u)
+		s.book.Close(u)
+		s.cbGone.add(u)
+	}
+	s.closing = s.closing[:0]
 }

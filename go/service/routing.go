@@ -111,19 +111,19 @@ func OptionsRecord(group string, o acd.GroupOptions) store.GroupOptions {
 		Skills: acd.FormatSkills(o.Skills), RelaxEvery: o.RelaxEvery, MaxWaiting: o.MaxWaiting,
 		OverflowGroup: o.OverflowGroup, OverflowAfter: o.OverflowAfter, OverflowWaiting: o.OverflowWaiting,
 		ExitKey: o.ExitKey, Announce: o.Announce, CallbackKey: o.CallbackKey, CallbackAgentFirst: o.CallbackAgentFirst,
-		CallbackRetries: o.CallbackRetries, CallbackRetryDelay: o.CallbackRetryDelay}
+		CallbackRetries: o.CallbackRetries, CallbackRetryDelay: o.CallbackRetryDelay, CallbackGateway: o.CallbackGateway,
+		AnnounceEvery: o.AnnounceEvery, AnnounceSounds: o.AnnounceSounds, FullOverflow: o.FullOverflow, ExitTo: o.ExitTo}
 }
 
 // optionsOf is the core's form of stored options; bad skills text is an
-// error. A stored callback key is dropped: nothing places callbacks yet, and
-// the agent the core reserved for one would wait forever.
+// error.
 func optionsOf(r store.GroupOptions) (acd.GroupOptions, error) {
-	r.CallbackKey = ""
 	o := acd.GroupOptions{MemoryFirst: r.MemoryFirst, TierWait: r.TierWait, TierSkip: r.TierSkip,
 		RelaxEvery: r.RelaxEvery, MaxWaiting: r.MaxWaiting, OverflowGroup: r.OverflowGroup,
 		OverflowAfter: r.OverflowAfter, OverflowWaiting: r.OverflowWaiting, ExitKey: r.ExitKey, Announce: r.Announce,
 		CallbackKey: r.CallbackKey, CallbackAgentFirst: r.CallbackAgentFirst, CallbackRetries: r.CallbackRetries,
-		CallbackRetryDelay: r.CallbackRetryDelay}
+		CallbackRetryDelay: r.CallbackRetryDelay, CallbackGateway: r.CallbackGateway,
+		AnnounceEvery: r.AnnounceEvery, AnnounceSounds: r.AnnounceSounds, FullOverflow: r.FullOverflow, ExitTo: r.ExitTo}
 	if r.Skills != "" {
 		sk, err := acd.ParseSkills(r.Skills)
 		if err != nil {
@@ -210,7 +210,6 @@ func (s *Service) syncRouting(snap store.Snapshot) {
 		if !ok {
 			want = store.GroupOptions{Group: g.Number}
 		}
-		want.CallbackKey = "" // see optionsOf
 		if OptionsRecord(g.Number, g.Options) != want {
 			o, err := optionsOf(want)
 			if err == nil {

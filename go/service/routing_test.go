@@ -94,7 +94,7 @@ func TestLoadSkipsBadRoutingRecords(t *testing.T) {
 		Skills:        []store.Skill{{Ext: "1000", Name: "bad name!", Level: 1}, {Ext: "1000", Name: "en", Level: 3}},
 	})
 	g, _ := s.Group("110")
-	if g.Mode != acd.ModeWeightedRandom || len(g.Options.Skills) != 0 || !g.Options.Announce || g.Options.CallbackKey != "" ||
+	if g.Mode != acd.ModeWeightedRandom || len(g.Options.Skills) != 0 || !g.Options.Announce || g.Options.CallbackKey != "9" ||
 		!reflect.DeepEqual(g.Memberships, []acd.Membership{{Extension: "1000", Tier: 2, Weight: 5}}) {
 		t.Fatalf("group %+v", g)
 	}

@@ -66,12 +66,18 @@ type Options struct {
 	HoldMusic    string       // what a waiting caller hears when the group has no busy ring; default "local_stream://moh"
 	Location     *time.Location
 	Version      string
+	// NodeName names this node on the pending callbacks it keeps: nodes
+	// sharing a database restore only their own (and those without one).
+	NodeName string
 	// ManualTimers: the owner calls Tick (the simulator); otherwise the
 	// service runs its own timer goroutine after Start.
 	ManualTimers bool
 	// SyncHost runs host commands on the calling goroutine after the core's
 	// lock is released, instead of on the executor (deterministic tests).
 	SyncHost bool
+	// NoEarlyOffer leaves every offer to the caller's session even when the
+	// Switch is an Offerer (see offerEarly).
+	NoEarlyOffer bool
 	// HostQueue bounds pending host commands; default 4096.
 	HostQueue int
 	// HostWait bounds how long a call-control command (hold, transfer,
@@ -93,7 +99,13 @@ type wallClock struct{}
 
 func (wallClock) Now() time.Time { return time.Now() }
 
-type hostCmd struct{ cmd, args string }
+// hostCmd is a command to run once mu is released. With done, it runs on a
+// goroutine of its own (it may take as long as a phone rings) and done gets
+// the answer; a done without cmd only runs done.
+type hostCmd struct {
+	cmd, args string
+	done      func(out string, err error)
+}
 
 // Service is one node's ACD. Its methods are safe for concurrent use.
 type Service struct {
@@ -106,6 +118,8 @@ type Service struct {
 	calls   map[string]*callInfo
 	book    *cdr.Book // the calls' CDRs, until each is complete
 	pending []hostCmd // host commands decided under mu, run after it
+	closing []string  // held callbacks ended in this batch (closeHeld)
+	cbGone  recentSet // callbacks given up lately: a late callback leg is refused
 	armed   time.Time // what the timer goroutine sleeps until
 
 	chMu     sync.Mutex
@@ -123,6 +137,10 @@ type Service struct {
 	eventsIn  atomic.Uint64
 	cti       atomic.Pointer[string]
 	ver       atomic.Uint64
+	// agentFirst counts agent-first callbacks waiting for the caller's answer.
+	agentFirst atomic.Int64
+	cbDeferred atomic.Int64 // callback originates waiting for a channel's end
+	pool       *poolState   // cluster mode only (pool.go); nil: single node
 }
 
 // callInfo is what the service keeps of a call for its CDR and the
@@ -141,6 +159,14 @@ type callInfo struct {
 	answerAt  time.Time
 	transfers int
 	ringLegs  map[string]string // ring-all offer in progress: leg uuid → agent
+	// Callbacks (callback.go).
+	cb        string // the number called back: the call went through a callback
+	cbAttempt int    // attempts placed by this process
+	cbLeg     string // agent first: the agent leg of the attempt under way
+	cbBridged bool   // agent first: connected; the caller leg's end ends the call
+	// cbDeferred: the attempt's originate, waiting for the caller's own
+	// channel under the same uuid to be destroyed.
+	cbDeferred *hostCmd
 }
 
 // New builds a service; Start begins its goroutines.
@@ -219,6 +245,7 @@ func (s *Service) Start() {
 		s.wg.Add(1)
 		go s.timerLoop()
 	}
+	s.startPool()
 }
 
 // Stop ends the goroutines after running the host commands already queued,
@@ -242,6 +269,7 @@ func (s *Service) Stop() {
 func (s *Service) flushCDRs() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.saveStats() // today's counters outlive the unload
 	s.book.CloseAll(s.clock.Now())
 }
 
@@ -296,12 +324,16 @@ func (s *Service) NextDeadline() (time.Time, bool) {
 // outside it. Every locked section ends with unlock.
 func (s *Service) unlock() {
 	s.handle(s.eng.Decisions())
-	var sync []hostCmd
+	var sync, async []hostCmd
 	if len(s.pending) > 0 {
 		if s.opt.SyncHost || !s.exec.Running() {
 			sync = append(sync, s.pending...)
 		} else {
 			for _, c := range s.pending {
+				if c.done != nil {
+					async = append(async, c)
+					continue
+				}
 				// A full queue is counted and logged by the executor; one
 				// stopped meanwhile (an unload) leaves the command to us.
 				if err := s.exec.Post(c.cmd, c.args); errors.Is(err, hostexec.ErrStopped) {
@@ -320,7 +352,10 @@ func (s *Service) unlock() {
 	}
 	s.mu.Unlock()
 	for _, c := range sync {
-		_, _ = s.exec.Run(c.cmd, c.args) // a failure is counted and logged by the executor
+		s.runHost(c)
+	}
+	for _, c := range async {
+		go s.runHost(c)
 	}
 	if kick {
 		select {
@@ -328,6 +363,25 @@ func (s *Service) unlock() {
 		default:
 		}
 	}
+}
+
+// runHost runs c and hands its answer to c.done, if any.
+func (s *Service) runHost(c hostCmd) {
+	if c.done == nil {
+		_, _ = s.exec.Run(c.cmd, c.args) // a failure is counted and logged by the executor
+		return
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.Error("host command follow-up panicked", "cmd", c.cmd, "panic", r)
+		}
+	}()
+	var out string
+	var err error
+	if c.cmd != "" {
+		out, err = s.exec.Run(c.cmd, c.args)
+	}
+	c.done(out, err)
 }
 
 // StateVersion counts changes made under the core's lock: an unchanged
@@ -342,7 +396,7 @@ func (s *Service) host(cmd, args string) {
 			return
 		}
 	}
-	s.pending = append(s.pending, hostCmd{cmd, args})
+	s.pending = append(s.pending, hostCmd{cmd: cmd, args: args})
 }
 
 func (s *Service) stamp(t time.Time) string {

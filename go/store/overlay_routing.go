@@ -12,12 +12,21 @@ type routingOverlay struct {
 	members map[[2]string]MemberConfig // (ext, group)
 	skills  map[[2]string]Skill        // (ext, name)
 	options map[string]GroupOptions
+	cbs     map[string]Callback // pending callbacks by uuid
+	stats   map[string]AgentStats
 }
 
 var _ RoutingWriter = (*Overlay)(nil)
 
 func newRoutingOverlay(snap Snapshot) routingOverlay {
-	r := routingOverlay{members: map[[2]string]MemberConfig{}, skills: map[[2]string]Skill{}, options: map[string]GroupOptions{}}
+	r := routingOverlay{members: map[[2]string]MemberConfig{}, skills: map[[2]string]Skill{}, options: map[string]GroupOptions{},
+		cbs: map[string]Callback{}, stats: map[string]AgentStats{}}
+	for _, a := range snap.AgentStats {
+		r.stats[a.Ext] = a
+	}
+	for _, c := range snap.Callbacks {
+		r.cbs[c.UUID] = c
+	}
 	for _, m := range snap.MemberConfigs {
 		r.members[[2]string{m.Ext, m.Group}] = m
 	}
@@ -45,6 +54,16 @@ func (r *routingOverlay) fill(s *Snapshot) {
 		s.GroupOptions = append(s.GroupOptions, o)
 	}
 	slices.SortFunc(s.GroupOptions, func(a, b GroupOptions) int { return cmp.Compare(a.Group, b.Group) })
+	for _, c := range r.cbs {
+		s.Callbacks = append(s.Callbacks, c)
+	}
+	for _, a := range r.stats {
+		s.AgentStats = append(s.AgentStats, a)
+	}
+	slices.SortFunc(s.AgentStats, func(a, b AgentStats) int { return cmp.Compare(a.Ext, b.Ext) })
+	slices.SortFunc(s.Callbacks, func(a, b Callback) int {
+		return cmp.Or(a.CallinTime.Compare(b.CallinTime), cmp.Compare(a.UUID, b.UUID))
+	})
 }
 
 func (r *routingOverlay) dropGroup(group string) {
@@ -88,6 +107,7 @@ func (o *Overlay) PutGroupOptions(_ context.Context, g GroupOptions) error {
 	}
 	g.TierWait, g.RelaxEvery = g.TierWait.Truncate(1e9), g.RelaxEvery.Truncate(1e9)
 	g.OverflowAfter, g.CallbackRetryDelay = g.OverflowAfter.Truncate(1e9), g.CallbackRetryDelay.Truncate(1e9)
+	g.AnnounceEvery = g.AnnounceEvery.Truncate(1e9)
 	o.routing.options[g.Group] = g
 	return nil
 }
@@ -110,5 +130,34 @@ func (o *Overlay) ClearExtensionRouting(_ context.Context, ext string) error {
 // ClearGroupRouting forgets a group's options and tiers.
 func (o *Overlay) ClearGroupRouting(_ context.Context, group string) error {
 	o.routing.dropGroup(group)
+	return nil
+}
+
+var _ CallbackWriter = (*Overlay)(nil)
+
+// PutCallback keeps a pending callback.
+func (o *Overlay) PutCallback(_ context.Context, c Callback) error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	o.routing.cbs[c.UUID] = c
+	return nil
+}
+
+// DeleteCallback forgets a pending callback; absent is fine.
+func (o *Overlay) DeleteCallback(_ context.Context, uuid string) error {
+	delete(o.routing.cbs, uuid)
+	return nil
+}
+
+var _ StatsWriter = (*Overlay)(nil)
+
+// PutAgentStats keeps an agent's counters.
+func (o *Overlay) PutAgentStats(_ context.Context, a AgentStats) error {
+	if err := a.Validate(); err != nil {
+		return err
+	}
+	a.TalkTime = a.TalkTime.Truncate(1e9)
+	o.routing.stats[a.Ext] = a
 	return nil
 }

@@ -55,6 +55,11 @@ type GroupOptions struct {
 	CallbackAgentFirst bool
 	CallbackRetries    int
 	CallbackRetryDelay time.Duration
+	CallbackGateway    string
+	AnnounceEvery      time.Duration
+	AnnounceSounds     string
+	FullOverflow       bool
+	ExitTo             string
 }
 
 // RoutingWriter is every write of the routing records. Each is idempotent
@@ -105,7 +110,7 @@ func (o GroupOptions) Validate() error {
 	if err := CheckNumber("group", o.Group); err != nil {
 		return err
 	}
-	for _, d := range []time.Duration{o.TierWait, o.RelaxEvery, o.OverflowAfter, o.CallbackRetryDelay} {
+	for _, d := range []time.Duration{o.TierWait, o.RelaxEvery, o.OverflowAfter, o.CallbackRetryDelay, o.AnnounceEvery} {
 		if d < 0 || d > maxOptDuration {
 			return rejectf("group %s: option duration %s not in 0..%s", o.Group, d, maxOptDuration)
 		}
@@ -118,7 +123,7 @@ func (o GroupOptions) Validate() error {
 	if len(o.Skills) > MaxSkillsText {
 		return rejectf("group %s: skills longer than %d bytes", o.Group, MaxSkillsText)
 	}
-	if len(o.OverflowGroup) > MaxNumber || len(o.ExitKey) > 1 || len(o.CallbackKey) > 1 {
+	if len(o.OverflowGroup) > MaxNumber || len(o.ExitKey) > 1 || len(o.CallbackKey) > 1 || len(o.CallbackGateway) > 64 || len(o.AnnounceSounds) > 255 || len(o.ExitTo) > MaxNumber {
 		return rejectf("group %s: overflow group or key too long", o.Group)
 	}
 	return nil

@@ -139,6 +139,8 @@ type Snapshot struct {
 	MemberConfigs []MemberConfig
 	Skills        []Skill
 	GroupOptions  []GroupOptions
+	Callbacks     []Callback   // pending callbacks (not configuration: Sync ignores them)
+	AgentStats    []AgentStats // today's counters as of the last unload
 }
 
 // NewID returns a random 128-bit id in hex, for AgentLog.ID.

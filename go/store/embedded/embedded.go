@@ -33,7 +33,7 @@ var (
 	bAgentID   = []byte("agent_log_id")      // id → "" (makes appends idempotent)
 	bPending   = []byte("pending_cdr")       // uuid → event.CDR, provisional (see store.Writer)
 	allBuckets = [][]byte{bMeta, bExt, bGroup, bMember, bMemberExt, bList, bMemory, bCDR, bAgentLog, bAgentID, bPending,
-		bMemberCfg, bSkill, bGroupOption}
+		bMemberCfg, bSkill, bGroupOption, bCallback, bAgentStats}
 )
 
 // formatVersion is stored in meta; a newer file is refused rather than misread.

@@ -2,9 +2,11 @@ package embedded
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -17,6 +19,8 @@ var (
 	bMemberCfg   = []byte("member_config") // ext \0 group → MemberConfig
 	bSkill       = []byte("skill")         // ext \0 skill → Skill
 	bGroupOption = []byte("group_option")  // group → GroupOptions
+	bCallback    = []byte("callback")      // uuid → Callback (pending)
+	bAgentStats  = []byte("agent_stats")   // ext → AgentStats
 )
 
 var _ store.RoutingWriter = (*Store)(nil)
@@ -40,6 +44,21 @@ func loadRouting(tx *bolt.Tx, snap *store.Snapshot) error {
 	}); err != nil {
 		return fmt.Errorf("group options: %w", err)
 	}
+	if err := tx.Bucket(bCallback).ForEach(func(_, v []byte) error {
+		snap.Callbacks = append(snap.Callbacks, store.Callback{})
+		return json.Unmarshal(v, &snap.Callbacks[len(snap.Callbacks)-1])
+	}); err != nil {
+		return fmt.Errorf("callbacks: %w", err)
+	}
+	if err := tx.Bucket(bAgentStats).ForEach(func(_, v []byte) error {
+		snap.AgentStats = append(snap.AgentStats, store.AgentStats{})
+		return json.Unmarshal(v, &snap.AgentStats[len(snap.AgentStats)-1])
+	}); err != nil {
+		return fmt.Errorf("agent stats: %w", err)
+	}
+	slices.SortFunc(snap.Callbacks, func(a, b store.Callback) int { // oldest first, as pg
+		return cmp.Or(a.CallinTime.Compare(b.CallinTime), cmp.Compare(a.UUID, b.UUID))
+	})
 	return nil
 }
 
@@ -76,7 +95,7 @@ func (s *Store) PutGroupOptions(ctx context.Context, o store.GroupOptions) error
 	if err := o.Validate(); err != nil {
 		return err
 	}
-	for _, d := range []*time.Duration{&o.TierWait, &o.RelaxEvery, &o.OverflowAfter, &o.CallbackRetryDelay} {
+	for _, d := range []*time.Duration{&o.TierWait, &o.RelaxEvery, &o.OverflowAfter, &o.CallbackRetryDelay, &o.AnnounceEvery} {
 		*d = d.Truncate(time.Second)
 	}
 	return s.update(ctx, "put group options", func(tx *bolt.Tx) error {
@@ -109,5 +128,38 @@ func (s *Store) ClearGroupRouting(ctx context.Context, group string) error {
 			return err
 		}
 		return tx.Bucket(bGroupOption).Delete([]byte(group))
+	})
+}
+
+var _ store.CallbackWriter = (*Store)(nil)
+
+// PutCallback keeps a pending callback.
+func (s *Store) PutCallback(ctx context.Context, c store.Callback) error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	return s.update(ctx, "put callback", func(tx *bolt.Tx) error {
+		return put(tx.Bucket(bCallback), []byte(c.UUID), c)
+	})
+}
+
+// DeleteCallback forgets a pending callback; absent is fine.
+func (s *Store) DeleteCallback(ctx context.Context, uuid string) error {
+	return s.update(ctx, "delete callback", func(tx *bolt.Tx) error {
+		return tx.Bucket(bCallback).Delete([]byte(uuid))
+	})
+}
+
+var _ store.StatsWriter = (*Store)(nil)
+
+// PutAgentStats keeps an agent's counters (talk time in whole seconds, as
+// pg keeps it).
+func (s *Store) PutAgentStats(ctx context.Context, a store.AgentStats) error {
+	if err := a.Validate(); err != nil {
+		return err
+	}
+	a.TalkTime = a.TalkTime.Truncate(time.Second)
+	return s.update(ctx, "put agent stats", func(tx *bolt.Tx) error {
+		return put(tx.Bucket(bAgentStats), []byte(a.Ext), a)
 	})
 }

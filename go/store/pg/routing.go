@@ -37,20 +37,47 @@ func loadRouting(ctx context.Context, tx pgx.Tx, snap *store.Snapshot) error {
 	}
 	rows, _ = tx.Query(ctx, `SELECT group_number, memory_first, tier_wait_seconds, tier_skip, skills,
 			relax_every_seconds, max_waiting, overflow_group, overflow_after_seconds, overflow_waiting,
-			exit_key, announce, callback_key, callback_agent_first, callback_retries, callback_retry_seconds
+			exit_key, announce, callback_key, callback_agent_first, callback_retries, callback_retry_seconds,
+			callback_gateway, announce_every_seconds, announce_sounds, full_overflow, exit_to
 		FROM nwayacd_group_option`)
 	snap.GroupOptions, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.GroupOptions, error) {
 		var o store.GroupOptions
-		var tw, re, oa, crd int64
+		var tw, re, oa, crd, ae int64
 		err := r.Scan(&o.Group, &o.MemoryFirst, &tw, &o.TierSkip, &o.Skills, &re, &o.MaxWaiting, &o.OverflowGroup,
 			&oa, &o.OverflowWaiting, &o.ExitKey, &o.Announce, &o.CallbackKey, &o.CallbackAgentFirst,
-			&o.CallbackRetries, &crd)
+			&o.CallbackRetries, &crd, &o.CallbackGateway, &ae, &o.AnnounceSounds, &o.FullOverflow, &o.ExitTo)
+		o.AnnounceEvery = secs(ae)
 		o.TierWait, o.RelaxEvery = secs(tw), secs(re)
 		o.OverflowAfter, o.CallbackRetryDelay = secs(oa), secs(crd)
 		return o, err
 	})
 	if err != nil {
 		return fmt.Errorf("group options: %w", err)
+	}
+	rows, _ = tx.Query(ctx, `SELECT uuid, group_number, caller, real_caller, callback, level, callin_time, tries, skills, node
+		FROM nwayacd_callback ORDER BY callin_time, uuid`)
+	snap.Callbacks, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Callback, error) {
+		var c store.Callback
+		err := r.Scan(&c.UUID, &c.Group, &c.Number, &c.RealNumber, &c.Callback, &c.Level, &c.CallinTime, &c.Tries, &c.Skills, &c.Node)
+		return c, err
+	})
+	if err != nil {
+		return fmt.Errorf("callbacks: %w", err)
+	}
+	rows, _ = tx.Query(ctx, `SELECT ext, day, answered, talk_seconds, last_call_end FROM nwayacd_agent_stats ORDER BY ext`)
+	snap.AgentStats, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.AgentStats, error) {
+		var a store.AgentStats
+		var talk int64
+		var end *time.Time
+		err := r.Scan(&a.Ext, &a.Day, &a.Answered, &talk, &end)
+		a.TalkTime = secs(talk)
+		if end != nil {
+			a.LastCallEnd = *end
+		}
+		return a, err
+	})
+	if err != nil {
+		return fmt.Errorf("agent stats: %w", err)
 	}
 	return nil
 }
@@ -90,8 +117,8 @@ func (s *Store) PutGroupOptions(ctx context.Context, o store.GroupOptions) error
 	return s.configExec(ctx, "put group options", `INSERT INTO nwayacd_group_option (group_number, memory_first,
 			tier_wait_seconds, tier_skip, skills, relax_every_seconds, max_waiting, overflow_group,
 			overflow_after_seconds, overflow_waiting, exit_key, announce, callback_key, callback_agent_first,
-			callback_retries, callback_retry_seconds)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+			callback_retries, callback_retry_seconds, callback_gateway, announce_every_seconds, announce_sounds, full_overflow, exit_to)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
 		ON CONFLICT (group_number) DO UPDATE SET memory_first = EXCLUDED.memory_first,
 			tier_wait_seconds = EXCLUDED.tier_wait_seconds, tier_skip = EXCLUDED.tier_skip,
 			skills = EXCLUDED.skills, relax_every_seconds = EXCLUDED.relax_every_seconds,
@@ -99,10 +126,13 @@ func (s *Store) PutGroupOptions(ctx context.Context, o store.GroupOptions) error
 			overflow_after_seconds = EXCLUDED.overflow_after_seconds, overflow_waiting = EXCLUDED.overflow_waiting,
 			exit_key = EXCLUDED.exit_key, announce = EXCLUDED.announce, callback_key = EXCLUDED.callback_key,
 			callback_agent_first = EXCLUDED.callback_agent_first, callback_retries = EXCLUDED.callback_retries,
-			callback_retry_seconds = EXCLUDED.callback_retry_seconds`,
+			callback_retry_seconds = EXCLUDED.callback_retry_seconds, callback_gateway = EXCLUDED.callback_gateway,
+			announce_every_seconds = EXCLUDED.announce_every_seconds, announce_sounds = EXCLUDED.announce_sounds,
+			full_overflow = EXCLUDED.full_overflow, exit_to = EXCLUDED.exit_to`,
 		o.Group, o.MemoryFirst, int64(o.TierWait/time.Second), o.TierSkip, o.Skills, int64(o.RelaxEvery/time.Second),
 		o.MaxWaiting, o.OverflowGroup, int64(o.OverflowAfter/time.Second), o.OverflowWaiting, o.ExitKey, o.Announce,
-		o.CallbackKey, o.CallbackAgentFirst, o.CallbackRetries, int64(o.CallbackRetryDelay/time.Second))
+		o.CallbackKey, o.CallbackAgentFirst, o.CallbackRetries, int64(o.CallbackRetryDelay/time.Second), o.CallbackGateway,
+		int64(o.AnnounceEvery/time.Second), o.AnnounceSounds, o.FullOverflow, o.ExitTo)
 }
 
 // ClearExtensionRouting forgets a removed extension's skills and tiers.
@@ -129,4 +159,46 @@ func (s *Store) configExec(ctx context.Context, op, sql string, args ...any) err
 		_, err := tx.Exec(ctx, sql, args...)
 		return err
 	})
+}
+
+var _ store.CallbackWriter = (*Store)(nil)
+
+// PutCallback keeps a pending callback (sql/0012_callbacks.sql).
+func (s *Store) PutCallback(ctx context.Context, c store.Callback) error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	_, err := s.pool.Exec(ctx, `INSERT INTO nwayacd_callback (uuid, group_number, caller, real_caller, callback, level,
+			callin_time, tries, skills, node)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+		ON CONFLICT (uuid) DO UPDATE SET group_number = EXCLUDED.group_number, caller = EXCLUDED.caller,
+			real_caller = EXCLUDED.real_caller, callback = EXCLUDED.callback, level = EXCLUDED.level,
+			callin_time = EXCLUDED.callin_time, tries = EXCLUDED.tries, skills = EXCLUDED.skills, node = EXCLUDED.node`,
+		c.UUID, c.Group, c.Number, c.RealNumber, c.Callback, c.Level, c.CallinTime, c.Tries, c.Skills, c.Node)
+	return wrap("put callback", err)
+}
+
+// DeleteCallback forgets a pending callback; absent is fine.
+func (s *Store) DeleteCallback(ctx context.Context, uuid string) error {
+	_, err := s.pool.Exec(ctx, `DELETE FROM nwayacd_callback WHERE uuid = $1`, uuid)
+	return wrap("delete callback", err)
+}
+
+var _ store.StatsWriter = (*Store)(nil)
+
+// PutAgentStats keeps an agent's counters.
+func (s *Store) PutAgentStats(ctx context.Context, a store.AgentStats) error {
+	if err := a.Validate(); err != nil {
+		return err
+	}
+	var end *time.Time
+	if !a.LastCallEnd.IsZero() {
+		end = &a.LastCallEnd
+	}
+	_, err := s.pool.Exec(ctx, `INSERT INTO nwayacd_agent_stats (ext, day, answered, talk_seconds, last_call_end)
+		VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (ext) DO UPDATE SET day = EXCLUDED.day, answered = EXCLUDED.answered,
+			talk_seconds = EXCLUDED.talk_seconds, last_call_end = EXCLUDED.last_call_end`,
+		a.Ext, a.Day, a.Answered, int64(a.TalkTime/time.Second), end)
+	return wrap("put agent stats", err)
 }

@@ -40,7 +40,8 @@ func testRouting(t *testing.T, s Store) {
 	opt := store.GroupOptions{Group: "110", MemoryFirst: true, TierWait: 20 * time.Second, TierSkip: true,
 		Skills: "zh:5,billing:3", RelaxEvery: 30 * time.Second, MaxWaiting: 50, OverflowGroup: "120",
 		OverflowAfter: 90 * time.Second, OverflowWaiting: 10, ExitKey: "#", Announce: true, CallbackKey: "9",
-		CallbackAgentFirst: true, CallbackRetries: 2, CallbackRetryDelay: time.Minute}
+		CallbackAgentFirst: true, CallbackRetries: 2, CallbackRetryDelay: time.Minute, CallbackGateway: "gw_1",
+		AnnounceEvery: 45 * time.Second, AnnounceSounds: "/usr/share/sounds/queue 110", FullOverflow: true, ExitTo: "8000"}
 	must(t, s.PutGroupOptions(c, store.GroupOptions{Group: "110", ExitKey: "*"}))
 	must(t, s.PutGroupOptions(c, opt)) // replaces every field
 	must(t, s.PutGroupOptions(c, store.GroupOptions{Group: "120"}))
@@ -88,5 +89,58 @@ func testRouting(t *testing.T, s Store) {
 		if !errors.Is(err, store.ErrRejected) {
 			t.Errorf("%s: %v, want ErrRejected", name, err)
 		}
+	}
+}
+
+// testCallbacks: pending callbacks round-trip (oldest first), replace,
+// delete; a bad one is refused.
+func testCallbacks(t *testing.T, s Store) {
+	c := ctx(t)
+	t1 := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	a := store.Callback{UUID: "cb-a", Group: "110", Number: "139****0001", RealNumber: "13900000001", Callback: "13900000001",
+		Level: "vip", CallinTime: t1.Add(time.Minute), Tries: 1, Skills: "zh:5", Node: "fs-a"}
+	b := store.Callback{UUID: "cb-b", Group: "120", Number: "13900000002", Callback: "02112345678", Level: "normal", CallinTime: t1}
+	must(t, s.PutCallback(c, store.Callback{UUID: "cb-a", Group: "110", Callback: "1", CallinTime: t1}))
+	must(t, s.PutCallback(c, a)) // replaces
+	must(t, s.PutCallback(c, b))
+	must(t, s.PutCallback(c, store.Callback{UUID: "cb-c", Group: "110", Callback: "1", CallinTime: t1}))
+	must(t, s.DeleteCallback(c, "cb-c"))
+	must(t, s.DeleteCallback(c, "absent"))
+	got := load(t, s).Callbacks
+	for i := range got {
+		got[i].CallinTime = got[i].CallinTime.UTC()
+	}
+	if want := []store.Callback{b, a}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("callbacks\n got %+v\nwant %+v", got, want)
+	}
+	for name, err := range map[string]error{
+		"no uuid":    s.PutCallback(c, store.Callback{Group: "110", Callback: "1", CallinTime: t1}),
+		"no number":  s.PutCallback(c, store.Callback{UUID: "x", Group: "110", CallinTime: t1}),
+		"no arrival": s.PutCallback(c, store.Callback{UUID: "x", Group: "110", Callback: "1"}),
+	} {
+		if !errors.Is(err, store.ErrRejected) {
+			t.Errorf("%s: %v, want ErrRejected", name, err)
+		}
+	}
+}
+
+// testAgentStats: an agent's counters round-trip and replace.
+func testAgentStats(t *testing.T, s Store) {
+	c := ctx(t)
+	end := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	must(t, s.PutAgentStats(c, store.AgentStats{Ext: "1000", Day: "2026-02-28", Answered: 9}))
+	a := store.AgentStats{Ext: "1000", Day: "2026-03-01", Answered: 3, TalkTime: 95 * time.Second, LastCallEnd: end}
+	must(t, s.PutAgentStats(c, a))
+	b := store.AgentStats{Ext: "1001", Day: "2026-03-01"}
+	must(t, s.PutAgentStats(c, b))
+	got := load(t, s).AgentStats
+	for i := range got {
+		got[i].LastCallEnd = got[i].LastCallEnd.UTC()
+	}
+	if want := []store.AgentStats{a, b}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("agent stats\n got %+v\nwant %+v", got, want)
+	}
+	if err := s.PutAgentStats(c, store.AgentStats{Ext: "1000", Day: "x", Answered: -1}); !errors.Is(err, store.ErrRejected) {
+		t.Fatalf("bad stats: %v", err)
 	}
 }

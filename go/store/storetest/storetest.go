@@ -21,6 +21,8 @@ import (
 type Store interface {
 	store.Writer
 	store.RoutingWriter
+	store.CallbackWriter
+	store.StatsWriter
 	store.PendingReader
 	Load(ctx context.Context) (store.Snapshot, error)
 	CDR(ctx context.Context, uuid string) (event.CDR, error)
@@ -47,6 +49,8 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"AgentLog", testAgentLog},
 		{"Rejects", testRejects},
 		{"Routing", testRouting},
+		{"Callbacks", testCallbacks},
+		{"AgentStats", testAgentStats},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -30,6 +30,10 @@ const (
 	opPutGroupOptions
 	opClearExtensionRouting
 	opClearGroupRouting
+	// Pending callbacks (store.CallbackWriter), appended.
+	opPutCallback
+	opDeleteCallback
+	opPutAgentStats // store.StatsWriter
 )
 
 // op is one queued write, in the form the journal file keeps (JSON).
@@ -49,6 +53,8 @@ type op struct {
 	MemberCfg *store.MemberConfig `json:"mc,omitempty"`
 	Skill     *store.Skill        `json:"sk,omitempty"`
 	Options   *store.GroupOptions `json:"go,omitempty"`
+	Callback  *store.Callback     `json:"cb,omitempty"`
+	Stats     *store.AgentStats   `json:"as,omitempty"`
 }
 
 func (o *op) apply(ctx context.Context, t store.Writer) error {
@@ -66,6 +72,8 @@ func (o *op) apply(ctx context.Context, t store.Writer) error {
 		return t.DeletePendingCDR(ctx, o.Key)
 	case opPutMemberConfig, opPutSkill, opDeleteSkill, opPutGroupOptions, opClearExtensionRouting, opClearGroupRouting:
 		return o.applyRouting(ctx, t)
+	case opPutCallback, opDeleteCallback, opPutAgentStats:
+		return o.applyCallback(ctx, t)
 	}
 	return fmt.Errorf("%w: journal op kind %d unknown to this build", store.ErrRejected, o.Kind)
 }
@@ -80,6 +88,14 @@ func (o *op) replay(ctx context.Context, t SnapshotWriter) error {
 	case opPutMemberConfig, opPutSkill, opDeleteSkill, opPutGroupOptions, opClearExtensionRouting, opClearGroupRouting:
 		if _, ok := t.(store.RoutingWriter); ok { // store.Overlay keeps them
 			return o.applyRouting(ctx, t)
+		}
+	case opPutCallback, opDeleteCallback:
+		if _, ok := t.(store.CallbackWriter); ok {
+			return o.applyCallback(ctx, t)
+		}
+	case opPutAgentStats:
+		if _, ok := t.(store.StatsWriter); ok {
+			return o.applyCallback(ctx, t)
 		}
 	}
 	return nil
@@ -133,6 +149,10 @@ func (o *op) valid() bool {
 		return o.Skill != nil
 	case opPutGroupOptions:
 		return o.Options != nil
+	case opPutCallback:
+		return o.Callback != nil
+	case opPutAgentStats:
+		return o.Stats != nil
 	}
 	return true
 }
@@ -177,6 +197,12 @@ func (o *op) name() string {
 		return "clear routing of extension " + o.Key
 	case opClearGroupRouting:
 		return "clear routing of group " + o.Key
+	case opPutCallback:
+		return "callback " + o.Callback.UUID
+	case opDeleteCallback:
+		return "delete callback " + o.Key
+	case opPutAgentStats:
+		return "stats of agent " + o.Stats.Ext
 	}
 	return fmt.Sprintf("op kind %d", o.Kind)
 }

@@ -56,7 +56,7 @@ func TestRoutingOpsReplay(t *testing.T) {
 	if err := j.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	want := "[{1000 110 2 3}] [{1000 zh 5}] [{110 false 5s false zh:3 0s 0  0s 0 # false  false 0 0s}]"
+	want := "[{1000 110 2 3}] [{1000 zh 5}] [{110 false 5s false zh:3 0s 0  0s 0 # false  false 0 0s  0s  false }]"
 	if got := routingOf(t, s1); got != want {
 		t.Fatalf("store after the journal\n got %s\nwant %s", got, want)
 	}
@@ -118,8 +118,44 @@ func TestRoutingOpsReplayOntoOverlay(t *testing.T) {
 	}
 	snap := o.Snapshot()
 	got := fmt.Sprint(snap.MemberConfigs, snap.Skills, snap.GroupOptions)
-	want := "[{1000 110 2 3}] [{1000 zh 5} {1009 old 1}] [{110 false 5s false zh:3 0s 0  0s 0 # false  false 0 0s}]"
+	want := "[{1000 110 2 3}] [{1000 zh 5} {1009 old 1}] [{110 false 5s false zh:3 0s 0  0s 0 # false  false 0 0s  0s  false }]"
 	if got != want {
 		t.Fatalf("overlay after replay\n got %s\nwant %s", got, want)
+	}
+}
+
+// Pending callbacks go through the journal to the store, and a reload's
+// replay onto an Overlay keeps them.
+func TestCallbackOpsStoreAndReplay(t *testing.T) {
+	ctx := context.Background()
+	s, err := embedded.Open(filepath.Join(t.TempDir(), "nwayacd.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	j := open(t, s, writeback.Options{Dir: t.TempDir()})
+	defer j.Close(ctx)
+	applied, release := j.Retain()
+	defer release()
+	at := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	j.PutCallback(store.Callback{UUID: "cb1", Group: "110", Callback: "13900000001", CallinTime: at})
+	j.PutCallback(store.Callback{UUID: "cb2", Group: "110", Callback: "13900000002", CallinTime: at, Tries: 1})
+	j.DeleteCallback("cb1")
+	if err := j.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	snap, err := s.Load(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(snap.Callbacks) != 1 || snap.Callbacks[0].UUID != "cb2" || snap.Callbacks[0].Tries != 1 {
+		t.Fatalf("store: %+v", snap.Callbacks)
+	}
+	o := store.NewOverlay(store.Snapshot{Callbacks: []store.Callback{{UUID: "cb1", Group: "110", Callback: "1", CallinTime: at}}})
+	if err := j.ReplayOnto(ctx, o, applied); err != nil {
+		t.Fatal(err)
+	}
+	if got := o.Snapshot().Callbacks; len(got) != 1 || got[0].UUID != "cb2" {
+		t.Fatalf("overlay: %+v", got)
 	}
 }

@@ -72,6 +72,88 @@ char *switch_uuid_str(char *buf, switch_size_t len)
 }
 
 /* ------------------------------------------------------------------------ */
+/* threads, mutexes, conditions: pthreads                                     */
+
+struct standin_mutex { pthread_mutex_t m; };
+struct standin_cond { pthread_cond_t c; };
+
+switch_status_t switch_mutex_init(switch_mutex_t **lock, unsigned int flags, switch_memory_pool_t *pool)
+{
+	pthread_mutexattr_t a;
+
+	(void) pool;	/* never freed: one per module load */
+	*lock = calloc(1, sizeof(**lock));
+	pthread_mutexattr_init(&a);
+	if (flags & SWITCH_MUTEX_NESTED) pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(&(*lock)->m, &a);
+	pthread_mutexattr_destroy(&a);
+	return SWITCH_STATUS_SUCCESS;
+}
+
+switch_status_t switch_mutex_lock(switch_mutex_t *lock) { pthread_mutex_lock(&lock->m); return SWITCH_STATUS_SUCCESS; }
+switch_status_t switch_mutex_unlock(switch_mutex_t *lock) { pthread_mutex_unlock(&lock->m); return SWITCH_STATUS_SUCCESS; }
+
+switch_status_t switch_thread_cond_create(switch_thread_cond_t **cond, switch_memory_pool_t *pool)
+{
+	(void) pool;
+	*cond = calloc(1, sizeof(**cond));
+	pthread_cond_init(&(*cond)->c, NULL);
+	return SWITCH_STATUS_SUCCESS;
+}
+
+switch_status_t switch_thread_cond_timedwait(switch_thread_cond_t *cond, switch_mutex_t *mutex, switch_interval_time_t timeout)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += timeout / 1000000;
+	ts.tv_nsec += (timeout % 1000000) * 1000;
+	if (ts.tv_nsec >= 1000000000) { ts.tv_sec++; ts.tv_nsec -= 1000000000; }
+	return pthread_cond_timedwait(&cond->c, &mutex->m, &ts) ? SWITCH_STATUS_TIMEOUT : SWITCH_STATUS_SUCCESS;
+}
+
+switch_status_t switch_thread_cond_broadcast(switch_thread_cond_t *cond) { pthread_cond_broadcast(&cond->c); return SWITCH_STATUS_SUCCESS; }
+
+static int pool_threads;	/* switch_thread_pool_launch_thread calls */
+
+static void *pool_thread(void *arg)
+{
+	switch_thread_data_t *td = arg;
+
+	td->running = 1;
+	td->func(NULL, td->obj);
+	if (td->alloc) free(td);
+	return NULL;
+}
+
+/* FreeSWITCH runs td on its session thread pool; a detached thread here. */
+switch_status_t switch_thread_pool_launch_thread(switch_thread_data_t **tdp)
+{
+	pthread_t t;
+	pthread_attr_t a;
+	switch_thread_data_t *td = *tdp;
+	int rc;
+
+	*tdp = NULL;
+	pthread_attr_init(&a);
+	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+	rc = pthread_create(&t, &a, pool_thread, td);
+	pthread_attr_destroy(&a);
+	if (rc == 0) {
+		pthread_mutex_lock(&lock);
+		pool_threads++;
+		pthread_mutex_unlock(&lock);
+	}
+	return rc ? SWITCH_STATUS_FALSE : SWITCH_STATUS_SUCCESS;
+}
+
+char *switch_copy_string(char *to, const char *from, switch_size_t to_len)
+{
+	snprintf(to, to_len, "%s", from ? from : "");
+	return to;
+}
+
+/* ------------------------------------------------------------------------ */
 /* streams                                                                    */
 
 switch_status_t switch_console_stream_raw_write(switch_stream_handle_t *h, uint8_t *data, switch_size_t datalen)
@@ -556,6 +638,8 @@ typedef struct {
 	const char *transfer_to;	/* during the bridge the caller is transferred there (a phone's REFER) */
 	const char *skills;			/* the caller's nwayacd_skills channel variable (NULL: unset) */
 	int answer_leg;				/* O_ANSWER: the n-th origination_uuid of the dial string answers (0: the first) */
+	int early_ring_ms;			/* an originate without a-leg rings this long first (a cancel ends it) */
+	int hangup_on_play;			/* the caller hangs up at the n-th play (0: never) */
 } script_t;
 
 struct standin_channel {
@@ -573,19 +657,33 @@ struct standin_session {
 	struct standin_channel ch;
 	script_t script;
 	int plays, offers, is_peer;
+	int refs;	/* peers: the read locks held (originate's, then each locate's) */
 	switch_time_t started;
 };
+
+static pthread_mutex_t trace_lock = PTHREAD_MUTEX_INITIALIZER;	/* an offer's thread traces into its caller too */
 
 static void trace(switch_core_session_t *s, const char *fmt, ...)
 {
 	va_list ap;
-	size_t n = strlen(s->ch.trace);
+	size_t n;
 
+	pthread_mutex_lock(&trace_lock);
+	n = strlen(s->ch.trace);
 	va_start(ap, fmt);
 	vsnprintf(s->ch.trace + n, sizeof(s->ch.trace) - n, fmt, ap);
 	va_end(ap);
 	n = strlen(s->ch.trace);
 	if (n + 1 < sizeof(s->ch.trace)) { s->ch.trace[n] = ' '; s->ch.trace[n + 1] = '\0'; }
+	pthread_mutex_unlock(&trace_lock);
+}
+
+/* a copy of s's trace, taken under the trace lock */
+static void trace_copy(switch_core_session_t *s, char *buf, size_t len)
+{
+	pthread_mutex_lock(&trace_lock);
+	snprintf(buf, len, "%s", s->ch.trace);
+	pthread_mutex_unlock(&trace_lock);
 }
 
 #define MAX_LIVE 16
@@ -619,7 +717,9 @@ static int session_break(const char *args)
 
 static int sig_breaks;	/* switch_core_session_kill_channel(SWITCH_SIG_BREAK) calls: direct wakes */
 
-/* Callers only, as FreeSWITCH finds any live session; the read lock is not modelled. */
+/* Callers and answered agent legs, as FreeSWITCH finds any live session; a
+ * leg's read locks are counted (it is freed by the last unlock), a caller's
+ * are not modelled. */
 switch_core_session_t *switch_core_session_perform_locate(const char *uuid_str, const char *file, const char *func, int line)
 {
 	switch_core_session_t *found = NULL;
@@ -630,6 +730,7 @@ switch_core_session_t *switch_core_session_perform_locate(const char *uuid_str, 
 	for (i = 0; i < MAX_LIVE && uuid_str; i++) {
 		if (live[i] && !strcmp(live[i]->uuid, uuid_str)) found = live[i];
 	}
+	if (found && found->is_peer) found->refs++;
 	pthread_mutex_unlock(&lock);
 	return found;
 }
@@ -660,9 +761,21 @@ static switch_core_session_t *session_new(const char *caller)
 switch_channel_t *switch_core_session_get_channel(switch_core_session_t *session) { return &session->ch; }
 char *switch_core_session_get_uuid(switch_core_session_t *session) { return session->uuid; }
 
+static int peers_live;	/* answered agent legs not yet unlocked for the last time */
+
 void switch_core_session_rwunlock(switch_core_session_t *session)
 {
-	if (session->is_peer) free(session);
+	int i, last;
+
+	if (!session->is_peer) return;
+	pthread_mutex_lock(&lock);
+	last = --session->refs == 0;
+	if (last) {
+		for (i = 0; i < MAX_LIVE; i++) if (live[i] == session) live[i] = NULL;
+		peers_live--;
+	}
+	pthread_mutex_unlock(&lock);
+	if (last) free(session);
 }
 
 #define SESSION_OF(c) ((switch_core_session_t *) ((char *) (c) - offsetof(struct standin_session, ch)))
@@ -808,6 +921,10 @@ switch_status_t switch_ivr_play_file(switch_core_session_t *session, switch_file
 	trace(session, "play:%s", file);
 	if (session->script.break_on_play == session->plays) session->ch.brk = 1;
 	if (session->script.ready_on_play == session->plays) free(run_api("nway_ready", "1000"));
+	if (session->script.hangup_on_play == session->plays) {
+		trace(session, "caller-hangs-up");
+		session->ch.ready = 0;
+	}
 	return media(session, 60, args);
 }
 
@@ -826,8 +943,31 @@ switch_status_t switch_ivr_originate(switch_core_session_t *session, switch_core
 {
 	const char *ouuid = ovars ? switch_event_get_header(ovars, "origination_uuid") : NULL, *q;
 	switch_core_session_t *peer;
+	int early = !session, i;
 
-	(void) table; (void) cid_name_override; (void) caller_profile_override; (void) flags; (void) cancel_cause; (void) dh;
+	(void) table; (void) cid_name_override; (void) caller_profile_override; (void) flags; (void) dh;
+	if (early) {
+		/* no a-leg (the module's own offer thread): the caller is the channel
+		   named by nwayacd_call; it rings early_ring_ms unless cancelled */
+		const char *call = ovars ? switch_event_get_header(ovars, "nwayacd_call") : NULL;
+
+		pthread_mutex_lock(&lock);
+		for (i = 0; i < MAX_LIVE && call; i++) if (live[i] && !live[i]->is_peer && !strcmp(live[i]->uuid, call)) session = live[i];
+		pthread_mutex_unlock(&lock);
+		if (!session) {
+			*cause = SWITCH_CAUSE_NORMAL_TEMPORARY_FAILURE;
+			return SWITCH_STATUS_FALSE;
+		}
+		trace(session, "originate-early");
+		for (i = 0; i < session->script.early_ring_ms / 2; i++) {
+			if (cancel_cause && *cancel_cause) {
+				trace(session, "originate-cancelled");
+				*cause = *cancel_cause;
+				return SWITCH_STATUS_FALSE;
+			}
+			usleep(2000);
+		}
+	}
 	trace(session, "originate:%s", bridgeto);
 	snprintf(session->ch.last_ovars, sizeof(session->ch.last_ovars), "nwayacd_call=%s timelimit=%u",
 			 ovars && switch_event_get_header(ovars, "nwayacd_call") ? switch_event_get_header(ovars, "nwayacd_call") : "", timelimit_sec);
@@ -842,6 +982,7 @@ switch_status_t switch_ivr_originate(switch_core_session_t *session, switch_core
 	case O_ANSWER:
 		peer = session_new("1000");
 		peer->is_peer = 1;
+		peer->refs = 1;	/* originate's read lock */
 		q = strstr(bridgeto, "origination_uuid=");
 		for (int n = 1; q && n < session->script.answer_leg; n++) q = strstr(q + 17, "origination_uuid=");
 		if (ouuid) snprintf(peer->uuid, sizeof(peer->uuid), "%s", ouuid);
@@ -855,6 +996,11 @@ switch_status_t switch_ivr_originate(switch_core_session_t *session, switch_core
 				switch_channel_set_variable(&peer->ch, "nwayacd_agent", v);
 			}
 		}
+		pthread_mutex_lock(&lock);	/* findable by uuid, as a live leg is */
+		for (i = 0; i < MAX_LIVE && live[i]; i++);
+		if (i < MAX_LIVE) live[i] = peer;
+		peers_live++;
+		pthread_mutex_unlock(&lock);
 		*bleg = peer;
 		*cause = SWITCH_CAUSE_NONE;
 		return SWITCH_STATUS_SUCCESS;
@@ -865,7 +1011,7 @@ switch_status_t switch_ivr_originate(switch_core_session_t *session, switch_core
 		*cause = SWITCH_CAUSE_USER_NOT_REGISTERED;
 		break;
 	case O_CANCEL:
-		session->ch.ready = 0;
+		if (!early) session->ch.ready = 0;
 		*cause = SWITCH_CAUSE_ORIGINATOR_CANCEL;
 		break;
 	}
@@ -1065,6 +1211,10 @@ static void test_routing(void)
 		CHECK(set && br && set < br && !strncmp(set, want, strlen(want)), "ring-all: the caller does not name the answering agent (%s): %.600s", want, s->ch.trace);
 	}
 	session_free(s);
+	/* the losers were cancelled, not offered a no-answer: ready again, no streak */
+	CHECK(!ext_line_has("2000", "no_answer") && !ext_line_has("2002", "no_answer") &&
+		  ext_line_has("2000", "ready") && ext_line_has("2002", "ready"),
+		  "ring-all: a loser counted a no-answer or is not ready: %.400s", run_api("nway_list_exts", ""));
 }
 
 /* Checks hold for any Handler: they are about the boundary, not the routing. */
@@ -1072,7 +1222,7 @@ static void test_apps(void)
 {
 	script_t sc = { 0 };
 	switch_core_session_t *s;
-	char want[256], uuids[8][64], *q;
+	char want[256], uuids[16][64], buf[8192], *q;
 	int nu = 0, i;
 
 	/* a group with three ready agents */
@@ -1169,25 +1319,68 @@ static void test_apps(void)
 	sc.transfer_to = NULL;
 	api_quiet("nway_ready", "1002");
 
-	/* no agent is ready: the caller waits; an operator readies 1000; Go wakes the
-	 * waiting session through the host's wake (CF_BREAK + SWITCH_SIG_BREAK,
-	 * no API command) and offers it */
+	/* no agent is ready: the caller waits; an operator readies 1000; Go starts
+	 * the offer at once on a thread of the module's own (the host's offer:
+	 * an originate without a-leg), and wakes the waiting session through the
+	 * host's wake (CF_BREAK + SWITCH_SIG_BREAK, no API command); the session
+	 * takes the offer over, hears music while 1000 rings and bridges the leg
+	 * that answered */
 	api_quiet("nway_busy", "1000");
 	api_quiet("nway_busy", "1001");
 	api_quiet("nway_busy", "1002");
 	sc.outcome = O_ANSWER;
 	sc.ready_on_play = 3;
+	sc.early_ring_ms = 200;
 	s = run_app("nwayacd", "12320", sc, NULL);
 	snprintf(uuids[nu++], 64, "%s", s->uuid);
-	CHECK((q = strstr(s->ch.trace, "woken")) && strstr(q, "originate:") && strstr(q, "user/1000"),
-		  "wake: the waiting call was not woken and offered to 1000: %.600s", s->ch.trace);
-	CHECK(strstr(s->ch.trace, "originate:") > q, "wake: offered before the wake: %.600s", s->ch.trace);
+	q = strstr(s->ch.trace, "originate-early");
+	CHECK(q && strstr(q, "originate:") && strstr(q, "user/1000"), "early offer: not started off the session for 1000: %.600s", s->ch.trace);
+	CHECK(strstr(s->ch.trace, "woken") != NULL, "early offer: the session was not woken: %.600s", s->ch.trace);
+	CHECK(q && strstr(q, "play:local_stream://moh"), "early offer: no music while 1000 rang: %.600s", s->ch.trace);
+	if (q && (q = strstr(q, "origination_uuid="))) {
+		snprintf(want, sizeof(want), "bridge:%.*s", (int) strcspn(q + 17, ",}"), q + 17);
+		CHECK(strstr(s->ch.trace, want) != NULL, "early offer: did not bridge the leg it rang (%s): %.600s", want, s->ch.trace);
+	}
+	CHECK(strstr(s->ch.trace, "set:nwayacd_result=answered") != NULL, "early offer: not answered: %.600s", s->ch.trace);
+	q = strstr(s->ch.trace, "originate:");
+	CHECK(q && !strstr(q + 1, "originate:"), "early offer: the session rang the agent a second time: %.600s", s->ch.trace);
 	pthread_mutex_lock(&lock);
 	i = sig_breaks;
 	pthread_mutex_unlock(&lock);
 	CHECK(i > 0, "wake: the session was not woken directly (SWITCH_SIG_BREAK), only by uuid_break");
 	session_free(s);
+	for (i = 0; i < 500; i++) {	/* the offer's thread lets go of the leg once the session has it */
+		int n;
+
+		pthread_mutex_lock(&lock);
+		n = peers_live;
+		pthread_mutex_unlock(&lock);
+		if (n == 0) break;
+		usleep(2000);
+	}
+	CHECK(i < 500, "early offer: an answered leg was never unlocked");
+
+	/* the caller hangs up while the early offer rings: the originate is
+	 * cancelled, Go hears the caller abandoned, 1000 is free again */
+	api_quiet("nway_busy", "1000");
+	sc.ready_on_play = 3;
+	sc.hangup_on_play = 4;
+	sc.early_ring_ms = 3000;
+	s = run_app("nwayacd", "12320", sc, NULL);
+	snprintf(uuids[nu++], 64, "%s", s->uuid);
+	for (i = 0; i < 500; i++) {	/* the offer's thread notices the cancel within a few ms */
+		trace_copy(s, buf, sizeof(buf));
+		if (strstr(buf, "originate-cancelled")) break;
+		usleep(2000);
+	}
+	CHECK(strstr(buf, "originate-early") && strstr(buf, "originate-cancelled") && !strstr(buf, "bridge:"),
+		  "early offer: not cancelled when the caller left: %.600s", buf);
+	CHECK(!ext_line_has("1000", "\tring"), "early offer: 1000 still ringing for a caller who left");
+	session_free(s);
 	sc.ready_on_play = 0;
+	sc.hangup_on_play = 0;
+	sc.early_ring_ms = 0;
+	api_quiet("nway_ready", "1000");
 	api_quiet("nway_ready", "1001");
 	api_quiet("nway_ready", "1002");
 

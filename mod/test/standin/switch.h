@@ -329,6 +329,30 @@ switch_caller_profile_t *switch_channel_get_caller_profile(switch_channel_t *cha
 switch_call_cause_t switch_channel_str2cause(const char *str);
 const char *switch_channel_cause2str(switch_call_cause_t cause);
 
+/* threads, mutexes, conditions (switch_apr.h, switch_core.h) */
+typedef struct standin_mutex switch_mutex_t;
+typedef struct standin_cond switch_thread_cond_t;
+typedef struct standin_thread switch_thread_t;
+typedef int64_t switch_interval_time_t;
+#define SWITCH_MUTEX_NESTED 0x1
+#define SWITCH_THREAD_FUNC
+typedef void *(SWITCH_THREAD_FUNC * switch_thread_start_t) (switch_thread_t *, void *);
+typedef struct switch_thread_data_s {
+	switch_thread_start_t func;
+	void *obj;
+	int alloc;
+	int running;
+	switch_memory_pool_t *pool;
+} switch_thread_data_t;
+switch_status_t switch_mutex_init(switch_mutex_t **lock, unsigned int flags, switch_memory_pool_t *pool);
+switch_status_t switch_mutex_lock(switch_mutex_t *lock);
+switch_status_t switch_mutex_unlock(switch_mutex_t *lock);
+switch_status_t switch_thread_cond_create(switch_thread_cond_t **cond, switch_memory_pool_t *pool);
+switch_status_t switch_thread_cond_timedwait(switch_thread_cond_t *cond, switch_mutex_t *mutex, switch_interval_time_t timeout);
+switch_status_t switch_thread_cond_broadcast(switch_thread_cond_t *cond);
+switch_status_t switch_thread_pool_launch_thread(switch_thread_data_t **tdp);
+char *switch_copy_string(char *to, const char *from, switch_size_t to_len);
+
 switch_time_t switch_micro_time_now(void);
 char *switch_uuid_str(char *buf, switch_size_t len);
 

@@ -1,0 +1,229 @@
+package acd
+
+import (
+	"cmp"
+	"slices"
+)
+
+// Pool mode (cluster-redis, docs/cluster.md): several nodes share one pool
+// of agents, and an agent is reserved for a call only by the pool, which
+// sees every node's agents. The core keeps its rules — which agents, in its
+// routing mode's order (Candidates) — but never offers on its own: a call
+// that starts waiting is a DReserve decision, and the pool's answer comes
+// back as a fact (Grant, Revoke). A freed agent is not dispatched here
+// either: its node tells the pool, which hands it the best waiting call of
+// the cluster. Without SetPool(true) nothing of this runs.
+
+// maxCandidates bounds the agents a DReserve names (the pool tries them in
+// order, then falls back to its longest-idle member).
+const maxCandidates = 16
+
+// SetPool turns pool mode on or off (before any call enters).
+func (e *Engine) SetPool(on bool) { e.pool = on }
+
+// Pool reports whether pool mode is on.
+func (e *Engine) Pool() bool { return e.pool }
+
+// poolWait queues c on this node and, the first time, hands it to the pool.
+func (e *Engine) poolWait(c *call) {
+	c.phase = phaseWaiting
+	if !c.queued {
+		c.g.enqueue(c)
+		e.emit(Decision{Kind: DQueueAdd, Call: c.view(), At: e.now()})
+	}
+	if !c.pooled && !c.cb {
+		c.pooled = true
+		e.emit(Decision{Kind: DReserve, Call: c.view(), At: e.now()})
+	}
+	e.armNext(c)
+}
+
+// Reservation is what the pool needs of a call that starts waiting.
+type Reservation struct {
+	Groups []string
+	VIP    bool
+	// MemoryFirst: the pool tries the caller's remembered agent first.
+	MemoryFirst bool
+	// Rotate names the group whose cyclic cursor starts Candidates
+	// (Candidates are then the members in order).
+	Rotate string
+	// Candidates: this node's idle qualified agents, in the group's mode order.
+	Candidates []string
+}
+
+// Candidates is what the pool needs to reserve an agent for waiting call
+// uuid: its agents in its group's routing-mode order (this node's view:
+// the pool tries them first, each only if still idle cluster-wide).
+func (e *Engine) Candidates(uuid string) (Reservation, bool) {
+	c := e.calls[uuid]
+	if c == nil || c.kind != kindQueued {
+		return Reservation{}, false
+	}
+	g := c.g
+	r := Reservation{Groups: []string{g.num}, VIP: c.level == LevelVIP,
+		MemoryFirst: g.mode.UsesMemory() || g.opt.MemoryFirst}
+	if g.mode.Fallback() == ModeSequential && len(c.reqs) == 0 && g.maxTier <= 1 {
+		// Sequential, nothing to qualify: every member in order, those of
+		// other nodes too (logins are shared); the pool takes the first idle.
+		for _, a := range g.members {
+			if len(r.Candidates) == maxCandidates*4 {
+				break
+			}
+			if a.jobOn {
+				r.Candidates = append(r.Candidates, a.ext)
+			}
+		}
+		return r, true
+	}
+	if g.mode.Fallback() == ModeCyclic {
+		r.Rotate = g.num
+		for _, a := range g.members {
+			if len(r.Candidates) == maxCandidates*4 {
+				break
+			}
+			r.Candidates = append(r.Candidates, a.ext)
+		}
+		return r, true
+	}
+	// pick in a loop, each chosen agent held aside so the next pick sees
+	// the others: the mode's own order, one source of the rule.
+	var held []*agent
+	aside := &call{}
+	for len(held) < maxCandidates {
+		a := e.pick(c)
+		if a == nil {
+			break
+		}
+		held = append(held, a)
+		a.call = aside
+		r.Candidates = append(r.Candidates, a.ext)
+	}
+	for _, a := range held {
+		a.call = nil
+	}
+	return r, true
+}
+
+// Grant is the pool's reservation of agent ext for waiting call uuid (the
+// answer to DReserve, or an offer from the pool's inbox): the core offers
+// the call to ext as it would have offered it itself. ext may be an agent
+// logged in on another node (every node knows every extension). An error
+// means the offer cannot be made here (the call left or is ringing
+// someone): the driver reports it failed to the pool.
+func (e *Engine) Grant(uuid, ext string) error {
+	c := e.calls[uuid]
+	if c == nil {
+		return Errorf(ErrUnknownCall, "no queued call %s", uuid)
+	}
+	if c.kind != kindQueued || c.phase != phaseWaiting || c.agent != nil || c.cb {
+		return Errorf(ErrState, "call %s is not waiting", uuid)
+	}
+	a, err := e.agent(ext)
+	if err != nil {
+		return err
+	}
+	if a.call != nil {
+		return Errorf(ErrState, "extension %s is on a call here", ext)
+	}
+	e.offer(c, a)
+	e.wake(c)
+	return nil
+}
+
+// Revoke is the pool taking back the offer of call uuid to ext (the pool
+// reaped it): the agent's leg is killed and the call waits again.
+func (e *Engine) Revoke(uuid, ext string) error {
+	c := e.calls[uuid]
+	if c == nil || c.phase != phaseOffering || c.agent == nil || c.agent.ext != ext {
+		return Errorf(ErrState, "call %s is not ringing extension %s", uuid, ext)
+	}
+	a := c.agent
+	e.takeBack(c)
+	if a.seat == SeatBusy {
+		e.setState(a, CallBusy)
+	} else {
+		e.setState(a, CallReady)
+	}
+	return nil
+}
+
+// PoolState is what the pool must know of an agent whose phone is
+// registered on this node (logins are shared through the database, a
+// registration is the node's own):
+// "ready" (idle: it may be reserved), "away" (logged in, not taking
+// calls, or on a direct call or callout, which the pool does not
+// reserve), "off" (logged out), or "" while it is on a call the pool
+// granted (the pool follows those itself). groups are the groups it is logged in to.
+func (e *Engine) PoolState(ext string) (op string, groups []string) {
+	a := e.agents[ext]
+	if a == nil || !a.loggedIn || a.reg != Reged {
+		return "off", nil
+	}
+	for _, g := range a.groups {
+		groups = append(groups, g.num)
+	}
+	switch {
+	case a.call != nil && !a.call.pooled:
+		// A direct call or a callout, which the pool does not reserve:
+		// not available to the cluster meanwhile.
+		return "away", groups
+	case a.call != nil:
+		return "", groups
+	case a.idle():
+		return "ready", groups
+	case a.state == CallTyping || a.state == CallRing || a.state == CallTalking:
+		return "", groups
+	}
+	return "away", groups
+}
+
+// Repool hands every call waiting unoffered on this node to the pool again
+// (a new incarnation after the pool lost this node: DReserve each, VIP
+// then oldest).
+func (e *Engine) Repool() {
+	var cs []*call
+	for _, g := range e.groups {
+		for l := 0; l < 2; l++ {
+			for c := g.q[l].head; c != nil; c = c.next {
+				if c.kind == kindQueued && c.phase == phaseWaiting && c.agent == nil && !c.cb {
+					cs = append(cs, c)
+				}
+			}
+		}
+	}
+	slices.SortFunc(cs, func(a, b *call) int {
+		if d := levelIndex(a.level) - levelIndex(b.level); d != 0 {
+			return d
+		}
+		return cmp.Compare(a.seq, b.seq)
+	})
+	now := e.now()
+	for _, c := range cs {
+		c.pooled = true
+		e.emit(Decision{Kind: DReserve, Call: c.view(), At: now})
+	}
+}
+
+// BridgedCall is a queued call talking with an agent.
+type BridgedCall struct {
+	Call  CallView
+	Agent string
+}
+
+// Bridged lists the queued calls talking with an agent on this node (put
+// back in the pool after a new incarnation).
+func (e *Engine) Bridged() []BridgedCall {
+	var out []BridgedCall
+	for _, c := range e.calls {
+		if c.kind == kindQueued && c.phase == phaseBridged && c.agent != nil {
+			out = append(out, BridgedCall{Call: c.view(), Agent: c.agent.ext})
+		}
+	}
+	return out
+}
+
+// OnCall reports whether ext rings, talks or dials out on a call here.
+func (e *Engine) OnCall(ext string) bool {
+	a := e.agents[ext]
+	return a != nil && a.call != nil
+}
