@@ -217,6 +217,22 @@ func TestClusterCallOfferedAcrossNodes(t *testing.T) {
 	if r := routing(a); r["registered_agents"] != 1 || r["ringing_grants"] != 0 {
 		t.Fatalf("a's routing status %v", r)
 	}
+	// Every node lists the ringing call as b lists it: held by b, offered to
+	// 1001 (a real two-switch run showed it only on b: the others read the
+	// waiting queues alone).
+	for _, n := range p.nodes {
+		waitFor(t, "b's ringing call on every node's queue list", func() bool {
+			out := n.Command("nway_list_queue", "json")
+			var qs []struct {
+				UUID, Node, Group string
+				OfferedTo         string `json:"offered_to"`
+			}
+			if err := json.Unmarshal([]byte(out[strings.Index(out, "["):]), &qs); err != nil {
+				t.Fatalf("%v: %s", err, out)
+			}
+			return len(qs) == 1 && qs[0].UUID == u && qs[0].Node == "b" && qs[0].OfferedTo == "1001" && qs[0].Group == "120"
+		})
+	}
 	b.Service.OfferResult(session.OfferResult{UUID: u, Agent: "1001", Outcome: session.Answered})
 	waitFor(t, "1001 talking in the pool", func() bool {
 		v, _ := p.view.AgentView(context.Background(), "1001")
