@@ -332,7 +332,10 @@ func TestClusterFreedAgentTakesBestWaitingCall(t *testing.T) {
 			for _, q := range qs {
 				nodes[q.UUID] = q.Node
 			}
-			return len(qs) == 3 && nodes[vip] == "c" && nodes[old] == "c" && nodes[newer] == "b"
+			// In one order on every node: VIP, then oldest (a real run
+			// listed each node's own calls first).
+			return len(qs) == 3 && nodes[vip] == "c" && nodes[old] == "c" && nodes[newer] == "b" &&
+				qs[0].UUID == vip && qs[1].UUID == old && qs[2].UUID == newer
 		})
 	}
 	cmd(t, a, "nway_ready", "1001")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"hash/fnv"
+	"sort"
 	"sync"
 	"time"
 
@@ -506,7 +507,24 @@ func (ps *poolState) withRemote(ws []acd.WaitingInfo) []acd.WaitingInfo {
 	for i := range ws {
 		ws[i].Node = ps.node
 	}
-	return append(ws, ps.remote...)
+	if len(ps.remote) == 0 {
+		return ws
+	}
+	ws = append(ws, ps.remote...)
+	// One order on every node: VIP, then oldest (to the millisecond the pool
+	// keeps), then by uuid; this node's calls carry finer times than the
+	// pool's copy other nodes read.
+	sort.SliceStable(ws, func(i, j int) bool {
+		a, b := ws[i], ws[j]
+		if va, vb := a.Level == acd.LevelVIP, b.Level == acd.LevelVIP; va != vb {
+			return va
+		}
+		if ta, tb := a.CallinTime.UnixMilli(), b.CallinTime.UnixMilli(); ta != tb {
+			return ta < tb
+		}
+		return a.UUID < b.UUID
+	})
+	return ws
 }
 
 // ClusterAgent is the pool's view of one agent (read off the call path).
