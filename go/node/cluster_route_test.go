@@ -194,6 +194,7 @@ func TestClusterCallOfferedAcrossNodes(t *testing.T) {
 	p.setup("0", map[string]int{"1001": 0})
 	a, b := p.nodes[0], p.nodes[1]
 	const u = "11111111-0000-4000-8000-000000000001"
+	t0 := time.Now()
 	enter(t, b, u, "13800000001")
 	if got := offered(t, b, u); got != "1001" {
 		t.Fatalf("offered to %q, want 1001", got)
@@ -255,6 +256,12 @@ func TestClusterCallOfferedAcrossNodes(t *testing.T) {
 			}
 			return len(xs) == 1 && xs[0].Node == "a" && xs[0].RegState == "reged" && xs[0].CallState == "talking"
 		})
+	}
+	// a, where 1001 is registered, dates its change by when a saw it, not
+	// by its login (a real two-switch run showed the login time).
+	x, err := a.Service.Extension("1001")
+	if err != nil || x.LastStatusChange.Before(t0) {
+		t.Fatalf("1001 on a: %+v, %v (the call entered at %v)", x, err, t0)
 	}
 	// Call control on a and c, for the call b holds, is forwarded to b.
 	leg := ""
