@@ -13,13 +13,16 @@
 #   make db-migrate apply the PostgreSQL migrations (DSN=postgres://…)
 #   make load       sipp load against an installed, running FreeSWITCH: the
 #                   module vs a bare answer+bridge (skips when there is none)
+#   make cluster-check  two FreeSWITCH instances of the installed switch (own
+#                   folders and ports) as one cluster: sipp calls through both,
+#                   kill -9 of one (skips without FreeSWITCH, sipp or jq)
 
 GO          ?= go
 GOTEST_FLAGS ?= -race -count=1 -timeout 25m  # -count=1: tests talk to live services, never reuse a cached pass
 STATICCHECK ?= $(shell command -v staticcheck 2>/dev/null || echo $(HOME)/go/bin/staticcheck)
 DSN         ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
 
-.PHONY: all build test test-go test-scripts bench bench-reports lint demo up db-migrate load clean
+.PHONY: all build test test-go test-scripts bench bench-reports lint demo up db-migrate load cluster-check clean
 
 # First, so that a plain `make` builds everything (module.mk's targets would
 # otherwise be the default).
@@ -62,6 +65,9 @@ demo:
 # LOAD_ARGS e.g. -rates 10,20,35 -calls 600 -agents 70 -slo (see -h).
 load:
 	$(GO) run ./go/cmd/nwayacd-load $(LOAD_ARGS)
+
+cluster-check: module
+	.ci/fs-cluster-check
 
 up:
 	.ci/services

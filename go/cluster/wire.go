@@ -4,20 +4,24 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 )
 
-// Queued is one call waiting in a group's shared queue.
+// Queued is one call in a group's shared queue: waiting, or being offered
+// (OfferedTo rings for it), as the holding node lists its own calls.
 type Queued struct {
 	Waiting
-	Group string
+	Group     string
+	OfferedTo string
 }
 
 // Queues reads the shared queues of groups, each best first (VIP, then
-// oldest), in two pipelined round trips: what `queues` shows on any node.
+// oldest), and then the calls being offered (reserved agents), in three
+// pipelined round trips: what `queues` shows on any node.
 func (m *Member) Queues(ctx context.Context, groups []string) ([]Queued, error) {
 	if len(groups) == 0 {
 		return nil, nil
@@ -27,6 +31,7 @@ func (m *Member) Queues(ctx context.Context, groups []string) ([]Queued, error) 
 	for i, g := range groups {
 		zs[i] = pipe.ZRangeWithScores(ctx, m.o.Prefix+"wait:"+g, 0, -1)
 	}
+	resCmd := pipe.ZRange(ctx, m.o.Prefix+"res", 0, -1)
 	if _, err := pipe.Exec(ctx); err != nil {
 		return nil, fmt.Errorf("cluster: queues: %w", err)
 	}
@@ -35,21 +40,21 @@ func (m *Member) Queues(ctx context.Context, groups []string) ([]Queued, error) 
 		for _, e := range z.Val() {
 			q := Queued{Group: groups[i]}
 			q.UUID = fmt.Sprint(e.Member)
-			s := int64(e.Score)
-			q.VIP = s < vipBand
-			if !q.VIP {
-				s -= vipBand
-			}
-			q.Arrival = time.UnixMilli(s)
+			q.VIP, q.Arrival = fromScore(int64(e.Score))
 			out = append(out, q)
 		}
 	}
-	if len(out) == 0 {
+	res := resCmd.Val()
+	if len(out) == 0 && len(res) == 0 {
 		return nil, nil
 	}
 	hs := make([]*redis.SliceCmd, len(out))
 	for i := range out {
 		hs[i] = pipe.HMGet(ctx, m.o.Prefix+"call:"+out[i].UUID, "node", "caller")
+	}
+	as := make([]*redis.SliceCmd, len(res))
+	for i, ext := range res {
+		as[i] = pipe.HMGet(ctx, m.o.Prefix+"agent:"+ext, "call")
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		return nil, fmt.Errorf("cluster: queues: %w", err)
@@ -61,7 +66,70 @@ func (m *Member) Queues(ctx context.Context, groups []string) ([]Queued, error) 
 			out[i].Caller, _ = v[1].(string)
 		}
 	}
+	offered, err := m.offered(ctx, groups, res, as)
+	if err != nil {
+		return nil, err
+	}
+	return append(out, offered...), nil
+}
+
+// offered reads the calls the reserved agents res ring for (their agent
+// hashes' call, read into as): those of groups still in state offered.
+func (m *Member) offered(ctx context.Context, groups, res []string, as []*redis.SliceCmd) ([]Queued, error) {
+	pipe := m.rdb.Pipeline()
+	var exts, calls []string
+	var cs []*redis.SliceCmd
+	for i, a := range as {
+		if v := a.Val(); len(v) == 1 && v[0] != nil && v[0] != "" {
+			call, _ := v[0].(string)
+			exts, calls = append(exts, res[i]), append(calls, call)
+			cs = append(cs, pipe.HMGet(ctx, m.o.Prefix+"call:"+call, "node", "caller", "groups", "score", "state", "agent"))
+		}
+	}
+	if len(cs) == 0 {
+		return nil, nil
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, fmt.Errorf("cluster: queues: %w", err)
+	}
+	want := make(map[string]bool, len(groups))
+	for _, g := range groups {
+		want[g] = true
+	}
+	var out []Queued
+	for i, c := range cs {
+		v := make([]string, 6)
+		for j, x := range c.Val() {
+			v[j], _ = x.(string)
+		}
+		// The agent's reservation may have moved on between the reads.
+		if v[4] != "offered" || v[5] != exts[i] {
+			continue
+		}
+		score, err := strconv.ParseInt(v[3], 10, 64)
+		if err != nil {
+			continue
+		}
+		for _, g := range strings.Split(v[2], ",") {
+			if want[g] {
+				q := Queued{Group: g, OfferedTo: exts[i]}
+				q.UUID, q.Node, q.Caller = calls[i], v[0], v[1]
+				q.VIP, q.Arrival = fromScore(score)
+				out = append(out, q)
+				break
+			}
+		}
+	}
 	return out, nil
+}
+
+// fromScore undoes a wait score: VIP, and the arrival.
+func fromScore(s int64) (vip bool, arrival time.Time) {
+	vip = s < vipBand
+	if !vip {
+		s -= vipBand
+	}
+	return vip, time.UnixMilli(s)
 }
 
 // AgentState is one agent as the pool holds it, with the node holding

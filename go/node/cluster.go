@@ -118,7 +118,8 @@ func (ms *membership) run(n *Node) {
 	}
 }
 
-// queues hands the service the shared queues for `queues` on this node.
+// queues hands the service the shared queues for `queues` on this node:
+// the waiting calls and those being offered, with the agent each rings.
 func (ms *membership) queues(ctx context.Context, n *Node) {
 	gs := n.Service.Groups()
 	names := make([]string, 0, len(gs))
@@ -137,7 +138,7 @@ func (ms *membership) queues(ctx context.Context, n *Node) {
 			l = acd.LevelVIP
 		}
 		out = append(out, acd.WaitingInfo{UUID: q.UUID, Number: q.Caller, RealCallinNumber: q.Caller, Group: q.Group,
-			Level: l, CallinTime: q.Arrival, Node: q.Node})
+			Level: l, CallinTime: q.Arrival, Node: q.Node, OfferedTo: q.OfferedTo})
 	}
 	n.Service.SetClusterQueues(out)
 }

@@ -194,6 +194,7 @@ func TestClusterCallOfferedAcrossNodes(t *testing.T) {
 	p.setup("0", map[string]int{"1001": 0})
 	a, b := p.nodes[0], p.nodes[1]
 	const u = "11111111-0000-4000-8000-000000000001"
+	t0 := time.Now()
 	enter(t, b, u, "13800000001")
 	if got := offered(t, b, u); got != "1001" {
 		t.Fatalf("offered to %q, want 1001", got)
@@ -217,6 +218,22 @@ func TestClusterCallOfferedAcrossNodes(t *testing.T) {
 	if r := routing(a); r["registered_agents"] != 1 || r["ringing_grants"] != 0 {
 		t.Fatalf("a's routing status %v", r)
 	}
+	// Every node lists the ringing call as b lists it: held by b, offered to
+	// 1001 (a real two-switch run showed it only on b: the others read the
+	// waiting queues alone).
+	for _, n := range p.nodes {
+		waitFor(t, "b's ringing call on every node's queue list", func() bool {
+			out := n.Command("nway_list_queue", "json")
+			var qs []struct {
+				UUID, Node, Group string
+				OfferedTo         string `json:"offered_to"`
+			}
+			if err := json.Unmarshal([]byte(out[strings.Index(out, "["):]), &qs); err != nil {
+				t.Fatalf("%v: %s", err, out)
+			}
+			return len(qs) == 1 && qs[0].UUID == u && qs[0].Node == "b" && qs[0].OfferedTo == "1001" && qs[0].Group == "120"
+		})
+	}
 	b.Service.OfferResult(session.OfferResult{UUID: u, Agent: "1001", Outcome: session.Answered})
 	waitFor(t, "1001 talking in the pool", func() bool {
 		v, _ := p.view.AgentView(context.Background(), "1001")
@@ -239,6 +256,12 @@ func TestClusterCallOfferedAcrossNodes(t *testing.T) {
 			}
 			return len(xs) == 1 && xs[0].Node == "a" && xs[0].RegState == "reged" && xs[0].CallState == "talking"
 		})
+	}
+	// a, where 1001 is registered, dates its change by when a saw it, not
+	// by its login (a real two-switch run showed the login time).
+	x, err := a.Service.Extension("1001")
+	if err != nil || x.LastStatusChange.Before(t0) {
+		t.Fatalf("1001 on a: %+v, %v (the call entered at %v)", x, err, t0)
 	}
 	// Call control on a and c, for the call b holds, is forwarded to b.
 	leg := ""
@@ -316,7 +339,10 @@ func TestClusterFreedAgentTakesBestWaitingCall(t *testing.T) {
 			for _, q := range qs {
 				nodes[q.UUID] = q.Node
 			}
-			return len(qs) == 3 && nodes[vip] == "c" && nodes[old] == "c" && nodes[newer] == "b"
+			// In one order on every node: VIP, then oldest (a real run
+			// listed each node's own calls first).
+			return len(qs) == 3 && nodes[vip] == "c" && nodes[old] == "c" && nodes[newer] == "b" &&
+				qs[0].UUID == vip && qs[1].UUID == old && qs[2].UUID == newer
 		})
 	}
 	cmd(t, a, "nway_ready", "1001")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"hash/fnv"
+	"sort"
 	"sync"
 	"time"
 
@@ -74,6 +75,7 @@ type poolState struct {
 	node   string
 	remote []acd.WaitingInfo       // the other nodes' waiting calls (SetClusterQueues)
 	agents map[string]ClusterAgent // the pool's agents (SetClusterAgents)
+	seen   map[string]poolSeen     // when this node saw each agent's pool state change
 	offers map[string]poolOffer    // call uuid → the grant it rings
 	pooled map[string]bool         // calls handed to the pool (Finish at their end)
 	mine   map[string]bool         // agents logged in on this node
@@ -506,13 +508,37 @@ func (ps *poolState) withRemote(ws []acd.WaitingInfo) []acd.WaitingInfo {
 	for i := range ws {
 		ws[i].Node = ps.node
 	}
-	return append(ws, ps.remote...)
+	if len(ps.remote) == 0 {
+		return ws
+	}
+	ws = append(ws, ps.remote...)
+	// One order on every node: VIP, then oldest (to the millisecond the pool
+	// keeps), then by uuid; this node's calls carry finer times than the
+	// pool's copy other nodes read.
+	sort.SliceStable(ws, func(i, j int) bool {
+		a, b := ws[i], ws[j]
+		if va, vb := a.Level == acd.LevelVIP, b.Level == acd.LevelVIP; va != vb {
+			return va
+		}
+		if ta, tb := a.CallinTime.UnixMilli(), b.CallinTime.UnixMilli(); ta != tb {
+			return ta < tb
+		}
+		return a.UUID < b.UUID
+	})
+	return ws
 }
 
 // ClusterAgent is the pool's view of one agent (read off the call path).
 type ClusterAgent struct {
 	Ext, State, Node, Call string
 	CallNode               string // the node holding Call
+}
+
+// poolSeen is an agent's pool state and when this node first read it: the
+// last change another node made, ≤ one tick late.
+type poolSeen struct {
+	state, call string
+	at          time.Time
 }
 
 // SetClusterAgents takes the pool's view of the agents. An agent registered
@@ -530,8 +556,20 @@ func (s *Service) SetClusterAgents(as []ClusterAgent) {
 		ps.agents = make(map[string]ClusterAgent, len(as))
 	}
 	clear(ps.agents)
+	if ps.seen == nil {
+		ps.seen = make(map[string]poolSeen, len(as))
+	}
+	now := s.clock.Now()
 	for _, a := range as {
 		ps.agents[a.Ext] = a
+		if old, ok := ps.seen[a.Ext]; !ok || old.state != a.State || old.call != a.Call {
+			ps.seen[a.Ext] = poolSeen{state: a.State, call: a.Call, at: now}
+		}
+	}
+	for ext := range ps.seen {
+		if _, ok := ps.agents[ext]; !ok {
+			delete(ps.seen, ext)
+		}
 	}
 	s.ver.Add(1) // REST's cached lists are out of date
 	for _, a := range as {
@@ -556,6 +594,7 @@ func (ps *poolState) overlay(x *acd.ExtensionInfo) {
 	}
 	x.Node = a.Node
 	cs, known := poolCallStates[a.State]
+	before := x.CallState
 	if a.Node != ps.node {
 		x.RegStatus = acd.Reged
 		if a.State == "away" {
@@ -563,10 +602,14 @@ func (ps *poolState) overlay(x *acd.ExtensionInfo) {
 		} else if known {
 			x.CallState = cs
 		}
-		return
-	}
-	if (a.State == "offered" || a.State == "talking") && x.CallUUID == "" {
+	} else if (a.State == "offered" || a.State == "talking") && x.CallUUID == "" {
 		x.CallState = cs // a call another node holds
+	}
+	// A state another node brought about changed when this node saw it, not
+	// at this node's last own change (a real run showed the login time while
+	// the agent talked on another node's call).
+	if seen := ps.seen[x.Extension]; x.CallState != before && seen.at.After(x.LastStatusChange) {
+		x.LastStatusChange = seen.at
 	}
 }
 
