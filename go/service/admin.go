@@ -414,9 +414,63 @@ func (s *Service) apply(snap store.Snapshot) {
 	s.applyRouting(snap)
 }
 
-// Sync reconciles groups and memberships with a snapshot taken after other
-// tools (FSGUI) edited ext_group/ext_group_map: new groups appear, changed
-// settings apply, deleted groups go, logins follow the table.
+// syncExtensions removes the extensions the snapshot no longer has and
+// updates the job number and dial string of those it changed (apply only
+// adds: another node's nway_set_ext_jobnumber would otherwise never show).
+func (s *Service) syncExtensions(xs []store.Extension) {
+	e := s.eng
+	byNum := make(map[string]store.Extension, len(xs))
+	for _, x := range xs {
+		byNum[x.Number] = x
+	}
+	for _, cur := range e.Extensions() {
+		x, ok := byNum[cur.Extension]
+		if !ok {
+			if err := e.RemoveExtension(cur.Extension); err != nil {
+				s.log.Warn("sync: remove extension", "ext", cur.Extension, "err", err)
+			}
+			continue
+		}
+		if x.JobNumber != cur.JobNumber || x.JobEnabled != cur.JobEnabled {
+			if err := e.SetJobNumber(x.Number, x.JobNumber, x.JobEnabled); err != nil {
+				s.log.Warn("sync: job number", "ext", x.Number, "err", err)
+			}
+		}
+		if x.DialString != cur.DialString {
+			if err := e.SetDialString(x.Number, x.DialString); err != nil {
+				s.log.Warn("sync: dial string refused, the dial template reaches it", "ext", x.Number, "err", err)
+				_ = e.SetDialString(x.Number, "")
+			}
+		}
+	}
+}
+
+// syncLists drops the blacklist and VIP entries the snapshot no longer has
+// (apply adds the new ones).
+func (s *Service) syncLists(ls []store.ListEntry) {
+	e := s.eng
+	want := make(map[store.ListEntry]bool, len(ls))
+	for _, l := range ls {
+		want[l] = true
+	}
+	for _, g := range e.Groups() {
+		for _, n := range g.Blacklist {
+			if !want[store.ListEntry{Kind: store.Blacklist, Group: g.Number, Number: n}] {
+				_ = e.SetListed(acd.Blacklist, g.Number, n, false)
+			}
+		}
+		for _, n := range g.VIP {
+			if !want[store.ListEntry{Kind: store.VIP, Group: g.Number, Number: n}] {
+				_ = e.SetListed(acd.VIPList, g.Number, n, false)
+			}
+		}
+	}
+}
+
+// Sync reconciles the configuration with a snapshot taken after other tools
+// (FSGUI) or other nodes edited the tables: new groups, extensions and list
+// entries appear, changed settings apply, deleted ones go, logins follow the
+// table.
 func (s *Service) Sync(snap store.Snapshot) {
 	s.mu.Lock()
 	defer s.unlock()
@@ -446,6 +500,8 @@ func (s *Service) sync(snap store.Snapshot) {
 			_ = e.RemoveGroup(g.Number)
 		}
 	}
+	s.syncExtensions(snap.Extensions)
+	s.syncLists(snap.Lists)
 	s.apply(store.Snapshot{Extensions: snap.Extensions, Groups: snap.Groups, Lists: snap.Lists})
 	in := map[string]map[string]bool{}
 	for _, m := range snap.Memberships {
