@@ -2,13 +2,13 @@ package node
 
 import (
 	"context"
-	"fmt"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/nwayacd/mod_nwayacd/go/session"
+	"github.com/nwayacd/mod_nwayacd/go/store/pgtest"
 )
 
 // askCallback: a caller in group 110 presses the callback key and #, and
@@ -75,19 +75,8 @@ func TestCallbackSurvivesRestart(t *testing.T) {
 // With PostgreSQL: the pending callback is a row of nwayacd_callback and
 // survives a restart.
 func TestCallbackPostgres(t *testing.T) {
-	need(t, "127.0.0.1:5432")
 	ctx := context.Background()
-	admin, err := pgx.Connect(ctx, "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close(ctx)
-	db := fmt.Sprintf("nwayacd_callback_%d", time.Now().UnixNano())
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+db); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _, _ = admin.Exec(ctx, "DROP DATABASE "+db+" WITH (FORCE)") }()
-	dsn := "postgres://postgres@127.0.0.1:5432/" + db + "?sslmode=disable"
+	_, dsn := pgtest.DB(t)
 	p := params(t, map[string]string{"db-dsn": dsn})
 	n := start(t, p)
 	cmd(t, n, "nway_add_group", "110 0")

@@ -17,13 +17,13 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/nwayacd/mod_nwayacd/go/internal/testsvc"
 	"github.com/nwayacd/mod_nwayacd/go/logx"
 	"github.com/nwayacd/mod_nwayacd/go/store"
 	"github.com/nwayacd/mod_nwayacd/go/store/embedded"
+
 	"github.com/nwayacd/mod_nwayacd/go/store/pg"
 	"github.com/nwayacd/mod_nwayacd/go/store/pgtest"
-
-	"github.com/nwayacd/mod_nwayacd/go/internal/testsvc"
 )
 
 // need skips a test whose service is down, or fails it when CI requires it.
@@ -139,21 +139,8 @@ func TestRefusesPublicRESTWithDefaultPassword(t *testing.T) {
 // With PostgreSQL: the schema is migrated, commands are written through, and
 // an edit FSGUI makes straight in ext_group reaches the running node.
 func TestPostgresWriteThroughAndLiveEdits(t *testing.T) {
-	need(t, "127.0.0.1:5432")
 	ctx := context.Background()
-	admin, err := pgx.Connect(ctx, "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close(ctx)
-	db := fmt.Sprintf("nwayacd_node_%d", time.Now().UnixNano())
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+db); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		_, _ = admin.Exec(ctx, "DROP DATABASE "+db+" WITH (FORCE)")
-	}()
-	dsn := "postgres://postgres@127.0.0.1:5432/" + db + "?sslmode=disable"
+	_, dsn := pgtest.DB(t)
 	n := start(t, params(t, map[string]string{"db-dsn": dsn}))
 	defer n.Stop()
 	cmd(t, n, "nway_add_group", "120 0")

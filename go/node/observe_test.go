@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -16,6 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/nwayacd/mod_nwayacd/go/stats"
+	"github.com/nwayacd/mod_nwayacd/go/store/pgtest"
 )
 
 func get(t *testing.T, url, auth string) (int, string) {
@@ -162,19 +162,8 @@ func TestReportsOverREST(t *testing.T) {
 		t.Fatalf("embedded store: %d %s", code, body)
 	}
 
-	need(t, "127.0.0.1:5432")
 	ctx := context.Background()
-	admin, err := pgx.Connect(ctx, "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close(ctx)
-	db := fmt.Sprintf("nwayacd_node_rep_%d", time.Now().UnixNano())
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+db); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _, _ = admin.Exec(ctx, "DROP DATABASE "+db+" WITH (FORCE)") }()
-	dsn := "postgres://postgres@127.0.0.1:5432/" + db + "?sslmode=disable"
+	_, dsn := pgtest.DB(t)
 	n = start(t, params(t, map[string]string{"db-dsn": dsn}))
 	defer n.Stop()
 	conn, err := pgx.Connect(ctx, dsn)

@@ -2,7 +2,6 @@ package node
 
 import (
 	"context"
-	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -10,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/nwayacd/mod_nwayacd/go/acd"
+	"github.com/nwayacd/mod_nwayacd/go/store/pgtest"
 )
 
 // routingCommands sets issue 12's settings through the console.
@@ -62,19 +62,8 @@ func TestRoutingSurvivesRestart(t *testing.T) {
 // With PostgreSQL: the settings reach the tables, survive a restart, and
 // another node's (an operator's) edit reaches the running node.
 func TestRoutingPostgres(t *testing.T) {
-	need(t, "127.0.0.1:5432")
 	ctx := context.Background()
-	admin, err := pgx.Connect(ctx, "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close(ctx)
-	db := fmt.Sprintf("nwayacd_routing_%d", time.Now().UnixNano())
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+db); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _, _ = admin.Exec(ctx, "DROP DATABASE "+db+" WITH (FORCE)") }()
-	dsn := "postgres://postgres@127.0.0.1:5432/" + db + "?sslmode=disable"
+	_, dsn := pgtest.DB(t)
 	p := params(t, map[string]string{"db-dsn": dsn})
 	n := start(t, p)
 	routingCommands(t, n)
