@@ -43,8 +43,6 @@ for k = 0, #cands - 1 do
 		return r
 	end
 end
-local ext, tok = matchCall(uuid, t, gl)
-if ext then
-	return {'offer', ext, tok, redis.call('HGET', agentKey(ext), 'node') or ''}
-end
+local ext, tok, an = matchCall(uuid, t, gl)
+if ext then return {'offer', ext, tok, an or ''} end
 return {'queued'}

@@ -65,16 +65,19 @@ local function nextToken(t)
 	return string.format('%d', tok)
 end
 
-local function reserve(ext, uuid, t)
+-- Returns the token and the agent's node. cgroups: the call's groups when
+-- the caller has them at hand (else read).
+local function reserve(ext, uuid, t, cgroups)
 	local tok = nextToken(t)
 	local a = agentKey(ext)
-	unidle(ext, split(redis.call('HGET', a, 'groups')))
+	local ah = redis.call('HMGET', a, 'groups', 'node')
+	unidle(ext, split(ah[1]))
 	redis.call('HSET', a, 'state', 'offered', 'call', uuid, 'token', tok)
 	local c = callKey(uuid)
-	unwait(uuid, split(redis.call('HGET', c, 'groups')))
+	unwait(uuid, cgroups or split(redis.call('HGET', c, 'groups')))
 	redis.call('HSET', c, 'state', 'offered', 'agent', ext, 'token', tok)
 	redis.call('ZADD', P .. 'res', t, ext)
-	return tok
+	return tok, ah[2]
 end
 
 -- bestCall: VIP first, then oldest (the score), across the groups.
@@ -120,14 +123,18 @@ local function matchAgent(ext, t)
 end
 
 -- matchCall: uuid waits (again). The longest-idle agent of its groups takes
--- it, or it joins the queues. Returns ext, token when reserved. groups:
--- the call's groups when the caller has them at hand (else read).
+-- it, or it joins the queues. Returns ext, token, the agent's node when
+-- reserved. groups: the call's groups when the caller has them at hand
+-- (else read).
 local function matchCall(uuid, t, groups)
 	local c = callKey(uuid)
 	groups = groups or split(redis.call('HGET', c, 'groups'))
 	local ext = nil
 	if not held() then ext = longestIdle(groups) end
-	if ext then return ext, reserve(ext, uuid, t) end
+	if ext then
+		local tok, an = reserve(ext, uuid, t, groups)
+		return ext, tok, an
+	end
 	local score = redis.call('HGET', c, 'score')
 	redis.call('HSET', c, 'state', 'waiting')
 	for _, g in ipairs(groups) do redis.call('ZADD', P .. 'wait:' .. g, score, uuid) end
