@@ -12,8 +12,8 @@ local c = callKey(uuid)
 if redis.call('EXISTS', c) == 1 then return {'dup'} end
 redis.call('HSET', c, 'node', node, 'epoch', epoch, 'caller', caller, 'groups', groups, 'score', score, 'state', 'waiting', 'arrived', t)
 redis.call('SADD', nodeKey(node) .. ':calls', uuid)
-local cg = {}
-for _, g in ipairs(split(groups)) do cg[g] = true end
+local cg, gl = {}, split(groups)
+for _, g in ipairs(gl) do cg[g] = true end
 
 local function try(ext)
 	if not ext or held() then return nil end
@@ -43,8 +43,6 @@ for k = 0, #cands - 1 do
 		return r
 	end
 end
-local ext, tok = matchCall(uuid, t)
-if ext then
-	return {'offer', ext, tok, redis.call('HGET', agentKey(ext), 'node') or ''}
-end
+local ext, tok, an = matchCall(uuid, t, gl)
+if ext then return {'offer', ext, tok, an or ''} end
 return {'queued'}

@@ -65,16 +65,19 @@ local function nextToken(t)
 	return string.format('%d', tok)
 end
 
-local function reserve(ext, uuid, t)
+-- Returns the token and the agent's node. cgroups: the call's groups when
+-- the caller has them at hand (else read).
+local function reserve(ext, uuid, t, cgroups)
 	local tok = nextToken(t)
 	local a = agentKey(ext)
-	unidle(ext, split(redis.call('HGET', a, 'groups')))
+	local ah = redis.call('HMGET', a, 'groups', 'node')
+	unidle(ext, split(ah[1]))
 	redis.call('HSET', a, 'state', 'offered', 'call', uuid, 'token', tok)
 	local c = callKey(uuid)
-	unwait(uuid, split(redis.call('HGET', c, 'groups')))
+	unwait(uuid, cgroups or split(redis.call('HGET', c, 'groups')))
 	redis.call('HSET', c, 'state', 'offered', 'agent', ext, 'token', tok)
 	redis.call('ZADD', P .. 'res', t, ext)
-	return tok
+	return tok, ah[2]
 end
 
 -- bestCall: VIP first, then oldest (the score), across the groups.
@@ -106,8 +109,8 @@ end
 -- matchAgent: ext has just become idle. It takes the best waiting call of
 -- its groups (the holding node is told to offer it), or joins the idle sets.
 local function matchAgent(ext, t)
-	local a = agentKey(ext)
-	local groups = split(redis.call('HGET', a, 'groups'))
+	local h = redis.call('HMGET', agentKey(ext), 'groups', 'since')
+	local groups = split(h[1])
 	local u = nil
 	if not held() then u = bestCall(groups) end
 	if u then
@@ -115,18 +118,23 @@ local function matchAgent(ext, t)
 		notify('offer', u, ext, tok)
 		return
 	end
-	local since = redis.call('HGET', a, 'since') or t
+	local since = h[2] or t
 	for _, g in ipairs(groups) do redis.call('ZADD', P .. 'idle:' .. g, since, ext) end
 end
 
 -- matchCall: uuid waits (again). The longest-idle agent of its groups takes
--- it, or it joins the queues. Returns ext, token when reserved.
-local function matchCall(uuid, t)
+-- it, or it joins the queues. Returns ext, token, the agent's node when
+-- reserved. groups: the call's groups when the caller has them at hand
+-- (else read).
+local function matchCall(uuid, t, groups)
 	local c = callKey(uuid)
-	local groups = split(redis.call('HGET', c, 'groups'))
+	groups = groups or split(redis.call('HGET', c, 'groups'))
 	local ext = nil
 	if not held() then ext = longestIdle(groups) end
-	if ext then return ext, reserve(ext, uuid, t) end
+	if ext then
+		local tok, an = reserve(ext, uuid, t, groups)
+		return ext, tok, an
+	end
 	local score = redis.call('HGET', c, 'score')
 	redis.call('HSET', c, 'state', 'waiting')
 	for _, g in ipairs(groups) do redis.call('ZADD', P .. 'wait:' .. g, score, uuid) end
@@ -145,12 +153,11 @@ end
 local function freeAgent(ext, t, wrap)
 	local a = agentKey(ext)
 	redis.call('HDEL', a, 'call', 'token')
-	redis.call('HSET', a, 'since', t)
 	if wrap > 0 then
-		redis.call('HSET', a, 'state', 'wrap')
+		redis.call('HSET', a, 'since', t, 'state', 'wrap')
 		redis.call('ZADD', P .. 'wrap', t + wrap, ext)
 	else
-		redis.call('HSET', a, 'state', 'idle')
+		redis.call('HSET', a, 'since', t, 'state', 'idle')
 		matchAgent(ext, t)
 	end
 end

@@ -7,12 +7,13 @@ local limit, mem, ack = tonumber(ARGV[8]), tonumber(ARGV[9]), ARGV[10]
 if ack ~= '' then redis.call('LREM', P .. 'proc:' .. node, 1, ack) end
 local t = now()
 local a, c = agentKey(ext), callKey(uuid)
-if redis.call('HGET', a, 'token') ~= tok or redis.call('HGET', c, 'token') ~= tok then return {'stale'} end
+local ch = redis.call('HMGET', c, 'token', 'caller')
+if redis.call('HGET', a, 'token') ~= tok or ch[1] ~= tok then return {'stale'} end
 redis.call('ZREM', P .. 'res', ext)
 if outcome == 'answered' then
 	redis.call('HSET', a, 'state', 'talking', 'noans', 0)
 	redis.call('HSET', c, 'state', 'bridged')
-	local caller = redis.call('HGET', c, 'caller')
+	local caller = ch[2]
 	if caller and caller ~= '' then
 		if mem > 0 then
 			redis.call('SET', P .. 'mem:' .. caller, ext, 'PX', mem)
