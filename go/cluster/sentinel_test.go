@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/nwayacd/mod_nwayacd/go/internal/testsvc"
 )
 
 func freePort(t testing.TB) int {
@@ -50,16 +52,20 @@ func waitPing(t testing.TB, addr string) {
 // (or, had the replica missed its join, it rejoins).
 func TestClusterSentinelFailover(t *testing.T) {
 	if _, err := exec.LookPath("redis-server"); err != nil {
-		t.Skip("no redis-server binary")
+		testsvc.Unavailable(t, "redis-server binary: %v", err)
 	}
 	mp, rp, sp := freePort(t), freePort(t), freePort(t)
+	// --dir: the replica writes the master's RDB to disk, in the package
+	// folder otherwise.
 	base := []string{"--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "no"}
-	master := spawn(t, append([]string{"--port", strconv.Itoa(mp)}, base...)...)
-	spawn(t, append([]string{"--port", strconv.Itoa(rp), "--replicaof", "127.0.0.1", strconv.Itoa(mp)}, base...)...)
+	master := spawn(t, append([]string{"--port", strconv.Itoa(mp), "--dir", t.TempDir()}, base...)...)
+	spawn(t, append([]string{"--port", strconv.Itoa(rp), "--dir", t.TempDir(), "--replicaof", "127.0.0.1", strconv.Itoa(mp)}, base...)...)
 	conf := filepath.Join(t.TempDir(), "sentinel.conf")
-	os.WriteFile(conf, []byte(fmt.Sprintf("port %d\nbind 127.0.0.1\nprotected-mode no\n"+
+	if err := os.WriteFile(conf, []byte(fmt.Sprintf("port %d\nbind 127.0.0.1\nprotected-mode no\n"+
 		"sentinel monitor acd 127.0.0.1 %d 1\nsentinel down-after-milliseconds acd 500\n"+
-		"sentinel failover-timeout acd 3000\n", sp, mp)), 0o600)
+		"sentinel failover-timeout acd 3000\n", sp, mp)), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	spawn(t, conf, "--sentinel")
 	for _, p := range []int{mp, rp, sp} {
 		waitPing(t, "127.0.0.1:"+strconv.Itoa(p))
