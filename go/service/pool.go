@@ -5,6 +5,7 @@ import (
 	"errors"
 	"hash/fnv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nwayacd/mod_nwayacd/go/acd"
@@ -77,6 +78,11 @@ type poolState struct {
 	offers map[string]poolOffer    // call uuid → the grant it rings
 	pooled map[string]bool         // calls handed to the pool (Finish at their end)
 	mine   map[string]bool         // agents logged in on this node
+
+	// lost: an operation failed on the way (a cut connection, a timeout):
+	// the pool may or may not have applied it, and nothing sends it again.
+	// The node rejoins and puts back what it holds (PoolLost).
+	lost atomic.Bool
 
 	shards [poolShards]poolShard
 }
@@ -280,15 +286,32 @@ func (s *Service) runPoolOp(ctx context.Context, op *poolOp) {
 	ctx, cancel := context.WithTimeout(ctx, poolOpTimeout)
 	defer cancel()
 	ps := s.pool
+	if err := s.poolOp(ctx, ps, op); err != nil && ctx.Err() != context.Canceled {
+		// Applied or not, the pool and this node may now disagree (a Finish
+		// lost leaves the call's agent offered for ever): rebuild.
+		ps.lost.Store(true)
+	}
+}
+
+// PoolLost reports, once, that a pool operation failed on the way since the
+// last call: the node should rejoin (PoolRejoined) once the pool answers.
+func (s *Service) PoolLost() bool {
+	ps := s.pool
+	return ps != nil && ps.lost.Swap(false)
+}
+
+// poolOp runs op; an error is returned only when the pool may not have
+// applied it (answers such as a duplicate or a stale grant are not errors).
+func (s *Service) poolOp(ctx context.Context, ps *poolState, op *poolOp) error {
 	switch op.kind {
 	case opEnqueue:
 		o, ok, err := ps.p.Enqueue(ctx, op.call)
 		if errors.Is(err, cluster.ErrDup) {
-			return
+			return nil
 		}
 		if err != nil {
 			s.log.Warn("nwayacd cluster: enqueue", "call", op.call.UUID, "err", err)
-			return
+			return err
 		}
 		if ok {
 			s.granted(o, false)
@@ -298,6 +321,7 @@ func (s *Service) runPoolOp(ctx context.Context, op *poolOp) {
 		r, err := ps.p.Result(ctx, op.offer, op.out, cfg.NoAnswerLimit, cfg.MemoryExpiry, op.inbox)
 		if err != nil {
 			s.log.Warn("nwayacd cluster: offer result", "call", op.offer.Call, "err", err)
+			return err
 		} else if r.Stale && op.out == cluster.Answered {
 			// The pool had taken the grant back (this node reaped, the agent
 			// gone) before the answer: the call goes on, the pool does not
@@ -308,6 +332,7 @@ func (s *Service) runPoolOp(ctx context.Context, op *poolOp) {
 	case opFinish:
 		if err := ps.p.Finish(ctx, op.call.UUID, op.wrap); err != nil {
 			s.log.Warn("nwayacd cluster: finish", "call", op.call.UUID, "err", err)
+			return err
 		}
 	case opControl:
 		if f, ok := ps.p.(ControlForwarder); ok {
@@ -318,10 +343,12 @@ func (s *Service) runPoolOp(ctx context.Context, op *poolOp) {
 	case opLegEnd:
 		if _, err := ps.p.Agent(ctx, op.ext, cluster.LegEnd, nil, op.call.UUID); err != nil {
 			s.log.Warn("nwayacd cluster: agent leg end", "ext", op.ext, "err", err)
+			return err
 		}
 	case opRestore:
 		if _, err := ps.p.Restore(ctx, op.call, op.ext); err != nil {
 			s.log.Warn("nwayacd cluster: restore", "call", op.call.UUID, "err", err)
+			return err
 		}
 	case opAgent:
 		var groups []string
@@ -331,12 +358,14 @@ func (s *Service) runPoolOp(ctx context.Context, op *poolOp) {
 		r, err := ps.p.Agent(ctx, op.ext, op.op, groups, "")
 		if err != nil {
 			s.log.Warn("nwayacd cluster: agent", "ext", op.ext, "op", op.op, "err", err)
-			return
+			return err
 		}
-		// held: ready refused during the hold after a data loss; busy: away
-		// refused while the agent rings or talks for a call of any node.
-		// Asked again, with what the agent wants by then.
-		if r.State == "held" || r.State == "busy" && op.op == cluster.Away {
+		// held: ready refused during the hold after a data loss; busy:
+		// refused while the agent rings or talks for a call of any node
+		// (also after this node was reaped and rejoined while its agent
+		// talked on another node's call: that call's end leaves it off in
+		// the pool). Asked again, with what the agent wants by then.
+		if r.State == "held" || r.State == "busy" {
 			ext := op.ext
 			time.AfterFunc(poolRetry, func() {
 				s.mu.Lock()
@@ -347,6 +376,7 @@ func (s *Service) runPoolOp(ctx context.Context, op *poolOp) {
 			})
 		}
 	}
+	return nil
 }
 
 func (s *Service) engConfig() acd.Config {
@@ -535,7 +565,12 @@ func (s *Service) SetClusterAgents(as []ClusterAgent) {
 	}
 	s.ver.Add(1) // REST's cached lists are out of date
 	for _, a := range as {
-		if a.State == "lost" && a.Call != "" && a.Node == ps.node && ps.mine[a.Ext] && !s.eng.OnCall(a.Ext) {
+		// Only when the call is gone from the pool (its node died) or is
+		// this node's: a call a live node holds is that node's truth (this
+		// node was reaped while its agent talked there; its Finish frees
+		// the agent).
+		if a.State == "lost" && a.Call != "" && (a.CallNode == "" || a.CallNode == ps.node) &&
+			a.Node == ps.node && ps.mine[a.Ext] && !s.eng.OnCall(a.Ext) {
 			s.push(poolOp{kind: opLegEnd, ext: a.Ext, call: cluster.Call{UUID: a.Call}})
 			s.poolAgent(a.Ext)
 		}
