@@ -110,6 +110,9 @@ func (ms *membership) run(n *Node) {
 		switch {
 		case err == nil:
 			lastOK = sent
+			if suspended {
+				n.Service.PoolResumed()
+			}
 			suspended = false
 		case !suspended && time.Since(lastOK) > ms.m.Options().NodeLease/2:
 			// The lease may end before Redis answers again: stop ringing

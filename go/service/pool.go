@@ -83,6 +83,10 @@ type poolState struct {
 	// the pool may or may not have applied it, and nothing sends it again.
 	// The node rejoins and puts back what it holds (PoolLost).
 	lost atomic.Bool
+	// suspended: between PoolSuspend and PoolResumed/PoolRejoined this node
+	// may have been reaped: a grant arriving meanwhile (an Enqueue's answer
+	// in flight) is not rung.
+	suspended bool
 
 	shards [poolShards]poolShard
 }
@@ -390,6 +394,12 @@ func (s *Service) engConfig() acd.Config {
 func (s *Service) granted(o cluster.Offer, inbox bool) {
 	s.mu.Lock()
 	ps := s.pool
+	if ps.suspended {
+		s.log.Debug("nwayacd cluster: grant not offered while the pool may have reaped this node", "call", o.Call, "agent", o.Agent)
+		s.push(poolOp{kind: opResult, offer: o, out: cluster.Failed, inbox: inbox})
+		s.unlock()
+		return
+	}
 	ps.offers[o.Call] = poolOffer{o: o, inbox: inbox}
 	if err := s.eng.Grant(o.Call, o.Agent); err != nil {
 		delete(ps.offers, o.Call)
@@ -473,6 +483,7 @@ func (s *Service) PoolSuspend() {
 		s.mu.Unlock()
 		return
 	}
+	ps.suspended = true
 	for u, po := range ps.offers {
 		delete(ps.offers, u)
 		if s.eng.Revoke(u, po.o.Agent) == nil {
@@ -480,6 +491,16 @@ func (s *Service) PoolSuspend() {
 		}
 	}
 	s.unlock()
+}
+
+// PoolResumed: the pool answers again and this node was not reaped: grants
+// are rung again.
+func (s *Service) PoolResumed() {
+	s.mu.Lock()
+	if s.pool != nil {
+		s.pool.suspended = false
+	}
+	s.mu.Unlock()
 }
 
 // PoolRejoined: the pool reaped this node and it joined again (a new
@@ -493,6 +514,7 @@ func (s *Service) PoolRejoined() {
 		s.mu.Unlock()
 		return
 	}
+	ps.suspended = false
 	for u, po := range ps.offers {
 		delete(ps.offers, u)
 		_ = s.eng.Revoke(u, po.o.Agent)
