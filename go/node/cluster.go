@@ -102,6 +102,13 @@ func (ms *membership) run(n *Node) {
 				n.log.Warn("nwayacd cluster: this node's lease had expired; rejoining")
 			}
 			n.Service.PoolLost() // what failed before the rejoin is put back by it
+			if lost && !suspended {
+				// The rejoin releases this node's reservations at once: take
+				// its rings back first, or the pool could grant a ringing
+				// agent elsewhere before PoolRejoined stops the ring.
+				n.Service.PoolSuspend()
+				suspended = true
+			}
 			if err = ms.m.Rejoin(ctx); err == nil {
 				n.Service.PoolRejoined()
 				suspended = false
