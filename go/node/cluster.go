@@ -86,10 +86,29 @@ func (ms *membership) run(n *Node) {
 		sent := time.Now()
 		ctx, cancel := context.WithTimeout(n.ctx, ms.m.Options().Tick)
 		reaped, err := ms.m.Tick(ctx, n.load())
-		if errors.Is(err, cluster.ErrFenced) {
+		lost := false
+		if err == nil && n.Service.PoolLost() {
+			// An operation failed on the way (the connection cut for less
+			// than the lease): the pool may hold what this node no longer
+			// does (a Finish lost) or lack what it does. Start over, as after
+			// a reap.
+			n.log.Warn("nwayacd cluster: a pool operation was lost; rejoining to put back what this node holds")
+			lost = true
+		}
+		if errors.Is(err, cluster.ErrFenced) || lost {
 			// Reaped while unreachable: a new incarnation, and the routing
 			// puts back what this node holds.
-			n.log.Warn("nwayacd cluster: this node's lease had expired; rejoining")
+			if !lost {
+				n.log.Warn("nwayacd cluster: this node's lease had expired; rejoining")
+			}
+			n.Service.PoolLost() // what failed before the rejoin is put back by it
+			if lost && !suspended {
+				// The rejoin releases this node's reservations at once: take
+				// its rings back first, or the pool could grant a ringing
+				// agent elsewhere before PoolRejoined stops the ring.
+				n.Service.PoolSuspend()
+				suspended = true
+			}
 			if err = ms.m.Rejoin(ctx); err == nil {
 				n.Service.PoolRejoined()
 				suspended = false
@@ -98,6 +117,9 @@ func (ms *membership) run(n *Node) {
 		switch {
 		case err == nil:
 			lastOK = sent
+			if suspended {
+				n.Service.PoolResumed()
+			}
 			suspended = false
 		case !suspended && time.Since(lastOK) > ms.m.Options().NodeLease/2:
 			// The lease may end before Redis answers again: stop ringing

@@ -16,6 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/nwayacd/mod_nwayacd/go/cluster"
+	"github.com/nwayacd/mod_nwayacd/go/internal/tcpproxy"
 	"github.com/nwayacd/mod_nwayacd/go/logx"
 	"github.com/nwayacd/mod_nwayacd/go/session"
 	"github.com/nwayacd/mod_nwayacd/go/store/pgtest"
@@ -32,6 +33,9 @@ type pool3 struct {
 	rdb    *redis.Client
 	view   *cluster.Member // a reader of the pool (joined as its own node)
 	sw     map[string]*recSwitch
+	px     map[string]*tcpproxy.Proxy // each node's way to Redis, when the test cuts it (startPool3Proxied)
+	stop   map[string]func()          // each node's Stop, once
+	dirs   map[string]string          // each node's fs-db-dir
 }
 
 // recSwitch records the API commands a node's service runs.
@@ -58,12 +62,25 @@ func (r *recSwitch) has(line string) bool {
 	return false
 }
 
-func startPool3(t testing.TB) *pool3 {
+func startPool3(t testing.TB) *pool3 { return startPool3With(t, false) }
+
+// startPool3Proxied is startPool3 with each node reaching Redis through a
+// TCP proxy of its own (p.px), which the test may cut.
+func startPool3Proxied(t testing.TB) *pool3 { return startPool3With(t, true) }
+
+func startPool3With(t testing.TB, proxied bool) *pool3 {
 	need(t, "127.0.0.1:5432")
 	need(t, "127.0.0.1:6379")
 	_, dsn := pgtest.DB(t)
 	p := &pool3{t: t, dsn: dsn, prefix: fmt.Sprintf("nwayacd:test:route:%x:", rand.Uint64()),
-		rdb: redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"}), sw: map[string]*recSwitch{}}
+		rdb: redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"}), sw: map[string]*recSwitch{}, stop: map[string]func(){},
+		dirs: map[string]string{}}
+	if proxied {
+		p.px = map[string]*tcpproxy.Proxy{}
+		for _, id := range []string{"a", "b", "c"} {
+			p.px[id] = tcpproxy.New(t, "127.0.0.1:6379")
+		}
+	}
 	t.Cleanup(func() {
 		ctx := context.Background()
 		keys, _ := p.rdb.Keys(ctx, p.prefix+"*").Result()
@@ -86,13 +103,23 @@ func startPool3(t testing.TB) *pool3 {
 func (p *pool3) start(id string) *Node {
 	t := p.t
 	p.sw[id] = &recSwitch{}
-	n, err := Start(params(t, map[string]string{"db-dsn": p.dsn, "cluster-redis": "127.0.0.1:6379",
-		"cluster-node-id": id, "cluster-key-prefix": p.prefix, "cluster-lease-seconds": "1", "wrapup-seconds": "0"}),
+	addr := "127.0.0.1:6379"
+	if px := p.px[id]; px != nil {
+		addr = px.Addr()
+	}
+	prm := params(t, map[string]string{"db-dsn": p.dsn, "cluster-redis": addr,
+		"cluster-node-id": id, "cluster-key-prefix": p.prefix, "cluster-lease-seconds": "1", "wrapup-seconds": "0"})
+	if dir, ok := p.dirs[id]; ok {
+		prm["fs-db-dir"] = dir // a new incarnation: the same folder (its journal)
+	}
+	p.dirs[id] = prm["fs-db-dir"]
+	n, err := Start(prm,
 		Options{Switch: p.sw[id], CDRGrace: 20 * time.Millisecond, Logger: logx.New(func(l int, line string) { t.Logf("[%s %d] %s", id, l, line) }, slog.LevelInfo)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(n.Stop) // before its folders go (cleanups run last first)
+	p.stop[id] = sync.OnceFunc(n.Stop)
+	t.Cleanup(p.stop[id]) // before its folders go (cleanups run last first)
 	return n
 }
 

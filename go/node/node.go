@@ -173,6 +173,8 @@ func (n *Node) openStore() (store.Snapshot, error) {
 		} else {
 			s.SetOrigin(origin)
 		}
+		// Cluster members write the same rows: their writes take turns.
+		s.SetShared(n.cfg.Cluster.Enabled())
 		n.db, n.pgStore = s, s
 	}
 	j, err := writeback.New(n.db, writeback.Options{Dir: filepath.Join(n.cfg.DBDir, JournalDir), Limit: n.opt.JournalLimit, Logger: n.log})

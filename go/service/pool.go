@@ -6,6 +6,7 @@ import (
 	"hash/fnv"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nwayacd/mod_nwayacd/go/acd"
@@ -79,6 +80,15 @@ type poolState struct {
 	offers map[string]poolOffer    // call uuid → the grant it rings
 	pooled map[string]bool         // calls handed to the pool (Finish at their end)
 	mine   map[string]bool         // agents logged in on this node
+
+	// lost: an operation failed on the way (a cut connection, a timeout):
+	// the pool may or may not have applied it, and nothing sends it again.
+	// The node rejoins and puts back what it holds (PoolLost).
+	lost atomic.Bool
+	// suspended: between PoolSuspend and PoolResumed/PoolRejoined this node
+	// may have been reaped: a grant arriving meanwhile (an Enqueue's answer
+	// in flight) is not rung.
+	suspended bool
 
 	shards [poolShards]poolShard
 }
@@ -282,15 +292,32 @@ func (s *Service) runPoolOp(ctx context.Context, op *poolOp) {
 	ctx, cancel := context.WithTimeout(ctx, poolOpTimeout)
 	defer cancel()
 	ps := s.pool
+	if err := s.poolOp(ctx, ps, op); err != nil && ctx.Err() != context.Canceled {
+		// Applied or not, the pool and this node may now disagree (a Finish
+		// lost leaves the call's agent offered for ever): rebuild.
+		ps.lost.Store(true)
+	}
+}
+
+// PoolLost reports, once, that a pool operation failed on the way since the
+// last call: the node should rejoin (PoolRejoined) once the pool answers.
+func (s *Service) PoolLost() bool {
+	ps := s.pool
+	return ps != nil && ps.lost.Swap(false)
+}
+
+// poolOp runs op; an error is returned only when the pool may not have
+// applied it (answers such as a duplicate or a stale grant are not errors).
+func (s *Service) poolOp(ctx context.Context, ps *poolState, op *poolOp) error {
 	switch op.kind {
 	case opEnqueue:
 		o, ok, err := ps.p.Enqueue(ctx, op.call)
 		if errors.Is(err, cluster.ErrDup) {
-			return
+			return nil
 		}
 		if err != nil {
 			s.log.Warn("nwayacd cluster: enqueue", "call", op.call.UUID, "err", err)
-			return
+			return err
 		}
 		if ok {
 			s.granted(o, false)
@@ -300,6 +327,7 @@ func (s *Service) runPoolOp(ctx context.Context, op *poolOp) {
 		r, err := ps.p.Result(ctx, op.offer, op.out, cfg.NoAnswerLimit, cfg.MemoryExpiry, op.inbox)
 		if err != nil {
 			s.log.Warn("nwayacd cluster: offer result", "call", op.offer.Call, "err", err)
+			return err
 		} else if r.Stale && op.out == cluster.Answered {
 			// The pool had taken the grant back (this node reaped, the agent
 			// gone) before the answer: the call goes on, the pool does not
@@ -310,6 +338,7 @@ func (s *Service) runPoolOp(ctx context.Context, op *poolOp) {
 	case opFinish:
 		if err := ps.p.Finish(ctx, op.call.UUID, op.wrap); err != nil {
 			s.log.Warn("nwayacd cluster: finish", "call", op.call.UUID, "err", err)
+			return err
 		}
 	case opControl:
 		if f, ok := ps.p.(ControlForwarder); ok {
@@ -320,10 +349,12 @@ func (s *Service) runPoolOp(ctx context.Context, op *poolOp) {
 	case opLegEnd:
 		if _, err := ps.p.Agent(ctx, op.ext, cluster.LegEnd, nil, op.call.UUID); err != nil {
 			s.log.Warn("nwayacd cluster: agent leg end", "ext", op.ext, "err", err)
+			return err
 		}
 	case opRestore:
 		if _, err := ps.p.Restore(ctx, op.call, op.ext); err != nil {
 			s.log.Warn("nwayacd cluster: restore", "call", op.call.UUID, "err", err)
+			return err
 		}
 	case opAgent:
 		var groups []string
@@ -333,12 +364,14 @@ func (s *Service) runPoolOp(ctx context.Context, op *poolOp) {
 		r, err := ps.p.Agent(ctx, op.ext, op.op, groups, "")
 		if err != nil {
 			s.log.Warn("nwayacd cluster: agent", "ext", op.ext, "op", op.op, "err", err)
-			return
+			return err
 		}
-		// held: ready refused during the hold after a data loss; busy: away
-		// refused while the agent rings or talks for a call of any node.
-		// Asked again, with what the agent wants by then.
-		if r.State == "held" || r.State == "busy" && op.op == cluster.Away {
+		// held: ready refused during the hold after a data loss; busy:
+		// refused while the agent rings or talks for a call of any node
+		// (also after this node was reaped and rejoined while its agent
+		// talked on another node's call: that call's end leaves it off in
+		// the pool). Asked again, with what the agent wants by then.
+		if r.State == "held" || r.State == "busy" {
 			ext := op.ext
 			time.AfterFunc(poolRetry, func() {
 				s.mu.Lock()
@@ -349,6 +382,7 @@ func (s *Service) runPoolOp(ctx context.Context, op *poolOp) {
 			})
 		}
 	}
+	return nil
 }
 
 func (s *Service) engConfig() acd.Config {
@@ -362,6 +396,12 @@ func (s *Service) engConfig() acd.Config {
 func (s *Service) granted(o cluster.Offer, inbox bool) {
 	s.mu.Lock()
 	ps := s.pool
+	if ps.suspended {
+		s.log.Debug("nwayacd cluster: grant not offered while the pool may have reaped this node", "call", o.Call, "agent", o.Agent)
+		s.push(poolOp{kind: opResult, offer: o, out: cluster.Failed, inbox: inbox})
+		s.unlock()
+		return
+	}
 	ps.offers[o.Call] = poolOffer{o: o, inbox: inbox}
 	if err := s.eng.Grant(o.Call, o.Agent); err != nil {
 		delete(ps.offers, o.Call)
@@ -445,6 +485,7 @@ func (s *Service) PoolSuspend() {
 		s.mu.Unlock()
 		return
 	}
+	ps.suspended = true
 	for u, po := range ps.offers {
 		delete(ps.offers, u)
 		if s.eng.Revoke(u, po.o.Agent) == nil {
@@ -452,6 +493,16 @@ func (s *Service) PoolSuspend() {
 		}
 	}
 	s.unlock()
+}
+
+// PoolResumed: the pool answers again and this node was not reaped: grants
+// are rung again.
+func (s *Service) PoolResumed() {
+	s.mu.Lock()
+	if s.pool != nil {
+		s.pool.suspended = false
+	}
+	s.mu.Unlock()
 }
 
 // PoolRejoined: the pool reaped this node and it joined again (a new
@@ -465,6 +516,7 @@ func (s *Service) PoolRejoined() {
 		s.mu.Unlock()
 		return
 	}
+	ps.suspended = false
 	for u, po := range ps.offers {
 		delete(ps.offers, u)
 		_ = s.eng.Revoke(u, po.o.Agent)
@@ -573,7 +625,12 @@ func (s *Service) SetClusterAgents(as []ClusterAgent) {
 	}
 	s.ver.Add(1) // REST's cached lists are out of date
 	for _, a := range as {
-		if a.State == "lost" && a.Call != "" && a.Node == ps.node && ps.mine[a.Ext] && !s.eng.OnCall(a.Ext) {
+		// Only when the call is gone from the pool (its node died) or is
+		// this node's: a call a live node holds is that node's truth (this
+		// node was reaped while its agent talked there; its Finish frees
+		// the agent).
+		if a.State == "lost" && a.Call != "" && (a.CallNode == "" || a.CallNode == ps.node) &&
+			a.Node == ps.node && ps.mine[a.Ext] && !s.eng.OnCall(a.Ext) {
 			s.push(poolOp{kind: opLegEnd, ext: a.Ext, call: cluster.Call{UUID: a.Call}})
 			s.poolAgent(a.Ext)
 		}

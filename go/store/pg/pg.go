@@ -24,6 +24,7 @@ type Store struct {
 	pool   *pgxpool.Pool
 	origin string // tags this node's config writes so Watch skips their echo
 	owned  bool   // Close closes the pool
+	shared bool   // other nodes write to the same database (SetShared)
 }
 
 // Open makes a pool for dsn (connections are made lazily, so Open succeeds
@@ -53,6 +54,13 @@ func New(pool *pgxpool.Pool) *Store {
 // journal; its last transaction may commit after this one started) are its
 // own, not another writer's. Call it before any write or Watch.
 func (s *Store) SetOrigin(origin string) { s.origin = origin }
+
+// SetShared says other nodes write to this database at the same time (a
+// cluster). Every write then runs in a transaction holding the writers'
+// lock (see begin), a lone statement too: a statement whose triggers add to
+// several shared report rows can deadlock with another node's transaction
+// as well. Call it before any write.
+func (s *Store) SetShared(shared bool) { s.shared = shared }
 
 // Pool returns the underlying pool.
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
@@ -88,17 +96,39 @@ type txKey struct{}
 // An error from fn rolls them back.
 func (s *Store) Batch(ctx context.Context, fn func(ctx context.Context) error) error {
 	return wrap("batch", pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, "SELECT set_config('nwayacd.origin', $1, true)", s.origin); err != nil {
+		if err := s.begin(ctx, tx); err != nil {
 			return err
 		}
 		return fn(context.WithValue(ctx, txKey{}, tx))
 	}))
 }
 
+// begin tags tx with this node's origin and takes the writers' lock, in one
+// round trip. Nodes sharing a database write the same rows (cyclic cursors,
+// extension state, and the report rows every CDR and agent log adds to
+// through triggers), each batch in its own order: two batches at once
+// deadlock, and PostgreSQL aborts one after a second. Taking turns costs
+// nothing on one node (the lock is free) and little in a cluster (each
+// batch is one short transaction; the hot rows serialize them anyway).
+func (s *Store) begin(ctx context.Context, tx pgx.Tx) error {
+	_, err := tx.Exec(ctx, `SELECT set_config('nwayacd.origin', $1, true),
+		pg_advisory_xact_lock(hashtextextended('nwayacd writes', 0))`, s.origin)
+	return err
+}
+
 func (s *Store) exec(ctx context.Context, op, sql string, args ...any) error {
 	if tx, ok := ctx.Value(txKey{}).(pgx.Tx); ok {
 		_, err := tx.Exec(ctx, sql, args...)
 		return wrap(op, err)
+	}
+	if s.shared {
+		return wrap(op, pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			if err := s.begin(ctx, tx); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, sql, args...)
+			return err
+		}))
 	}
 	_, err := s.pool.Exec(ctx, sql, args...)
 	return wrap(op, err)
@@ -112,7 +142,7 @@ func (s *Store) configTx(ctx context.Context, op string, fn func(tx pgx.Tx) erro
 		return wrap(op, fn(tx))
 	}
 	return wrap(op, pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, "SELECT set_config('nwayacd.origin', $1, true)", s.origin); err != nil {
+		if err := s.begin(ctx, tx); err != nil {
 			return err
 		}
 		return fn(tx)

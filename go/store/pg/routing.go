@@ -168,20 +168,18 @@ func (s *Store) PutCallback(ctx context.Context, c store.Callback) error {
 	if err := c.Validate(); err != nil {
 		return err
 	}
-	_, err := s.pool.Exec(ctx, `INSERT INTO nwayacd_callback (uuid, group_number, caller, real_caller, callback, level,
+	return s.exec(ctx, "put callback", `INSERT INTO nwayacd_callback (uuid, group_number, caller, real_caller, callback, level,
 			callin_time, tries, skills, node)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 		ON CONFLICT (uuid) DO UPDATE SET group_number = EXCLUDED.group_number, caller = EXCLUDED.caller,
 			real_caller = EXCLUDED.real_caller, callback = EXCLUDED.callback, level = EXCLUDED.level,
 			callin_time = EXCLUDED.callin_time, tries = EXCLUDED.tries, skills = EXCLUDED.skills, node = EXCLUDED.node`,
 		c.UUID, c.Group, c.Number, c.RealNumber, c.Callback, c.Level, c.CallinTime, c.Tries, c.Skills, c.Node)
-	return wrap("put callback", err)
 }
 
 // DeleteCallback forgets a pending callback; absent is fine.
 func (s *Store) DeleteCallback(ctx context.Context, uuid string) error {
-	_, err := s.pool.Exec(ctx, `DELETE FROM nwayacd_callback WHERE uuid = $1`, uuid)
-	return wrap("delete callback", err)
+	return s.exec(ctx, "delete callback", `DELETE FROM nwayacd_callback WHERE uuid = $1`, uuid)
 }
 
 var _ store.StatsWriter = (*Store)(nil)
@@ -195,10 +193,10 @@ func (s *Store) PutAgentStats(ctx context.Context, a store.AgentStats) error {
 	if !a.LastCallEnd.IsZero() {
 		end = &a.LastCallEnd
 	}
-	_, err := s.pool.Exec(ctx, `INSERT INTO nwayacd_agent_stats (ext, day, answered, talk_seconds, last_call_end)
+	// In the batch's transaction, with the journal's other writes.
+	return s.exec(ctx, "put agent stats", `INSERT INTO nwayacd_agent_stats (ext, day, answered, talk_seconds, last_call_end)
 		VALUES ($1, $2, $3, $4, $5)
 		ON CONFLICT (ext) DO UPDATE SET day = EXCLUDED.day, answered = EXCLUDED.answered,
 			talk_seconds = EXCLUDED.talk_seconds, last_call_end = EXCLUDED.last_call_end`,
 		a.Ext, a.Day, a.Answered, int64(a.TalkTime/time.Second), end)
-	return wrap("put agent stats", err)
 }
