@@ -182,7 +182,7 @@ func (n *Node) openStore() (store.Snapshot, error) {
 		return store.Snapshot{}, fmt.Errorf("journal: %w", err)
 	}
 	n.journal = j
-	n.kept = &keptJournal{Journal: j}
+	n.kept = &keptJournal{Journal: j, node: nodeID(n.cfg)}
 
 	ctx, cancel := context.WithTimeout(n.ctx, n.opt.StartTimeout)
 	defer cancel()

@@ -15,3 +15,12 @@ func nodeName(cfg config.Config) string {
 	}
 	return node
 }
+
+// nodeID names this node on its pending CDRs: its cluster-node-id in
+// cluster mode (cluster nodes may share a host), else its nodeName.
+func nodeID(cfg config.Config) string {
+	if cfg.Cluster.Enabled() {
+		return cfg.Cluster.Node
+	}
+	return nodeName(cfg)
+}

@@ -27,6 +27,7 @@ import (
 // same calls meanwhile.
 type keptJournal struct {
 	*writeback.Journal
+	node string // names this node's pending CDRs (nodeID): nodes sharing the store emit their own
 	mu   sync.Mutex
 	live map[string]struct{} // nil: no emission outstanding
 }
@@ -37,7 +38,7 @@ func (k *keptJournal) PutPendingCDR(c event.CDR) {
 		k.live[c.UUID] = struct{}{}
 	}
 	k.mu.Unlock()
-	k.Journal.PutPendingCDR(c)
+	k.Journal.PutPendingCDR(k.node, c)
 }
 
 func (k *keptJournal) isLive(uuid string) bool {
@@ -63,7 +64,7 @@ func (n *Node) emitPendingCDRs(ctx context.Context) error {
 	if err := n.journal.Flush(ctx); err != nil {
 		return fmt.Errorf("pending cdrs: %w", err)
 	}
-	l, err := n.db.PendingCDRs(ctx)
+	l, err := n.db.PendingCDRs(ctx, n.kept.node)
 	if err != nil {
 		return fmt.Errorf("pending cdrs: %w", err)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/nwayacd/mod_nwayacd/go/config"
 	"github.com/nwayacd/mod_nwayacd/go/event"
 	"github.com/nwayacd/mod_nwayacd/go/logx"
 	"github.com/nwayacd/mod_nwayacd/go/session"
@@ -27,7 +28,7 @@ func pendingOf(t *testing.T, dir string) (pending []string, stored map[string]bo
 		t.Fatal(err)
 	}
 	defer s.Close()
-	l, err := s.PendingCDRs(context.Background())
+	l, err := s.PendingCDRs(context.Background(), nodeID(config.Config{})) // a node without cluster: its host name
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,8 +67,8 @@ func TestPendingCDRsEmittedAtStart(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	must(s.PutPendingCDR(ctx, lost))
-	must(s.PutPendingCDR(ctx, written))
+	must(s.PutPendingCDR(ctx, "", lost)) // of no node, as before issue 13: any node's
+	must(s.PutPendingCDR(ctx, "", written))
 	must(s.InsertCDR(ctx, written))
 	must(s.Close())
 
@@ -125,7 +126,7 @@ func TestPendingCDRsAfterPostgresOutage(t *testing.T) {
 	if _, err := s.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.PutPendingCDR(ctx, event.CDR{UUID: "crashed", Group: "110"}); err != nil {
+	if err := s.PutPendingCDR(ctx, "", event.CDR{UUID: "crashed", Group: "110"}); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()

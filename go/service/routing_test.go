@@ -27,7 +27,7 @@ func TestRoutingSettingsSurviveRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := New(Options{Journal: j, ManualTimers: true, SyncHost: true})
+	s := New(Options{Journal: nodeJournal{j}, ManualTimers: true, SyncHost: true})
 	must(t, s.AddGroup("110", acd.ModeBestSkill))
 	must(t, s.AddGroup("120", acd.ModeRingAll))
 	must(t, s.AddExtension("1000", ""))

@@ -33,15 +33,17 @@ type Writer interface {
 	// PutPendingCDR keeps the provisional CDR of a call whose caller left
 	// while the final one waits for the caller leg's hangup facts, so that a
 	// crash in between cannot lose it (replaces an earlier one of the uuid);
-	// DeletePendingCDR forgets it once the final CDR is written.
-	PutPendingCDR(ctx context.Context, c event.CDR) error
+	// DeletePendingCDR forgets it once the final CDR is written. node names
+	// the node keeping it: nodes sharing the store emit only their own.
+	PutPendingCDR(ctx context.Context, node string, c event.CDR) error
 	DeletePendingCDR(ctx context.Context, uuid string) error
 }
 
 // PendingReader lists the provisional CDRs a crashed run left (see
-// Writer.PutPendingCDR), for the node to emit at start.
+// Writer.PutPendingCDR), for the node to emit at start: node's own, and
+// those kept without a node (before pending CDRs named theirs).
 type PendingReader interface {
-	PendingCDRs(ctx context.Context) ([]event.CDR, error)
+	PendingCDRs(ctx context.Context, node string) ([]event.CDR, error)
 }
 
 // ErrRejected marks a write the store refuses for good (bad or too long

@@ -31,7 +31,7 @@ var (
 	bCDR       = []byte("cdr")               // uuid → event.CDR
 	bAgentLog  = []byte("agent_log")         // ext \0 seq → AgentLog
 	bAgentID   = []byte("agent_log_id")      // id → "" (makes appends idempotent)
-	bPending   = []byte("pending_cdr")       // uuid → event.CDR, provisional (see store.Writer)
+	bPending   = []byte("pending_cdr")       // uuid → pendingCDR, provisional (see store.Writer)
 	allBuckets = [][]byte{bMeta, bExt, bGroup, bMember, bMemberExt, bList, bMemory, bCDR, bAgentLog, bAgentID, bPending,
 		bMemberCfg, bSkill, bGroupOption, bCallback, bAgentStats}
 )
@@ -410,13 +410,20 @@ func (s *Store) InsertCDR(ctx context.Context, c event.CDR) error {
 	})
 }
 
-// PutPendingCDR keeps c's provisional CDR until DeletePendingCDR.
-func (s *Store) PutPendingCDR(ctx context.Context, c event.CDR) error {
+// pendingCDR is a provisional CDR and the node keeping it; a value written
+// before pending CDRs named their node decodes with none.
+type pendingCDR struct {
+	event.CDR
+	Node string `json:"nwayacd_node,omitempty"`
+}
+
+// PutPendingCDR keeps c's provisional CDR, node's, until DeletePendingCDR.
+func (s *Store) PutPendingCDR(ctx context.Context, node string, c event.CDR) error {
 	if err := store.CheckCDRUUID(c.UUID); err != nil {
 		return err
 	}
 	return s.update(ctx, "put pending cdr", func(tx *bolt.Tx) error {
-		return put(tx.Bucket(bPending), []byte(c.UUID), c)
+		return put(tx.Bucket(bPending), []byte(c.UUID), pendingCDR{CDR: c, Node: node})
 	})
 }
 
@@ -427,19 +434,21 @@ func (s *Store) DeletePendingCDR(ctx context.Context, uuid string) error {
 	})
 }
 
-// PendingCDRs lists the provisional CDRs, by uuid.
-func (s *Store) PendingCDRs(ctx context.Context) ([]event.CDR, error) {
+// PendingCDRs lists node's provisional CDRs and those of no node, by uuid.
+func (s *Store) PendingCDRs(ctx context.Context, node string) ([]event.CDR, error) {
 	var out []event.CDR
 	err := s.db.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bPending).ForEach(func(k, v []byte) error {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			var c event.CDR
+			var c pendingCDR
 			if err := json.Unmarshal(v, &c); err != nil {
 				return fmt.Errorf("pending cdr %s: %w", k, err)
 			}
-			out = append(out, c)
+			if c.Node == node || c.Node == "" {
+				out = append(out, c.CDR)
+			}
 			return nil
 		})
 	})

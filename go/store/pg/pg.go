@@ -387,8 +387,8 @@ func (s *Store) InsertCDR(ctx context.Context, c event.CDR) error {
 		agents, c.Flag, c.Group)
 }
 
-// PutPendingCDR keeps c's provisional CDR until DeletePendingCDR.
-func (s *Store) PutPendingCDR(ctx context.Context, c event.CDR) error {
+// PutPendingCDR keeps c's provisional CDR, node's, until DeletePendingCDR.
+func (s *Store) PutPendingCDR(ctx context.Context, node string, c event.CDR) error {
 	if err := store.CheckCDRUUID(c.UUID); err != nil {
 		return err
 	}
@@ -396,8 +396,8 @@ func (s *Store) PutPendingCDR(ctx context.Context, c event.CDR) error {
 	if err != nil {
 		return fmt.Errorf("put pending cdr: %w", err)
 	}
-	return s.exec(ctx, "put pending cdr", `INSERT INTO nwayacd_pending_cdr (uuid, cdr) VALUES ($1, $2)
-		ON CONFLICT (uuid) DO UPDATE SET cdr = EXCLUDED.cdr`, c.UUID, data)
+	return s.exec(ctx, "put pending cdr", `INSERT INTO nwayacd_pending_cdr (uuid, cdr, node) VALUES ($1, $2, $3)
+		ON CONFLICT (uuid) DO UPDATE SET cdr = EXCLUDED.cdr, node = EXCLUDED.node`, c.UUID, data, node)
 }
 
 // DeletePendingCDR forgets a provisional CDR; absent is fine.
@@ -405,9 +405,9 @@ func (s *Store) DeletePendingCDR(ctx context.Context, uuid string) error {
 	return s.exec(ctx, "delete pending cdr", `DELETE FROM nwayacd_pending_cdr WHERE uuid = $1`, uuid)
 }
 
-// PendingCDRs lists the provisional CDRs, by uuid.
-func (s *Store) PendingCDRs(ctx context.Context) ([]event.CDR, error) {
-	rows, err := s.pool.Query(ctx, `SELECT cdr FROM nwayacd_pending_cdr ORDER BY uuid`)
+// PendingCDRs lists node's provisional CDRs and those of no node, by uuid.
+func (s *Store) PendingCDRs(ctx context.Context, node string) ([]event.CDR, error) {
+	rows, err := s.pool.Query(ctx, `SELECT cdr FROM nwayacd_pending_cdr WHERE node IN ($1, '') ORDER BY uuid`, node)
 	if err != nil {
 		return nil, wrap("list pending cdrs", err)
 	}

@@ -300,26 +300,33 @@ func testCDR(t *testing.T, s Store) {
 
 func testPendingCDR(t *testing.T, s Store) {
 	c := ctx(t)
-	pending := func() []event.CDR {
+	pendingOf := func(node string) []event.CDR {
 		t.Helper()
-		l, err := s.PendingCDRs(c)
+		l, err := s.PendingCDRs(c, node)
 		must(t, err)
 		sort.Slice(l, func(i, j int) bool { return l[i].UUID < l[j].UUID })
 		return l
 	}
+	pending := func() []event.CDR { t.Helper(); return pendingOf("a") }
 	if l := pending(); len(l) != 0 {
 		t.Fatalf("new store has pending CDRs: %+v", l)
 	}
 	first := sampleCDR("p-1")
 	first.AEndStamp, first.Flag = "", "provisional"
-	must(t, s.PutPendingCDR(c, first))
+	must(t, s.PutPendingCDR(c, "a", first))
 	want := sampleCDR("p-1")
-	must(t, s.PutPendingCDR(c, want)) // a later put of the same call replaces it
+	must(t, s.PutPendingCDR(c, "a", want)) // a later put of the same call replaces it
 	other := event.CDR{UUID: "p-2", Group: "120"}
-	must(t, s.PutPendingCDR(c, other))
+	must(t, s.PutPendingCDR(c, "", other)) // of no node: every node's
+	elsewhere := event.CDR{UUID: "p-0", Group: "130"}
+	must(t, s.PutPendingCDR(c, "b", elsewhere))
 	if got := pending(); !reflect.DeepEqual(got, []event.CDR{want, other}) {
 		t.Fatalf("pending\n got %+v\nwant %+v", got, []event.CDR{want, other})
 	}
+	if got := pendingOf("b"); !reflect.DeepEqual(got, []event.CDR{elsewhere, other}) {
+		t.Fatalf("node b's pending\n got %+v\nwant %+v", got, []event.CDR{elsewhere, other})
+	}
+	must(t, s.DeletePendingCDR(c, "p-0"))
 	// Pending records are not CDRs: nothing is stored or loaded for them.
 	if _, err := s.CDR(c, "p-1"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("a pending CDR reads as stored: %v", err)
@@ -334,7 +341,7 @@ func testPendingCDR(t *testing.T, s Store) {
 	if _, err := s.CDR(c, "p-1"); err != nil {
 		t.Fatalf("deleting the pending record touched the CDR: %v", err)
 	}
-	if err := s.PutPendingCDR(c, event.CDR{}); !errors.Is(err, store.ErrRejected) {
+	if err := s.PutPendingCDR(c, "a", event.CDR{}); !errors.Is(err, store.ErrRejected) {
 		t.Fatalf("pending CDR without uuid: %v, want ErrRejected", err)
 	}
 	// Inside a batch (how the journal writes) the put and the delete keep their order.
@@ -342,7 +349,7 @@ func testPendingCDR(t *testing.T, s Store) {
 		Batch(ctx context.Context, fn func(ctx context.Context) error) error
 	}); ok {
 		must(t, b.Batch(c, func(ctx context.Context) error {
-			if err := s.PutPendingCDR(ctx, sampleCDR("p-3")); err != nil {
+			if err := s.PutPendingCDR(ctx, "a", sampleCDR("p-3")); err != nil {
 				return err
 			}
 			if err := s.InsertCDR(ctx, sampleCDR("p-3")); err != nil {

@@ -41,7 +41,7 @@ type op struct {
 	Seq    uint64           `json:"s"`
 	Kind   int              `json:"k"`
 	Key    string           `json:"n,omitempty"` // a number: extension, group
-	Arg    string           `json:"a,omitempty"` // SetCurrentExt's extension
+	Arg    string           `json:"a,omitempty"` // SetCurrentExt's extension; PutPendingCDR's node
 	Groups []string         `json:"g,omitempty"`
 	Ext    *store.Extension `json:"e,omitempty"`
 	Group  *store.Group     `json:"gr,omitempty"`
@@ -67,7 +67,7 @@ func (o *op) apply(ctx context.Context, t store.Writer) error {
 	case opAppendAgentLog:
 		return t.AppendAgentLog(ctx, *o.Log)
 	case opPutPendingCDR:
-		return t.PutPendingCDR(ctx, *o.CDR)
+		return t.PutPendingCDR(ctx, o.Arg, *o.CDR)
 	case opDeletePendingCDR:
 		return t.DeletePendingCDR(ctx, o.Key)
 	case opPutMemberConfig, opPutSkill, opDeleteSkill, opPutGroupOptions, opClearExtensionRouting, opClearGroupRouting:
@@ -253,13 +253,15 @@ func (j *Journal) InsertCDR(c event.CDR) {
 	j.enqueue(&op{Kind: opInsertCDR, CDR: &c})
 }
 
-// PutPendingCDR queues store.PutPendingCDR; NoAnswerAgents is copied.
-func (j *Journal) PutPendingCDR(c event.CDR) {
+// PutPendingCDR queues store.PutPendingCDR of node's c; NoAnswerAgents is
+// copied. (A journal file of before this names no node: its CDRs are
+// emitted by the first node to start, as they were.)
+func (j *Journal) PutPendingCDR(node string, c event.CDR) {
 	c.NoAnswerAgents = append([]string(nil), c.NoAnswerAgents...)
 	if len(c.NoAnswerAgents) == 0 {
 		c.NoAnswerAgents = nil
 	}
-	j.enqueue(&op{Kind: opPutPendingCDR, CDR: &c})
+	j.enqueue(&op{Kind: opPutPendingCDR, Arg: node, CDR: &c})
 }
 
 // DeletePendingCDR queues store.DeletePendingCDR.

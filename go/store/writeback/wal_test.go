@@ -302,8 +302,8 @@ func TestPendingCDRReplay(t *testing.T) {
 	jdir := filepath.Join(dir, "journal")
 	gate := &fake{gate: make(chan struct{})} // the store takes nothing before the crash
 	j := open(t, gate, writeback.Options{Dir: jdir})
-	j.PutPendingCDR(event.CDR{UUID: "waiting", Group: "110", NoAnswerAgents: []string{"1001"}})
-	j.PutPendingCDR(event.CDR{UUID: "done", Group: "110"})
+	j.PutPendingCDR("a", event.CDR{UUID: "waiting", Group: "110", NoAnswerAgents: []string{"1001"}})
+	j.PutPendingCDR("a", event.CDR{UUID: "done", Group: "110"})
 	j.InsertCDR(event.CDR{UUID: "done", Group: "110", Flag: "final"})
 	j.DeletePendingCDR("done")
 	if err := j.Sync(context.Background()); err != nil {
@@ -322,9 +322,12 @@ func TestPendingCDRReplay(t *testing.T) {
 	if err := j2.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	l, err := s.PendingCDRs(context.Background())
+	l, err := s.PendingCDRs(context.Background(), "a")
 	if err != nil || len(l) != 1 || l[0].UUID != "waiting" || len(l[0].NoAnswerAgents) != 1 {
 		t.Fatalf("pending after replay: %+v %v", l, err)
+	}
+	if l, err := s.PendingCDRs(context.Background(), "b"); err != nil || len(l) != 0 {
+		t.Fatalf("node a's pending CDR replayed as another node's: %+v %v", l, err)
 	}
 	if c, err := s.CDR(context.Background(), "done"); err != nil || c.Flag != "final" {
 		t.Fatalf("final CDR after replay: %+v %v", c, err)

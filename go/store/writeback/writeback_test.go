@@ -52,7 +52,7 @@ func (f *fake) UpsertExtension(ctx context.Context, e store.Extension) error {
 
 func (f *fake) InsertCDR(ctx context.Context, c event.CDR) error { return f.write(ctx, "cdr "+c.UUID) }
 
-func (f *fake) PutPendingCDR(ctx context.Context, c event.CDR) error {
+func (f *fake) PutPendingCDR(ctx context.Context, _ string, c event.CDR) error {
 	return f.write(ctx, "pending "+c.UUID)
 }
 
