@@ -362,7 +362,7 @@ func (n *Node) startService(snap store.Snapshot, pub service.Publisher) {
 		Status:       n.status,
 		Reload:       n.reloadTables,
 		Journal:      n.kept,
-		NodeName:     nodeName(n.cfg),
+		NodeName:     nodeID(n.cfg),
 	}
 	n.stats = newStats(n.cfg, n.opt.Clock)
 	sopt.Observer = n.stats

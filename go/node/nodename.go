@@ -16,7 +16,7 @@ func nodeName(cfg config.Config) string {
 	return node
 }
 
-// nodeID names this node on its pending CDRs: its cluster-node-id in
+// nodeID names this node on its pending CDRs and callbacks: its cluster-node-id in
 // cluster mode (cluster nodes may share a host), else its nodeName.
 func nodeID(cfg config.Config) string {
 	if cfg.Cluster.Enabled() {
