@@ -194,6 +194,9 @@ func outcomeErr(node string, out []string) error {
 	if len(out) == 1 && out[0] == outOK {
 		return nil
 	}
+	if len(out) == 0 {
+		out = []string{outFailed, "an empty answer"}
+	}
 	e := &forwardedError{node: node, msg: out[len(out)-1]}
 	switch out[0] {
 	case outRefused:
