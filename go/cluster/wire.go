@@ -207,3 +207,33 @@ func (m *Member) NextControl(ctx context.Context, wait time.Duration) ([]string,
 	}
 	return strings.Split(r[1], "\t"), true, nil
 }
+
+// controlReplyTTL bounds how long an outcome nobody waits for any more
+// stays in Redis.
+const controlReplyTTL = 30 * time.Second
+
+// ControlReply hands the outcome (its fields) of a forwarded command back
+// to the node that forwarded it, which waits on reply id (AwaitControl).
+func (m *Member) ControlReply(ctx context.Context, id string, fields []string) error {
+	key := m.o.Prefix + "ctlreply:" + id
+	pipe := m.rdb.TxPipeline()
+	pipe.RPush(ctx, key, strings.Join(fields, "\t"))
+	pipe.Expire(ctx, key, controlReplyTTL)
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("cluster: control reply: %w", err)
+	}
+	return nil
+}
+
+// AwaitControl waits up to wait for the outcome of the forwarded command
+// with reply id; false when none came in time.
+func (m *Member) AwaitControl(ctx context.Context, id string, wait time.Duration) ([]string, bool, error) {
+	r, err := m.rdb.BLPop(ctx, wait, m.o.Prefix+"ctlreply:"+id).Result()
+	if errors.Is(err, redis.Nil) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("cluster: control reply: %w", err)
+	}
+	return strings.Split(r[1], "\t"), true, nil
+}

@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -15,7 +16,9 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/nwayacd/mod_nwayacd/go/acd"
 	"github.com/nwayacd/mod_nwayacd/go/cluster"
+	"github.com/nwayacd/mod_nwayacd/go/hostexec"
 	"github.com/nwayacd/mod_nwayacd/go/internal/tcpproxy"
 	"github.com/nwayacd/mod_nwayacd/go/logx"
 	"github.com/nwayacd/mod_nwayacd/go/session"
@@ -38,17 +41,31 @@ type pool3 struct {
 	dirs   map[string]string          // each node's fs-db-dir
 }
 
-// recSwitch records the API commands a node's service runs.
+// recSwitch records the API commands a node's service runs; it refuses
+// those named in refused (a test sets it with refuse).
 type recSwitch struct {
-	mu   sync.Mutex
-	cmds []string
+	mu      sync.Mutex
+	cmds    []string
+	refused map[string]bool
 }
 
 func (r *recSwitch) API(cmd, args string) (string, error) {
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	r.cmds = append(r.cmds, cmd+" "+args)
-	r.mu.Unlock()
+	if r.refused[cmd] {
+		return "-ERR No such channel!", nil
+	}
 	return "+OK", nil
+}
+
+func (r *recSwitch) refuse(cmd string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.refused == nil {
+		r.refused = map[string]bool{}
+	}
+	r.refused[cmd] = true
 }
 
 func (r *recSwitch) has(line string) bool {
@@ -777,5 +794,83 @@ func TestClusterMemoryAcrossNodes(t *testing.T) {
 	enter(t, b, again, "13900000001")
 	if got := offered(t, b, again); got != y {
 		t.Fatalf("the caller's second call offered to %q, want %s (memory)", got, y)
+	}
+}
+
+// Call control forwarded to the node holding the call answers that node's
+// outcome: OK once its switch did it, its switch's refusal, and a timeout
+// when the holder does not answer.
+func TestClusterForwardedControlReportsTheHoldersOutcome(t *testing.T) {
+	p := startPool3(t)
+	p.setup("0", map[string]int{"1001": 0})
+	a, b := p.nodes[0], p.nodes[1]
+	const u = "11111111-0000-4000-8000-000000000031"
+	enter(t, b, u, "13800000031")
+	if got := offered(t, b, u); got != "1001" {
+		t.Fatalf("offered to %q, want 1001", got)
+	}
+	b.Service.OfferResult(session.OfferResult{UUID: u, Agent: "1001", Outcome: session.Answered})
+	leg := ""
+	waitFor(t, "1001's leg on b", func() bool {
+		x, err := b.Service.Extension("1001")
+		leg = x.CallLeg
+		return err == nil && leg != ""
+	})
+	waitFor(t, "a sees 1001's call on b", func() bool {
+		v, _ := p.view.AgentView(context.Background(), "1001")
+		return v.State == "talking" && v.Call == u
+	})
+	// a's and c's views of the pool follow at their next tick (until then
+	// the call is not theirs: no call). OK means it ran on b's switch
+	// already.
+	forwarded := func(what, line string, run func() error) {
+		t.Helper()
+		ran := false
+		waitFor(t, what+" forwarded to b", func() bool {
+			err := run()
+			if err == nil {
+				ran = p.sw["b"].has(line)
+				return true
+			}
+			if c := acd.CodeOf(err); c != acd.ErrNoCall && c != acd.ErrUnknownCall {
+				t.Fatalf("%s: %v", what, err)
+			}
+			return false
+		})
+		if !ran {
+			t.Fatalf("%s answered OK before it ran on b", what)
+		}
+	}
+	forwarded("a's hold", "uuid_hold "+leg, func() error { return a.Service.Hold("1001") })
+	forwarded("c's unhold by uuid", "uuid_hold off "+u, func() error { return p.nodes[2].Service.UnholdUUID(u) })
+	if p.sw["a"].has("uuid_hold "+leg) || p.sw["c"].has("uuid_hold off "+u) {
+		t.Fatal("call control ran on a node that does not hold the call")
+	}
+	// b's switch refuses: a says so (REST 502, console -ERR).
+	p.sw["b"].refuse("uuid_kill")
+	err := a.Service.Hangup("1001")
+	if !errors.Is(err, hostexec.ErrRefused) || !strings.Contains(err.Error(), "No such channel") {
+		t.Fatalf("hangup b's switch refused answered %v", err)
+	}
+	if !p.sw["b"].has("uuid_kill " + leg + " NORMAL_CLEARING") {
+		t.Fatal("the refused hangup never reached b's switch")
+	}
+	auth := restLogin(t, a)
+	if code, body := get(t, "http://"+a.Addr()+"/api/hangup/1001", auth); code != 502 {
+		t.Fatalf("REST hangup b's switch refused: %d %s", code, body)
+	}
+	p.sw["b"].refuse("uuid_hold")
+	if out := p.nodes[2].Command("nway_uuid_hold", u); !strings.HasPrefix(out, "-ERR") || !strings.Contains(out, "Usage:") {
+		t.Fatalf("console hold b's switch refused: %q", out)
+	}
+	// b's service stops (its node still in the pool, the call still on b):
+	// nobody answers, a says it timed out (REST 504).
+	b.Service.Stop()
+	err = a.Service.Unhold("1001")
+	if !errors.Is(err, hostexec.ErrTimeout) {
+		t.Fatalf("unhold with b's service stopped answered %v", err)
+	}
+	if code, body := get(t, "http://"+a.Addr()+"/api/hold/1001", auth); code != 504 {
+		t.Fatalf("REST hold with b's service stopped: %d %s", code, body)
 	}
 }

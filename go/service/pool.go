@@ -48,7 +48,6 @@ const (
 	opAgent
 	opRestore
 	opLegEnd
-	opControl
 )
 
 // poolOp is one write to the pool, in the order the core decided it.
@@ -111,7 +110,7 @@ func (op *poolOp) key() string {
 	switch op.kind {
 	case opResult:
 		return op.offer.Call
-	case opAgent, opLegEnd, opControl:
+	case opAgent, opLegEnd:
 		return op.ext
 	}
 	return op.call.UUID
@@ -339,12 +338,6 @@ func (s *Service) poolOp(ctx context.Context, ps *poolState, op *poolOp) error {
 		if err := ps.p.Finish(ctx, op.call.UUID, op.wrap); err != nil {
 			s.log.Warn("nwayacd cluster: finish", "call", op.call.UUID, "err", err)
 			return err
-		}
-	case opControl:
-		if f, ok := ps.p.(ControlForwarder); ok {
-			if err := f.Control(ctx, op.ext, op.grps); err != nil {
-				s.log.Warn("nwayacd cluster: forward control", "node", op.ext, "err", err)
-			}
 		}
 	case opLegEnd:
 		if _, err := ps.p.Agent(ctx, op.ext, cluster.LegEnd, nil, op.call.UUID); err != nil {
