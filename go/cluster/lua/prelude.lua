@@ -80,11 +80,12 @@ local function reserve(ext, uuid, t, cgroups)
 	return tok, ah[2]
 end
 
--- bestCall: VIP first, then oldest (the score), across the groups.
-local function bestCall(groups)
+-- lowest: the member with the lowest score (then the lowest name) across
+-- the groups' sets of one kind ('wait:' or 'idle:').
+local function lowest(kind, groups)
 	local best, bs
 	for _, g in ipairs(groups) do
-		local r = redis.call('ZRANGE', P .. 'wait:' .. g, 0, 0, 'WITHSCORES')
+		local r = redis.call('ZRANGE', P .. kind .. g, 0, 0, 'WITHSCORES')
 		if r[1] then
 			local s = tonumber(r[2])
 			if bs == nil or s < bs or (s == bs and r[1] < best) then best, bs = r[1], s end
@@ -93,18 +94,11 @@ local function bestCall(groups)
 	return best
 end
 
+-- bestCall: VIP first, then oldest (the score), across the groups.
+local function bestCall(groups) return lowest('wait:', groups) end
+
 -- longestIdle: the agent idle the longest across the groups.
-local function longestIdle(groups)
-	local best, bs
-	for _, g in ipairs(groups) do
-		local r = redis.call('ZRANGE', P .. 'idle:' .. g, 0, 0, 'WITHSCORES')
-		if r[1] then
-			local s = tonumber(r[2])
-			if bs == nil or s < bs or (s == bs and r[1] < best) then best, bs = r[1], s end
-		end
-	end
-	return best
-end
+local function longestIdle(groups) return lowest('idle:', groups) end
 
 -- matchAgent: ext has just become idle. It takes the best waiting call of
 -- its groups (the holding node is told to offer it), or joins the idle sets.
