@@ -390,13 +390,7 @@ func TestClusterWrapUpEndsByTick(t *testing.T) {
 // processing list; after an error Next delivers it again, and Confirm says
 // whether its grant still holds.
 func TestClusterInboxRedeliversAfterAnError(t *testing.T) {
-	rd := startPrivateRedis(t)
-	px := newProxy(t, rd.Addr())
-	rdb, err := NewClient(RedisConfig{Addrs: []string{px.Addr()}, IOTimeout: 300 * time.Millisecond, DialTimeout: 300 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rdb.Close()
+	_, px, rdb := proxied(t)
 	ctx := context.Background()
 	a, b := join(t, rdb, "i:", "a", Options{}), join(t, rdb, "i:", "b", Options{})
 	mustEnqueue(t, b, Call{UUID: "c1", Groups: []string{"g"}})

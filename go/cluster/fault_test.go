@@ -19,6 +19,19 @@ type proxy = tcpproxy.Proxy
 
 func newProxy(t testing.TB, target string) *proxy { return tcpproxy.New(t, target) }
 
+// proxied is a client of a private Redis through a proxy the test can cut;
+// short timeouts, so a cut shows at once.
+func proxied(t testing.TB) (*privateRedis, *proxy, redis.UniversalClient) {
+	rd := startPrivateRedis(t)
+	px := newProxy(t, rd.Addr())
+	rdb, err := NewClient(RedisConfig{Addrs: []string{px.Addr()}, IOTimeout: 300 * time.Millisecond, DialTimeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = rdb.Close() })
+	return rd, px, rdb
+}
+
 // privateRedis is a redis-server of the test's own (no persistence), which
 // it may kill and start again: the shared one serves other tests.
 type privateRedis struct {
@@ -75,13 +88,7 @@ func (r *privateRedis) stop() {
 func (r *privateRedis) restart() { r.stop(); r.start() }
 
 func TestClusterProxyCutAndRestore(t *testing.T) {
-	rd := startPrivateRedis(t)
-	px := newProxy(t, rd.Addr())
-	rdb, err := NewClient(RedisConfig{Addrs: []string{px.Addr()}, IOTimeout: 300 * time.Millisecond, DialTimeout: 300 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rdb.Close()
+	rd, px, rdb := proxied(t)
 	ctx := context.Background()
 	m := join(t, rdb, "p:", "a", Options{})
 	px.Cut()
