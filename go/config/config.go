@@ -47,6 +47,7 @@ type Config struct {
 	DialTemplate  string
 	Context       string
 	HoldMusic     string
+	EarlyOffer    bool // a freed agent's INVITE leaves from a switch thread at once (default true)
 	CrashLog      string
 	DBDir         string // FreeSWITCH's db folder (embedded store, CDR spool)
 	LogDir        string
@@ -65,7 +66,7 @@ var Known = []string{
 	"cti-ip", "publisher",
 	"redis-addr", "redis-password", "redis-db", "amqp-url", "amqp-exchange", "db-dsn",
 	"wrapup-seconds", "no-answer-limit", "memory-expiry-hours", "default-busy-ring-times",
-	"default-max-wait-seconds", "dial-template", "transfer-context", "hold-music", "crash-log",
+	"default-max-wait-seconds", "dial-template", "transfer-context", "hold-music", "early-offer", "crash-log",
 	"fs-log-dir", "fs-db-dir", "fs-conf-dir", "fs-recordings-dir",
 	"metrics-token", "service-level-seconds", "abandon-short-seconds", "stream-maxlen",
 }
@@ -78,7 +79,7 @@ func defaults() Config {
 		RESTReadLimit: api.DefaultReadTimeout, RESTIdle: api.DefaultIdleTimeout,
 		Redis: true, RedisAddr: "127.0.0.1:6379", AMQPURL: "amqp://guest:guest@127.0.0.1:5672/", AMQPExchange: "nwayacd",
 		WrapUp: acd.DefaultWrapUp, NoAnswerMax: acd.DefaultNoAnswerLimit, DialTemplate: acd.DefaultDialTemplate, Context: "default",
-		HoldMusic: "local_stream://moh", DBDir: "/usr/local/freeswitch/db", LogDir: "/usr/local/freeswitch/log",
+		HoldMusic: "local_stream://moh", EarlyOffer: true, DBDir: "/usr/local/freeswitch/db", LogDir: "/usr/local/freeswitch/log",
 		ServiceLevel: 20 * time.Second, ShortAbandon: 5 * time.Second, StreamMaxLen: 100000,
 	}
 }
@@ -139,6 +140,21 @@ func (r *reader) integer(name string, dst *int, lo, hi int) {
 		return
 	}
 	*dst = n
+}
+
+func (r *reader) boolean(name string, dst *bool) {
+	v, ok := r.value(name)
+	if !ok {
+		return
+	}
+	switch strings.ToLower(v) {
+	case "true", "yes", "on":
+		*dst = true
+	case "false", "no", "off":
+		*dst = false
+	default:
+		r.bad(name, v, "want true or false")
+	}
 }
 
 func (r *reader) str(name string, dst *string) {
@@ -234,6 +250,7 @@ func (r *reader) calls(c *Config) {
 	}
 	r.str("transfer-context", &c.Context)
 	r.str("hold-music", &c.HoldMusic)
+	r.boolean("early-offer", &c.EarlyOffer)
 }
 
 // paths reads FreeSWITCH's folders and the crash log.

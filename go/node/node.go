@@ -357,6 +357,7 @@ func (n *Node) startService(snap store.Snapshot, pub service.Publisher) {
 		DialTemplate: n.cfg.DialTemplate,
 		Context:      n.cfg.Context,
 		HoldMusic:    n.cfg.HoldMusic,
+		NoEarlyOffer: !n.cfg.EarlyOffer,
 		ManualTimers: n.opt.ManualTimers,
 		CDRGrace:     n.opt.CDRGrace,
 		Status:       n.status,
