@@ -27,6 +27,20 @@ func newBook(grace time.Duration) (*Book, *sink) {
 	return NewBook(BookOptions{Grace: grace, Location: cst, Lock: &s.mu, Emit: s.emit}), s
 }
 
+// leaveForTheGrace opens a call whose caller leaves without the caller
+// leg's facts (under the Book's lock, as a switch thread holds it), then
+// waits up to 5s for the grace timer's CDR to reach s.
+func leaveForTheGrace(b *Book, s *sink) {
+	s.mu.Lock()
+	b.Open(uuid, "120", false).Caller(seedCaller())
+	b.Left(uuid, at(16, 57, 29))
+	s.mu.Unlock()
+	deadline := time.Now().Add(5 * time.Second)
+	for len(s.got()) == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 // The caller leaves, then FreeSWITCH's hangup facts arrive: one CDR, with
 // the switch's own end stamp and disposition.
 func TestBookWaitsForTheCallerLegsFacts(t *testing.T) {
@@ -67,14 +81,7 @@ func TestBookFactsFirst(t *testing.T) {
 // No facts: the grace timer writes what is known, once.
 func TestBookGraceWritesWhatIsKnown(t *testing.T) {
 	b, s := newBook(20 * time.Millisecond)
-	s.mu.Lock()
-	b.Open(uuid, "120", false).Caller(seedCaller())
-	b.Left(uuid, at(16, 57, 29))
-	s.mu.Unlock()
-	deadline := time.Now().Add(5 * time.Second)
-	for len(s.got()) == 0 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
+	leaveForTheGrace(b, s)
 	got := s.got()
 	if len(got) != 1 || got[0].AEndStamp != "2021-05-30 16:57:29" {
 		t.Fatalf("CDRs %+v", got)
@@ -202,14 +209,7 @@ func TestBookKeepsTheWaitingCDR(t *testing.T) {
 // (facts first, or no grace) keeps nothing.
 func TestBookKeepForgetPaths(t *testing.T) {
 	b, k := newKeptBook(10 * time.Millisecond)
-	k.mu.Lock()
-	b.Open(uuid, "120", false).Caller(seedCaller())
-	b.Left(uuid, at(16, 57, 29))
-	k.mu.Unlock()
-	deadline := time.Now().Add(5 * time.Second)
-	for len(k.got()) == 0 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
+	leaveForTheGrace(b, &k.sink)
 	k.mu.Lock()
 	if len(k.kept) != 0 || len(k.cdrs) != 1 {
 		t.Fatalf("after the grace: kept %v, emitted %d", k.kept, len(k.cdrs))

@@ -95,19 +95,27 @@ func TestRoutingOpsRejectedByPlainTarget(t *testing.T) {
 	}
 }
 
-// A reload's replay (Retain, ReplayOnto a store.Overlay) keeps the routing
-// writes: a snapshot without them would reset every tier, skill and option.
-func TestRoutingOpsReplayOntoOverlay(t *testing.T) {
-	ctx := context.Background()
+// retainedEmbedded opens an embedded store behind a journal that retains
+// what it applies from now on (as a reload does), all closed at the test's end.
+func retainedEmbedded(t *testing.T) (*embedded.Store, *writeback.Journal, uint64) {
+	t.Helper()
 	s, err := embedded.Open(filepath.Join(t.TempDir(), "nwayacd.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	t.Cleanup(func() { s.Close() })
 	j := open(t, s, writeback.Options{Dir: t.TempDir()})
-	defer j.Close(ctx)
+	t.Cleanup(func() { j.Close(context.Background()) })
 	applied, release := j.Retain()
-	defer release()
+	t.Cleanup(release)
+	return s, j, applied
+}
+
+// A reload's replay (Retain, ReplayOnto a store.Overlay) keeps the routing
+// writes: a snapshot without them would reset every tier, skill and option.
+func TestRoutingOpsReplayOntoOverlay(t *testing.T) {
+	ctx := context.Background()
+	_, j, applied := retainedEmbedded(t)
 	queueRouting(j)
 	if err := j.Flush(ctx); err != nil {
 		t.Fatal(err)
@@ -128,15 +136,7 @@ func TestRoutingOpsReplayOntoOverlay(t *testing.T) {
 // replay onto an Overlay keeps them.
 func TestCallbackOpsStoreAndReplay(t *testing.T) {
 	ctx := context.Background()
-	s, err := embedded.Open(filepath.Join(t.TempDir(), "nwayacd.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	j := open(t, s, writeback.Options{Dir: t.TempDir()})
-	defer j.Close(ctx)
-	applied, release := j.Retain()
-	defer release()
+	s, j, applied := retainedEmbedded(t)
 	at := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 	j.PutCallback(store.Callback{UUID: "cb1", Group: "110", Callback: "13900000001", CallinTime: at})
 	j.PutCallback(store.Callback{UUID: "cb2", Group: "110", Callback: "13900000002", CallinTime: at, Tries: 1})
