@@ -45,23 +45,6 @@ func (c *restClient) post(path, body string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
-// jsonRaw escapes s for a JSON string, leaving invalid UTF-8 as sent.
-func jsonRaw(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '"' || c == '\\':
-			b.WriteByte('\\')
-			b.WriteByte(c)
-		case c < 0x20:
-			fmt.Fprintf(&b, `\u%04x`, c)
-		default:
-			b.WriteByte(c)
-		}
-	}
-	return b.String()
-}
-
 // TestSameVerdictOverBothTransports sends the same extensions and dial
 // strings through fs_cli's commands and the REST API, on one real service,
 // and expects the same verdict from each: both take it or both refuse it.
@@ -93,7 +76,7 @@ func TestSameVerdictOverBothTransports(t *testing.T) {
 		}
 		added := strings.HasPrefix(console.Run(svc, "nway_add_ext", x), "+OK")
 		cli := console.Run(svc, "nway_set_ext_dialstring", x+" default")
-		code, rbody := c.post("/api/extension_dialstring", `{"Extension":"`+jsonRaw(x)+`","DialString":""}`)
+		code, rbody := c.post("/api/extension_dialstring", `{"Extension":"`+api.JSONRaw(x)+`","DialString":""}`)
 		cliOK, restOK := strings.HasPrefix(cli, "+OK"), code == 200
 		if cliOK != restOK || cliOK != added {
 			t.Errorf("extension %q: added %v; console %q; REST %d %s", x, added, cli, code, rbody)
@@ -111,7 +94,7 @@ func TestSameVerdictOverBothTransports(t *testing.T) {
 			continue
 		}
 		cli := console.Run(svc, "nway_set_ext_dialstring", "5555 "+d)
-		code, rbody := c.post("/api/extension_dialstring", `{"Extension":"5555","DialString":"`+jsonRaw(d)+`"}`)
+		code, rbody := c.post("/api/extension_dialstring", `{"Extension":"5555","DialString":"`+api.JSONRaw(d)+`"}`)
 		cliOK, restOK := strings.HasPrefix(cli, "+OK"), code == 200
 		if cliOK != restOK {
 			t.Errorf("dial %q: console %q; REST %d %s", d, cli, code, rbody)

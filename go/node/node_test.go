@@ -158,12 +158,9 @@ func TestPostgresWriteThroughAndLiveEdits(t *testing.T) {
 		return err == nil && ext == "1018"
 	})
 	// FSGUI changes the mode and adds a group behind our back.
-	if _, err := conn.Exec(ctx, "UPDATE ext_group SET group_call_mode=4 WHERE group_number='120'"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := conn.Exec(ctx, "INSERT INTO ext_group(group_name, group_number, group_call_mode) VALUES ('急救', '12320', 1)"); err != nil {
-		t.Fatal(err)
-	}
+	pgExec(ctx, t, conn,
+		"UPDATE ext_group SET group_call_mode=4 WHERE group_number='120'",
+		"INSERT INTO ext_group(group_name, group_number, group_call_mode) VALUES ('急救', '12320', 1)")
 	waitFor(t, "the edits in the running node", func() bool {
 		g, err := n.Service.Group("120")
 		g2, err2 := n.Service.Group("12320")
@@ -508,6 +505,17 @@ func TestListCommandsAreReadOnly(t *testing.T) {
 	for _, name := range []string{"nway_login", "nway_set_skill", "nway_add_ext", "nwayacd_transfer"} {
 		if readOnly(name) {
 			t.Errorf("%s counted as read-only", name)
+		}
+	}
+}
+
+// pgExec runs each statement in turn on conn, as an operator (or FSGUI)
+// editing the tables behind the node's back; the first error fails the test.
+func pgExec(ctx context.Context, t testing.TB, conn *pgx.Conn, stmts ...string) {
+	t.Helper()
+	for _, q := range stmts {
+		if _, err := conn.Exec(ctx, q); err != nil {
+			t.Fatal(err)
 		}
 	}
 }

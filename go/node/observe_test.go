@@ -171,11 +171,9 @@ func TestReportsOverREST(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, `INSERT INTO nwayacd_cdr (uuid, group_number, a_start_stamp, answer_stamp, billsec, flag, destination_number)
+	pgExec(ctx, t, conn, `INSERT INTO nwayacd_cdr (uuid, group_number, a_start_stamp, answer_stamp, billsec, flag, destination_number)
 		VALUES ('r1', '110', '2026-03-02 10:05:00', '2026-03-02 10:05:12', '30', '正常接听', '1000'),
-		       ('r2', '110', '2026-03-02 11:05:00', '', '0', '排队放弃', '')`); err != nil {
-		t.Fatal(err)
-	}
+		       ('r2', '110', '2026-03-02 11:05:00', '', '0', '排队放弃', '')`)
 	auth = restLogin(t, n)
 	base := "http://" + n.Addr() + "/api/reports/groups?from=2026-03-02&to=2026-03-03&interval=1h"
 	code, body = get(t, base, auth)

@@ -85,12 +85,9 @@ func TestRoutingPostgres(t *testing.T) {
 	defer n.Stop()
 	checkRouting(t, n)
 	// An operator gives 1000 another skill and moves it to tier 2.
-	if _, err := conn.Exec(ctx, "INSERT INTO nwayacd_skill (ext, skill, level) VALUES ('1000', 'en', 4)"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := conn.Exec(ctx, "UPDATE nwayacd_member_config SET tier = 2 WHERE ext='1000' AND group_number='110'"); err != nil {
-		t.Fatal(err)
-	}
+	pgExec(ctx, t, conn,
+		"INSERT INTO nwayacd_skill (ext, skill, level) VALUES ('1000', 'en', 4)",
+		"UPDATE nwayacd_member_config SET tier = 2 WHERE ext='1000' AND group_number='110'")
 	waitFor(t, "the operator's edits in the running node", func() bool {
 		x, _ := n.Service.Extension("1000")
 		g, _ := n.Service.Group("110")
