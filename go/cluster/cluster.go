@@ -94,18 +94,16 @@ func preludeChunks() []chunk {
 // local function is visible only below its definition).
 func compose(chunks []chunk, body string) string {
 	need := map[string]bool{}
-	uses := func(text, name string) bool {
-		return regexp.MustCompile(`\b` + name + `\(`).MatchString(text)
-	}
 	// Walk backwards: a chunk can only call the ones defined above it.
 	for i := len(chunks) - 1; i > 0; i-- {
 		c := chunks[i]
-		if uses(body, c.name) {
+		call := regexp.MustCompile(`\b` + c.name + `\(`)
+		if call.MatchString(body) {
 			need[c.name] = true
 			continue
 		}
 		for _, d := range chunks[i+1:] {
-			if need[d.name] && uses(d.text, c.name) {
+			if need[d.name] && call.MatchString(d.text) {
 				need[c.name] = true
 				break
 			}

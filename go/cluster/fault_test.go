@@ -2,7 +2,6 @@ package cluster
 
 import (
 	"context"
-	"net"
 	"os/exec"
 	"strconv"
 	"testing"
@@ -45,13 +44,7 @@ func startPrivateRedis(t testing.TB) *privateRedis {
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		testsvc.Unavailable(t, "redis-server binary: %v", err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	r := &privateRedis{t: t, port: port}
+	r := &privateRedis{t: t, port: freePort(t)}
 	r.start()
 	t.Cleanup(r.stop)
 	return r

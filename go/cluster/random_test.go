@@ -283,6 +283,16 @@ func (n *simNode) post(d time.Duration, f func()) {
 
 func (n *simNode) op() { n.ops.Add(1) }
 
+// failed counts a pool op and, when it failed, marks the node in doubt.
+func (n *simNode) failed(err error) bool {
+	n.op()
+	if err != nil {
+		n.doubt()
+		return true
+	}
+	return false
+}
+
 func (n *simNode) start() {
 	n.ev = make(chan func(), 1<<14)
 	n.inbox = make(chan Msg, 1024)
@@ -365,9 +375,7 @@ func (n *simNode) tick() {
 	if n.healthy {
 		sent := time.Now()
 		_, err := n.m.Tick(ctx, len(n.calls))
-		n.op()
-		if err != nil {
-			n.doubt()
+		if n.failed(err) {
 			return
 		}
 		n.lastOK = sent
@@ -588,9 +596,7 @@ func (n *simNode) onMsg(msg Msg) {
 			return
 		}
 		ok, err := n.m.Confirm(context.Background(), msg)
-		n.op()
-		if err != nil {
-			n.doubt()
+		if n.failed(err) {
 			return
 		}
 		if ok {
@@ -678,11 +684,7 @@ func (n *simNode) end(c *nCall, agent string) {
 	delete(n.calls, c.UUID)
 	home, kick := n.w.end(c.UUID, agent)
 	if n.healthy {
-		err := n.m.Finish(context.Background(), c.UUID, 0)
-		n.op()
-		if err != nil {
-			n.doubt()
-		}
+		n.failed(n.m.Finish(context.Background(), c.UUID, 0))
 	}
 	if kick {
 		if h := n.peers(home); h != nil {
@@ -707,15 +709,11 @@ func (n *simNode) legEnd(ext, uuid string) {
 		return
 	}
 	_, err := n.m.Agent(context.Background(), ext, LegEnd, nil, uuid)
-	n.op()
-	if err != nil {
-		n.doubt()
+	if n.failed(err) {
 		return
 	}
 	v, err := n.m.AgentView(context.Background(), ext)
-	n.op()
-	if err != nil {
-		n.doubt()
+	if n.failed(err) {
 		return
 	}
 	if v.State != "idle" && v.State != "offered" && !n.agentOp(ext) {

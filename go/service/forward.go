@@ -240,13 +240,7 @@ func (s *Service) controlLoop(ctx context.Context, f ControlForwarder) {
 	for ctx.Err() == nil {
 		fields, ok, err := f.NextControl(ctx, time.Second)
 		if err != nil {
-			if ctx.Err() == nil {
-				s.log.Warn("nwayacd cluster: forwarded control", "err", err)
-				select {
-				case <-ctx.Done():
-				case <-time.After(200 * time.Millisecond):
-				}
-			}
+			s.pollFailed(ctx, "forwarded control", err)
 			continue
 		}
 		if ok {

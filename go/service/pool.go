@@ -418,19 +418,26 @@ func (s *Service) poolInbox(ctx context.Context) {
 	for ctx.Err() == nil {
 		msg, ok, err := ps.p.Next(ctx, time.Second)
 		if err != nil {
-			if ctx.Err() == nil {
-				s.log.Warn("nwayacd cluster: inbox", "err", err)
-				select {
-				case <-ctx.Done():
-				case <-time.After(200 * time.Millisecond):
-				}
-			}
+			s.pollFailed(ctx, "inbox", err)
 			continue
 		}
 		if !ok {
 			continue
 		}
 		s.inboxMsg(ctx, msg)
+	}
+}
+
+// pollFailed logs a failed read of a pool stream and pauses briefly so a
+// pool that is down is not polled in a tight loop; quiet on shutdown.
+func (s *Service) pollFailed(ctx context.Context, what string, err error) {
+	if ctx.Err() != nil {
+		return
+	}
+	s.log.Warn("nwayacd cluster: "+what, "err", err)
+	select {
+	case <-ctx.Done():
+	case <-time.After(200 * time.Millisecond):
 	}
 }
 
