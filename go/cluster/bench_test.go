@@ -80,15 +80,26 @@ func pct(d []time.Duration, q float64) float64 {
 	return float64(s[int(q*float64(len(s)-1))].Microseconds())
 }
 
-// BenchmarkClusterRoutedCalls: 3 nodes, 3 workers each, each call entering
-// on a node, reserved at once (an idle agent somewhere), answered and
-// ended: calls/s across the cluster and Redis round trips per call.
+// BenchmarkClusterRoutedCalls: 3 nodes, each call entering on a node,
+// reserved at once (an idle agent somewhere), answered and ended: calls/s
+// across the cluster and Redis round trips per call. workers is the calls
+// in flight per node: 3 (each operation nearly alone in its batch), and 64
+// (a busy node: batches fill while one is in flight).
 func BenchmarkClusterRoutedCalls(b *testing.B) {
+	for _, w := range []int{3, 64} {
+		b.Run(fmt.Sprintf("inflight=%d", 3*w), func(b *testing.B) { benchRouted(b, w) })
+	}
+}
+
+func benchRouted(b *testing.B, workers int) {
 	rdb, p := testPool(b)
 	var cnt counter
 	rdb.AddHook(&cnt)
 	ctx := context.Background()
-	const nodes, workers, agents = 3, 3, 60
+	const nodes = 3
+	// Twice as many agents as calls in flight: every call finds one idle
+	// and is routed (a queued call would not be).
+	agents := max(60, 2*nodes*workers)
 	ms := make([]*Member, nodes)
 	for i := range ms {
 		ms[i] = join(b, rdb, p, fmt.Sprintf("n%d", i), Options{})
@@ -98,7 +109,7 @@ func BenchmarkClusterRoutedCalls(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	var next atomic.Int64
+	var next, routed atomic.Int64
 	var wg sync.WaitGroup
 	cnt.n.Store(0)
 	b.ResetTimer()
@@ -119,6 +130,7 @@ func BenchmarkClusterRoutedCalls(b *testing.B) {
 					return
 				}
 				if ok {
+					routed.Add(1)
 					if _, err := m.Result(ctx, o, Answered, 3, time.Minute, false); err != nil {
 						b.Error(err)
 						return
@@ -134,6 +146,9 @@ func BenchmarkClusterRoutedCalls(b *testing.B) {
 	wg.Wait()
 	el := time.Since(start)
 	b.StopTimer()
+	if routed.Load() != int64(b.N) {
+		b.Fatalf("%d of %d calls routed at once", routed.Load(), b.N)
+	}
 	b.ReportMetric(float64(b.N)/el.Seconds(), "calls/s")
 	b.ReportMetric(float64(cnt.n.Load())/float64(b.N), "round-trips/call")
 }

@@ -49,11 +49,15 @@ var luaFS embed.FS
 // quarter of its time per script: a function a script never calls is left
 // out of it.
 func script(name string) *redis.Script {
+	return redis.NewScript(compose(preludeChunks(), luaFile(name)))
+}
+
+func luaFile(name string) string {
 	body, err := luaFS.ReadFile("lua/" + name + ".lua")
 	if err != nil {
 		panic(err)
 	}
-	return redis.NewScript(compose(preludeChunks(), string(body)))
+	return string(body)
 }
 
 // chunk is one top-level function of the prelude with its comment.
@@ -123,14 +127,9 @@ func compose(chunks []chunk, body string) string {
 var (
 	sJoin    = script("join")
 	sTick    = script("tick")
-	sEnqueue = script("enqueue")
-	sResult  = script("result")
-	sFinish  = script("finish")
-	sAgent   = script("agent")
 	sRestore = script("restore")
 	sAudit   = script("audit")
 	sLeave   = script("leave")
-	sConfirm = script("confirm")
 )
 
 // Options configure one member.
@@ -166,6 +165,9 @@ type Member struct {
 
 	replay atomic.Bool // Next failed: deliver the processing list again
 	again  []Msg       // Next's goroutine only
+
+	batch  batcher
+	useLib atomic.Bool // the batch runs as a Redis Function
 }
 
 // Join registers the node (reaping a previous incarnation of the same id,
@@ -177,6 +179,7 @@ func Join(ctx context.Context, rdb redis.UniversalClient, o Options) (*Member, e
 	o.fill()
 	m := &Member{rdb: rdb, o: o}
 	m.epoch.Store("")
+	m.loadLibrary(ctx)
 	if err := m.Rejoin(ctx); err != nil {
 		return nil, err
 	}
@@ -281,13 +284,20 @@ func (m *Member) Enqueue(ctx context.Context, c Call) (o Offer, ok bool, err err
 	if c.MemoryFirst {
 		mf = "1"
 	}
-	r, err := sEnqueue.Run(ctx, m.rdb, nil, m.args(m.o.Node, m.Epoch(), c.UUID, c.Caller,
-		strings.Join(c.Groups, ","), Score(c.VIP, c.Arrival), mf, c.Rotate, strings.Join(c.Candidates, ","))...).StringSlice()
+	v, err := m.do(ctx, "enqueue", m.o.Node, m.Epoch(), c.UUID, c.Caller,
+		strings.Join(c.Groups, ","), Score(c.VIP, c.Arrival), mf, c.Rotate, strings.Join(c.Candidates, ","))
+	var r []string
+	if err == nil {
+		r, err = strs(v)
+	}
 	if err != nil {
 		return Offer{}, false, fmt.Errorf("cluster: enqueue %s: %w", c.UUID, err)
 	}
 	switch r[0] {
 	case "offer":
+		if len(r) < 4 {
+			return Offer{}, false, fmt.Errorf("cluster: enqueue %s: unexpected reply %v", c.UUID, r)
+		}
 		tok, _ := strconv.ParseInt(r[2], 10, 64)
 		return Offer{Call: c.UUID, Agent: r[1], Token: tok, AgentNode: r[3]}, true, nil
 	case "queued":
@@ -335,7 +345,11 @@ func (m *Member) Result(ctx context.Context, o Offer, out Outcome, limit int, me
 	if fromInbox {
 		ack = "offer\t" + o.Call + "\t" + o.Agent + "\t" + strconv.FormatInt(o.Token, 10) + "\t" + m.Epoch()
 	}
-	r, err := sResult.Run(ctx, m.rdb, nil, m.args(m.o.Node, o.Call, o.Agent, o.Token, oc, limit, ms(memory), ack)...).Slice()
+	v, err := m.do(ctx, "result", m.o.Node, o.Call, o.Agent, o.Token, oc, limit, ms(memory), ack)
+	r, _ := v.([]any)
+	if err == nil && len(r) == 0 {
+		err = fmt.Errorf("unexpected reply %v", v)
+	}
 	if err != nil {
 		return Result{}, fmt.Errorf("cluster: offer result %s: %w", o.Call, err)
 	}
@@ -345,6 +359,9 @@ func (m *Member) Result(ctx context.Context, o Offer, out Outcome, limit int, me
 	case "stale":
 		return Result{Stale: true}, nil
 	}
+	if len(r) < 3 {
+		return Result{}, fmt.Errorf("cluster: offer result %s: unexpected reply %v", o.Call, r)
+	}
 	n, _ := r[1].(int64)
 	st, _ := r[2].(string)
 	return Result{NoAnswers: int(n), AgentState: st}, nil
@@ -353,7 +370,7 @@ func (m *Member) Result(ctx context.Context, o Offer, out Outcome, limit int, me
 // Finish ends a call (its caller left); its agent wraps up for wrap (0:
 // idle at once, and may be reserved for the next call there and then).
 func (m *Member) Finish(ctx context.Context, uuid string, wrap time.Duration) error {
-	if err := sFinish.Run(ctx, m.rdb, nil, m.args(uuid, ms(wrap))...).Err(); err != nil {
+	if _, err := m.do(ctx, "finish", uuid, ms(wrap)); err != nil {
 		return fmt.Errorf("cluster: finish %s: %w", uuid, err)
 	}
 	return nil
@@ -385,7 +402,11 @@ func (m *Member) Agent(ctx context.Context, ext string, op AgentOp, groups []str
 	if err := checkID("agent", ext); err != nil {
 		return AgentResult{}, err
 	}
-	r, err := sAgent.Run(ctx, m.rdb, nil, m.args(m.o.Node, m.Epoch(), ext, string(op), strings.Join(groups, ","), call)...).StringSlice()
+	v, err := m.do(ctx, "agent", m.o.Node, m.Epoch(), ext, string(op), strings.Join(groups, ","), call)
+	var r []string
+	if err == nil {
+		r, err = strs(v)
+	}
 	if err != nil {
 		return AgentResult{}, fmt.Errorf("cluster: agent %s %s: %w", ext, op, err)
 	}
@@ -483,11 +504,11 @@ func (m *Member) Next(ctx context.Context, wait time.Duration) (Msg, bool, error
 // still current (one round trip; an offer Enqueue returned needs none). A
 // false answer means: do not ring; the message is dropped.
 func (m *Member) Confirm(ctx context.Context, msg Msg) (bool, error) {
-	n, err := sConfirm.Run(ctx, m.rdb, nil, m.args(m.o.Node, msg.Offer.Call, msg.Offer.Agent, msg.Offer.Token, msg.raw)...).Int()
+	v, err := m.do(ctx, "confirm", m.o.Node, msg.Offer.Call, msg.Offer.Agent, msg.Offer.Token, msg.raw)
 	if err != nil {
 		return false, fmt.Errorf("cluster: confirm %s: %w", msg.Offer.Call, err)
 	}
-	return n == 1, nil
+	return v == int64(1), nil
 }
 
 // Pending returns the messages taken but not yet acknowledged.

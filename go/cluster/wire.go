@@ -20,8 +20,10 @@ type Queued struct {
 }
 
 // Queues reads the shared queues of groups, each best first (VIP, then
-// oldest), and then the calls being offered (reserved agents), in three
-// pipelined round trips: what `queues` shows on any node.
+// oldest), and then the calls being offered, in four pipelined round trips:
+// what `queues` shows on any node. The offered calls are found among every
+// node's calls: an index of reservations would cost every routed call two
+// more writes, for the sake of a view.
 func (m *Member) Queues(ctx context.Context, groups []string) ([]Queued, error) {
 	if len(groups) == 0 {
 		return nil, nil
@@ -31,7 +33,7 @@ func (m *Member) Queues(ctx context.Context, groups []string) ([]Queued, error) 
 	for i, g := range groups {
 		zs[i] = pipe.ZRangeWithScores(ctx, m.o.Prefix+"wait:"+g, 0, -1)
 	}
-	resCmd := pipe.ZRange(ctx, m.o.Prefix+"res", 0, -1)
+	nodesCmd := pipe.ZRange(ctx, m.o.Prefix+"nodes", 0, -1)
 	if _, err := pipe.Exec(ctx); err != nil {
 		return nil, fmt.Errorf("cluster: queues: %w", err)
 	}
@@ -44,20 +46,19 @@ func (m *Member) Queues(ctx context.Context, groups []string) ([]Queued, error) 
 			out = append(out, q)
 		}
 	}
-	res := resCmd.Val()
-	if len(out) == 0 && len(res) == 0 {
-		return nil, nil
-	}
 	hs := make([]*redis.SliceCmd, len(out))
 	for i := range out {
 		hs[i] = pipe.HMGet(ctx, m.o.Prefix+"call:"+out[i].UUID, "node", "caller")
 	}
-	as := make([]*redis.SliceCmd, len(res))
-	for i, ext := range res {
-		as[i] = pipe.HMGet(ctx, m.o.Prefix+"agent:"+ext, "call")
+	nodes := nodesCmd.Val()
+	ns := make([]*redis.StringSliceCmd, len(nodes))
+	for i, n := range nodes {
+		ns[i] = pipe.SMembers(ctx, m.o.Prefix+"node:"+n+":calls")
 	}
-	if _, err := pipe.Exec(ctx); err != nil {
-		return nil, fmt.Errorf("cluster: queues: %w", err)
+	if len(hs)+len(ns) > 0 {
+		if _, err := pipe.Exec(ctx); err != nil {
+			return nil, fmt.Errorf("cluster: queues: %w", err)
+		}
 	}
 	for i, h := range hs {
 		v := h.Val()
@@ -66,28 +67,26 @@ func (m *Member) Queues(ctx context.Context, groups []string) ([]Queued, error) 
 			out[i].Caller, _ = v[1].(string)
 		}
 	}
-	offered, err := m.offered(ctx, groups, res, as)
+	var calls []string
+	for _, c := range ns {
+		calls = append(calls, c.Val()...)
+	}
+	offered, err := m.offered(ctx, groups, calls)
 	if err != nil {
 		return nil, err
 	}
 	return append(out, offered...), nil
 }
 
-// offered reads the calls the reserved agents res ring for (their agent
-// hashes' call, read into as): those of groups still in state offered.
-func (m *Member) offered(ctx context.Context, groups, res []string, as []*redis.SliceCmd) ([]Queued, error) {
-	pipe := m.rdb.Pipeline()
-	var exts, calls []string
-	var cs []*redis.SliceCmd
-	for i, a := range as {
-		if v := a.Val(); len(v) == 1 && v[0] != nil && v[0] != "" {
-			call, _ := v[0].(string)
-			exts, calls = append(exts, res[i]), append(calls, call)
-			cs = append(cs, pipe.HMGet(ctx, m.o.Prefix+"call:"+call, "node", "caller", "groups", "score", "state", "agent"))
-		}
-	}
-	if len(cs) == 0 {
+// offered reads calls and keeps those of groups in state offered.
+func (m *Member) offered(ctx context.Context, groups, calls []string) ([]Queued, error) {
+	if len(calls) == 0 {
 		return nil, nil
+	}
+	pipe := m.rdb.Pipeline()
+	cs := make([]*redis.SliceCmd, len(calls))
+	for i, call := range calls {
+		cs[i] = pipe.HMGet(ctx, m.o.Prefix+"call:"+call, "node", "caller", "groups", "score", "state", "agent")
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		return nil, fmt.Errorf("cluster: queues: %w", err)
@@ -102,8 +101,7 @@ func (m *Member) offered(ctx context.Context, groups, res []string, as []*redis.
 		for j, x := range c.Val() {
 			v[j], _ = x.(string)
 		}
-		// The agent's reservation may have moved on between the reads.
-		if v[4] != "offered" || v[5] != exts[i] {
+		if v[4] != "offered" || v[5] == "" {
 			continue
 		}
 		score, err := strconv.ParseInt(v[3], 10, 64)
@@ -112,7 +110,7 @@ func (m *Member) offered(ctx context.Context, groups, res []string, as []*redis.
 		}
 		for _, g := range strings.Split(v[2], ",") {
 			if want[g] {
-				q := Queued{Group: g, OfferedTo: exts[i]}
+				q := Queued{Group: g, OfferedTo: v[5]}
 				q.UUID, q.Node, q.Caller = calls[i], v[0], v[1]
 				q.VIP, q.Arrival = fromScore(score)
 				out = append(out, q)

@@ -96,8 +96,10 @@ type poolState struct {
 // operations of one call (Enqueue, Result, Finish) share a shard and keep
 // their order, as do those of one agent; across calls and agents the
 // scripts' atomicity is the order (an agent's away arriving before the
-// Result of its offer is refused busy and asked again).
-const poolShards = 4
+// Result of its offer is refused busy and asked again). The member sends
+// the operations in flight together, one batch a round trip: the more
+// shards, the fuller each batch under load.
+const poolShards = 32
 
 type poolShard struct {
 	mu   sync.Mutex

@@ -17,7 +17,6 @@ end
 if op == 'legend' then
 	if h[3] == arg and (st == 'talking' or st == 'lost' or st == 'offered') then
 		if st == 'offered' then release(ext, t) end
-		redis.call('ZREM', P .. 'res', ext)
 		local off = redis.call('HGET', a, 'off')
 		redis.call('HDEL', a, 'call', 'token', 'off')
 		if off then

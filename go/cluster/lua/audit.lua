@@ -17,11 +17,22 @@ for _, g in ipairs(split(ARGV[3])) do
 		if st ~= 'waiting' then out[#out + 1] = 'queue ' .. g .. ' has ' .. u .. ' in state ' .. tostring(st) end
 	end
 end
-for _, e in ipairs(redis.call('ZRANGE', P .. 'res', 0, -1)) do
-	local h = redis.call('HMGET', agentKey(e), 'state', 'call', 'token')
-	if h[1] ~= 'offered' then out[#out + 1] = 'reservation of ' .. e .. ' in state ' .. tostring(h[1]) end
-	if h[2] and redis.call('HGET', callKey(h[2]), 'token') ~= h[3] then
-		out[#out + 1] = 'reservation of ' .. e .. ' for ' .. h[2] .. ' has no matching call'
+-- Every reservation, from both ends: a call offered names an agent offered
+-- to it under the same token, and the other way round.
+for _, n in ipairs(redis.call('ZRANGE', P .. 'nodes', 0, -1)) do
+	for _, u in ipairs(redis.call('SMEMBERS', nodeKey(n) .. ':calls')) do
+		local c = redis.call('HMGET', callKey(u), 'state', 'agent', 'token')
+		if c[1] == 'offered' then
+			local h = redis.call('HMGET', agentKey(c[2]), 'state', 'call', 'token')
+			if h[1] ~= 'offered' then out[#out + 1] = 'reservation of ' .. c[2] .. ' in state ' .. tostring(h[1]) end
+			if h[2] ~= u or h[3] ~= c[3] then out[#out + 1] = 'reservation of ' .. c[2] .. ' for ' .. u .. ' does not name it' end
+		end
+	end
+	for _, e in ipairs(redis.call('SMEMBERS', nodeKey(n) .. ':agents')) do
+		local h = redis.call('HMGET', agentKey(e), 'state', 'call', 'token')
+		if h[1] == 'offered' and (not h[2] or redis.call('HGET', callKey(h[2]), 'token') ~= h[3]) then
+			out[#out + 1] = 'reservation of ' .. e .. ' for ' .. tostring(h[2]) .. ' has no matching call'
+		end
 	end
 end
 return out

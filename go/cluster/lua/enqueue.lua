@@ -9,20 +9,27 @@ local groups, score, memFirst, rotate = ARGV[7], ARGV[8], ARGV[9], ARGV[10]
 local t = now()
 if not alive(node, epoch) then return {'fenced'} end
 local c = callKey(uuid)
-if redis.call('EXISTS', c) == 1 then return {'dup'} end
-redis.call('HSET', c, 'node', node, 'epoch', epoch, 'caller', caller, 'groups', groups, 'score', score, 'state', 'waiting', 'arrived', t)
-redis.call('SADD', nodeKey(node) .. ':calls', uuid)
+-- A call is in its node's set exactly while it is in the pool.
+if redis.call('SADD', nodeKey(node) .. ':calls', uuid) == 0 then return {'dup'} end
 local cg, gl = {}, split(groups)
 for _, g in ipairs(gl) do cg[g] = true end
 
+-- The call is written once, when its fate is known.
+local function offer(ext)
+	local tok, an = reserve(ext, uuid, t, gl, true)
+	redis.call('HSET', c, 'node', node, 'epoch', epoch, 'caller', caller, 'groups', groups, 'score', score,
+		'state', 'offered', 'arrived', t, 'agent', ext, 'token', tok)
+	return {'offer', ext, tok, an or ''}
+end
+
 local function try(ext)
 	if not ext or held() then return nil end
-	local h = redis.call('HMGET', agentKey(ext), 'state', 'groups', 'node')
+	local h = redis.call('HMGET', agentKey(ext), 'state', 'groups')
 	if h[1] ~= 'idle' then return nil end
-	local member = false
-	for _, g in ipairs(split(h[2])) do if cg[g] then member = true end end
-	if not member then return nil end
-	return {'offer', ext, reserve(ext, uuid, t), h[3] or ''}
+	for _, g in ipairs(split(h[2])) do
+		if cg[g] then return offer(ext) end
+	end
+	return nil
 end
 
 if memFirst == '1' and caller ~= '' then
@@ -43,6 +50,10 @@ for k = 0, #cands - 1 do
 		return r
 	end
 end
-local ext, tok, an = matchCall(uuid, t, gl)
-if ext then return {'offer', ext, tok, an or ''} end
+local ext = nil
+if not held() then ext = longestIdle(gl) end
+if ext then return offer(ext) end
+redis.call('HSET', c, 'node', node, 'epoch', epoch, 'caller', caller, 'groups', groups, 'score', score,
+	'state', 'waiting', 'arrived', t)
+for _, g in ipairs(gl) do redis.call('ZADD', P .. 'wait:' .. g, score, uuid) end
 return {'queued'}

@@ -4,16 +4,26 @@
 -- sharded Redis Cluster (see docs/cluster.md).
 local P = ARGV[1]
 
+-- memo: what a batch (lua/batch.lua) reads once for all its operations,
+-- none of which changes it: the time and the hold. Empty in other scripts.
+local memo = {}
+
 -- Server time, so that every lease is measured by one clock.
 local function now()
+	if memo.t then return memo.t end
 	local t = redis.call('TIME')
 	return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
+-- split: a comma list. A batch keeps each list it split (its callers only
+-- read them): the same groups come up again and again.
 local function split(s)
+	local sp = memo.sp
+	if sp and s and sp[s] then return sp[s] end
 	local out = {}
 	if not s then return out end
 	for x in string.gmatch(s, '[^,]+') do out[#out + 1] = x end
+	if sp then sp[s] = out end
 	return out
 end
 
@@ -24,13 +34,19 @@ local function nodeKey(n) return P .. 'node:' .. n end
 -- of the lost state) before an agent is granted again. It lasts until a
 -- tick ends it and matches what waits in the same step.
 local function held()
+	if memo.held ~= nil then return memo.held end
 	return redis.call('EXISTS', P .. 'hold') == 1
 end
 local function agentKey(e) return P .. 'agent:' .. e end
 local function callKey(u) return P .. 'call:' .. u end
 
+-- alive: node's incarnation epoch is current. A batch checks once: none
+-- of its operations reaps a node.
 local function alive(node, epoch)
-	return redis.call('HGET', nodeKey(node), 'epoch') == epoch
+	if memo.an == node and memo.ae == epoch then return memo.ok end
+	local ok = redis.call('HGET', nodeKey(node), 'epoch') == epoch
+	if memo.t then memo.an, memo.ae, memo.ok = node, epoch, ok end
+	return ok
 end
 
 -- notify tells the node holding uuid (for the incarnation that queued it:
@@ -66,17 +82,19 @@ local function nextToken(t)
 end
 
 -- Returns the token and the agent's node. cgroups: the call's groups when
--- the caller has them at hand (else read).
-local function reserve(ext, uuid, t, cgroups)
+-- the caller has them at hand (else read). fresh: the call is not in the
+-- pool yet (enqueue writes it whole, offered, after this).
+local function reserve(ext, uuid, t, cgroups, fresh)
 	local tok = nextToken(t)
 	local a = agentKey(ext)
 	local ah = redis.call('HMGET', a, 'groups', 'node')
 	unidle(ext, split(ah[1]))
 	redis.call('HSET', a, 'state', 'offered', 'call', uuid, 'token', tok)
-	local c = callKey(uuid)
-	unwait(uuid, cgroups or split(redis.call('HGET', c, 'groups')))
-	redis.call('HSET', c, 'state', 'offered', 'agent', ext, 'token', tok)
-	redis.call('ZADD', P .. 'res', t, ext)
+	if not fresh then
+		local c = callKey(uuid)
+		unwait(uuid, cgroups or split(redis.call('HGET', c, 'groups')))
+		redis.call('HSET', c, 'state', 'offered', 'agent', ext, 'token', tok)
+	end
 	return tok, ah[2]
 end
 
@@ -102,9 +120,12 @@ local function longestIdle(groups) return lowest('idle:', groups) end
 
 -- matchAgent: ext has just become idle. It takes the best waiting call of
 -- its groups (the holding node is told to offer it), or joins the idle sets.
-local function matchAgent(ext, t)
-	local h = redis.call('HMGET', agentKey(ext), 'groups', 'since')
-	local groups = split(h[1])
+-- groups and since: the agent's, when the caller has them at hand.
+local function matchAgent(ext, t, groups, since)
+	if not groups then
+		local h = redis.call('HMGET', agentKey(ext), 'groups', 'since')
+		groups, since = split(h[1]), h[2]
+	end
 	local u = nil
 	if not held() then u = bestCall(groups) end
 	if u then
@@ -112,7 +133,7 @@ local function matchAgent(ext, t)
 		notify('offer', u, ext, tok)
 		return
 	end
-	local since = h[2] or t
+	since = since or t
 	for _, g in ipairs(groups) do redis.call('ZADD', P .. 'idle:' .. g, since, ext) end
 end
 
@@ -143,8 +164,9 @@ local function requeue(uuid, t)
 	if ext then notify('offer', uuid, ext, tok) end
 end
 
--- freeAgent: ext's call is over; wrap-up (ms) or idle at once.
-local function freeAgent(ext, t, wrap)
+-- freeAgent: ext's call is over; wrap-up (ms) or idle at once. groups:
+-- the agent's (a list) when the caller has them at hand.
+local function freeAgent(ext, t, wrap, groups)
 	local a = agentKey(ext)
 	redis.call('HDEL', a, 'call', 'token')
 	if wrap > 0 then
@@ -152,7 +174,7 @@ local function freeAgent(ext, t, wrap)
 		redis.call('ZADD', P .. 'wrap', t + wrap, ext)
 	else
 		redis.call('HSET', a, 'since', t, 'state', 'idle')
-		matchAgent(ext, t)
+		if groups then matchAgent(ext, t, groups, t) else matchAgent(ext, t) end
 	end
 end
 
@@ -161,7 +183,6 @@ end
 local function release(ext, t)
 	local a = agentKey(ext)
 	local h = redis.call('HMGET', a, 'call', 'token')
-	redis.call('ZREM', P .. 'res', ext)
 	redis.call('HDEL', a, 'call', 'token')
 	if not h[1] then return end
 	local c = callKey(h[1])
@@ -194,20 +215,20 @@ local function dropCall(uuid, t, wrap, dead)
 	local c = callKey(uuid)
 	local h = redis.call('HMGET', c, 'groups', 'state', 'agent', 'token', 'node')
 	if not h[2] then return 0 end
-	unwait(uuid, split(h[1]))
+	-- Only a waiting call is in its groups' queues.
+	if h[2] == 'waiting' then unwait(uuid, split(h[1])) end
 	redis.call('SREM', nodeKey(h[5]) .. ':calls', uuid)
 	redis.call('DEL', c)
 	if h[3] then
 		local a = agentKey(h[3])
-		local ah = redis.call('HMGET', a, 'token', 'state', 'off')
+		local ah = redis.call('HMGET', a, 'token', 'state', 'off', 'groups')
 		if ah[1] == h[4] then
-			redis.call('ZREM', P .. 'res', h[3])
 			if ah[2] == 'offered' then
-				freeAgent(h[3], t, 0)
+				freeAgent(h[3], t, 0, split(ah[4]))
 			elseif ah[2] == 'talking' and dead then
 				redis.call('HSET', a, 'state', 'lost')
 			elseif ah[2] == 'talking' then
-				freeAgent(h[3], t, wrap)
+				freeAgent(h[3], t, wrap, split(ah[4]))
 			elseif ah[2] == 'lost' then
 				redis.call('HDEL', a, 'call', 'token', 'off')
 				redis.call('HSET', a, 'state', ah[3] and 'off' or 'away')

@@ -13,7 +13,6 @@ redis.call('HSET', c, 'node', node, 'epoch', epoch, 'caller', caller, 'groups', 
 redis.call('SADD', nodeKey(node) .. ':calls', uuid)
 unidle(ext, split(h[3]))
 redis.call('ZREM', P .. 'wrap', ext)
-redis.call('ZREM', P .. 'res', ext)
 redis.call('HDEL', a, 'off')
 redis.call('HSET', a, 'state', 'talking', 'call', uuid, 'token', tok)
 return {'ok', tok}

@@ -9,7 +9,6 @@ local t = now()
 local a, c = agentKey(ext), callKey(uuid)
 local ch = redis.call('HMGET', c, 'token', 'caller')
 if redis.call('HGET', a, 'token') ~= tok or ch[1] ~= tok then return {'stale'} end
-redis.call('ZREM', P .. 'res', ext)
 if outcome == 'answered' then
 	redis.call('HSET', a, 'state', 'talking', 'noans', 0)
 	redis.call('HSET', c, 'state', 'bridged')
