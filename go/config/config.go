@@ -6,8 +6,8 @@ package config
 import (
 	"errors"
 	"fmt"
-	"github.com/nwayacd/mod_nwayacd/go/acd"
 	"net"
+	"net/netip"
 	"net/url"
 	"path/filepath"
 	"sort"
@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nwayacd/mod_nwayacd/go/acd"
 	"github.com/nwayacd/mod_nwayacd/go/api"
 	"github.com/nwayacd/mod_nwayacd/go/ident"
 )
@@ -48,9 +49,13 @@ type Config struct {
 	Context       string
 	HoldMusic     string
 	EarlyOffer    bool // a freed agent's INVITE leaves from a switch thread at once (default true)
-	CrashLog      string
-	DBDir         string // FreeSWITCH's db folder (embedded store, CDR spool)
-	LogDir        string
+	// SIPCapture is where the module takes sofia-sip's HEP3 capture
+	// (loopback host:port; "" = off): an agent's BYE ends its bridge as it
+	// arrives, a media frame before the switch's own session handles it.
+	SIPCapture string
+	CrashLog   string
+	DBDir      string // FreeSWITCH's db folder (embedded store, CDR spool)
+	LogDir     string
 	// Observability (issue 14).
 	MetricsToken string        // "" = /metrics needs no token
 	ServiceLevel time.Duration // T of "answered within T"; default 20 s
@@ -66,7 +71,7 @@ var Known = []string{
 	"cti-ip", "publisher",
 	"redis-addr", "redis-password", "redis-db", "amqp-url", "amqp-exchange", "db-dsn",
 	"wrapup-seconds", "no-answer-limit", "memory-expiry-hours", "default-busy-ring-times",
-	"default-max-wait-seconds", "dial-template", "transfer-context", "hold-music", "early-offer", "crash-log",
+	"default-max-wait-seconds", "dial-template", "transfer-context", "hold-music", "early-offer", "sip-capture-listen", "crash-log",
 	"fs-log-dir", "fs-db-dir", "fs-conf-dir", "fs-recordings-dir",
 	"metrics-token", "service-level-seconds", "abandon-short-seconds", "stream-maxlen",
 }
@@ -251,6 +256,15 @@ func (r *reader) calls(c *Config) {
 	r.str("transfer-context", &c.Context)
 	r.str("hold-music", &c.HoldMusic)
 	r.boolean("early-offer", &c.EarlyOffer)
+	r.str("sip-capture-listen", &c.SIPCapture)
+	if c.SIPCapture != "" {
+		// Loopback only: the capture comes from the switch this module is
+		// loaded in, and a packet from anywhere else could end a bridge.
+		ap, err := netip.ParseAddrPort(c.SIPCapture)
+		if err != nil || !ap.Addr().IsLoopback() || ap.Port() == 0 {
+			r.bad("sip-capture-listen", c.SIPCapture, "want a loopback ip:port, e.g. 127.0.0.1:9060")
+		}
+	}
 }
 
 // paths reads FreeSWITCH's folders and the crash log.

@@ -89,6 +89,7 @@ type Node struct {
 	stats     *stats.Stats
 	rest      *api.Server
 	ln        net.Listener
+	capture   net.PacketConn // sip-capture-listen (capture.go)
 	ctx       context.Context
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
@@ -132,6 +133,9 @@ func Start(params map[string]string, opt Options) (n *Node, err error) {
 	n.startService(snap, pub)
 	close(n.serving)
 	if err := n.startREST(); err != nil {
+		return nil, err
+	}
+	if err := n.startCapture(); err != nil {
 		return nil, err
 	}
 	n.startWatchers()
@@ -358,6 +362,7 @@ func (n *Node) startService(snap store.Snapshot, pub service.Publisher) {
 		Context:      n.cfg.Context,
 		HoldMusic:    n.cfg.HoldMusic,
 		NoEarlyOffer: !n.cfg.EarlyOffer,
+		SIPCapture:   n.cfg.SIPCapture != "",
 		ManualTimers: n.opt.ManualTimers,
 		CDRGrace:     n.opt.CDRGrace,
 		Status:       n.status,
@@ -643,6 +648,9 @@ func (n *Node) Stop() {
 	}
 	if n.ln != nil {
 		_ = n.ln.Close()
+	}
+	if n.capture != nil {
+		_ = n.capture.Close()
 	}
 	if n.cancel != nil {
 		n.cancel()

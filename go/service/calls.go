@@ -319,6 +319,13 @@ func (s *Service) dialVars(callUUID, legUUID, group, agent, caller string, timeo
 		b.WriteString("origination_uuid=")
 		b.WriteString(legUUID)
 		b.WriteString(",")
+		if s.opt.SIPCapture {
+			// The leg's SIP Call-ID is its uuid: the capture names it.
+			b.WriteString("sip_invite_call_id=")
+			b.WriteString(legUUID)
+			b.WriteString(",")
+			s.watchLeg(legUUID, callUUID)
+		}
 	}
 	b.WriteString("nwayacd_call=")
 	b.WriteString(callUUID)

@@ -44,6 +44,7 @@ func (s *Service) ChannelEvent(ev *session.ChannelEvent) {
 		s.key(ev.UUID, ev.DTMF)
 	case session.ChannelHangup:
 		if ev.NwayCall != "" && ev.NwayCall != ev.UUID {
+			s.unwatchLeg(ev.UUID)
 			s.agentLegEnded(ev)
 		}
 	case session.ChannelHangupComplete:

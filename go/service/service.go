@@ -78,6 +78,10 @@ type Options struct {
 	// NoEarlyOffer leaves every offer to the caller's session even when the
 	// Switch is an Offerer (see offerEarly).
 	NoEarlyOffer bool
+	// SIPCapture: the node feeds the switch's SIP capture to Capture. Agent
+	// legs then get the SIP Call-ID of their uuid, and an agent's BYE ends
+	// its bridge as it arrives (earlybye.go).
+	SIPCapture bool
 	// HostQueue bounds pending host commands; default 4096.
 	HostQueue int
 	// HostWait bounds how long a call-control command (hold, transfer,
@@ -135,8 +139,12 @@ type Service struct {
 	started   atomic.Bool
 	startedAt time.Time
 	eventsIn  atomic.Uint64
-	cti       atomic.Pointer[string]
-	ver       atomic.Uint64
+	// Early BYE (earlybye.go).
+	bye        byeWatch
+	earlyByes  atomic.Uint64
+	captureBad atomic.Uint64
+	cti        atomic.Pointer[string]
+	ver        atomic.Uint64
 	// agentFirst counts agent-first callbacks waiting for the caller's answer.
 	agentFirst atomic.Int64
 	cbDeferred atomic.Int64 // callback originates waiting for a channel's end
@@ -277,6 +285,9 @@ func (s *Service) flushCDRs() {
 // by the book with mu held.
 func (s *Service) emitCDR(uuid string, c event.CDR) {
 	delete(s.calls, uuid)
+	if s.opt.SIPCapture {
+		s.unwatchCall(uuid)
+	}
 	s.publish(&c)
 	if s.opt.Journal != nil {
 		s.opt.Journal.InsertCDR(c)

@@ -54,6 +54,16 @@ func (s *Service) Status() Status {
 	if s.opt.Status != nil {
 		st.Extra = s.opt.Status()
 	}
+	if s.opt.SIPCapture {
+		if st.Extra == nil {
+			st.Extra = map[string]any{}
+		}
+		ended, bad := s.EarlyByes()
+		s.bye.mu.Lock()
+		n := len(s.bye.legs)
+		s.bye.mu.Unlock()
+		st.Extra["sip_capture"] = map[string]any{"bridges_ended_by_bye": ended, "bad_packets": bad, "legs_followed": n}
+	}
 	return st
 }
 

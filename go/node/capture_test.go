@@ -1,0 +1,71 @@
+package node
+
+import (
+	"net"
+	"net/netip"
+	"regexp"
+	"testing"
+
+	"github.com/nwayacd/mod_nwayacd/go/hep"
+	"github.com/nwayacd/mod_nwayacd/go/session"
+)
+
+// With sip-capture-listen, an agent's BYE mirrored by the switch over UDP
+// (HEP3) ends its bridge: the freed agent is offered the waiting caller.
+// Datagrams that are not HEP are counted and change nothing.
+func TestSIPCaptureEndsBridgeOnBye(t *testing.T) {
+	l, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.LocalAddr().String()
+	l.Close()
+	n := start(t, params(t, map[string]string{"sip-capture-listen": addr, "wrapup-seconds": "0"}))
+	defer n.Stop()
+	cmd(t, n, "nway_add_group", "110 0")
+	cmd(t, n, "nway_add_ext", "1000")
+	cmd(t, n, "nway_login", "1000 110")
+	_ = n.Service.SetRegistered("1000", true)
+	s := n.Service
+	d := s.Enter(session.Call{Kind: session.Queue, UUID: "cap1", Group: "110", CallerNumber: "13800000001"})
+	m := regexp.MustCompile(`sip_invite_call_id=([^,}]+)`).FindStringSubmatch(d.Dial)
+	if d.Action != session.Offer || m == nil {
+		t.Fatalf("offer %+v", d)
+	}
+	leg := m[1]
+	s.OfferResult(session.OfferResult{UUID: "cap1", Agent: "1000", AgentUUID: leg, Outcome: session.Answered})
+	if d := s.Enter(session.Call{Kind: session.Queue, UUID: "cap2", Group: "110", CallerNumber: "13800000002"}); d.Action != session.Wait {
+		t.Fatalf("second caller %+v", d)
+	}
+	c, err := net.Dial("udp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fs, agent := netip.MustParseAddrPort("127.0.0.1:5060"), netip.MustParseAddrPort("127.0.0.1:5090")
+	msg := func(first string) []byte {
+		return []byte(first + "\r\nCall-ID: " + leg + "\r\nCSeq: 1 X\r\n\r\n")
+	}
+	for _, p := range [][]byte{[]byte("junk"), hep.Encode(fs, agent, msg("INVITE sip:1000@x SIP/2.0")), hep.Encode(agent, fs, msg("BYE sip:x SIP/2.0"))} {
+		if _, err := c.Write(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "1000 offered the waiting caller", func() bool {
+		x, _ := s.Extension("1000")
+		return x.CallState == "ring" && x.CallUUID == "cap2"
+	})
+	if ended, bad := s.EarlyByes(); ended != 1 || bad != 1 {
+		t.Fatalf("early byes %d, bad packets %d", ended, bad)
+	}
+	if st := s.Status(); st.Extra["sip_capture"] == nil {
+		t.Fatalf("status has no sip_capture section: %+v", st.Extra)
+	}
+}
+
+// The capture listener takes loopback only.
+func TestSIPCaptureListenLoopbackOnly(t *testing.T) {
+	if _, err := Start(params(t, map[string]string{"sip-capture-listen": "0.0.0.0:9060"}), Options{}); err == nil {
+		t.Fatal("a capture listener on every address was accepted")
+	}
+}

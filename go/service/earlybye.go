@@ -1,0 +1,127 @@
+package service
+
+import (
+	"net/netip"
+	"sync"
+
+	"github.com/nwayacd/mod_nwayacd/go/hep"
+)
+
+// Early BYE. FreeSWITCH hands an agent's BYE to the leg's session thread,
+// which takes it at its next media frame: about 20 ms pass before any module
+// hears that the agent hung up, and a caller waiting for that agent waits
+// them too. sofia-sip mirrors every SIP message to a capture server (HEP3)
+// the moment it arrives; with Options.SIPCapture the node listens for that
+// mirror (Capture) and ends the bridge on the agent's BYE itself, exactly as
+// the leg's CHANNEL_HANGUP would have, which then changes nothing.
+//
+// Only the agent legs the service dialled are followed, by their SIP
+// Call-ID, which the service chose (sip_invite_call_id = the leg's uuid):
+// a BYE for any other dialog is ignored. A BYE counts only on its way into
+// the switch (to the address our INVITE left from), and not after a REFER
+// on the dialog (the phone transferred the caller: the session reports the
+// transfer). What the switch itself would accept (a BYE with the dialog's
+// Call-ID) is what is acted on, no less.
+
+// legWatch is one agent leg's dialog as the capture shows it.
+type legWatch struct {
+	call     string
+	fs       netip.AddrPort // the switch's side: where our INVITE left from
+	referred bool
+}
+
+type byeWatch struct {
+	mu   sync.Mutex
+	legs map[string]*legWatch // by Call-ID (the leg's uuid)
+}
+
+// maxWatchedLegs bounds the legs followed (each ends with its hang-up).
+const maxWatchedLegs = 1 << 16
+
+func (s *Service) watchLeg(leg, call string) {
+	w := &s.bye
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.legs == nil {
+		w.legs = map[string]*legWatch{}
+	}
+	if len(w.legs) < maxWatchedLegs {
+		w.legs[leg] = &legWatch{call: call}
+	}
+}
+
+func (s *Service) unwatchLeg(leg string) {
+	w := &s.bye
+	w.mu.Lock()
+	delete(w.legs, leg)
+	w.mu.Unlock()
+}
+
+// unwatchCall forgets the legs of a call that is over (a leg whose
+// originate failed before it had a channel never reports a hang-up).
+func (s *Service) unwatchCall(call string) {
+	w := &s.bye
+	w.mu.Lock()
+	for leg, lw := range w.legs {
+		if lw.call == call {
+			delete(w.legs, leg)
+		}
+	}
+	w.mu.Unlock()
+}
+
+// Capture takes one packet of the switch's SIP capture (HEP3). Called from
+// the node's capture listener; never from a FreeSWITCH thread.
+func (s *Service) Capture(pkt []byte) {
+	p, err := hep.Parse(pkt)
+	if err != nil {
+		s.captureBad.Add(1)
+		return
+	}
+	h, ok := hep.SIPHead(p.Payload)
+	if !ok || h.Method == "" {
+		return
+	}
+	w := &s.bye
+	w.mu.Lock()
+	lw := w.legs[h.CallID]
+	fire := false
+	if lw != nil {
+		switch h.Method {
+		case "INVITE":
+			if !lw.fs.IsValid() {
+				lw.fs = p.Src
+			}
+		case "REFER":
+			lw.referred = true
+		case "BYE":
+			fire = lw.fs.IsValid() && p.Dst == lw.fs && !lw.referred
+			if fire {
+				delete(w.legs, h.CallID)
+			}
+		}
+	}
+	w.mu.Unlock()
+	if fire {
+		s.earlyBye(lw.call, h.CallID)
+	}
+}
+
+// earlyBye ends the bridge of call with its agent leg leg, as that leg's
+// CHANNEL_HANGUP does.
+func (s *Service) earlyBye(call, leg string) {
+	s.mu.Lock()
+	defer s.unlock()
+	if s.calls[call] == nil {
+		return
+	}
+	if s.eng.AgentLegEnded(call, leg, false) {
+		s.earlyByes.Add(1)
+	}
+}
+
+// EarlyByes counts the bridges ended by an agent's BYE seen in the
+// capture, and the capture packets that were not HEP3.
+func (s *Service) EarlyByes() (ended, bad uint64) {
+	return s.earlyByes.Load(), s.captureBad.Load()
+}
