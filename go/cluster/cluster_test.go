@@ -364,6 +364,62 @@ func TestClusterRestoreAfterRejoin(t *testing.T) {
 	audit(t, a, "g")
 }
 
+// A call answered under a grant taken back is put back by its node while
+// the pool has queued it again, or granted it to another agent: it leaves
+// the queue, that agent's reservation ends (its node is told), and the
+// answering agent is busy on it.
+func TestClusterRestoreOverATakenBackGrant(t *testing.T) {
+	rdb, p := testPool(t)
+	a := join(t, rdb, p, "a", Options{})
+	ctx := context.Background()
+	mustReady(t, a, "1001", "g")
+	o, _ := mustEnqueue(t, a, Call{UUID: "c1", Groups: []string{"g"}})
+	// The grant is taken back (1001 goes off): c1 waits again.
+	if _, err := a.Agent(ctx, "1001", Off, nil, ""); err != nil {
+		t.Fatal(err)
+	}
+	if m := next(t, a); m.Kind != "revoke" {
+		t.Fatalf("message %+v", m)
+	}
+	if r, err := a.Result(ctx, o, Answered, 3, 0, false); err != nil || !r.Stale {
+		t.Fatalf("result %+v %v", r, err)
+	}
+	if _, err := a.Restore(ctx, Call{UUID: "c1", Groups: []string{"g"}, Arrival: time.Now()}, "1001"); err != nil {
+		t.Fatal(err)
+	}
+	if st := state(t, a, "1001"); st != "talking" {
+		t.Fatalf("1001 %s", st)
+	}
+	audit(t, a, "g")
+	// Again, with 1002 granted c2 meanwhile.
+	mustReady(t, a, "1002", "g")
+	mustReady(t, a, "1003", "g")
+	o2, _ := mustEnqueue(t, a, Call{UUID: "c2", Groups: []string{"g"}})
+	if _, err := a.Agent(ctx, o2.Agent, Off, nil, ""); err != nil {
+		t.Fatal(err)
+	}
+	if m := next(t, a); m.Kind != "revoke" {
+		t.Fatalf("message %+v", m)
+	}
+	other := next(t, a) // c2 granted to the other idle agent
+	if other.Kind != "offer" || other.Offer.Call != "c2" || other.Offer.Agent == o2.Agent {
+		t.Fatalf("message %+v", other)
+	}
+	if _, err := a.Restore(ctx, Call{UUID: "c2", Groups: []string{"g"}, Arrival: time.Now()}, o2.Agent); err != nil {
+		t.Fatal(err)
+	}
+	if m := next(t, a); m.Kind != "revoke" || m.Offer.Agent != other.Offer.Agent {
+		t.Fatalf("the other agent's node was not told: %+v", m)
+	}
+	if st := state(t, a, other.Offer.Agent); st != "idle" {
+		t.Fatalf("%s %s", other.Offer.Agent, st)
+	}
+	if st := state(t, a, o2.Agent); st != "talking" {
+		t.Fatalf("%s %s", o2.Agent, st)
+	}
+	audit(t, a, "g")
+}
+
 func TestClusterWrapUpEndsByTick(t *testing.T) {
 	rdb, p := testPool(t)
 	a := join(t, rdb, p, "a", Options{})

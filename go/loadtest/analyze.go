@@ -25,6 +25,9 @@ type Report struct {
 	// which it does on the agent leg's own thread at that leg's next media
 	// frame (up to 20 ms) before any module hears of it.
 	DispatchAfterOK []time.Duration
+	// DispatchBeforeOK counts the queued dispatches whose INVITE left
+	// before the switch's 200 OK to the BYE.
+	DispatchBeforeOK int
 }
 
 // ReachedPct is Reached as a percentage of Calls.
@@ -130,6 +133,10 @@ func Analyze(ps []Packet, r Roles) Report {
 				rep.QueuedDispatch = append(rep.QueuedDispatch, s.at.Sub(b.at))
 				if ok, seen := byeOK[b.callID]; seen && !ok.After(s.at) {
 					rep.DispatchAfterOK = append(rep.DispatchAfterOK, s.at.Sub(ok))
+				} else if seen {
+					// The next INVITE left before the switch had handled the
+					// BYE at all (the module saw the BYE in the SIP capture).
+					rep.DispatchBeforeOK++
 				}
 				break
 			}

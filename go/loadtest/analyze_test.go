@@ -2,6 +2,7 @@ package loadtest
 
 import (
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 )
@@ -110,5 +111,28 @@ func TestParseStatCPU(t *testing.T) {
 	}
 	if _, err := parseStatCPU("garbage"); err == nil {
 		t.Fatal("garbage parsed")
+	}
+}
+
+// An INVITE that leaves before the switch's 200 OK to the BYE (the module
+// took the BYE from the SIP capture) is counted as such, not as "after".
+func TestAnalyzeDispatchBeforeTheSwitchsOK(t *testing.T) {
+	ps := []Packet{
+		pkt(0, caller, fs, Message{Method: "INVITE", CallID: "c1", FromUser: "1391", ToUser: "9990", CSeqMethod: "INVITE"}),
+		pkt(12, fs, agents, Message{Method: "INVITE", CallID: "a1", FromUser: "1391", ToUser: "7001", CSeqMethod: "INVITE"}),
+		pkt(112, agents, fs, Message{Status: 200, CallID: "a1", FromUser: "1391", ToUser: "7001", CSeqMethod: "INVITE"}),
+		pkt(500, caller, fs, Message{Method: "INVITE", CallID: "c2", FromUser: "1392", ToUser: "9990", CSeqMethod: "INVITE"}),
+		pkt(2112, agents, fs, Message{Method: "BYE", CallID: "a1", FromUser: "7001", ToUser: "1391", CSeqMethod: "BYE"}),
+		pkt(2114, fs, agents, Message{Method: "INVITE", CallID: "a2", FromUser: "1392", ToUser: "7001", CSeqMethod: "INVITE"}),
+		pkt(2131, fs, agents, Message{Status: 200, CallID: "a1", FromUser: "7001", ToUser: "1391", CSeqMethod: "BYE"}),
+		pkt(2214, agents, fs, Message{Status: 200, CallID: "a2", FromUser: "1392", ToUser: "7001", CSeqMethod: "INVITE"}),
+	}
+	r := Analyze(ps, roles)
+	if len(r.QueuedDispatch) != 1 || r.QueuedDispatch[0] != 2*time.Millisecond || len(r.DispatchAfterOK) != 0 || r.DispatchBeforeOK != 1 {
+		t.Fatalf("queued %v, after the 200 OK %v, before it %d", r.QueuedDispatch, r.DispatchAfterOK, r.DispatchBeforeOK)
+	}
+	row := Result{Run: Run{Profile: "nwayacd", Dest: DestACD}, Report: r}.Row()
+	if !strings.Contains(row, "none: all 1 left before it") {
+		t.Fatalf("row %s", row)
 	}
 }

@@ -102,6 +102,12 @@ func (r Result) Row() string {
 	if r.Dest != DestBare {
 		queued = fmt.Sprintf("%s / %s ms (%d)", ms(Quantile(r.QueuedDispatch, 0.5)), ms(Quantile(r.QueuedDispatch, 0.99)), len(r.QueuedDispatch))
 		afterOK = fmt.Sprintf("%s / %s ms", ms(Quantile(r.DispatchAfterOK, 0.5)), ms(Quantile(r.DispatchAfterOK, 0.99)))
+		if r.DispatchBeforeOK > 0 {
+			afterOK = fmt.Sprintf("%s (%d before it)", afterOK, r.DispatchBeforeOK)
+		}
+		if len(r.DispatchAfterOK) == 0 && r.DispatchBeforeOK > 0 {
+			afterOK = fmt.Sprintf("none: all %d left before it", r.DispatchBeforeOK)
+		}
 	}
 	return fmt.Sprintf("| %s | %.0f/s | %d | %.1f%% | %s / %s ms | %s | %s | %s ms |",
 		r.Profile, r.Rate, r.Report.Calls, r.ReachedPct(),

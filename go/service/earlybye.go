@@ -45,6 +45,11 @@ func (s *Service) watchLeg(leg, call string) {
 	if w.legs == nil {
 		w.legs = map[string]*legWatch{}
 	}
+	// The same offer is dialled twice over (the early offer, then the woken
+	// session taking it over): what the capture showed of it stays.
+	if lw := w.legs[leg]; lw != nil && lw.call == call {
+		return
+	}
 	if len(w.legs) < maxWatchedLegs {
 		w.legs[leg] = &legWatch{call: call}
 	}

@@ -331,10 +331,20 @@ func (s *Service) poolOp(ctx context.Context, ps *poolState, op *poolOp) error {
 			return err
 		} else if r.Stale && op.out == cluster.Answered {
 			// The pool had taken the grant back (this node reaped, the agent
-			// gone) before the answer: the call goes on, the pool does not
-			// count the agent busy with it. Rings are taken back earlier
-			// (PoolSuspend), so this is the stall a lease cannot cover.
+			// gone) before the answer. The conversation goes on: put it back
+			// as this node's truth, so the pool counts the agent busy again,
+			// as after a rejoin. Rings are taken back earlier (PoolSuspend),
+			// so this is the stall a lease cannot cover; if the pool has given
+			// the agent to another call meanwhile, that ring finds it busy.
 			s.log.Warn("nwayacd cluster: answered under a grant the pool had taken back", "call", op.offer.Call, "agent", op.offer.Agent)
+			if c, ok := s.bridgedCall(op.offer.Call, op.offer.Agent); ok {
+				if _, err := ps.p.Restore(ctx, c, op.offer.Agent); err != nil {
+					s.log.Error("nwayacd cluster: the pool has the agent on another call", "call", op.offer.Call, "agent", op.offer.Agent, "err", err)
+					if errors.Is(err, cluster.ErrFenced) {
+						return err
+					}
+				}
+			}
 		}
 	case opFinish:
 		if err := ps.p.Finish(ctx, op.call.UUID, op.wrap); err != nil {
@@ -529,8 +539,7 @@ func (s *Service) PoolRejoined() {
 	s.eng.Repool()
 	for _, b := range s.eng.Bridged() {
 		ps.pooled[b.Call.UUID] = true
-		s.push(poolOp{kind: opRestore, ext: b.Agent, call: cluster.Call{UUID: b.Call.UUID, Caller: b.Call.Number,
-			Groups: []string{b.Call.Group}, VIP: b.Call.Level == acd.LevelVIP, Arrival: b.Call.CallinTime}})
+		s.push(poolOp{kind: opRestore, ext: b.Agent, call: restoreCall(b)})
 	}
 	for _, x := range s.eng.Extensions() {
 		if x.LoggedIn {
@@ -691,4 +700,22 @@ func (s *Service) PoolStatus() map[string]any {
 	}
 	return map[string]any{"ringing_grants": len(ps.offers), "pooled_calls": len(ps.pooled),
 		"registered_agents": len(ps.mine), "queued_operations": queued}
+}
+
+// restoreCall is a call bridged here as the pool takes it back (Restore).
+func restoreCall(b acd.BridgedCall) cluster.Call {
+	return cluster.Call{UUID: b.Call.UUID, Caller: b.Call.Number, Groups: []string{b.Call.Group},
+		VIP: b.Call.Level == acd.LevelVIP, Arrival: b.Call.CallinTime}
+}
+
+// bridgedCall finds call bridged here to ext.
+func (s *Service) bridgedCall(call, ext string) (cluster.Call, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, b := range s.eng.Bridged() {
+		if b.Call.UUID == call && b.Agent == ext {
+			return restoreCall(b), true
+		}
+	}
+	return cluster.Call{}, false
 }

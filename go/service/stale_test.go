@@ -1,0 +1,93 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/nwayacd/mod_nwayacd/go/acd"
+	"github.com/nwayacd/mod_nwayacd/go/cluster"
+	"github.com/nwayacd/mod_nwayacd/go/internal/testsvc"
+	"github.com/nwayacd/mod_nwayacd/go/session"
+)
+
+// staleAnswer is the pool as a node stalled past its lease finds it: by the
+// time the answer's Result arrives, the grant has been taken back (the
+// agent went off in the pool). Its inbox stays empty, so the revoke that
+// release sends is not acted on: only the Result's staleness is.
+type staleAnswer struct{ *cluster.Member }
+
+func (p staleAnswer) Result(ctx context.Context, o cluster.Offer, out cluster.Outcome, limit int, mem time.Duration, inbox bool) (cluster.Result, error) {
+	if _, err := p.Member.Agent(ctx, o.Agent, cluster.Off, nil, ""); err != nil {
+		return cluster.Result{}, err
+	}
+	return p.Member.Result(ctx, o, out, limit, mem, inbox)
+}
+
+func (p staleAnswer) Next(ctx context.Context, wait time.Duration) (cluster.Msg, bool, error) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(wait):
+	}
+	return cluster.Msg{}, false, nil
+}
+
+// A call answered under a grant the pool had taken back goes on; the node
+// puts it back in the pool as its truth, so the pool counts the agent busy
+// on it again instead of free for another node's call.
+func TestClusterStaleAnswerPutBack(t *testing.T) {
+	const addr = "127.0.0.1:6379"
+	testsvc.Need(t, "redis", addr)
+	rdb, err := cluster.NewClient(cluster.RedisConfig{Addrs: []string{addr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rdb.Close()
+	prefix := fmt.Sprintf("nwayacd:test:stale:%x:", rand.Uint64())
+	defer func() {
+		ctx := context.Background()
+		keys, _ := rdb.Keys(ctx, prefix+"*").Result()
+		if len(keys) > 0 {
+			rdb.Del(ctx, keys...)
+		}
+	}()
+	m, err := cluster.Join(context.Background(), rdb, cluster.Options{Node: "a", Addr: "a:8085", Prefix: prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &host{}
+	s := New(Options{Clock: &clock{t: t0}, Switch: h, Publisher: &pub{}, ManualTimers: true, SyncHost: true,
+		Location: time.UTC, Core: acd.Config{WrapUp: -1}})
+	must(t, s.AddGroup("120", acd.ModeSequential))
+	must(t, s.AddExtension("1011", "J1011"))
+	must(t, s.SetRegistered("1011", true))
+	must(t, s.Login("1011", []string{"120"}))
+	s.UsePool(staleAnswer{m}, "a")
+	s.Start()
+	defer s.Stop()
+	ctx := context.Background()
+	poll := func(what string, ok func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); !ok(); time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out: %s", what)
+			}
+		}
+	}
+	poll("1011 idle in the pool", func() bool { v, _ := m.AgentView(ctx, "1011"); return v.State == "idle" })
+	if d := s.Enter(session.Call{Kind: session.Queue, UUID: "c1", Group: "120", CallerNumber: "138"}); d.Action != session.Wait {
+		t.Fatalf("enter %+v", d)
+	}
+	var d session.Directive
+	poll("the pool's grant offered", func() bool { d = s.Next("c1"); return d.Action == session.Offer })
+	s.OfferResult(session.OfferResult{UUID: "c1", Agent: "1011", AgentUUID: "leg1", Outcome: session.Answered})
+	poll("1011 talking on c1 in the pool", func() bool {
+		v, _ := m.AgentView(ctx, "1011")
+		return v.State == "talking" && v.Call == "c1"
+	})
+	if p, err := m.Audit(ctx, []string{"120"}); err != nil || len(p) > 0 {
+		t.Fatalf("audit %v %v", p, err)
+	}
+}
