@@ -71,9 +71,25 @@ type wCall struct {
 	waiting    bool
 	since      time.Time
 	ends       int
+	hist       []string // what happened to it, for a failure's report
+}
+
+// note records an event of call uuid (w.mu held).
+func (w *world) note(uuid, format string, a ...any) {
+	if c := w.calls[uuid]; c != nil && len(c.hist) < 64 {
+		c.hist = append(c.hist, time.Now().Format("15:04:05.000")+" "+fmt.Sprintf(format, a...))
+	}
+}
+
+// noteL is note taking w.mu.
+func (w *world) noteL(uuid, format string, a ...any) {
+	w.mu.Lock()
+	w.note(uuid, format, a...)
+	w.mu.Unlock()
 }
 
 type suspect struct {
+	call  string
 	token int64
 	age   time.Duration
 	desc  string
@@ -87,14 +103,29 @@ func (w *world) confirm(sp suspect) {
 	// The skew is the delivery of offers: a node's loop stalled by a starved
 	// CPU delays it, so the bound grows by the longest stall seen.
 	if lag := time.Duration(maxLag.Load()); sp.age > orderSkew+lag {
-		w.fail("%s (longest stall %v)", sp.desc, lag)
+		var hist []string
+		if c := w.calls[sp.call]; c != nil {
+			hist = c.hist
+		}
+		w.fail("%s (longest stall %v); its history: %s", sp.desc, lag, strings.Join(hist, "; "))
 	}
 }
 
 // unknown drops the suspicions about a call whose grant was taken back
 // before it rang: when it stopped waiting in the pool is not known here.
+//
+// Its wait starts again from here: the pool had reserved it (the grant
+// came, or was revoked), so it was not passed over before; it waits again
+// since the pool took the grant back, at the latest now. (Counting from its
+// first arrival blamed the pool for a grant to another call made while this
+// one was reserved: a hold ended with both granted, this one's grant then
+// taken back by its agent's node rejoining.)
 func (w *world) unknown(uuid string) {
 	w.mu.Lock()
+	w.note(uuid, "unknown")
+	if c := w.calls[uuid]; c != nil && c.waiting {
+		c.since = time.Now()
+	}
 	delete(w.suspects, uuid)
 	w.mu.Unlock()
 }
@@ -141,6 +172,7 @@ func (w *world) ring(node string, o Offer, fromInbox bool) bool {
 	}
 	w.offers++
 	now := time.Now()
+	w.note(o.Call, "rung %s by %s token %d inbox %v", o.Agent, node, o.Token, fromInbox)
 	// A ring that resolves earlier suspicions: a better call rung under an
 	// older token was reserved first (its offer only arrived later).
 	for _, sp := range w.suspects[o.Call] {
@@ -154,7 +186,7 @@ func (w *world) ring(node string, o Offer, fromInbox bool) bool {
 		// skew is suspect; it is an inversion if the pool reserves it later.
 		for _, x := range w.calls {
 			if x.waiting && x != c && x.score < c.score && shares(x.groups, a.groups) && w.healthy(x.node, now) {
-				w.suspects[x.uuid] = append(w.suspects[x.uuid], suspect{token: o.Token, age: now.Sub(x.since),
+				w.suspects[x.uuid] = append(w.suspects[x.uuid], suspect{call: x.uuid, token: o.Token, age: now.Sub(x.since),
 					desc: fmt.Sprintf("agent %s (groups %v) took %s (score %d, groups %v, token %d) by %s while %s (score %d, groups %v) waited %v on %s",
 						o.Agent, a.groups, o.Call, c.score, c.groups, o.Token, node, x.uuid, x.score, x.groups, now.Sub(x.since), x.node)})
 			}
@@ -199,6 +231,7 @@ func (w *world) queued(uuid string) {
 	if c := w.calls[uuid]; c != nil && !c.waiting {
 		c.waiting, c.since = true, time.Now()
 	}
+	w.note(uuid, "waiting")
 	w.mu.Unlock()
 }
 
@@ -560,6 +593,7 @@ func (n *simNode) newCall() {
 
 func (n *simNode) enqueue(c *nCall) bool {
 	o, ok, err := n.m.Enqueue(context.Background(), c.Call)
+	n.w.noteL(c.UUID, "%s: enqueue (epoch %s): %v %v %v", n.id, n.m.Epoch(), o, ok, err)
 	n.op()
 	if errors.Is(err, ErrDup) {
 		err = nil
@@ -575,6 +609,7 @@ func (n *simNode) enqueue(c *nCall) bool {
 }
 
 func (n *simNode) onMsg(msg Msg) {
+	n.w.noteL(msg.Offer.Call, "%s: %s %s token %d (healthy %v, current %v)", n.id, msg.Kind, msg.Offer.Agent, msg.Offer.Token, n.healthy, n.m.Current(msg))
 	if !n.healthy || !n.m.Current(msg) {
 		n.w.unknown(msg.Offer.Call)
 		return // an earlier incarnation's: the rejoin reaped its reservation
@@ -596,6 +631,7 @@ func (n *simNode) onMsg(msg Msg) {
 			return
 		}
 		ok, err := n.m.Confirm(context.Background(), msg)
+		n.w.noteL(c.UUID, "confirm %v %v", ok, err)
 		if n.failed(err) {
 			return
 		}
@@ -636,6 +672,7 @@ func (n *simNode) ringEnd(uuid string, tok int64, out Outcome) {
 		n.w.ringEnd(c.offer, false)
 	}
 	res, err := n.m.Result(context.Background(), c.offer, out, 3, time.Minute, c.inbox)
+	n.w.noteL(uuid, "result %d: %+v %v", out, res, err)
 	n.op()
 	switch {
 	case err != nil:

@@ -104,18 +104,7 @@ func TestEarlyByeFreesAgentOnArrival(t *testing.T) {
 	s.BridgeEnded("c1")
 	s.Leave("c1")
 	s.ChannelEvent(&session.ChannelEvent{Kind: session.ChannelHangupComplete, UUID: "c1", CallerNumber: "138", DestNumber: "120"})
-	n := 0
-	for _, r := range p.cdrs() {
-		if r.UUID == "c1" {
-			n++
-			if r.Flag != "正常接听" || r.DestinationNumber != "1011" {
-				t.Fatalf("cdr %+v", r)
-			}
-		}
-	}
-	if n != 1 {
-		t.Fatalf("%d CDRs for c1", n)
-	}
+	oneAnsweredCDR(t, p, "c1", "1011")
 	if s.bye.legs[leg] != nil {
 		t.Fatal("the ended leg is still followed")
 	}

@@ -60,17 +60,23 @@ func TestAgentLegHangupFreesAgentAtOnce(t *testing.T) {
 		t.Fatalf("1011 after the first caller left: %+v", x)
 	}
 	s.ChannelEvent(&session.ChannelEvent{Kind: session.ChannelHangupComplete, UUID: "c1", CallerNumber: "138", DestNumber: "120"})
+	oneAnsweredCDR(t, p, "c1", "1011")
+}
+
+// oneAnsweredCDR: call has exactly one CDR, answered by agent.
+func oneAnsweredCDR(t *testing.T, p *pub, call, agent string) {
+	t.Helper()
 	n := 0
 	for _, r := range p.cdrs() {
-		if r.UUID == "c1" {
+		if r.UUID == call {
 			n++
-			if r.Flag != "正常接听" || r.DestinationNumber != "1011" {
+			if r.Flag != "正常接听" || r.DestinationNumber != agent {
 				t.Fatalf("cdr %+v", r)
 			}
 		}
 	}
 	if n != 1 {
-		t.Fatalf("%d CDRs for c1", n)
+		t.Fatalf("%d CDRs for %s", n, call)
 	}
 }
 
