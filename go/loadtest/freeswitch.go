@@ -143,6 +143,9 @@ type Setup struct {
 	group    string
 	ACD      bool   // mod_nwayacd answered: the acd profile can run
 	WrapUp   string // the module's wrap-up (nwayacd status): queued dispatch wants 0s
+	// EarlyBye: the module takes the switch's SIP capture (sip-capture-listen);
+	// whether sofia sends it shows in the rows (INVITEs before the 200 OK).
+	EarlyBye bool
 }
 
 // Destinations the callers dial, one per profile.
@@ -193,6 +196,7 @@ func Configure(ctx context.Context, sw *Switch, profile string, group string, fi
 	st.WrapUp = "unknown"
 	if out, err := sw.API(ctx, "nwayacd status"); err == nil {
 		st.WrapUp = statusWrapUp(out)
+		st.EarlyBye = statusEarlyBye(out)
 	}
 	for i := range n {
 		ext := strconv.Itoa(first + i)
@@ -227,6 +231,16 @@ func statusWrapUp(status string) string {
 		}
 	}
 	return "unknown"
+}
+
+// statusEarlyBye reports whether `nwayacd status` has a sip_capture section.
+func statusEarlyBye(status string) bool {
+	for _, line := range strings.Split(status, "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), "sip_capture:") {
+			return true
+		}
+	}
+	return false
 }
 
 // Teardown removes everything Configure added.

@@ -88,6 +88,9 @@ func TestParseSPSAndWrapUp(t *testing.T) {
 	if w := statusWrapUp("+OK\n"); w != "unknown" {
 		t.Fatalf("statusWrapUp of nothing = %q", w)
 	}
+	if statusEarlyBye(st) || !statusEarlyBye(st+`sip_capture: {"bad_packets":0}`+"\n") {
+		t.Fatal("statusEarlyBye reads the sip_capture section wrong")
+	}
 }
 
 func TestRowLeavesQueuedDispatchOutForBare(t *testing.T) {

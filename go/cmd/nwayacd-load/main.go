@@ -86,6 +86,9 @@ func main() {
 	wrap := "mod_nwayacd not loaded"
 	if st.ACD {
 		wrap = "mod_nwayacd wrap-up " + st.WrapUp
+		if st.EarlyBye {
+			wrap += ", early BYE (sip-capture-listen) on"
+		}
 	}
 	fmt.Printf("mod_nwayacd load, %s: %d agents, ring %v, talk %v, %d calls per run, %s\n\n%s\n",
 		time.Now().Format(time.DateOnly), *agents, *ring, *talk, *calls, wrap, loadtest.Header)
