@@ -38,7 +38,7 @@ func batchBody(asFunc bool) string {
 }
 
 // batchSource is the batch as a script (EVALSHA).
-func batchSource() string { return compose(preludeChunks(), batchBody(false)) }
+func batchSource() string { return compose(prelude, batchBody(false)) }
 
 // batchLibrary is the batch as a Redis Function library (Redis 7 and
 // later): Redis runs a library's top level once, at load, so the dozens of
@@ -46,7 +46,7 @@ func batchSource() string { return compose(preludeChunks(), batchBody(false)) }
 // hash of its text, so that nodes of different versions never replace each
 // other's. fn is the function to FCALL.
 func batchLibrary() (src, fn string) {
-	chunks := preludeChunks()
+	chunks := append([]chunk(nil), prelude...)
 	// No ARGV at load: the prefix is set at every call.
 	chunks[0].text = strings.Replace(chunks[0].text, "local P = ARGV[1]", "local P", 1)
 	body := compose(chunks, batchBody(true))

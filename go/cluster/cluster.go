@@ -49,7 +49,7 @@ var luaFS embed.FS
 // quarter of its time per script: a function a script never calls is left
 // out of it.
 func script(name string) *redis.Script {
-	return redis.NewScript(compose(preludeChunks(), luaFile(name)))
+	return redis.NewScript(compose(prelude, luaFile(name)))
 }
 
 func luaFile(name string) string {
@@ -60,8 +60,15 @@ func luaFile(name string) string {
 	return string(body)
 }
 
-// chunk is one top-level function of the prelude with its comment.
-type chunk struct{ name, text string }
+// chunk is one top-level function of the prelude with its comment; call
+// matches a call of it.
+type chunk struct {
+	name, text string
+	call       *regexp.Regexp
+}
+
+// prelude is split once, for every script composed at start.
+var prelude = preludeChunks()
 
 var preludeFn = regexp.MustCompile(`^local function ([A-Za-z_][A-Za-z0-9_]*)`)
 
@@ -88,7 +95,7 @@ func preludeChunks() []chunk {
 		cur.text = strings.Join(lines[:j], "")
 		out = append(out, cur)
 		lines, i = lines[j:], i-j
-		cur = chunk{name: m[1]}
+		cur = chunk{name: m[1], call: regexp.MustCompile(`\b` + m[1] + `\(`)}
 	}
 	cur.text = strings.Join(lines, "")
 	return append(out, cur)
@@ -101,13 +108,12 @@ func compose(chunks []chunk, body string) string {
 	// Walk backwards: a chunk can only call the ones defined above it.
 	for i := len(chunks) - 1; i > 0; i-- {
 		c := chunks[i]
-		call := regexp.MustCompile(`\b` + c.name + `\(`)
-		if call.MatchString(body) {
+		if c.call.MatchString(body) {
 			need[c.name] = true
 			continue
 		}
 		for _, d := range chunks[i+1:] {
-			if need[d.name] && call.MatchString(d.text) {
+			if need[d.name] && c.call.MatchString(d.text) {
 				need[c.name] = true
 				break
 			}

@@ -74,6 +74,19 @@ type wCall struct {
 	hist       []string // what happened to it, for a failure's report
 }
 
+// busy reports whether ext rings or talks; a busy agent is marked to be
+// re-registered by its node when its leg ends.
+func (w *world) busy(ext string) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	a := w.agents[ext]
+	b := a.offer != "" || a.talk != ""
+	if b {
+		a.needKick = true
+	}
+	return b
+}
+
 // note records an event of call uuid (w.mu held).
 func (w *world) note(uuid, format string, a ...any) {
 	if c := w.calls[uuid]; c != nil && len(c.hist) < 64 {
@@ -487,14 +500,7 @@ func (n *simNode) rebuild() bool {
 		}
 	}
 	for _, ext := range n.agents {
-		n.w.mu.Lock()
-		a := n.w.agents[ext]
-		busy := a.offer != "" || a.talk != ""
-		if busy {
-			a.needKick = true
-		}
-		n.w.mu.Unlock()
-		if busy {
+		if n.w.busy(ext) {
 			continue
 		}
 		if !n.agentOp(ext) {
@@ -533,14 +539,7 @@ func (n *simNode) agentOp(ext string) bool {
 func (n *simNode) retryHeld() {
 	for ext := range n.held {
 		delete(n.held, ext)
-		n.w.mu.Lock()
-		a := n.w.agents[ext]
-		busy := a.offer != "" || a.talk != ""
-		if busy {
-			a.needKick = true
-		}
-		n.w.mu.Unlock()
-		if !busy && !n.agentOp(ext) {
+		if !n.w.busy(ext) && !n.agentOp(ext) {
 			n.doubt()
 			return
 		}

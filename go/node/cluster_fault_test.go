@@ -75,16 +75,6 @@ func TestClusterRandomizedFaults(t *testing.T) {
 	revoked := func(l *live) bool {
 		return l.agent != "" && !l.talking && l.leg != "" && p.sw[l.node].has("uuid_kill "+l.leg+" ORIGINATOR_CANCEL")
 	}
-	pickCall := func() (string, *live) {
-		k := rng.IntN(len(calls))
-		for u, l := range calls {
-			if k == 0 {
-				return u, l
-			}
-			k--
-		}
-		return "", nil
-	}
 	var cutNode string
 
 	var cutUntil time.Time
@@ -164,7 +154,7 @@ func TestClusterRandomizedFaults(t *testing.T) {
 			if len(calls) == 0 {
 				continue
 			}
-			u, l := pickCall()
+			u, l := anyCall(rng, calls)
 			if revoked(l) {
 				free(l)
 				revokes++

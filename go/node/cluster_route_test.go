@@ -506,19 +506,6 @@ func TestClusterRandomizedAcrossNodes(t *testing.T) {
 	for e := range agents {
 		exts = append(exts, e)
 	}
-	pickCall := func() (string, *live) {
-		if len(calls) == 0 {
-			return "", nil
-		}
-		k := rng.IntN(len(calls))
-		for u, l := range calls {
-			if k == 0 {
-				return u, l
-			}
-			k--
-		}
-		return "", nil
-	}
 	free := func(l *live) {
 		if l.agent != "" {
 			delete(busyWith, l.agent)
@@ -547,7 +534,7 @@ func TestClusterRandomizedAcrossNodes(t *testing.T) {
 			calls[u] = &live{node: n}
 			all = append(all, u)
 		case r < 75:
-			u, l := pickCall()
+			u, l := anyCall(rng, calls)
 			if l == nil {
 				continue
 			}
@@ -873,4 +860,19 @@ func TestClusterForwardedControlReportsTheHoldersOutcome(t *testing.T) {
 	if code, body := get(t, "http://"+a.Addr()+"/api/hold/1001", auth); code != 504 {
 		t.Fatalf("REST hold with b's service stopped: %d %s", code, body)
 	}
+}
+
+// anyCall picks one of calls at random ("" and nil when there is none).
+func anyCall[V any](rng *rand.Rand, calls map[string]*V) (string, *V) {
+	if len(calls) == 0 {
+		return "", nil
+	}
+	k := rng.IntN(len(calls))
+	for u, l := range calls {
+		if k == 0 {
+			return u, l
+		}
+		k--
+	}
+	return "", nil
 }

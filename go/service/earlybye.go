@@ -31,8 +31,9 @@ type legWatch struct {
 }
 
 type byeWatch struct {
-	mu   sync.Mutex
-	legs map[string]*legWatch // by Call-ID (the leg's uuid)
+	mu     sync.Mutex
+	legs   map[string]*legWatch // by Call-ID (the leg's uuid)
+	byCall map[string][]string  // a call's legs, so its end needs no scan
 }
 
 // maxWatchedLegs bounds the legs followed (each ends with its hang-up).
@@ -43,7 +44,7 @@ func (s *Service) watchLeg(leg, call string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.legs == nil {
-		w.legs = map[string]*legWatch{}
+		w.legs, w.byCall = map[string]*legWatch{}, map[string][]string{}
 	}
 	// The same offer is dialled twice over (the early offer, then the woken
 	// session taking it over): what the capture showed of it stays.
@@ -51,14 +52,36 @@ func (s *Service) watchLeg(leg, call string) {
 		return
 	}
 	if len(w.legs) < maxWatchedLegs {
+		w.remove(leg)
 		w.legs[leg] = &legWatch{call: call}
+		w.byCall[call] = append(w.byCall[call], leg)
+	}
+}
+
+// remove forgets leg. Called with mu held.
+func (w *byeWatch) remove(leg string) {
+	lw := w.legs[leg]
+	if lw == nil {
+		return
+	}
+	delete(w.legs, leg)
+	rest := w.byCall[lw.call][:0]
+	for _, l := range w.byCall[lw.call] {
+		if l != leg {
+			rest = append(rest, l)
+		}
+	}
+	if len(rest) == 0 {
+		delete(w.byCall, lw.call)
+	} else {
+		w.byCall[lw.call] = rest
 	}
 }
 
 func (s *Service) unwatchLeg(leg string) {
 	w := &s.bye
 	w.mu.Lock()
-	delete(w.legs, leg)
+	w.remove(leg)
 	w.mu.Unlock()
 }
 
@@ -67,11 +90,10 @@ func (s *Service) unwatchLeg(leg string) {
 func (s *Service) unwatchCall(call string) {
 	w := &s.bye
 	w.mu.Lock()
-	for leg, lw := range w.legs {
-		if lw.call == call {
-			delete(w.legs, leg)
-		}
+	for _, leg := range w.byCall[call] {
+		delete(w.legs, leg)
 	}
+	delete(w.byCall, call)
 	w.mu.Unlock()
 }
 
@@ -102,7 +124,7 @@ func (s *Service) Capture(pkt []byte) {
 		case "BYE":
 			fire = lw.fs.IsValid() && p.Dst == lw.fs && !lw.referred
 			if fire {
-				delete(w.legs, h.CallID)
+				w.remove(h.CallID)
 			}
 		}
 	}
