@@ -15,7 +15,7 @@ import (
 
 // batchOps are the operations lua/batch.lua runs; each is its own file's
 // body, made a function of its arguments.
-var batchOps = []string{"enqueue", "result", "finish", "agent", "confirm"}
+var batchOps = []string{"enqueue", "result", "finish", "agent", "confirm", "qualify"}
 
 // batchBody is the operations as functions of their arguments, then the
 // dispatcher: inline (the script's own body) or as a function batch(ARGV).

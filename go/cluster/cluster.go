@@ -261,6 +261,31 @@ type Call struct {
 	// Candidates are the agents the core would offer, best first (its
 	// routing mode's order); each is reserved only if still idle.
 	Candidates []string
+	// Strict: only the Eligible agents may take the call (the core's
+	// skills and tiers, which the pool does not judge itself). Eligible
+	// holds at most MaxEligible agents.
+	Strict   bool
+	Eligible []string
+}
+
+// MaxEligible bounds the agents a strict call names.
+const MaxEligible = 1000
+
+// eligArg is the pool's form of a call's eligibility: "" for any member,
+// else ",ext,ext," ("," when none may take it yet).
+func (c *Call) eligArg() (string, error) {
+	if !c.Strict {
+		return "", nil
+	}
+	if len(c.Eligible) > MaxEligible {
+		return "", fmt.Errorf("cluster: call %s names %d eligible agents, at most %d", c.UUID, len(c.Eligible), MaxEligible)
+	}
+	for _, e := range c.Eligible {
+		if err := checkID("extension", e); err != nil {
+			return "", err
+		}
+	}
+	return "," + strings.Join(c.Eligible, ",") + ",", nil
 }
 
 // Score is a call's place in a queue: VIP first, then the oldest.
@@ -290,31 +315,66 @@ func (m *Member) Enqueue(ctx context.Context, c Call) (o Offer, ok bool, err err
 	if c.MemoryFirst {
 		mf = "1"
 	}
+	elig, err := c.eligArg()
+	if err != nil {
+		return Offer{}, false, err
+	}
 	v, err := m.do(ctx, "enqueue", m.o.Node, m.Epoch(), c.UUID, c.Caller,
-		strings.Join(c.Groups, ","), Score(c.VIP, c.Arrival), mf, c.Rotate, strings.Join(c.Candidates, ","))
+		strings.Join(c.Groups, ","), Score(c.VIP, c.Arrival), mf, c.Rotate, strings.Join(c.Candidates, ","), elig)
 	var r []string
 	if err == nil {
 		r, err = strs(v)
 	}
+	return offerReply("enqueue", c.UUID, r, err)
+}
+
+// offerReply reads an enqueue's or a qualify's answer.
+func offerReply(op, uuid string, r []string, err error) (Offer, bool, error) {
 	if err != nil {
-		return Offer{}, false, fmt.Errorf("cluster: enqueue %s: %w", c.UUID, err)
+		return Offer{}, false, fmt.Errorf("cluster: %s %s: %w", op, uuid, err)
 	}
 	switch r[0] {
 	case "offer":
 		if len(r) < 4 {
-			return Offer{}, false, fmt.Errorf("cluster: enqueue %s: unexpected reply %v", c.UUID, r)
+			return Offer{}, false, fmt.Errorf("cluster: %s %s: unexpected reply %v", op, uuid, r)
 		}
 		tok, _ := strconv.ParseInt(r[2], 10, 64)
-		return Offer{Call: c.UUID, Agent: r[1], Token: tok, AgentNode: r[3]}, true, nil
+		return Offer{Call: uuid, Agent: r[1], Token: tok, AgentNode: r[3]}, true, nil
 	case "queued":
 		return Offer{}, false, nil
 	case "fenced":
 		return Offer{}, false, ErrFenced
 	case "dup":
 		return Offer{}, false, ErrDup
+	case "gone":
+		return Offer{}, false, ErrGone
 	default:
-		return Offer{}, false, fmt.Errorf("cluster: enqueue %s: %s", c.UUID, r[0])
+		return Offer{}, false, fmt.Errorf("cluster: %s %s: %s", op, uuid, r[0])
 	}
+}
+
+// ErrGone: the call is not in the pool as this node's (it ended, or the
+// node was reaped).
+var ErrGone = errors.New("cluster: call not in the pool")
+
+// Qualify tells the pool who may take c now (c.Strict, c.Eligible), after
+// the core's constraints changed (skills relaxed, a tier joined, members
+// changed). ok: a waiting c was reserved at once, the offer is this
+// node's to make.
+func (m *Member) Qualify(ctx context.Context, c Call) (o Offer, ok bool, err error) {
+	if err := checkID("call", c.UUID); err != nil {
+		return Offer{}, false, err
+	}
+	elig, err := c.eligArg()
+	if err != nil {
+		return Offer{}, false, err
+	}
+	v, err := m.do(ctx, "qualify", m.o.Node, m.Epoch(), c.UUID, elig)
+	var r []string
+	if err == nil {
+		r, err = strs(v)
+	}
+	return offerReply("qualify", c.UUID, r, err)
 }
 
 func checkID(what, s string) error {

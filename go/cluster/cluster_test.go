@@ -486,3 +486,78 @@ func TestClusterInboxRedeliversAfterAnError(t *testing.T) {
 		t.Fatalf("a refused offer stays pending: %+v", pend)
 	}
 }
+
+// A strict call (the core's skills or tiers) goes only to the agents it
+// names, whichever agent has waited longest; a freed agent passes over the
+// strict calls it may not take to the best one it may; a relaxed call
+// (Qualify) is taken at once by an agent it now names.
+func TestClusterStrictCallOnlyToEligible(t *testing.T) {
+	rdb, p := testPool(t)
+	a, b := join(t, rdb, p, "a", Options{}), join(t, rdb, p, "b", Options{})
+	ctx := context.Background()
+	mustReady(t, a, "x", "g") // idle the longest
+	mustReady(t, b, "y", "g")
+	t0 := time.Now().Add(-time.Minute)
+	o, ok := mustEnqueue(t, a, Call{UUID: "c1", Groups: []string{"g"}, Arrival: t0, Strict: true, Eligible: []string{"y"}})
+	if !ok || o.Agent != "y" || o.AgentNode != "b" {
+		t.Fatalf("c1: %+v %v, want y", o, ok)
+	}
+	// Its only agent rings: c2 waits though x is idle.
+	if _, ok := mustEnqueue(t, a, Call{UUID: "c2", Groups: []string{"g"}, Arrival: t0.Add(time.Second), Strict: true, Eligible: []string{"y"}}); ok {
+		t.Fatal("c2 reserved an agent it may not have")
+	}
+	audit(t, a, "g")
+	// Nobody may take c0 yet (",").
+	if _, ok := mustEnqueue(t, b, Call{UUID: "c0", Groups: []string{"g"}, Arrival: t0.Add(-time.Second), Strict: true}); ok {
+		t.Fatal("c0 reserved with no one eligible")
+	}
+	// A call anyone may take goes to x.
+	o3, ok := mustEnqueue(t, b, Call{UUID: "c3", Groups: []string{"g"}, Arrival: t0.Add(2 * time.Second)})
+	if !ok || o3.Agent != "x" {
+		t.Fatalf("c3: %+v %v, want x", o3, ok)
+	}
+	if _, err := b.Result(ctx, o3, Answered, 3, 0, false); err != nil {
+		t.Fatal(err)
+	}
+	mustEnqueue(t, b, Call{UUID: "c4", Groups: []string{"g"}, Arrival: t0.Add(3 * time.Second)})
+	// x frees: c0 and c2 are older but not x's to take; c4 is.
+	if err := b.Finish(ctx, "c3", 0); err != nil {
+		t.Fatal(err)
+	}
+	if msg := next(t, b); msg.Offer.Call != "c4" || msg.Offer.Agent != "x" {
+		t.Fatalf("x was offered %+v, want c4", msg)
+	}
+	// y's call ends: y takes c2, the oldest it may take (c0 names no one).
+	if err := a.Finish(ctx, "c1", 0); err != nil {
+		t.Fatal(err)
+	}
+	if msg := next(t, a); msg.Offer.Call != "c2" || msg.Offer.Agent != "y" {
+		t.Fatalf("y was offered %+v, want c2", msg)
+	}
+	audit(t, a, "g")
+	// Relaxed, c0 may go to anyone: a new agent idle takes it at once.
+	mustReady(t, a, "z", "g")
+	o0, ok, err := b.Qualify(ctx, Call{UUID: "c0"})
+	if err != nil || !ok || o0.Agent != "z" {
+		t.Fatalf("qualify c0: %+v %v %v, want z", o0, ok, err)
+	}
+	if _, _, err := a.Qualify(ctx, Call{UUID: "c0"}); !errors.Is(err, ErrGone) {
+		t.Fatalf("another node qualified c0: %v", err)
+	}
+	for _, f := range []struct {
+		m *Member
+		u string
+	}{{b, "c0"}, {a, "c2"}, {b, "c4"}} {
+		if err := f.m.Finish(ctx, f.u, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	audit(t, a, "g")
+	if n, _ := rdb.HLen(ctx, p+"strict").Result(); n != 0 {
+		t.Fatalf("%d strict entries outlive their calls", n)
+	}
+	// Names that would split the list are refused before Redis.
+	if _, _, err := a.Enqueue(ctx, Call{UUID: "c5", Groups: []string{"g"}, Strict: true, Eligible: []string{"x,y"}}); err == nil {
+		t.Fatal("an eligible name with a comma was accepted")
+	}
+}

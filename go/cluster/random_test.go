@@ -23,6 +23,8 @@ import (
 // outside every node, checks continuously:
 //
 //   - no agent is ever offered (rung) a second call, cluster-wide;
+//   - a strict call (a fifth of them: skills, tiers) is offered only to an
+//     agent it names; its list widens at random, as a relax step would;
 //   - every call ends exactly once;
 //   - the pool never has an idle agent and a call it could take waiting at
 //     once (an atomic audit of Redis, every few ms: skew 0 in the pool);
@@ -68,6 +70,7 @@ type wCall struct {
 	uuid, node string
 	groups     []string
 	score      int64
+	elig       map[string]bool // a strict call: the agents that may take it (only ever widened)
 	waiting    bool
 	since      time.Time
 	ends       int
@@ -183,6 +186,9 @@ func (w *world) ring(node string, o Offer, fromInbox bool) bool {
 	if a.offer != "" || a.talk != "" {
 		w.fail("agent %s offered %s (token %d) by %s while on offer %q / talk %q", o.Agent, o.Call, o.Token, node, a.offer, a.talk)
 	}
+	if c.elig != nil && !c.elig[o.Agent] {
+		w.fail("agent %s offered strict call %s (token %d) by %s, which it may not take", o.Agent, o.Call, o.Token, node)
+	}
 	w.offers++
 	now := time.Now()
 	w.note(o.Call, "rung %s by %s token %d inbox %v", o.Agent, node, o.Token, fromInbox)
@@ -198,7 +204,7 @@ func (w *world) ring(node string, o Offer, fromInbox bool) bool {
 		// Order: a better call in the agent's groups waiting longer than the
 		// skew is suspect; it is an inversion if the pool reserves it later.
 		for _, x := range w.calls {
-			if x.waiting && x != c && x.score < c.score && shares(x.groups, a.groups) && w.healthy(x.node, now) {
+			if x.waiting && x != c && x.score < c.score && shares(x.groups, a.groups) && (x.elig == nil || x.elig[o.Agent]) && w.healthy(x.node, now) {
 				w.suspects[x.uuid] = append(w.suspects[x.uuid], suspect{call: x.uuid, token: o.Token, age: now.Sub(x.since),
 					desc: fmt.Sprintf("agent %s (groups %v) took %s (score %d, groups %v, token %d) by %s while %s (score %d, groups %v) waited %v on %s",
 						o.Agent, a.groups, o.Call, c.score, c.groups, o.Token, node, x.uuid, x.score, x.groups, now.Sub(x.since), x.node)})
@@ -409,6 +415,9 @@ func (n *simNode) loop() {
 			if n.healthy && n.rng.IntN(20) == 0 {
 				n.toggleAgent()
 			}
+			if n.healthy && n.rng.IntN(10) == 0 && !n.relax() {
+				n.doubt()
+			}
 		}
 		if n.healthy && time.Since(n.lastOK) > n.opts.NodeLease/2 {
 			n.doubt() // the lease may be gone: stop acting on shared agents
@@ -579,7 +588,12 @@ func (n *simNode) newCall() {
 	c.UUID = fmt.Sprintf("%s-%x-%d", n.id, n.rng.Uint32(), n.seq)
 	c.MemoryFirst = n.rng.IntN(4) == 0
 	n.w.mu.Lock()
-	n.w.calls[c.UUID] = &wCall{uuid: c.UUID, node: n.id, groups: g, score: Score(c.VIP, c.Arrival)}
+	wc := &wCall{uuid: c.UUID, node: n.id, groups: g, score: Score(c.VIP, c.Arrival)}
+	n.w.calls[c.UUID] = wc
+	if n.rng.IntN(5) == 0 { // skills or tiers: only some agents may take it
+		c.Strict, wc.elig = true, map[string]bool{}
+		n.widen(c, wc, 1+n.rng.IntN(6))
+	}
 	n.w.mu.Unlock()
 	n.calls[c.UUID] = c
 	if n.rng.IntN(3) == 0 { // an impatient caller
@@ -588,6 +602,51 @@ func (n *simNode) newCall() {
 	if !n.enqueue(c) {
 		n.doubt()
 	}
+}
+
+// widen lets k more agents (at random) take strict call c, as a relax
+// step does. Called with w.mu held.
+func (n *simNode) widen(c *nCall, wc *wCall, k int) {
+	exts := make([]string, 0, len(n.w.agents))
+	for e := range n.w.agents {
+		exts = append(exts, e)
+	}
+	sort.Strings(exts)
+	for ; k > 0; k-- {
+		wc.elig[exts[n.rng.IntN(len(exts))]] = true
+	}
+	c.Eligible = c.Eligible[:0]
+	for e := range wc.elig {
+		c.Eligible = append(c.Eligible, e)
+	}
+	sort.Strings(c.Eligible)
+	n.w.note(c.UUID, "may go to %v", c.Eligible)
+}
+
+// relax widens a waiting strict call of this node and tells the pool.
+func (n *simNode) relax() bool {
+	for _, c := range n.calls {
+		if !c.Strict || c.state != 0 {
+			continue
+		}
+		n.w.mu.Lock()
+		n.widen(c, n.w.calls[c.UUID], 1+n.rng.IntN(3))
+		n.w.mu.Unlock()
+		o, ok, err := n.m.Qualify(context.Background(), c.Call)
+		n.w.noteL(c.UUID, "%s: qualify (epoch %s): %v %v %v", n.id, n.m.Epoch(), o, ok, err)
+		n.op()
+		if errors.Is(err, ErrGone) {
+			err = nil
+		}
+		if err != nil {
+			return false
+		}
+		if ok {
+			n.ring(c, o, false)
+		}
+		return true
+	}
+	return true
 }
 
 func (n *simNode) enqueue(c *nCall) bool {

@@ -1,13 +1,26 @@
 -- audit(groups) -> list of problems (empty when the pool is consistent)
--- Read-only, atomic: no group has a waiting call and an idle agent at once
--- (outside a hold);
+-- Read-only, atomic: no group has a waiting call and an idle agent that
+-- may take it at once (outside a hold); every strict call is in the pool;
 -- idle sets hold only idle agents, queues only waiting calls; a reservation
 -- names the same token on agent and call.
 local out = {}
 for _, g in ipairs(split(ARGV[3])) do
 	local w = redis.call('ZRANGE', P .. 'wait:' .. g, 0, -1)
 	local i = redis.call('ZRANGE', P .. 'idle:' .. g, 0, -1)
-	if #w > 0 and #i > 0 and not redis.call('GET', P .. 'hold') then out[#out + 1] = 'group ' .. g .. ': ' .. #w .. ' waiting while ' .. i[1] .. ' idle' end
+	if #w > 0 and #i > 0 and not redis.call('GET', P .. 'hold') then
+		-- Unless a strict call's agents are all busy, someone idle could take it.
+		for _, u in ipairs(w) do
+			local el = redis.call('HGET', P .. 'strict', u) or nil
+			local e = nil
+			for _, x in ipairs(i) do
+				if mayTake(el, x) then e = x break end
+			end
+			if e then
+				out[#out + 1] = 'group ' .. g .. ': ' .. u .. ' waiting while ' .. e .. ' idle'
+				break
+			end
+		end
+	end
 	for _, e in ipairs(i) do
 		local st = redis.call('HGET', agentKey(e), 'state')
 		if st ~= 'idle' then out[#out + 1] = 'idle set ' .. g .. ' has ' .. e .. ' in state ' .. tostring(st) end
@@ -34,5 +47,8 @@ for _, n in ipairs(redis.call('ZRANGE', P .. 'nodes', 0, -1)) do
 			out[#out + 1] = 'reservation of ' .. e .. ' for ' .. tostring(h[2]) .. ' has no matching call'
 		end
 	end
+end
+for _, u in ipairs(redis.call('HKEYS', P .. 'strict')) do
+	if redis.call('EXISTS', callKey(u)) == 0 then out[#out + 1] = 'strict call ' .. u .. ' is not in the pool' end
 end
 return out

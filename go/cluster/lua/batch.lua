@@ -7,9 +7,10 @@
 -- has one time. An operation that fails is answered {'err', message}; the
 -- ones after it still run.
 -- memo outlives a call where this runs as a Redis Function: start afresh.
-memo.t, memo.held, memo.an, memo.ae, memo.ok, memo.sp = nil, nil, nil, nil, nil, {}
+memo.t, memo.held, memo.an, memo.ae, memo.ok, memo.sp, memo.ns = nil, nil, nil, nil, nil, {}, nil
 memo.t = now()
 memo.held = held()
+memo.ns = redis.call('HLEN', P .. 'strict')
 local out, i = {}, 3
 while i <= #ARGV do
 	local name, n = ARGV[i], tonumber(ARGV[i + 1]) or 0

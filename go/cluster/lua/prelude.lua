@@ -118,6 +118,86 @@ local function bestCall(groups) return lowest('wait:', groups) end
 -- longestIdle: the agent idle the longest across the groups.
 local function longestIdle(groups) return lowest('idle:', groups) end
 
+-- Strict calls: constraints the pool cannot judge (skills as they relax,
+-- tiers) are the holding node's core's to judge. It names the agents that
+-- may take such a call now in 'strict' (uuid -> ",ext,ext,"), and no one
+-- else is reserved for it. anyStrict spares the usual case, no strict call
+-- anywhere, every read of that hash (a batch reads its size once).
+local function anyStrict()
+	if memo.ns ~= nil then return memo.ns > 0 end
+	return redis.call('HLEN', P .. 'strict') > 0
+end
+
+-- eligOf: the agents that may take uuid (",ext,ext,"), nil when any may.
+local function eligOf(uuid)
+	if not anyStrict() then return nil end
+	return redis.call('HGET', P .. 'strict', uuid) or nil
+end
+
+-- setElig records who may take uuid (nil or '': any member).
+local function setElig(uuid, elig)
+	if elig and elig ~= '' then
+		redis.call('HSET', P .. 'strict', uuid, elig)
+		if memo.ns then memo.ns = memo.ns + 1 end
+	elseif anyStrict() then
+		redis.call('HDEL', P .. 'strict', uuid)
+	end
+end
+
+local function mayTake(elig, ext)
+	return not elig or string.find(elig, ',' .. ext .. ',', 1, true) ~= nil
+end
+
+-- longestIdleFor: the longest-idle agent of the groups that may take a
+-- call of eligibility elig (nil: any).
+local function longestIdleFor(groups, elig)
+	if not elig then return longestIdle(groups) end
+	local es = split(elig)
+	if #es == 0 then return nil end
+	local best, bs
+	for _, g in ipairs(groups) do
+		local r = redis.call('ZMSCORE', P .. 'idle:' .. g, unpack(es))
+		for i = 1, #es do
+			if r[i] then
+				local s = tonumber(r[i])
+				if bs == nil or s < bs or (s == bs and es[i] < best) then best, bs = es[i], s end
+			end
+		end
+	end
+	return best
+end
+
+-- strictScan bounds how far down a queue a freed agent looks for a strict
+-- call it may take (docs/cluster.md); the page is what one read takes.
+local strictScan, strictPage = 1024, 32
+
+-- bestCallFor: the best waiting call of the groups that ext may take.
+local function bestCallFor(ext, groups)
+	if not anyStrict() then return bestCall(groups) end
+	local best, bs
+	for _, g in ipairs(groups) do
+		local k, off = P .. 'wait:' .. g, 0
+		while off < strictScan do
+			local r = redis.call('ZRANGE', k, off, off + strictPage - 1, 'WITHSCORES')
+			if not r[1] then break end
+			local us = {}
+			for i = 1, #r, 2 do us[#us + 1] = r[i] end
+			local el = redis.call('HMGET', P .. 'strict', unpack(us))
+			local found
+			for j = 1, #us do
+				if mayTake(el[j] or nil, ext) then found = j break end
+			end
+			if found then
+				local u, s = us[found], tonumber(r[2 * found])
+				if bs == nil or s < bs or (s == bs and u < best) then best, bs = u, s end
+				break
+			end
+			off = off + strictPage
+		end
+	end
+	return best
+end
+
 -- matchAgent: ext has just become idle. It takes the best waiting call of
 -- its groups (the holding node is told to offer it), or joins the idle sets.
 -- groups and since: the agent's, when the caller has them at hand.
@@ -127,7 +207,7 @@ local function matchAgent(ext, t, groups, since)
 		groups, since = split(h[1]), h[2]
 	end
 	local u = nil
-	if not held() then u = bestCall(groups) end
+	if not held() then u = bestCallFor(ext, groups) end
 	if u then
 		local tok = reserve(ext, u, t)
 		notify('offer', u, ext, tok)
@@ -145,7 +225,7 @@ local function matchCall(uuid, t, groups)
 	local c = callKey(uuid)
 	groups = groups or split(redis.call('HGET', c, 'groups'))
 	local ext = nil
-	if not held() then ext = longestIdle(groups) end
+	if not held() then ext = longestIdleFor(groups, eligOf(uuid)) end
 	if ext then
 		local tok, an = reserve(ext, uuid, t, groups)
 		return ext, tok, an
@@ -219,6 +299,7 @@ local function dropCall(uuid, t, wrap, dead)
 	if h[2] == 'waiting' then unwait(uuid, split(h[1])) end
 	redis.call('SREM', nodeKey(h[5]) .. ':calls', uuid)
 	redis.call('DEL', c)
+	if anyStrict() then redis.call('HDEL', P .. 'strict', uuid) end
 	if h[3] then
 		local a = agentKey(h[3])
 		local ah = redis.call('HMGET', a, 'token', 'state', 'off', 'groups')
