@@ -56,11 +56,15 @@ const (
 	// driver asks the shared pool to reserve the first still idle of
 	// Candidates(Call.UUID) and reports the outcome with Grant.
 	DReserve
+	// DRequalify (pool mode only): who may take waiting Call changed (its
+	// skills relaxed, a tier joined, members or their skills changed); the
+	// driver tells the pool Eligible(Call.UUID).
+	DRequalify
 )
 
 var decisionNames = [...]string{"", "agent", "queue_add", "queue_remove", "offer_callout",
 	"offer_noanswer", "offer_answered", "offer_hangup", "wake", "kill", "ended", "memory", "cursor",
-	"queue_overflow", "queue_exit", "queue_full", "queue_callback", "queue_callback_placed", "reserve"}
+	"queue_overflow", "queue_exit", "queue_full", "queue_callback", "queue_callback_placed", "reserve", "requalify"}
 
 func (k DecisionKind) String() string {
 	if int(k) < len(decisionNames) {

@@ -49,6 +49,53 @@ type Reservation struct {
 	Rotate string
 	// Candidates: this node's idle qualified agents, in the group's mode order.
 	Candidates []string
+	// Strict: only Eligible may take the call (see Eligible).
+	Strict   bool
+	Eligible []string
+}
+
+// Eligible is who may take queued call uuid now by its skills (as they
+// relax) and its group's tiers, rules the pool does not judge itself.
+// strict is false when any member of its group may; else exts are the
+// members (logged in, on any node) that qualify, idle or not.
+func (e *Engine) Eligible(uuid string) (exts []string, strict, ok bool) {
+	c := e.calls[uuid]
+	if c == nil || c.kind != kindQueued {
+		return nil, false, false
+	}
+	g := c.g
+	m := e.matcherFor(c, e.now())
+	if m.any {
+		return nil, false, true
+	}
+	for i, a := range g.members {
+		if m.ok(a, g.mtier[i]) {
+			exts = append(exts, a.ext)
+		}
+	}
+	return exts, true, true
+}
+
+// requalify tells the driver that who may take c may have changed (pool
+// mode: the pool holds that list for calls that wait or ring).
+func (e *Engine) requalify(c *call) {
+	if e.pool && c.pooled && c.kind == kindQueued && !c.cb && (c.phase == phaseWaiting || c.phase == phaseOffering) {
+		e.emit(Decision{Kind: DRequalify, Call: c.view(), At: e.now()})
+	}
+}
+
+// requalifyGroups: g's members, or their skills, changed.
+func (e *Engine) requalifyGroups(gs ...*group) {
+	if !e.pool {
+		return
+	}
+	for _, g := range gs {
+		for l := 0; l < 2; l++ {
+			for c := g.q[l].head; c != nil; c = c.next {
+				e.requalify(c)
+			}
+		}
+	}
 }
 
 // Candidates is what the pool needs to reserve an agent for waiting call
@@ -62,6 +109,7 @@ func (e *Engine) Candidates(uuid string) (Reservation, bool) {
 	g := c.g
 	r := Reservation{Groups: []string{g.num}, VIP: c.level == LevelVIP,
 		MemoryFirst: g.mode.UsesMemory() || g.opt.MemoryFirst}
+	r.Eligible, r.Strict, _ = e.Eligible(uuid)
 	if g.mode.Fallback() == ModeSequential && len(c.reqs) == 0 && g.maxTier <= 1 {
 		// Sequential, nothing to qualify: every member in order, those of
 		// other nodes too (logins are shared); the pool takes the first idle.

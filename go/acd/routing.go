@@ -589,7 +589,11 @@ func (e *Engine) reexamine(c *call) {
 	if g.opt.OverflowAfter > 0 && !e.now().Before(c.in.Add(g.opt.OverflowAfter)) && e.overflow(c) {
 		return
 	}
-	if e.pool { // the shared pool offers it
+	if e.pool { // the shared pool offers it, to whom the core allows now
+		e.requalify(c)
+		if !e.keepTimers || c.nextAt.IsZero() {
+			e.armNext(c)
+		}
 		return
 	}
 	// Within a batch agents only get busier (offers), so a group found
@@ -832,6 +836,7 @@ func (e *Engine) membersChanged(g *group) {
 	for _, t := range g.mtier {
 		g.maxTier = max(g.maxTier, t)
 	}
+	e.requalifyGroups(g)
 	if g.maxTier > old {
 		for l := 0; l < 2; l++ {
 			for c := g.q[l].head; c != nil; c = c.next {

@@ -205,6 +205,7 @@ func (e *Engine) SetSkill(ext, skill string, level int) error {
 	} else {
 		a.skills = slices.Insert(a.skills, i, skillLevel{id: id, level: uint8(level)})
 	}
+	e.requalifyGroups(a.groups...)
 	e.dispatchAgent(a)
 	return nil
 }
@@ -224,6 +225,7 @@ func (e *Engine) RemoveSkill(ext, skill string) error {
 		return nil
 	}
 	a.skills = slices.DeleteFunc(a.skills, func(s skillLevel) bool { return s.id == id })
+	e.requalifyGroups(a.groups...)
 	return nil
 }
 

@@ -876,3 +876,81 @@ func anyCall[V any](rng *rand.Rand, calls map[string]*V) (string, *V) {
 	}
 	return "", nil
 }
+
+// Skills across nodes: a call asking a skill waits while only an agent
+// without it is idle (on another node), goes to the skilled agent when it
+// frees up, and, once its requirement relaxes, to the agent it now
+// qualifies for, at the relax step, through the pool.
+func TestClusterSkillsAcrossNodes(t *testing.T) {
+	p := startPool3(t)
+	p.setup("0", map[string]int{"1001": 0, "1002": 1})
+	a, b, c := p.nodes[0], p.nodes[1], p.nodes[2]
+	ctx := context.Background()
+	cmd(t, a, "nway_set_skill", "1001 uy 1")
+	cmd(t, a, "nway_set_skill", "1002 uy 5")
+	cmd(t, a, "nway_set_group", "120 relax_every 1")
+	for _, n := range p.nodes {
+		waitFor(t, "skills and the relax step on every node", func() bool {
+			x, err := n.Service.Extension("1002")
+			g, gerr := n.Service.Group("120")
+			return err == nil && gerr == nil && len(x.Skills) == 1 && x.Skills[0].Level == 5 && g.Options.RelaxEvery == time.Second
+		})
+	}
+	cmd(t, b, "nway_busy", "1002")
+	waitFor(t, "1002 away", func() bool {
+		v, _ := p.view.AgentView(ctx, "1002")
+		return v.State == "away"
+	})
+	// 1001 is idle, but has uy at 1: the call asking uy:5 waits.
+	skilled := "99999999-0000-4000-8000-000000000001"
+	if d := c.Service.Enter(session.Call{Kind: session.Queue, UUID: skilled, Group: "120", CallerNumber: "13900000011",
+		DestNumber: "120", Skills: "uy:5"}); d.Action == session.Offer {
+		t.Fatalf("offered to %s, who lacks the skill", d.Agent)
+	}
+	waitFor(t, "the skilled call in the shared queue", func() bool {
+		w, _ := p.view.Waiting(ctx, "120")
+		return len(w) == 1
+	})
+	time.Sleep(300 * time.Millisecond)
+	if d := c.Service.Next(skilled); d.Action == session.Offer {
+		t.Fatalf("offered to %s, who lacks the skill", d.Agent)
+	}
+	// A call anyone may take goes to 1001 meanwhile.
+	plain := "99999999-0000-4000-8000-000000000002"
+	enter(t, b, plain, "13900000012")
+	if got := offered(t, b, plain); got != "1001" {
+		t.Fatalf("plain call offered to %q", got)
+	}
+	b.Service.OfferResult(session.OfferResult{UUID: plain, Agent: "1001", Outcome: session.Answered})
+	// 1002 ready: it takes the skilled call.
+	cmd(t, b, "nway_ready", "1002")
+	if got := offered(t, c, skilled); got != "1002" {
+		t.Fatalf("skilled call offered to %q", got)
+	}
+	c.Service.OfferResult(session.OfferResult{UUID: skilled, Agent: "1002", Outcome: session.Answered})
+
+	// Relaxing: uy:3 waits for 1002 (talking); 1001 frees up at once but
+	// has uy:1; two relax steps (2 s) later the call asks uy:1, and the
+	// pool gives it to 1001.
+	b.Service.BridgeEnded(plain)
+	b.Service.Leave(plain)
+	waitFor(t, "1001 idle again", func() bool {
+		v, _ := p.view.AgentView(ctx, "1001")
+		return v.State == "idle"
+	})
+	relaxed := "99999999-0000-4000-8000-000000000003"
+	in := time.Now()
+	if d := c.Service.Enter(session.Call{Kind: session.Queue, UUID: relaxed, Group: "120", CallerNumber: "13900000013",
+		DestNumber: "120", Skills: "uy:3"}); d.Action == session.Offer {
+		t.Fatalf("offered to %s before its requirement relaxed", d.Agent)
+	}
+	if got := offered(t, c, relaxed); got != "1001" {
+		t.Fatalf("relaxed call offered to %q", got)
+	}
+	if w := time.Since(in); w < 1900*time.Millisecond {
+		t.Fatalf("offered to 1001 after %v, before the requirement relaxed to its level", w)
+	}
+	if pr, err := p.view.Audit(ctx, []string{"120"}); err != nil || len(pr) > 0 {
+		t.Fatalf("pool audit: %v %v", pr, err)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"hash/fnv"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,6 +20,7 @@ import (
 // service's own pool goroutines, never under mu nor on a FreeSWITCH thread.
 type Pool interface {
 	Enqueue(ctx context.Context, c cluster.Call) (cluster.Offer, bool, error)
+	Qualify(ctx context.Context, c cluster.Call) (cluster.Offer, bool, error)
 	Result(ctx context.Context, o cluster.Offer, out cluster.Outcome, limit int, memory time.Duration, fromInbox bool) (cluster.Result, error)
 	Finish(ctx context.Context, uuid string, wrap time.Duration) error
 	Restore(ctx context.Context, c cluster.Call, ext string) (cluster.Offer, error)
@@ -48,6 +50,7 @@ const (
 	opAgent
 	opRestore
 	opLegEnd
+	opQualify
 )
 
 // poolOp is one write to the pool, in the order the core decided it.
@@ -78,6 +81,7 @@ type poolState struct {
 	seen   map[string]poolSeen     // when this node saw each agent's pool state change
 	offers map[string]poolOffer    // call uuid → the grant it rings
 	pooled map[string]bool         // calls handed to the pool (Finish at their end)
+	elig   map[string]string       // strict calls: who the pool was last told may take each
 	mine   map[string]bool         // agents logged in on this node
 
 	// lost: an operation failed on the way (a cut connection, a timeout):
@@ -122,7 +126,8 @@ func (op *poolOp) key() string {
 // it once, before Start or right after (calls entered before stay local).
 func (s *Service) UsePool(p Pool, node string) {
 	s.mu.Lock()
-	s.pool = &poolState{p: p, node: node, offers: map[string]poolOffer{}, pooled: map[string]bool{}, mine: map[string]bool{}}
+	s.pool = &poolState{p: p, node: node, offers: map[string]poolOffer{}, pooled: map[string]bool{}, elig: map[string]string{},
+		mine: map[string]bool{}}
 	for i := range s.pool.shards {
 		s.pool.shards[i].kick = make(chan struct{}, 1)
 	}
@@ -201,8 +206,23 @@ func (s *Service) poolDecision(ds []acd.Decision, i int) {
 			return
 		}
 		ps.pooled[c.UUID] = true
-		s.push(poolOp{kind: opEnqueue, call: cluster.Call{UUID: c.UUID, Caller: c.Number, Groups: r.Groups, VIP: r.VIP,
-			Arrival: c.CallinTime, MemoryFirst: r.MemoryFirst, Rotate: r.Rotate, Candidates: r.Candidates}})
+		pc := cluster.Call{UUID: c.UUID, Caller: c.Number, Groups: r.Groups, VIP: r.VIP,
+			Arrival: c.CallinTime, MemoryFirst: r.MemoryFirst, Rotate: r.Rotate, Candidates: r.Candidates}
+		s.eligible(&pc, r.Strict, r.Eligible)
+		s.push(poolOp{kind: opEnqueue, call: pc})
+	case acd.DRequalify:
+		if !ps.pooled[c.UUID] {
+			return
+		}
+		exts, strict, ok := s.eng.Eligible(c.UUID)
+		if !ok {
+			return
+		}
+		pc := cluster.Call{UUID: c.UUID}
+		if !s.eligible(&pc, strict, exts) {
+			return
+		}
+		s.push(poolOp{kind: opQualify, call: pc})
 	case acd.DAgent:
 		s.poolAgent(d.Ext)
 	case acd.DOfferAnswered, acd.DOfferNoAnswer, acd.DOfferHangup:
@@ -231,6 +251,7 @@ func (s *Service) poolDecision(ds []acd.Decision, i int) {
 	case acd.DEnded:
 		if ps.pooled[c.UUID] {
 			delete(ps.pooled, c.UUID)
+			delete(ps.elig, c.UUID)
 			if po, ok := ps.offers[c.UUID]; ok {
 				delete(ps.offers, c.UUID)
 				if po.inbox { // acknowledge the message (stale once the call is gone)
@@ -241,6 +262,28 @@ func (s *Service) poolDecision(ds []acd.Decision, i int) {
 			s.push(poolOp{kind: opFinish, call: cluster.Call{UUID: c.UUID}, wrap: wrap})
 		}
 	}
+}
+
+// eligible sets who may take pc (the core's Eligible) and reports whether
+// that differs from what the pool was last told. A list longer than the
+// pool takes is cut (docs/cluster.md): the call waits longer, never goes
+// to an agent that does not qualify. Called with mu held.
+func (s *Service) eligible(pc *cluster.Call, strict bool, exts []string) bool {
+	ps := s.pool
+	if len(exts) > cluster.MaxEligible {
+		s.log.Warn("nwayacd cluster: more qualified agents than the pool takes; the rest are not offered this call",
+			"call", pc.UUID, "qualified", len(exts), "kept", cluster.MaxEligible)
+		exts = exts[:cluster.MaxEligible]
+	}
+	pc.Strict, pc.Eligible = strict, exts
+	old, had := ps.elig[pc.UUID]
+	if !strict {
+		delete(ps.elig, pc.UUID)
+		return had
+	}
+	key := strings.Join(exts, ",")
+	ps.elig[pc.UUID] = key
+	return !had || old != key
 }
 
 // poolAgent tells the pool what an agent logged in on this node can do
@@ -318,6 +361,18 @@ func (s *Service) poolOp(ctx context.Context, ps *poolState, op *poolOp) error {
 		}
 		if err != nil {
 			s.log.Warn("nwayacd cluster: enqueue", "call", op.call.UUID, "err", err)
+			return err
+		}
+		if ok {
+			s.granted(o, false)
+		}
+	case opQualify:
+		o, ok, err := ps.p.Qualify(ctx, op.call)
+		if errors.Is(err, cluster.ErrGone) {
+			return nil
+		}
+		if err != nil {
+			s.log.Warn("nwayacd cluster: qualify", "call", op.call.UUID, "err", err)
 			return err
 		}
 		if ok {
