@@ -487,18 +487,119 @@ static switch_status_t nway_list_groups_complete(const char *line, const char *c
 /* ------------------------------------------------------------------------ */
 /* Events: copy what Go needs into one block and hand it over               */
 
-static const char *nway_header2(switch_event_t *event, const char *a, const char *b)
-{
-	const char *v = switch_event_get_header(event, a);
+/* The headers the handler reads. A channel event carries ~200 (every
+ * channel variable); switch_event_get_header walks them all for each name,
+ * ~30 walks an event. Instead the names are hashed once, at load, with the
+ * switch's own case-insensitive hash, which every header carries: one walk
+ * finds them all. */
+#define NWAY_HEADERS(X) \
+	X(H_UNIQUE_ID, "Unique-ID") \
+	X(H_OTHER_LEG, "Other-Leg-Unique-ID") \
+	X(H_BRIDGE_UUID, "variable_bridge_uuid") \
+	X(H_DIRECTION, "Call-Direction") \
+	X(H_CALLER_NUMBER, "Caller-Caller-ID-Number") \
+	X(H_DEST_NUMBER, "Caller-Destination-Number") \
+	X(H_DTMF, "DTMF-Digit") \
+	X(H_GATEWAY, "variable_sip_gateway_name") \
+	X(H_ORIG_CALLER, "Caller-Orig-Caller-ID-Number") \
+	X(H_NWAY_DEST, "variable_nwayacd_dest") \
+	X(H_SIP_TO_USER, "variable_sip_to_user") \
+	X(H_HANGUP_CAUSE, "Hangup-Cause") \
+	X(H_SIP_DISPOSITION, "variable_sip_hangup_disposition") \
+	X(H_NWAY_RECORD, "variable_nwayacd_record_file") \
+	X(H_RECORD, "variable_record_file") \
+	X(H_CREATED, "Caller-Channel-Created-Time") \
+	X(H_ANSWERED, "Caller-Channel-Answered-Time") \
+	X(H_HANGUP_TIME, "Caller-Channel-Hangup-Time") \
+	X(H_NWAY_CALL, "variable_nwayacd_call") \
+	X(H_FROM_USER, "from-user") \
+	X(H_USERNAME, "username") \
+	X(H_USER, "user") \
+	X(H_FROM_HOST, "from-host") \
+	X(H_REALM, "realm") \
+	X(H_HOST, "host") \
+	X(H_SIP_AUTHORIZED, "variable_sip_authorized") \
+	X(H_SIP_AUTH_USER, "variable_sip_auth_username") \
+	X(H_USER_NAME, "variable_user_name") \
+	X(H_DIALED_USER, "variable_dialed_user") \
+	X(H_DOMAIN_NAME, "variable_domain_name")
 
-	if (zstr(v) && b) {
-		v = switch_event_get_header(event, b);
+#define NWAY_HEADER_ENUM(id, name) id,
+#define NWAY_HEADER_NAME(id, name) name,
+enum { NWAY_HEADERS(NWAY_HEADER_ENUM) NWAY_HEADER_COUNT };
+static const char *const nway_header_names[NWAY_HEADER_COUNT] = { NWAY_HEADERS(NWAY_HEADER_NAME) };
+static unsigned long nway_header_hash[NWAY_HEADER_COUNT];
+
+/* An open-addressing table from a header's hash to the names with it: one
+ * probe per header of the event. Slots hold index + 1 (0: empty). */
+#define NWAY_HEADER_SLOTS 128
+static uint8_t nway_header_slot[NWAY_HEADER_SLOTS];
+
+static void nway_headers_init(void)
+{
+	int i;
+
+	memset(nway_header_slot, 0, sizeof(nway_header_slot));
+	for (i = 0; i < NWAY_HEADER_COUNT; i++) {
+		switch_ssize_t klen = -1;	/* APR_HASH_KEY_STRING: up to the NUL */
+		unsigned long k;
+
+		nway_header_hash[i] = switch_ci_hashfunc_default(nway_header_names[i], &klen);
+		for (k = nway_header_hash[i] % NWAY_HEADER_SLOTS; nway_header_slot[k]; k = (k + 1) % NWAY_HEADER_SLOTS);
+		nway_header_slot[k] = (uint8_t) (i + 1);
 	}
-	return v;
+}
+
+/* nway_header_take sets h[i] to hp's value when hp is the first header
+ * named as name i. */
+static int nway_header_take(const switch_event_header_t *hp, int i, const char *h[NWAY_HEADER_COUNT])
+{
+	if (h[i] || strcasecmp(hp->name, nway_header_names[i])) {
+		return 0;
+	}
+	h[i] = hp->value;
+	return 1;
+}
+
+/* nway_headers fills h with the value of each header the handler reads
+ * (NULL when absent): the first header of that name, as
+ * switch_event_get_header gives it. */
+static void nway_headers(switch_event_t *event, const char *h[NWAY_HEADER_COUNT])
+{
+	switch_event_header_t *hp;
+	int i, left = NWAY_HEADER_COUNT;
+	unsigned long k;
+
+	memset((void *) h, 0, sizeof(h[0]) * NWAY_HEADER_COUNT);
+	for (hp = event->headers; hp && left; hp = hp->next) {
+		if (!hp->hash) {
+			/* a header without a hash is compared by name, as the switch does */
+			for (i = 0; i < NWAY_HEADER_COUNT; i++) {
+				if (nway_header_take(hp, i, h)) {
+					left--;
+					break;
+				}
+			}
+			continue;
+		}
+		for (k = hp->hash % NWAY_HEADER_SLOTS; nway_header_slot[k]; k = (k + 1) % NWAY_HEADER_SLOTS) {
+			i = nway_header_slot[k] - 1;
+			if (nway_header_hash[i] == hp->hash && nway_header_take(hp, i, h)) {
+				left--;
+				break;
+			}
+		}
+	}
+}
+
+static const char *nway_either(const char *a, const char *b)
+{
+	return zstr(a) ? b : a;
 }
 
 static void nway_event_handler(switch_event_t *event)
 {
+	const char *h[NWAY_HEADER_COUNT];
 	const char *v[NWAYACD_EF_COUNT];
 	uint32_t len[NWAYACD_EF_COUNT];
 	size_t total = sizeof(nwayacd_event_t);
@@ -511,45 +612,40 @@ static void nway_event_handler(switch_event_t *event)
 		return;
 	}
 
-	v[NWAYACD_EF_UUID] = switch_event_get_header(event, "Unique-ID");
-	v[NWAYACD_EF_OTHER_UUID] = nway_header2(event, "Other-Leg-Unique-ID", "variable_bridge_uuid");
-	v[NWAYACD_EF_DIRECTION] = switch_event_get_header(event, "Call-Direction");
-	v[NWAYACD_EF_CALLER_NUMBER] = switch_event_get_header(event, "Caller-Caller-ID-Number");
-	v[NWAYACD_EF_DEST_NUMBER] = switch_event_get_header(event, "Caller-Destination-Number");
-	v[NWAYACD_EF_DTMF] = switch_event_get_header(event, "DTMF-Digit");
-	v[NWAYACD_EF_GATEWAY] = switch_event_get_header(event, "variable_sip_gateway_name");
-	v[NWAYACD_EF_ORIG_CALLER] = switch_event_get_header(event, "Caller-Orig-Caller-ID-Number");
-	v[NWAYACD_EF_ORIG_DEST] = nway_header2(event, "variable_nwayacd_dest", "variable_sip_to_user");
-	v[NWAYACD_EF_HANGUP_CAUSE] = switch_event_get_header(event, "Hangup-Cause");
-	v[NWAYACD_EF_SIP_DISPOSITION] = switch_event_get_header(event, "variable_sip_hangup_disposition");
-	v[NWAYACD_EF_RECORD_FILE] = nway_header2(event, "variable_nwayacd_record_file", "variable_record_file");
-	v[NWAYACD_EF_START_USEC] = switch_event_get_header(event, "Caller-Channel-Created-Time");
-	v[NWAYACD_EF_ANSWER_USEC] = switch_event_get_header(event, "Caller-Channel-Answered-Time");
-	v[NWAYACD_EF_END_USEC] = switch_event_get_header(event, "Caller-Channel-Hangup-Time");
-	v[NWAYACD_EF_NWAY_CALL] = switch_event_get_header(event, "variable_nwayacd_call");
+	nway_headers(event, h);
+	v[NWAYACD_EF_UUID] = h[H_UNIQUE_ID];
+	v[NWAYACD_EF_OTHER_UUID] = nway_either(h[H_OTHER_LEG], h[H_BRIDGE_UUID]);
+	v[NWAYACD_EF_DIRECTION] = h[H_DIRECTION];
+	v[NWAYACD_EF_CALLER_NUMBER] = h[H_CALLER_NUMBER];
+	v[NWAYACD_EF_DEST_NUMBER] = h[H_DEST_NUMBER];
+	v[NWAYACD_EF_DTMF] = h[H_DTMF];
+	v[NWAYACD_EF_GATEWAY] = h[H_GATEWAY];
+	v[NWAYACD_EF_ORIG_CALLER] = h[H_ORIG_CALLER];
+	v[NWAYACD_EF_ORIG_DEST] = nway_either(h[H_NWAY_DEST], h[H_SIP_TO_USER]);
+	v[NWAYACD_EF_HANGUP_CAUSE] = h[H_HANGUP_CAUSE];
+	v[NWAYACD_EF_SIP_DISPOSITION] = h[H_SIP_DISPOSITION];
+	v[NWAYACD_EF_RECORD_FILE] = nway_either(h[H_NWAY_RECORD], h[H_RECORD]);
+	v[NWAYACD_EF_START_USEC] = h[H_CREATED];
+	v[NWAYACD_EF_ANSWER_USEC] = h[H_ANSWERED];
+	v[NWAYACD_EF_END_USEC] = h[H_HANGUP_TIME];
+	v[NWAYACD_EF_NWAY_CALL] = h[H_NWAY_CALL];
 	if (event->event_id == SWITCH_EVENT_CUSTOM) {
 		/* sofia::register / unregister / expire name the user differently */
-		v[NWAYACD_EF_USER] = nway_header2(event, "from-user", "username");
-		if (zstr(v[NWAYACD_EF_USER])) {
-			v[NWAYACD_EF_USER] = switch_event_get_header(event, "user");
-		}
-		v[NWAYACD_EF_DOMAIN] = nway_header2(event, "from-host", "realm");
-		if (zstr(v[NWAYACD_EF_DOMAIN])) {
-			v[NWAYACD_EF_DOMAIN] = switch_event_get_header(event, "host");
-		}
+		v[NWAYACD_EF_USER] = nway_either(nway_either(h[H_FROM_USER], h[H_USERNAME]), h[H_USER]);
+		v[NWAYACD_EF_DOMAIN] = nway_either(nway_either(h[H_FROM_HOST], h[H_REALM]), h[H_HOST]);
 	} else {
 		/* The extension a channel belongs to, for call control by extension:
 		   the SIP user a phone authenticated as, or the user a user/ dial
 		   string reached. Never the caller ID: the far end sets that. */
-		const char *authorized = switch_event_get_header(event, "variable_sip_authorized");
+		const char *authorized = h[H_SIP_AUTHORIZED];
 
 		v[NWAYACD_EF_USER] = NULL;
 		if (!zstr(authorized) && !strcasecmp(authorized, "true")) {
-			v[NWAYACD_EF_USER] = nway_header2(event, "variable_sip_auth_username", "variable_user_name");
+			v[NWAYACD_EF_USER] = nway_either(h[H_SIP_AUTH_USER], h[H_USER_NAME]);
 		} else if (!zstr(v[NWAYACD_EF_DIRECTION]) && !strcasecmp(v[NWAYACD_EF_DIRECTION], "outbound")) {
-			v[NWAYACD_EF_USER] = switch_event_get_header(event, "variable_dialed_user");
+			v[NWAYACD_EF_USER] = h[H_DIALED_USER];
 		}
-		v[NWAYACD_EF_DOMAIN] = switch_event_get_header(event, "variable_domain_name");
+		v[NWAYACD_EF_DOMAIN] = h[H_DOMAIN_NAME];
 	}
 
 	for (i = 0; i < NWAYACD_EF_COUNT; i++) {
@@ -1081,6 +1177,7 @@ SWITCH_MODULE_LOAD_FUNCTION(mod_nwayacd_load)
 	nway_params_free(&params);
 	globals.go_started = 1;
 
+	nway_headers_init();
 	if (nway_bind_events() != SWITCH_STATUS_SUCCESS) {
 		nway_teardown();
 		return SWITCH_STATUS_GENERR;

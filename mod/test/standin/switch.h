@@ -230,7 +230,17 @@ typedef enum {
 	SWITCH_EVENT_ALL
 } switch_event_types_t;
 typedef enum { SWITCH_STACK_BOTTOM = (1 << 0), SWITCH_STACK_TOP = (1 << 1) } switch_stack_t;
-typedef struct standin_header switch_event_header_t;
+/* The fields the module reads, as switch_event.h has them. */
+typedef struct switch_event_header {
+	char *name;
+	char *value;
+	char **array;
+	int idx;
+	unsigned long hash;
+	struct switch_event_header *next;
+} switch_event_header_t;
+typedef long switch_ssize_t;
+unsigned int switch_ci_hashfunc_default(const char *char_key, switch_ssize_t *klen);
 typedef struct switch_event {
 	switch_event_types_t event_id;
 	int priority;
