@@ -54,30 +54,31 @@ type Reservation struct {
 	Eligible []string
 }
 
-// Eligible is who may take queued call uuid now by its skills (as they
-// relax) and its group's tiers, rules the pool does not judge itself.
-// strict is false when any member of its group may; else exts are the
-// members (logged in, on any node) that qualify, idle or not.
-func (e *Engine) Eligible(uuid string) (exts []string, strict, ok bool) {
+// Eligible is the group queued call uuid waits in now (overflow moves it)
+// and who may take it there by its skills (as they relax) and the group's
+// tiers, rules the pool does not judge itself. strict is false when any
+// member of the group may; else exts are the members (logged in, on any
+// node) that qualify, idle or not.
+func (e *Engine) Eligible(uuid string) (group string, exts []string, strict, ok bool) {
 	c := e.calls[uuid]
 	if c == nil || c.kind != kindQueued {
-		return nil, false, false
+		return "", nil, false, false
 	}
 	g := c.g
 	m := e.matcherFor(c, e.now())
 	if m.any {
-		return nil, false, true
+		return g.num, nil, false, true
 	}
 	for i, a := range g.members {
 		if m.ok(a, g.mtier[i]) {
 			exts = append(exts, a.ext)
 		}
 	}
-	return exts, true, true
+	return g.num, exts, true, true
 }
 
-// requalify tells the driver that who may take c may have changed (pool
-// mode: the pool holds that list for calls that wait or ring).
+// requalify tells the driver that c's group or who may take it may have
+// changed (pool mode: the pool holds both for calls that wait or ring).
 func (e *Engine) requalify(c *call) {
 	if e.pool && c.pooled && c.kind == kindQueued && !c.cb && (c.phase == phaseWaiting || c.phase == phaseOffering) {
 		e.emit(Decision{Kind: DRequalify, Call: c.view(), At: e.now()})
@@ -109,7 +110,7 @@ func (e *Engine) Candidates(uuid string) (Reservation, bool) {
 	g := c.g
 	r := Reservation{Groups: []string{g.num}, VIP: c.level == LevelVIP,
 		MemoryFirst: g.mode.UsesMemory() || g.opt.MemoryFirst}
-	r.Eligible, r.Strict, _ = e.Eligible(uuid)
+	_, r.Eligible, r.Strict, _ = e.Eligible(uuid)
 	if g.mode.Fallback() == ModeSequential && len(c.reqs) == 0 && g.maxTier <= 1 {
 		// Sequential, nothing to qualify: every member in order, those of
 		// other nodes too (logins are shared); the pool takes the first idle.

@@ -690,6 +690,7 @@ func (e *Engine) overflow(c *call) bool {
 		e.route(c)
 		e.wake(c)
 	}
+	e.requalify(c) // pool mode: the pool moves it too
 	return true
 }
 

@@ -359,7 +359,8 @@ var ErrGone = errors.New("cluster: call not in the pool")
 
 // Qualify tells the pool who may take c now (c.Strict, c.Eligible), after
 // the core's constraints changed (skills relaxed, a tier joined, members
-// changed). ok: a waiting c was reserved at once, the offer is this
+// changed), and c.Groups when the call moved (overflow after entry; nil:
+// unchanged). ok: a waiting c was reserved at once, the offer is this
 // node's to make.
 func (m *Member) Qualify(ctx context.Context, c Call) (o Offer, ok bool, err error) {
 	if err := checkID("call", c.UUID); err != nil {
@@ -369,7 +370,12 @@ func (m *Member) Qualify(ctx context.Context, c Call) (o Offer, ok bool, err err
 	if err != nil {
 		return Offer{}, false, err
 	}
-	v, err := m.do(ctx, "qualify", m.o.Node, m.Epoch(), c.UUID, elig)
+	for _, g := range c.Groups {
+		if err := checkID("group", g); err != nil {
+			return Offer{}, false, err
+		}
+	}
+	v, err := m.do(ctx, "qualify", m.o.Node, m.Epoch(), c.UUID, elig, strings.Join(c.Groups, ","))
 	var r []string
 	if err == nil {
 		r, err = strs(v)

@@ -561,3 +561,40 @@ func TestClusterStrictCallOnlyToEligible(t *testing.T) {
 		t.Fatal("an eligible name with a comma was accepted")
 	}
 }
+
+// Overflow after entry: a waiting call moved to another group leaves its
+// old queue, keeps its place (its score) in the new one, and an idle agent
+// of the new group takes it at once.
+func TestClusterQualifyMovesCall(t *testing.T) {
+	rdb, p := testPool(t)
+	a, b := join(t, rdb, p, "a", Options{}), join(t, rdb, p, "b", Options{})
+	ctx := context.Background()
+	t0 := time.Now().Add(-time.Minute)
+	mustEnqueue(t, a, Call{UUID: "old", Groups: []string{"g"}, Arrival: t0})
+	mustEnqueue(t, a, Call{UUID: "later", Groups: []string{"h"}, Arrival: t0.Add(time.Second)})
+	if _, ok, err := a.Qualify(ctx, Call{UUID: "old", Groups: []string{"h"}}); err != nil || ok {
+		t.Fatalf("move with nobody idle: %v %v", ok, err)
+	}
+	if ws, _ := a.Waiting(ctx, "g"); len(ws) != 0 {
+		t.Fatalf("queue g after the move: %+v", ws)
+	}
+	if ws, _ := a.Waiting(ctx, "h"); len(ws) != 2 || ws[0].UUID != "old" {
+		t.Fatalf("queue h after the move: %+v (want old first, by its arrival)", ws)
+	}
+	// An agent of h frees up on b: it takes the moved call, the older.
+	r := mustReady(t, b, "y", "h")
+	if r.Offer == nil || r.Offer.Call != "old" {
+		t.Fatalf("ready y: %+v", r)
+	}
+	audit(t, a, "g", "h")
+	// A second move, to a group with an agent idle: reserved at once.
+	mustReady(t, b, "z", "k")
+	o, ok, err := a.Qualify(ctx, Call{UUID: "later", Groups: []string{"k"}})
+	if err != nil || !ok || o.Agent != "z" {
+		t.Fatalf("move to k: %+v %v %v", o, ok, err)
+	}
+	if ws, _ := a.Waiting(ctx, "h"); len(ws) != 0 {
+		t.Fatalf("queue h: %+v", ws)
+	}
+	audit(t, a, "g", "h", "k")
+}

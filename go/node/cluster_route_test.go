@@ -954,3 +954,55 @@ func TestClusterSkillsAcrossNodes(t *testing.T) {
 		t.Fatalf("pool audit: %v %v", pr, err)
 	}
 }
+
+// Overflow after entry across nodes: a call waiting in 120 moves to 121
+// after overflow_after, in the pool too, and an agent of 121 on another
+// node takes it there.
+func TestClusterOverflowAcrossNodes(t *testing.T) {
+	p := startPool3(t)
+	p.setup("0", map[string]int{"1001": 0})
+	a, b, c := p.nodes[0], p.nodes[1], p.nodes[2]
+	ctx := context.Background()
+	cmd(t, a, "nway_add_group", "121 0")
+	cmd(t, a, "nway_add_ext", "1003 J1003")
+	cmd(t, a, "nway_set_group", "120 overflow 121")
+	cmd(t, a, "nway_set_group", "120 overflow_after 1")
+	for _, n := range p.nodes {
+		waitFor(t, "group 121, 1003 and the overflow on every node", func() bool {
+			g, err := n.Service.Group("120")
+			_, err2 := n.Service.Group("121")
+			_, err3 := n.Service.Extension("1003")
+			return err == nil && err2 == nil && err3 == nil && g.Options.OverflowAfter == time.Second
+		})
+	}
+	must(t, b.Service.SetRegistered("1003", true))
+	cmd(t, b, "nway_login", "1003 121")
+	waitFor(t, "1003 idle in the pool", func() bool {
+		v, err := p.view.AgentView(ctx, "1003")
+		return err == nil && v.State == "idle"
+	})
+	cmd(t, a, "nway_busy", "1001")
+	waitFor(t, "1001 away", func() bool {
+		v, _ := p.view.AgentView(ctx, "1001")
+		return v.State == "away"
+	})
+	u := "aaaaaaaa-0000-4000-8000-000000000001"
+	in := time.Now()
+	enter(t, c, u, "13900000021")
+	waitFor(t, "the call waiting in 120", func() bool {
+		w, _ := p.view.Waiting(ctx, "120")
+		return len(w) == 1
+	})
+	if got := offered(t, c, u); got != "1003" {
+		t.Fatalf("overflowed call offered to %q", got)
+	}
+	if w := time.Since(in); w < 900*time.Millisecond {
+		t.Fatalf("offered after %v, before it overflowed", w)
+	}
+	if w, _ := p.view.Waiting(ctx, "120"); len(w) != 0 {
+		t.Fatalf("still in 120's shared queue: %+v", w)
+	}
+	if pr, err := p.view.Audit(ctx, []string{"120", "121"}); err != nil || len(pr) > 0 {
+		t.Fatalf("pool audit: %v %v", pr, err)
+	}
+}

@@ -81,7 +81,7 @@ type poolState struct {
 	seen   map[string]poolSeen     // when this node saw each agent's pool state change
 	offers map[string]poolOffer    // call uuid → the grant it rings
 	pooled map[string]bool         // calls handed to the pool (Finish at their end)
-	elig   map[string]string       // strict calls: who the pool was last told may take each
+	elig   map[string]string       // pooled calls: their group and who may take each, as the pool was last told
 	mine   map[string]bool         // agents logged in on this node
 
 	// lost: an operation failed on the way (a cut connection, a timeout):
@@ -214,11 +214,11 @@ func (s *Service) poolDecision(ds []acd.Decision, i int) {
 		if !ps.pooled[c.UUID] {
 			return
 		}
-		exts, strict, ok := s.eng.Eligible(c.UUID)
+		g, exts, strict, ok := s.eng.Eligible(c.UUID)
 		if !ok {
 			return
 		}
-		pc := cluster.Call{UUID: c.UUID}
+		pc := cluster.Call{UUID: c.UUID, Groups: []string{g}}
 		if !s.eligible(&pc, strict, exts) {
 			return
 		}
@@ -265,9 +265,9 @@ func (s *Service) poolDecision(ds []acd.Decision, i int) {
 }
 
 // eligible sets who may take pc (the core's Eligible) and reports whether
-// that differs from what the pool was last told. A list longer than the
-// pool takes is cut (docs/cluster.md): the call waits longer, never goes
-// to an agent that does not qualify. Called with mu held.
+// that, or pc's group, differs from what the pool was last told. A list
+// longer than the pool takes is cut (docs/cluster.md): the call waits
+// longer, never goes to an agent that does not qualify. Called with mu held.
 func (s *Service) eligible(pc *cluster.Call, strict bool, exts []string) bool {
 	ps := s.pool
 	if len(exts) > cluster.MaxEligible {
@@ -276,14 +276,13 @@ func (s *Service) eligible(pc *cluster.Call, strict bool, exts []string) bool {
 		exts = exts[:cluster.MaxEligible]
 	}
 	pc.Strict, pc.Eligible = strict, exts
-	old, had := ps.elig[pc.UUID]
-	if !strict {
-		delete(ps.elig, pc.UUID)
-		return had
+	key := strings.Join(pc.Groups, ",") + "|"
+	if strict {
+		key += "," + strings.Join(exts, ",")
 	}
-	key := strings.Join(exts, ",")
+	old := ps.elig[pc.UUID]
 	ps.elig[pc.UUID] = key
-	return !had || old != key
+	return old != key
 }
 
 // poolAgent tells the pool what an agent logged in on this node can do
