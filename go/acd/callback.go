@@ -51,6 +51,7 @@ func (e *Engine) RequestCallback(uuid, number string) (Step, error) {
 	c.inWait = false
 	v := c.view()
 	e.emit(Decision{Kind: DCallbackScheduled, Status: number, Call: v, At: e.now()})
+	e.requalify(c) // pool mode: no agent for it while its caller is on the line
 	return Step{Kind: StepHangup, Cause: "NORMAL_CLEARING", Result: ResultCallback}, nil
 }
 
@@ -131,12 +132,19 @@ func (e *Engine) CallbackFailed(uuid string, agentFault bool) error {
 func (e *Engine) callbackFailed(c *call, agentFault bool) {
 	a := c.agent
 	now := e.now()
+	if e.pool && !agentFault {
+		// First, so that the pool holds the call until its retry time before
+		// the agent's release puts it back in line.
+		e.emit(Decision{Kind: DRequalify, Call: c.view(), At: now})
+	}
 	switch {
 	case agentFault:
 		e.emit(Decision{Kind: DOfferNoAnswer, Ext: a.ext, Call: c.view(), At: now})
 	case c.g.opt.CallbackAgentFirst: // the caller's: the agent's offer is only withdrawn
 		e.emit(Decision{Kind: DOfferHangup, Ext: a.ext, Call: c.view(), At: now})
-	} // caller first: the agent was only reserved, never offered; its desk heard nothing
+	case e.pool: // caller first: the agent was only reserved, never offered; its desk heard nothing
+		e.emit(Decision{Kind: DPoolRelease, Ext: a.ext, Call: c.view(), At: now})
+	}
 	e.release(c)
 	c.phase = phaseWaiting
 	if agentFault {

@@ -60,11 +60,15 @@ const (
 	// skills relaxed, a tier joined, members or their skills changed); the
 	// driver tells the pool Eligible(Call.UUID).
 	DRequalify
+	// DPoolRelease (pool mode only): the agent Ext the pool reserved for
+	// Call is free again without having been offered it (a caller-first
+	// callback whose caller did not answer).
+	DPoolRelease
 )
 
 var decisionNames = [...]string{"", "agent", "queue_add", "queue_remove", "offer_callout",
 	"offer_noanswer", "offer_answered", "offer_hangup", "wake", "kill", "ended", "memory", "cursor",
-	"queue_overflow", "queue_exit", "queue_full", "queue_callback", "queue_callback_placed", "reserve", "requalify"}
+	"queue_overflow", "queue_exit", "queue_full", "queue_callback", "queue_callback_placed", "reserve", "requalify", "pool_release"}
 
 func (k DecisionKind) String() string {
 	if int(k) < len(decisionNames) {

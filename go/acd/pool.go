@@ -31,7 +31,7 @@ func (e *Engine) poolWait(c *call) {
 		c.g.enqueue(c)
 		e.emit(Decision{Kind: DQueueAdd, Call: c.view(), At: e.now()})
 	}
-	if !c.pooled && !c.cb {
+	if !c.pooled {
 		c.pooled = true
 		e.emit(Decision{Kind: DReserve, Call: c.view(), At: e.now()})
 	}
@@ -65,7 +65,11 @@ func (e *Engine) Eligible(uuid string) (group string, exts []string, strict, ok 
 		return "", nil, false, false
 	}
 	g := c.g
-	m := e.matcherFor(c, e.now())
+	now := e.now()
+	if c.held(now) { // a callback: not before its caller hung up, nor before its retry time
+		return g.num, []string{}, true, true
+	}
+	m := e.matcherFor(c, now)
 	if m.any {
 		return g.num, nil, false, true
 	}
@@ -80,7 +84,7 @@ func (e *Engine) Eligible(uuid string) (group string, exts []string, strict, ok 
 // requalify tells the driver that c's group or who may take it may have
 // changed (pool mode: the pool holds both for calls that wait or ring).
 func (e *Engine) requalify(c *call) {
-	if e.pool && c.pooled && c.kind == kindQueued && !c.cb && (c.phase == phaseWaiting || c.phase == phaseOffering) {
+	if e.pool && c.pooled && c.kind == kindQueued && (c.phase == phaseWaiting || c.phase == phaseOffering) {
 		e.emit(Decision{Kind: DRequalify, Call: c.view(), At: e.now()})
 	}
 }
@@ -164,8 +168,11 @@ func (e *Engine) Grant(uuid, ext string) error {
 	if c == nil {
 		return Errorf(ErrUnknownCall, "no queued call %s", uuid)
 	}
-	if c.kind != kindQueued || c.phase != phaseWaiting || c.agent != nil || c.cb {
+	if c.kind != kindQueued || c.phase != phaseWaiting || c.agent != nil {
 		return Errorf(ErrState, "call %s is not waiting", uuid)
+	}
+	if c.held(e.now()) {
+		return Errorf(ErrState, "callback %s is not due", uuid)
 	}
 	a, err := e.agent(ext)
 	if err != nil {
@@ -173,6 +180,10 @@ func (e *Engine) Grant(uuid, ext string) error {
 	}
 	if a.call != nil {
 		return Errorf(ErrState, "extension %s is on a call here", ext)
+	}
+	if c.cb { // a callback waiting without a session: the service places it
+		e.placeCallback(c, a)
+		return nil
 	}
 	e.offer(c, a)
 	e.wake(c)
@@ -234,7 +245,7 @@ func (e *Engine) Repool() {
 	for _, g := range e.groups {
 		for l := 0; l < 2; l++ {
 			for c := g.q[l].head; c != nil; c = c.next {
-				if c.kind == kindQueued && c.phase == phaseWaiting && c.agent == nil && !c.cb {
+				if c.kind == kindQueued && c.phase == phaseWaiting && c.agent == nil {
 					cs = append(cs, c)
 				}
 			}

@@ -812,7 +812,7 @@ func (e *Engine) Key(uuid, digit string) (Step, error) {
 			return e.callbackDigit(c, digit)
 		}
 	}
-	if c.kind == kindQueued && !e.pool && c.g.opt.CallbackKey != "" && digit == c.g.opt.CallbackKey && c.phase == phaseWaiting && c.agent == nil && !c.cb {
+	if c.kind == kindQueued && c.g.opt.CallbackKey != "" && digit == c.g.opt.CallbackKey && c.phase == phaseWaiting && c.agent == nil && !c.cb {
 		return e.startCallbackEntry(c)
 	}
 	if c.kind != kindQueued || c.g.opt.ExitKey == "" || digit != c.g.opt.ExitKey {

@@ -277,6 +277,9 @@ func (c *Call) eligArg() (string, error) {
 	if !c.Strict {
 		return "", nil
 	}
+	if len(c.Eligible) == 0 {
+		return ",", nil
+	}
 	if len(c.Eligible) > MaxEligible {
 		return "", fmt.Errorf("cluster: call %s names %d eligible agents, at most %d", c.UUID, len(c.Eligible), MaxEligible)
 	}

@@ -79,6 +79,28 @@ func (r *recSwitch) has(line string) bool {
 	return false
 }
 
+// hasPart reports whether a command sent to the switch contains part.
+func (r *recSwitch) hasPart(part string) bool { return r.count(part) > 0 }
+
+// count is how many commands sent to the switch contain part.
+func (r *recSwitch) count(part string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, c := range r.cmds {
+		if strings.Contains(c, part) {
+			n++
+		}
+	}
+	return n
+}
+
+func (r *recSwitch) allow(cmd string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.refused, cmd)
+}
+
 func startPool3(t testing.TB) *pool3 { return startPool3With(t, false) }
 
 // startPool3Proxied is startPool3 with each node reaching Redis through a
@@ -1005,4 +1027,142 @@ func TestClusterOverflowAcrossNodes(t *testing.T) {
 	if pr, err := p.view.Audit(ctx, []string{"120", "121"}); err != nil || len(pr) > 0 {
 		t.Fatalf("pool audit: %v %v", pr, err)
 	}
+}
+
+// Callbacks in cluster mode: the caller asks for a callback and hangs up;
+// the pool holds the call while its caller is on the line, then an agent
+// freed on another node is reserved for it; the holding node calls the
+// caller back, whose new leg is offered that agent.
+func TestClusterCallbackAcrossNodes(t *testing.T) {
+	p := startPool3(t)
+	p.setup("0", map[string]int{"1001": 0})
+	a, c := p.nodes[0], p.nodes[2]
+	ctx := context.Background()
+	cmd(t, a, "nway_set_group", "120 callback_key #")
+	cmd(t, a, "nway_set_group", "120 callback_gateway gw1")
+	cmd(t, a, "nway_set_group", "120 callback_retry_delay 1")
+	cmd(t, a, "nway_set_group", "120 callback_retries 1")
+	for _, n := range p.nodes {
+		waitFor(t, "the callback key on every node", func() bool {
+			g, err := n.Service.Group("120")
+			return err == nil && g.Options.CallbackKey == "#" && g.Options.CallbackGateway == "gw1" && g.Options.CallbackRetryDelay == time.Second &&
+				g.Options.CallbackRetries == 1
+		})
+	}
+	cmd(t, a, "nway_busy", "1001")
+	waitFor(t, "1001 away", func() bool {
+		v, _ := p.view.AgentView(ctx, "1001")
+		return v.State == "away"
+	})
+	u := "bbbbbbbb-0000-4000-8000-000000000001"
+	enter(t, c, u, "13900000031")
+	c.Service.ChannelEvent(&session.ChannelEvent{Kind: session.ChannelDTMF, UUID: u, DTMF: "#"})
+	var d session.Directive
+	waitFor(t, "the caller told to hang up", func() bool {
+		d = c.Service.Next(u)
+		return d.Action == session.Hangup
+	})
+	// Held in the pool while the caller is still on the line.
+	waitFor(t, "the call held in the pool", func() bool {
+		v, _ := p.rdb.HGet(ctx, p.prefix+"strict", u).Result()
+		return v == ","
+	})
+	cmd(t, a, "nway_ready", "1001")
+	waitFor(t, "1001 idle", func() bool {
+		v, _ := p.view.AgentView(ctx, "1001")
+		return v.State == "idle"
+	})
+	if p.sw["c"].hasPart("origination_uuid=" + u) {
+		t.Fatal("called back while the caller was still on the line")
+	}
+	// The first attempt is not answered: the agent is free again at once
+	// and the call held in the pool until its retry time (1 s).
+	p.sw["c"].refuse("originate")
+	c.Service.Leave(u) // the caller hangs up: the callback is due
+	waitFor(t, "the callback placed by the holding node", func() bool { return p.sw["c"].count("origination_uuid="+u) == 1 })
+	if !p.sw["c"].hasPart("sofia/gateway/gw1/13900000031") {
+		t.Fatalf("callback not dialled to the caller through gw1: %v", p.sw["c"].cmds)
+	}
+	waitFor(t, "1001 idle and the call held after the unanswered attempt", func() bool {
+		v, _ := p.view.AgentView(ctx, "1001")
+		h, _ := p.rdb.HGet(ctx, p.prefix+"strict", u).Result()
+		return v.State == "idle" && h == ","
+	})
+	p.sw["c"].allow("originate")
+	waitFor(t, "the second attempt after the retry delay", func() bool { return p.sw["c"].count("origination_uuid="+u) == 2 })
+	// The caller answers: the callback leg enters as the call and is
+	// offered the reserved agent.
+	d = c.Service.Enter(session.Call{Kind: session.Queue, UUID: u, Group: "120", CallerNumber: "120", DestNumber: "120"})
+	for i := 0; d.Action != session.Offer && i < 50; i++ {
+		time.Sleep(10 * time.Millisecond)
+		d = c.Service.Next(u)
+	}
+	if d.Action != session.Offer || d.Agent != "1001" {
+		t.Fatalf("callback leg: %+v", d)
+	}
+	c.Service.OfferResult(session.OfferResult{UUID: u, Agent: "1001", Outcome: session.Answered})
+	waitFor(t, "1001 talking in the pool", func() bool {
+		v, _ := p.view.AgentView(ctx, "1001")
+		return v.State == "talking"
+	})
+	if n, _ := p.rdb.HLen(ctx, p.prefix+"strict").Result(); n != 0 {
+		t.Fatalf("the call still held in the pool: %d", n)
+	}
+}
+
+// A callback waiting without a session survives its node's restart: the
+// node restores it from the shared database (its own rows only) and hands
+// it to the pool, which reserves an agent of another node for it.
+func TestClusterCallbackRestoredAtStart(t *testing.T) {
+	p := startPool3(t)
+	p.setup("0", map[string]int{"1001": 0})
+	a, c := p.nodes[0], p.nodes[2]
+	ctx := context.Background()
+	cmd(t, a, "nway_set_group", "120 callback_key #")
+	cmd(t, a, "nway_set_group", "120 callback_gateway gw1")
+	for _, n := range p.nodes {
+		waitFor(t, "the callback key on every node", func() bool {
+			g, err := n.Service.Group("120")
+			return err == nil && g.Options.CallbackKey == "#" && g.Options.CallbackGateway == "gw1"
+		})
+	}
+	cmd(t, a, "nway_busy", "1001")
+	waitFor(t, "1001 away", func() bool {
+		v, _ := p.view.AgentView(ctx, "1001")
+		return v.State == "away"
+	})
+	u := "bbbbbbbb-0000-4000-8000-000000000002"
+	enter(t, c, u, "13900000032")
+	c.Service.ChannelEvent(&session.ChannelEvent{Kind: session.ChannelDTMF, UUID: u, DTMF: "#"})
+	waitFor(t, "the caller told to hang up", func() bool { return c.Service.Next(u).Action == session.Hangup })
+	c.Service.Leave(u)
+	waitFor(t, "the callback journaled", func() bool { return p.callbacks(u) == 1 })
+	p.stop["c"]()
+	c = p.start("c")
+	p.nodes[2] = c
+	waitFor(t, "the restored callback in the pool", func() bool {
+		w, _ := p.view.Waiting(ctx, "120")
+		return len(w) == 1 && w[0].UUID == u && w[0].Node == "c"
+	})
+	cmd(t, a, "nway_ready", "1001")
+	waitFor(t, "the callback placed by the restarted node", func() bool { return p.sw["c"].hasPart("origination_uuid=" + u) })
+	for _, id := range []string{"a", "b"} {
+		if p.sw[id].hasPart("origination_uuid=" + u) {
+			t.Fatalf("node %s placed another node's callback", id)
+		}
+	}
+}
+
+func (p *pool3) callbacks(uuid string) int {
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, p.dsn)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var k int
+	if err := conn.QueryRow(ctx, "SELECT count(*) FROM nwayacd_callback WHERE uuid=$1", uuid).Scan(&k); err != nil {
+		p.t.Fatal(err)
+	}
+	return k
 }

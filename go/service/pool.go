@@ -123,7 +123,8 @@ func (op *poolOp) key() string {
 }
 
 // UsePool turns this node into a cluster member routing through p. Call
-// it once, before Start or right after (calls entered before stay local).
+// it once, before Start or right after (calls waiting by then, such as
+// callbacks restored at start, are handed to the pool).
 func (s *Service) UsePool(p Pool, node string) {
 	s.mu.Lock()
 	s.pool = &poolState{p: p, node: node, offers: map[string]poolOffer{}, pooled: map[string]bool{}, elig: map[string]string{},
@@ -132,6 +133,9 @@ func (s *Service) UsePool(p Pool, node string) {
 		s.pool.shards[i].kick = make(chan struct{}, 1)
 	}
 	s.eng.SetPool(true)
+	// Calls already waiting (callbacks restored at start) are the pool's now.
+	s.eng.Repool()
+	s.handle(s.eng.Decisions())
 	for _, x := range s.eng.Extensions() {
 		if x.LoggedIn {
 			s.poolAgent(x.Extension)
@@ -225,7 +229,7 @@ func (s *Service) poolDecision(ds []acd.Decision, i int) {
 		s.push(poolOp{kind: opQualify, call: pc})
 	case acd.DAgent:
 		s.poolAgent(d.Ext)
-	case acd.DOfferAnswered, acd.DOfferNoAnswer, acd.DOfferHangup:
+	case acd.DOfferAnswered, acd.DOfferNoAnswer, acd.DOfferHangup, acd.DPoolRelease:
 		po, ok := ps.offers[c.UUID]
 		if !ok || po.o.Agent != d.Ext {
 			return
@@ -235,7 +239,7 @@ func (s *Service) poolDecision(ds []acd.Decision, i int) {
 		switch d.Kind {
 		case acd.DOfferNoAnswer:
 			out = cluster.NoAnswer
-		case acd.DOfferHangup:
+		case acd.DOfferHangup, acd.DPoolRelease:
 			// The call ending in this batch: Finish releases the agent.
 			for _, n := range ds[i+1:] {
 				if n.Kind == acd.DEnded && n.Call.UUID == c.UUID {
