@@ -109,6 +109,7 @@ typedef struct nwayacd_call {
 	const char *dest_number;
 	const char *level;			/* channel variable nwayacd_level, "" when unset */
 	const char *skills;			/* channel variable nwayacd_skills ("zh:5,billing:3"), "" when unset */
+	double idle_cpu;			/* the switch's idle CPU in percent (switch_core_idle_cpu); < 0 when not known */
 } nwayacd_call_t;
 
 #define NWAYACD_FILE_LEN 1024

@@ -986,6 +986,7 @@ static int nway_read_call(switch_core_session_t *session, const nway_app_t *app,
 	call->dest_number = profile ? profile->destination_number : "";
 	call->level = level ? level : "";
 	call->skills = skills ? skills : "";	/* parsed (and bad input logged) on the Go side */
+	call->idle_cpu = switch_core_idle_cpu();	/* admission control (overload-idle-cpu) */
 	switch (app->kind) {
 	case NWAYACD_KIND_QUEUE:
 		call->group = argv[0];

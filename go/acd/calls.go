@@ -64,6 +64,9 @@ type CallIn struct {
 	// Skills the call asks for (nwayacd_skills, see ParseSkills); nil =
 	// the group's default requirement.
 	Skills []SkillReq
+	// CPUBusy is how busy the switch's CPU was as the call entered, in
+	// percent (Config.OverloadIdleCPU); 0 = not known.
+	CPUBusy float64
 }
 
 // Outcome is how an offer ended.
@@ -154,7 +157,7 @@ func (e *Engine) Enter(in CallIn) (Step, error) {
 		g = to
 		hops++
 	}
-	if g.opt.MaxWaiting > 0 && g.waiting >= g.opt.MaxWaiting {
+	if g.opt.MaxWaiting > 0 && g.waiting >= g.opt.MaxWaiting || e.overloaded(in) && !g.anyIdle() {
 		c.reqs = reqs
 		e.free = append(e.free, c)
 		v := CallView{UUID: in.UUID, Number: in.Number, RealNumber: in.RealNumber, Group: g.num, Level: level, CallinTime: now}
@@ -185,6 +188,12 @@ func (e *Engine) Enter(in CallIn) (Step, error) {
 	}
 	e.route(c)
 	return e.step(c), nil
+}
+
+// overloaded: the switch had less idle CPU than Config.OverloadIdleCPU as
+// the call entered.
+func (e *Engine) overloaded(in CallIn) bool {
+	return e.cfg.OverloadIdleCPU > 0 && in.CPUBusy > 0 && 100-in.CPUBusy < e.cfg.OverloadIdleCPU
 }
 
 func (g *group) listed(m map[string]struct{}, nums ...string) bool {

@@ -51,6 +51,11 @@ type Config struct {
 	// Location is where "today" (modes 7 and 8) starts at midnight; nil =
 	// the host's local time zone.
 	Location *time.Location
+	// OverloadIdleCPU (percent; 0 = off): a call entering while the
+	// switch's idle CPU (100 - CallIn.CPUBusy) is below it, with no idle member
+	// to take it, is refused as full: under overload queueing only deepens
+	// it (each waiting caller costs the switch its media and its wakes).
+	OverloadIdleCPU float64
 }
 
 func (c *Config) fill() {

@@ -297,6 +297,9 @@ func Enter(call, out unsafe.Pointer) int {
 			Level:        gostr(cc.level),
 			Skills:       gostr(cc.skills),
 		}
+		if idle := float64(cc.idle_cpu); idle >= 0 && idle <= 100 {
+			c.CPUBusy = 100 - idle
+		}
 	}
 	fill((*C.nwayacd_directive_t)(out), enter(c))
 	return 0

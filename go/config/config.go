@@ -45,10 +45,14 @@ type Config struct {
 	MemoryExpiry  time.Duration
 	BusyRings     int
 	MaxWait       time.Duration
-	DialTemplate  string
-	Context       string
-	HoldMusic     string
-	EarlyOffer    bool // a freed agent's INVITE leaves from a switch thread at once (default true)
+	// OverloadIdleCPU (percent, 0 = off): below this idle CPU of the switch,
+	// a call that finds no idle agent is refused as full rather than queued
+	// (admission control: waiting callers cost the saturated switch more).
+	OverloadIdleCPU int
+	DialTemplate    string
+	Context         string
+	HoldMusic       string
+	EarlyOffer      bool // a freed agent's INVITE leaves from a switch thread at once (default true)
 	// SIPCapture is where the module takes sofia-sip's HEP3 capture
 	// (loopback host:port; "" = off): an agent's BYE ends its bridge as it
 	// arrives, a media frame before the switch's own session handles it.
@@ -71,7 +75,7 @@ var Known = []string{
 	"cti-ip", "publisher",
 	"redis-addr", "redis-password", "redis-db", "amqp-url", "amqp-exchange", "db-dsn",
 	"wrapup-seconds", "no-answer-limit", "memory-expiry-hours", "default-busy-ring-times",
-	"default-max-wait-seconds", "dial-template", "transfer-context", "hold-music", "early-offer", "sip-capture-listen", "crash-log",
+	"default-max-wait-seconds", "overload-idle-cpu", "dial-template", "transfer-context", "hold-music", "early-offer", "sip-capture-listen", "crash-log",
 	"fs-log-dir", "fs-db-dir", "fs-conf-dir", "fs-recordings-dir",
 	"metrics-token", "service-level-seconds", "abandon-short-seconds", "stream-maxlen",
 }
@@ -243,6 +247,7 @@ func (r *reader) policies(c *Config) {
 	r.seconds("memory-expiry-hours", &c.MemoryExpiry, time.Hour, true)
 	r.integer("default-busy-ring-times", &c.BusyRings, 0, 1000)
 	r.seconds("default-max-wait-seconds", &c.MaxWait, time.Second, true)
+	r.integer("overload-idle-cpu", &c.OverloadIdleCPU, 0, 99)
 }
 
 // calls reads how agents are dialled, where transfers go and what callers hear.

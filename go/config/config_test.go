@@ -23,13 +23,14 @@ func TestValues(t *testing.T) {
 	c, warn, err := Parse(map[string]string{
 		"rest-listen": "0.0.0.0:9000", "rest-password": "s3cret!", "publisher": "both", "wrapup-seconds": "0", "memory-expiry-hours": "24",
 		"default-max-wait-seconds": "120", "redis-db": "2", "cti-ip": "10.1.213.29", "fs-db-dir": "/tmp/x", "mystery": "1",
-		"early-offer": " Off ", "sip-capture-listen": "127.0.0.1:9060",
+		"early-offer": " Off ", "sip-capture-listen": "127.0.0.1:9060", "overload-idle-cpu": "10",
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if api.IsLoopback(c.RESTListen) || !c.Redis || !c.AMQP || c.WrapUp != 0 || c.MemoryExpiry != 24*time.Hour || c.MaxWait != 2*time.Minute ||
-		c.RedisDB != 2 || c.CTIIP != "10.1.213.29" || c.DBDir != "/tmp/x" || c.EarlyOffer || c.SIPCapture != "127.0.0.1:9060" {
+		c.RedisDB != 2 || c.CTIIP != "10.1.213.29" || c.DBDir != "/tmp/x" || c.EarlyOffer || c.SIPCapture != "127.0.0.1:9060" ||
+		c.OverloadIdleCPU != 10 {
 		t.Fatalf("%+v", c)
 	}
 	if len(warn) != 1 || !strings.Contains(warn[0], "mystery") {
@@ -41,12 +42,12 @@ func TestBadValuesAreNamed(t *testing.T) {
 	_, _, err := Parse(map[string]string{
 		"rest-listen": "8085", "publisher": "kafka", "wrapup-seconds": "-1", "redis-db": "99",
 		"cti-ip": "not-an-ip", "token-ttl": "0", "dial-template": " ", "rest-password": "",
-		"early-offer": "maybe", "sip-capture-listen": "0.0.0.0:9060",
+		"early-offer": "maybe", "sip-capture-listen": "0.0.0.0:9060", "overload-idle-cpu": "100",
 	})
 	if err == nil {
 		t.Fatal("no error")
 	}
-	for _, name := range []string{"rest-listen", "publisher", "wrapup-seconds", "redis-db", "cti-ip", "token-ttl", "dial-template", "rest-password", "early-offer", "sip-capture-listen"} {
+	for _, name := range []string{"rest-listen", "publisher", "wrapup-seconds", "redis-db", "cti-ip", "token-ttl", "dial-template", "rest-password", "early-offer", "sip-capture-listen", "overload-idle-cpu"} {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("error does not name %s: %v", name, err)
 		}

@@ -79,7 +79,7 @@ func (s *Service) enterCore(c session.Call) (acd.Step, error) {
 		return s.eng.EnterCallout(acd.CalloutIn{UUID: c.UUID, Ext: c.CallerNumber, Group: c.Group, Target: c.Target, Gateway: c.Gateway})
 	}
 	return s.eng.Enter(acd.CallIn{UUID: c.UUID, Group: c.Group, Number: c.CallerNumber, Level: acd.Level(strings.ToLower(c.Level)),
-		Skills: s.callSkills(c)})
+		Skills: s.callSkills(c), CPUBusy: c.CPUBusy})
 }
 
 // callSkills parses the channel's nwayacd_skills; bad input is logged and

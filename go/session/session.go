@@ -77,8 +77,9 @@ type Call struct {
 	CallerNumber string
 	CallerName   string
 	DestNumber   string
-	Level        string // from the nwayacd_level channel variable; "" = decide by VIP list
-	Skills       string // from the nwayacd_skills channel variable ("zh:5,billing:3"); "" = the group's default
+	Level        string  // from the nwayacd_level channel variable; "" = decide by VIP list
+	Skills       string  // from the nwayacd_skills channel variable ("zh:5,billing:3"); "" = the group's default
+	CPUBusy      float64 // how busy the switch's CPU was as the call entered, in percent; 0 = not known
 }
 
 // Outcome is how an offer ended.

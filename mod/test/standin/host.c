@@ -494,6 +494,14 @@ unsigned int switch_ci_hashfunc_default(const char *char_key, switch_ssize_t *kl
 	return hash;
 }
 
+/* What switch_core_idle_cpu reports (percent). */
+static double standin_idle_cpu = 100;
+
+double switch_core_idle_cpu(void)
+{
+	return standin_idle_cpu;
+}
+
 /* standin_unhashed: headers added while it is set carry hash 0, as a
  * switch may leave them; the module must still find them by name. */
 static int standin_unhashed;
@@ -1444,6 +1452,16 @@ static void test_apps(void)
 		  "give-up: not hung up with nwayacd_result=gave_up: %.600s", s->ch.trace);
 	session_free(s);
 
+	/* admission control (overload-idle-cpu 10 in this host's config): the
+	 * switch's idle CPU read as the call enters; at 5% a call nobody can
+	 * take is refused as full (busy ring, USER_BUSY) instead of waiting */
+	standin_idle_cpu = 5;
+	s = run_app("nwayacd", "12399", sc, NULL);
+	standin_idle_cpu = 100;
+	CHECK(strstr(s->ch.trace, "set:nwayacd_result=full") && strstr(s->ch.trace, "play:/nway/busy.wav") &&
+		  strstr(s->ch.trace, "hangup:USER_BUSY"), "overload: not refused as full: %.600s", s->ch.trace);
+	session_free(s);
+
 	/* the exit key pressed during the welcome prompt: the prompt reads it
 	 * (FreeSWITCH fires a DTMF event only when a digit is read), Go ends the
 	 * wait and wakes the session, which leaves before any hold music (with
@@ -1721,6 +1739,7 @@ int main(int argc, char **argv)
 	set_extra("rest-listen", "127.0.0.1:0");
 	set_extra("publisher", "none");
 	set_extra("wrapup-seconds", "0");
+	set_extra("overload-idle-cpu", "10");
 
 	for (round = 0; round < 2; round++) {
 		if (!(dl = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL))) {

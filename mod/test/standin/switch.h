@@ -241,6 +241,7 @@ typedef struct switch_event_header {
 } switch_event_header_t;
 typedef long switch_ssize_t;
 unsigned int switch_ci_hashfunc_default(const char *char_key, switch_ssize_t *klen);
+double switch_core_idle_cpu(void);
 typedef struct switch_event {
 	switch_event_types_t event_id;
 	int priority;
