@@ -253,9 +253,9 @@ func (s *Service) poolDecision(ds []acd.Decision, i int) {
 		}
 		s.push(poolOp{kind: opResult, offer: po.o, out: out, inbox: po.inbox})
 	case acd.DEnded:
+		delete(ps.elig, c.UUID)
 		if ps.pooled[c.UUID] {
 			delete(ps.pooled, c.UUID)
-			delete(ps.elig, c.UUID)
 			if po, ok := ps.offers[c.UUID]; ok {
 				delete(ps.offers, c.UUID)
 				if po.inbox { // acknowledge the message (stale once the call is gone)
@@ -592,6 +592,7 @@ func (s *Service) PoolRejoined() {
 		_ = s.eng.Revoke(u, po.o.Agent)
 	}
 	clear(ps.pooled)
+	clear(ps.elig)
 	clear(ps.mine)
 	s.handle(s.eng.Decisions())
 	s.eng.Repool()
