@@ -269,15 +269,23 @@ func appendRecord(buf, payload []byte) []byte {
 	return append(buf, payload...)
 }
 
-// commit writes one batch of framed records and fsyncs: the group commit.
-func (w *wal) commit(batch []byte) error {
+// write appends one batch of framed records (sync makes them durable).
+func (w *wal) write(batch []byte) error {
 	if _, err := w.f.Write(batch); err != nil {
 		return fmt.Errorf("journal write: %w", err)
+	}
+	w.size += int64(len(batch))
+	return nil
+}
+
+// sync fsyncs what was written: the group commit.
+func (w *wal) sync() error {
+	if w.f == nil {
+		return nil
 	}
 	if err := w.f.Sync(); err != nil {
 		return fmt.Errorf("journal fsync: %w", err)
 	}
-	w.size += int64(len(batch))
 	return nil
 }
 

@@ -333,3 +333,43 @@ func TestPendingCDRReplay(t *testing.T) {
 		t.Fatalf("final CDR after replay: %+v %v", c, err)
 	}
 }
+
+// TestWrittenBeforeSynced: a write nobody Syncs (a call's, not an
+// acknowledged change) reaches the journal file at once, before its group
+// fsync: a process killed then loses nothing (the page cache keeps it). A
+// copy of the folder taken as soon as the file holds it replays it.
+func TestWrittenBeforeSynced(t *testing.T) {
+	dir := t.TempDir()
+	stuck := &fake{gate: make(chan struct{})}
+	j := open(t, stuck, writeback.Options{Dir: dir})
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
+		defer cancel()
+		_ = j.Close(ctx)
+	}()
+	j.InsertCDR(event.CDR{UUID: "unsynced"})
+	var crashed string
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		crashed = copyDir(t, dir)
+		j2 := open(t, &fake{gate: make(chan struct{})}, writeback.Options{Dir: crashed})
+		n := j2.Stats().Replayed
+		ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
+		_ = j2.Close(ctx)
+		cancel()
+		if n == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the write never reached the journal file")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	f := &fake{}
+	j3 := open(t, f, writeback.Options{Dir: crashed})
+	if err := j3.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.got(); !slices.Equal(got, []string{"cdr unsynced"}) {
+		t.Fatalf("replayed %v", got)
+	}
+}

@@ -98,6 +98,8 @@ type Journal struct {
 	pendFirst uint64 // seq of pend's first record
 	seq       uint64 // last seq given out
 	durable   uint64 // last seq fsynced
+	written   uint64 // last seq written to the file (in the page cache: a killed process loses nothing)
+	waiters   int    // Sync calls waiting: the next fsync goes at once
 	applied   uint64 // last seq applied (or refused)
 	durableCh chan struct{}
 	appliedCh chan struct{}
@@ -209,18 +211,36 @@ func (j *Journal) enqueue(o *op) {
 	}
 }
 
-// committer writes queued records in batches, one fsync each.
+// syncLinger bounds how long a write made by a call (not acknowledged to
+// anyone) stays written but not fsynced, so that one fsync covers the
+// writes of several calls. The write itself goes to the file at once: a
+// killed process loses nothing; only a crash of the machine within this
+// window could. A Sync (an acknowledged change) is fsynced at once.
+const syncLinger = 20 * time.Millisecond
+
+// committer writes queued records to the file as they come and fsyncs them
+// in groups: at once for a Sync waiting, else at most syncLinger later.
 func (j *Journal) committer() {
 	defer close(j.commitDone)
 	var spare []byte
+	var since time.Time // the oldest write not fsynced yet
+	linger := time.NewTimer(time.Hour)
+	linger.Stop()
+	defer linger.Stop()
 	for {
 		j.mu.Lock()
 		batch, first, last, closed := j.pend, j.pendFirst, j.seq, j.closed
 		if len(batch) > 0 {
 			j.pend, spare = spare[:0], nil // the two buffers take turns
 		}
+		urgent := j.waiters > 0 || closed
+		unsynced := j.written > j.durable
+		broken := j.walErr != nil
 		j.mu.Unlock()
-		if len(batch) == 0 {
+		if broken {
+			// The file failed for good: nothing more goes to it (the
+			// applier takes what memory holds).
+			spare = batch
 			if closed {
 				return
 			}
@@ -231,24 +251,76 @@ func (j *Journal) committer() {
 			}
 			continue
 		}
-		err := j.writeBatch(batch, first)
-		j.mu.Lock()
-		if err != nil {
-			if j.walErr == nil {
-				j.walErr = err
-				j.st.LastError = err.Error()
-				j.log.Error("journal: cannot write the journal file; changes are refused from now on", "err", err)
+		if len(batch) > 0 {
+			err := j.writeBatch(batch, first)
+			spare = batch
+			if err != nil {
+				j.failed(err)
+				continue
 			}
-		} else {
-			j.durable = last
-			j.st.Commits++
+			j.mu.Lock()
+			j.written = last
+			j.mu.Unlock()
+			if !unsynced {
+				since = time.Now()
+			}
+			unsynced = true
 		}
-		close(j.durableCh)
-		j.durableCh = make(chan struct{})
-		j.mu.Unlock()
-		spare = batch
-		wake(j.applyWake)
+		if unsynced && (urgent || time.Since(since) >= syncLinger) {
+			j.mu.Lock()
+			upto := j.written
+			j.mu.Unlock()
+			if err := j.w.sync(); err != nil {
+				j.failed(err)
+				continue
+			}
+			j.mu.Lock()
+			j.durable = upto
+			j.st.Commits++
+			close(j.durableCh)
+			j.durableCh = make(chan struct{})
+			j.mu.Unlock()
+			wake(j.applyWake)
+			continue
+		}
+		if len(batch) > 0 {
+			continue // more may have come meanwhile
+		}
+		if !unsynced && closed {
+			return
+		}
+		var fire <-chan time.Time
+		if unsynced {
+			linger.Reset(max(syncLinger-time.Since(since), 0))
+			fire = linger.C
+		}
+		select {
+		case <-j.commitWake:
+		case <-fire:
+		case <-j.ctx.Done():
+			return
+		}
+		if unsynced && !linger.Stop() {
+			select { // drain a fired timer so that the next Reset starts clean
+			case <-linger.C:
+			default:
+			}
+		}
 	}
+}
+
+// failed makes the journal file's first error sticky and wakes Sync.
+func (j *Journal) failed(err error) {
+	j.mu.Lock()
+	if j.walErr == nil {
+		j.walErr = err
+		j.st.LastError = err.Error()
+		j.log.Error("journal: cannot write the journal file; changes are refused from now on", "err", err)
+	}
+	close(j.durableCh)
+	j.durableCh = make(chan struct{})
+	j.mu.Unlock()
+	wake(j.applyWake)
 }
 
 func (j *Journal) writeBatch(batch []byte, first uint64) error {
@@ -259,6 +331,11 @@ func (j *Journal) writeBatch(batch []byte, first uint64) error {
 		return failed
 	}
 	if j.w.size >= segmentSize {
+		// The segment closed is fsynced whole: a later sync covers only
+		// the new one.
+		if err := j.w.sync(); err != nil {
+			return err
+		}
 		j.mu.Lock()
 		err := j.w.roll(first)
 		j.mu.Unlock()
@@ -266,7 +343,7 @@ func (j *Journal) writeBatch(batch []byte, first uint64) error {
 			return err
 		}
 	}
-	return j.w.commit(batch)
+	return j.w.write(batch)
 }
 
 // Sync waits until every write queued before the call is in the journal
@@ -274,6 +351,13 @@ func (j *Journal) writeBatch(batch []byte, first uint64) error {
 func (j *Journal) Sync(ctx context.Context) error {
 	j.mu.Lock()
 	target := j.seq
+	j.waiters++
+	defer func() {
+		j.mu.Lock()
+		j.waiters--
+		j.mu.Unlock()
+	}()
+	wake(j.commitWake) // an fsync now, not after the linger
 	for {
 		if j.walErr != nil {
 			err := j.walErr
