@@ -70,11 +70,14 @@ type wCall struct {
 	uuid, node string
 	groups     []string
 	score      int64
-	elig       map[string]bool // a strict call: the agents that may take it (only ever widened)
-	waiting    bool
-	since      time.Time
-	ends       int
-	hist       []string // what happened to it, for a failure's report
+	// elig: a strict call's agents that may take it (only ever widened),
+	// each with when the pool had it (zero: sent, not yet answered). An
+	// agent passing over the call counts as an inversion only from then.
+	elig    map[string]time.Time
+	waiting bool
+	since   time.Time
+	ends    int
+	hist    []string // what happened to it, for a failure's report
 }
 
 // busy reports whether ext rings or talks; a busy agent is marked to be
@@ -167,6 +170,13 @@ func (w *world) up(node string, ok bool) {
 	w.mu.Unlock()
 }
 
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
 func shares(a, b []string) bool {
 	for _, x := range a {
 		for _, y := range b {
@@ -186,7 +196,7 @@ func (w *world) ring(node string, o Offer, fromInbox bool) bool {
 	if a.offer != "" || a.talk != "" {
 		w.fail("agent %s offered %s (token %d) by %s while on offer %q / talk %q", o.Agent, o.Call, o.Token, node, a.offer, a.talk)
 	}
-	if c.elig != nil && !c.elig[o.Agent] {
+	if _, ok := c.elig[o.Agent]; c.elig != nil && !ok {
 		w.fail("agent %s offered strict call %s (token %d) by %s, which it may not take", o.Agent, o.Call, o.Token, node)
 	}
 	w.offers++
@@ -204,8 +214,12 @@ func (w *world) ring(node string, o Offer, fromInbox bool) bool {
 		// Order: a better call in the agent's groups waiting longer than the
 		// skew is suspect; it is an inversion if the pool reserves it later.
 		for _, x := range w.calls {
-			if x.waiting && x != c && x.score < c.score && shares(x.groups, a.groups) && (x.elig == nil || x.elig[o.Agent]) && w.healthy(x.node, now) {
-				w.suspects[x.uuid] = append(w.suspects[x.uuid], suspect{call: x.uuid, token: o.Token, age: now.Sub(x.since),
+			since, may := x.since, x.elig == nil
+			if t, ok := x.elig[o.Agent]; ok && !t.IsZero() {
+				since, may = later(since, t), true
+			}
+			if x.waiting && x != c && x.score < c.score && shares(x.groups, a.groups) && may && w.healthy(x.node, now) {
+				w.suspects[x.uuid] = append(w.suspects[x.uuid], suspect{call: x.uuid, token: o.Token, age: now.Sub(since),
 					desc: fmt.Sprintf("agent %s (groups %v) took %s (score %d, groups %v, token %d) by %s while %s (score %d, groups %v) waited %v on %s",
 						o.Agent, a.groups, o.Call, c.score, c.groups, o.Token, node, x.uuid, x.score, x.groups, now.Sub(x.since), x.node)})
 			}
@@ -591,7 +605,7 @@ func (n *simNode) newCall() {
 	wc := &wCall{uuid: c.UUID, node: n.id, groups: g, score: Score(c.VIP, c.Arrival)}
 	n.w.calls[c.UUID] = wc
 	if n.rng.IntN(5) == 0 { // skills or tiers: only some agents may take it
-		c.Strict, wc.elig = true, map[string]bool{}
+		c.Strict, wc.elig = true, map[string]time.Time{}
 		n.widen(c, wc, 1+n.rng.IntN(6))
 	}
 	n.w.mu.Unlock()
@@ -613,7 +627,9 @@ func (n *simNode) widen(c *nCall, wc *wCall, k int) {
 	}
 	sort.Strings(exts)
 	for ; k > 0; k-- {
-		wc.elig[exts[n.rng.IntN(len(exts))]] = true
+		if e := exts[n.rng.IntN(len(exts))]; !hasKey(wc.elig, e) {
+			wc.elig[e] = time.Time{}
+		}
 	}
 	c.Eligible = c.Eligible[:0]
 	for e := range wc.elig {
@@ -621,6 +637,25 @@ func (n *simNode) widen(c *nCall, wc *wCall, k int) {
 	}
 	sort.Strings(c.Eligible)
 	n.w.note(c.UUID, "may go to %v", c.Eligible)
+}
+
+func hasKey(m map[string]time.Time, k string) bool {
+	_, ok := m[k]
+	return ok
+}
+
+// applied notes that the pool has c's list (its enqueue or qualify answered).
+func (w *world) applied(uuid string) {
+	w.mu.Lock()
+	now := time.Now()
+	if c := w.calls[uuid]; c != nil {
+		for e, t := range c.elig {
+			if t.IsZero() {
+				c.elig[e] = now
+			}
+		}
+	}
+	w.mu.Unlock()
 }
 
 // relax widens a waiting strict call of this node and tells the pool.
@@ -641,6 +676,7 @@ func (n *simNode) relax() bool {
 		if err != nil {
 			return false
 		}
+		n.w.applied(c.UUID)
 		if ok {
 			n.ring(c, o, false)
 		}
@@ -659,6 +695,7 @@ func (n *simNode) enqueue(c *nCall) bool {
 	if err != nil {
 		return false
 	}
+	n.w.applied(c.UUID)
 	n.w.queued(c.UUID)
 	if ok {
 		n.ring(c, o, false)
