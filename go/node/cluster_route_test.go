@@ -238,7 +238,43 @@ func offered(t *testing.T, n *Node, uuid string) string {
 	return d.Agent
 }
 
-func (p *pool3) cdrs(uuid string) int {
+// callbackGroup gives group 120 a callback key (#), a gateway, one retry a
+// second later, seen by every node, and sets 1001 away in the pool.
+func (p *pool3) callbackGroup(a *Node) {
+	t := p.t
+	cmd(t, a, "nway_set_group", "120 callback_key #")
+	cmd(t, a, "nway_set_group", "120 callback_gateway gw1")
+	cmd(t, a, "nway_set_group", "120 callback_retry_delay 1")
+	cmd(t, a, "nway_set_group", "120 callback_retries 1")
+	for _, n := range p.nodes {
+		waitFor(t, "the callback key on every node", func() bool {
+			g, err := n.Service.Group("120")
+			return err == nil && g.Options.CallbackKey == "#" && g.Options.CallbackGateway == "gw1" && g.Options.CallbackRetryDelay == time.Second &&
+				g.Options.CallbackRetries == 1
+		})
+	}
+	cmd(t, a, "nway_busy", "1001")
+	waitFor(t, "1001 away", func() bool {
+		v, _ := p.view.AgentView(context.Background(), "1001")
+		return v.State == "away"
+	})
+}
+
+// poolCallback: caller uuid enters on n, presses the callback key and is
+// told to hang up.
+func poolCallback(t *testing.T, n *Node, uuid, caller string) {
+	t.Helper()
+	enter(t, n, uuid, caller)
+	n.Service.ChannelEvent(&session.ChannelEvent{Kind: session.ChannelDTMF, UUID: uuid, DTMF: "#"})
+	waitFor(t, "the caller told to hang up", func() bool { return n.Service.Next(uuid).Action == session.Hangup })
+}
+
+func (p *pool3) cdrs(uuid string) int { return p.rows("nwayacd_cdr", uuid) }
+
+func (p *pool3) callbacks(uuid string) int { return p.rows("nwayacd_callback", uuid) }
+
+// rows counts table's rows for call uuid in the shared database.
+func (p *pool3) rows(table, uuid string) int {
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, p.dsn)
 	if err != nil {
@@ -246,7 +282,7 @@ func (p *pool3) cdrs(uuid string) int {
 	}
 	defer conn.Close(ctx)
 	var k int
-	if err := conn.QueryRow(ctx, "SELECT count(*) FROM nwayacd_cdr WHERE uuid=$1", uuid).Scan(&k); err != nil {
+	if err := conn.QueryRow(ctx, "SELECT count(*) FROM "+table+" WHERE uuid=$1", uuid).Scan(&k); err != nil {
 		p.t.Fatal(err)
 	}
 	return k
@@ -1038,30 +1074,10 @@ func TestClusterCallbackAcrossNodes(t *testing.T) {
 	p.setup("0", map[string]int{"1001": 0})
 	a, c := p.nodes[0], p.nodes[2]
 	ctx := context.Background()
-	cmd(t, a, "nway_set_group", "120 callback_key #")
-	cmd(t, a, "nway_set_group", "120 callback_gateway gw1")
-	cmd(t, a, "nway_set_group", "120 callback_retry_delay 1")
-	cmd(t, a, "nway_set_group", "120 callback_retries 1")
-	for _, n := range p.nodes {
-		waitFor(t, "the callback key on every node", func() bool {
-			g, err := n.Service.Group("120")
-			return err == nil && g.Options.CallbackKey == "#" && g.Options.CallbackGateway == "gw1" && g.Options.CallbackRetryDelay == time.Second &&
-				g.Options.CallbackRetries == 1
-		})
-	}
-	cmd(t, a, "nway_busy", "1001")
-	waitFor(t, "1001 away", func() bool {
-		v, _ := p.view.AgentView(ctx, "1001")
-		return v.State == "away"
-	})
+	p.callbackGroup(a)
 	u := "bbbbbbbb-0000-4000-8000-000000000001"
-	enter(t, c, u, "13900000031")
-	c.Service.ChannelEvent(&session.ChannelEvent{Kind: session.ChannelDTMF, UUID: u, DTMF: "#"})
+	poolCallback(t, c, u, "13900000031")
 	var d session.Directive
-	waitFor(t, "the caller told to hang up", func() bool {
-		d = c.Service.Next(u)
-		return d.Action == session.Hangup
-	})
 	// Held in the pool while the caller is still on the line.
 	waitFor(t, "the call held in the pool", func() bool {
 		v, _ := p.rdb.HGet(ctx, p.prefix+"strict", u).Result()
@@ -1118,23 +1134,9 @@ func TestClusterCallbackRestoredAtStart(t *testing.T) {
 	p.setup("0", map[string]int{"1001": 0})
 	a, c := p.nodes[0], p.nodes[2]
 	ctx := context.Background()
-	cmd(t, a, "nway_set_group", "120 callback_key #")
-	cmd(t, a, "nway_set_group", "120 callback_gateway gw1")
-	for _, n := range p.nodes {
-		waitFor(t, "the callback key on every node", func() bool {
-			g, err := n.Service.Group("120")
-			return err == nil && g.Options.CallbackKey == "#" && g.Options.CallbackGateway == "gw1"
-		})
-	}
-	cmd(t, a, "nway_busy", "1001")
-	waitFor(t, "1001 away", func() bool {
-		v, _ := p.view.AgentView(ctx, "1001")
-		return v.State == "away"
-	})
+	p.callbackGroup(a)
 	u := "bbbbbbbb-0000-4000-8000-000000000002"
-	enter(t, c, u, "13900000032")
-	c.Service.ChannelEvent(&session.ChannelEvent{Kind: session.ChannelDTMF, UUID: u, DTMF: "#"})
-	waitFor(t, "the caller told to hang up", func() bool { return c.Service.Next(u).Action == session.Hangup })
+	poolCallback(t, c, u, "13900000032")
 	c.Service.Leave(u)
 	waitFor(t, "the callback journaled", func() bool { return p.callbacks(u) == 1 })
 	p.stop["c"]()
@@ -1151,18 +1153,4 @@ func TestClusterCallbackRestoredAtStart(t *testing.T) {
 			t.Fatalf("node %s placed another node's callback", id)
 		}
 	}
-}
-
-func (p *pool3) callbacks(uuid string) int {
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, p.dsn)
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	var k int
-	if err := conn.QueryRow(ctx, "SELECT count(*) FROM nwayacd_callback WHERE uuid=$1", uuid).Scan(&k); err != nil {
-		p.t.Fatal(err)
-	}
-	return k
 }

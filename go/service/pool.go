@@ -357,25 +357,19 @@ func (s *Service) PoolLost() bool {
 // applied it (answers such as a duplicate or a stale grant are not errors).
 func (s *Service) poolOp(ctx context.Context, ps *poolState, op *poolOp) error {
 	switch op.kind {
-	case opEnqueue:
-		o, ok, err := ps.p.Enqueue(ctx, op.call)
-		if errors.Is(err, cluster.ErrDup) {
+	case opEnqueue, opQualify:
+		// Both may answer with an offer for this node to make; a duplicate
+		// enqueue, or a call the pool no longer has, is no error.
+		send, benign, what := ps.p.Enqueue, cluster.ErrDup, "enqueue"
+		if op.kind == opQualify {
+			send, benign, what = ps.p.Qualify, cluster.ErrGone, "qualify"
+		}
+		o, ok, err := send(ctx, op.call)
+		if errors.Is(err, benign) {
 			return nil
 		}
 		if err != nil {
-			s.log.Warn("nwayacd cluster: enqueue", "call", op.call.UUID, "err", err)
-			return err
-		}
-		if ok {
-			s.granted(o, false)
-		}
-	case opQualify:
-		o, ok, err := ps.p.Qualify(ctx, op.call)
-		if errors.Is(err, cluster.ErrGone) {
-			return nil
-		}
-		if err != nil {
-			s.log.Warn("nwayacd cluster: qualify", "call", op.call.UUID, "err", err)
+			s.log.Warn("nwayacd cluster: "+what, "call", op.call.UUID, "err", err)
 			return err
 		}
 		if ok {
