@@ -258,7 +258,9 @@ static void *SWITCH_THREAD_FUNC nway_job_run(switch_thread_t *thread, void *obj)
 	int claimed, i;
 
 	(void) thread;
-	switch_event_create(&ovars, SWITCH_EVENT_REQUEST_PARAMS);
+	/* plain: every header becomes a variable of the agent's channel, which
+	   the switch scans on each media frame (switch_core_session_get_partner) */
+	switch_event_create_plain(&ovars, SWITCH_EVENT_CHANNEL_DATA);
 	if (ovars) {
 		switch_event_add_header_string(ovars, SWITCH_STACK_BOTTOM, "nwayacd_call", job->uuid);
 		switch_event_add_header_string(ovars, SWITCH_STACK_BOTTOM, "nwayacd_agent", d->agent);
@@ -851,7 +853,7 @@ static void nway_do_offer(switch_core_session_t *session, const nwayacd_directiv
 	int set_ringback = 0;
 	nway_job_t *job;
 
-	switch_event_create(&ovars, SWITCH_EVENT_REQUEST_PARAMS);
+	switch_event_create_plain(&ovars, SWITCH_EVENT_CHANNEL_DATA);	/* as in nway_job_run */
 	if (ovars) {
 		switch_event_add_header_string(ovars, SWITCH_STACK_BOTTOM, "nwayacd_call", uuid);
 		switch_event_add_header_string(ovars, SWITCH_STACK_BOTTOM, "nwayacd_agent", d->agent);

@@ -523,6 +523,12 @@ switch_status_t switch_event_create_subclass_detailed(const char *file, const ch
 	*event = calloc(1, sizeof(switch_event_t));
 	(*event)->event_id = event_id;
 	(*event)->subclass_name = subclass_name ? strdup(subclass_name) : NULL;
+	if (event_id != SWITCH_EVENT_CLONE) {
+		/* as the switch prepares an event for delivery: a dozen headers of
+		   its own, which become channel variables if used as ovars */
+		switch_event_add_header_string(*event, SWITCH_STACK_BOTTOM, "Event-Name", "STANDIN");
+		switch_event_add_header_string(*event, SWITCH_STACK_BOTTOM, "Core-UUID", "00000000-0000-0000-0000-000000000000");
+	}
 	return SWITCH_STATUS_SUCCESS;
 }
 
@@ -1024,8 +1030,17 @@ switch_status_t switch_ivr_originate(switch_core_session_t *session, switch_core
 		}
 	}
 	trace(session, "originate:%s", bridgeto);
-	snprintf(session->ch.last_ovars, sizeof(session->ch.last_ovars), "nwayacd_call=%s timelimit=%u",
-			 ovars && switch_event_get_header(ovars, "nwayacd_call") ? switch_event_get_header(ovars, "nwayacd_call") : "", timelimit_sec);
+	{
+		/* every ovar becomes a variable of the agent's channel, and the
+		   switch scans a channel's variables on each media frame */
+		int nh = 0;
+		switch_event_header_t *h;
+
+		for (h = ovars ? ovars->headers : NULL; h; h = h->next) nh++;
+		snprintf(session->ch.last_ovars, sizeof(session->ch.last_ovars), "nwayacd_call=%s timelimit=%u headers=%d event_name=%s",
+				 ovars && switch_event_get_header(ovars, "nwayacd_call") ? switch_event_get_header(ovars, "nwayacd_call") : "", timelimit_sec,
+				 nh, ovars && switch_event_get_header(ovars, "Event-Name") ? "yes" : "no");
+	}
 	snprintf(session->ch.last_cid, sizeof(session->ch.last_cid), "%s", cid_num_override ? cid_num_override : "");
 	if (++session->offers > (session->script.max_offers ? session->script.max_offers : 3)) {
 		trace(session, "caller-hangs-up");
@@ -1311,6 +1326,7 @@ static void test_apps(void)
 	CHECK(!strcmp(s->ch.last_cid, "13912345678"), "answer: caller id %s", s->ch.last_cid);
 	snprintf(want, sizeof(want), "nwayacd_call=%s ", s->uuid);
 	CHECK(!strncmp(s->ch.last_ovars, want, strlen(want)), "answer: ovars %s", s->ch.last_ovars);
+	CHECK(strstr(s->ch.last_ovars, " headers=2 event_name=no") != NULL, "answer: ovars carry more than the call and the agent: %s", s->ch.last_ovars);
 	session_free(s);
 
 	/* nobody answers: no bridge; the call ends (by Go or by the caller) */

@@ -227,6 +227,8 @@ typedef enum {
 	SWITCH_EVENT_PLAYBACK_START,
 	SWITCH_EVENT_PLAYBACK_STOP,
 	SWITCH_EVENT_REQUEST_PARAMS,
+	SWITCH_EVENT_CHANNEL_DATA,
+	SWITCH_EVENT_CLONE,
 	SWITCH_EVENT_ALL
 } switch_event_types_t;
 typedef enum { SWITCH_STACK_BOTTOM = (1 << 0), SWITCH_STACK_TOP = (1 << 1) } switch_stack_t;
@@ -262,6 +264,21 @@ switch_status_t switch_event_create_subclass_detailed(const char *file, const ch
 													  switch_event_types_t event_id, const char *subclass_name);
 #define switch_event_create_subclass(_e, _eid, _sn) switch_event_create_subclass_detailed(__FILE__, __SWITCH_FUNC__, __LINE__, _e, _eid, _sn)
 #define switch_event_create(event, id) switch_event_create_subclass(event, id, SWITCH_EVENT_SUBCLASS_ANY)
+#define EF_UNIQ_HEADERS (1 << 0)
+/* As switch_event.h has it: an event without the headers the switch adds
+   for delivery (Event-Name, Core-UUID, ...). */
+static inline switch_status_t switch_event_create_plain(switch_event_t **event, switch_event_types_t event_id)
+{
+	switch_status_t status = switch_event_create(event, SWITCH_EVENT_CLONE);
+
+	if (status == SWITCH_STATUS_SUCCESS) {
+		(*event)->event_id = event_id;
+		if (event_id == SWITCH_EVENT_REQUEST_PARAMS || event_id == SWITCH_EVENT_CHANNEL_DATA) {
+			(*event)->flags |= EF_UNIQ_HEADERS;
+		}
+	}
+	return status;
+}
 char *switch_event_get_header_idx(switch_event_t *event, const char *header_name, int idx);
 #define switch_event_get_header(_e, _h) switch_event_get_header_idx(_e, _h, -1)
 switch_status_t switch_event_add_header_string(switch_event_t *event, switch_stack_t stack, const char *header_name, const char *data);
