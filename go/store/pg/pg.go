@@ -91,35 +91,75 @@ func wrap(op string, err error) error {
 
 type txKey struct{}
 
+// txBatch is a Batch's transaction with the writes fn has made so far, not
+// sent yet: they go to the server together (one round trip instead of one
+// each), before anything that needs the transaction itself and at the end.
+// Each round trip is a wake of the Go runtime inside the switch: a batch of
+// ten writes cost ten.
+type txBatch struct {
+	tx  pgx.Tx
+	b   pgx.Batch
+	ops []string
+}
+
+func (t *txBatch) queue(op, sql string, args ...any) {
+	t.b.Queue(sql, args...)
+	t.ops = append(t.ops, op)
+}
+
+// flush sends the queued writes and reports the first that failed.
+func (t *txBatch) flush(ctx context.Context) error {
+	if len(t.ops) == 0 {
+		return nil
+	}
+	br := t.tx.SendBatch(ctx, &t.b)
+	var first error
+	for _, op := range t.ops {
+		if _, err := br.Exec(); err != nil {
+			first = wrap(op, err)
+			break
+		}
+	}
+	if err := br.Close(); first == nil && err != nil {
+		first = wrap("batch", err)
+	}
+	t.b, t.ops = pgx.Batch{}, t.ops[:0]
+	return first
+}
+
 // Batch runs fn's writes (those made with the ctx it is given) in one
 // transaction tagged with this node's origin: one commit for all of them.
 // An error from fn rolls them back.
 func (s *Store) Batch(ctx context.Context, fn func(ctx context.Context) error) error {
 	return wrap("batch", pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if err := s.begin(ctx, tx); err != nil {
+		t := &txBatch{tx: tx}
+		t.queue("begin", beginSQL, s.origin)
+		if err := fn(context.WithValue(ctx, txKey{}, t)); err != nil {
 			return err
 		}
-		return fn(context.WithValue(ctx, txKey{}, tx))
+		return t.flush(ctx)
 	}))
 }
 
-// begin tags tx with this node's origin and takes the writers' lock, in one
-// round trip. Nodes sharing a database write the same rows (cyclic cursors,
-// extension state, and the report rows every CDR and agent log adds to
-// through triggers), each batch in its own order: two batches at once
+// beginSQL tags a transaction with this node's origin and takes the
+// writers' lock. Nodes sharing a database write the same rows (cyclic
+// cursors, extension state, and the report rows every CDR and agent log adds
+// to through triggers), each batch in its own order: two batches at once
 // deadlock, and PostgreSQL aborts one after a second. Taking turns costs
-// nothing on one node (the lock is free) and little in a cluster (each
-// batch is one short transaction; the hot rows serialize them anyway).
+// nothing on one node (the lock is free) and little in a cluster (each batch
+// is one short transaction; the hot rows serialize them anyway).
+const beginSQL = `SELECT set_config('nwayacd.origin', $1, true),
+		pg_advisory_xact_lock(hashtextextended('nwayacd writes', 0))`
+
 func (s *Store) begin(ctx context.Context, tx pgx.Tx) error {
-	_, err := tx.Exec(ctx, `SELECT set_config('nwayacd.origin', $1, true),
-		pg_advisory_xact_lock(hashtextextended('nwayacd writes', 0))`, s.origin)
+	_, err := tx.Exec(ctx, beginSQL, s.origin)
 	return err
 }
 
 func (s *Store) exec(ctx context.Context, op, sql string, args ...any) error {
-	if tx, ok := ctx.Value(txKey{}).(pgx.Tx); ok {
-		_, err := tx.Exec(ctx, sql, args...)
-		return wrap(op, err)
+	if t, ok := ctx.Value(txKey{}).(*txBatch); ok {
+		t.queue(op, sql, args...)
+		return nil
 	}
 	if s.shared {
 		return wrap(op, pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
@@ -138,8 +178,11 @@ func (s *Store) exec(ctx context.Context, op, sql string, args ...any) error {
 // writes to the tables the nwayacd_config triggers watch (ext_group,
 // ext_group_map, nwayacd_group, nwayacd_extension, nwayacd_list).
 func (s *Store) configTx(ctx context.Context, op string, fn func(tx pgx.Tx) error) error {
-	if tx, ok := ctx.Value(txKey{}).(pgx.Tx); ok { // inside Batch: already tagged
-		return wrap(op, fn(tx))
+	if t, ok := ctx.Value(txKey{}).(*txBatch); ok { // inside Batch: already tagged
+		if err := t.flush(ctx); err != nil { // fn may read what they wrote
+			return err
+		}
+		return wrap(op, fn(t.tx))
 	}
 	return wrap(op, pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if err := s.begin(ctx, tx); err != nil {

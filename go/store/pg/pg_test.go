@@ -2,10 +2,12 @@ package pg_test
 
 import (
 	"context"
+	"errors"
 	"net/url"
 	"os"
 	"reflect"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -13,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/nwayacd/mod_nwayacd/go/event"
 	"github.com/nwayacd/mod_nwayacd/go/store"
 	"github.com/nwayacd/mod_nwayacd/go/store/pg"
 	"github.com/nwayacd/mod_nwayacd/go/store/pgtest"
@@ -528,6 +531,62 @@ func BenchmarkBatchMemberships(b *testing.B) {
 		})
 		if err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// A batch's writes go to the server together; a write the database refuses
+// still fails the whole batch, named, and nothing of it stays, whether it
+// came before or after writes that need the transaction itself (configTx).
+func TestBatchIsAllOrNothing(t *testing.T) {
+	s, _ := migrated(t)
+	ctx := testCtx(t)
+	cdr := func(id string) event.CDR {
+		return event.CDR{UUID: id, Group: "110", ACallerIDNumber: "13900000000", AStartStamp: "2026-11-30 10:00:00"}
+	}
+	err := s.Batch(ctx, func(ctx context.Context) error {
+		if err := s.InsertCDR(ctx, cdr("batch-1")); err != nil {
+			return err
+		}
+		if err := s.UpsertGroup(ctx, store.Group{Number: "110", Mode: store.MaxMode + 1}); err != nil {
+			return err
+		}
+		return s.InsertCDR(ctx, cdr("batch-2"))
+	})
+	if !errors.Is(err, store.ErrRejected) {
+		t.Fatalf("batch with a refused group: %v, want ErrRejected", err)
+	}
+	err = s.Batch(ctx, func(ctx context.Context) error {
+		if err := s.InsertCDR(ctx, cdr("batch-3")); err != nil {
+			return err
+		}
+		return s.InsertCDR(ctx, event.CDR{}) // refused by the database, at the end
+	})
+	if !errors.Is(err, store.ErrRejected) || !strings.Contains(err.Error(), "cdr") {
+		t.Fatalf("batch with a refused CDR: %v, want ErrRejected naming the write", err)
+	}
+	for _, id := range []string{"batch-1", "batch-2", "batch-3"} {
+		if _, err := s.CDR(ctx, id); err == nil {
+			t.Errorf("CDR %s of a failed batch was kept", id)
+		}
+	}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(s.Batch(ctx, func(ctx context.Context) error {
+		for i := 4; i < 8; i++ {
+			if err := s.InsertCDR(ctx, cdr("batch-"+strconv.Itoa(i))); err != nil {
+				return err
+			}
+		}
+		return s.UpsertGroup(ctx, store.Group{Number: "120", Mode: 1, CalloutTimeout: 15 * time.Second})
+	}))
+	for i := 4; i < 8; i++ {
+		if _, err := s.CDR(ctx, "batch-"+strconv.Itoa(i)); err != nil {
+			t.Errorf("CDR batch-%d: %v", i, err)
 		}
 	}
 }
