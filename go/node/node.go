@@ -339,7 +339,7 @@ func (n *Node) startPublisher() (service.Publisher, error) {
 		n.cfg.CTIIP = publish.DefaultCTIIP()
 	}
 	if n.cfg.Redis || n.cfg.AMQP {
-		pcfg := publish.Config{SpoolPath: filepath.Join(n.cfg.DBDir, "nwayacd-cdr-spool.db"), CTIIP: n.cfg.CTIIP, Logger: n.log}
+		pcfg := publish.Config{SpoolPath: filepath.Join(n.cfg.DBDir, "nwayacd-cdr-spool.db"), CTIIP: n.cfg.CTIIP, Linger: publishLinger, Logger: n.log}
 		if n.cfg.Redis {
 			pcfg.Redis = &publish.RedisConfig{Addr: n.cfg.RedisAddr, Password: n.cfg.RedisPass, DB: n.cfg.RedisDB}
 		}
@@ -598,6 +598,10 @@ func (n *Node) Command(name, args string) string {
 // storeLinger is the least time between two store transactions that are
 // not full (writeback.Options.Linger).
 const storeLinger = 100 * time.Millisecond
+
+// publishLinger gathers the events of one moment of a call into one
+// pipeline (publish.Config.Linger): a CTI sees them at most this much later.
+const publishLinger = 10 * time.Millisecond
 
 // JournalCloseTimeout bounds how long Stop waits for the store to take the
 // journal's backlog.

@@ -65,7 +65,10 @@ type StreamConfig struct {
 	QueueSize int // messages waiting for the sequencer goroutine; default 16384
 	// Pending bounds messages held while Redis is down; the oldest go first; default 100000.
 	Pending int
-	Logger  *slog.Logger // nil: discard
+	// Linger: after the first message into an empty batch, wait this long
+	// for more before appending (Config.Linger). 0: at once.
+	Linger time.Duration
+	Logger *slog.Logger // nil: discard
 }
 
 // NewSequencer starts a sequencer passing stamped messages on to next (nil: none).
@@ -197,6 +200,11 @@ func (s *Sequencer) loop() {
 		}
 		select {
 		case st := <-s.q:
+			if len(out) == 0 && s.cfg.Linger > 0 {
+				if t := time.Now().Add(s.cfg.Linger); t.After(retryAt) {
+					retryAt = t
+				}
+			}
 			take(st)
 		drain:
 			for len(out) < 512 {

@@ -97,6 +97,9 @@ func (w *worker) run() {
 			if w.finished() || !w.wait() {
 				break
 			}
+			if w.held != nil && h.cfg.Linger > 0 && len(w.q) < h.cfg.BatchSize && !w.sleep(h.cfg.Linger) {
+				break
+			}
 			continue
 		}
 		ctx, cancel := context.WithTimeout(h.abortCtx, h.cfg.SendTimeout)
