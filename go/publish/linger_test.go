@@ -56,15 +56,9 @@ func TestRedisLingerGathersAMoment(t *testing.T) {
 }
 
 func TestStreamLingerGathersAMoment(t *testing.T) {
-	needService(t, "redis", redisAddr)
 	const db = 12
 	ctx := context.Background()
-	adm := redis.NewClient(&redis.Options{Addr: redisAddr, DB: db})
-	defer adm.Close()
-	key := StreamKey(event.FamilyAgent)
-	if err := adm.Del(ctx, key).Err(); err != nil {
-		t.Fatal(err)
-	}
+	adm, key := emptyStream(t, db, event.FamilyAgent)
 	const linger = 800 * time.Millisecond
 	sq := NewSequencer(StreamConfig{Node: "n", Redis: &RedisConfig{Addr: redisAddr, DB: db}, Linger: linger}, nil)
 	defer sq.Close()

@@ -136,15 +136,9 @@ func settled(t *testing.T, sq *Sequencer) {
 // mid-stream and restarted from the last id it saw receives every message
 // exactly once and in order.
 func TestRedisStreamConsumerResumes(t *testing.T) {
-	needService(t, "redis", redisAddr)
 	const db = 11 // away from the pub/sub tests' traffic
 	ctx := context.Background()
-	adm := redis.NewClient(&redis.Options{Addr: redisAddr, DB: db})
-	defer adm.Close()
-	key := StreamKey(event.FamilyAgent)
-	if err := adm.Del(ctx, key).Err(); err != nil {
-		t.Fatal(err)
-	}
+	_, key := emptyStream(t, db, event.FamilyAgent)
 	sq := NewSequencer(StreamConfig{Node: "pbx1", Redis: &RedisConfig{Addr: redisAddr, DB: db}, MaxLen: 100000}, nil)
 	defer sq.Close()
 
@@ -217,4 +211,18 @@ func BenchmarkSequencerPublish(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		sq.Publish(m)
 	}
+}
+
+// emptyStream returns a client of Redis database db and the stream key of
+// family there, emptied; it skips (or fails, in CI) without Redis.
+func emptyStream(t *testing.T, db int, f event.Family) (*redis.Client, string) {
+	t.Helper()
+	needService(t, "redis", redisAddr)
+	adm := redis.NewClient(&redis.Options{Addr: redisAddr, DB: db})
+	t.Cleanup(func() { adm.Close() })
+	key := StreamKey(f)
+	if err := adm.Del(context.Background(), key).Err(); err != nil {
+		t.Fatal(err)
+	}
+	return adm, key
 }
