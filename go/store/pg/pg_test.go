@@ -3,6 +3,7 @@ package pg_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/url"
 	"os"
 	"reflect"
@@ -536,34 +537,50 @@ func BenchmarkBatchMemberships(b *testing.B) {
 }
 
 // A batch's writes go to the server together; a write the database refuses
-// still fails the whole batch, named, and nothing of it stays, whether it
-// came before or after writes that need the transaction itself (configTx).
+// still fails the whole batch, named, and nothing of it stays: whether the
+// refusal comes out before a write that needs the transaction itself
+// (configTx sends what is queued first) or at the batch's end.
 func TestBatchIsAllOrNothing(t *testing.T) {
 	s, _ := migrated(t)
 	ctx := testCtx(t)
 	cdr := func(id string) event.CDR {
 		return event.CDR{UUID: id, Group: "110", ACallerIDNumber: "13900000000", AStartStamp: "2026-11-30 10:00:00"}
 	}
+	// Go lets it through; the column (varchar(32)) refuses it.
+	tooLong := cdr("batch-x")
+	tooLong.AStartStamp = strings.Repeat("9", 40)
 	err := s.Batch(ctx, func(ctx context.Context) error {
 		if err := s.InsertCDR(ctx, cdr("batch-1")); err != nil {
 			return err
 		}
-		if err := s.UpsertGroup(ctx, store.Group{Number: "110", Mode: store.MaxMode + 1}); err != nil {
-			return err
+		if err := s.InsertCDR(ctx, tooLong); err != nil {
+			return fmt.Errorf("queued, yet refused at once: %w", err)
+		}
+		if err := s.UpsertGroup(ctx, store.Group{Number: "110", Mode: 1, CalloutTimeout: 15 * time.Second}); err != nil {
+			return err // the queued refusal comes out here
 		}
 		return s.InsertCDR(ctx, cdr("batch-2"))
 	})
-	if !errors.Is(err, store.ErrRejected) {
-		t.Fatalf("batch with a refused group: %v, want ErrRejected", err)
+	if !errors.Is(err, store.ErrRejected) || !strings.Contains(err.Error(), "cdr") || strings.Contains(err.Error(), "queued, yet") {
+		t.Fatalf("batch with a refused CDR before a group write: %v, want ErrRejected naming the CDR, from the flush", err)
 	}
 	err = s.Batch(ctx, func(ctx context.Context) error {
 		if err := s.InsertCDR(ctx, cdr("batch-3")); err != nil {
 			return err
 		}
-		return s.InsertCDR(ctx, event.CDR{}) // refused by the database, at the end
+		return s.InsertCDR(ctx, tooLong) // refused at the end
 	})
 	if !errors.Is(err, store.ErrRejected) || !strings.Contains(err.Error(), "cdr") {
-		t.Fatalf("batch with a refused CDR: %v, want ErrRejected naming the write", err)
+		t.Fatalf("batch with a refused CDR at the end: %v, want ErrRejected naming the write", err)
+	}
+	snap, err := s.Load(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range snap.Groups {
+		if g.Number == "110" {
+			t.Errorf("group 110 of a failed batch was kept")
+		}
 	}
 	for _, id := range []string{"batch-1", "batch-2", "batch-3"} {
 		if _, err := s.CDR(ctx, id); err == nil {
