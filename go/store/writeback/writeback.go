@@ -785,6 +785,21 @@ func (j *Journal) ok(n int) {
 func (j *Journal) Flush(ctx context.Context) error {
 	j.mu.Lock()
 	target := j.seq
+	if j.applied >= target {
+		j.mu.Unlock()
+		return nil
+	}
+	// The store only gets what is fsynced: like a Sync, have it fsynced at
+	// once rather than after syncLinger.
+	j.waiters++
+	j.mu.Unlock()
+	wake(j.commitWake)
+	defer func() {
+		j.mu.Lock()
+		j.waiters--
+		j.mu.Unlock()
+	}()
+	j.mu.Lock()
 	for j.applied < target {
 		ch := j.appliedCh
 		j.mu.Unlock()
