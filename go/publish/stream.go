@@ -235,11 +235,15 @@ func (s *Sequencer) loop() {
 			timer.Stop()
 		}
 		if len(out) > 0 && !time.Now().Before(retryAt) {
-			if n := s.flush(out); n > 0 {
+			tried := min(len(out), 512)
+			n := s.flush(out)
+			if n > 0 {
 				out = append(out[:0], out[n:]...)
 				backoff = 100 * time.Millisecond
 			}
-			if len(out) > 0 {
+			// Back off only when Redis refused some: a full batch taken
+			// with more waiting goes on at once (it waited 100 ms per 512).
+			if n < tried {
 				retryAt = time.Now().Add(backoff)
 				backoff = min(backoff*2, 5*time.Second)
 			}
