@@ -165,6 +165,14 @@ func (p *pool3) start(id string) *Node {
 // setup creates group 120 (mode) and the extensions on node a, waits until
 // every node has them (LISTEN/NOTIFY) and logs each agent in on the node
 // given, where its phone registers.
+// onEvery waits until seen holds on every node of the pool.
+func (p *pool3) onEvery(what string, seen func(n *Node) bool) {
+	p.t.Helper()
+	for _, n := range p.nodes {
+		waitFor(p.t, what, func() bool { return seen(n) })
+	}
+}
+
 func (p *pool3) setup(mode string, agents map[string]int) {
 	t := p.t
 	a := p.nodes[0]
@@ -172,19 +180,17 @@ func (p *pool3) setup(mode string, agents map[string]int) {
 	for ext := range agents {
 		cmd(t, a, "nway_add_ext", ext+" J"+ext)
 	}
-	for _, n := range p.nodes {
-		waitFor(t, "the configuration on every node", func() bool {
-			if _, err := n.Service.Group("120"); err != nil {
+	p.onEvery("the configuration on every node", func(n *Node) bool {
+		if _, err := n.Service.Group("120"); err != nil {
+			return false
+		}
+		for ext := range agents {
+			if _, err := n.Service.Extension(ext); err != nil {
 				return false
 			}
-			for ext := range agents {
-				if _, err := n.Service.Extension(ext); err != nil {
-					return false
-				}
-			}
-			return true
-		})
-	}
+		}
+		return true
+	})
 	// One at a time, in order, each seen logged in everywhere before the
 	// next: every node then has the members in the same order.
 	exts := make([]string, 0, len(agents))
@@ -196,12 +202,10 @@ func (p *pool3) setup(mode string, agents map[string]int) {
 		i := agents[ext]
 		must(t, p.nodes[i].Service.SetRegistered(ext, true))
 		cmd(t, p.nodes[i], "nway_login", ext+" 120")
-		for _, n := range p.nodes {
-			waitFor(t, ext+" logged in on every node", func() bool {
-				x, err := n.Service.Extension(ext)
-				return err == nil && x.LoggedIn
-			})
-		}
+		p.onEvery(ext+" logged in on every node", func(n *Node) bool {
+			x, err := n.Service.Extension(ext)
+			return err == nil && x.LoggedIn
+		})
 	}
 	for ext := range agents {
 		waitFor(t, "agent "+ext+" idle in the pool", func() bool {
@@ -246,13 +250,11 @@ func (p *pool3) callbackGroup(a *Node) {
 	cmd(t, a, "nway_set_group", "120 callback_gateway gw1")
 	cmd(t, a, "nway_set_group", "120 callback_retry_delay 1")
 	cmd(t, a, "nway_set_group", "120 callback_retries 1")
-	for _, n := range p.nodes {
-		waitFor(t, "the callback key on every node", func() bool {
-			g, err := n.Service.Group("120")
-			return err == nil && g.Options.CallbackKey == "#" && g.Options.CallbackGateway == "gw1" && g.Options.CallbackRetryDelay == time.Second &&
-				g.Options.CallbackRetries == 1
-		})
-	}
+	p.onEvery("the callback key on every node", func(n *Node) bool {
+		g, err := n.Service.Group("120")
+		return err == nil && g.Options.CallbackKey == "#" && g.Options.CallbackGateway == "gw1" && g.Options.CallbackRetryDelay == time.Second &&
+			g.Options.CallbackRetries == 1
+	})
 	cmd(t, a, "nway_busy", "1001")
 	waitFor(t, "1001 away", func() bool {
 		v, _ := p.view.AgentView(context.Background(), "1001")
@@ -323,19 +325,17 @@ func TestClusterCallOfferedAcrossNodes(t *testing.T) {
 	// Every node lists the ringing call as b lists it: held by b, offered to
 	// 1001 (a real two-switch run showed it only on b: the others read the
 	// waiting queues alone).
-	for _, n := range p.nodes {
-		waitFor(t, "b's ringing call on every node's queue list", func() bool {
-			out := n.Command("nway_list_queue", "json")
-			var qs []struct {
-				UUID, Node, Group string
-				OfferedTo         string `json:"offered_to"`
-			}
-			if err := json.Unmarshal([]byte(out[strings.Index(out, "["):]), &qs); err != nil {
-				t.Fatalf("%v: %s", err, out)
-			}
-			return len(qs) == 1 && qs[0].UUID == u && qs[0].Node == "b" && qs[0].OfferedTo == "1001" && qs[0].Group == "120"
-		})
-	}
+	p.onEvery("b's ringing call on every node's queue list", func(n *Node) bool {
+		out := n.Command("nway_list_queue", "json")
+		var qs []struct {
+			UUID, Node, Group string
+			OfferedTo         string `json:"offered_to"`
+		}
+		if err := json.Unmarshal([]byte(out[strings.Index(out, "["):]), &qs); err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
+		return len(qs) == 1 && qs[0].UUID == u && qs[0].Node == "b" && qs[0].OfferedTo == "1001" && qs[0].Group == "120"
+	})
 	b.Service.OfferResult(session.OfferResult{UUID: u, Agent: "1001", Outcome: session.Answered})
 	waitFor(t, "1001 talking in the pool", func() bool {
 		v, _ := p.view.AgentView(context.Background(), "1001")
@@ -345,20 +345,18 @@ func TestClusterCallOfferedAcrossNodes(t *testing.T) {
 		t.Fatalf("after the answer: %+v", d)
 	}
 	// Every node shows 1001 talking, registered on a.
-	for _, n := range p.nodes {
-		waitFor(t, "1001 talking on a, as every node shows it", func() bool {
-			out := n.Command("nway_list_exts", "json")
-			var xs []struct {
-				Extension, Node string
-				RegState        string `json:"reg_state"`
-				CallState       string `json:"call_state"`
-			}
-			if err := json.Unmarshal([]byte(out[strings.Index(out, "["):]), &xs); err != nil {
-				t.Fatalf("%v: %s", err, out)
-			}
-			return len(xs) == 1 && xs[0].Node == "a" && xs[0].RegState == "reged" && xs[0].CallState == "talking"
-		})
-	}
+	p.onEvery("1001 talking on a, as every node shows it", func(n *Node) bool {
+		out := n.Command("nway_list_exts", "json")
+		var xs []struct {
+			Extension, Node string
+			RegState        string `json:"reg_state"`
+			CallState       string `json:"call_state"`
+		}
+		if err := json.Unmarshal([]byte(out[strings.Index(out, "["):]), &xs); err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
+		return len(xs) == 1 && xs[0].Node == "a" && xs[0].RegState == "reged" && xs[0].CallState == "talking"
+	})
 	// a, where 1001 is registered, dates its change by when a saw it, not
 	// by its login (a real two-switch run showed the login time).
 	x, err := a.Service.Extension("1001")
@@ -430,23 +428,21 @@ func TestClusterFreedAgentTakesBestWaitingCall(t *testing.T) {
 		t.Fatalf("queue %+v", w)
 	}
 	// Any node lists the cluster's waiting calls with the node holding each.
-	for _, n := range p.nodes {
-		waitFor(t, "the cluster's queue on every node", func() bool {
-			out := n.Command("nway_list_queue", "json")
-			var qs []struct{ UUID, Node string }
-			if err := json.Unmarshal([]byte(out[strings.Index(out, "["):]), &qs); err != nil {
-				t.Fatalf("%v: %s", err, out)
-			}
-			nodes := map[string]string{}
-			for _, q := range qs {
-				nodes[q.UUID] = q.Node
-			}
-			// In one order on every node: VIP, then oldest (a real run
-			// listed each node's own calls first).
-			return len(qs) == 3 && nodes[vip] == "c" && nodes[old] == "c" && nodes[newer] == "b" &&
-				qs[0].UUID == vip && qs[1].UUID == old && qs[2].UUID == newer
-		})
-	}
+	p.onEvery("the cluster's queue on every node", func(n *Node) bool {
+		out := n.Command("nway_list_queue", "json")
+		var qs []struct{ UUID, Node string }
+		if err := json.Unmarshal([]byte(out[strings.Index(out, "["):]), &qs); err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
+		nodes := map[string]string{}
+		for _, q := range qs {
+			nodes[q.UUID] = q.Node
+		}
+		// In one order on every node: VIP, then oldest (a real run
+		// listed each node's own calls first).
+		return len(qs) == 3 && nodes[vip] == "c" && nodes[old] == "c" && nodes[newer] == "b" &&
+			qs[0].UUID == vip && qs[1].UUID == old && qs[2].UUID == newer
+	})
 	cmd(t, a, "nway_ready", "1001")
 	if got := offered(t, c, vip); got != "1001" {
 		t.Fatalf("vip offered to %q", got)
@@ -947,13 +943,11 @@ func TestClusterSkillsAcrossNodes(t *testing.T) {
 	cmd(t, a, "nway_set_skill", "1001 uy 1")
 	cmd(t, a, "nway_set_skill", "1002 uy 5")
 	cmd(t, a, "nway_set_group", "120 relax_every 1")
-	for _, n := range p.nodes {
-		waitFor(t, "skills and the relax step on every node", func() bool {
-			x, err := n.Service.Extension("1002")
-			g, gerr := n.Service.Group("120")
-			return err == nil && gerr == nil && len(x.Skills) == 1 && x.Skills[0].Level == 5 && g.Options.RelaxEvery == time.Second
-		})
-	}
+	p.onEvery("skills and the relax step on every node", func(n *Node) bool {
+		x, err := n.Service.Extension("1002")
+		g, gerr := n.Service.Group("120")
+		return err == nil && gerr == nil && len(x.Skills) == 1 && x.Skills[0].Level == 5 && g.Options.RelaxEvery == time.Second
+	})
 	cmd(t, b, "nway_busy", "1002")
 	waitFor(t, "1002 away", func() bool {
 		v, _ := p.view.AgentView(ctx, "1002")
@@ -1025,14 +1019,12 @@ func TestClusterOverflowAcrossNodes(t *testing.T) {
 	cmd(t, a, "nway_add_ext", "1003 J1003")
 	cmd(t, a, "nway_set_group", "120 overflow 121")
 	cmd(t, a, "nway_set_group", "120 overflow_after 1")
-	for _, n := range p.nodes {
-		waitFor(t, "group 121, 1003 and the overflow on every node", func() bool {
-			g, err := n.Service.Group("120")
-			_, err2 := n.Service.Group("121")
-			_, err3 := n.Service.Extension("1003")
-			return err == nil && err2 == nil && err3 == nil && g.Options.OverflowAfter == time.Second
-		})
-	}
+	p.onEvery("group 121, 1003 and the overflow on every node", func(n *Node) bool {
+		g, err := n.Service.Group("120")
+		_, err2 := n.Service.Group("121")
+		_, err3 := n.Service.Extension("1003")
+		return err == nil && err2 == nil && err3 == nil && g.Options.OverflowAfter == time.Second
+	})
 	must(t, b.Service.SetRegistered("1003", true))
 	cmd(t, b, "nway_login", "1003 121")
 	waitFor(t, "1003 idle in the pool", func() bool {
