@@ -207,7 +207,7 @@ func (s *Sequencer) loop() {
 			}
 			take(st)
 		drain:
-			for len(out) < 512 {
+			for len(out) < streamBatch {
 				select {
 				case st := <-s.q:
 					take(st)
@@ -235,7 +235,7 @@ func (s *Sequencer) loop() {
 			timer.Stop()
 		}
 		if len(out) > 0 && !time.Now().Before(retryAt) {
-			tried := min(len(out), 512)
+			tried := min(len(out), streamBatch)
 			n := s.flush(out)
 			if n > 0 {
 				out = append(out[:0], out[n:]...)
@@ -251,10 +251,13 @@ func (s *Sequencer) loop() {
 	}
 }
 
+// streamBatch is the most entries one pipeline appends.
+const streamBatch = 512
+
 // flush appends a batch with one pipeline; it returns how many (from the
 // front, in order) Redis took.
 func (s *Sequencer) flush(out []pending) int {
-	n := min(len(out), 512)
+	n := min(len(out), streamBatch)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	pipe := s.rdb.Pipeline()

@@ -348,18 +348,25 @@ func (j *Journal) writeBatch(batch []byte, first uint64) error {
 	return j.w.write(batch)
 }
 
+// urge has the committer fsync at once rather than after syncLinger, for
+// a caller about to wait on it (Sync, Flush); called with mu held. The
+// caller, without mu, calls what it returns when it stops waiting.
+func (j *Journal) urge() (done func()) {
+	j.waiters++
+	wake(j.commitWake)
+	return func() {
+		j.mu.Lock()
+		j.waiters--
+		j.mu.Unlock()
+	}
+}
+
 // Sync waits until every write queued before the call is in the journal
 // file (fsynced). Call it after a change and before acknowledging it.
 func (j *Journal) Sync(ctx context.Context) error {
 	j.mu.Lock()
 	target := j.seq
-	j.waiters++
-	defer func() {
-		j.mu.Lock()
-		j.waiters--
-		j.mu.Unlock()
-	}()
-	wake(j.commitWake) // an fsync now, not after the linger
+	defer j.urge()()
 	for {
 		if j.walErr != nil {
 			err := j.walErr
@@ -785,21 +792,9 @@ func (j *Journal) ok(n int) {
 func (j *Journal) Flush(ctx context.Context) error {
 	j.mu.Lock()
 	target := j.seq
-	if j.applied >= target {
-		j.mu.Unlock()
-		return nil
+	if j.applied < target {
+		defer j.urge()() // the store only gets what is fsynced
 	}
-	// The store only gets what is fsynced: like a Sync, have it fsynced at
-	// once rather than after syncLinger.
-	j.waiters++
-	j.mu.Unlock()
-	wake(j.commitWake)
-	defer func() {
-		j.mu.Lock()
-		j.waiters--
-		j.mu.Unlock()
-	}()
-	j.mu.Lock()
 	for j.applied < target {
 		ch := j.appliedCh
 		j.mu.Unlock()
