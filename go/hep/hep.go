@@ -37,9 +37,10 @@ const (
 )
 
 var (
-	errNotHEP3   = errors.New("hep: not a HEP3 packet")
-	errTruncated = errors.New("hep: truncated")
-	errNotSIP    = errors.New("hep: no SIP payload")
+	errNotHEP3     = errors.New("hep: not a HEP3 packet")
+	errTruncated   = errors.New("hep: truncated")
+	errNotSIP      = errors.New("hep: no SIP payload")
+	errTwoPayloads = errors.New("hep: two payloads")
 )
 
 // Parse reads one HEP3 packet. The payload aliases b.
@@ -104,6 +105,10 @@ func Parse(b []byte) (Packet, error) {
 		case chunkProto:
 			sip = len(d) == 1 && d[0] == 1
 		case chunkPayload:
+			if p.Payload != nil {
+				// Filter reads the first payload: one packet, one message
+				return Packet{}, errTwoPayloads
+			}
 			p.Payload = d
 		}
 	}

@@ -4,12 +4,16 @@ import (
 	"errors"
 	"fmt"
 	"net"
+
+	"github.com/nwayacd/mod_nwayacd/go/hep"
+	"github.com/nwayacd/mod_nwayacd/go/service"
 )
 
 // startCapture listens for the switch's SIP capture (sip-capture-listen):
 // sofia-sip sends every SIP message it receives or sends there as one HEP3
 // datagram, and the service ends a bridge on the agent's BYE as it arrives
-// (service/earlybye.go). A datagram from anywhere but loopback is dropped.
+// (service/earlybye.go). A datagram from anywhere but loopback is dropped,
+// and the kernel drops the messages Capture would ignore.
 func (n *Node) startCapture() error {
 	if n.cfg.SIPCapture == "" {
 		return nil
@@ -19,6 +23,10 @@ func (n *Node) startCapture() error {
 		return fmt.Errorf("sip-capture-listen: %w", err)
 	}
 	n.capture = pc
+	if err := hep.AttachFilter(pc.(*net.UDPConn), service.CaptureMethods...); err != nil {
+		// every message then reaches Capture, which ignores the rest itself
+		n.log.Warn("nwayacd: sip capture unfiltered", "err", err)
+	}
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()

@@ -12,7 +12,8 @@ import (
 
 // With sip-capture-listen, an agent's BYE mirrored by the switch over UDP
 // (HEP3) ends its bridge: the freed agent is offered the waiting caller.
-// Datagrams that are not HEP are counted and change nothing.
+// Datagrams that are not HEP are counted and change nothing; the messages
+// the service ignores (responses, ACK) never reach the process.
 func TestSIPCaptureEndsBridgeOnBye(t *testing.T) {
 	l, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
@@ -46,7 +47,9 @@ func TestSIPCaptureEndsBridgeOnBye(t *testing.T) {
 	msg := func(first string) []byte {
 		return []byte(first + "\r\nCall-ID: " + leg + "\r\nCSeq: 1 X\r\n\r\n")
 	}
-	for _, p := range [][]byte{[]byte("junk"), hep.Encode(fs, agent, msg("INVITE sip:1000@x SIP/2.0")), hep.Encode(agent, fs, msg("BYE sip:x SIP/2.0"))} {
+	for _, p := range [][]byte{[]byte("junk"), hep.Encode(fs, agent, msg("INVITE sip:1000@x SIP/2.0")),
+		hep.Encode(agent, fs, msg("SIP/2.0 180 Ringing")), hep.Encode(agent, fs, msg("SIP/2.0 200 OK")),
+		hep.Encode(fs, agent, msg("ACK sip:1000@x SIP/2.0")), hep.Encode(agent, fs, msg("BYE sip:x SIP/2.0"))} {
 		if _, err := c.Write(p); err != nil {
 			t.Fatal(err)
 		}
@@ -55,8 +58,8 @@ func TestSIPCaptureEndsBridgeOnBye(t *testing.T) {
 		x, _ := s.Extension("1000")
 		return x.CallState == "ring" && x.CallUUID == "cap2"
 	})
-	if ended, bad := s.EarlyByes(); ended != 1 || bad != 1 {
-		t.Fatalf("early byes %d, bad packets %d", ended, bad)
+	if ended, packets, bad := s.EarlyByes(); ended != 1 || packets != 3 || bad != 1 {
+		t.Fatalf("early byes %d, packets taken %d (want junk, INVITE, BYE), bad packets %d", ended, packets, bad)
 	}
 	if st := s.Status(); st.Extra["sip_capture"] == nil {
 		t.Fatalf("status has no sip_capture section: %+v", st.Extra)

@@ -23,6 +23,10 @@ import (
 // transfer). What the switch itself would accept (a BYE with the dialog's
 // Call-ID) is what is acted on, no less.
 
+// CaptureMethods are the SIP methods Capture acts on; the capture listener
+// has the kernel drop every other message (hep.AttachFilter).
+var CaptureMethods = []string{"INVITE", "REFER", "BYE"}
+
 // legWatch is one agent leg's dialog as the capture shows it.
 type legWatch struct {
 	call     string
@@ -100,6 +104,7 @@ func (s *Service) unwatchCall(call string) {
 // Capture takes one packet of the switch's SIP capture (HEP3). Called from
 // the node's capture listener; never from a FreeSWITCH thread.
 func (s *Service) Capture(pkt []byte) {
+	s.captured.Add(1)
 	p, err := hep.Parse(pkt)
 	if err != nil {
 		s.captureBad.Add(1)
@@ -148,7 +153,7 @@ func (s *Service) earlyBye(call, leg string) {
 }
 
 // EarlyByes counts the bridges ended by an agent's BYE seen in the
-// capture, and the capture packets that were not HEP3.
-func (s *Service) EarlyByes() (ended, bad uint64) {
-	return s.earlyByes.Load(), s.captureBad.Load()
+// capture, the capture packets taken and those that were not HEP3.
+func (s *Service) EarlyByes() (ended, packets, bad uint64) {
+	return s.earlyByes.Load(), s.captured.Load(), s.captureBad.Load()
 }

@@ -78,7 +78,7 @@ func TestEarlyByeFreesAgentOnArrival(t *testing.T) {
 		s.Capture(c.pkt)
 		talking(c.what)
 	}
-	if _, bad := s.EarlyByes(); bad != 2 {
+	if _, _, bad := s.EarlyByes(); bad != 2 {
 		t.Fatalf("%d bad packets counted, want 2", bad)
 	}
 
@@ -86,7 +86,7 @@ func TestEarlyByeFreesAgentOnArrival(t *testing.T) {
 	if got := h.take(); len(got) != 1 || got[0] != "uuid_break c2 all" {
 		t.Fatalf("the agent's BYE did not wake the waiting caller: %q", got)
 	}
-	if n, _ := s.EarlyByes(); n != 1 {
+	if n, _, _ := s.EarlyByes(); n != 1 {
 		t.Fatalf("early byes %d", n)
 	}
 	if d := s.Next("c2"); d.Action != session.Offer || d.Agent != "1011" {

@@ -58,11 +58,11 @@ func (s *Service) Status() Status {
 		if st.Extra == nil {
 			st.Extra = map[string]any{}
 		}
-		ended, bad := s.EarlyByes()
+		ended, packets, bad := s.EarlyByes()
 		s.bye.mu.Lock()
 		n := len(s.bye.legs)
 		s.bye.mu.Unlock()
-		st.Extra["sip_capture"] = map[string]any{"bridges_ended_by_bye": ended, "bad_packets": bad, "legs_followed": n}
+		st.Extra["sip_capture"] = map[string]any{"bridges_ended_by_bye": ended, "packets": packets, "bad_packets": bad, "legs_followed": n}
 	}
 	return st
 }
