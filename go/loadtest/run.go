@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -116,3 +118,42 @@ func (r Result) Row() string {
 
 // Header is the Markdown table header for Row.
 const Header = "| profile | rate | calls | reached | offer p50 / p99 | queued dispatch p50 / p99 (n) | of which after the switch's 200 OK to the BYE | FreeSWITCH CPU per call |\n|---|---|---|---|---|---|---|---|"
+
+// CPURatio compares the CPU per call of interleaved runs: ratios[i] is
+// acd[i] against bare[i] (one pair run back to back), median their median,
+// pooled all of acd's CPU per call against all of bare's. One pair says
+// little: on a 2-core VM the bare profile alone drifts ±10% between runs.
+func CPURatio(bare, acd []Result) (ratios []float64, median, pooled float64) {
+	var sb, sa time.Duration
+	for i := range min(len(bare), len(acd)) {
+		if bare[i].CPUPerCall <= 0 {
+			continue
+		}
+		ratios = append(ratios, float64(acd[i].CPUPerCall)/float64(bare[i].CPUPerCall))
+		sb += bare[i].CPUPerCall
+		sa += acd[i].CPUPerCall
+	}
+	if len(ratios) == 0 {
+		return nil, 0, 0
+	}
+	s := slices.Sorted(slices.Values(ratios))
+	median = s[len(s)/2]
+	if len(s)%2 == 0 {
+		median = (s[len(s)/2-1] + s[len(s)/2]) / 2
+	}
+	return ratios, median, float64(sa) / float64(sb)
+}
+
+// RatioLine renders CPURatio for the report.
+func RatioLine(rate float64, bare, acd []Result) string {
+	ratios, median, pooled := CPURatio(bare, acd)
+	if len(ratios) == 0 {
+		return ""
+	}
+	each := make([]string, len(ratios))
+	for i, r := range ratios {
+		each[i] = fmt.Sprintf("%.2f", r)
+	}
+	return fmt.Sprintf("%.0f/s: CPU per call, nwayacd against bare over %d interleaved pairs: median %.2f×, pooled %.2f× (pairs: %s)",
+		rate, len(ratios), median, pooled, strings.Join(each, ", "))
+}

@@ -104,3 +104,32 @@ func TestRowLeavesQueuedDispatchOutForBare(t *testing.T) {
 		t.Fatalf("nwayacd row lost its queued dispatch: %s", acd)
 	}
 }
+
+func TestCPURatioOverPairs(t *testing.T) {
+	cpu := func(ms ...float64) []Result {
+		out := make([]Result, len(ms))
+		for i, m := range ms {
+			out[i].CPUPerCall = time.Duration(m * float64(time.Millisecond))
+		}
+		return out
+	}
+	// Pairs 1.10, 1.00, 1.50 (a noisy one): the median ignores the outlier,
+	// the pooled ratio weighs every call.
+	ratios, median, pooled := CPURatio(cpu(40, 50, 20), cpu(44, 50, 30))
+	if len(ratios) != 3 || median != 1.10 || pooled != 124.0/110 {
+		t.Fatalf("ratios %v median %v pooled %v", ratios, median, pooled)
+	}
+	if _, median, _ := CPURatio(cpu(40, 50), cpu(44, 50)); median != 1.05 {
+		t.Fatalf("even count: median %v, want the mean of the middle two", median)
+	}
+	// A pair whose bare run measured nothing is left out; unmatched runs too.
+	if ratios, _, _ := CPURatio(cpu(0, 40), cpu(30, 44, 99)); len(ratios) != 1 {
+		t.Fatalf("ratios %v", ratios)
+	}
+	if l := RatioLine(20, cpu(40, 50), cpu(44, 50)); !strings.Contains(l, "median 1.05×") || !strings.Contains(l, "pairs: 1.10, 1.00") {
+		t.Fatalf("line %q", l)
+	}
+	if RatioLine(20, nil, nil) != "" {
+		t.Fatal("a line without pairs")
+	}
+}

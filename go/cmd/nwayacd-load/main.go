@@ -33,8 +33,12 @@ func main() {
 		sipProf  = flag.String("sip-profile", "external", "FreeSWITCH SIP profile callers reach (public context, no auth)")
 		sipPort  = flag.Int("sip-port", 5080, "that profile's port")
 		slo      = flag.Bool("slo", false, "after the runs, raise the rate by 5/s until the SLO (≥ 99% reached, offer p99 < 2 s) fails")
+		repeat   = flag.Int("repeat", 1, "runs of each profile per rate, interleaved; with both profiles, the CPU ratio's median over the pairs follows")
 	)
 	flag.Parse()
+	if *repeat < 1 {
+		fail(fmt.Errorf("bad -repeat %d", *repeat))
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 
@@ -93,18 +97,31 @@ func main() {
 	fmt.Printf("mod_nwayacd load, %s: %d agents, ring %v, talk %v, %d calls per run, %s\n\n%s\n",
 		time.Now().Format(time.DateOnly), *agents, *ring, *talk, *calls, wrap, loadtest.Header)
 	var last float64
+	var ratios []string
 	for _, rs := range strings.Split(*rates, ",") {
 		rate, err := strconv.ParseFloat(strings.TrimSpace(rs), 64)
 		if err != nil || rate <= 0 {
 			fail(fmt.Errorf("bad rate %q", rs))
 		}
 		last = rate
-		for _, p := range strings.Split(*profiles, ",") {
-			if p == "nwayacd" && !st.ACD {
-				fmt.Println("| nwayacd | skipped: mod_nwayacd is not loaded |")
-				continue
+		byProfile := map[string][]loadtest.Result{}
+		for range *repeat {
+			for _, p := range strings.Split(*profiles, ",") {
+				p = strings.TrimSpace(p)
+				if p == "nwayacd" && !st.ACD {
+					fmt.Println("| nwayacd | skipped: mod_nwayacd is not loaded |")
+					continue
+				}
+				res := run(p, rate)
+				byProfile[p] = append(byProfile[p], res)
+				fmt.Println(res.Row())
 			}
-			fmt.Println(run(strings.TrimSpace(p), rate).Row())
+		}
+		ratios = append(ratios, loadtest.RatioLine(rate, byProfile["bare"], byProfile["nwayacd"]))
+	}
+	for _, l := range ratios {
+		if l != "" && *repeat > 1 {
+			fmt.Println("\n" + l)
 		}
 	}
 	if *slo {
