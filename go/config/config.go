@@ -58,6 +58,9 @@ type Config struct {
 	// arrives, a media frame before the switch's own session handles it.
 	SIPCapture string
 	CrashLog   string
+	// GoMaxProcs is how many cores the module's Go code runs on at once
+	// inside FreeSWITCH (0: every core, Go's default). See the conf file.
+	GoMaxProcs int
 	DBDir      string // FreeSWITCH's db folder (embedded store, CDR spool)
 	LogDir     string
 	// Observability (issue 14).
@@ -76,6 +79,7 @@ var Known = []string{
 	"redis-addr", "redis-password", "redis-db", "amqp-url", "amqp-exchange", "db-dsn",
 	"wrapup-seconds", "no-answer-limit", "memory-expiry-hours", "default-busy-ring-times",
 	"default-max-wait-seconds", "overload-idle-cpu", "dial-template", "transfer-context", "hold-music", "early-offer", "sip-capture-listen", "crash-log",
+	"go-max-procs",
 	"fs-log-dir", "fs-db-dir", "fs-conf-dir", "fs-recordings-dir",
 	"metrics-token", "service-level-seconds", "abandon-short-seconds", "stream-maxlen",
 }
@@ -90,6 +94,7 @@ func defaults() Config {
 		WrapUp: acd.DefaultWrapUp, NoAnswerMax: acd.DefaultNoAnswerLimit, DialTemplate: acd.DefaultDialTemplate, Context: "default",
 		HoldMusic: "local_stream://moh", EarlyOffer: true, DBDir: "/usr/local/freeswitch/db", LogDir: "/usr/local/freeswitch/log",
 		ServiceLevel: 20 * time.Second, ShortAbandon: 5 * time.Second, StreamMaxLen: 100000,
+		GoMaxProcs: 1,
 	}
 }
 
@@ -272,8 +277,10 @@ func (r *reader) calls(c *Config) {
 	}
 }
 
-// paths reads FreeSWITCH's folders and the crash log.
+// paths reads FreeSWITCH's folders and the crash log, and the process's
+// share of the cores.
 func (r *reader) paths(c *Config) {
+	r.integer("go-max-procs", &c.GoMaxProcs, 0, 1024)
 	r.str("crash-log", &c.CrashLog)
 	r.str("fs-db-dir", &c.DBDir)
 	r.str("fs-log-dir", &c.LogDir)

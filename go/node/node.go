@@ -69,6 +69,9 @@ type Options struct {
 	StartTimeout time.Duration
 }
 
+// GoMaxProcs is the go-max-procs setting (0: Go's default).
+func (n *Node) GoMaxProcs() int { return n.cfg.GoMaxProcs }
+
 // Node is one running mod_nwayacd.
 type Node struct {
 	opt     Options
@@ -533,6 +536,7 @@ func restartOnly(old, cfg config.Config) []string {
 		{"rest-listen", cfg.RESTListen != old.RESTListen},
 		{"rest-user/rest-password", cfg.RESTUser != old.RESTUser || cfg.RESTPassword != old.RESTPassword},
 		{"db-dsn", cfg.DBDSN != old.DBDSN},
+		{"go-max-procs", cfg.GoMaxProcs != old.GoMaxProcs},
 		{"publisher", cfg.Redis != old.Redis || cfg.AMQP != old.AMQP},
 		{"redis-addr", cfg.RedisAddr != old.RedisAddr},
 		{"amqp-url", cfg.AMQPURL != old.AMQPURL},
