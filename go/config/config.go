@@ -59,7 +59,8 @@ type Config struct {
 	SIPCapture string
 	CrashLog   string
 	// GoMaxProcs is how many cores the module's Go code runs on at once
-	// inside FreeSWITCH (0: every core, Go's default). See the conf file.
+	// inside FreeSWITCH (0, the default: every core, as Go chooses). See
+	// the conf file.
 	GoMaxProcs int
 	DBDir      string // FreeSWITCH's db folder (embedded store, CDR spool)
 	LogDir     string
@@ -94,7 +95,6 @@ func defaults() Config {
 		WrapUp: acd.DefaultWrapUp, NoAnswerMax: acd.DefaultNoAnswerLimit, DialTemplate: acd.DefaultDialTemplate, Context: "default",
 		HoldMusic: "local_stream://moh", EarlyOffer: true, DBDir: "/usr/local/freeswitch/db", LogDir: "/usr/local/freeswitch/log",
 		ServiceLevel: 20 * time.Second, ShortAbandon: 5 * time.Second, StreamMaxLen: 100000,
-		GoMaxProcs: 1,
 	}
 }
 

@@ -14,7 +14,7 @@ func TestDefaults(t *testing.T) {
 		t.Fatal(err, warn)
 	}
 	if c.RESTListen != "127.0.0.1:8085" || !api.IsLoopback(c.RESTListen) || c.WrapUp != 300*time.Second || c.NoAnswerMax != 3 ||
-		!c.Redis || c.AMQP || c.DialTemplate != "user/%s" || c.BusyRings != 0 || !c.EarlyOffer || c.GoMaxProcs != 1 {
+		!c.Redis || c.AMQP || c.DialTemplate != "user/%s" || c.BusyRings != 0 || !c.EarlyOffer || c.GoMaxProcs != 0 {
 		t.Fatalf("defaults %+v", c)
 	}
 }
@@ -24,14 +24,14 @@ func TestValues(t *testing.T) {
 		"rest-listen": "0.0.0.0:9000", "rest-password": "s3cret!", "publisher": "both", "wrapup-seconds": "0", "memory-expiry-hours": "24",
 		"default-max-wait-seconds": "120", "redis-db": "2", "cti-ip": "10.1.213.29", "fs-db-dir": "/tmp/x", "mystery": "1",
 		"early-offer": " Off ", "sip-capture-listen": "127.0.0.1:9060", "overload-idle-cpu": "10",
-		"go-max-procs": "0",
+		"go-max-procs": "1",
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if api.IsLoopback(c.RESTListen) || !c.Redis || !c.AMQP || c.WrapUp != 0 || c.MemoryExpiry != 24*time.Hour || c.MaxWait != 2*time.Minute ||
 		c.RedisDB != 2 || c.CTIIP != "10.1.213.29" || c.DBDir != "/tmp/x" || c.EarlyOffer || c.SIPCapture != "127.0.0.1:9060" ||
-		c.OverloadIdleCPU != 10 || c.GoMaxProcs != 0 {
+		c.OverloadIdleCPU != 10 || c.GoMaxProcs != 1 {
 		t.Fatalf("%+v", c)
 	}
 	if len(warn) != 1 || !strings.Contains(warn[0], "mystery") {

@@ -51,15 +51,13 @@ func (h *handler) Start(cfg map[string]string, host *bridge.Host) error {
 	return nil
 }
 
-// limitProcs runs the module's Go code on go-max-procs cores at once (1 by
-// default) unless FreeSWITCH was started with GOMAXPROCS set. Inside the
-// switch, Go's default of one P per core costs more than it gives: measured
-// at 20 calls/s, the runtime's own wake-ups (sysmon naps while a P is held
-// in a syscall, spinning Ms looking for work on the idle P) fell from
-// ~14.3% to ~12.6% of FreeSWITCH's CPU with one P, and queued dispatch
-// p99 from 7.2 to 4.4 ms. It also bounds a runaway goroutine to one core.
-// A FreeSWITCH thread calling in while that P runs a goroutine waits for it
-// to yield (microseconds; Go preempts at 10 ms).
+// limitProcs runs the module's Go code on go-max-procs cores at once
+// unless FreeSWITCH was started with GOMAXPROCS set; 0 leaves Go's choice.
+// With one P the runtime's own wake-ups inside the switch cost less
+// (measured at 20 calls/s: ~12.6% of FreeSWITCH's CPU against ~14.3%), but
+// a FreeSWITCH thread calling in waits while that P runs a goroutine, which
+// showed in the offer's p99 at 50 calls/s: an operator's trade, not a
+// default.
 func limitProcs(p int) {
 	if p > 0 && os.Getenv("GOMAXPROCS") == "" {
 		runtime.GOMAXPROCS(p)
