@@ -6,7 +6,7 @@ import (
 	"golang.org/x/net/bpf"
 )
 
-// The capture is every SIP message of every call (about fourteen a call),
+// The capture is every SIP message of every call (about twelve a call),
 // yet the module acts on three methods only. Each datagram that reaches
 // the process wakes Go's scheduler; measured on FreeSWITCH under load,
 // those wakes were a third of all the module's. Filter is a classic BPF
@@ -14,9 +14,10 @@ import (
 //
 // It passes a superset of what the module acts on: a datagram is dropped
 // only when its first vendor-0 payload chunk (Parse refuses a second one)
-// starts with none of the methods' first four bytes. Anything it cannot
-// read to that point (not HEP3, a chunk shorter than its header, more
-// chunks than it walks) passes, and Parse judges it.
+// starts with none of the methods' first four bytes. What it cannot read
+// to that point (not HEP3, a chunk shorter than its header, more chunks
+// than it walks) passes, and Parse judges it; a datagram that ends inside
+// its chunks is dropped (a load past its end), as Parse would refuse it.
 
 // filterChunks is how many chunks the program walks looking for the
 // payload (sofia-sip sends it as the 11th or 12th; more pass unfiltered).

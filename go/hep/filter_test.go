@@ -71,6 +71,8 @@ func TestFilterDropsWhatIsNotActedOn(t *testing.T) {
 		{"vendor payload", withChunk(Encode(agent, fs, sipMsg("SIP/2.0 200 OK")), 7, chunkPayload, []byte("BYE x")), false},
 		// Unreadable to the filter: passes, and Parse refuses it.
 		{"chunk shorter than its header", short, true},
+		// Cut inside its chunks: dropped, as Parse refuses it.
+		{"truncated BYE", Encode(agent, fs, sipMsg("BYE sip:1000@h SIP/2.0"))[:40], false},
 	} {
 		if got := passes(t, acted, c.pkt); got != c.pass {
 			t.Errorf("%s: passes %v, want %v", c.name, got, c.pass)

@@ -23,9 +23,11 @@ func (n *Node) startCapture() error {
 		return fmt.Errorf("sip-capture-listen: %w", err)
 	}
 	n.capture = pc
-	if err := hep.AttachFilter(pc.(*net.UDPConn), service.CaptureMethods...); err != nil {
-		// every message then reaches Capture, which ignores the rest itself
-		n.log.Warn("nwayacd: sip capture unfiltered", "err", err)
+	if uc, ok := pc.(*net.UDPConn); ok {
+		if err := hep.AttachFilter(uc, service.CaptureMethods...); err != nil {
+			// every message then reaches Capture, which ignores the rest itself
+			n.log.Warn("nwayacd: sip capture unfiltered", "err", err)
+		}
 	}
 	n.wg.Add(1)
 	go func() {
