@@ -19,7 +19,7 @@ type Report struct {
 	Calls          int             // caller INVITEs seen (by Call-ID)
 	Reached        int             // callers whose call an agent answered
 	Offer          []time.Duration // caller INVITE in → first INVITE out to an agent
-	QueuedDispatch []time.Duration // agent BYE while callers wait → next INVITE to that agent
+	QueuedDispatch []time.Duration // agent BYE while callers wait → next INVITE to that agent, for one of them
 	// The part of each QueuedDispatch after the switch answered the BYE
 	// (its 200 OK): what is left once FreeSWITCH has processed the hang-up,
 	// which it does on the agent leg's own thread at that leg's next media
@@ -130,6 +130,12 @@ func Analyze(ps []Packet, r Roles) Report {
 		}
 		for _, s := range invitesTo[b.agent] {
 			if s.at.After(b.at) {
+				// Only a caller that was there when the agent freed up: with
+				// idle agents, someone is nearly always mid-offer at a BYE,
+				// and the agent's next call, seconds later, is no dispatch.
+				if c := callers[s.caller]; c == nil || !c.invite.Before(b.at) {
+					break
+				}
 				rep.QueuedDispatch = append(rep.QueuedDispatch, s.at.Sub(b.at))
 				if ok, seen := byeOK[b.callID]; seen && !ok.After(s.at) {
 					rep.DispatchAfterOK = append(rep.DispatchAfterOK, s.at.Sub(ok))

@@ -116,6 +116,25 @@ func TestParseStatCPU(t *testing.T) {
 
 // An INVITE that leaves before the switch's 200 OK to the BYE (the module
 // took the BYE from the SIP capture) is counted as such, not as "after".
+// With idle agents a caller is often mid-offer when an agent hangs up: that
+// agent's next call, for a caller who came later, is not a queued dispatch.
+func TestAnalyzeIgnoresTheNextCallOfAnAgentFreedMidOffer(t *testing.T) {
+	ps := []Packet{
+		pkt(0, caller, fs, Message{Method: "INVITE", CallID: "c1", FromUser: "1391", ToUser: "9990", CSeqMethod: "INVITE"}),
+		pkt(8, fs, agents, Message{Method: "INVITE", CallID: "a1", FromUser: "1391", ToUser: "7001", CSeqMethod: "INVITE"}),
+		// 1392 arrives; 7001 hangs up before 1392's offer (to 7002) leaves.
+		pkt(2000, caller, fs, Message{Method: "INVITE", CallID: "c2", FromUser: "1392", ToUser: "9990", CSeqMethod: "INVITE"}),
+		pkt(2003, agents, fs, Message{Method: "BYE", CallID: "a1", FromUser: "7001", ToUser: "1391", CSeqMethod: "BYE"}),
+		pkt(2008, fs, agents, Message{Method: "INVITE", CallID: "a2", FromUser: "1392", ToUser: "7002", CSeqMethod: "INVITE"}),
+		// 7001's next call is 1393, who came 1.5 s later.
+		pkt(3500, caller, fs, Message{Method: "INVITE", CallID: "c3", FromUser: "1393", ToUser: "9990", CSeqMethod: "INVITE"}),
+		pkt(3508, fs, agents, Message{Method: "INVITE", CallID: "a3", FromUser: "1393", ToUser: "7001", CSeqMethod: "INVITE"}),
+	}
+	if r := Analyze(ps, roles); len(r.QueuedDispatch) != 0 {
+		t.Fatalf("queued dispatch %v, want none", r.QueuedDispatch)
+	}
+}
+
 func TestAnalyzeDispatchBeforeTheSwitchsOK(t *testing.T) {
 	ps := []Packet{
 		pkt(0, caller, fs, Message{Method: "INVITE", CallID: "c1", FromUser: "1391", ToUser: "9990", CSeqMethod: "INVITE"}),
