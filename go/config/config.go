@@ -69,7 +69,10 @@ type Config struct {
 	ServiceLevel time.Duration // T of "answered within T"; default 20 s
 	ShortAbandon time.Duration // abandoned within this is abandoned-short; default 5 s
 	StreamMaxLen int           // Redis Stream entries kept per family (~); 0 = no stream
-	Cluster      Cluster       // cluster-*: membership of an active-active cluster (cluster.go)
+	// PublishLinger: an idle transport sends this long after the first
+	// message, with what came meanwhile (publish.Config.Linger); 0: at once.
+	PublishLinger time.Duration
+	Cluster       Cluster // cluster-*: membership of an active-active cluster (cluster.go)
 }
 
 // Known lists every parameter name the module reads.
@@ -83,6 +86,7 @@ var Known = []string{
 	"go-max-procs",
 	"fs-log-dir", "fs-db-dir", "fs-conf-dir", "fs-recordings-dir",
 	"metrics-token", "service-level-seconds", "abandon-short-seconds", "stream-maxlen",
+	"publish-linger-ms",
 }
 
 // defaults is the configuration with no parameter given.
@@ -95,6 +99,7 @@ func defaults() Config {
 		WrapUp: acd.DefaultWrapUp, NoAnswerMax: acd.DefaultNoAnswerLimit, DialTemplate: acd.DefaultDialTemplate, Context: "default",
 		HoldMusic: "local_stream://moh", EarlyOffer: true, DBDir: "/usr/local/freeswitch/db", LogDir: "/usr/local/freeswitch/log",
 		ServiceLevel: 20 * time.Second, ShortAbandon: 5 * time.Second, StreamMaxLen: 100000,
+		PublishLinger: 40 * time.Millisecond,
 	}
 }
 
@@ -289,13 +294,16 @@ func (r *reader) paths(c *Config) {
 	}
 }
 
-// observability reads the metrics token, the service-level figures and the
-// event streams' length (issue 14).
+// observability reads the metrics token, the service-level figures, the
+// event streams' length (issue 14) and how long the publisher gathers.
 func (r *reader) observability(c *Config) {
 	r.str("metrics-token", &c.MetricsToken)
 	r.seconds("service-level-seconds", &c.ServiceLevel, time.Second, false)
 	r.seconds("abandon-short-seconds", &c.ShortAbandon, time.Second, false)
 	r.integer("stream-maxlen", &c.StreamMaxLen, 0, 100_000_000)
+	ms := int(c.PublishLinger / time.Millisecond)
+	r.integer("publish-linger-ms", &ms, 0, 1000)
+	c.PublishLinger = time.Duration(ms) * time.Millisecond
 }
 
 // unknown warns about every parameter the module does not read.

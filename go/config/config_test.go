@@ -14,7 +14,8 @@ func TestDefaults(t *testing.T) {
 		t.Fatal(err, warn)
 	}
 	if c.RESTListen != "127.0.0.1:8085" || !api.IsLoopback(c.RESTListen) || c.WrapUp != 300*time.Second || c.NoAnswerMax != 3 ||
-		!c.Redis || c.AMQP || c.DialTemplate != "user/%s" || c.BusyRings != 0 || !c.EarlyOffer || c.GoMaxProcs != 0 {
+		!c.Redis || c.AMQP || c.DialTemplate != "user/%s" || c.BusyRings != 0 || !c.EarlyOffer || c.GoMaxProcs != 0 ||
+		c.PublishLinger != 40*time.Millisecond {
 		t.Fatalf("defaults %+v", c)
 	}
 }
@@ -24,14 +25,14 @@ func TestValues(t *testing.T) {
 		"rest-listen": "0.0.0.0:9000", "rest-password": "s3cret!", "publisher": "both", "wrapup-seconds": "0", "memory-expiry-hours": "24",
 		"default-max-wait-seconds": "120", "redis-db": "2", "cti-ip": "10.1.213.29", "fs-db-dir": "/tmp/x", "mystery": "1",
 		"early-offer": " Off ", "sip-capture-listen": "127.0.0.1:9060", "overload-idle-cpu": "10",
-		"go-max-procs": "1",
+		"go-max-procs": "1", "publish-linger-ms": "0",
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if api.IsLoopback(c.RESTListen) || !c.Redis || !c.AMQP || c.WrapUp != 0 || c.MemoryExpiry != 24*time.Hour || c.MaxWait != 2*time.Minute ||
 		c.RedisDB != 2 || c.CTIIP != "10.1.213.29" || c.DBDir != "/tmp/x" || c.EarlyOffer || c.SIPCapture != "127.0.0.1:9060" ||
-		c.OverloadIdleCPU != 10 || c.GoMaxProcs != 1 {
+		c.OverloadIdleCPU != 10 || c.GoMaxProcs != 1 || c.PublishLinger != 0 {
 		t.Fatalf("%+v", c)
 	}
 	if len(warn) != 1 || !strings.Contains(warn[0], "mystery") {
@@ -44,12 +45,12 @@ func TestBadValuesAreNamed(t *testing.T) {
 		"rest-listen": "8085", "publisher": "kafka", "wrapup-seconds": "-1", "redis-db": "99",
 		"cti-ip": "not-an-ip", "token-ttl": "0", "dial-template": " ", "rest-password": "",
 		"early-offer": "maybe", "sip-capture-listen": "0.0.0.0:9060", "overload-idle-cpu": "100",
-		"go-max-procs": "-1",
+		"go-max-procs": "-1", "publish-linger-ms": "1001",
 	})
 	if err == nil {
 		t.Fatal("no error")
 	}
-	for _, name := range []string{"rest-listen", "publisher", "wrapup-seconds", "redis-db", "cti-ip", "token-ttl", "dial-template", "rest-password", "early-offer", "sip-capture-listen", "overload-idle-cpu", "go-max-procs"} {
+	for _, name := range []string{"rest-listen", "publisher", "wrapup-seconds", "redis-db", "cti-ip", "token-ttl", "dial-template", "rest-password", "early-offer", "sip-capture-listen", "overload-idle-cpu", "go-max-procs", "publish-linger-ms"} {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("error does not name %s: %v", name, err)
 		}

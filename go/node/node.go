@@ -342,7 +342,7 @@ func (n *Node) startPublisher() (service.Publisher, error) {
 		n.cfg.CTIIP = publish.DefaultCTIIP()
 	}
 	if n.cfg.Redis || n.cfg.AMQP {
-		pcfg := publish.Config{SpoolPath: filepath.Join(n.cfg.DBDir, "nwayacd-cdr-spool.db"), CTIIP: n.cfg.CTIIP, Linger: publishLinger, Logger: n.log}
+		pcfg := publish.Config{SpoolPath: filepath.Join(n.cfg.DBDir, "nwayacd-cdr-spool.db"), CTIIP: n.cfg.CTIIP, Linger: n.cfg.PublishLinger, Logger: n.log}
 		if n.cfg.Redis {
 			pcfg.Redis = &publish.RedisConfig{Addr: n.cfg.RedisAddr, Password: n.cfg.RedisPass, DB: n.cfg.RedisDB}
 		}
@@ -537,6 +537,7 @@ func restartOnly(old, cfg config.Config) []string {
 		{"rest-user/rest-password", cfg.RESTUser != old.RESTUser || cfg.RESTPassword != old.RESTPassword},
 		{"db-dsn", cfg.DBDSN != old.DBDSN},
 		{"go-max-procs", cfg.GoMaxProcs != old.GoMaxProcs},
+		{"publish-linger-ms", cfg.PublishLinger != old.PublishLinger},
 		{"publisher", cfg.Redis != old.Redis || cfg.AMQP != old.AMQP},
 		{"redis-addr", cfg.RedisAddr != old.RedisAddr},
 		{"amqp-url", cfg.AMQPURL != old.AMQPURL},
@@ -602,10 +603,6 @@ func (n *Node) Command(name, args string) string {
 // storeLinger is the least time between two store transactions that are
 // not full (writeback.Options.Linger).
 const storeLinger = 100 * time.Millisecond
-
-// publishLinger gathers the events of one moment of a call into one
-// pipeline (publish.Config.Linger): a CTI sees them at most this much later.
-const publishLinger = 10 * time.Millisecond
 
 // JournalCloseTimeout bounds how long Stop waits for the store to take the
 // journal's backlog.

@@ -193,6 +193,39 @@ func TestRedisAgentEvents(t *testing.T) {
 	}
 }
 
+// publish-linger-ms reaches the publisher: an idle transport holds the
+// first event that long (gathering what follows), and 0 sends at once.
+func TestPublishLingerSetting(t *testing.T) {
+	need(t, "127.0.0.1:6379")
+	for _, c := range []struct {
+		linger   string
+		min, max time.Duration
+	}{{"300", 300 * time.Millisecond, 5 * time.Second}, {"0", 0, 250 * time.Millisecond}} {
+		n := start(t, params(t, map[string]string{"publisher": "redis", "publish-linger-ms": c.linger}))
+		rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
+		sub := rdb.Subscribe(context.Background(), "agent_7101")
+		if _, err := sub.Receive(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		cmd(t, n, "nway_add_group", "7100 5")
+		cmd(t, n, "nway_add_ext", "7101")
+		time.Sleep(500 * time.Millisecond) // the transport is idle again
+		sent := time.Now()
+		cmd(t, n, "nway_busy", "7101")
+		select {
+		case <-sub.Channel():
+			if d := time.Since(sent); d < c.min || d > c.max {
+				t.Errorf("publish-linger-ms %s: the event came after %v, want %v..%v", c.linger, d, c.min, c.max)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("publish-linger-ms %s: no agent event", c.linger)
+		}
+		sub.Close()
+		rdb.Close()
+		n.Stop()
+	}
+}
+
 func waitFor(t testing.TB, what string, ok func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
