@@ -23,6 +23,10 @@ import (
 // payload (sofia-sip sends it as the 11th or 12th; more pass unfiltered).
 const filterChunks = 24
 
+// maxFilterMethods bounds the methods, so that every jump of the program
+// stays within the 255 instructions a classic BPF jump can skip.
+const maxFilterMethods = 16
+
 // udpHeader: a UDP socket's filter sees the datagram from its UDP header.
 const udpHeader = 8
 
@@ -32,11 +36,19 @@ const (
 	lblKeep = -2
 )
 
-// Filter returns the program, or nil when methods is empty. Each method is
-// matched on its first four bytes with the space after it ("BYE ").
+// Filter returns the program, or nil (no filter: every datagram passes)
+// when methods is empty, holds one shorter than three letters (its four
+// bytes would take in the request URI) or more than maxFilterMethods (the
+// jumps past them would not fit). Each method is matched on its first
+// four bytes with the space after it ("BYE ").
 func Filter(methods ...string) []bpf.RawInstruction {
-	if len(methods) == 0 {
+	if len(methods) == 0 || len(methods) > maxFilterMethods {
 		return nil
+	}
+	for _, m := range methods {
+		if len(m) < 3 {
+			return nil
+		}
 	}
 	type jump struct {
 		at        int
@@ -78,7 +90,11 @@ func Filter(methods ...string) []bpf.RawInstruction {
 			if l == 0 {
 				return 0
 			}
-			return uint8(labels[l] - j.at - 1) // every jump is forward and short (< 256)
+			d := labels[l] - j.at - 1
+			if d < 0 || d > 255 {
+				panic("hep: filter: a jump out of reach") // a bug above, not input
+			}
+			return uint8(d)
 		}
 		ji.SkipTrue, ji.SkipFalse = skip(j.true), skip(j.fls)
 		prog[j.at] = ji

@@ -126,8 +126,8 @@ const Header = "| profile | rate | calls | reached | offer p50 / p99 | queued di
 func CPURatio(bare, acd []Result) (ratios []float64, median, pooled float64) {
 	var sb, sa time.Duration
 	for i := range min(len(bare), len(acd)) {
-		if bare[i].CPUPerCall <= 0 {
-			continue
+		if bare[i].CPUPerCall <= 0 || acd[i].CPUPerCall <= 0 {
+			continue // a run that measured nothing (no calls) is no ratio
 		}
 		ratios = append(ratios, float64(acd[i].CPUPerCall)/float64(bare[i].CPUPerCall))
 		sb += bare[i].CPUPerCall

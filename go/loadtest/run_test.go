@@ -122,9 +122,9 @@ func TestCPURatioOverPairs(t *testing.T) {
 	if _, median, _ := CPURatio(cpu(40, 50), cpu(44, 50)); median != 1.05 {
 		t.Fatalf("even count: median %v, want the mean of the middle two", median)
 	}
-	// A pair whose bare run measured nothing is left out; unmatched runs too.
-	if ratios, _, _ := CPURatio(cpu(0, 40), cpu(30, 44, 99)); len(ratios) != 1 {
-		t.Fatalf("ratios %v", ratios)
+	// A pair where either run measured nothing is left out; unmatched runs too.
+	if ratios, _, pooled := CPURatio(cpu(0, 40, 50), cpu(30, 44, 0, 99)); len(ratios) != 1 || pooled != 1.1 {
+		t.Fatalf("ratios %v pooled %v", ratios, pooled)
 	}
 	if l := RatioLine(20, cpu(40, 50), cpu(44, 50)); !strings.Contains(l, "median 1.05×") || !strings.Contains(l, "pairs: 1.10, 1.00") {
 		t.Fatalf("line %q", l)

@@ -14,9 +14,14 @@ func TestLimitProcs(t *testing.T) {
 	if got := runtime.GOMAXPROCS(0); got != 1 {
 		t.Fatalf("go-max-procs 1: GOMAXPROCS %d", got)
 	}
-	limitProcs(0) // Go's default: left as it is
-	if got := runtime.GOMAXPROCS(0); got != 1 {
-		t.Fatalf("go-max-procs 0 changed GOMAXPROCS to %d", got)
+	// 0 after 1 (a reload across unload/load, the runtime staying): Go's
+	// own choice again.
+	runtime.SetDefaultGOMAXPROCS()
+	def := runtime.GOMAXPROCS(0)
+	runtime.GOMAXPROCS(1)
+	limitProcs(0)
+	if got := runtime.GOMAXPROCS(0); got != def {
+		t.Fatalf("go-max-procs 0 after 1: GOMAXPROCS %d, want Go's default %d", got, def)
 	}
 	// The operator's GOMAXPROCS in FreeSWITCH's environment wins.
 	t.Setenv("GOMAXPROCS", "3")

@@ -52,15 +52,21 @@ func (h *handler) Start(cfg map[string]string, host *bridge.Host) error {
 }
 
 // limitProcs runs the module's Go code on go-max-procs cores at once
-// unless FreeSWITCH was started with GOMAXPROCS set; 0 leaves Go's choice.
+// unless FreeSWITCH was started with GOMAXPROCS set; 0 is Go's choice.
 // With one P the runtime's own wake-ups inside the switch cost less
 // (measured at 20 calls/s: ~12.6% of FreeSWITCH's CPU against ~14.3%), but
 // a FreeSWITCH thread calling in waits while that P runs a goroutine, which
 // showed in the offer's p99 at 50 calls/s: an operator's trade, not a
 // default.
 func limitProcs(p int) {
-	if p > 0 && os.Getenv("GOMAXPROCS") == "" {
+	switch {
+	case os.Getenv("GOMAXPROCS") != "":
+	case p > 0:
 		runtime.GOMAXPROCS(p)
+	default:
+		// The runtime outlives unload/load (-z nodelete): a 1 set by an
+		// earlier load must not stay.
+		runtime.SetDefaultGOMAXPROCS()
 	}
 }
 
