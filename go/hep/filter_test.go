@@ -12,8 +12,8 @@ import (
 
 var acted = []string{"INVITE", "BYE", "REFER"}
 
-// passes runs the filter on pkt as the kernel does: from the UDP header.
-func passes(t testing.TB, methods []string, pkt []byte) bool {
+// vmFor loads the filter for methods into x/net/bpf's interpreter.
+func vmFor(t testing.TB, methods []string) *bpf.VM {
 	t.Helper()
 	ins, ok := bpf.Disassemble(Filter(methods...))
 	if !ok {
@@ -23,7 +23,13 @@ func passes(t testing.TB, methods []string, pkt []byte) bool {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := vm.Run(append(make([]byte, udpHeader), pkt...))
+	return vm
+}
+
+// passes runs the filter on pkt as the kernel does: from the UDP header.
+func passes(t testing.TB, methods []string, pkt []byte) bool {
+	t.Helper()
+	n, err := vmFor(t, methods).Run(append(make([]byte, udpHeader), pkt...))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,14 +134,7 @@ func FuzzFilter(f *testing.F) {
 	f.Add(Encode(fs, agent, sipMsg("SIP/2.0 200 OK")))
 	f.Add(withChunk(Encode(agent, fs, []byte(bye)), 0, 0x000e, []byte("k")))
 	f.Add([]byte("HEP3\x00\x06"))
-	ins, ok := bpf.Disassemble(Filter(acted...))
-	if !ok {
-		f.Fatal("filter does not disassemble")
-	}
-	vm, err := bpf.NewVM(ins)
-	if err != nil {
-		f.Fatal(err)
-	}
+	vm := vmFor(f, acted)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		n, err := vm.Run(append(make([]byte, udpHeader), b...))
 		if err != nil {
