@@ -51,8 +51,8 @@ func Filter(methods ...string) []bpf.RawInstruction {
 		}
 	}
 	type jump struct {
-		at        int
-		true, fls int // label or 0 (next)
+		at              int
+		onTrue, onFalse int // label or 0 (next)
 	}
 	var prog []bpf.Instruction
 	var jumps []jump
@@ -96,7 +96,7 @@ func Filter(methods ...string) []bpf.RawInstruction {
 			}
 			return uint8(d)
 		}
-		ji.SkipTrue, ji.SkipFalse = skip(j.true), skip(j.fls)
+		ji.SkipTrue, ji.SkipFalse = skip(j.onTrue), skip(j.onFalse)
 		prog[j.at] = ji
 	}
 	raw, err := bpf.Assemble(prog)

@@ -69,9 +69,6 @@ type Options struct {
 	StartTimeout time.Duration
 }
 
-// GoMaxProcs is the go-max-procs setting (0: Go's default).
-func (n *Node) GoMaxProcs() int { return n.cfg.GoMaxProcs }
-
 // Node is one running mod_nwayacd.
 type Node struct {
 	opt     Options
@@ -503,6 +500,9 @@ func (n *Node) Resync(ctx context.Context) error {
 	}
 	return nil
 }
+
+// GoMaxProcs is the go-max-procs setting (0: Go's default).
+func (n *Node) GoMaxProcs() int { return n.cfg.GoMaxProcs }
 
 // Reload applies a re-read configuration: policies at once; the tables are
 // re-read on a goroutine of the node's own (it runs on a FreeSWITCH API
