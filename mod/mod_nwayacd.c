@@ -13,6 +13,11 @@
  * while dlclose leaves the Go runtime mapped; a later load starts Go again.
  */
 #include <switch.h>
+#include <errno.h>
+#include <sched.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 #include "nwayacd.h"
 #include "nwayacd_commands.h"	/* generated from the Go tables: go generate ./go/bridge/ */
 
@@ -1150,6 +1155,115 @@ static void nway_teardown(void)
 	}
 }
 
+/*
+ * How the Go runtime's own threads are scheduled.
+ *
+ * A new Linux thread inherits its creator's scheduling policy and timer
+ * slack.  Go's runtime starts in this library's initialiser and makes every
+ * later Go thread from one of its own (never from a FreeSWITCH thread
+ * calling in), so what the loading thread has while that initialiser runs
+ * is what all of Go's threads keep, and no FreeSWITCH thread is touched.
+ *
+ * - Policy: FreeSWITCH runs its threads SCHED_FIFO.  Go's threads (garbage
+ *   collection, publishers, the REST server, the scheduler's spinning) are
+ *   not media and must not hold a core against the switch's media threads,
+ *   which under FIFO they could until they block.  They get SCHED_OTHER.
+ *   Calls into Go from FreeSWITCH's threads still run on those threads.
+ * - Timer slack: Go's scheduler monitor (sysmon) naps in 20 us steps while
+ *   any Go thread is busy: thousands of timer interrupts a second on a
+ *   switch with calls up, measured at over a tenth of FreeSWITCH's CPU.
+ *   Linux rounds a SCHED_OTHER thread's timers up by its slack (50 us by
+ *   default, none for realtime threads).  A coarser slack means fewer naps,
+ *   and Go timers up to that much late (all of ours are tens of ms or more).
+ *
+ * Priority 101 runs this before the Go archive's initialiser; the load
+ * function gives the loading thread its own settings back.
+ * NWAYACD_GO_TIMER_SLACK_US in FreeSWITCH's environment overrides the slack
+ * (0: the kernel's).
+ */
+#define NWAY_GO_TIMER_SLACK_US 1000
+#define NWAY_GO_TIMER_SLACK_MAX_US 10000
+
+static struct {
+	long slack_us;				/* what Go's threads got; 0: the kernel's */
+	long saved_slack_ns;		/* the loading thread's own */
+	int slack_pending;			/* the loading thread still has slack_us */
+	int bad_env;				/* NWAYACD_GO_TIMER_SLACK_US was refused */
+	int policy;					/* the loading thread's own */
+	struct sched_param param;
+	int policy_pending;			/* the loading thread is SCHED_OTHER for now */
+	int restore_errno;			/* giving it back its policy failed */
+	int realtime;				/* Go's threads stayed realtime: dropping it failed */
+} nway_go_threads;
+
+/* Microseconds from NWAYACD_GO_TIMER_SLACK_US, 0..NWAY_GO_TIMER_SLACK_MAX_US;
+ * -1 when it is set to anything else. */
+static long nway_slack_us(const char *v)
+{
+	char *end;
+	long us;
+
+	if (!v || !*v) {
+		return NWAY_GO_TIMER_SLACK_US;
+	}
+	errno = 0;
+	us = strtol(v, &end, 10);
+	if (errno || *end || us < 0 || us > NWAY_GO_TIMER_SLACK_MAX_US) {
+		return -1;
+	}
+	return us;
+}
+
+#ifdef __linux__
+__attribute__((constructor(101)))
+static void nway_go_threads_init(void)
+{
+	long us = nway_slack_us(getenv("NWAYACD_GO_TIMER_SLACK_US"));
+	struct sched_param other = { 0 };
+	int cur;
+
+	nway_go_threads.policy = sched_getscheduler(0);
+	if (nway_go_threads.policy == SCHED_FIFO || nway_go_threads.policy == SCHED_RR) {
+		if (sched_getparam(0, &nway_go_threads.param) == 0 && sched_setscheduler(0, SCHED_OTHER, &other) == 0) {
+			nway_go_threads.policy_pending = 1;
+		} else {
+			nway_go_threads.realtime = 1;
+		}
+	}
+	if (us < 0) {
+		nway_go_threads.bad_env = 1;	/* logged at load, when logging works */
+		us = NWAY_GO_TIMER_SLACK_US;
+	}
+	if (us == 0 || (cur = prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0)) < 0) {
+		return;
+	}
+	if (prctl(PR_SET_TIMERSLACK, (unsigned long) us * 1000UL, 0, 0, 0) == 0) {
+		nway_go_threads.saved_slack_ns = cur;
+		nway_go_threads.slack_us = us;
+		nway_go_threads.slack_pending = 1;
+	}
+}
+
+static void nway_go_threads_restore(void)
+{
+	if (nway_go_threads.slack_pending) {
+		prctl(PR_SET_TIMERSLACK, (unsigned long) nway_go_threads.saved_slack_ns, 0, 0, 0);
+		nway_go_threads.slack_pending = 0;
+	}
+	if (nway_go_threads.policy_pending) {
+		/* FreeSWITCH had the right to make this thread realtime; it still has */
+		if (sched_setscheduler(0, nway_go_threads.policy, &nway_go_threads.param) != 0) {
+			nway_go_threads.restore_errno = errno;
+		}
+		nway_go_threads.policy_pending = 0;
+	}
+}
+#else
+static void nway_go_threads_restore(void)
+{
+}
+#endif
+
 SWITCH_MODULE_LOAD_FUNCTION(mod_nwayacd_load)
 {
 	switch_api_interface_t *api_interface;
@@ -1157,6 +1271,7 @@ SWITCH_MODULE_LOAD_FUNCTION(mod_nwayacd_load)
 	nway_params_t params;
 	char err[512] = "";
 
+	nway_go_threads_restore();	/* the initialisers ran on this thread just now */
 	memset(&globals, 0, sizeof(globals));
 	globals.pool = pool;
 	switch_mutex_init(&globals.go_bind_mutex, SWITCH_MUTEX_NESTED, pool);
@@ -1195,7 +1310,16 @@ SWITCH_MODULE_LOAD_FUNCTION(mod_nwayacd_load)
 	NWAYACD_API_COMPLETIONS(NWAY_COMPLETE)
 	NWAYACD_APPLICATIONS(NWAY_REGISTER_APP)
 
-	switch_log_printf(SWITCH_CHANNEL_LOG, SWITCH_LOG_NOTICE, "mod_nwayacd loaded\n");
+	if (nway_go_threads.bad_env) {
+		switch_log_printf(SWITCH_CHANNEL_LOG, SWITCH_LOG_WARNING, "NWAYACD_GO_TIMER_SLACK_US must be 0..%d microseconds; using %d\n",
+						  NWAY_GO_TIMER_SLACK_MAX_US, NWAY_GO_TIMER_SLACK_US);
+	}
+	if (nway_go_threads.restore_errno) {
+		switch_log_printf(SWITCH_CHANNEL_LOG, SWITCH_LOG_WARNING, "Couldn't give the loading thread back its realtime priority: %s\n",
+						  strerror(nway_go_threads.restore_errno));
+	}
+	switch_log_printf(SWITCH_CHANNEL_LOG, SWITCH_LOG_NOTICE, "mod_nwayacd loaded (Go's threads: %s scheduling, timer slack %ld us)\n",
+					  nway_go_threads.realtime ? "realtime" : "normal", nway_go_threads.realtime ? 0 : nway_go_threads.slack_us);
 	return SWITCH_STATUS_SUCCESS;
 }
 

@@ -15,6 +15,9 @@
 #include <stdio.h>
 #include <time.h>
 #include <unistd.h>
+#include <dirent.h>
+#include <sched.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 
 /* ------------------------------------------------------------------------ */
@@ -513,7 +516,7 @@ static struct {
 	switch_event_callback_t cb;
 	void *user_data;
 } bindings[MAX_BINDINGS];
-static int nbindings, subclass_reserved, fired_info, fail_bind_at, bind_calls;
+static int nbindings, subclass_reserved, fired_info, info_whole, fail_bind_at, bind_calls;
 static char *reserved_name;
 
 switch_status_t switch_event_create_subclass_detailed(const char *file, const char *func, int line, switch_event_t **event,
@@ -600,8 +603,14 @@ switch_status_t switch_event_fire_detailed(const char *file, const char *func, i
 
 	(void) file; (void) func; (void) line; (void) user_data;
 	if (e->event_id == SWITCH_EVENT_CUSTOM && e->subclass_name && !strcmp(e->subclass_name, "nwayacd::info")) {
+		const char *action = switch_event_get_header(e, "Action");
+
 		pthread_mutex_lock(&lock);
 		fired_info++;
+		/* the header and the body crossed from Go intact */
+		if (action && *action && e->body && e->body[0] == '{' && e->body[strlen(e->body) - 1] == '}' && strstr(e->body, action)) {
+			info_whole++;
+		}
 		pthread_mutex_unlock(&lock);
 		if (verbose) fprintf(stderr, "nwayacd::info Action=%s %s\n", switch_event_get_header(e, "Action"), e->body ? e->body : "");
 	}
@@ -1692,6 +1701,55 @@ static void test_events(int bench)
 	}
 }
 
+/* Counts this process's threads whose timer slack is want_ns and, of them,
+ * how many are SCHED_OTHER. */
+static int threads_with_slack(long want_ns, int *normal)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	int n = 0;
+
+	if (normal) *normal = 0;
+	if (!d) return -1;
+	while ((e = readdir(d))) {
+		char path[300];
+		FILE *f;
+		long v = -1;
+
+		if (e->d_name[0] == '.') continue;
+		/* the per-thread file is only under /proc/<tid> */
+		snprintf(path, sizeof(path), "/proc/%s/timerslack_ns", e->d_name);
+		if (!(f = fopen(path, "r"))) continue;
+		if (fscanf(f, "%ld", &v) == 1 && v == want_ns) {
+			n++;
+			if (normal && sched_getscheduler(atoi(e->d_name)) == SCHED_OTHER) (*normal)++;
+		}
+		fclose(f);
+	}
+	closedir(d);
+	return n;
+}
+
+/* The shim's initialiser runs the Go runtime's threads SCHED_OTHER with a
+ * 1 ms timer slack (fewer scheduler-monitor naps, no realtime Go work
+ * beside the media threads) and leaves the loading thread, like every
+ * thread of the host's, as it was: realtime here, as in FreeSWITCH, when
+ * this host may be. */
+static void test_go_threads(int host_rt, long host_slack_ns)
+{
+	int normal = 0, go_threads = threads_with_slack(1000000, &normal);
+
+	CHECK(go_threads >= 2, "%d threads with the Go timer slack", go_threads);	/* sysmon, the template thread … */
+	CHECK(normal == go_threads, "%d of %d Go threads are SCHED_OTHER", normal, go_threads);
+	if (host_rt) {
+		CHECK(sched_getscheduler(0) == SCHED_FIFO, "loading thread's realtime policy not restored: %d", sched_getscheduler(0));
+	} else {
+		printf("note: this host may not run SCHED_FIFO; checked the timer slack only\n");
+		CHECK(prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0) == host_slack_ns, "loading thread's timer slack not restored: %d ns, was %ld",
+			  prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0), host_slack_ns);
+	}
+}
+
 static switch_status_t load(void *dl)
 {
 	switch_loadable_module_function_table_t *t = dlsym(dl, "mod_nwayacd_module_interface");
@@ -1736,7 +1794,8 @@ static void set_extra(const char *k, const char *v)
 int main(int argc, char **argv)
 {
 	void *dl;
-	int round;
+	int round, host_rt;
+	long host_slack_ns;
 
 	if (argc < 3) {
 		fprintf(stderr, "usage: %s <mod_nwayacd.so> <nwayacd.conf.xml>\n", argv[0]);
@@ -1757,6 +1816,13 @@ int main(int argc, char **argv)
 	set_extra("wrapup-seconds", "0");
 	set_extra("overload-idle-cpu", "10");
 
+	host_slack_ns = prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
+	{
+		/* FreeSWITCH's threads are SCHED_FIFO: load the module from one */
+		struct sched_param fifo = { .sched_priority = 1 };
+
+		host_rt = sched_setscheduler(0, SCHED_FIFO, &fifo) == 0;
+	}
 	for (round = 0; round < 2; round++) {
 		if (!(dl = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL))) {
 			fprintf(stderr, "dlopen %s: %s\n", argv[1], dlerror());
@@ -1766,6 +1832,12 @@ int main(int argc, char **argv)
 		fail_bind_at = 7;
 		bind_calls = 0;
 		CHECK(load(dl) != SWITCH_STATUS_SUCCESS, "round %d: load with a failing bind succeeded", round);
+		if (round == 0) {
+			struct sched_param other = { 0 };
+
+			test_go_threads(host_rt, host_slack_ns);
+			sched_setscheduler(0, SCHED_OTHER, &other);	/* the rest of the test at normal priority */
+		}
 		CHECK(nbindings == 0 && !subclass_reserved, "round %d: failed load left %d bindings, subclass %d", round, nbindings, subclass_reserved);
 		fail_bind_at = 0;
 		/* ... and in Go (refused config: public REST with the default password) */
@@ -1791,6 +1863,8 @@ int main(int argc, char **argv)
 		dlclose(dl);	/* a no-op under -z nodelete; the next dlopen gets the same image */
 	}
 	printf("host calls from Go: %d api_execute, %d nwayacd::info events\n", api_from_go, fired_info);
+	CHECK(fired_info > 0 && info_whole == fired_info, "%d of %d nwayacd::info events had an Action header named in a JSON body",
+		  info_whole, fired_info);
 
 	if (!getenv("STANDIN_KEEP")) {
 		char cmd[128];
