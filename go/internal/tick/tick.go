@@ -1,0 +1,20 @@
+// Package tick aligns the module's batching deadlines to one grid.
+//
+// Inside FreeSWITCH every time the Go runtime goes from idle to busy costs
+// the switch more than the work itself: a thread is woken, and the
+// runtime's monitor naps in 20 µs steps until all is idle again. Goroutines
+// that each wait "up to d" from their own first message wake at scattered
+// instants; waiting until the same grid instant instead lets one wake-up
+// serve them all, for the same worst-case delay.
+package tick
+
+import "time"
+
+// Next is the first instant after t on the grid of period (multiples of
+// period since the zero time); t itself when period is not positive.
+func Next(t time.Time, period time.Duration) time.Time {
+	if period <= 0 {
+		return t
+	}
+	return t.Truncate(period).Add(period)
+}
