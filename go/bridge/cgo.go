@@ -27,6 +27,22 @@ static int nw_call_fire(nwayacd_host_t *h, const char *subclass, const char *con
 	return h->fire_event(subclass, headers, n, body);
 }
 
+// buf holds NUL-terminated strings at off[]: the subclass, n header names
+// and values in turn, then the body ("" for none). The host copies them.
+static int nw_call_fire_packed(nwayacd_host_t *h, const char *buf, const int *off, int n)
+{
+	const char *stack[64], **kv = stack, *body;
+	int i, rc;
+
+	if (!h->fire_event || n < 0) return -1;
+	if (2 * n > 64 && !(kv = malloc(sizeof(*kv) * 2 * n))) return -1;
+	for (i = 0; i < 2 * n; i++) kv[i] = buf + off[1 + i];
+	body = buf + off[1 + 2 * n];
+	rc = h->fire_event(buf + off[0], kv, n, *body ? body : NULL);
+	if (kv != stack) free(kv);
+	return rc;
+}
+
 static int nw_call_wake(nwayacd_host_t *h, const char *uuid)
 {
 	if (!h->wake) return -1;
@@ -49,6 +65,7 @@ static const char *nw_kv(const char *const *kv, int i)
 import "C"
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"sync"
@@ -98,16 +115,40 @@ func (cRing) setOpen(open bool) {
 	C.nw_ring_set_open(v)
 }
 
-func (cRing) park() bool { return C.nw_ring_park() != 0 }
-func (cRing) kick()      { C.nw_ring_kick() }
+func (cRing) park(timed bool) bool {
+	t := C.int(0)
+	if timed {
+		t = 1
+	}
+	return C.nw_ring_park(t) != 0
+}
+func (cRing) kick()                 { C.nw_ring_kick() }
+func (cRing) setUrgent(mask uint64) { C.nw_ring_set_urgent(C.uint64_t(mask)) }
 
-func (cRing) wait() {
+func (r cRing) wait(deadline time.Time) bool {
 	var b [8]byte
-	if _, err := ringWake.Read(b[:]); err != nil {
+	if err := ringWake.SetReadDeadline(deadline); err != nil {
+		logf(LogError, "event ring deadline: %v", err)
+		deadline = time.Time{}
+	}
+	_, err := ringWake.Read(b[:])
+	if err == nil {
+		return false
+	}
+	if !errors.Is(err, os.ErrDeadlineExceeded) {
 		// Not expected from an eventfd; never spin on it.
 		logf(LogError, "event ring wait: %v", err)
 		time.Sleep(10 * time.Millisecond)
+		return false
 	}
+	if C.nw_ring_unpark() == 0 {
+		// An urgent push kicked just as the deadline passed: take its
+		// write now (it is there or about to be), or the next park would
+		// end at once for nothing.
+		_ = ringWake.SetReadDeadline(time.Time{})
+		_, _ = ringWake.Read(b[:])
+	}
+	return true
 }
 
 func (cRing) pop(buf []unsafe.Pointer) int {
@@ -190,26 +231,7 @@ func cHost(p unsafe.Pointer) *Host {
 			C.free(unsafe.Pointer(cmsg))
 		},
 		FireEvent: func(subclass string, headers [][2]string, body string) bool {
-			n := len(headers)
-			arr := (*[1 << 20]*C.char)(C.malloc(C.size_t(2*n+1) * C.size_t(unsafe.Sizeof((*C.char)(nil)))))[: 2*n+1 : 2*n+1]
-			for i, kv := range headers {
-				arr[2*i], arr[2*i+1] = C.CString(kv[0]), C.CString(kv[1])
-			}
-			csub := C.CString(subclass)
-			var cbody *C.char
-			if body != "" {
-				cbody = C.CString(body)
-			}
-			rc := C.nw_call_fire(tbl, csub, &arr[0], C.int(n), cbody)
-			for i := 0; i < 2*n; i++ {
-				C.free(unsafe.Pointer(arr[i]))
-			}
-			C.free(unsafe.Pointer(&arr[0]))
-			C.free(unsafe.Pointer(csub))
-			if cbody != nil {
-				C.free(unsafe.Pointer(cbody))
-			}
-			return rc == 0
+			return firePacked(tbl, subclass, headers, body)
 		},
 		Wake: func(uuid string) bool {
 			cuuid := C.CString(uuid)
@@ -230,6 +252,30 @@ func cHost(p unsafe.Pointer) *Host {
 			return rc == 0
 		},
 	}}
+}
+
+// firePacked hands an event's strings to C in one Go buffer: one call into
+// C per event rather than an allocation and a free per string, each a call
+// of its own (nwayacd::info fires one event per published message). A NUL
+// inside a string ends it there, as C.CString's copy would have.
+func firePacked(tbl *C.nwayacd_host_t, subclass string, headers [][2]string, body string) bool {
+	size := len(subclass) + len(body) + 2
+	for _, kv := range headers {
+		size += len(kv[0]) + len(kv[1]) + 2
+	}
+	buf := make([]byte, 0, size)
+	off := make([]C.int, 0, 2*len(headers)+2)
+	add := func(s string) {
+		off = append(off, C.int(len(buf)))
+		buf = append(append(buf, s...), 0)
+	}
+	add(subclass)
+	for _, kv := range headers {
+		add(kv[0])
+		add(kv[1])
+	}
+	add(body)
+	return C.nw_call_fire_packed(tbl, (*C.char)(unsafe.Pointer(&buf[0])), &off[0], C.int(len(headers))) == 0
 }
 
 // Start implements nwayacd_start.

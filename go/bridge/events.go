@@ -8,6 +8,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/nwayacd/mod_nwayacd/go/internal/tick"
 	"github.com/nwayacd/mod_nwayacd/go/session"
 )
 
@@ -20,10 +21,15 @@ type eventSource interface {
 	free([]unsafe.Pointer) // releases blocks after decoding
 	dropped() uint64
 	// park announces that the consumer is about to wait: false when blocks
-	// came in meanwhile (pop again), true when the next push will end wait.
-	park() bool
-	wait() // sleeps until a push after park, or kick
+	// came in meanwhile (pop again), true when the next push will end wait
+	// (timed: the next urgent push, or wait's deadline).
+	park(timed bool) bool
+	// wait sleeps until a push after park, kick, or deadline (zero: none);
+	// true when the deadline ended it.
+	wait(deadline time.Time) bool
 	kick() // ends a wait (stop)
+	// setUrgent names the kinds (bit 1<<kind) that end a timed park; 0: all.
+	setUrgent(mask uint64)
 }
 
 // eventQueue drains an eventSource on one goroutine into Handler.ChannelEvent.
@@ -34,6 +40,11 @@ type eventQueue struct {
 	src     eventSource
 	decode  func(unsafe.Pointer) *session.ChannelEvent // copies out of the block
 	running bool
+	// period > 0: with calls up the reader wakes on the tick grid, or for an
+	// urgent kind, instead of for every event (SetEventPacing).
+	period  time.Duration
+	urgent  uint64
+	ticks   atomic.Uint64 // timed parks ended by their deadline
 	handled atomic.Uint64
 	sleeps  atomic.Uint64 // times the reader parked: no polling when idle
 	quit    chan struct{}
@@ -63,6 +74,11 @@ func (q *eventQueue) start(hd Handler) {
 	}
 	q.running = true
 	q.quit = make(chan struct{})
+	q.period, q.urgent = time.Duration(pacePeriod.Load()), paceUrgent.Load()
+	if q.period <= 0 {
+		q.urgent = 0
+	}
+	q.src.setUrgent(q.urgent)
 	q.src.setOpen(true)
 	q.wg.Add(1)
 	go q.run(hd, q.quit)
@@ -81,12 +97,19 @@ func (q *eventQueue) stop() {
 	q.wg.Wait()
 }
 
+// run drains, then parks. Having handled events since it last woke, it parks
+// timed: lesser events (a call's create, progress, answer, bridge …) wait in
+// the ring until the next tick, where the publisher's batch deadlines fall
+// too, and only an urgent kind wakes it early. Woken by the tick to an empty
+// ring, it parks until the next push: an idle module never ticks.
 func (q *eventQueue) run(hd Handler, quit chan struct{}) {
 	defer q.wg.Done()
+	busy := false
 	for {
 		for last := time.Now(); time.Since(last) < spinFor; {
 			if q.drain(hd) > 0 {
 				last = time.Now()
+				busy = true
 			} else {
 				runtime.Gosched()
 			}
@@ -97,9 +120,17 @@ func (q *eventQueue) run(hd Handler, quit chan struct{}) {
 			return
 		default:
 		}
-		if q.src.park() {
+		timed := busy && q.period > 0
+		if q.src.park(timed) {
 			q.sleeps.Add(1)
-			q.src.wait()
+			var deadline time.Time
+			if timed {
+				deadline = tick.Next(time.Now(), q.period)
+			}
+			if q.src.wait(deadline) {
+				q.ticks.Add(1)
+			}
+			busy = false
 		}
 	}
 }
@@ -190,6 +221,23 @@ func usec(s string) int64 {
 		return 0
 	}
 	return v
+}
+
+var pacePeriod, paceUrgent atomic.Uint64
+
+// SetEventPacing lets channel events other than urgent ones wait up to
+// period (on the tick grid) before the event goroutine wakes for them; 0,
+// the default, wakes it for every one. It applies from the event
+// goroutine's next start, which follows Handler.Start: call it from there.
+func SetEventPacing(period time.Duration, urgent []session.EventKind) {
+	var mask uint64
+	for _, k := range urgent {
+		if k > 0 && k < 64 {
+			mask |= 1 << uint(k)
+		}
+	}
+	pacePeriod.Store(uint64(max(period, 0)))
+	paceUrgent.Store(mask)
 }
 
 // EventStats reports how many channel events were handled and dropped.

@@ -24,7 +24,8 @@ type fakeSource struct {
 	q       []unsafe.Pointer
 	freed   atomic.Int32
 	dropCnt atomic.Uint64
-	parked  atomic.Bool
+	parked  atomic.Int32 // 0 awake, 1 deep, 2 timed (ring.c's states)
+	urgent  uint64
 	wake    chan struct{}
 }
 
@@ -40,10 +41,12 @@ func (s *fakeSource) push(b *goBlock) {
 		return
 	}
 	s.q = append(s.q, unsafe.Pointer(b))
-	if s.parked.Swap(false) {
+	p := s.parked.Load()
+	if (p == 1 || p == 2 && (s.urgent == 0 || s.urgent&(1<<uint(b.kind)) != 0)) && s.parked.Swap(0) != 0 {
 		s.kick()
 	}
 }
+func (s *fakeSource) setUrgent(mask uint64) { s.mu.Lock(); s.urgent = mask; s.mu.Unlock() }
 func (s *fakeSource) pop(buf []unsafe.Pointer) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -53,16 +56,35 @@ func (s *fakeSource) pop(buf []unsafe.Pointer) int {
 }
 func (s *fakeSource) free(buf []unsafe.Pointer) { s.freed.Add(int32(len(buf))) }
 func (s *fakeSource) dropped() uint64           { return s.dropCnt.Load() }
-func (s *fakeSource) park() bool {
+func (s *fakeSource) park(timed bool) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.q) > 0 {
 		return false
 	}
-	s.parked.Store(true)
+	s.parked.Store(1)
+	if timed {
+		s.parked.Store(2)
+	}
 	return true
 }
-func (s *fakeSource) wait() { <-s.wake }
+func (s *fakeSource) wait(deadline time.Time) bool {
+	if deadline.IsZero() {
+		<-s.wake
+		return false
+	}
+	t := time.NewTimer(time.Until(deadline))
+	defer t.Stop()
+	select {
+	case <-s.wake:
+		return false
+	case <-t.C:
+		if s.parked.Swap(0) == 0 {
+			<-s.wake // the kick that raced the deadline
+		}
+		return true
+	}
+}
 func (s *fakeSource) kick() {
 	select {
 	case s.wake <- struct{}{}:
@@ -227,5 +249,66 @@ func TestCRingIdleReaderSleeps(t *testing.T) {
 	time.Sleep(50 * time.Millisecond)
 	if s := events.sleeps.Load(); s != s0+1 {
 		t.Errorf("after one event the reader parked %d times, want once", s-s0)
+	}
+}
+
+// Paced (SetEventPacing), lesser kinds wait in the C ring while the reader
+// is parked timed, an urgent kind wakes it at once with them in order, and
+// a tick that finds nothing puts it back to sleep until the next push.
+func TestCRingPacedReaderWakesForUrgentKinds(t *testing.T) {
+	SetEventPacing(time.Hour, []session.EventKind{session.ChannelHangup}) // a tick never comes in this test
+	t.Cleanup(func() { SetEventPacing(0, nil) })
+	f := &fakeHandler{}
+	s0 := events.sleeps.Load() // counts across runs
+	startFake(t, f)
+	waitFor(t, "the reader to park", func() bool { return events.sleeps.Load() == s0+1 })
+	h0, _ := EventStats()
+	pushTestEvent(int(session.ChannelAnswer), "first") // reader parked deep: any push wakes it
+	waitFor(t, "the first event", func() bool { h, _ := EventStats(); return h == h0+1 })
+	waitFor(t, "the reader to park timed", func() bool { return events.sleeps.Load() == s0+2 })
+	pushTestEvent(int(session.ChannelCreate), "lesser")
+	pushTestEvent(int(session.ChannelBridge), "lesser")
+	time.Sleep(50 * time.Millisecond)
+	if h, _ := EventStats(); h != h0+1 {
+		t.Fatalf("lesser events were handled while the reader was parked timed: %d", h-h0)
+	}
+	pushTestEvent(int(session.ChannelHangup), "urgent")
+	waitFor(t, "the urgent event and those before it", func() bool { h, _ := EventStats(); return h == h0+4 })
+	f.mu.Lock()
+	var kinds []session.EventKind
+	for _, ev := range f.events[len(f.events)-3:] {
+		kinds = append(kinds, ev.Kind)
+	}
+	f.mu.Unlock()
+	if kinds[0] != session.ChannelCreate || kinds[1] != session.ChannelBridge || kinds[2] != session.ChannelHangup {
+		t.Errorf("handled out of order: %v", kinds)
+	}
+}
+
+func TestCRingPacedReaderTicksThenSleeps(t *testing.T) {
+	const period = 30 * time.Millisecond
+	SetEventPacing(period, []session.EventKind{session.ChannelHangup})
+	t.Cleanup(func() { SetEventPacing(0, nil) })
+	startFake(t, &fakeHandler{})
+	h0, _ := EventStats()
+	t0 := events.ticks.Load()
+	pushTestEvent(int(session.ChannelAnswer), "wake")
+	waitFor(t, "the first event", func() bool { h, _ := EventStats(); return h == h0+1 })
+	pushTestEvent(int(session.ChannelCreate), "lesser")
+	start := time.Now()
+	waitFor(t, "the lesser event at the tick", func() bool { h, _ := EventStats(); return h == h0+2 })
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("a lesser event waited %v for a %v tick", d, period)
+	}
+	// The tick that handled it and, at most, one more that found the ring
+	// empty; then the reader sleeps until a push.
+	time.Sleep(10 * period)
+	t1 := events.ticks.Load()
+	if t1-t0 < 1 || t1-t0 > 3 {
+		t.Errorf("%d ticks for one lesser event, want 1 to 3", t1-t0)
+	}
+	time.Sleep(10 * period)
+	if t2 := events.ticks.Load(); t2 != t1 {
+		t.Errorf("an idle reader kept ticking: %d more", t2-t1)
 	}
 }

@@ -8,6 +8,8 @@
 // which the next push writes once.  So an idle module polls nothing, and a
 // busy one pays no syscall per event: only the push that finds the consumer
 // parked writes the eventfd (one write(2), ~0.3 µs, on FreeSWITCH's thread).
+// While calls are up the consumer parks with a deadline instead, and only
+// urgent kinds (those the core acts on at once, nw_ring_set_urgent) kick it.
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -27,7 +29,11 @@ static nw_cell_t cells[NW_RING_SIZE];
 static _Atomic size_t enq_pos, deq_pos;
 static _Atomic int ring_open;
 static _Atomic uint64_t ring_dropped;
-static _Atomic int ring_parked;	// the consumer sleeps on ring_efd
+// What the consumer is doing: awake, or asleep on ring_efd until any push
+// (PARK_DEEP) or until an urgent push or its own deadline (PARK_TIMED).
+enum { NW_AWAKE = 0, NW_PARK_DEEP = 1, NW_PARK_TIMED = 2 };
+static _Atomic int ring_parked;
+static _Atomic uint64_t ring_urgent;	// bit 1 << kind: pushes that end a timed park
 static int ring_efd = -1;
 
 // Returns the eventfd the consumer sleeps on (-1 when none could be made).
@@ -67,17 +73,32 @@ static int nw_ring_empty(void)
 }
 
 // The consumer is about to sleep: 1 when it may (the ring is empty and the
-// next push will kick it), 0 when events came in meanwhile.  All four
-// accesses of the hand-shake are seq_cst: a push either sees ring_parked or
-// its cell is seen here, so no wake is lost.
-int nw_ring_park(void)
+// next push, or with timed the next urgent one, will kick it), 0 when events
+// came in meanwhile.  All four accesses of the hand-shake are seq_cst: a
+// push either sees ring_parked or its cell is seen here, so no wake is lost.
+int nw_ring_park(int timed)
 {
-	atomic_store_explicit(&ring_parked, 1, memory_order_seq_cst);
+	atomic_store_explicit(&ring_parked, timed ? NW_PARK_TIMED : NW_PARK_DEEP, memory_order_seq_cst);
 	if (nw_ring_empty()) {
 		return 1;
 	}
-	atomic_store_explicit(&ring_parked, 0, memory_order_relaxed);
+	atomic_store_explicit(&ring_parked, NW_AWAKE, memory_order_relaxed);
 	return 0;
+}
+
+// A timed park ended by its deadline: the consumer is awake again.  0 when
+// an urgent push got there first and its kick is (or is about to be) on the
+// eventfd.
+int nw_ring_unpark(void)
+{
+	return atomic_exchange_explicit(&ring_parked, NW_AWAKE, memory_order_acq_rel) != NW_AWAKE;
+}
+
+// Kinds (bit 1 << kind, kind < 64) the consumer must see at once; the rest
+// wait up to its timed park's deadline.  0: every push is urgent.
+void nw_ring_set_urgent(uint64_t mask)
+{
+	atomic_store_explicit(&ring_urgent, mask, memory_order_relaxed);
 }
 
 void nw_ring_set_open(int open)
@@ -88,7 +109,7 @@ void nw_ring_set_open(int open)
 	if (open && ring_efd >= 0) {
 		/* a kick left over from the last run would only wake the new reader
 		   once for nothing; start from a quiet eventfd */
-		atomic_store_explicit(&ring_parked, 0, memory_order_relaxed);
+		atomic_store_explicit(&ring_parked, NW_AWAKE, memory_order_relaxed);
 		r = read(ring_efd, &stale, sizeof(stale));
 		(void) r;
 	}
@@ -106,14 +127,23 @@ static void nw_drop(nwayacd_event_t *ev)
 	atomic_fetch_add_explicit(&ring_dropped, 1, memory_order_relaxed);
 }
 
+static int nw_urgent(int kind)
+{
+	uint64_t mask = atomic_load_explicit(&ring_urgent, memory_order_relaxed);
+
+	return !mask || kind < 0 || kind >= 64 || (mask >> kind) & 1;
+}
+
 void nwayacd_channel_event(nwayacd_event_t *ev)
 {
 	nw_cell_t *c;
 	size_t pos;
+	int parked, urgent;
 
 	if (!ev) {
 		return;
 	}
+	urgent = nw_urgent(ev->kind);	/* now: once published, the block is the consumer's to free */
 	if (!atomic_load_explicit(&ring_open, memory_order_acquire)) {
 		nw_drop(ev);
 		return;
@@ -142,7 +172,11 @@ void nwayacd_channel_event(nwayacd_event_t *ev)
 	   seq_cst store and look at the cell, a push either sees the consumer
 	   parked or is seen by it (one xchg on x86, cheaper than a fence) */
 	atomic_exchange_explicit(&c->seq, pos + 1, memory_order_seq_cst);
-	if (atomic_load_explicit(&ring_parked, memory_order_seq_cst) && atomic_exchange_explicit(&ring_parked, 0, memory_order_acq_rel)) {
+	parked = atomic_load_explicit(&ring_parked, memory_order_seq_cst);
+	/* a timed park ends by itself: only what the core must see at once cuts
+	   it short, so a call's many lesser events cost Go no wake-up of their own */
+	if ((parked == NW_PARK_DEEP || (parked == NW_PARK_TIMED && urgent))
+		&& atomic_exchange_explicit(&ring_parked, NW_AWAKE, memory_order_acq_rel) != NW_AWAKE) {
 		nw_ring_kick();
 	}
 }

@@ -4,7 +4,9 @@
 #include <stdint.h>
 int nw_ring_init(void);
 void nw_ring_kick(void);
-int nw_ring_park(void);
+int nw_ring_park(int timed);
+int nw_ring_unpark(void);
+void nw_ring_set_urgent(uint64_t mask);
 void nw_ring_set_open(int open);
 uint64_t nw_ring_dropped(void);
 int nw_ring_pop(void **out, int max);

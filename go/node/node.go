@@ -504,6 +504,11 @@ func (n *Node) Resync(ctx context.Context) error {
 // GoMaxProcs is the go-max-procs setting (0: Go's default).
 func (n *Node) GoMaxProcs() int { return n.cfg.GoMaxProcs }
 
+// PublishLinger is how long a message may wait to be batched
+// (publish-linger-ms); channel events the core need not see at once wait
+// on the same grid.
+func (n *Node) PublishLinger() time.Duration { return n.cfg.PublishLinger }
+
 // Reload applies a re-read configuration: policies at once; the tables are
 // re-read on a goroutine of the node's own (it runs on a FreeSWITCH API
 // thread, which must not wait on the database). Changing the REST address,

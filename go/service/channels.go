@@ -14,6 +14,14 @@ type channel struct {
 
 const maxChannelsPerOwner = 16
 
+// PromptEvents are the kinds ChannelEvent acts on at once: a hang-up frees
+// an agent for a waiting call, a key is a caller's answer to a prompt, and
+// registrations are rare. The rest (create, progress, answer, bridge …) feed
+// call events, CDRs and bookkeeping that may wait a publish linger, so the
+// bridge may batch them (bridge.SetEventPacing).
+var PromptEvents = []session.EventKind{session.ChannelHangup, session.ChannelDTMF,
+	session.SIPRegister, session.SIPUnregister, session.SIPExpire}
+
 // ChannelEvent takes one FreeSWITCH fact (from the bridge's own goroutine,
 // never FreeSWITCH's event thread): registrations feed the core, channel
 // events become call events (§7a) and CDR facts.

@@ -37,6 +37,7 @@ func (h *handler) Start(cfg map[string]string, host *bridge.Host) error {
 	}
 	h.n, h.Service = n, n.Service
 	limitProcs(n.GoMaxProcs())
+	bridge.SetEventPacing(n.PublishLinger(), service.PromptEvents)
 	// nwayacd::info carries the same messages as RabbitMQ, so plain ESL
 	// clients can follow queues, agents and offers without a broker.
 	ch, cancel := n.Service.Subscribe(4096)
