@@ -18,6 +18,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/nwayacd/mod_nwayacd/go/internal/testsvc"
+	"github.com/nwayacd/mod_nwayacd/go/internal/tick"
 	"github.com/nwayacd/mod_nwayacd/go/logx"
 	"github.com/nwayacd/mod_nwayacd/go/store"
 	"github.com/nwayacd/mod_nwayacd/go/store/embedded"
@@ -194,13 +195,15 @@ func TestRedisAgentEvents(t *testing.T) {
 }
 
 // publish-linger-ms reaches the publisher: an idle transport holds the
-// first event that long (gathering what follows), and 0 sends at once.
+// first event until the next multiple of the linger (gathering what
+// follows), and 0 sends at once.
 func TestPublishLingerSetting(t *testing.T) {
 	need(t, "127.0.0.1:6379")
 	for _, c := range []struct {
 		linger   string
 		min, max time.Duration
-	}{{"300", 300 * time.Millisecond, 5 * time.Second}, {"0", 0, 250 * time.Millisecond}} {
+		grid     time.Duration
+	}{{"300", 225 * time.Millisecond, 5 * time.Second, 300 * time.Millisecond}, {"0", 0, 250 * time.Millisecond, 0}} {
 		n := start(t, params(t, map[string]string{"publisher": "redis", "publish-linger-ms": c.linger}))
 		rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
 		sub := rdb.Subscribe(context.Background(), "agent_7101")
@@ -210,6 +213,10 @@ func TestPublishLingerSetting(t *testing.T) {
 		cmd(t, n, "nway_add_group", "7100 5")
 		cmd(t, n, "nway_add_ext", "7101")
 		time.Sleep(500 * time.Millisecond) // the transport is idle again
+		if c.grid > 0 {
+			// just past a grid instant: the next is most of a linger away
+			time.Sleep(time.Until(tick.Next(time.Now(), c.grid)) + c.grid/20)
+		}
 		sent := time.Now()
 		cmd(t, n, "nway_busy", "7101")
 		select {

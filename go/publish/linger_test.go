@@ -8,10 +8,17 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/nwayacd/mod_nwayacd/go/event"
+	"github.com/nwayacd/mod_nwayacd/go/internal/tick"
 )
 
+// afterTick returns just past an instant of the linger's grid, so that the
+// next is most of a linger away.
+func afterTick(linger time.Duration) {
+	time.Sleep(time.Until(tick.Next(time.Now(), linger)) + linger/20)
+}
+
 // With Linger, a transport that was idle holds the first message until the
-// linger has passed, and what came meanwhile goes with it: the events of
+// grid's next instant, and what came meanwhile goes with it: the events of
 // one moment of a call cost one pipeline. Only the lower bound is checked
 // (a slow machine delays, it never hastens).
 func TestRedisLingerGathersAMoment(t *testing.T) {
@@ -27,6 +34,7 @@ func TestRedisLingerGathersAMoment(t *testing.T) {
 	if !eventually(5*time.Second, func() bool { return transportStats(h, "redis").Connected }) {
 		t.Fatal("not connected")
 	}
+	afterTick(linger)
 	start := time.Now()
 	h.Publish(&testMsg{fam: event.FamilyEvent, ent: "1001", tok: tok, id: 1})
 	time.Sleep(linger / 4)
@@ -62,6 +70,7 @@ func TestStreamLingerGathersAMoment(t *testing.T) {
 	const linger = 800 * time.Millisecond
 	sq := NewSequencer(StreamConfig{Node: "n", Redis: &RedisConfig{Addr: redisAddr, DB: db}, Linger: linger}, nil)
 	defer sq.Close()
+	afterTick(linger)
 	sq.Publish(&event.Agent{Number: "1000", Status: "ready"})
 	time.Sleep(linger / 4)
 	sq.Publish(&event.Agent{Number: "1001", Status: "ready"})

@@ -96,11 +96,13 @@ type Config struct {
 	// a millisecond of 20 µs naps): at 2 s they were most of the idle
 	// module's CPU; a lost connection is also found by the next send.
 	HealthInterval time.Duration
-	// Linger is how long a transport that was idle waits after the first
-	// message before it sends, so that the events of one moment of a call
-	// (a leg's create, progress, answer, bridge …) go in one pipeline: one
-	// write and one reply instead of one each, and fewer wakes of the Go
-	// runtime inside the switch. 0: send at once.
+	// Linger: a transport that was idle waits after the first message until
+	// the next multiple of Linger (go/internal/tick) before it sends, so
+	// that the events of one moment of a call (a leg's create, progress,
+	// answer, bridge …) go in one pipeline: one write and one reply instead
+	// of one each. On the shared grid the transports, the stream and the
+	// bridge's event reader wake together: one wake of the Go runtime
+	// inside the switch instead of one each. 0: send at once.
 	Linger time.Duration
 
 	// Logger receives losses of connection, drop summaries and spool errors

@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/nwayacd/mod_nwayacd/go/event"
+	"github.com/nwayacd/mod_nwayacd/go/internal/tick"
 )
 
 // Sequencer stamps every message with the node id and a per-node sequence
@@ -65,8 +66,8 @@ type StreamConfig struct {
 	QueueSize int // messages waiting for the sequencer goroutine; default 16384
 	// Pending bounds messages held while Redis is down; the oldest go first; default 100000.
 	Pending int
-	// Linger: after the first message into an empty batch, wait this long
-	// for more before appending (Config.Linger). 0: at once.
+	// Linger: after the first message into an empty batch, wait for more
+	// until the next multiple of Linger (Config.Linger). 0: at once.
 	Linger time.Duration
 	Logger *slog.Logger // nil: discard
 }
@@ -192,30 +193,41 @@ func (s *Sequencer) loop() {
 			}
 		}
 	}
+	drain := func() {
+		for len(out) < streamBatch {
+			select {
+			case st := <-s.q:
+				take(st)
+			default:
+				return
+			}
+		}
+	}
+	refused := false // Redis refused the last flush: retryAt is a backoff
 	for {
 		var wake <-chan time.Time
 		if len(out) > 0 {
 			timer.Reset(max(time.Until(retryAt), time.Millisecond))
 			wake = timer.C
 		}
+		q := s.q
+		if len(out) > 0 && s.cfg.Linger > 0 && !refused {
+			// Lingering: what comes meanwhile waits in q and is taken at
+			// the tick, one wake for the batch instead of one per message.
+			q = nil
+		}
 		select {
-		case st := <-s.q:
-			if len(out) == 0 && s.cfg.Linger > 0 {
-				if t := time.Now().Add(s.cfg.Linger); t.After(retryAt) {
+		case st := <-q:
+			// A backlog of a batch or more goes on at once.
+			if len(out) == 0 && s.cfg.Linger > 0 && len(s.q) < streamBatch {
+				if t := tick.Next(time.Now(), s.cfg.Linger); t.After(retryAt) {
 					retryAt = t
 				}
 			}
 			take(st)
-		drain:
-			for len(out) < streamBatch {
-				select {
-				case st := <-s.q:
-					take(st)
-				default:
-					break drain
-				}
-			}
+			drain()
 		case <-wake:
+			drain()
 		case <-s.stop:
 			for {
 				select {
@@ -243,7 +255,8 @@ func (s *Sequencer) loop() {
 			}
 			// Back off only when Redis refused some: a full batch taken
 			// with more waiting goes on at once (it waited 100 ms per 512).
-			if n < tried {
+			refused = n < tried
+			if refused {
 				retryAt = time.Now().Add(backoff)
 				backoff = min(backoff*2, 5*time.Second)
 			}

@@ -10,6 +10,7 @@ import (
 	"github.com/cenkalti/backoff/v4"
 
 	"github.com/nwayacd/mod_nwayacd/go/event"
+	"github.com/nwayacd/mod_nwayacd/go/internal/tick"
 )
 
 // frame is one rendered message; seq != 0 marks a spooled CDR, and id is
@@ -97,7 +98,7 @@ func (w *worker) run() {
 			if w.finished() || !w.wait() {
 				break
 			}
-			if w.held != nil && h.cfg.Linger > 0 && len(w.q) < h.cfg.BatchSize && !w.sleep(h.cfg.Linger) {
+			if w.held != nil && h.cfg.Linger > 0 && len(w.q) < h.cfg.BatchSize && !w.sleep(time.Until(tick.Next(time.Now(), h.cfg.Linger))) {
 				break
 			}
 			continue
