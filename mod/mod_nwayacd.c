@@ -14,9 +14,11 @@
  */
 #include <switch.h>
 #include <errno.h>
+#include <stdio.h>
 #include <sched.h>
 #ifdef __linux__
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #endif
 #include "nwayacd.h"
 #include "nwayacd_commands.h"	/* generated from the Go tables: go generate ./go/bridge/ */
@@ -1160,9 +1162,13 @@ static void nway_teardown(void)
  *
  * A new Linux thread inherits its creator's scheduling policy and timer
  * slack.  Go's runtime starts in this library's initialiser and makes every
- * later Go thread from one of its own (never from a FreeSWITCH thread
- * calling in), so what the loading thread has while that initialiser runs
- * is what all of Go's threads keep, and no FreeSWITCH thread is touched.
+ * later Go thread from one of its own (a call in from a FreeSWITCH thread
+ * is locked to it, go/cmd/mod_nwayacd's pin, so Go hands thread creation to
+ * its template thread), so what the loading thread has while that
+ * initialiser runs is what all of Go's threads keep, and no FreeSWITCH
+ * thread is touched.  Where FreeSWITCH could not make the loading thread
+ * realtime again (no CAP_SYS_NICE, RLIMIT_RTPRIO too low) its policy is left
+ * alone.
  *
  * - Policy: FreeSWITCH runs its threads SCHED_FIFO.  Go's threads (garbage
  *   collection, publishers, the REST server, the scheduler's spinning) are
@@ -1215,6 +1221,33 @@ static long nway_slack_us(const char *v)
 }
 
 #ifdef __linux__
+/* Whether this thread may make itself realtime at prio again once it has
+ * dropped to SCHED_OTHER: with CAP_SYS_NICE, or an RLIMIT_RTPRIO that allows
+ * it (FreeSWITCH may have become realtime as root, then given root up). */
+static int nway_may_return_to_rt(int prio)
+{
+	struct rlimit rl;
+	char line[256];
+	unsigned long long cap = 0;
+	int found = 0;
+	FILE *f;
+
+	if (getrlimit(RLIMIT_RTPRIO, &rl) == 0 && (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= (rlim_t) prio)) {
+		return 1;
+	}
+	if (!(f = fopen("/proc/thread-self/status", "r"))) {
+		return 0;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "CapEff: %llx", &cap) == 1) {
+			found = 1;
+			break;
+		}
+	}
+	fclose(f);
+	return found && (cap >> 23) & 1;	/* CAP_SYS_NICE */
+}
+
 __attribute__((constructor(101)))
 static void nway_go_threads_init(void)
 {
@@ -1224,7 +1257,8 @@ static void nway_go_threads_init(void)
 
 	nway_go_threads.policy = sched_getscheduler(0);
 	if (nway_go_threads.policy == SCHED_FIFO || nway_go_threads.policy == SCHED_RR) {
-		if (sched_getparam(0, &nway_go_threads.param) == 0 && sched_setscheduler(0, SCHED_OTHER, &other) == 0) {
+		if (sched_getparam(0, &nway_go_threads.param) == 0 && nway_may_return_to_rt(nway_go_threads.param.sched_priority)
+			&& sched_setscheduler(0, SCHED_OTHER, &other) == 0) {
 			nway_go_threads.policy_pending = 1;
 		} else {
 			nway_go_threads.realtime = 1;
@@ -1251,7 +1285,7 @@ static void nway_go_threads_restore(void)
 		nway_go_threads.slack_pending = 0;
 	}
 	if (nway_go_threads.policy_pending) {
-		/* FreeSWITCH had the right to make this thread realtime; it still has */
+		/* checked before the drop (nway_may_return_to_rt); a failure is logged */
 		if (sched_setscheduler(0, nway_go_threads.policy, &nway_go_threads.param) != 0) {
 			nway_go_threads.restore_errno = errno;
 		}
