@@ -127,9 +127,15 @@ func (cRing) setUrgent(mask uint64) { C.nw_ring_set_urgent(C.uint64_t(mask)) }
 
 func (r cRing) wait(deadline time.Time) bool {
 	var b [8]byte
-	if err := ringWake.SetReadDeadline(deadline); err != nil {
+	if err := ringWake.SetReadDeadline(deadline); err != nil && !deadline.IsZero() {
+		// Not expected of an eventfd in the netpoller. Never leave lesser
+		// events waiting for an urgent one: sleep to the tick instead.
 		logf(LogError, "event ring deadline: %v", err)
-		deadline = time.Time{}
+		time.Sleep(time.Until(deadline))
+		if C.nw_ring_unpark() == 0 {
+			_, _ = ringWake.Read(b[:])
+		}
+		return true
 	}
 	_, err := ringWake.Read(b[:])
 	if err == nil {

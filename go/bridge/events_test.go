@@ -7,6 +7,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/nwayacd/mod_nwayacd/go/internal/tick"
 	"github.com/nwayacd/mod_nwayacd/go/session"
 )
 
@@ -256,7 +257,7 @@ func TestCRingIdleReaderSleeps(t *testing.T) {
 // is parked timed, an urgent kind wakes it at once with them in order, and
 // a tick that finds nothing puts it back to sleep until the next push.
 func TestCRingPacedReaderWakesForUrgentKinds(t *testing.T) {
-	SetEventPacing(time.Hour, []session.EventKind{session.ChannelHangup}) // a tick never comes in this test
+	SetEventPacing(10000*time.Hour, []session.EventKind{session.ChannelHangup}) // no tick comes in this test
 	t.Cleanup(func() { SetEventPacing(0, nil) })
 	f := &fakeHandler{}
 	s0 := events.sleeps.Load() // counts across runs
@@ -286,28 +287,35 @@ func TestCRingPacedReaderWakesForUrgentKinds(t *testing.T) {
 }
 
 func TestCRingPacedReaderTicksThenSleeps(t *testing.T) {
-	const period = 30 * time.Millisecond
+	const period = 300 * time.Millisecond
 	SetEventPacing(period, []session.EventKind{session.ChannelHangup})
 	t.Cleanup(func() { SetEventPacing(0, nil) })
 	startFake(t, &fakeHandler{})
 	h0, _ := EventStats()
 	t0 := events.ticks.Load()
-	pushTestEvent(int(session.ChannelAnswer), "wake")
-	waitFor(t, "the first event", func() bool { h, _ := EventStats(); return h == h0+1 })
+	// Just past a grid instant an urgent event wakes the reader, which then
+	// parks timed until the next instant, most of a period away.
+	time.Sleep(time.Until(tick.Next(time.Now(), period)) + 5*time.Millisecond)
+	pushTestEvent(int(session.ChannelHangup), "wake")
+	waitFor(t, "the urgent event", func() bool { h, _ := EventStats(); return h == h0+1 })
 	pushTestEvent(int(session.ChannelCreate), "lesser")
-	start := time.Now()
+	pushed := time.Now()
+	time.Sleep(period / 3)
+	if h, _ := EventStats(); h != h0+1 && time.Since(pushed) < period*2/3 {
+		t.Fatalf("a lesser event was handled before the tick")
+	}
 	waitFor(t, "the lesser event at the tick", func() bool { h, _ := EventStats(); return h == h0+2 })
-	if d := time.Since(start); d > time.Second {
+	if d := time.Since(pushed); d > 2*time.Second {
 		t.Errorf("a lesser event waited %v for a %v tick", d, period)
 	}
 	// The tick that handled it and, at most, one more that found the ring
 	// empty; then the reader sleeps until a push.
-	time.Sleep(10 * period)
+	time.Sleep(3 * period)
 	t1 := events.ticks.Load()
 	if t1-t0 < 1 || t1-t0 > 3 {
 		t.Errorf("%d ticks for one lesser event, want 1 to 3", t1-t0)
 	}
-	time.Sleep(10 * period)
+	time.Sleep(3 * period)
 	if t2 := events.ticks.Load(); t2 != t1 {
 		t.Errorf("an idle reader kept ticking: %d more", t2-t1)
 	}

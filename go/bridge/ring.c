@@ -78,6 +78,12 @@ static int nw_ring_empty(void)
 // push either sees ring_parked or its cell is seen here, so no wake is lost.
 int nw_ring_park(int timed)
 {
+	/* a push that has claimed its cell but not filled it yet may be a lesser
+	   one with an urgent one already filled behind it: park deep, so that
+	   its publish kicks and the urgent one does not wait for the tick */
+	if (timed && atomic_load_explicit(&enq_pos, memory_order_relaxed) != atomic_load_explicit(&deq_pos, memory_order_relaxed)) {
+		timed = 0;
+	}
 	atomic_store_explicit(&ring_parked, timed ? NW_PARK_TIMED : NW_PARK_DEEP, memory_order_seq_cst);
 	if (nw_ring_empty()) {
 		return 1;

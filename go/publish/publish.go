@@ -97,7 +97,8 @@ type Config struct {
 	// module's CPU; a lost connection is also found by the next send.
 	HealthInterval time.Duration
 	// Linger: a transport that was idle waits after the first message until
-	// the next multiple of Linger (go/internal/tick) before it sends, so
+	// the next multiple of Linger (go/internal/tick; at once when the
+	// message came from that instant's own wake) before it sends, so
 	// that the events of one moment of a call (a leg's create, progress,
 	// answer, bridge …) go in one pipeline: one write and one reply instead
 	// of one each. On the shared grid the transports, the stream and the

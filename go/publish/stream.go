@@ -67,7 +67,8 @@ type StreamConfig struct {
 	// Pending bounds messages held while Redis is down; the oldest go first; default 100000.
 	Pending int
 	// Linger: after the first message into an empty batch, wait for more
-	// until the next multiple of Linger (Config.Linger). 0: at once.
+	// until the next multiple of Linger (Config.Linger; tick.Deadline).
+	// Live SSE subscribers get the batch then too. 0: at once.
 	Linger time.Duration
 	Logger *slog.Logger // nil: discard
 }
@@ -211,16 +212,17 @@ func (s *Sequencer) loop() {
 			wake = timer.C
 		}
 		q := s.q
-		if len(out) > 0 && s.cfg.Linger > 0 && !refused {
+		if s.cfg.Linger > 0 && !refused && len(out) > 0 && len(out) < streamBatch && time.Now().Before(retryAt) {
 			// Lingering: what comes meanwhile waits in q and is taken at
 			// the tick, one wake for the batch instead of one per message.
+			// A backlog (after an outage) keeps taking q as it drains.
 			q = nil
 		}
 		select {
 		case st := <-q:
 			// A backlog of a batch or more goes on at once.
 			if len(out) == 0 && s.cfg.Linger > 0 && len(s.q) < streamBatch {
-				if t := tick.Next(time.Now(), s.cfg.Linger); t.After(retryAt) {
+				if t := tick.Deadline(time.Now(), s.cfg.Linger); t.After(retryAt) {
 					retryAt = t
 				}
 			}

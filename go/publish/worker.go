@@ -98,7 +98,7 @@ func (w *worker) run() {
 			if w.finished() || !w.wait() {
 				break
 			}
-			if w.held != nil && h.cfg.Linger > 0 && len(w.q) < h.cfg.BatchSize && !w.sleep(time.Until(tick.Next(time.Now(), h.cfg.Linger))) {
+			if w.held != nil && h.cfg.Linger > 0 && len(w.q) < h.cfg.BatchSize && !w.sleepUntil(tick.Deadline(time.Now(), h.cfg.Linger)) {
 				break
 			}
 			continue
@@ -144,6 +144,14 @@ func (w *worker) finished() bool {
 		}
 	}
 	return w.held == nil && len(w.q) == 0 && w.spooled.Load() == 0
+}
+
+// sleepUntil is sleep to t; at once, without a timer, when t has come.
+func (w *worker) sleepUntil(t time.Time) bool {
+	if d := time.Until(t); d > 0 {
+		return w.sleep(d)
+	}
+	return w.h.abortCtx.Err() == nil
 }
 
 func (w *worker) sleep(d time.Duration) bool {

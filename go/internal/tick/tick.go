@@ -18,3 +18,17 @@ func Next(t time.Time, period time.Duration) time.Time {
 	}
 	return t.Truncate(period).Add(period)
 }
+
+// Grace is how late after a grid instant a deadline still counts as that
+// instant: Go's timers fire up to the module's timer slack (1 ms) late.
+const Grace = 2 * time.Millisecond
+
+// Deadline is when a batch started at t should go: t itself when t is
+// within Grace after a grid instant (it was started by that instant's wake,
+// and waiting for the next would double the delay), else Next.
+func Deadline(t time.Time, period time.Duration) time.Time {
+	if period <= 0 || t.Sub(t.Truncate(period)) < Grace {
+		return t
+	}
+	return Next(t, period)
+}

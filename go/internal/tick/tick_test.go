@@ -31,3 +31,23 @@ func TestNext(t *testing.T) {
 		t.Errorf("Next with no period = %v, want the time itself", got)
 	}
 }
+
+func TestDeadline(t *testing.T) {
+	const p = 40 * time.Millisecond
+	base := time.Date(2026, 12, 1, 3, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		off, want time.Duration
+	}{
+		{0, 0}, // on the grid: now
+		{Grace - time.Nanosecond, Grace - time.Nanosecond}, // the grid instant's wake, a little late: now
+		{Grace, p}, // later: the next instant
+		{p - time.Millisecond, p},
+	} {
+		if got := Deadline(base.Add(c.off), p); !got.Equal(base.Add(c.want)) {
+			t.Errorf("Deadline(+%v) = +%v, want +%v", c.off, got.Sub(base), c.want)
+		}
+	}
+	if now := base.Add(7 * time.Millisecond); !Deadline(now, 0).Equal(now) {
+		t.Error("Deadline with no period is not the time itself")
+	}
+}
