@@ -125,32 +125,34 @@ func (cRing) park(timed bool) bool {
 func (cRing) kick()                 { C.nw_ring_kick() }
 func (cRing) setUrgent(mask uint64) { C.nw_ring_set_urgent(C.uint64_t(mask)) }
 
-func (r cRing) wait(deadline time.Time) bool {
+func (cRing) wait(deadline time.Time) bool {
 	var b [8]byte
 	if err := ringWake.SetReadDeadline(deadline); err != nil && !deadline.IsZero() {
 		// Not expected of an eventfd in the netpoller. Never leave lesser
 		// events waiting for an urgent one: sleep to the tick instead.
 		logf(LogError, "event ring deadline: %v", err)
 		time.Sleep(time.Until(deadline))
-		if C.nw_ring_unpark() == 0 {
-			_, _ = ringWake.Read(b[:])
-		}
-		return true
+		return ringUnpark()
 	}
 	_, err := ringWake.Read(b[:])
-	if err == nil {
+	switch {
+	case err == nil:
 		return false
-	}
-	if !errors.Is(err, os.ErrDeadlineExceeded) {
+	case !errors.Is(err, os.ErrDeadlineExceeded):
 		// Not expected from an eventfd; never spin on it.
 		logf(LogError, "event ring wait: %v", err)
 		time.Sleep(10 * time.Millisecond)
 		return false
 	}
+	return ringUnpark()
+}
+
+// ringUnpark ends a timed park at its deadline. An urgent push that kicked
+// just then left a write on the eventfd (or is about to): take it now, or
+// the next park would end at once for nothing.
+func ringUnpark() bool {
 	if C.nw_ring_unpark() == 0 {
-		// An urgent push kicked just as the deadline passed: take its
-		// write now (it is there or about to be), or the next park would
-		// end at once for nothing.
+		var b [8]byte
 		_ = ringWake.SetReadDeadline(time.Time{})
 		_, _ = ringWake.Read(b[:])
 	}

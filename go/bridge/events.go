@@ -43,7 +43,6 @@ type eventQueue struct {
 	// period > 0: with calls up the reader wakes on the tick grid, or for an
 	// urgent kind, instead of for every event (SetEventPacing).
 	period  time.Duration
-	urgent  uint64
 	ticks   atomic.Uint64 // timed parks ended by their deadline
 	handled atomic.Uint64
 	sleeps  atomic.Uint64 // times the reader parked: no polling when idle
@@ -74,11 +73,12 @@ func (q *eventQueue) start(hd Handler) {
 	}
 	q.running = true
 	q.quit = make(chan struct{})
-	q.period, q.urgent = time.Duration(pacePeriod.Load()), paceUrgent.Load()
+	q.period = time.Duration(pacePeriod.Load())
+	urgent := paceUrgent.Load()
 	if q.period <= 0 {
-		q.urgent = 0
+		urgent = 0
 	}
-	q.src.setUrgent(q.urgent)
+	q.src.setUrgent(urgent)
 	q.src.setOpen(true)
 	q.wg.Add(1)
 	go q.run(hd, q.quit)

@@ -144,12 +144,12 @@ void nwayacd_channel_event(nwayacd_event_t *ev)
 {
 	nw_cell_t *c;
 	size_t pos;
-	int parked, urgent;
+	int parked, kind;
 
 	if (!ev) {
 		return;
 	}
-	urgent = nw_urgent(ev->kind);	/* now: once published, the block is the consumer's to free */
+	kind = ev->kind;	/* once published, the block is the consumer's to free */
 	if (!atomic_load_explicit(&ring_open, memory_order_acquire)) {
 		nw_drop(ev);
 		return;
@@ -181,7 +181,7 @@ void nwayacd_channel_event(nwayacd_event_t *ev)
 	parked = atomic_load_explicit(&ring_parked, memory_order_seq_cst);
 	/* a timed park ends by itself: only what the core must see at once cuts
 	   it short, so a call's many lesser events cost Go no wake-up of their own */
-	if ((parked == NW_PARK_DEEP || (parked == NW_PARK_TIMED && urgent))
+	if ((parked == NW_PARK_DEEP || (parked == NW_PARK_TIMED && nw_urgent(kind)))
 		&& atomic_exchange_explicit(&ring_parked, NW_AWAKE, memory_order_acq_rel) != NW_AWAKE) {
 		nw_ring_kick();
 	}

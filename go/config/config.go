@@ -69,8 +69,10 @@ type Config struct {
 	ServiceLevel time.Duration // T of "answered within T"; default 20 s
 	ShortAbandon time.Duration // abandoned within this is abandoned-short; default 5 s
 	StreamMaxLen int           // Redis Stream entries kept per family (~); 0 = no stream
-	// PublishLinger: an idle transport sends this long after the first
-	// message, with what came meanwhile (publish.Config.Linger); 0: at once.
+	// PublishLinger: an idle transport sends at the next multiple of this
+	// after the first message, with what came meanwhile, and lesser channel
+	// events wait for the same instant (publish.Config.Linger,
+	// bridge.SetEventPacing); 0: at once.
 	PublishLinger time.Duration
 	Cluster       Cluster // cluster-*: membership of an active-active cluster (cluster.go)
 }
