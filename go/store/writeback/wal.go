@@ -2,11 +2,9 @@ package writeback
 
 import (
 	"bufio"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"io"
 	"os"
 	"path/filepath"
@@ -14,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/nwayacd/mod_nwayacd/go/internal/record"
 )
 
 // The journal file is a folder of segments, each named after the sequence
@@ -28,8 +28,6 @@ const (
 	appliedFile = "applied"
 	segSuffix   = ".wal"
 )
-
-var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
 type segment struct {
 	first uint64 // seq of its first record
@@ -145,23 +143,12 @@ func scanSegment(path string, last, repair bool) ([]*op, error) {
 	r := bufio.NewReaderSize(f, 1<<16)
 	var ops []*op
 	var good int64
-	var hdr [8]byte
 	for {
-		if _, err := io.ReadFull(r, hdr[:]); err != nil {
-			if errors.Is(err, io.EOF) {
-				return ops, nil
-			}
-			break
+		buf, err := record.Read(r, nil, maxRecord)
+		if errors.Is(err, io.EOF) {
+			return ops, nil
 		}
-		n := binary.LittleEndian.Uint32(hdr[:4])
-		if n == 0 || n > maxRecord {
-			break
-		}
-		buf := make([]byte, n)
-		if _, err := io.ReadFull(r, buf); err != nil {
-			break
-		}
-		if crc32.Checksum(buf, crcTable) != binary.LittleEndian.Uint32(hdr[4:]) {
+		if err != nil {
 			break
 		}
 		o := new(op)
@@ -169,7 +156,7 @@ func scanSegment(path string, last, repair bool) ([]*op, error) {
 			break
 		}
 		ops = append(ops, o)
-		good += 8 + int64(n)
+		good += record.Header + int64(len(buf))
 	}
 	if !last {
 		return nil, fmt.Errorf("journal segment %s is damaged after %d bytes", path, good)
@@ -258,15 +245,6 @@ func (w *wal) roll(first uint64) error {
 		w.segments = append(w.segments, segment{first: first, path: path})
 	}
 	return nil
-}
-
-// appendRecord frames payload into buf.
-func appendRecord(buf, payload []byte) []byte {
-	var hdr [8]byte
-	binary.LittleEndian.PutUint32(hdr[:4], uint32(len(payload)))
-	binary.LittleEndian.PutUint32(hdr[4:], crc32.Checksum(payload, crcTable))
-	buf = append(buf, hdr[:]...)
-	return append(buf, payload...)
 }
 
 // write appends one batch of framed records (sync makes them durable).

@@ -25,6 +25,7 @@ import (
 
 	"github.com/cenkalti/backoff/v4"
 
+	"github.com/nwayacd/mod_nwayacd/go/internal/record"
 	"github.com/nwayacd/mod_nwayacd/go/logx"
 	"github.com/nwayacd/mod_nwayacd/go/store"
 )
@@ -188,7 +189,7 @@ func (j *Journal) enqueue(o *op) {
 			if len(j.pend) == 0 {
 				j.pendFirst = o.Seq
 			}
-			j.pend = appendRecord(j.pend, payload)
+			j.pend = record.Append(j.pend, payload)
 		}
 	} else {
 		j.durable = j.seq

@@ -1,0 +1,59 @@
+// Package record is the record framing of the module's append-only files
+// (the store's journal, the CDR spool): [length u32][crc32c u32][payload],
+// little-endian. A record that does not check out ends the readable part of
+// a file: a crash mid-write leaves at most a torn tail.
+package record
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"hash/crc32"
+	"io"
+)
+
+// Header is the framing's size per record.
+const Header = 8
+
+var crcTable = crc32.MakeTable(crc32.Castagnoli)
+
+// ErrDamaged means the bytes at the reader's position are not a whole,
+// intact record.
+var ErrDamaged = errors.New("damaged record")
+
+// Append frames payload onto buf.
+func Append(buf, payload []byte) []byte {
+	var hdr [Header]byte
+	binary.LittleEndian.PutUint32(hdr[:4], uint32(len(payload)))
+	binary.LittleEndian.PutUint32(hdr[4:], crc32.Checksum(payload, crcTable))
+	buf = append(buf, hdr[:]...)
+	return append(buf, payload...)
+}
+
+// Read reads the next record's payload into buf[:0] (grown as needed). It
+// returns io.EOF at a clean end, ErrDamaged for a torn or corrupt record, a
+// zero or over-max length included.
+func Read(r *bufio.Reader, buf []byte, max uint32) ([]byte, error) {
+	var hdr [Header]byte
+	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, io.EOF
+		}
+		return nil, ErrDamaged
+	}
+	n := binary.LittleEndian.Uint32(hdr[:4])
+	if n == 0 || n > max {
+		return nil, ErrDamaged
+	}
+	if cap(buf) < int(n) {
+		buf = make([]byte, n)
+	}
+	buf = buf[:n]
+	if _, err := io.ReadFull(r, buf); err != nil {
+		return nil, ErrDamaged
+	}
+	if crc32.Checksum(buf, crcTable) != binary.LittleEndian.Uint32(hdr[4:]) {
+		return nil, ErrDamaged
+	}
+	return buf, nil
+}
