@@ -1187,7 +1187,7 @@ static void nway_teardown(void)
  * NWAYACD_GO_TIMER_SLACK_US in FreeSWITCH's environment overrides the slack
  * (0: the kernel's).
  */
-#define NWAY_GO_TIMER_SLACK_US 1000
+#define NWAY_GO_TIMER_SLACK_US 4000
 #define NWAY_GO_TIMER_SLACK_MAX_US 10000
 
 static struct {

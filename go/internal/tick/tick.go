@@ -20,8 +20,14 @@ func Next(t time.Time, period time.Duration) time.Time {
 }
 
 // Grace is how late after a grid instant a deadline still counts as that
-// instant: Go's timers fire up to the module's timer slack (1 ms) late.
-const Grace = 2 * time.Millisecond
+// instant: Go's timers fire up to the threads' timer slack late (the shim
+// sets 4 ms inside FreeSWITCH), so it is that slack plus a millisecond, and
+// never under 2 ms.
+var Grace = graceFor(timerSlack())
+
+func graceFor(slack time.Duration) time.Duration {
+	return max(2*time.Millisecond, slack+time.Millisecond)
+}
 
 // Deadline is when a batch started at t should go: t itself when t is
 // within Grace after a grid instant (it was started by that instant's wake,

@@ -1739,13 +1739,13 @@ static int threads_with_slack(long want_ns, int *normal)
 }
 
 /* The shim's initialiser runs the Go runtime's threads SCHED_OTHER with a
- * 1 ms timer slack (fewer scheduler-monitor naps, no realtime Go work
+ * 4 ms timer slack (fewer scheduler-monitor naps, no realtime Go work
  * beside the media threads) and leaves the loading thread, like every
  * thread of the host's, as it was: realtime here, as in FreeSWITCH, when
  * this host may be. */
 static void test_go_threads(int host_rt, long host_slack_ns)
 {
-	int normal = 0, go_threads = threads_with_slack(1000000, &normal);
+	int normal = 0, go_threads = threads_with_slack(4000000, &normal);
 
 	if (go_threads < 0) {
 		printf("note: this host may not read other threads' timer slack (CAP_SYS_NICE); Go threads not checked\n");

@@ -1,0 +1,7 @@
+//go:build !linux
+
+package tick
+
+import "time"
+
+func timerSlack() time.Duration { return 0 }
