@@ -144,6 +144,18 @@ func CPURatio(bare, acd []Result) (ratios []float64, median, pooled float64) {
 	return ratios, median, float64(sa) / float64(sb)
 }
 
+// PairOrder is the profiles' order in the k-th pair of a set: as given,
+// then reversed in every other pair (A B, B A, A B …), so that a machine
+// slowly getting faster or slower during a set favours neither profile.
+func PairOrder(profs []string, k int) []string {
+	if k%2 == 0 {
+		return profs
+	}
+	r := slices.Clone(profs)
+	slices.Reverse(r)
+	return r
+}
+
 // RatioLine renders CPURatio for the report.
 func RatioLine(rate float64, bare, acd []Result) string {
 	ratios, median, pooled := CPURatio(bare, acd)

@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -131,5 +132,18 @@ func TestCPURatioOverPairs(t *testing.T) {
 	}
 	if RatioLine(20, nil, nil) != "" {
 		t.Fatal("a line without pairs")
+	}
+}
+
+func TestPairOrderAlternates(t *testing.T) {
+	profs := []string{"bare", "nwayacd"}
+	want := [][]string{{"bare", "nwayacd"}, {"nwayacd", "bare"}, {"bare", "nwayacd"}, {"nwayacd", "bare"}}
+	for k, w := range want {
+		if got := PairOrder(profs, k); !slices.Equal(got, w) {
+			t.Errorf("pair %d: %v, want %v", k, got, w)
+		}
+	}
+	if !slices.Equal(profs, []string{"bare", "nwayacd"}) {
+		t.Fatalf("PairOrder changed its argument: %v", profs)
 	}
 }

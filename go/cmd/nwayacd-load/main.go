@@ -33,11 +33,15 @@ func main() {
 		sipProf  = flag.String("sip-profile", "external", "FreeSWITCH SIP profile callers reach (public context, no auth)")
 		sipPort  = flag.Int("sip-port", 5080, "that profile's port")
 		slo      = flag.Bool("slo", false, "after the runs, raise the rate by 5/s until the SLO (≥ 99% reached, offer p99 < 2 s) fails")
-		repeat   = flag.Int("repeat", 1, "runs of each profile per rate, interleaved; with both profiles, the CPU ratio's median over the pairs follows")
+		repeat   = flag.Int("repeat", 1, "runs of each profile per rate, interleaved (every other pair in reverse order, so that a drift of the machine cancels out); with both profiles, the CPU ratio's median over the pairs follows")
+		warmup   = flag.Int("warmup", 0, "calls of an unmeasured run of each profile before the first rate's runs (pools, caches and the heap warm up; the first run after a FreeSWITCH start costs most)")
 	)
 	flag.Parse()
 	if *repeat < 1 {
 		fail(fmt.Errorf("bad -repeat %d", *repeat))
+	}
+	if *warmup < 0 {
+		fail(fmt.Errorf("bad -warmup %d", *warmup))
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -74,8 +78,8 @@ func main() {
 	defer st.Teardown(context.Background())
 
 	params := loadtest.Params{CallerPrefix: "139" + strconv.FormatInt(time.Now().Unix()%100000, 10), Patience: *patience, Ring: *ring, Talk: *talk, NoAnswerChance: *noAnswer}
-	run := func(profile string, rate float64) loadtest.Result {
-		r := loadtest.Run{Profile: profile, Dest: loadtest.DestBare, Rate: rate, Calls: *calls,
+	run := func(profile string, rate float64, calls int) loadtest.Result {
+		r := loadtest.Run{Profile: profile, Dest: loadtest.DestBare, Rate: rate, Calls: calls,
 			SwitchIP: switchIP, SwitchPort: *sipPort, AgentPort: agentPort, CallerPort: callerPort, Params: params}
 		if profile == "nwayacd" {
 			r.Dest = loadtest.DestACD
@@ -98,21 +102,30 @@ func main() {
 		time.Now().Format(time.DateOnly), *agents, *ring, *talk, *calls, wrap, loadtest.Header)
 	var last float64
 	var ratios []string
-	for _, rs := range strings.Split(*rates, ",") {
+	var profs []string
+	for _, p := range strings.Split(*profiles, ",") {
+		p = strings.TrimSpace(p)
+		if p == "nwayacd" && !st.ACD {
+			fmt.Println("| nwayacd | skipped: mod_nwayacd is not loaded |")
+			continue
+		}
+		profs = append(profs, p)
+	}
+	for i, rs := range strings.Split(*rates, ",") {
 		rate, err := strconv.ParseFloat(strings.TrimSpace(rs), 64)
 		if err != nil || rate <= 0 {
 			fail(fmt.Errorf("bad rate %q", rs))
 		}
 		last = rate
+		if i == 0 && *warmup > 0 {
+			for _, p := range profs {
+				fmt.Println("(warm-up, not counted) " + run(p, rate, *warmup).Row())
+			}
+		}
 		byProfile := map[string][]loadtest.Result{}
-		for range *repeat {
-			for _, p := range strings.Split(*profiles, ",") {
-				p = strings.TrimSpace(p)
-				if p == "nwayacd" && !st.ACD {
-					fmt.Println("| nwayacd | skipped: mod_nwayacd is not loaded |")
-					continue
-				}
-				res := run(p, rate)
+		for k := range *repeat {
+			for _, p := range loadtest.PairOrder(profs, k) {
+				res := run(p, rate, *calls)
 				byProfile[p] = append(byProfile[p], res)
 				fmt.Println(res.Row())
 			}
@@ -128,7 +141,7 @@ func main() {
 		for _, p := range strings.Split(*profiles, ",") {
 			best := 0.0
 			for rate := last; ctx.Err() == nil; rate += 5 {
-				res := run(p, rate)
+				res := run(p, rate, *calls)
 				fmt.Println(res.Row())
 				if !res.MeetsSLO() {
 					break
@@ -159,3 +172,4 @@ func fail(err error) {
 	fmt.Fprintln(os.Stderr, "load:", err)
 	os.Exit(1)
 }
+
