@@ -172,4 +172,3 @@ func fail(err error) {
 	fmt.Fprintln(os.Stderr, "load:", err)
 	os.Exit(1)
 }
-
