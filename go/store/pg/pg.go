@@ -91,13 +91,15 @@ func wrap(op string, err error) error {
 
 type txKey struct{}
 
-// txBatch is a Batch's transaction with the writes fn has made so far, not
-// sent yet: they go to the server together (one round trip instead of one
-// each), before anything that needs the transaction itself and at the end.
-// Each round trip is a wake of the Go runtime inside the switch: a batch of
-// ten writes cost ten.
+// txBatch is a Batch's writes that fn has made so far, not sent yet: they
+// go to the server together (one round trip instead of one each). Each round
+// trip is a wake of the Go runtime inside the switch: a batch of ten writes
+// cost ten. Without a read in between, the whole batch goes as one pipeline
+// ending in a single Sync, which PostgreSQL runs as one implicit transaction:
+// one round trip, where BEGIN, the writes and COMMIT took three. A write
+// that must read inside the transaction (configTx) opens a real one first.
 type txBatch struct {
-	tx  pgx.Tx
+	tx  pgx.Tx // nil while the batch can still go as one pipeline
 	b   pgx.Batch
 	ops []string
 }
@@ -107,12 +109,18 @@ func (t *txBatch) queue(op, sql string, args ...any) {
 	t.ops = append(t.ops, op)
 }
 
-// flush sends the queued writes and reports the first that failed.
-func (t *txBatch) flush(ctx context.Context) error {
+// sender is a pgx.Tx or the pool.
+type sender interface {
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+}
+
+// flush sends the queued writes through to and reports the first that
+// failed.
+func (t *txBatch) flush(ctx context.Context, to sender) error {
 	if len(t.ops) == 0 {
 		return nil
 	}
-	br := t.tx.SendBatch(ctx, &t.b)
+	br := to.SendBatch(ctx, &t.b)
 	var first error
 	for _, op := range t.ops {
 		if _, err := br.Exec(); err != nil {
@@ -131,14 +139,22 @@ func (t *txBatch) flush(ctx context.Context) error {
 // transaction tagged with this node's origin: one commit for all of them.
 // An error from fn rolls them back.
 func (s *Store) Batch(ctx context.Context, fn func(ctx context.Context) error) error {
-	return wrap("batch", pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		t := &txBatch{tx: tx}
-		t.queue("begin", beginSQL, s.origin)
-		if err := fn(context.WithValue(ctx, txKey{}, t)); err != nil {
-			return err
-		}
-		return t.flush(ctx)
-	}))
+	t := &txBatch{}
+	t.queue("begin", beginSQL, s.origin)
+	err := fn(context.WithValue(ctx, txKey{}, t))
+	switch {
+	case t.tx == nil && err != nil:
+		return wrap("batch", err) // nothing was sent
+	case t.tx == nil:
+		return wrap("batch", t.flush(ctx, s.pool))
+	case err == nil:
+		err = t.flush(ctx, t.tx)
+	}
+	if err != nil {
+		_ = t.tx.Rollback(ctx)
+		return wrap("batch", err)
+	}
+	return wrap("batch", t.tx.Commit(ctx))
 }
 
 // beginSQL tags a transaction with this node's origin and takes the
@@ -178,8 +194,15 @@ func (s *Store) exec(ctx context.Context, op, sql string, args ...any) error {
 // writes to the tables the nwayacd_config triggers watch (ext_group,
 // ext_group_map, nwayacd_group, nwayacd_extension, nwayacd_list).
 func (s *Store) configTx(ctx context.Context, op string, fn func(tx pgx.Tx) error) error {
-	if t, ok := ctx.Value(txKey{}).(*txBatch); ok { // inside Batch: already tagged
-		if err := t.flush(ctx); err != nil { // fn may read what they wrote
+	if t, ok := ctx.Value(txKey{}).(*txBatch); ok { // inside Batch: tagged by its first write
+		if t.tx == nil {
+			tx, err := s.pool.Begin(ctx)
+			if err != nil {
+				return wrap(op, err)
+			}
+			t.tx = tx
+		}
+		if err := t.flush(ctx, t.tx); err != nil { // fn may read what they wrote
 			return err
 		}
 		return wrap(op, fn(t.tx))

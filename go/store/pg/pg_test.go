@@ -653,3 +653,63 @@ func BenchmarkBatchCallWrites(b *testing.B) {
 		}
 	}
 }
+
+// A batch without reads goes as one pipeline that PostgreSQL runs as one
+// implicit transaction: its writes must still carry the node's origin and
+// run under the writers' lock, and neither may outlive the batch.
+func TestBatchPipelineIsTaggedAndLocked(t *testing.T) {
+	s, dsn := migrated(t)
+	ctx := testCtx(t)
+	c, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = c.Close(ctx) }()
+	for _, q := range []string{
+		`CREATE TABLE origin_seen (n serial, origin text, locked bool)`,
+		`CREATE FUNCTION note_origin() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+			INSERT INTO origin_seen (origin, locked) VALUES (current_setting('nwayacd.origin', true),
+				EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted));
+			RETURN NEW; END $$`,
+		`CREATE TRIGGER note_origin AFTER INSERT ON nwayacd_agent_log FOR EACH ROW EXECUTE FUNCTION note_origin()`,
+	} {
+		if _, err := c.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	log := func(status string) store.AgentLog {
+		return store.AgentLog{Ext: "1000", Status: status, At: time.Now()}
+	}
+	if err := s.Batch(ctx, func(ctx context.Context) error {
+		if err := s.AppendAgentLog(ctx, log("idle")); err != nil {
+			return err
+		}
+		return s.AppendAgentLog(ctx, log("busy"))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AppendAgentLog(ctx, log("away")); err != nil { // alone, outside a batch
+		t.Fatal(err)
+	}
+	rows, _ := c.Query(ctx, `SELECT coalesce(origin, ''), locked FROM origin_seen ORDER BY n`)
+	type seen struct {
+		origin string
+		locked bool
+	}
+	got, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (seen, error) {
+		var v seen
+		return v, r.Scan(&v.origin, &v.locked)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 {
+		t.Fatalf("%d rows noted, want 3", len(got))
+	}
+	if got[0].origin == "" || got[0] != got[1] || !got[0].locked {
+		t.Fatalf("the batch's writes saw %+v, %+v; want this node's origin, under the lock", got[0], got[1])
+	}
+	if got[2].origin != "" || got[2].locked {
+		t.Fatalf("a write after the batch saw %+v: the tag or the lock outlived it", got[2])
+	}
+}
