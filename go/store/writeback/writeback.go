@@ -14,7 +14,6 @@ package writeback
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -96,6 +95,7 @@ type Journal struct {
 	q         []*op // unapplied, in seq order
 	head      int
 	pend      []byte // framed records not yet written
+	enc       []byte // enqueue's encoding buffer, under mu
 	pendFirst uint64 // seq of pend's first record
 	seq       uint64 // last seq given out
 	durable   uint64 // last seq fsynced
@@ -182,7 +182,7 @@ func (j *Journal) enqueue(o *op) {
 	j.seq++
 	o.Seq = j.seq
 	if j.w != nil {
-		payload, err := json.Marshal(o)
+		payload, err := o.appendJSON(j.enc[:0])
 		if err != nil { // only plain records: cannot happen
 			j.walErr = fmt.Errorf("journal encode %s: %w", o.name(), err)
 		} else {
@@ -190,6 +190,7 @@ func (j *Journal) enqueue(o *op) {
 				j.pendFirst = o.Seq
 			}
 			j.pend = record.Append(j.pend, payload)
+			j.enc = payload
 		}
 	} else {
 		j.durable = j.seq
