@@ -189,8 +189,19 @@ func Configure(ctx context.Context, sw *Switch, profile string, group string, fi
 		st.Teardown(ctx)
 		return nil, err
 	}
-	if _, err := sw.API(ctx, "nway_add_group "+group+" 2"); err != nil {
-		return st, nil // no module: the bare profile still runs
+	if reply, err := sw.API(ctx, "nway_add_group "+group+" 2"); err != nil {
+		if !strings.Contains(reply, "exists") {
+			return st, nil // no module: the bare profile still runs
+		}
+		// A run killed before its teardown left the group: start afresh.
+		if _, err := sw.API(ctx, "nway_rm_group "+group); err != nil {
+			st.Teardown(ctx)
+			return nil, err
+		}
+		if _, err := sw.API(ctx, "nway_add_group "+group+" 2"); err != nil {
+			st.Teardown(ctx)
+			return nil, err
+		}
 	}
 	st.ACD = true
 	st.WrapUp = "unknown"

@@ -56,3 +56,40 @@ func TestConfigureFailingMidwayRemovesWhatItAdded(t *testing.T) {
 		t.Fatalf("dialplan left behind: %v", err)
 	}
 }
+
+// A group left by a run killed before its teardown is not "no module": it
+// is removed and made afresh, and the acd profile runs.
+func TestConfigureReplacesALeftoverGroup(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "commands.log")
+	cli := filepath.Join(dir, "fs_cli")
+	script := `#!/bin/sh
+cmd="$2"
+echo "$cmd" >> '` + log + `'
+case "$cmd" in
+"global_getvar conf_dir") echo '` + dir + `' ;;
+"nway_add_group 9990 2")
+	if [ -e '` + dir + `/removed' ]; then echo "+OK group 9990 added"; else echo "-ERR group 9990 exists"; fi ;;
+"nway_rm_group 9990") touch '` + dir + `/removed'; echo "+OK group 9990 removed" ;;
+*) echo "+OK" ;;
+esac
+`
+	if err := os.WriteFile(cli, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "dialplan", "public"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	st, err := Configure(context.Background(), &Switch{CLI: cli}, "external", "9990", 7000, 2, 5090)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Teardown(context.Background())
+	if !st.ACD {
+		t.Fatal("a leftover group was taken for a missing module")
+	}
+	b, _ := os.ReadFile(log)
+	if !strings.Contains(string(b), "nway_rm_group 9990\nnway_add_group 9990 2\n") {
+		t.Fatalf("the leftover group was not replaced; commands:\n%s", b)
+	}
+}

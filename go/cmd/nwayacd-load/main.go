@@ -68,13 +68,16 @@ func main() {
 				fail(err)
 			}
 			fmt.Printf("load: raised FreeSWITCH's sessions-per-second from %d to %d for the runs\n", sps, need)
-			defer func() { _ = sw.SetSessionsPerSecond(context.Background(), sps) }()
+			undo := func() { _ = sw.SetSessionsPerSecond(context.Background(), sps) }
+			atExit = append(atExit, undo)
+			defer undo()
 		}
 	}
 	st, err := loadtest.Configure(ctx, sw, *sipProf, group, first, *agents, agentPort)
 	if err != nil {
 		fail(err)
 	}
+	atExit = append(atExit, func() { st.Teardown(context.Background()) })
 	defer st.Teardown(context.Background())
 
 	params := loadtest.Params{CallerPrefix: "139" + strconv.FormatInt(time.Now().Unix()%100000, 10), Patience: *patience, Ring: *ring, Talk: *talk, NoAnswerChance: *noAnswer}
@@ -168,7 +171,14 @@ func maxRate(rates string, slo bool) float64 {
 	return best
 }
 
+// atExit undoes what the runs changed in the switch, newest first, when
+// fail ends the process (os.Exit skips deferred calls).
+var atExit []func()
+
 func fail(err error) {
 	fmt.Fprintln(os.Stderr, "load:", err)
+	for i := len(atExit) - 1; i >= 0; i-- {
+		atExit[i]()
+	}
 	os.Exit(1)
 }
