@@ -193,12 +193,7 @@ func Configure(ctx context.Context, sw *Switch, profile string, group string, fi
 		if !strings.Contains(reply, "exists") {
 			return st, nil // no module: the bare profile still runs
 		}
-		// A run killed before its teardown left the group: start afresh.
-		if _, err := sw.API(ctx, "nway_rm_group "+group); err != nil {
-			st.Teardown(ctx)
-			return nil, err
-		}
-		if _, err := sw.API(ctx, "nway_add_group "+group+" 2"); err != nil {
+		if err := afresh(ctx, sw, "nway_add_group "+group+" 2", "nway_rm_group "+group); err != nil {
 			st.Teardown(ctx)
 			return nil, err
 		}
@@ -211,7 +206,7 @@ func Configure(ctx context.Context, sw *Switch, profile string, group string, fi
 	}
 	for i := range n {
 		ext := strconv.Itoa(first + i)
-		if _, err := sw.API(ctx, "nway_add_ext "+ext+" "+ext); err != nil {
+		if err := addExt(ctx, sw, ext); err != nil {
 			st.Teardown(ctx)
 			return nil, err
 		}
@@ -252,6 +247,27 @@ func statusEarlyBye(status string) bool {
 		}
 	}
 	return false
+}
+
+// addExt adds an agent's extension, replacing one a killed run left.
+func addExt(ctx context.Context, sw *Switch, ext string) error {
+	add := "nway_add_ext " + ext + " " + ext
+	reply, err := sw.API(ctx, add)
+	if err == nil || !strings.Contains(reply, "exists") {
+		return err
+	}
+	_, _ = sw.API(ctx, "nway_logout "+ext)
+	return afresh(ctx, sw, add, "nway_rm_ext "+ext)
+}
+
+// afresh removes what a run killed before its teardown left (rm), then
+// adds it again (add): the next run starts from a known state.
+func afresh(ctx context.Context, sw *Switch, add, rm string) error {
+	if _, err := sw.API(ctx, rm); err != nil {
+		return err
+	}
+	_, err := sw.API(ctx, add)
+	return err
 }
 
 // Teardown removes everything Configure added.

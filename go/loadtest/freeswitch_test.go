@@ -57,8 +57,8 @@ func TestConfigureFailingMidwayRemovesWhatItAdded(t *testing.T) {
 	}
 }
 
-// A group left by a run killed before its teardown is not "no module": it
-// is removed and made afresh, and the acd profile runs.
+// A group and an extension left by a run killed before its teardown are
+// not "no module" nor a failure: they are removed and made afresh.
 func TestConfigureReplacesALeftoverGroup(t *testing.T) {
 	dir := t.TempDir()
 	log := filepath.Join(dir, "commands.log")
@@ -71,6 +71,9 @@ case "$cmd" in
 "nway_add_group 9990 2")
 	if [ -e '` + dir + `/removed' ]; then echo "+OK group 9990 added"; else echo "-ERR group 9990 exists"; fi ;;
 "nway_rm_group 9990") touch '` + dir + `/removed'; echo "+OK group 9990 removed" ;;
+"nway_add_ext 7001 7001")
+	if [ -e '` + dir + `/removed7001' ]; then echo "+OK"; else echo "-ERR extension 7001 exists"; fi ;;
+"nway_rm_ext 7001") touch '` + dir + `/removed7001'; echo "+OK" ;;
 *) echo "+OK" ;;
 esac
 `
@@ -89,7 +92,9 @@ esac
 		t.Fatal("a leftover group was taken for a missing module")
 	}
 	b, _ := os.ReadFile(log)
-	if !strings.Contains(string(b), "nway_rm_group 9990\nnway_add_group 9990 2\n") {
-		t.Fatalf("the leftover group was not replaced; commands:\n%s", b)
+	for _, want := range []string{"nway_rm_group 9990\nnway_add_group 9990 2\n", "nway_logout 7001\nnway_rm_ext 7001\nnway_add_ext 7001 7001\n"} {
+		if !strings.Contains(string(b), want) {
+			t.Fatalf("a leftover was not replaced (%q); commands:\n%s", want, b)
+		}
 	}
 }
