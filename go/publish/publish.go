@@ -4,9 +4,9 @@
 // Each transport has a bounded in-memory queue and one goroutine that owns its
 // connection, renders messages and sends them in batches. When a queue is full
 // a non-CDR message is dropped and counted. CDRs never go through that queue:
-// they are written to a bbolt spool file (one bucket per transport) and leave
-// it only once that transport's broker accepted them, so they survive broker
-// outages and restarts.
+// they are written to a spool file (an append-only log, spool.go; one bucket
+// per transport) and leave it only once that transport's broker accepted
+// them, so they survive broker outages and restarts.
 //
 // Guarantees for a CDR:
 //   - Publish appends it to an in-memory list and returns; a spool goroutine
@@ -22,8 +22,10 @@
 //     an outage or left by an earlier process go out, in order, before newer
 //     ones. A CDR nacked on its own may be retried after later ones.
 //   - Delivery is exactly once in normal operation and at least once at the
-//     edges: a batch whose replies were lost with the connection, or a crash
-//     after the broker acked but before the spool delete, is sent again. On
+//     edges: a batch whose replies were lost with the connection, a crash
+//     after the broker acked but before the delivery mark was written, or a
+//     machine (not process) crash that lost the mark (it is not fsynced), is
+//     sent again. On
 //     RabbitMQ a resent CDR carries the same message-id ("<spool id>-<seq>"),
 //     so consumers can drop the repeat.
 package publish
@@ -81,7 +83,7 @@ type Config struct {
 	Redis *RedisConfig // nil: no Redis transport
 	AMQP  *AMQPConfig  // nil: no RabbitMQ transport
 
-	SpoolPath string // bbolt file for CDRs; required
+	SpoolPath string // the CDR spool's file (an older bbolt spool there is imported); required
 	CTIIP     string // cti_ip in JSON messages; default DefaultCTIIP()
 
 	QueueSize    int           // per-transport queue of non-CDR messages; default 8192
