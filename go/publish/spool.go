@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
 	"sync"
 	"syscall"
@@ -185,45 +184,12 @@ func (s *spool) create() error {
 	if _, err := rand.Read(b[:]); err != nil {
 		return err
 	}
-	return writeFileSynced(s.path, newSpoolImage(hex.EncodeToString(b[:])))
+	return record.ReplaceFile(s.path, newSpoolImage(hex.EncodeToString(b[:])))
 }
 
 func newSpoolImage(id string) []byte {
 	img := []byte(spoolMagic)
 	return record.Append(img, append([]byte{'I'}, id...))
-}
-
-// writeFileSynced replaces path with data, durably.
-func writeFileSynced(path string, data []byte) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return syncDir(filepath.Dir(path))
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // scan rebuilds the index from the file; a damaged tail (a crash
@@ -596,7 +562,7 @@ func (s *spool) maybeCompact() error {
 			ms = append(ms, moved{e: e, off: int64(valAt)})
 		}
 	}
-	if err := writeFileSynced(s.path, img); err != nil {
+	if err := record.ReplaceFile(s.path, img); err != nil {
 		s.nextTry = s.size + compactAt
 		return fmt.Errorf("spool compact: %w", err)
 	}

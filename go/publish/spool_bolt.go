@@ -76,5 +76,5 @@ func importBolt(path string) error {
 		}
 		id = hex.EncodeToString(b[:])
 	}
-	return writeFileSynced(path, append(newSpoolImage(id), recs...))
+	return record.ReplaceFile(path, append(newSpoolImage(id), recs...))
 }

@@ -10,6 +10,8 @@ import (
 	"errors"
 	"hash/crc32"
 	"io"
+	"os"
+	"path/filepath"
 )
 
 // Header is the framing's size per record.
@@ -56,4 +58,40 @@ func Read(r *bufio.Reader, buf []byte, max uint32) ([]byte, error) {
 		return nil, ErrDamaged
 	}
 	return buf, nil
+}
+
+// ReplaceFile replaces path with data durably: a temporary file, fsynced,
+// renamed over path, then the folder fsynced, so that a crash leaves the
+// old content or the new, never a mix.
+func ReplaceFile(path string, data []byte) error {
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return SyncDir(filepath.Dir(path))
+}
+
+// SyncDir fsyncs a folder, making the files created or renamed in it stay.
+func SyncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }

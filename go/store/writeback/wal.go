@@ -188,34 +188,7 @@ func readApplied(dir string) (uint64, error) {
 // writeApplied records that the target holds every op up to seq. Written
 // before segments are deleted, so a replay never starts past a gap.
 func writeApplied(dir string, seq uint64) error {
-	tmp := filepath.Join(dir, appliedFile+".tmp")
-	f, err := os.Create(tmp)
-	if err != nil {
-		return err
-	}
-	_, err = f.WriteString(strconv.FormatUint(seq, 10) + "\n")
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, filepath.Join(dir, appliedFile)); err != nil {
-		return err
-	}
-	return syncDir(dir)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return record.ReplaceFile(filepath.Join(dir, appliedFile), []byte(strconv.FormatUint(seq, 10)+"\n"))
 }
 
 // roll starts a new segment whose first record will be seq first.
@@ -236,7 +209,7 @@ func (w *wal) roll(first uint64) error {
 		f.Close()
 		return fmt.Errorf("journal segment: %w", err)
 	}
-	if err := syncDir(w.dir); err != nil {
+	if err := record.SyncDir(w.dir); err != nil {
 		f.Close()
 		return fmt.Errorf("journal folder sync: %w", err)
 	}
