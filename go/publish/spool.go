@@ -130,8 +130,9 @@ func (s *spool) bucket(name string) *spoolBucket {
 // open reads the file (importing a B+tree spool left by an earlier
 // version), cuts a torn tail, and leaves it open for appending.
 func (s *spool) open() error {
-	head := make([]byte, len(spoolMagic))
+	head := make([]byte, boltHead)
 	n, err := readHead(s.path, head)
+	head = head[:n]
 	switch {
 	case err != nil:
 		return err
@@ -139,8 +140,8 @@ func (s *spool) open() error {
 		if err := s.create(); err != nil {
 			return err
 		}
-	case string(head[:n]) == spoolMagic:
-	case isBolt(s.path):
+	case bytes.HasPrefix(head, []byte(spoolMagic)):
+	case isBolt(head):
 		if err := importBolt(s.path); err != nil {
 			return err
 		}
@@ -162,6 +163,7 @@ func (s *spool) open() error {
 	return s.maybeCompact()
 }
 
+// readHead reads the start of path into head; 0 when there is no file.
 func readHead(path string, head []byte) (int, error) {
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -412,8 +414,8 @@ func (s *spool) appendAll(workers []*worker, msgs []Message, bad func(w *worker,
 	for b, next := range seqs {
 		b.next = next
 	}
-	for _, p := range ps {
-		s.add(p.b, p.seq, p.val, p.off, p.rc)
+	for _, pl := range ps {
+		s.add(pl.b, pl.seq, pl.val, pl.off, pl.rc)
 	}
 	_ = s.maybeCompact() // best effort: a failed rewrite is retried later
 	return nil

@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
-	"os"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -21,18 +20,13 @@ import (
 
 const boltMagic = 0xED0CDAED
 
-// isBolt reports whether path starts with a bbolt meta page.
-func isBolt(path string) bool {
-	f, err := os.Open(path)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	var hdr [20]byte
-	if _, err := f.ReadAt(hdr[:], 0); err != nil {
-		return false
-	}
-	return binary.LittleEndian.Uint32(hdr[16:]) == boltMagic
+// boltHead is how much of a file tells a bbolt one: a page header, then
+// the meta page's magic.
+const boltHead = 20
+
+// isBolt reports whether head, a file's first bytes, is a bbolt meta page.
+func isBolt(head []byte) bool {
+	return len(head) >= boltHead && binary.LittleEndian.Uint32(head[16:]) == boltMagic
 }
 
 func importBolt(path string) error {

@@ -236,7 +236,9 @@ func TestSpoolImportsTheOldFormat(t *testing.T) {
 	if got := headOf(t, s, "redis"); !slices.Equal(got, want) {
 		t.Fatalf("head %v, want %v", got, want)
 	}
-	if isBolt(path) {
+	head := make([]byte, boltHead)
+	n, _ := readHead(path, head)
+	if isBolt(head[:n]) {
 		t.Fatal("the file is still bbolt after the import")
 	}
 }
