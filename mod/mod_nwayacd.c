@@ -150,17 +150,23 @@ static switch_status_t nway_read_config(nway_params_t *p)
 /* ------------------------------------------------------------------------ */
 /* Host services called by Go goroutines                                      */
 
+static int nway_loan_begin(void);
+static void nway_loan_end(int loan);
+
 static int nway_host_api(const char *cmd, const char *args, char **out)
 {
 	switch_stream_handle_t stream = { 0 };
 	switch_status_t status;
+	int loan;
 
 	*out = NULL;
 	if (!globals.running || zstr(cmd)) {
 		return -1;
 	}
 	SWITCH_STANDARD_STREAM(stream);
+	loan = nway_loan_begin();	/* a command may start channels and threads */
 	status = switch_api_execute(cmd, args, NULL, &stream);
+	nway_loan_end(loan);
 	*out = (char *) stream.data;	/* malloc'd by SWITCH_STANDARD_STREAM; Go frees it */
 	return status == SWITCH_STATUS_SUCCESS ? 0 : -1;
 }
@@ -173,7 +179,7 @@ static void nway_host_log(int level, const char *file, int line, const char *msg
 static int nway_host_fire_event(const char *subclass, const char *const *headers, int nheaders, const char *body)
 {
 	switch_event_t *event = NULL;
-	int i;
+	int i, loan;
 
 	if (switch_event_create_subclass(&event, SWITCH_EVENT_CUSTOM, zstr(subclass) ? NWAYACD_EVENT_SUBCLASS : subclass) != SWITCH_STATUS_SUCCESS) {
 		return -1;
@@ -186,7 +192,9 @@ static int nway_host_fire_event(const char *subclass, const char *const *headers
 	if (!zstr(body)) {
 		switch_event_add_body(event, "%s", body);
 	}
+	loan = nway_loan_begin();	/* a full queue makes the switch start a dispatcher */
 	switch_event_fire(&event);
+	nway_loan_end(loan);
 	return 0;
 }
 
@@ -329,7 +337,8 @@ static int nway_host_offer(const char *uuid, const nwayacd_directive_t *d)
 	switch_caller_profile_t *cp;
 	switch_thread_data_t *td, *tdp;
 	nway_job_t *job;
-	int i, slot = -1;
+	switch_status_t launched;
+	int i, loan, slot = -1;
 
 	if (!globals.running || zstr(uuid) || !d || zstr(d->dial) || strlen(uuid) >= SWITCH_UUID_FORMATTED_LENGTH + 1) {
 		return -1;
@@ -374,7 +383,10 @@ static int nway_host_offer(const char *uuid, const nwayacd_directive_t *d)
 	td->obj = job;
 	td->alloc = 1;	/* the pool frees td */
 	tdp = td;
-	if (switch_thread_pool_launch_thread(&tdp) != SWITCH_STATUS_SUCCESS) {
+	loan = nway_loan_begin();	/* the pool may grow a worker from this thread */
+	launched = switch_thread_pool_launch_thread(&tdp);
+	nway_loan_end(loan);
+	if (launched != SWITCH_STATUS_SUCCESS) {
 		/* not started: undo as the thread would have */
 		free(td);
 		if ((job = nway_job_take(uuid))) {
@@ -1198,6 +1210,7 @@ static struct {
 	int policy;					/* the loading thread's own */
 	struct sched_param param;
 	int policy_pending;			/* the loading thread is SCHED_OTHER for now */
+	int lend_policy;			/* Go's threads dropped policy: lend it back (nway_loan_begin) */
 	int restore_errno;			/* giving it back its policy failed */
 	int realtime;				/* Go's threads stayed realtime: dropping it failed */
 } nway_go_threads;
@@ -1260,6 +1273,7 @@ static void nway_go_threads_init(void)
 		if (sched_getparam(0, &nway_go_threads.param) == 0 && nway_may_return_to_rt(nway_go_threads.param.sched_priority)
 			&& sched_setscheduler(0, SCHED_OTHER, &other) == 0) {
 			nway_go_threads.policy_pending = 1;
+			nway_go_threads.lend_policy = 1;
 		} else {
 			nway_go_threads.realtime = 1;
 		}
@@ -1292,9 +1306,62 @@ static void nway_go_threads_restore(void)
 		nway_go_threads.policy_pending = 0;
 	}
 }
+
+/*
+ * A Go thread borrows the switch's own scheduling while it calls FreeSWITCH
+ * where a thread may be born: the session pool grows a worker from its
+ * caller (switch_thread_pool_launch_thread), an originate starts the
+ * agent's session thread from that worker, a full event queue starts a
+ * dispatcher from the thread that fires.  A thread inherits its creator's
+ * policy and slack, and pool workers and dispatchers live on: born of a Go
+ * thread, they would be SCHED_OTHER among the realtime media threads,
+ * starved exactly when the switch is busiest (an agent's leg that frees
+ * the agent slowest under load, so callers queue, which loads it more), and
+ * their timers 4 ms coarse.  Five syscalls; Go makes these calls a few
+ * times per call.  Returns what nway_loan_end gives back.
+ */
+#define NWAY_LOAN_POLICY 1
+#define NWAY_LOAN_SLACK 2
+
+static int nway_loan_begin(void)
+{
+	int loan = 0;
+
+	if (nway_go_threads.lend_policy && sched_getscheduler(0) == SCHED_OTHER
+		&& sched_setscheduler(0, nway_go_threads.policy, &nway_go_threads.param) == 0) {
+		loan |= NWAY_LOAN_POLICY;
+	}
+	if (nway_go_threads.slack_us && prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0) == nway_go_threads.slack_us * 1000L
+		&& prctl(PR_SET_TIMERSLACK, (unsigned long) nway_go_threads.saved_slack_ns, 0, 0, 0) == 0) {
+		loan |= NWAY_LOAN_SLACK;
+	}
+	return loan;
+}
+
+static void nway_loan_end(int loan)
+{
+	if (loan & NWAY_LOAN_SLACK) {
+		prctl(PR_SET_TIMERSLACK, (unsigned long) nway_go_threads.slack_us * 1000UL, 0, 0, 0);
+	}
+	if (loan & NWAY_LOAN_POLICY) {
+		struct sched_param other = { 0 };
+
+		sched_setscheduler(0, SCHED_OTHER, &other);
+	}
+}
 #else
 static void nway_go_threads_restore(void)
 {
+}
+
+static int nway_loan_begin(void)
+{
+	return 0;
+}
+
+static void nway_loan_end(int loan)
+{
+	(void) loan;
 }
 #endif
 

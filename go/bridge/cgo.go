@@ -65,10 +65,9 @@ static const char *nw_kv(const char *const *kv, int i)
 import "C"
 
 import (
-	"errors"
 	"fmt"
-	"os"
 	"sync"
+	"syscall"
 	"time"
 	"unsafe"
 
@@ -93,20 +92,13 @@ var events = newEventQueue(cRing{}, decodeEvent)
 // cRing is the C ring of ring.c.
 type cRing struct{}
 
-var (
-	ringInit sync.Once
-	// ringWake is ring.c's eventfd in Go's netpoller: a waiting reader
-	// holds no thread.
-	ringWake *os.File
-)
+var ringInit sync.Once
 
 func (cRing) setOpen(open bool) {
 	ringInit.Do(func() {
-		fd := C.nw_ring_init()
-		if fd < 0 {
+		if C.nw_ring_init() < 0 {
 			panic("bridge: eventfd for the event ring failed")
 		}
-		ringWake = os.NewFile(uintptr(fd), "nwayacd-events")
 	})
 	v := C.int(0)
 	if open {
@@ -126,37 +118,32 @@ func (cRing) kick()                 { C.nw_ring_kick() }
 func (cRing) setUrgent(mask uint64) { C.nw_ring_set_urgent(C.uint64_t(mask)) }
 
 func (cRing) wait(deadline time.Time) bool {
-	var b [8]byte
-	if err := ringWake.SetReadDeadline(deadline); err != nil && !deadline.IsZero() {
-		// Not expected of an eventfd in the netpoller. Never leave lesser
-		// events waiting for an urgent one: sleep to the tick instead.
-		logf(LogError, "event ring deadline: %v", err)
-		time.Sleep(time.Until(deadline))
-		return ringUnpark()
+	ns := int64(-1)
+	if !deadline.IsZero() {
+		ns = max(0, int64(time.Until(deadline)))
 	}
-	_, err := ringWake.Read(b[:])
-	switch {
-	case err == nil:
-		return false
-	case !errors.Is(err, os.ErrDeadlineExceeded):
-		// Not expected from an eventfd; never spin on it.
-		logf(LogError, "event ring wait: %v", err)
-		time.Sleep(10 * time.Millisecond)
+	if C.nw_ring_wait(C.int64_t(ns)) != 0 {
 		return false
 	}
-	return ringUnpark()
-}
-
-// ringUnpark ends a timed park at its deadline. An urgent push that kicked
-// just then left a write on the eventfd (or is about to): take it now, or
-// the next park would end at once for nothing.
-func ringUnpark() bool {
+	// The deadline came. An urgent push that kicked just then left a write
+	// on the eventfd (or is about to): take it now, or the next park would
+	// end at once for nothing.
 	if C.nw_ring_unpark() == 0 {
-		var b [8]byte
-		_ = ringWake.SetReadDeadline(time.Time{})
-		_, _ = ringWake.Read(b[:])
+		C.nw_ring_wait(-1)
 	}
 	return true
+}
+
+// ownThread makes the reader's thread (locked to it for good) run as the
+// thread that started the module: one of the switch's, realtime in
+// FreeSWITCH. A freed agent then reaches a waiting call at the switch's
+// priority, not after Go's normal threads get a turn, which under load
+// they may not for hundreds of milliseconds.
+func (cRing) ownThread() (release func()) {
+	if err := C.nw_sched_apply(); err != 0 {
+		logf(LogWarning, "event reader: could not take the switch's realtime scheduling: %v", syscall.Errno(err))
+	}
+	return func() { C.nw_sched_release() }
 }
 
 func (cRing) pop(buf []unsafe.Pointer) int {
@@ -303,6 +290,7 @@ func Start(hostTable, kv unsafe.Pointer, nkv int, errBuf unsafe.Pointer, errLen 
 	if v := (*C.nwayacd_host_t)(hostTable).abi_version; v != C.NWAYACD_ABI_VERSION {
 		return fail(fmt.Sprintf("host ABI %d, module ABI %d", int(v), C.NWAYACD_ABI_VERSION))
 	}
+	C.nw_sched_capture() // on the switch's thread that loads the module
 	if err := start(kvMap(kv, nkv), cHost(hostTable)); err != nil {
 		return fail(err.Error())
 	}

@@ -30,12 +30,15 @@ type eventSource interface {
 	kick() // ends a wait (stop)
 	// setUrgent names the kinds (bit 1<<kind) that end a timed park; 0: all.
 	setUrgent(mask uint64)
+	// ownThread prepares the reader's own thread (locked to it) before its
+	// first pop; release undoes it as the reader ends.
+	ownThread() (release func())
 }
 
 // eventQueue drains an eventSource on one goroutine into Handler.ChannelEvent.
 // It never polls: with the source empty it sleeps until the next push wakes
-// it (ring.c: an eventfd in Go's netpoller, written only by the push that
-// finds the consumer parked), so an idle module costs nothing.
+// it (ring.c: an eventfd, written only by the push that finds the consumer
+// parked), so an idle module costs nothing.
 type eventQueue struct {
 	src     eventSource
 	decode  func(unsafe.Pointer) *session.ChannelEvent // copies out of the block
@@ -104,6 +107,10 @@ func (q *eventQueue) stop() {
 // ring, it parks until the next push: an idle module never ticks.
 func (q *eventQueue) run(hd Handler, quit chan struct{}) {
 	defer q.wg.Done()
+	// Never unlocked: the thread ends with the goroutine, and one whose
+	// scheduling ownThread changed never serves other goroutines.
+	runtime.LockOSThread()
+	defer q.src.ownThread()()
 	busy := false
 	for {
 		for last := time.Now(); time.Since(last) < spinFor; {

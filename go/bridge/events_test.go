@@ -48,6 +48,7 @@ func (s *fakeSource) push(b *goBlock) {
 	}
 }
 func (s *fakeSource) setUrgent(mask uint64) { s.mu.Lock(); s.urgent = mask; s.mu.Unlock() }
+func (s *fakeSource) ownThread() func()     { return func() {} }
 func (s *fakeSource) pop(buf []unsafe.Pointer) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()

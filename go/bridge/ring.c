@@ -4,17 +4,24 @@
 // pushes the block onto a bounded lock-free ring (D. Vyukov's bounded MPMC
 // queue, used with one consumer), so the event thread never enters the Go
 // runtime. One Go goroutine pops batches (nw_ring_pop); when the ring is
-// empty it parks (nw_ring_park) and sleeps in Go's netpoller on an eventfd,
-// which the next push writes once.  So an idle module polls nothing, and a
+// empty it parks (nw_ring_park) and sleeps on an eventfd (nw_ring_wait, on
+// its own thread, which runs as the switch's do: nw_sched_apply), which the
+// next push writes once.  So an idle module polls nothing, and a
 // busy one pays no syscall per event: only the push that finds the consumer
 // parked writes the eventfd (one write(2), ~0.3 µs, on FreeSWITCH's thread).
 // While calls are up the consumer parks with a deadline instead, and only
 // urgent kinds (those the core acts on at once, nw_ring_set_urgent) kick it.
+#define _GNU_SOURCE	// ppoll
+#include <errno.h>
+#include <poll.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/eventfd.h>
+#include <sys/prctl.h>
 #include "nwayacd.h"
 #include "ring.h"
 
@@ -62,6 +69,119 @@ void nw_ring_kick(void)
 		r = write(ring_efd, &one, sizeof(one));
 		(void) r;
 	}
+}
+
+// Sleeps on the eventfd until a kick (1) or timeout_ns has passed (0);
+// timeout_ns < 0: no deadline.  A blocking wait on the reader's own thread,
+// not Go's netpoller: a realtime reader is woken by the kernel at the
+// switch's priority, where a wake through the netpoller waits for one of
+// Go's normal threads to notice it, which a switch busy with media starves.
+int nw_ring_wait(int64_t timeout_ns)
+{
+	struct pollfd p = { .fd = ring_efd, .events = POLLIN };
+	struct timespec end = { 0 }, now, left, *tp = NULL;
+	uint64_t v;
+	ssize_t r;
+	int n;
+
+	if (ring_efd < 0) {
+		return 1;
+	}
+	if (timeout_ns >= 0) {
+		clock_gettime(CLOCK_MONOTONIC, &end);
+		end.tv_sec += timeout_ns / 1000000000;
+		end.tv_nsec += timeout_ns % 1000000000;
+		if (end.tv_nsec >= 1000000000) {
+			end.tv_sec++;
+			end.tv_nsec -= 1000000000;
+		}
+		tp = &left;
+	}
+	for (;;) {
+		if (tp) {
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			left.tv_sec = end.tv_sec - now.tv_sec;
+			left.tv_nsec = end.tv_nsec - now.tv_nsec;
+			if (left.tv_nsec < 0) {
+				left.tv_sec--;
+				left.tv_nsec += 1000000000;
+			}
+			if (left.tv_sec < 0) {
+				return 0;
+			}
+		}
+		n = ppoll(&p, 1, tp, NULL);
+		if (n > 0) {
+			r = read(ring_efd, &v, sizeof(v));	// non-blocking: another reader never races this one
+			(void) r;
+			return 1;
+		}
+		if (n == 0) {
+			return 0;
+		}
+		if (errno != EINTR) {
+			return 1;	// not expected of an eventfd: the caller pops, then parks again
+		}
+	}
+}
+
+// The scheduling of the thread that starts the module (one of the switch's:
+// SCHED_FIFO in FreeSWITCH, and its timer slack), for the event reader's
+// thread.  Go's other threads stay SCHED_OTHER (the shim's initialiser).
+static int sw_policy = -1;
+static struct sched_param sw_param;
+static long sw_slack = -1;
+
+void nw_sched_capture(void)
+{
+	int policy = sched_getscheduler(0);
+
+	if (policy >= 0 && sched_getparam(0, &sw_param) == 0) {
+		sw_policy = policy;
+	}
+	sw_slack = prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
+}
+
+// What the reader's thread had before nw_sched_apply, for nw_sched_release.
+static __thread int own_policy = -1;
+static __thread struct sched_param own_param;
+static __thread long own_slack = -1;
+
+// Gives the calling thread the captured scheduling: 0, or the errno of a
+// refused realtime policy.  Nothing to do when the switch's threads are
+// SCHED_OTHER themselves.
+int nw_sched_apply(void)
+{
+	int err = 0;
+
+	own_policy = sched_getscheduler(0);
+	if (own_policy < 0 || sched_getparam(0, &own_param) != 0) {
+		own_policy = -1;
+	}
+	own_slack = prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
+	if ((sw_policy == SCHED_FIFO || sw_policy == SCHED_RR) && sched_setscheduler(0, sw_policy, &sw_param) != 0) {
+		err = errno;
+	}
+	if (sw_slack >= 0) {
+		/* after the policy: Linux resets a thread's slack when it changes;
+		   0 would mean "this thread's default", Go's coarse one */
+		prctl(PR_SET_TIMERSLACK, (unsigned long) (sw_slack > 0 ? sw_slack : 1), 0, 0, 0);
+	}
+	return err;
+}
+
+// Gives the thread back what it had: Go ends a locked thread with its
+// goroutine, except its first one, which it parks for good instead.
+void nw_sched_release(void)
+{
+	if (own_policy >= 0) {
+		sched_setscheduler(0, own_policy, &own_param);
+	}
+	if (own_slack > 0) {
+		prctl(PR_SET_TIMERSLACK, (unsigned long) own_slack, 0, 0, 0);
+	}
+	own_policy = -1;
+	own_slack = -1;
 }
 
 static int nw_ring_empty(void)

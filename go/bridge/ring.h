@@ -4,6 +4,10 @@
 #include <stdint.h>
 int nw_ring_init(void);
 void nw_ring_kick(void);
+int nw_ring_wait(int64_t timeout_ns);
+void nw_sched_capture(void);
+int nw_sched_apply(void);
+void nw_sched_release(void);
 int nw_ring_park(int timed);
 int nw_ring_unpark(void);
 void nw_ring_set_urgent(uint64_t mask);

@@ -121,6 +121,23 @@ switch_status_t switch_thread_cond_broadcast(switch_thread_cond_t *cond) { pthre
 
 static int pool_threads;	/* switch_thread_pool_launch_thread calls */
 
+/* Where a thread may be born (the pool, an API command, an event fire), the
+ * caller must be scheduled as the switch's own threads are: a thread
+ * inherits its creator's policy and slack.  host_rt: this host runs them
+ * SCHED_FIFO, as FreeSWITCH does; Go's threads carry a 4 ms slack. */
+static int host_rt, may_spawn_calls, may_spawn_unlike[3];
+#define GO_SLACK_NS 4000000
+
+static void may_spawn(int where)
+{
+	int unlike = (host_rt && sched_getscheduler(0) != SCHED_FIFO) || prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0) == GO_SLACK_NS;
+
+	pthread_mutex_lock(&lock);
+	may_spawn_calls++;
+	may_spawn_unlike[where] += unlike;
+	pthread_mutex_unlock(&lock);
+}
+
 static void *pool_thread(void *arg)
 {
 	switch_thread_data_t *td = arg;
@@ -140,6 +157,7 @@ switch_status_t switch_thread_pool_launch_thread(switch_thread_data_t **tdp)
 	int rc;
 
 	*tdp = NULL;
+	may_spawn(0);
 	pthread_attr_init(&a);
 	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
 	rc = pthread_create(&t, &a, pool_thread, td);
@@ -351,6 +369,7 @@ switch_status_t switch_api_execute(const char *cmd, const char *arg, switch_core
 	pthread_mutex_lock(&lock);
 	api_from_go++;	/* the module itself never calls switch_api_execute: this is Go */
 	pthread_mutex_unlock(&lock);
+	may_spawn(1);
 	if (verbose) fprintf(stderr, "api from Go: %s %s\n", cmd, arg ? arg : "");
 	if (!strcmp(cmd, "uuid_break")) {
 		stream->write_function(stream, session_break(arg) ? "+OK\n" : "-ERR no such channel\n");
@@ -603,6 +622,9 @@ switch_status_t switch_event_fire_detailed(const char *file, const char *func, i
 	int i;
 
 	(void) file; (void) func; (void) line; (void) user_data;
+	if (e->event_id == SWITCH_EVENT_CUSTOM && e->subclass_name && !strncmp(e->subclass_name, "nwayacd::", 9)) {
+		may_spawn(2);	/* the module's (this host fires channel events too) */
+	}
 	if (e->event_id == SWITCH_EVENT_CUSTOM && e->subclass_name && !strcmp(e->subclass_name, "nwayacd::info")) {
 		const char *action = switch_event_get_header(e, "Action");
 
@@ -1195,6 +1217,7 @@ static void test_apis(void)
 static switch_core_session_t *run_app(const char *app, const char *data, script_t script, const char *level)
 {
 	switch_core_session_t *s = session_new("13912345678");
+
 	switch_application_interface_t *a = find_app(app);
 
 	s->script = script;
@@ -1738,6 +1761,31 @@ static int threads_with_slack(long want_ns, int *normal)
 	return n;
 }
 
+/* This process's SCHED_FIFO threads, settled: a Go thread lent the
+ * switch's policy for a moment (nway_loan_begin) is not counted, so the
+ * least count seen over up to 200 ms, or want as soon as it is seen (the
+ * event reader takes its policy a moment after the load). */
+static int realtime_threads(int want)
+{
+	int least = -1;
+
+	for (int i = 0; i < 100; i++) {
+		DIR *d = opendir("/proc/self/task");
+		struct dirent *e;
+		int n = 0;
+
+		if (!d) return -1;
+		while ((e = readdir(d))) {
+			if (e->d_name[0] != '.' && sched_getscheduler(atoi(e->d_name)) == SCHED_FIFO) n++;
+		}
+		closedir(d);
+		if (least < 0 || n < least) least = n;
+		if (n == want) return n;
+		usleep(2000);
+	}
+	return least;
+}
+
 /* The shim's initialiser runs the Go runtime's threads SCHED_OTHER with a
  * 4 ms timer slack (fewer scheduler-monitor naps, no realtime Go work
  * beside the media threads) and leaves the loading thread, like every
@@ -1754,22 +1802,65 @@ static void test_go_threads(int host_rt, long host_slack_ns)
 	CHECK(go_threads >= 2, "%d threads with the Go timer slack", go_threads);	/* sysmon, the template thread … */
 	CHECK(normal == go_threads, "%d of %d Go threads are SCHED_OTHER", normal, go_threads);
 	if (host_rt) {
-		DIR *d = opendir("/proc/self/task");
-		struct dirent *e;
-		int fifo = 0;
+		int fifo;
 
 		CHECK(sched_getscheduler(0) == SCHED_FIFO, "loading thread's realtime policy not restored: %d", sched_getscheduler(0));
 		/* nwayacd_start ran on this realtime thread and started goroutines:
 		   no Go thread was cloned from it (only this one is realtime) */
-		while (d && (e = readdir(d))) {
-			if (e->d_name[0] != '.' && sched_getscheduler(atoi(e->d_name)) == SCHED_FIFO) fifo++;
-		}
-		if (d) closedir(d);
+		fifo = realtime_threads(1);
 		CHECK(fifo == 1, "%d realtime threads after the load, want only the loading one", fifo);
 	} else {
 		printf("note: this host may not run SCHED_FIFO; checked the timer slack only\n");
 		CHECK(prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0) == host_slack_ns, "loading thread's timer slack not restored: %d ns, was %ld",
 			  prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0), host_slack_ns);
+	}
+}
+
+/* The event reader's thread runs as the thread that loaded the module
+ * (realtime here, as in FreeSWITCH), not with Go's coarse timer slack:
+ * after the load it is the one realtime thread (the loading thread has
+ * dropped again, no pool thread has started yet, and the reader of an
+ * earlier load gave its thread back). */
+static void test_reader_thread(int round, long host_slack_ns)
+{
+	DIR *d;
+	struct dirent *e;
+	int fifo = realtime_threads(1);
+	long slack = -1;
+
+	CHECK(fifo == 1, "round %d: %d realtime threads after the load, want the event reader's alone", round, fifo);
+	if (fifo != 1 || !(d = opendir("/proc/self/task"))) return;
+	while ((e = readdir(d))) {
+		char path[300];
+		FILE *f;
+
+		if (e->d_name[0] == '.' || sched_getscheduler(atoi(e->d_name)) != SCHED_FIFO) continue;
+		snprintf(path, sizeof(path), "/proc/%s/timerslack_ns", e->d_name);
+		if ((f = fopen(path, "r"))) {
+			if (fscanf(f, "%ld", &slack) != 1) slack = -1;
+			fclose(f);
+		}
+	}
+	closedir(d);
+	/* Linux shows a realtime thread's slack as 0 (it has none) */
+	CHECK(slack != GO_SLACK_NS, "round %d: the event reader kept Go's timer slack (%ld ns; the loading thread's %ld)", round, slack, host_slack_ns);
+}
+
+/* Go's calls that may start a switch thread ran as the switch's threads
+ * do (mod_nwayacd.c, nway_loan_begin), and every Go thread has given the
+ * loan back: none keeps a realtime policy. */
+static void test_loans(int round)
+{
+	int normal = 0, go_threads = threads_with_slack(GO_SLACK_NS, &normal);
+
+	pthread_mutex_lock(&lock);
+	CHECK(may_spawn_calls > 0 && pool_threads > 0, "round %d: %d calls that may start a thread, %d pool launches", round, may_spawn_calls, pool_threads);
+	CHECK(!may_spawn_unlike[0] && !may_spawn_unlike[1] && !may_spawn_unlike[2],
+		  "round %d: calls not scheduled as the switch's threads: %d pool launches, %d API commands, %d event fires of %d (%s)",
+		  round, may_spawn_unlike[0], may_spawn_unlike[1], may_spawn_unlike[2], may_spawn_calls, host_rt ? "SCHED_FIFO host" : "slack only");
+	pthread_mutex_unlock(&lock);
+	if (go_threads >= 0) {
+		CHECK(normal == go_threads, "round %d: %d of %d Go threads kept a loan of the realtime policy", round, go_threads - normal, go_threads);
 	}
 }
 
@@ -1817,7 +1908,7 @@ static void set_extra(const char *k, const char *v)
 int main(int argc, char **argv)
 {
 	void *dl;
-	int round, host_rt;
+	int round;
 	long host_slack_ns;
 
 	if (argc < 3) {
@@ -1869,7 +1960,18 @@ int main(int argc, char **argv)
 		CHECK(nbindings == 0 && !subclass_reserved, "round %d: failed Go start left %d bindings, subclass %d", round, nbindings, subclass_reserved);
 		set_extra("rest-listen", "127.0.0.1:0");
 
+		if (host_rt) {
+			struct sched_param fifo = { .sched_priority = 1 };
+
+			sched_setscheduler(0, SCHED_FIFO, &fifo);	/* as FreeSWITCH's loading thread */
+		}
 		CHECK(load(dl) == SWITCH_STATUS_SUCCESS, "round %d: load failed", round);
+		if (host_rt) {
+			struct sched_param other = { 0 };
+
+			sched_setscheduler(0, SCHED_OTHER, &other);
+			test_reader_thread(round, host_slack_ns);
+		}
 		if (!current_module) break;
 		CHECK(subclass_reserved && !strcmp(reserved_name, "nwayacd::info"), "round %d: subclass not reserved", round);
 		CHECK(completions >= NCOMMANDS, "round %d: %d completions", round, completions);
@@ -1877,6 +1979,7 @@ int main(int argc, char **argv)
 		test_apps();
 		test_routing();
 		test_events(round == 0);
+		test_loans(round);
 		CHECK(unload(dl) == SWITCH_STATUS_SUCCESS, "round %d: shutdown did not return SUCCESS", round);
 		CHECK(nbindings == 0, "round %d: %d bindings after shutdown", round, nbindings);
 		CHECK(!subclass_reserved, "round %d: subclass still reserved after shutdown", round);
