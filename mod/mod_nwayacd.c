@@ -1068,6 +1068,11 @@ static void nway_run_session(switch_core_session_t *session, const nway_app_t *a
 	char *words = zstr(data) ? NULL : strdup(data);
 	int fast = 0;
 
+	if (switch_channel_test_flag(channel, CF_PROXY_MODE)) {
+		/* media bypassed: take it back, as the switch would for an
+		   application without SAF_SUPPORT_NOMEDIA (music, prompts) */
+		switch_ivr_media(uuid, SMF_NONE);
+	}
 	if (!globals.running) {
 		switch_log_printf(SWITCH_CHANNEL_SESSION_LOG(session), SWITCH_LOG_ERROR, "mod_nwayacd is not running\n");
 	} else if (nway_read_call(session, app, words, &call) == 0 && (d = malloc(sizeof(*d)))) {
@@ -1118,8 +1123,14 @@ NWAYACD_APPLICATIONS(NWAY_DEFINE_APP)
 #define NWAY_UNCOMPLETE(fn, cmdname, syntax, desc) \
 	switch_console_set_complete("del " cmdname);
 
+/* SAF_SUPPORT_NOMEDIA: without it the switch pre-answers an inbound caller
+ * before the application runs (a 183 with SDP, and media while the agent
+ * rings), which an offer to an idle agent does not need: the caller hears
+ * the agent's ringing as the bare bridge passes it on.  Each step that
+ * needs media makes it itself (nway_do_wait and nway_do_play answer, a
+ * playback pre-answers). */
 #define NWAY_REGISTER_APP(fn, appname, kind, words, syntax, short_desc, long_desc) \
-	SWITCH_ADD_APP(app_interface, appname, short_desc, long_desc, fn##_app_function, syntax, SAF_NONE);
+	SWITCH_ADD_APP(app_interface, appname, short_desc, long_desc, fn##_app_function, syntax, SAF_SUPPORT_NOMEDIA);
 
 /* Cancels the offers no session has claimed and waits (up to 5 s) for
  * every job thread to end, so none runs on after the module stops. */

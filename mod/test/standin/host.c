@@ -718,6 +718,8 @@ typedef struct {
 
 struct standin_channel {
 	int ready, answered, brk, transferred;
+	int early;					/* pre-answered: media before the answer */
+	int proxy;					/* media bypassed (CF_PROXY_MODE) */
 	char vars[16][2][600];
 	int nvars;
 	switch_caller_profile_t profile;
@@ -865,6 +867,7 @@ uint32_t switch_channel_test_flag(switch_channel_t *channel, switch_channel_flag
 {
 	if (flag == CF_BREAK) return (uint32_t) channel->brk;
 	if (flag == CF_TRANSFER) return (uint32_t) channel->transferred;
+	if (flag == CF_PROXY_MODE) return (uint32_t) channel->proxy;
 	return flag == CF_ANSWERED ? (uint32_t) channel->answered : 0;
 }
 
@@ -1026,6 +1029,19 @@ switch_status_t switch_ivr_sleep(switch_core_session_t *session, uint32_t ms, sw
 	(void) sync;
 	trace(session, "sleep");
 	return media(session, (int) (ms / 2 > 0 ? ms / 2 : 1), args);
+}
+
+/* Takes a bypassed channel's media back (re-INVITE) */
+switch_status_t switch_ivr_media(const char *uuid, switch_media_flag_t flags)
+{
+	switch_core_session_t *s = switch_core_session_locate(uuid);
+
+	(void) flags;
+	if (!s) return SWITCH_STATUS_FALSE;
+	trace(s, "media");
+	s->ch.proxy = 0;
+	switch_core_session_rwunlock(s);
+	return SWITCH_STATUS_SUCCESS;
 }
 
 switch_status_t switch_ivr_originate(switch_core_session_t *session, switch_core_session_t **bleg, switch_call_cause_t *cause,
@@ -1214,9 +1230,14 @@ static void test_apis(void)
 	}
 }
 
+static int proxy_next;	/* the next run_app's caller comes with its media bypassed */
+
 static switch_core_session_t *run_app(const char *app, const char *data, script_t script, const char *level)
 {
 	switch_core_session_t *s = session_new("13912345678");
+
+	s->ch.proxy = proxy_next;
+	proxy_next = 0;
 
 	switch_application_interface_t *a = find_app(app);
 
@@ -1229,6 +1250,12 @@ static switch_core_session_t *run_app(const char *app, const char *data, script_
 	s->ch.trace[0] = '\0';
 	s->started = switch_micro_time_now();
 	CHECK(a != NULL, "application %s not registered", app);
+	/* as switch_core_session_execute_application_get_flags: an application
+	   without SAF_SUPPORT_NOMEDIA gets an inbound caller pre-answered */
+	if (a && !(a->flags & SAF_SUPPORT_NOMEDIA) && !s->ch.answered && !s->ch.early) {
+		trace(s, "pre-answer");
+		s->ch.early = 1;
+	}
 	if (a) a->application_function(s, data);
 	if (verbose) fprintf(stderr, "%s %s: %s\n", app, data ? data : "", s->ch.trace);
 	CHECK(strstr(s->ch.trace, "caller-gives-up-after-10s") == NULL, "%s %s: still running after 10 s: %.300s", app, data ? data : "", s->ch.trace);
@@ -1360,7 +1387,24 @@ static void test_apps(void)
 	snprintf(want, sizeof(want), "nwayacd_call=%s ", s->uuid);
 	CHECK(!strncmp(s->ch.last_ovars, want, strlen(want)), "answer: ovars %s", s->ch.last_ovars);
 	CHECK(strstr(s->ch.last_ovars, " headers=2 event_name=no") != NULL, "answer: ovars carry more than the call and the agent: %s", s->ch.last_ovars);
+	{
+		/* an idle agent's offer leaves before the caller has any media: it
+		   is answered as the agent answers, as by a bare bridge */
+		const char *o = strstr(s->ch.trace, "originate:"), *ans = strstr(s->ch.trace, "answer");
+
+		CHECK(o && ans && ans > o && !strstr(s->ch.trace, "pre-answer"), "answer: the caller had media before the offer: %.300s", s->ch.trace);
+	}
 	session_free(s);
+	/* with its media bypassed, the caller gets it back before anything
+	   else (here: an unknown group, which ends the application at once) */
+	{
+		switch_core_session_t *p;
+
+		proxy_next = 1;
+		p = run_app("nwayacd", "12399", sc, NULL);
+		CHECK(!strncmp(p->ch.trace, "media", 5) && !p->ch.proxy, "proxy media: not taken back first: %.200s", p->ch.trace);
+		session_free(p);
+	}
 
 	/* nobody answers: no bridge; the call ends (by Go or by the caller) */
 	sc.outcome = O_NOANSWER;

@@ -160,7 +160,7 @@ typedef struct switch_api_interface {
 	const char *syntax;
 	struct switch_api_interface *next;
 } switch_api_interface_t;
-typedef enum { SAF_NONE = 0 } switch_application_flag_enum_t;
+typedef enum { SAF_NONE = 0, SAF_SUPPORT_NOMEDIA = (1 << 0) } switch_application_flag_enum_t;
 typedef struct switch_application_interface {
 	const char *interface_name;
 	switch_application_function_t application_function;
@@ -307,7 +307,10 @@ typedef enum {
 	SWITCH_CAUSE_USER_NOT_REGISTERED = 806
 } switch_call_cause_t;
 typedef enum { CS_NEW, CS_INIT, CS_ROUTING, CS_EXECUTE, CS_HANGUP } switch_channel_state_t;
-typedef enum { CF_ANSWERED = 1, CF_BREAK = 2, CF_TRANSFER = 3 } switch_channel_flag_t;
+typedef enum { CF_ANSWERED = 1, CF_BREAK = 2, CF_TRANSFER = 3, CF_PROXY_MODE = 4 } switch_channel_flag_t;
+typedef enum { SMF_NONE = 0 } switch_media_flag_enum_t;
+typedef uint32_t switch_media_flag_t;
+switch_status_t switch_ivr_media(const char *uuid, switch_media_flag_t flags);
 typedef enum { SWITCH_SIG_NONE, SWITCH_SIG_KILL, SWITCH_SIG_XFER, SWITCH_SIG_BREAK } switch_signal_t;
 typedef enum { SWITCH_INPUT_TYPE_DTMF, SWITCH_INPUT_TYPE_EVENT } switch_input_type_t;
 typedef uint32_t switch_originate_flag_t;
