@@ -22,6 +22,8 @@ type Run struct {
 	AgentPort  int
 	CallerPort int
 	Params     Params
+	// SippAsSwitch runs sipp at the switch's own scheduling (SwitchSched).
+	SippAsSwitch bool
 }
 
 // Result is a Run's figures.
@@ -52,8 +54,18 @@ func Execute(ctx context.Context, sw *Switch, r Run) (Result, error) {
 	go func() { ps, _ := capt.Run(cctx); got <- ps }()
 	defer stopCapture()
 
+	pid, err := sw.PID(ctx)
+	if err != nil {
+		return Result{}, err
+	}
+	var sched *Sched
+	if r.SippAsSwitch {
+		if sched, err = SwitchSched(pid); err != nil {
+			return Result{}, err
+		}
+	}
 	actx, stopAgents := context.WithCancel(ctx)
-	agents, err := Agents(actx, agentsXML, r.AgentPort, dir)
+	agents, err := Agents(actx, sched, agentsXML, r.AgentPort, dir)
 	if err != nil {
 		stopAgents()
 		return Result{}, err
@@ -61,10 +73,6 @@ func Execute(ctx context.Context, sw *Switch, r Run) (Result, error) {
 	defer func() { stopAgents(); _ = agents.Wait() }()
 	time.Sleep(300 * time.Millisecond)
 
-	pid, err := sw.PID(ctx)
-	if err != nil {
-		return Result{}, err
-	}
 	cpu0, err := ProcessCPU(pid)
 	if err != nil {
 		return Result{}, err
@@ -73,7 +81,7 @@ func Execute(ctx context.Context, sw *Switch, r Run) (Result, error) {
 	if ip == "" {
 		ip = "127.0.0.1"
 	}
-	if err := Callers(ctx, callerXML, net.JoinHostPort(ip, strconv.Itoa(r.SwitchPort)), r.Dest, r.CallerPort, r.Calls, r.Rate, dir); err != nil {
+	if err := Callers(ctx, sched, callerXML, net.JoinHostPort(ip, strconv.Itoa(r.SwitchPort)), r.Dest, r.CallerPort, r.Calls, r.Rate, dir); err != nil {
 		return Result{}, err
 	}
 	time.Sleep(500 * time.Millisecond) // the last BYEs

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"text/template"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 //go:embed sipp/*.xml
@@ -60,10 +62,56 @@ func (p Params) WriteScenarios(dir string) (caller, agents string, err error) {
 	return filepath.Join(dir, "caller.xml"), filepath.Join(dir, "agents.xml"), nil
 }
 
+// Sched is how sipp is scheduled: nil runs it as this process is
+// (SCHED_OTHER); otherwise under chrt with that policy and priority.
+// SwitchSched gives the switch's own.
+type Sched struct {
+	Policy   int // unix.SCHED_FIFO or unix.SCHED_RR
+	Priority int
+}
+
+func (s *Sched) String() string {
+	switch {
+	case s == nil:
+		return "SCHED_OTHER"
+	case s.Policy == unix.SCHED_RR:
+		return fmt.Sprintf("SCHED_RR %d", s.Priority)
+	}
+	return fmt.Sprintf("SCHED_FIFO %d", s.Priority)
+}
+
+// SwitchSched is the scheduling of process pid's main thread when it is
+// realtime (FreeSWITCH makes its threads SCHED_FIFO), else nil. A switch
+// whose realtime threads saturate the machine starves a SCHED_OTHER load
+// generator on it: agents then answer late because sipp waits for a CPU,
+// which measures sipp, not the switch. Phones are not on the switch's CPU.
+func SwitchSched(pid int) (*Sched, error) {
+	a, err := unix.SchedGetAttr(pid, 0)
+	if err != nil {
+		return nil, fmt.Errorf("scheduling of pid %d: %w", pid, err)
+	}
+	if a.Policy != unix.SCHED_FIFO && a.Policy != unix.SCHED_RR {
+		return nil, nil
+	}
+	return &Sched{Policy: int(a.Policy), Priority: int(a.Priority)}, nil
+}
+
+// sippCommand is sipp with args, under chrt when sched is set.
+func sippCommand(ctx context.Context, sched *Sched, args ...string) *exec.Cmd {
+	if sched == nil {
+		return exec.CommandContext(ctx, "sipp", args...)
+	}
+	flag := "-f"
+	if sched.Policy == unix.SCHED_RR {
+		flag = "-r"
+	}
+	return exec.CommandContext(ctx, "chrt", append([]string{flag, strconv.Itoa(sched.Priority), "sipp"}, args...)...)
+}
+
 // Agents starts the sipp UAS that plays every agent on 127.0.0.1:port. It
 // runs until ctx ends (sipp is then killed: it is our own child).
-func Agents(ctx context.Context, scenario string, port int, logDir string) (*exec.Cmd, error) {
-	cmd := exec.CommandContext(ctx, "sipp", "-sf", scenario, "-i", "127.0.0.1", "-p", strconv.Itoa(port),
+func Agents(ctx context.Context, sched *Sched, scenario string, port int, logDir string) (*exec.Cmd, error) {
+	cmd := sippCommand(ctx, sched, "-sf", scenario, "-i", "127.0.0.1", "-p", strconv.Itoa(port),
 		"-m", "100000000", "-nostdin", "-trace_err", "-error_file", filepath.Join(logDir, "agents-errors.log"))
 	cmd.Dir = logDir
 	if err := cmd.Start(); err != nil {
@@ -75,8 +123,8 @@ func Agents(ctx context.Context, scenario string, port int, logDir string) (*exe
 // Callers places calls calls at rate per second to service@target and waits
 // for sipp to finish. It returns sipp's exit error, if any: sipp exits 1 when
 // some calls failed, which the analyzer counts anyway.
-func Callers(ctx context.Context, scenario, target, service string, port, calls int, rate float64, logDir string) error {
-	cmd := exec.CommandContext(ctx, "sipp", target, "-sf", scenario, "-s", service,
+func Callers(ctx context.Context, sched *Sched, scenario, target, service string, port, calls int, rate float64, logDir string) error {
+	cmd := sippCommand(ctx, sched, target, "-sf", scenario, "-s", service,
 		"-i", "127.0.0.1", "-p", strconv.Itoa(port), "-r", strconv.FormatFloat(rate*10, 'f', 0, 64), "-rp", "10000",
 		"-m", strconv.Itoa(calls), "-l", strconv.Itoa(max(calls, 1)), "-nostdin",
 		"-trace_err", "-error_file", filepath.Join(logDir, "callers-errors.log"))

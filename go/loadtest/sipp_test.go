@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // need skips without sipp, or fails when CI requires every tool.
@@ -53,12 +55,12 @@ func runDirect(t *testing.T, p Params, calls int) []Packet {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	actx, stopAgents := context.WithCancel(ctx)
-	agents, err := Agents(actx, agentsXML, aport, dir)
+	agents, err := Agents(actx, nil, agentsXML, aport, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(300 * time.Millisecond) // let the UAS bind
-	if err := Callers(ctx, callerXML, "127.0.0.1:"+strconv.Itoa(aport), "7001", cport, calls, 20, dir); err != nil {
+	if err := Callers(ctx, nil, callerXML, "127.0.0.1:"+strconv.Itoa(aport), "7001", cport, calls, 20, dir); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(200 * time.Millisecond)
@@ -123,5 +125,62 @@ func TestScenariosNoAnswerIsCancelled(t *testing.T) {
 	}
 	if n := count(ps, func(m Message) bool { return m.Status == 200 && m.CSeqMethod == "INVITE" }); n != 0 {
 		t.Fatalf("%d answers, want none", n)
+	}
+}
+
+// A realtime switch's scheduling is read off its process and given to sipp:
+// the agents' UAS runs SCHED_FIFO at the switch's priority. A normal process
+// gives none.
+func TestSippTakesTheSwitchScheduling(t *testing.T) {
+	need(t)
+	if sc, err := SwitchSched(os.Getpid()); err != nil || sc != nil {
+		t.Fatalf("a SCHED_OTHER process: %v, %v; want nil, nil", sc, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	fake := exec.CommandContext(ctx, "chrt", "-f", "3", "sleep", "30") // stands in for FreeSWITCH
+	if err := fake.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cancel(); _ = fake.Wait() }()
+	var sc *Sched
+	for i := 0; i < 100 && sc == nil; i++ {
+		time.Sleep(10 * time.Millisecond) // chrt execs sleep once the policy is set
+		var err error
+		if sc, err = SwitchSched(fake.Process.Pid); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if sc == nil {
+		if os.Getenv("NWAYACD_REQUIRE_SERVICES") == "1" && os.Geteuid() == 0 {
+			t.Fatal("chrt -f 3 did not make a realtime process")
+		}
+		t.Skip("this host may not run SCHED_FIFO")
+	}
+	if sc.Policy != unix.SCHED_FIFO || sc.Priority != 3 || sc.String() != "SCHED_FIFO 3" {
+		t.Fatalf("switch scheduling %+v (%s), want SCHED_FIFO 3", *sc, sc)
+	}
+	dir := t.TempDir()
+	_, agentsXML, err := Params{CallerPrefix: "139", Ring: 100 * time.Millisecond, Talk: time.Second}.WriteScenarios(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	agents, err := Agents(ctx, sc, agentsXML, freeUDPPort(t), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cancel(); _ = agents.Wait() }()
+	var got *Sched
+	for i := 0; i < 100; i++ {
+		time.Sleep(10 * time.Millisecond)
+		if b, _ := os.ReadFile("/proc/" + strconv.Itoa(agents.Process.Pid) + "/comm"); string(b) == "sipp\n" {
+			if got, err = SwitchSched(agents.Process.Pid); err != nil {
+				t.Fatal(err)
+			}
+			break
+		}
+	}
+	if got == nil || *got != *sc {
+		t.Fatalf("sipp runs at %v, want the switch's %v", got, sc)
 	}
 }

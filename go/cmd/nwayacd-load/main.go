@@ -34,6 +34,7 @@ func main() {
 		sipPort  = flag.Int("sip-port", 5080, "that profile's port")
 		slo      = flag.Bool("slo", false, "after the runs, raise the rate by 5/s until the SLO (≥ 99% reached, offer p99 < 2 s) fails")
 		repeat   = flag.Int("repeat", 1, "runs of each profile per rate, interleaved (every other pair in reverse order, so that a drift of the machine cancels out); with both profiles, the CPU ratio's median over the pairs follows")
+		sippNorm = flag.Bool("sipp-normal", false, "run sipp SCHED_OTHER even where the switch's threads are realtime (by default sipp takes the switch's own scheduling, so that a saturated switch cannot starve its own load generator)")
 		warmup   = flag.Int("warmup", 0, "calls of an unmeasured run of each profile before the first rate's runs (pools, caches and the heap warm up; the first run after a FreeSWITCH start costs most)")
 	)
 	flag.Parse()
@@ -83,7 +84,8 @@ func main() {
 	params := loadtest.Params{CallerPrefix: "139" + strconv.FormatInt(time.Now().Unix()%100000, 10), Patience: *patience, Ring: *ring, Talk: *talk, NoAnswerChance: *noAnswer}
 	run := func(profile string, rate float64, calls int) loadtest.Result {
 		r := loadtest.Run{Profile: profile, Dest: loadtest.DestBare, Rate: rate, Calls: calls,
-			SwitchIP: switchIP, SwitchPort: *sipPort, AgentPort: agentPort, CallerPort: callerPort, Params: params}
+			SwitchIP: switchIP, SwitchPort: *sipPort, AgentPort: agentPort, CallerPort: callerPort, Params: params,
+			SippAsSwitch: !*sippNorm}
 		if profile == "nwayacd" {
 			r.Dest = loadtest.DestACD
 		}
@@ -101,8 +103,16 @@ func main() {
 			wrap += ", early BYE (sip-capture-listen) on"
 		}
 	}
-	fmt.Printf("mod_nwayacd load, %s: %d agents, ring %v, talk %v, %d calls per run, %s\n\n%s\n",
-		time.Now().Format(time.DateOnly), *agents, *ring, *talk, *calls, wrap, loadtest.Header)
+	sippSched := "sipp SCHED_OTHER"
+	if !*sippNorm {
+		if pid, err := sw.PID(ctx); err == nil {
+			if sc, err := loadtest.SwitchSched(pid); err == nil {
+				sippSched = "sipp at the switch's scheduling (" + sc.String() + ")"
+			}
+		}
+	}
+	fmt.Printf("mod_nwayacd load, %s: %d agents, ring %v, talk %v, %d calls per run, %s, %s\n\n%s\n",
+		time.Now().Format(time.DateOnly), *agents, *ring, *talk, *calls, wrap, sippSched, loadtest.Header)
 	var last float64
 	var ratios []string
 	var profs []string
