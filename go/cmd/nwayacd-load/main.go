@@ -34,7 +34,7 @@ func main() {
 		sipPort  = flag.Int("sip-port", 5080, "that profile's port")
 		slo      = flag.Bool("slo", false, "after the runs, raise the rate by 5/s until the SLO (≥ 99% reached, offer p99 < 2 s) fails")
 		repeat   = flag.Int("repeat", 1, "runs of each profile per rate, interleaved (every other pair in reverse order, so that a drift of the machine cancels out); with both profiles, the CPU ratio's median over the pairs follows")
-		sippNorm = flag.Bool("sipp-normal", false, "run sipp SCHED_OTHER even where the switch's threads are realtime (by default sipp takes the switch's own scheduling, so that a saturated switch cannot starve its own load generator)")
+		sippRT   = flag.Bool("sipp-as-switch", false, "run sipp at the switch's own scheduling (SCHED_FIFO in FreeSWITCH) rather than SCHED_OTHER, so that a saturated switch cannot starve its load generator (which then adds realtime load of its own that phones on other machines would not)")
 		warmup   = flag.Int("warmup", 0, "calls of an unmeasured run of each profile before the first rate's runs (pools, caches and the heap warm up; the first run after a FreeSWITCH start costs most)")
 	)
 	flag.Parse()
@@ -85,7 +85,7 @@ func main() {
 	run := func(profile string, rate float64, calls int) loadtest.Result {
 		r := loadtest.Run{Profile: profile, Dest: loadtest.DestBare, Rate: rate, Calls: calls,
 			SwitchIP: switchIP, SwitchPort: *sipPort, AgentPort: agentPort, CallerPort: callerPort, Params: params,
-			SippAsSwitch: !*sippNorm}
+			SippAsSwitch: *sippRT}
 		if profile == "nwayacd" {
 			r.Dest = loadtest.DestACD
 		}
@@ -104,7 +104,7 @@ func main() {
 		}
 	}
 	sippSched := "sipp SCHED_OTHER"
-	if !*sippNorm {
+	if *sippRT {
 		if pid, err := sw.PID(ctx); err == nil {
 			if sc, err := loadtest.SwitchSched(pid); err == nil {
 				sippSched = "sipp at the switch's scheduling (" + sc.String() + ")"
