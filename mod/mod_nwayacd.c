@@ -179,7 +179,7 @@ static void nway_host_log(int level, const char *file, int line, const char *msg
 static int nway_host_fire_event(const char *subclass, const char *const *headers, int nheaders, const char *body)
 {
 	switch_event_t *event = NULL;
-	int i, loan;
+	int i;
 
 	if (switch_event_create_subclass(&event, SWITCH_EVENT_CUSTOM, zstr(subclass) ? NWAYACD_EVENT_SUBCLASS : subclass) != SWITCH_STATUS_SUCCESS) {
 		return -1;
@@ -192,9 +192,11 @@ static int nway_host_fire_event(const char *subclass, const char *const *headers
 	if (!zstr(body)) {
 		switch_event_add_body(event, "%s", body);
 	}
-	loan = nway_loan_begin();	/* a full queue makes the switch start a dispatcher */
+	/* no loan (nway_loan_begin): the switch starts an event dispatcher from
+	   a firing thread only past 10,000 queued events a dispatcher, and this
+	   runs for every published message, where a loan's ~5 us would cost
+	   more than that rare thread is worth */
 	switch_event_fire(&event);
-	nway_loan_end(loan);
 	return 0;
 }
 
@@ -1322,22 +1324,28 @@ static void nway_go_threads_restore(void)
  * A Go thread borrows the switch's own scheduling while it calls FreeSWITCH
  * where a thread may be born: the session pool grows a worker from its
  * caller (switch_thread_pool_launch_thread), an originate starts the
- * agent's session thread from that worker, a full event queue starts a
- * dispatcher from the thread that fires.  A thread inherits its creator's
- * policy and slack, and pool workers and dispatchers live on: born of a Go
- * thread, they would be SCHED_OTHER among the realtime media threads,
- * starved exactly when the switch is busiest (an agent's leg that frees
- * the agent slowest under load, so callers queue, which loads it more), and
- * their timers 4 ms coarse.  Five syscalls; Go makes these calls a few
- * times per call.  Returns what nway_loan_end gives back.
+ * agent's session thread from that worker, an API command may originate.
+ * A thread inherits its creator's policy and slack, and pool workers live
+ * on: born of a Go thread, they would be SCHED_OTHER among the realtime
+ * media threads, starved exactly when the switch is busiest (an agent's
+ * leg that frees the agent slowest under load, so callers queue, which
+ * loads it more), and their timers 4 ms coarse.  Five syscalls (~5 us),
+ * none on the thread Go gave the switch's scheduling for good (the event
+ * reader, which starts most offers).  Returns what nway_loan_end gives
+ * back.
  */
 #define NWAY_LOAN_POLICY 1
 #define NWAY_LOAN_SLACK 2
+
+extern __thread int nw_sched_owned;	/* go/bridge/ring.c: a thread Go gave the switch's scheduling for good */
 
 static int nway_loan_begin(void)
 {
 	int loan = 0;
 
+	if (nw_sched_owned) {
+		return 0;
+	}
 	if (nway_go_threads.lend_policy && sched_getscheduler(0) == SCHED_OTHER
 		&& sched_setscheduler(0, nway_go_threads.policy, &nway_go_threads.param) == 0) {
 		loan |= NWAY_LOAN_POLICY;

@@ -66,6 +66,7 @@ import "C"
 
 import (
 	"fmt"
+	"runtime"
 	"sync"
 	"syscall"
 	"time"
@@ -134,12 +135,15 @@ func (cRing) wait(deadline time.Time) bool {
 	return true
 }
 
-// ownThread makes the reader's thread (locked to it for good) run as the
-// thread that started the module: one of the switch's, realtime in
-// FreeSWITCH. A freed agent then reaches a waiting call at the switch's
-// priority, not after Go's normal threads get a turn, which under load
-// they may not for hundreds of milliseconds.
+// ownThread locks the reader to its thread for good and gives that thread
+// the scheduling of the thread that started the module: one of the
+// switch's, realtime in FreeSWITCH. A freed agent then reaches a waiting
+// call at the switch's priority, not after Go's normal threads get a turn,
+// which under load they may not for hundreds of milliseconds. release
+// gives the thread back what it had, as the reader ends (Go then ends the
+// thread, or parks it for good if it is its first).
 func (cRing) ownThread() (release func()) {
+	runtime.LockOSThread()
 	if err := C.nw_sched_apply(); err != 0 {
 		logf(LogWarning, "event reader: could not take the switch's realtime scheduling: %v", syscall.Errno(err))
 	}

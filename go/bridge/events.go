@@ -1,7 +1,6 @@
 package bridge
 
 import (
-	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -30,7 +29,7 @@ type eventSource interface {
 	kick() // ends a wait (stop)
 	// setUrgent names the kinds (bit 1<<kind) that end a timed park; 0: all.
 	setUrgent(mask uint64)
-	// ownThread prepares the reader's own thread (locked to it) before its
+	// ownThread locks the reader to its thread and prepares it before its
 	// first pop; release undoes it as the reader ends.
 	ownThread() (release func())
 }
@@ -109,16 +108,16 @@ func (q *eventQueue) run(hd Handler, quit chan struct{}) {
 	defer q.wg.Done()
 	// Never unlocked: the thread ends with the goroutine, and one whose
 	// scheduling ownThread changed never serves other goroutines.
-	runtime.LockOSThread()
 	defer q.src.ownThread()()
 	busy := false
 	for {
+		// A plain spin: the reader is locked to its thread, where a
+		// Gosched would hand the P to another thread and wake this one
+		// back, two context switches a turn.
 		for last := time.Now(); time.Since(last) < spinFor; {
 			if q.drain(hd) > 0 {
 				last = time.Now()
 				busy = true
-			} else {
-				runtime.Gosched()
 			}
 		}
 		select {

@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -48,7 +49,7 @@ func (s *fakeSource) push(b *goBlock) {
 	}
 }
 func (s *fakeSource) setUrgent(mask uint64) { s.mu.Lock(); s.urgent = mask; s.mu.Unlock() }
-func (s *fakeSource) ownThread() func()     { return func() {} }
+func (s *fakeSource) ownThread() func()     { runtime.LockOSThread(); return func() {} }
 func (s *fakeSource) pop(buf []unsafe.Pointer) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()

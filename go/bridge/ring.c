@@ -142,8 +142,11 @@ void nw_sched_capture(void)
 	sw_slack = prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
 }
 
-// What the reader's thread had before nw_sched_apply, for nw_sched_release.
+// What an owned thread had before nw_sched_apply, for nw_sched_release.
 static __thread int own_policy = -1;
+// 1 on a thread nw_sched_apply gave the switch's scheduling: the shim's
+// host calls need not lend it again (nway_loan_begin).
+__thread int nw_sched_owned;
 static __thread struct sched_param own_param;
 static __thread long own_slack = -1;
 
@@ -162,6 +165,7 @@ int nw_sched_apply(void)
 	if ((sw_policy == SCHED_FIFO || sw_policy == SCHED_RR) && sched_setscheduler(0, sw_policy, &sw_param) != 0) {
 		err = errno;
 	}
+	nw_sched_owned = !err;
 	if (sw_slack >= 0) {
 		/* after the policy: Linux resets a thread's slack when it changes;
 		   0 would mean "this thread's default", Go's coarse one */
@@ -182,6 +186,7 @@ void nw_sched_release(void)
 	}
 	own_policy = -1;
 	own_slack = -1;
+	nw_sched_owned = 0;
 }
 
 static int nw_ring_empty(void)
