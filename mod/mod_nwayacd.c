@@ -150,8 +150,10 @@ static switch_status_t nway_read_config(nway_params_t *p)
 /* ------------------------------------------------------------------------ */
 /* Host services called by Go goroutines                                      */
 
-static int nway_loan_begin(void);
-static void nway_loan_end(int loan);
+/* go/bridge/ring.c: the switch's scheduling, lent to a Go thread for one
+   call that may start a switch thread (why: there) */
+int nw_sched_lend(void);
+void nw_sched_unlend(int loan);
 
 static int nway_host_api(const char *cmd, const char *args, char **out)
 {
@@ -164,9 +166,9 @@ static int nway_host_api(const char *cmd, const char *args, char **out)
 		return -1;
 	}
 	SWITCH_STANDARD_STREAM(stream);
-	loan = nway_loan_begin();	/* a command may start channels and threads */
+	loan = nw_sched_lend();	/* a command may start channels and threads */
 	status = switch_api_execute(cmd, args, NULL, &stream);
-	nway_loan_end(loan);
+	nw_sched_unlend(loan);
 	*out = (char *) stream.data;	/* malloc'd by SWITCH_STANDARD_STREAM; Go frees it */
 	return status == SWITCH_STATUS_SUCCESS ? 0 : -1;
 }
@@ -192,7 +194,7 @@ static int nway_host_fire_event(const char *subclass, const char *const *headers
 	if (!zstr(body)) {
 		switch_event_add_body(event, "%s", body);
 	}
-	/* no loan (nway_loan_begin): the switch starts an event dispatcher from
+	/* no loan (nw_sched_lend): the switch starts an event dispatcher from
 	   a firing thread only past 10,000 queued events a dispatcher, and this
 	   runs for every published message, where a loan's ~5 us would cost
 	   more than that rare thread is worth */
@@ -385,9 +387,9 @@ static int nway_host_offer(const char *uuid, const nwayacd_directive_t *d)
 	td->obj = job;
 	td->alloc = 1;	/* the pool frees td */
 	tdp = td;
-	loan = nway_loan_begin();	/* the pool may grow a worker from this thread */
+	loan = nw_sched_lend();	/* the pool may grow a worker from this thread */
 	launched = switch_thread_pool_launch_thread(&tdp);
-	nway_loan_end(loan);
+	nw_sched_unlend(loan);
 	if (launched != SWITCH_STATUS_SUCCESS) {
 		/* not started: undo as the thread would have */
 		free(td);
@@ -1223,7 +1225,6 @@ static struct {
 	int policy;					/* the loading thread's own */
 	struct sched_param param;
 	int policy_pending;			/* the loading thread is SCHED_OTHER for now */
-	int lend_policy;			/* Go's threads dropped policy: lend it back (nway_loan_begin) */
 	int restore_errno;			/* giving it back its policy failed */
 	int realtime;				/* Go's threads stayed realtime: dropping it failed */
 } nway_go_threads;
@@ -1286,7 +1287,6 @@ static void nway_go_threads_init(void)
 		if (sched_getparam(0, &nway_go_threads.param) == 0 && nway_may_return_to_rt(nway_go_threads.param.sched_priority)
 			&& sched_setscheduler(0, SCHED_OTHER, &other) == 0) {
 			nway_go_threads.policy_pending = 1;
-			nway_go_threads.lend_policy = 1;
 		} else {
 			nway_go_threads.realtime = 1;
 		}
@@ -1319,68 +1319,9 @@ static void nway_go_threads_restore(void)
 		nway_go_threads.policy_pending = 0;
 	}
 }
-
-/*
- * A Go thread borrows the switch's own scheduling while it calls FreeSWITCH
- * where a thread may be born: the session pool grows a worker from its
- * caller (switch_thread_pool_launch_thread), an originate starts the
- * agent's session thread from that worker, an API command may originate.
- * A thread inherits its creator's policy and slack, and pool workers live
- * on: born of a Go thread, they would be SCHED_OTHER among the realtime
- * media threads, starved exactly when the switch is busiest (an agent's
- * leg that frees the agent slowest under load, so callers queue, which
- * loads it more), and their timers 4 ms coarse.  Five syscalls (~5 us),
- * none on the thread Go gave the switch's scheduling for good (the event
- * reader, which starts most offers).  Returns what nway_loan_end gives
- * back.
- */
-#define NWAY_LOAN_POLICY 1
-#define NWAY_LOAN_SLACK 2
-
-extern __thread int nw_sched_owned;	/* go/bridge/ring.c: a thread Go gave the switch's scheduling for good */
-
-static int nway_loan_begin(void)
-{
-	int loan = 0;
-
-	if (nw_sched_owned) {
-		return 0;
-	}
-	if (nway_go_threads.lend_policy && sched_getscheduler(0) == SCHED_OTHER
-		&& sched_setscheduler(0, nway_go_threads.policy, &nway_go_threads.param) == 0) {
-		loan |= NWAY_LOAN_POLICY;
-	}
-	if (nway_go_threads.slack_us && prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0) == nway_go_threads.slack_us * 1000L
-		&& prctl(PR_SET_TIMERSLACK, (unsigned long) nway_go_threads.saved_slack_ns, 0, 0, 0) == 0) {
-		loan |= NWAY_LOAN_SLACK;
-	}
-	return loan;
-}
-
-static void nway_loan_end(int loan)
-{
-	if (loan & NWAY_LOAN_SLACK) {
-		prctl(PR_SET_TIMERSLACK, (unsigned long) nway_go_threads.slack_us * 1000UL, 0, 0, 0);
-	}
-	if (loan & NWAY_LOAN_POLICY) {
-		struct sched_param other = { 0 };
-
-		sched_setscheduler(0, SCHED_OTHER, &other);
-	}
-}
 #else
 static void nway_go_threads_restore(void)
 {
-}
-
-static int nway_loan_begin(void)
-{
-	return 0;
-}
-
-static void nway_loan_end(int loan)
-{
-	(void) loan;
 }
 #endif
 

@@ -144,9 +144,9 @@ void nw_sched_capture(void)
 
 // What an owned thread had before nw_sched_apply, for nw_sched_release.
 static __thread int own_policy = -1;
-// 1 on a thread nw_sched_apply gave the switch's scheduling: the shim's
-// host calls need not lend it again (nway_loan_begin).
-__thread int nw_sched_owned;
+// 1 on a thread nw_sched_apply gave the switch's scheduling: nothing to
+// lend it (nw_sched_lend).
+static __thread int nw_sched_owned;
 static __thread struct sched_param own_param;
 static __thread long own_slack = -1;
 
@@ -172,6 +172,51 @@ int nw_sched_apply(void)
 		prctl(PR_SET_TIMERSLACK, (unsigned long) (sw_slack > 0 ? sw_slack : 1), 0, 0, 0);
 	}
 	return err;
+}
+
+// A Go thread borrows the switch's scheduling while it calls FreeSWITCH
+// where a thread may be born (the shim's host calls): the session pool
+// grows a worker from its caller (switch_thread_pool_launch_thread), an
+// originate starts the agent's session thread from that worker, an API
+// command may originate.  A thread inherits its creator's policy and slack,
+// and pool workers live on: born of a Go thread, they would be SCHED_OTHER
+// among the realtime media threads, starved exactly when the switch is
+// busiest (an agent's leg that frees the agent slowest under load, so
+// callers queue, which loads it more), and their timers 4 ms coarse.  Five
+// syscalls (~5 us), none on an owned thread (the event reader, which starts
+// most offers).  Returns what nw_sched_unlend gives back.
+enum { NW_LENT_POLICY = 1, NW_LENT_SLACK = 2 };
+static __thread long lent_slack;
+
+int nw_sched_lend(void)
+{
+	long slack;
+
+	if (nw_sched_owned) {
+		return 0;
+	}
+	if ((sw_policy == SCHED_FIFO || sw_policy == SCHED_RR) && sched_getscheduler(0) == SCHED_OTHER
+		&& sched_setscheduler(0, sw_policy, &sw_param) == 0) {
+		return NW_LENT_POLICY;	// a realtime thread has no slack
+	}
+	if (sw_slack > 0 && (slack = prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0)) > 0 && slack != sw_slack
+		&& prctl(PR_SET_TIMERSLACK, (unsigned long) sw_slack, 0, 0, 0) == 0) {
+		lent_slack = slack;
+		return NW_LENT_SLACK;
+	}
+	return 0;
+}
+
+void nw_sched_unlend(int loan)
+{
+	struct sched_param other = { 0 };
+
+	if (loan & NW_LENT_POLICY) {
+		sched_setscheduler(0, SCHED_OTHER, &other);	// Linux gives the thread its own slack back
+	}
+	if (loan & NW_LENT_SLACK) {
+		prctl(PR_SET_TIMERSLACK, (unsigned long) lent_slack, 0, 0, 0);
+	}
 }
 
 // Gives the thread back what it had: Go ends a locked thread with its

@@ -8,6 +8,8 @@ int nw_ring_wait(int64_t timeout_ns);
 void nw_sched_capture(void);
 int nw_sched_apply(void);
 void nw_sched_release(void);
+int nw_sched_lend(void);
+void nw_sched_unlend(int loan);
 int nw_ring_park(int timed);
 int nw_ring_unpark(void);
 void nw_ring_set_urgent(uint64_t mask);

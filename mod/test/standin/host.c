@@ -1803,7 +1803,7 @@ static int threads_with_slack(long want_ns, int *normal)
 }
 
 /* This process's SCHED_FIFO threads, settled: a Go thread lent the
- * switch's policy for a moment (nway_loan_begin) is not counted, so the
+ * switch's policy for a moment (nw_sched_lend) is not counted, so the
  * least count seen over up to 200 ms, or want as soon as it is seen (the
  * event reader takes its policy a moment after the load). */
 static int realtime_threads(int want)
@@ -1888,7 +1888,7 @@ static void test_reader_thread(int round, long host_slack_ns)
 }
 
 /* Go's calls that may start a switch thread ran as the switch's threads
- * do (mod_nwayacd.c, nway_loan_begin), and every Go thread has given the
+ * do (go/bridge/ring.c, nw_sched_lend), and every Go thread has given the
  * loan back: none keeps a realtime policy. */
 static void test_loans(int round)
 {
