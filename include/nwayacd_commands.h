@@ -29,7 +29,7 @@
 	X(nwayacd, "nwayacd", "help|status [json]|reload", "module commands: this help, status, reload the configuration") \
 	X(nway_set_ext_dialstring, "nway_set_ext_dialstring", "<ext> <dial-string|default>", "set how an extension is dialled (default: the node's template)") \
 	X(nway_set_callstate, "nway_set_callstate", "<ext> <ring|talking|ivr|ready|typing|no_answer|no_ready|busy|rest>", "set an agent's call state") \
-	X(nway_set_group, "nway_set_group", "<group> timeout|name|mode|busy_ring_times|max_wait|memory_first|tier_wait|tier_skip|skills|relax_every|max_waiting|full_overflow|overflow|overflow_after|overflow_waiting|exit_key|exit_to|announce|callback_key|callback_agent_first|callback_retries|callback_retry_delay|announce_every|announce_sounds|callback_gateway <value>", "set a group's ring timeout (s), name, routing mode (0-11), busy rings before hang-up (0: never), max wait (s, 0: none) or a routing option (go/acd/ROUTING.md)") \
+	X(nway_set_group, "nway_set_group", "<group> timeout|name|mode|busy_ring_times|max_wait|memory_first|tier_wait|tier_skip|skills|relax_every|max_waiting|full_overflow|overflow|overflow_after|overflow_waiting|exit_key|exit_to|announce|callback_key|callback_agent_first|callback_retries|callback_retry_delay|announce_every|announce_sounds|callback_gateway|ring_wait <value>", "set a group's ring timeout (s), name, routing mode (0-11), busy rings before hang-up (0: never), max wait (s, 0: none) or a routing option (go/acd/ROUTING.md)") \
 	X(nway_add_blacklist, "nway_add_blacklist", "<group> <number>", "add a caller number to a group's blacklist") \
 	X(nway_rm_blacklist, "nway_rm_blacklist", "<group> <number>", "remove a caller number from a group's blacklist") \
 	X(nway_add_vip, "nway_add_vip", "<group> <number>", "add a caller number to a group's VIP list") \
@@ -96,6 +96,7 @@
 	X("nway_set_group ::nwayacd::list_groups announce_every") \
 	X("nway_set_group ::nwayacd::list_groups announce_sounds") \
 	X("nway_set_group ::nwayacd::list_groups callback_gateway") \
+	X("nway_set_group ::nwayacd::list_groups ring_wait") \
 	X("nway_add_blacklist ::nwayacd::list_groups") \
 	X("nway_rm_blacklist ::nwayacd::list_groups") \
 	X("nway_add_vip ::nwayacd::list_groups") \

@@ -202,6 +202,15 @@ static int nway_host_fire_event(const char *subclass, const char *const *headers
 	return 0;
 }
 
+/* A caller left ringing (nway_quiet_wait) sleeps on this condition, kept as
+ * a channel private for nway_host_wake to find; from the session's pool. */
+typedef struct {
+	switch_mutex_t *mutex;
+	switch_thread_cond_t *cond;
+} nway_quiet_t;
+
+#define NWAY_QUIET_PRIVATE "nwayacd_quiet"
+
 /* Wakes a caller waiting in nway_do_wait: CF_BREAK ends its playback or
  * sleep at the loop's next check, and SWITCH_SIG_BREAK cuts the blocking
  * frame read short so that check comes now, not at the next frame.  Never
@@ -209,11 +218,22 @@ static int nway_host_fire_event(const char *subclass, const char *const *headers
 static int nway_host_wake(const char *uuid)
 {
 	switch_core_session_t *session;
+	switch_channel_t *channel;
+	nway_quiet_t *q;
 
 	if (!globals.running || zstr(uuid) || !(session = switch_core_session_locate(uuid))) {
 		return -1;
 	}
-	switch_channel_set_flag(switch_core_session_get_channel(session), CF_BREAK);
+	channel = switch_core_session_get_channel(session);
+	switch_channel_set_flag(channel, CF_BREAK);
+	if ((q = switch_channel_get_private(channel, NWAY_QUIET_PRIVATE))) {
+		/* a caller left ringing reads no frames: wake its condition (under
+		   its mutex, so a waiter between its CF_BREAK check and its wait
+		   cannot miss it) */
+		switch_mutex_lock(q->mutex);
+		switch_thread_cond_signal(q->cond);
+		switch_mutex_unlock(q->mutex);
+	}
 	switch_core_session_kill_channel(session, SWITCH_SIG_BREAK);
 	switch_core_session_rwunlock(session);
 	return 0;
@@ -767,6 +787,57 @@ static switch_status_t nway_wait_input(switch_core_session_t *session, void *inp
 	return SWITCH_STATUS_SUCCESS;
 }
 
+/* Waits with no media until until, woken (SWITCH_STATUS_BREAK), the job's
+ * end, the caller's hang-up or w's deadline.  The caller hears its own
+ * network's ringback; the thread sleeps on a condition instead of reading a
+ * frame every 20 ms, so a caller left ringing costs the switch nothing while
+ * it waits.  A hang-up signals nothing here: the 100 ms tick notices it. */
+static switch_status_t nway_quiet_wait(switch_core_session_t *session, nway_wait_t *w, switch_time_t until)
+{
+	switch_channel_t *channel = switch_core_session_get_channel(session);
+	switch_status_t status = SWITCH_STATUS_SUCCESS;
+	nway_quiet_t *q = switch_channel_get_private(channel, NWAY_QUIET_PRIVATE);
+
+	if (!q) {
+		switch_memory_pool_t *pool = switch_core_session_get_pool(session);
+
+		if (!(q = switch_core_session_alloc(session, sizeof(*q))) ||
+			switch_mutex_init(&q->mutex, SWITCH_MUTEX_NESTED, pool) != SWITCH_STATUS_SUCCESS ||
+			switch_thread_cond_create(&q->cond, pool) != SWITCH_STATUS_SUCCESS) {
+			return SWITCH_STATUS_FALSE;
+		}
+		switch_channel_set_private(channel, NWAY_QUIET_PRIVATE, q);
+	}
+	switch_channel_ring_ready(channel);	/* 180 once: the caller hears ringback */
+
+	switch_mutex_lock(q->mutex);
+	while (switch_channel_ready(channel)) {
+		switch_time_t now = switch_micro_time_now(), end = until;
+
+		if (switch_channel_test_flag(channel, CF_BREAK)) {
+			switch_channel_clear_flag(channel, CF_BREAK);
+			status = SWITCH_STATUS_BREAK;
+			break;
+		}
+		if (w->job && nway_job_done(w->job)) {
+			break;
+		}
+		if (w->deadline && now >= w->deadline) {
+			w->timed_out = 1;
+			break;
+		}
+		if (now >= until) {
+			break;
+		}
+		if (w->deadline && w->deadline < end) {
+			end = w->deadline;
+		}
+		switch_thread_cond_timedwait(q->cond, q->mutex, end - now < 100000 ? end - now : 100000);
+	}
+	switch_mutex_unlock(q->mutex);
+	return status;
+}
+
 /* Music until woken (nway_host_wake or uuid_break: SWITCH_STATUS_BREAK) or
  * the deadline; with a job, until its originate has ended (wakes alone do
  * not end that wait, and the directive's deadline and loops do not apply). */
@@ -777,11 +848,22 @@ static void nway_do_wait(switch_core_session_t *session, const nwayacd_directive
 	nway_wait_t w = { 0 };
 	int silent = zstr(d->file);
 	int plays = 0;
+	switch_time_t ring_until = 0;
 
 	w.job = job;
 
-	/* a queued caller is answered (the CDR's a_answer_stamp), then hears music */
-	if (!switch_channel_test_flag(channel, CF_ANSWERED)) {
+	/* A caller with no media yet may be left ringing (group option
+	   ring_wait): no answer, no frames, until ring_ms after it came in;
+	   then it is answered and hears the music. */
+	if (d->ring_ms > 0 && !switch_channel_test_flag(channel, CF_ANSWERED) && !switch_channel_media_ready(channel)) {
+		switch_channel_timetable_t *tt = switch_channel_get_timetable(channel);
+
+		if (tt && tt->created) {
+			ring_until = tt->created + (switch_time_t) d->ring_ms * 1000;
+		}
+	}
+	/* otherwise a queued caller is answered (the CDR's a_answer_stamp), then hears music */
+	if (!ring_until && !switch_channel_test_flag(channel, CF_ANSWERED)) {
 		switch_channel_answer(channel);
 	}
 	if (d->timeout_ms > 0 && !job) {
@@ -799,7 +881,18 @@ static void nway_do_wait(switch_core_session_t *session, const nwayacd_directive
 			break;
 		}
 
-		if (silent) {
+		if (ring_until && started >= ring_until) {
+			ring_until = 0;
+			switch_channel_answer(channel);	/* rung ring_ms: answered, it hears the music */
+		}
+		if (ring_until) {
+			status = nway_quiet_wait(session, &w, ring_until);
+			if (status == SWITCH_STATUS_FALSE) {
+				ring_until = 0;	/* no condition to sleep on: answer and wait as before */
+				switch_channel_answer(channel);
+				continue;
+			}
+		} else if (silent) {
 			uint32_t ms = 1000;
 
 			if (w.deadline) {

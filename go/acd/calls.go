@@ -38,6 +38,10 @@ type Step struct {
 	Outside bool   // StepOffer: a callout; the caller hears the far end, not music
 	Cause   string
 	Result  Result
+	// RingWait (StepWait, StepOffer): the group's GroupOptions.RingWait; a
+	// caller not yet answered stays ringing until that long after its
+	// channel came up.
+	RingWait time.Duration
 	// StepWait in a group with GroupOptions.Announce: the call's place in
 	// line and estimated wait (see WaitingInfo), for the session to set
 	// nwayacd_position and nwayacd_ewt and announce them.
@@ -251,7 +255,7 @@ func (e *Engine) step(c *call) Step {
 			return e.step(c)
 		}
 		c.inWait = true
-		s := Step{Kind: StepWait, File: g.rings.Busy, Loops: 1}
+		s := Step{Kind: StepWait, File: g.rings.Busy, Loops: 1, RingWait: g.opt.RingWait}
 		if g.opt.Announce {
 			s.Position, s.EWT, s.EWTKnown, _ = e.Position(c.uuid)
 		}
@@ -276,7 +280,7 @@ func (e *Engine) step(c *call) Step {
 			}
 			c.delivered = true
 		}
-		s := Step{Kind: StepOffer, Agent: c.agent.ext, Dial: c.agent.dial, Leg: c.legUUID, Timeout: g.timeout}
+		s := Step{Kind: StepOffer, Agent: c.agent.ext, Dial: c.agent.dial, Leg: c.legUUID, Timeout: g.timeout, RingWait: g.opt.RingWait}
 		if len(c.ring) > 0 {
 			s.Ring = make([]RingLeg, 0, len(c.ring)+1)
 			s.Ring = append(s.Ring, RingLeg{Agent: c.agent.ext, Dial: c.agent.dial, Leg: c.legUUID})

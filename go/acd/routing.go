@@ -67,6 +67,11 @@ type GroupOptions struct {
 	// AnnounceSounds is a folder of the group's own sound files for it;
 	// "" = FreeSWITCH's say in the channel's language.
 	AnnounceSounds string
+	// RingWait > 0: a waiting caller not yet answered is left ringing (no
+	// answer, no media: it costs the switch nothing and the caller no
+	// charge) until RingWait after it came in, then answered to hear the
+	// queue's music. Keys and announcements reach it only once answered.
+	RingWait time.Duration
 }
 
 func (o GroupOptions) clone() GroupOptions {
@@ -107,6 +112,9 @@ func (e *Engine) setOptions(g *group, o GroupOptions) error {
 	}
 	if o.CallbackRetries < 0 || o.CallbackRetryDelay < 0 {
 		return Errorf(ErrBadArgument, "negative callback option")
+	}
+	if o.RingWait < 0 {
+		return Errorf(ErrBadArgument, "negative ring wait")
 	}
 	if o.AnnounceEvery < 0 {
 		return Errorf(ErrBadArgument, "negative announce interval")

@@ -207,6 +207,7 @@ type (
 		AnnounceSounds     string
 		FullOverflow       bool
 		ExitTo             string
+		RingWait           int // seconds
 	}
 	tierOut struct {
 		Group     string
@@ -246,7 +247,8 @@ func (s *Server) groupOptions(ctx *fasthttp.RequestCtx, _ string) {
 			OverflowWaiting: o.OverflowWaiting, ExitKey: o.ExitKey, Announce: o.Announce, CallbackKey: o.CallbackKey,
 			CallbackAgentFirst: o.CallbackAgentFirst, CallbackRetries: o.CallbackRetries,
 			CallbackRetryDelay: secs(o.CallbackRetryDelay), CallbackGateway: o.CallbackGateway,
-			AnnounceEvery: secs(o.AnnounceEvery), AnnounceSounds: o.AnnounceSounds, FullOverflow: o.FullOverflow, ExitTo: o.ExitTo})
+			AnnounceEvery: secs(o.AnnounceEvery), AnnounceSounds: o.AnnounceSounds, FullOverflow: o.FullOverflow, ExitTo: o.ExitTo,
+			RingWait: secs(o.RingWait)})
 	}
 	writeAny(ctx, out)
 }

@@ -418,6 +418,7 @@ func fill(out *C.nwayacd_directive_t, d session.Directive) {
 	out.action = C.int(d.Action)
 	out.loops = C.int(d.Loops)
 	out.timeout_ms = C.int(d.TimeoutMS)
+	out.ring_ms = C.int(d.RingMS)
 	put(out.file[:], d.File)
 	put(out.dial[:], d.Dial)
 	put(out.agent[:], d.Agent)

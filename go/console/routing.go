@@ -213,6 +213,7 @@ type groupOptionsJSON struct {
 	AnnounceSounds     string `json:"announce_sounds"`
 	FullOverflow       bool   `json:"full_overflow"`
 	ExitTo             string `json:"exit_to"`
+	RingWait           int    `json:"ring_wait"`
 }
 
 // GroupOptionsJSON renders a group's options for listings (REST uses it too).
@@ -222,7 +223,8 @@ func GroupOptionsJSON(group string, o acd.GroupOptions) any {
 		Overflow: o.OverflowGroup, OverflowAfter: secs(o.OverflowAfter), OverflowWaiting: o.OverflowWaiting,
 		ExitKey: o.ExitKey, Announce: o.Announce, CallbackKey: o.CallbackKey, CallbackAgentFirst: o.CallbackAgentFirst,
 		CallbackRetries: o.CallbackRetries, CallbackRetryDelay: secs(o.CallbackRetryDelay), CallbackGateway: o.CallbackGateway,
-		AnnounceEvery: secs(o.AnnounceEvery), AnnounceSounds: o.AnnounceSounds, FullOverflow: o.FullOverflow, ExitTo: o.ExitTo}
+		AnnounceEvery: secs(o.AnnounceEvery), AnnounceSounds: o.AnnounceSounds, FullOverflow: o.FullOverflow, ExitTo: o.ExitTo,
+		RingWait: secs(o.RingWait)}
 }
 
 func renderGroupOptions(svc Service, asJSON bool) string {

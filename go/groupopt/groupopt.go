@@ -62,6 +62,7 @@ var options = []option{
 	{"announce_every", kSeconds, "say the position and estimated wait on entry and every this many seconds (0: never)", func(o *acd.GroupOptions) any { return &o.AnnounceEvery }},
 	{"announce_sounds", kSound, "folder of the group's announcement files (-: FreeSWITCH's say in the channel's language)", func(o *acd.GroupOptions) any { return &o.AnnounceSounds }},
 	{"callback_gateway", kGateway, "gateway callbacks are dialled through (-: as an extension is reached)", func(o *acd.GroupOptions) any { return &o.CallbackGateway }},
+	{"ring_wait", kSeconds, "a waiting caller is left ringing, unanswered and without media, up to this long after it came in, then answered (0: answered at once)", func(o *acd.GroupOptions) any { return &o.RingWait }},
 }
 
 // Names lists the options, in a stable order.

@@ -238,7 +238,8 @@ func (s *Service) directive(uuid string, ci *callInfo, st acd.Step) session.Dire
 		if f == "" {
 			f = s.opt.HoldMusic
 		}
-		d := session.Directive{Action: session.Wait, File: f, Loops: st.Loops, TimeoutMS: int(st.Timeout / time.Millisecond)}
+		d := session.Directive{Action: session.Wait, File: f, Loops: st.Loops, TimeoutMS: int(st.Timeout / time.Millisecond),
+			RingMS: int(st.RingWait / time.Millisecond)}
 		if st.Position > 0 { // the group announces (GroupOptions.Announce)
 			ewt := ""
 			if st.EWTKnown {
@@ -254,16 +255,16 @@ func (s *Service) directive(uuid string, ci *callInfo, st acd.Step) session.Dire
 			dial = s.opt.DialTemplate
 		}
 		dial = strings.ReplaceAll(dial, "%s", st.Agent)
-		music := s.opt.HoldMusic
+		music, ring := s.opt.HoldMusic, int(st.RingWait/time.Millisecond)
 		if st.Outside {
-			music = "" // a callout's caller hears the far end ring
+			music, ring = "", 0 // a callout's caller hears the far end ring
 		}
 		ci.ringLegs = nil
 		if len(st.Ring) > 1 {
 			var all string
 			all, ci.ringLegs = s.ringAllDial(uuid, ci.group, ci.number, secs, st.Ring)
 			return session.Directive{Action: session.Offer, File: music, Dial: all, Agent: st.Agent,
-				CallerNumber: ci.number, TimeoutMS: int(st.Timeout / time.Millisecond)}
+				CallerNumber: ci.number, TimeoutMS: int(st.Timeout / time.Millisecond), RingMS: ring}
 		}
 		return session.Directive{
 			Action:       session.Offer,
@@ -272,6 +273,7 @@ func (s *Service) directive(uuid string, ci *callInfo, st acd.Step) session.Dire
 			Agent:        st.Agent,
 			CallerNumber: ci.number,
 			TimeoutMS:    int(st.Timeout / time.Millisecond),
+			RingMS:       ring,
 		}
 	case acd.StepHangup:
 		d := s.doneDirective(ci, st.Result)

@@ -112,7 +112,8 @@ func OptionsRecord(group string, o acd.GroupOptions) store.GroupOptions {
 		OverflowGroup: o.OverflowGroup, OverflowAfter: o.OverflowAfter, OverflowWaiting: o.OverflowWaiting,
 		ExitKey: o.ExitKey, Announce: o.Announce, CallbackKey: o.CallbackKey, CallbackAgentFirst: o.CallbackAgentFirst,
 		CallbackRetries: o.CallbackRetries, CallbackRetryDelay: o.CallbackRetryDelay, CallbackGateway: o.CallbackGateway,
-		AnnounceEvery: o.AnnounceEvery, AnnounceSounds: o.AnnounceSounds, FullOverflow: o.FullOverflow, ExitTo: o.ExitTo}
+		AnnounceEvery: o.AnnounceEvery, AnnounceSounds: o.AnnounceSounds, FullOverflow: o.FullOverflow, ExitTo: o.ExitTo,
+		RingWait: o.RingWait}
 }
 
 // optionsOf is the core's form of stored options; bad skills text is an
@@ -123,7 +124,8 @@ func optionsOf(r store.GroupOptions) (acd.GroupOptions, error) {
 		OverflowAfter: r.OverflowAfter, OverflowWaiting: r.OverflowWaiting, ExitKey: r.ExitKey, Announce: r.Announce,
 		CallbackKey: r.CallbackKey, CallbackAgentFirst: r.CallbackAgentFirst, CallbackRetries: r.CallbackRetries,
 		CallbackRetryDelay: r.CallbackRetryDelay, CallbackGateway: r.CallbackGateway,
-		AnnounceEvery: r.AnnounceEvery, AnnounceSounds: r.AnnounceSounds, FullOverflow: r.FullOverflow, ExitTo: r.ExitTo}
+		AnnounceEvery: r.AnnounceEvery, AnnounceSounds: r.AnnounceSounds, FullOverflow: r.FullOverflow, ExitTo: r.ExitTo,
+		RingWait: r.RingWait}
 	if r.Skills != "" {
 		sk, err := acd.ParseSkills(r.Skills)
 		if err != nil {

@@ -134,3 +134,21 @@ func TestOverflowPublished(t *testing.T) {
 		t.Fatalf("queue_overflow messages %q", m)
 	}
 }
+
+// ring_wait reaches the session as the wait's RingMS (the shim leaves the
+// caller ringing that long after its channel came up); 0 answers at once.
+func TestRingWaitDirective(t *testing.T) {
+	s, _, _ := routingTest(t)
+	must(t, s.SetGroupOptions("130", func(o *acd.GroupOptions) { o.RingWait = 20 * time.Second }))
+	d := s.Enter(session.Call{Kind: session.Queue, UUID: "r1", Group: "130", CallerNumber: "139"})
+	if d.Action != session.Wait || d.RingMS != 20000 {
+		t.Fatalf("ring_wait 20: %+v", d)
+	}
+	must(t, s.SetGroupOptions("130", func(o *acd.GroupOptions) { o.RingWait = 0 }))
+	if d = s.Next("r1"); d.Action != session.Wait || d.RingMS != 0 {
+		t.Fatalf("ring_wait 0: %+v", d)
+	}
+	if err := s.SetGroupOptions("130", func(o *acd.GroupOptions) { o.RingWait = -time.Second }); err == nil {
+		t.Fatal("a negative ring_wait was taken")
+	}
+}

@@ -55,7 +55,10 @@ type Directive struct {
 	Agent        string // the extension offered, or a callout's outside number (Offer)
 	CallerNumber string // caller id presented to the agent (Offer)
 	Cause        string // FreeSWITCH hangup cause name (Hangup), e.g. NORMAL_CLEARING
-	Vars         [][2]string
+	// RingMS (Wait, Offer): a caller not yet answered stays ringing, with
+	// no media, until this long after its channel came up; 0: answered.
+	RingMS int
+	Vars   [][2]string
 }
 
 // Kind is what a session enters with.

@@ -107,7 +107,7 @@ func (o *Overlay) PutGroupOptions(_ context.Context, g GroupOptions) error {
 	}
 	g.TierWait, g.RelaxEvery = g.TierWait.Truncate(1e9), g.RelaxEvery.Truncate(1e9)
 	g.OverflowAfter, g.CallbackRetryDelay = g.OverflowAfter.Truncate(1e9), g.CallbackRetryDelay.Truncate(1e9)
-	g.AnnounceEvery = g.AnnounceEvery.Truncate(1e9)
+	g.AnnounceEvery, g.RingWait = g.AnnounceEvery.Truncate(1e9), g.RingWait.Truncate(1e9)
 	o.routing.options[g.Group] = g
 	return nil
 }

@@ -60,6 +60,7 @@ type GroupOptions struct {
 	AnnounceSounds     string
 	FullOverflow       bool
 	ExitTo             string
+	RingWait           time.Duration
 }
 
 // RoutingWriter is every write of the routing records. Each is idempotent
@@ -110,7 +111,7 @@ func (o GroupOptions) Validate() error {
 	if err := CheckNumber("group", o.Group); err != nil {
 		return err
 	}
-	for _, d := range []time.Duration{o.TierWait, o.RelaxEvery, o.OverflowAfter, o.CallbackRetryDelay, o.AnnounceEvery} {
+	for _, d := range []time.Duration{o.TierWait, o.RelaxEvery, o.OverflowAfter, o.CallbackRetryDelay, o.AnnounceEvery, o.RingWait} {
 		if d < 0 || d > maxOptDuration {
 			return rejectf("group %s: option duration %s not in 0..%s", o.Group, d, maxOptDuration)
 		}

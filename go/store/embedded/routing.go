@@ -95,7 +95,7 @@ func (s *Store) PutGroupOptions(ctx context.Context, o store.GroupOptions) error
 	if err := o.Validate(); err != nil {
 		return err
 	}
-	for _, d := range []*time.Duration{&o.TierWait, &o.RelaxEvery, &o.OverflowAfter, &o.CallbackRetryDelay, &o.AnnounceEvery} {
+	for _, d := range []*time.Duration{&o.TierWait, &o.RelaxEvery, &o.OverflowAfter, &o.CallbackRetryDelay, &o.AnnounceEvery, &o.RingWait} {
 		*d = d.Truncate(time.Second)
 	}
 	return s.update(ctx, "put group options", func(tx *bolt.Tx) error {

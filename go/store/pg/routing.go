@@ -38,15 +38,15 @@ func loadRouting(ctx context.Context, tx pgx.Tx, snap *store.Snapshot) error {
 	rows, _ = tx.Query(ctx, `SELECT group_number, memory_first, tier_wait_seconds, tier_skip, skills,
 			relax_every_seconds, max_waiting, overflow_group, overflow_after_seconds, overflow_waiting,
 			exit_key, announce, callback_key, callback_agent_first, callback_retries, callback_retry_seconds,
-			callback_gateway, announce_every_seconds, announce_sounds, full_overflow, exit_to
+			callback_gateway, announce_every_seconds, announce_sounds, full_overflow, exit_to, ring_wait_seconds
 		FROM nwayacd_group_option`)
 	snap.GroupOptions, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.GroupOptions, error) {
 		var o store.GroupOptions
-		var tw, re, oa, crd, ae int64
+		var tw, re, oa, crd, ae, rw int64
 		err := r.Scan(&o.Group, &o.MemoryFirst, &tw, &o.TierSkip, &o.Skills, &re, &o.MaxWaiting, &o.OverflowGroup,
 			&oa, &o.OverflowWaiting, &o.ExitKey, &o.Announce, &o.CallbackKey, &o.CallbackAgentFirst,
-			&o.CallbackRetries, &crd, &o.CallbackGateway, &ae, &o.AnnounceSounds, &o.FullOverflow, &o.ExitTo)
-		o.AnnounceEvery = secs(ae)
+			&o.CallbackRetries, &crd, &o.CallbackGateway, &ae, &o.AnnounceSounds, &o.FullOverflow, &o.ExitTo, &rw)
+		o.AnnounceEvery, o.RingWait = secs(ae), secs(rw)
 		o.TierWait, o.RelaxEvery = secs(tw), secs(re)
 		o.OverflowAfter, o.CallbackRetryDelay = secs(oa), secs(crd)
 		return o, err
@@ -117,8 +117,9 @@ func (s *Store) PutGroupOptions(ctx context.Context, o store.GroupOptions) error
 	return s.configExec(ctx, "put group options", `INSERT INTO nwayacd_group_option (group_number, memory_first,
 			tier_wait_seconds, tier_skip, skills, relax_every_seconds, max_waiting, overflow_group,
 			overflow_after_seconds, overflow_waiting, exit_key, announce, callback_key, callback_agent_first,
-			callback_retries, callback_retry_seconds, callback_gateway, announce_every_seconds, announce_sounds, full_overflow, exit_to)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
+			callback_retries, callback_retry_seconds, callback_gateway, announce_every_seconds, announce_sounds, full_overflow, exit_to,
+			ring_wait_seconds)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)
 		ON CONFLICT (group_number) DO UPDATE SET memory_first = EXCLUDED.memory_first,
 			tier_wait_seconds = EXCLUDED.tier_wait_seconds, tier_skip = EXCLUDED.tier_skip,
 			skills = EXCLUDED.skills, relax_every_seconds = EXCLUDED.relax_every_seconds,
@@ -128,11 +129,12 @@ func (s *Store) PutGroupOptions(ctx context.Context, o store.GroupOptions) error
 			callback_agent_first = EXCLUDED.callback_agent_first, callback_retries = EXCLUDED.callback_retries,
 			callback_retry_seconds = EXCLUDED.callback_retry_seconds, callback_gateway = EXCLUDED.callback_gateway,
 			announce_every_seconds = EXCLUDED.announce_every_seconds, announce_sounds = EXCLUDED.announce_sounds,
-			full_overflow = EXCLUDED.full_overflow, exit_to = EXCLUDED.exit_to`,
+			full_overflow = EXCLUDED.full_overflow, exit_to = EXCLUDED.exit_to,
+			ring_wait_seconds = EXCLUDED.ring_wait_seconds`,
 		o.Group, o.MemoryFirst, int64(o.TierWait/time.Second), o.TierSkip, o.Skills, int64(o.RelaxEvery/time.Second),
 		o.MaxWaiting, o.OverflowGroup, int64(o.OverflowAfter/time.Second), o.OverflowWaiting, o.ExitKey, o.Announce,
 		o.CallbackKey, o.CallbackAgentFirst, o.CallbackRetries, int64(o.CallbackRetryDelay/time.Second), o.CallbackGateway,
-		int64(o.AnnounceEvery/time.Second), o.AnnounceSounds, o.FullOverflow, o.ExitTo)
+		int64(o.AnnounceEvery/time.Second), o.AnnounceSounds, o.FullOverflow, o.ExitTo, int64(o.RingWait/time.Second))
 }
 
 // ClearExtensionRouting forgets a removed extension's skills and tiers.

@@ -41,7 +41,8 @@ func testRouting(t *testing.T, s Store) {
 		Skills: "zh:5,billing:3", RelaxEvery: 30 * time.Second, MaxWaiting: 50, OverflowGroup: "120",
 		OverflowAfter: 90 * time.Second, OverflowWaiting: 10, ExitKey: "#", Announce: true, CallbackKey: "9",
 		CallbackAgentFirst: true, CallbackRetries: 2, CallbackRetryDelay: time.Minute, CallbackGateway: "gw_1",
-		AnnounceEvery: 45 * time.Second, AnnounceSounds: "/usr/share/sounds/queue 110", FullOverflow: true, ExitTo: "8000"}
+		AnnounceEvery: 45 * time.Second, AnnounceSounds: "/usr/share/sounds/queue 110", FullOverflow: true, ExitTo: "8000",
+		RingWait: 25 * time.Second}
 	must(t, s.PutGroupOptions(c, store.GroupOptions{Group: "110", ExitKey: "*"}))
 	must(t, s.PutGroupOptions(c, opt)) // replaces every field
 	must(t, s.PutGroupOptions(c, store.GroupOptions{Group: "120"}))

@@ -56,7 +56,7 @@ func TestRoutingOpsReplay(t *testing.T) {
 	if err := j.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	want := "[{1000 110 2 3}] [{1000 zh 5}] [{110 false 5s false zh:3 0s 0  0s 0 # false  false 0 0s  0s  false }]"
+	want := "[{1000 110 2 3}] [{1000 zh 5}] [{110 false 5s false zh:3 0s 0  0s 0 # false  false 0 0s  0s  false  0s}]"
 	if got := routingOf(t, s1); got != want {
 		t.Fatalf("store after the journal\n got %s\nwant %s", got, want)
 	}
@@ -126,7 +126,7 @@ func TestRoutingOpsReplayOntoOverlay(t *testing.T) {
 	}
 	snap := o.Snapshot()
 	got := fmt.Sprint(snap.MemberConfigs, snap.Skills, snap.GroupOptions)
-	want := "[{1000 110 2 3}] [{1000 zh 5} {1009 old 1}] [{110 false 5s false zh:3 0s 0  0s 0 # false  false 0 0s  0s  false }]"
+	want := "[{1000 110 2 3}] [{1000 zh 5} {1009 old 1}] [{110 false 5s false zh:3 0s 0  0s 0 # false  false 0 0s  0s  false  0s}]"
 	if got != want {
 		t.Fatalf("overlay after replay\n got %s\nwant %s", got, want)
 	}

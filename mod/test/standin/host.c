@@ -118,6 +118,7 @@ switch_status_t switch_thread_cond_timedwait(switch_thread_cond_t *cond, switch_
 }
 
 switch_status_t switch_thread_cond_broadcast(switch_thread_cond_t *cond) { pthread_cond_broadcast(&cond->c); return SWITCH_STATUS_SUCCESS; }
+switch_status_t switch_thread_cond_signal(switch_thread_cond_t *cond) { pthread_cond_signal(&cond->c); return SWITCH_STATUS_SUCCESS; }
 
 static int pool_threads;	/* switch_thread_pool_launch_thread calls */
 
@@ -717,6 +718,10 @@ struct standin_channel {
 	int ready, answered, brk, transferred;
 	int early;					/* pre-answered: media before the answer */
 	int proxy;					/* media bypassed (CF_PROXY_MODE) */
+	int rang;					/* 180 sent (ring_ready) */
+	switch_channel_timetable_t tt;
+	const char *priv_key;		/* one channel private, as FreeSWITCH's hash would hold it */
+	void *priv;
 	char vars[16][2][600];
 	int nvars;
 	switch_caller_profile_t profile;
@@ -733,7 +738,14 @@ struct standin_session {
 	char dtmf;	/* a digit queued on the channel, not yet read */
 	int refs;	/* peers: the read locks held (originate's, then each locate's) */
 	switch_time_t started;
+	void *mem[4];	/* switch_core_session_alloc: freed with the session, as its pool */
+	int nmem;
 };
+
+static void session_mem_free(switch_core_session_t *s)
+{
+	while (s->nmem > 0) free(s->mem[--s->nmem]);
+}
 
 static pthread_mutex_t trace_lock = PTHREAD_MUTEX_INITIALIZER;	/* an offer's thread traces into its caller too */
 
@@ -770,6 +782,7 @@ static void session_free(switch_core_session_t *s)
 	pthread_mutex_lock(&lock);
 	for (i = 0; i < MAX_LIVE; i++) if (live[i] == s) live[i] = NULL;
 	pthread_mutex_unlock(&lock);
+	session_mem_free(s);
 	free(s);
 }
 
@@ -849,16 +862,51 @@ void switch_core_session_rwunlock(switch_core_session_t *session)
 		peers_live--;
 	}
 	pthread_mutex_unlock(&lock);
-	if (last) free(session);
+	if (last) {
+		session_mem_free(session);
+		free(session);
+	}
 }
 
 #define SESSION_OF(c) ((switch_core_session_t *) ((char *) (c) - offsetof(struct standin_session, ch)))
 
 int switch_channel_test_ready(switch_channel_t *channel, switch_bool_t check_ready, switch_bool_t check_media)
 {
-	(void) check_ready; (void) check_media;
-	return channel->ready;
+	(void) check_ready;
+	/* media: answered or early media, as CF_ANSWERED || CF_EARLY_MEDIA */
+	return channel->ready && (!check_media || channel->answered || channel->early);
 }
+
+switch_status_t switch_channel_perform_ring_ready_value(switch_channel_t *channel, switch_ring_ready_t rv, const char *file, const char *func, int line)
+{
+	(void) rv; (void) file; (void) func; (void) line;
+	if (!channel->rang && !channel->answered) trace(SESSION_OF(channel), "ring-ready");
+	channel->rang = 1;
+	return SWITCH_STATUS_SUCCESS;
+}
+
+switch_channel_timetable_t *switch_channel_get_timetable(switch_channel_t *channel) { return &channel->tt; }
+
+switch_status_t switch_channel_set_private(switch_channel_t *channel, const char *key, const void *private_info)
+{
+	channel->priv_key = key;
+	channel->priv = (void *) private_info;
+	return SWITCH_STATUS_SUCCESS;
+}
+
+void *switch_channel_get_private(switch_channel_t *channel, const char *key)
+{
+	return channel->priv_key && !strcmp(channel->priv_key, key) ? channel->priv : NULL;
+}
+
+void *switch_core_perform_session_alloc(switch_core_session_t *session, switch_size_t memory, const char *file, const char *func, int line)
+{
+	(void) file; (void) func; (void) line;
+	if (session->nmem == (int) (sizeof(session->mem) / sizeof(session->mem[0]))) return NULL;
+	return session->mem[session->nmem++] = calloc(1, memory);
+}
+
+switch_memory_pool_t *switch_core_session_get_pool(switch_core_session_t *session) { (void) session; return NULL; }
 
 uint32_t switch_channel_test_flag(switch_channel_t *channel, switch_channel_flag_t flag)
 {
@@ -1246,6 +1294,7 @@ static switch_core_session_t *run_app(const char *app, const char *data, script_
 	if (script.skills) switch_channel_set_variable(&s->ch, "nwayacd_skills", script.skills);
 	s->ch.trace[0] = '\0';
 	s->started = switch_micro_time_now();
+	s->ch.tt.created = s->started;
 	CHECK(a != NULL, "application %s not registered", app);
 	/* as switch_core_session_execute_application_get_flags: an application
 	   without SAF_SUPPORT_NOMEDIA gets an inbound caller pre-answered */
@@ -1268,6 +1317,147 @@ static void api_quiet(const char *name, const char *args)
 }
 
 static int ext_line_has(const char *ext, const char *want);
+
+/* What a helper thread does to a caller in a ring wait, which reads no
+ * media and so runs none of the scripts' hooks. */
+typedef struct {
+	switch_core_session_t *s;
+	int after_ms;			/* then: */
+	const char *ready;		/* run nway_ready on this extension, or */
+	int hangup;				/* hang the caller up */
+	char seen[8192];		/* the caller's trace at that moment */
+	int peek_ms;			/* before: its trace at this moment (0: none) */
+	char peeked[8192];
+	int gone_ms;			/* a guard: hang up anyway after this (a test ends) */
+} ringer_t;
+
+static void *ringer_run(void *obj)
+{
+	ringer_t *r = obj;
+	int waited = 0;
+
+	if (r->peek_ms) {
+		usleep((useconds_t) r->peek_ms * 1000);
+		trace_copy(r->s, r->peeked, sizeof(r->peeked));
+	}
+	usleep((useconds_t) (r->after_ms - r->peek_ms) * 1000);
+	trace_copy(r->s, r->seen, sizeof(r->seen));
+	if (r->ready) free(run_api("nway_ready", r->ready));
+	if (r->hangup) {
+		trace(r->s, "caller-hangs-up");
+		r->s->ch.ready = 0;
+	}
+	while (waited < r->gone_ms && r->s->ch.ready) {
+		usleep(10000);
+		waited += 10;
+	}
+	if (r->s->ch.ready) {
+		trace(r->s, "caller-gives-up");
+		r->s->ch.ready = 0;
+	}
+	return NULL;
+}
+
+/* Runs app with a ringer on its caller; the caller exists before the app runs. */
+static switch_core_session_t *run_ringing(const char *group, script_t sc, ringer_t *r, int64_t *took_us)
+{
+	pthread_t t;
+	switch_core_session_t *s;
+	switch_time_t t0 = switch_micro_time_now();
+
+	/* run_app makes the session: start the ringer from its first trace */
+	r->s = NULL;
+	s = session_new("13912345678");
+	s->script = sc;
+	pthread_mutex_lock(&lock);
+	for (int i = 0; i < MAX_LIVE; i++) if (!live[i]) { live[i] = s; break; }
+	pthread_mutex_unlock(&lock);
+	s->started = switch_micro_time_now();
+	s->ch.tt.created = s->started;
+	r->s = s;
+	pthread_create(&t, NULL, ringer_run, r);
+	find_app("nwayacd")->application_function(s, group);
+	*took_us = switch_micro_time_now() - t0;
+	pthread_join(t, NULL);
+	if (verbose) fprintf(stderr, "ring wait %s: %s\n", group, s->ch.trace);
+	return s;
+}
+
+/* Group option ring_wait: a waiting caller is left ringing (180, no answer,
+ * no media read or played) until an agent answers or ring_wait has passed
+ * since its channel came up; the freed agent's offer still leaves at once
+ * and the caller is answered only as the agent answers. */
+static void test_ring_wait(void)
+{
+	script_t sc = { 0 };
+	switch_core_session_t *s;
+	ringer_t r;
+	int64_t took;
+	const char *o, *ans, *br;
+
+	api_quiet("nway_add_group", "12321 0");
+	api_quiet("nway_add_ext", "1005 1005");
+	api_quiet("nway_set_reged_ext", "1005");
+	api_quiet("nway_login", "1005 12321");
+	api_quiet("nway_busy", "1005");
+	api_quiet("nway_set_group", "12321 ring_wait 30");
+
+	/* the agent frees up while the caller rings: offered at once, and the
+	   caller has no media until the agent answers */
+	sc.outcome = O_ANSWER;
+	sc.early_ring_ms = 100;
+	memset(&r, 0, sizeof(r));
+	r.after_ms = 300;
+	r.ready = "1005";
+	r.gone_ms = 5000;
+	s = run_ringing("12321", sc, &r, &took);
+	CHECK(strstr(r.seen, "ring-ready") && !strstr(r.seen, "answer") && !strstr(r.seen, "sleep") && !strstr(r.seen, "play:"),
+		  "ring wait: the waiting caller was not left ringing without media: %.300s", r.seen);
+	o = strstr(s->ch.trace, "originate-early");
+	ans = strstr(s->ch.trace, "answer");
+	br = strstr(s->ch.trace, "bridge:");
+	CHECK(o && ans && br && o < ans && ans < br, "ring wait: not offered, then answered as the agent answered, then bridged: %.600s", s->ch.trace);
+	CHECK(!strstr(s->ch.trace, "sleep") && !strstr(s->ch.trace, "play:"), "ring wait: media while the caller rang: %.600s", s->ch.trace);
+	/* woken by the condition, not by the 100 ms tick alone: 300 ms, the
+	   agent's 100 ms ring, then at once */
+	CHECK(took < 700000, "ring wait: the ringing caller took %lld us to take its answered agent", (long long) took);
+	session_free(s);
+	api_quiet("nway_busy", "1005");
+
+	/* the caller hangs up while it rings: seen within the tick, the queue lets it go */
+	memset(&r, 0, sizeof(r));
+	r.after_ms = 200;
+	r.hangup = 1;
+	r.gone_ms = 5000;
+	s = run_ringing("12321", sc, &r, &took);
+	CHECK(took < 600000, "ring wait: a caller who hung up while ringing held its session %lld us", (long long) took);
+	CHECK(!strstr(s->ch.trace, "answer") && !strstr(s->ch.trace, "originate"), "ring wait: a caller who left was answered or offered: %.300s", s->ch.trace);
+	session_free(s);
+
+	/* past ring_wait the caller is answered and hears the queue's music */
+	api_quiet("nway_set_group", "12321 ring_wait 1");
+	memset(&r, 0, sizeof(r));
+	r.peek_ms = 600;
+	r.after_ms = 1500;
+	r.hangup = 1;
+	r.gone_ms = 5000;
+	s = run_ringing("12321", sc, &r, &took);
+	CHECK(strstr(r.peeked, "ring-ready") && !strstr(r.peeked, "answer"), "ring wait: answered before ring_wait: %.300s", r.peeked);
+	CHECK(strstr(r.seen, "ring-ready") && (ans = strstr(r.seen, "answer")) && strstr(ans, "play:local_stream://moh"),
+		  "ring wait: past ring_wait the caller was not answered into the music: %.300s", r.seen);
+	session_free(s);
+
+	/* 0: answered at once, as before */
+	api_quiet("nway_set_group", "12321 ring_wait 0");
+	memset(&r, 0, sizeof(r));
+	r.after_ms = 200;
+	r.hangup = 1;
+	r.gone_ms = 5000;
+	s = run_ringing("12321", sc, &r, &took);
+	CHECK(!strstr(r.seen, "ring-ready") && strstr(r.seen, "answer"), "ring wait 0: the caller was not answered at once: %.300s", r.seen);
+	session_free(s);
+	api_quiet("nway_logout", "1005");
+}
 
 /* Issue 12 across the boundary: the shim reads nwayacd_skills at entry, and a
    ring-all step is one originate ringing every leg, the answering leg's uuid
@@ -2018,6 +2208,7 @@ int main(int argc, char **argv)
 		CHECK(completions >= NCOMMANDS, "round %d: %d completions", round, completions);
 		test_apis();
 		test_apps();
+		test_ring_wait();
 		test_routing();
 		test_events(round == 0);
 		test_loans(round);

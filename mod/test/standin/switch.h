@@ -357,6 +357,21 @@ switch_status_t switch_channel_set_variable_var_check(switch_channel_t *channel,
 const char *switch_channel_get_variable_dup(switch_channel_t *channel, const char *varname, switch_bool_t dup, int idx);
 #define switch_channel_get_variable(_c, _v) switch_channel_get_variable_dup(_c, _v, SWITCH_TRUE, -1)
 switch_caller_profile_t *switch_channel_get_caller_profile(switch_channel_t *channel);
+#define switch_channel_media_ready(_channel) switch_channel_test_ready(_channel, SWITCH_TRUE, SWITCH_TRUE)
+typedef enum { SWITCH_RING_READY_NONE, SWITCH_RING_READY_RINGING, SWITCH_RING_READY_QUEUED } switch_ring_ready_t;
+switch_status_t switch_channel_perform_ring_ready_value(switch_channel_t *channel, switch_ring_ready_t rv, const char *file, const char *func, int line);
+#define switch_channel_ring_ready(channel) switch_channel_perform_ring_ready_value(channel, SWITCH_RING_READY_RINGING, __FILE__, __SWITCH_FUNC__, __LINE__)
+typedef struct switch_channel_timetable {
+	switch_time_t profile_created;
+	switch_time_t created;
+	switch_time_t answered;
+} switch_channel_timetable_t;
+switch_channel_timetable_t *switch_channel_get_timetable(switch_channel_t *channel);
+switch_status_t switch_channel_set_private(switch_channel_t *channel, const char *key, const void *private_info);
+void *switch_channel_get_private(switch_channel_t *channel, const char *key);
+void *switch_core_perform_session_alloc(switch_core_session_t *session, switch_size_t memory, const char *file, const char *func, int line);
+#define switch_core_session_alloc(_session, _memory) switch_core_perform_session_alloc(_session, _memory, __FILE__, __SWITCH_FUNC__, __LINE__)
+switch_memory_pool_t *switch_core_session_get_pool(switch_core_session_t *session);
 switch_call_cause_t switch_channel_str2cause(const char *str);
 const char *switch_channel_cause2str(switch_call_cause_t cause);
 
@@ -381,6 +396,7 @@ switch_status_t switch_mutex_unlock(switch_mutex_t *lock);
 switch_status_t switch_thread_cond_create(switch_thread_cond_t **cond, switch_memory_pool_t *pool);
 switch_status_t switch_thread_cond_timedwait(switch_thread_cond_t *cond, switch_mutex_t *mutex, switch_interval_time_t timeout);
 switch_status_t switch_thread_cond_broadcast(switch_thread_cond_t *cond);
+switch_status_t switch_thread_cond_signal(switch_thread_cond_t *cond);
 switch_status_t switch_thread_pool_launch_thread(switch_thread_data_t **tdp);
 char *switch_copy_string(char *to, const char *from, switch_size_t to_len);
 
