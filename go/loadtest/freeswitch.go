@@ -270,6 +270,42 @@ func afresh(ctx context.Context, sw *Switch, add, rm string) error {
 	return err
 }
 
+// SetGroupOptions sets the options of the module's group for the runs, as
+// nway_set_group takes them: "name=value,…" (e.g. "ring_wait=20"). Teardown
+// removes the group and its options with it.
+func (st *Setup) SetGroupOptions(ctx context.Context, spec string) error {
+	opts, err := ParseGroupOptions(spec)
+	if err != nil {
+		return err
+	}
+	if len(opts) > 0 && !st.ACD {
+		return errors.New("group options without mod_nwayacd")
+	}
+	for _, o := range opts {
+		if _, err := st.sw.API(ctx, "nway_set_group "+st.group+" "+o[0]+" "+o[1]); err != nil {
+			return fmt.Errorf("group option %s: %w", o[0], err)
+		}
+	}
+	return nil
+}
+
+// ParseGroupOptions splits "name=value,…" into pairs; a value may not hold a
+// blank or a comma (nway_set_group takes one word).
+func ParseGroupOptions(spec string) ([][2]string, error) {
+	var out [][2]string
+	for _, kv := range strings.Split(spec, ",") {
+		if kv = strings.TrimSpace(kv); kv == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" || v == "" || strings.ContainsAny(k+v, " \t") {
+			return nil, fmt.Errorf("group option %q: want name=value", kv)
+		}
+		out = append(out, [2]string{k, v})
+	}
+	return out, nil
+}
+
 // Teardown removes everything Configure added.
 func (st *Setup) Teardown(ctx context.Context) {
 	for _, ext := range st.exts {

@@ -98,3 +98,19 @@ esac
 		}
 	}
 }
+
+func TestParseGroupOptions(t *testing.T) {
+	got, err := ParseGroupOptions(" ring_wait=20, max_waiting=5 ,")
+	if err != nil || len(got) != 2 || got[0] != [2]string{"ring_wait", "20"} || got[1] != [2]string{"max_waiting", "5"} {
+		t.Fatalf("got %v, %v", got, err)
+	}
+	if got, err := ParseGroupOptions(""); err != nil || len(got) != 0 {
+		t.Fatalf("empty: %v, %v", got, err)
+	}
+	// one word each: nothing may become a second argument
+	for _, bad := range []string{"ring_wait", "=20", "ring_wait=", "ring_wait=2 0", "a\tb=1"} {
+		if _, err := ParseGroupOptions(bad); err == nil {
+			t.Errorf("%q was taken", bad)
+		}
+	}
+}

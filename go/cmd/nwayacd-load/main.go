@@ -35,6 +35,7 @@ func main() {
 		slo      = flag.Bool("slo", false, "after the runs, raise the rate by 5/s until the SLO (≥ 99% reached, offer p99 < 2 s) fails")
 		repeat   = flag.Int("repeat", 1, "runs of each profile per rate, interleaved (every other pair in reverse order, so that a drift of the machine cancels out); with both profiles, the CPU ratio's median over the pairs follows")
 		sippRT   = flag.Bool("sipp-as-switch", false, "run sipp at the switch's own scheduling (SCHED_FIFO in FreeSWITCH) rather than SCHED_OTHER, so that a saturated switch cannot starve its load generator (which then adds realtime load of its own that phones on other machines would not)")
+		groupOpt = flag.String("group-options", "", "options of the module's group for the runs, as nway_set_group takes them: name=value,… (e.g. ring_wait=20: waiting callers are left ringing, without media)")
 		warmup   = flag.Int("warmup", 0, "calls of an unmeasured run of each profile before the first rate's runs (pools, caches and the heap warm up; the first run after a FreeSWITCH start costs most)")
 	)
 	flag.Parse()
@@ -80,6 +81,9 @@ func main() {
 	}
 	atExit = append(atExit, func() { st.Teardown(context.Background()) })
 	defer st.Teardown(context.Background())
+	if err := st.SetGroupOptions(ctx, *groupOpt); err != nil {
+		fail(err)
+	}
 
 	params := loadtest.Params{CallerPrefix: "139" + strconv.FormatInt(time.Now().Unix()%100000, 10), Patience: *patience, Ring: *ring, Talk: *talk, NoAnswerChance: *noAnswer}
 	run := func(profile string, rate float64, calls int) loadtest.Result {
@@ -99,6 +103,9 @@ func main() {
 	wrap := "mod_nwayacd not loaded"
 	if st.ACD {
 		wrap = "mod_nwayacd wrap-up " + st.WrapUp
+		if *groupOpt != "" {
+			wrap += ", group options " + *groupOpt
+		}
 		if st.EarlyBye {
 			wrap += ", early BYE (sip-capture-listen) on"
 		}
