@@ -150,13 +150,22 @@ func (cRing) ownThread() (release func()) {
 	return func() { C.nw_sched_release() }
 }
 
+// ringBuf is C memory the reader pops into and frees from: cgo's pointer
+// check walks a whole Go array handed to C on every call, and the reader
+// pops in a spin (perf had runtime.cgoCheckArg as the module's top symbol).
+// Only the reader's goroutine uses it.
+var ringBuf = unsafe.Slice((*unsafe.Pointer)(C.calloc(batchSize, C.size_t(unsafe.Sizeof(unsafe.Pointer(nil))))), batchSize)
+
 func (cRing) pop(buf []unsafe.Pointer) int {
-	return int(C.nw_ring_pop(&buf[0], C.int(len(buf))))
+	n := int(C.nw_ring_pop(&ringBuf[0], C.int(min(len(buf), len(ringBuf)))))
+	return copy(buf, ringBuf[:n])
 }
 
 func (cRing) free(buf []unsafe.Pointer) {
-	if len(buf) > 0 {
-		C.nw_free_batch(&buf[0], C.int(len(buf)))
+	for len(buf) > 0 {
+		n := copy(ringBuf, buf)
+		C.nw_free_batch(&ringBuf[0], C.int(n))
+		buf = buf[n:]
 	}
 }
 
