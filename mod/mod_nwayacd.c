@@ -808,12 +808,19 @@ static switch_status_t nway_quiet_wait(switch_core_session_t *session, nway_wait
 		}
 		switch_channel_set_private(channel, NWAY_QUIET_PRIVATE, q);
 	}
-	switch_channel_ring_ready(channel);	/* 180 once: the caller hears ringback */
+	if (!switch_channel_test_flag(channel, CF_RING_READY)) {
+		switch_channel_ring_ready(channel);	/* 180: the caller hears ringback */
+	}
 
 	switch_mutex_lock(q->mutex);
 	while (switch_channel_ready(channel)) {
 		switch_time_t now = switch_micro_time_now(), end = until;
 
+		/* what a media loop would run meanwhile (uuid_broadcast, an ESL
+		   execute) runs now, not once the caller is answered */
+		switch_mutex_unlock(q->mutex);
+		switch_ivr_parse_all_events(session);
+		switch_mutex_lock(q->mutex);
 		if (switch_channel_test_flag(channel, CF_BREAK)) {
 			switch_channel_clear_flag(channel, CF_BREAK);
 			status = SWITCH_STATUS_BREAK;
@@ -891,6 +898,9 @@ static void nway_do_wait(switch_core_session_t *session, const nwayacd_directive
 				ring_until = 0;	/* no condition to sleep on: answer and wait as before */
 				switch_channel_answer(channel);
 				continue;
+			}
+			if (status != SWITCH_STATUS_BREAK) {
+				continue;	/* rung out (or ended): ringing is no play of the busy ring */
 			}
 		} else if (silent) {
 			uint32_t ms = 1000;

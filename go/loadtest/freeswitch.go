@@ -289,8 +289,10 @@ func (st *Setup) SetGroupOptions(ctx context.Context, spec string) error {
 	return nil
 }
 
-// ParseGroupOptions splits "name=value,…" into pairs; a value may not hold a
-// blank or a comma (nway_set_group takes one word).
+// ParseGroupOptions splits "name=value,…" into pairs. A name is [a-z_]; a
+// value holds only what an option value needs ([A-Za-z0-9_.:/+*#-]): no
+// blank, control character or `;` (fs_cli -x splits commands on ";;"), so
+// nothing becomes a second argument or command.
 func ParseGroupOptions(spec string) ([][2]string, error) {
 	var out [][2]string
 	for _, kv := range strings.Split(spec, ",") {
@@ -298,12 +300,21 @@ func ParseGroupOptions(spec string) ([][2]string, error) {
 			continue
 		}
 		k, v, ok := strings.Cut(kv, "=")
-		if !ok || k == "" || v == "" || strings.ContainsAny(k+v, " \t") {
+		if !ok || k == "" || v == "" || strings.Trim(k, "abcdefghijklmnopqrstuvwxyz_") != "" || !optionValue(v) {
 			return nil, fmt.Errorf("group option %q: want name=value", kv)
 		}
 		out = append(out, [2]string{k, v})
 	}
 	return out, nil
+}
+
+func optionValue(v string) bool {
+	for _, c := range v {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("_.:/+*#-", c)) {
+			return false
+		}
+	}
+	return true
 }
 
 // Teardown removes everything Configure added.

@@ -108,7 +108,8 @@ func TestParseGroupOptions(t *testing.T) {
 		t.Fatalf("empty: %v, %v", got, err)
 	}
 	// one word each: nothing may become a second argument
-	for _, bad := range []string{"ring_wait", "=20", "ring_wait=", "ring_wait=2 0", "a\tb=1"} {
+	for _, bad := range []string{"ring_wait", "=20", "ring_wait=", "ring_wait=2 0", "a\tb=1", "ring_wait=20;;reloadxml",
+		"ring_wait=20\nreloadxml", "ring_wait=2\r0", "Ring_wait=1", "ring_wait=${x}", "ring_wait=$$x"} {
 		if _, err := ParseGroupOptions(bad); err == nil {
 			t.Errorf("%q was taken", bad)
 		}

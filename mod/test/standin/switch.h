@@ -307,7 +307,7 @@ typedef enum {
 	SWITCH_CAUSE_USER_NOT_REGISTERED = 806
 } switch_call_cause_t;
 typedef enum { CS_NEW, CS_INIT, CS_ROUTING, CS_EXECUTE, CS_HANGUP } switch_channel_state_t;
-typedef enum { CF_ANSWERED = 1, CF_BREAK = 2, CF_TRANSFER = 3, CF_PROXY_MODE = 4 } switch_channel_flag_t;
+typedef enum { CF_ANSWERED = 1, CF_BREAK = 2, CF_TRANSFER = 3, CF_PROXY_MODE = 4, CF_RING_READY = 5 } switch_channel_flag_t;
 typedef enum { SMF_NONE = 0 } switch_media_flag_enum_t;
 typedef uint32_t switch_media_flag_t;
 switch_status_t switch_ivr_media(const char *uuid, switch_media_flag_t flags);
@@ -403,6 +403,7 @@ char *switch_copy_string(char *to, const char *from, switch_size_t to_len);
 switch_time_t switch_micro_time_now(void);
 char *switch_uuid_str(char *buf, switch_size_t len);
 
+switch_status_t switch_ivr_parse_all_events(switch_core_session_t *session);
 switch_status_t switch_ivr_sleep(switch_core_session_t *session, uint32_t ms, switch_bool_t sync, switch_input_args_t *args);
 switch_status_t switch_ivr_play_file(switch_core_session_t *session, switch_file_handle_t *fh, const char *file, switch_input_args_t *args);
 switch_status_t switch_ivr_originate(switch_core_session_t *session, switch_core_session_t **bleg, switch_call_cause_t *cause,
