@@ -1376,6 +1376,18 @@ static void *ringer_run(void *obj)
 	return NULL;
 }
 
+/* A ringer that, after after_ms (peeking at peek_ms when > 0), readies
+ * the extension ready or, without one, hangs the caller up. */
+static void ringer_set(ringer_t *r, int peek_ms, int after_ms, const char *ready)
+{
+	memset(r, 0, sizeof(*r));
+	r->peek_ms = peek_ms;
+	r->after_ms = after_ms;
+	r->ready = ready;
+	r->hangup = ready == NULL;
+	r->gone_ms = 5000;
+}
+
 /* Runs app with a ringer on its caller; the caller exists before the app runs. */
 static switch_core_session_t *run_ringing(const char *group, script_t sc, ringer_t *r, int64_t *took_us)
 {
@@ -1426,10 +1438,7 @@ static void test_ring_wait(void)
 	   caller has no media until the agent answers */
 	sc.outcome = O_ANSWER;
 	sc.early_ring_ms = 100;
-	memset(&r, 0, sizeof(r));
-	r.after_ms = 300;
-	r.ready = "1005";
-	r.gone_ms = 5000;
+	ringer_set(&r, 0, 300, "1005");
 	signals = __atomic_load_n(&cond_signals, __ATOMIC_RELAXED);
 	s = run_ringing("12321", sc, &r, &took);
 	CHECK(strstr(r.seen, "ring-ready") && !strstr(r.seen, "answer") && !strstr(r.seen, "sleep") && !strstr(r.seen, "play:"),
@@ -1448,10 +1457,7 @@ static void test_ring_wait(void)
 	api_quiet("nway_busy", "1005");
 
 	/* the caller hangs up while it rings: seen within the tick, the queue lets it go */
-	memset(&r, 0, sizeof(r));
-	r.after_ms = 200;
-	r.hangup = 1;
-	r.gone_ms = 5000;
+	ringer_set(&r, 0, 200, NULL);
 	s = run_ringing("12321", sc, &r, &took);
 	CHECK(took < 600000, "ring wait: a caller who hung up while ringing held its session %lld us", (long long) took);
 	CHECK(!strstr(s->ch.trace, "answer") && !strstr(s->ch.trace, "originate"), "ring wait: a caller who left was answered or offered: %.300s", s->ch.trace);
@@ -1459,11 +1465,7 @@ static void test_ring_wait(void)
 
 	/* past ring_wait the caller is answered and hears the queue's music */
 	api_quiet("nway_set_group", "12321 ring_wait 1");
-	memset(&r, 0, sizeof(r));
-	r.peek_ms = 600;
-	r.after_ms = 1500;
-	r.hangup = 1;
-	r.gone_ms = 5000;
+	ringer_set(&r, 600, 1500, NULL);
 	s = run_ringing("12321", sc, &r, &took);
 	CHECK(strstr(r.peeked, "ring-ready") && !strstr(r.peeked, "answer"), "ring wait: answered before ring_wait: %.300s", r.peeked);
 	CHECK(strstr(r.seen, "ring-ready") && (ans = strstr(r.seen, "answer")) && strstr(ans, "play:local_stream://moh"),
@@ -1474,10 +1476,7 @@ static void test_ring_wait(void)
 	   past ring_wait the caller is answered and hears it */
 	api_quiet("nway_set_ring_group", "12321 - - busy.wav -");
 	api_quiet("nway_set_group", "12321 busy_ring_times 1");
-	memset(&r, 0, sizeof(r));
-	r.after_ms = 3000;
-	r.hangup = 1;
-	r.gone_ms = 5000;
+	ringer_set(&r, 0, 3000, NULL);
 	s = run_ringing("12321", sc, &r, &took);
 	ans = strstr(s->ch.trace, "answer");
 	CHECK(strstr(s->ch.trace, "ring-ready") && ans && strstr(ans, "play:busy.wav"),
@@ -1488,10 +1487,7 @@ static void test_ring_wait(void)
 
 	/* 0: answered at once, as before */
 	api_quiet("nway_set_group", "12321 ring_wait 0");
-	memset(&r, 0, sizeof(r));
-	r.after_ms = 200;
-	r.hangup = 1;
-	r.gone_ms = 5000;
+	ringer_set(&r, 0, 200, NULL);
 	s = run_ringing("12321", sc, &r, &took);
 	CHECK(!strstr(r.seen, "ring-ready") && strstr(r.seen, "answer"), "ring wait 0: the caller was not answered at once: %.300s", r.seen);
 	session_free(s);
