@@ -130,9 +130,9 @@ typedef struct nwayacd_directive {
 	int loops;					/* PLAY; WAIT: > 0 returns after that many plays */
 	int timeout_ms;				/* WAIT, OFFER */
 	int nvars;					/* set on the channel before the action runs */
-	int ring_ms;				/* WAIT, OFFER with no file: a caller not yet answered stays
-								 * ringing, without media, until ring_ms after its channel
-								 * was created (then it is answered); 0: answer at once */
+	int ring_ms;				/* WAIT, OFFER: a caller without media yet stays ringing,
+								 * unanswered, until ring_ms after its channel was created
+								 * (then it is answered and hears file); 0: answer at once */
 	char file[NWAYACD_FILE_LEN];
 	char dial[NWAYACD_DIAL_LEN];
 	char agent[NWAYACD_NAME_LEN];

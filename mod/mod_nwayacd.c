@@ -814,13 +814,14 @@ static switch_status_t nway_quiet_wait(switch_core_session_t *session, nway_wait
 
 	switch_mutex_lock(q->mutex);
 	while (switch_channel_ready(channel)) {
-		switch_time_t now = switch_micro_time_now(), end = until;
+		switch_time_t now, end = until;
 
 		/* what a media loop would run meanwhile (uuid_broadcast, an ESL
 		   execute) runs now, not once the caller is answered */
 		switch_mutex_unlock(q->mutex);
 		switch_ivr_parse_all_events(session);
 		switch_mutex_lock(q->mutex);
+		now = switch_micro_time_now();
 		if (switch_channel_test_flag(channel, CF_BREAK)) {
 			switch_channel_clear_flag(channel, CF_BREAK);
 			status = SWITCH_STATUS_BREAK;

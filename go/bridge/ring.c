@@ -132,6 +132,12 @@ static int sw_policy = -1;
 static struct sched_param sw_param;
 static long sw_slack = -1;
 
+// The switch's threads are realtime (FreeSWITCH's are SCHED_FIFO).
+static int sw_realtime(void)
+{
+	return sw_policy == SCHED_FIFO || sw_policy == SCHED_RR;
+}
+
 void nw_sched_capture(void)
 {
 	int policy = sched_getscheduler(0);
@@ -162,7 +168,7 @@ int nw_sched_apply(void)
 		own_policy = -1;
 	}
 	own_slack = prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
-	if ((sw_policy == SCHED_FIFO || sw_policy == SCHED_RR) && sched_setscheduler(0, sw_policy, &sw_param) != 0) {
+	if (sw_realtime() && sched_setscheduler(0, sw_policy, &sw_param) != 0) {
 		err = errno;
 	}
 	nw_sched_owned = !err;
@@ -195,7 +201,7 @@ int nw_sched_lend(void)
 	if (nw_sched_owned) {
 		return 0;
 	}
-	if ((sw_policy == SCHED_FIFO || sw_policy == SCHED_RR) && sched_getscheduler(0) == SCHED_OTHER
+	if (sw_realtime() && sched_getscheduler(0) == SCHED_OTHER
 		&& sched_setscheduler(0, sw_policy, &sw_param) == 0) {
 		return NW_LENT_POLICY;	// a realtime thread has no slack
 	}
