@@ -1313,6 +1313,13 @@ static void nway_teardown(void)
  *   default, none for realtime threads).  A coarser slack means fewer naps,
  *   and Go timers up to that much late (all of ours are tens of ms or more).
  *
+ * - NWAYACD_GO_THREADS=realtime in FreeSWITCH's environment keeps Go's
+ *   threads at the switch's policy instead.  On a switch driven to
+ *   saturation a SCHED_OTHER thread gets Linux's 5% leftover, and one that
+ *   holds the service's lock then stalls every switch thread calling in
+ *   (a priority inversion): offers and dispatch wait for it.  Realtime, Go
+ *   pays sysmon's naps without slack (a few % of CPU at 20 calls/s).
+ *
  * Priority 101 runs this before the Go archive's initialiser; the load
  * function gives the loading thread its own settings back.
  * NWAYACD_GO_TIMER_SLACK_US in FreeSWITCH's environment overrides the slack
@@ -1326,11 +1333,12 @@ static struct {
 	long saved_slack_ns;		/* the loading thread's own */
 	int slack_pending;			/* the loading thread still has slack_us */
 	int bad_env;				/* NWAYACD_GO_TIMER_SLACK_US was refused */
+	int bad_mode;				/* NWAYACD_GO_THREADS was refused */
 	int policy;					/* the loading thread's own */
 	struct sched_param param;
 	int policy_pending;			/* the loading thread is SCHED_OTHER for now */
 	int restore_errno;			/* giving it back its policy failed */
-	int realtime;				/* Go's threads stayed realtime: dropping it failed */
+	int realtime;				/* Go's threads stayed realtime: asked for, or dropping it failed */
 } nway_go_threads;
 
 /* Microseconds from NWAYACD_GO_TIMER_SLACK_US, 0..NWAY_GO_TIMER_SLACK_MAX_US;
@@ -1349,6 +1357,16 @@ static long nway_slack_us(const char *v)
 		return -1;
 	}
 	return us;
+}
+
+/* NWAYACD_GO_THREADS: 1 for "realtime", 0 for "normal" or unset, -1 for
+ * anything else. */
+static int nway_go_realtime(const char *v)
+{
+	if (!v || !*v || !strcmp(v, "normal")) {
+		return 0;
+	}
+	return strcmp(v, "realtime") ? -1 : 1;
 }
 
 #ifdef __linux__
@@ -1383,11 +1401,18 @@ __attribute__((constructor(101)))
 static void nway_go_threads_init(void)
 {
 	long us = nway_slack_us(getenv("NWAYACD_GO_TIMER_SLACK_US"));
+	int keep_rt = nway_go_realtime(getenv("NWAYACD_GO_THREADS"));
 	struct sched_param other = { 0 };
 	int cur;
 
+	if (keep_rt < 0) {
+		nway_go_threads.bad_mode = 1;	/* logged at load; normal, the default */
+		keep_rt = 0;
+	}
 	nway_go_threads.policy = sched_getscheduler(0);
-	if (nway_go_threads.policy == SCHED_FIFO || nway_go_threads.policy == SCHED_RR) {
+	if (keep_rt && (nway_go_threads.policy == SCHED_FIFO || nway_go_threads.policy == SCHED_RR)) {
+		nway_go_threads.realtime = 1;	/* asked for: Go's threads stay as the switch's */
+	} else if (nway_go_threads.policy == SCHED_FIFO || nway_go_threads.policy == SCHED_RR) {
 		if (sched_getparam(0, &nway_go_threads.param) == 0 && nway_may_return_to_rt(nway_go_threads.param.sched_priority)
 			&& sched_setscheduler(0, SCHED_OTHER, &other) == 0) {
 			nway_go_threads.policy_pending = 1;
@@ -1478,6 +1503,9 @@ SWITCH_MODULE_LOAD_FUNCTION(mod_nwayacd_load)
 	if (nway_go_threads.bad_env) {
 		switch_log_printf(SWITCH_CHANNEL_LOG, SWITCH_LOG_WARNING, "NWAYACD_GO_TIMER_SLACK_US must be 0..%d microseconds; using %d\n",
 						  NWAY_GO_TIMER_SLACK_MAX_US, NWAY_GO_TIMER_SLACK_US);
+	}
+	if (nway_go_threads.bad_mode) {
+		switch_log_printf(SWITCH_CHANNEL_LOG, SWITCH_LOG_WARNING, "NWAYACD_GO_THREADS must be normal or realtime; using normal\n");
 	}
 	if (nway_go_threads.restore_errno) {
 		switch_log_printf(SWITCH_CHANNEL_LOG, SWITCH_LOG_WARNING, "Couldn't give the loading thread back its realtime priority: %s\n",

@@ -50,6 +50,7 @@ standin: nwayacd-archive
 
 standin-test: standin
 	$(NWAY_BUILD)/standin/host $(NWAY_BUILD)/standin/mod_nwayacd.so conf/autoload_configs/nwayacd.conf.xml
+	NWAYACD_GO_THREADS=realtime $(NWAY_BUILD)/standin/host $(NWAY_BUILD)/standin/mod_nwayacd.so conf/autoload_configs/nwayacd.conf.xml
 
 # install(1) writes a new inode: cp over a loaded module crashes FreeSWITCH.
 install: module

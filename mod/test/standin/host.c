@@ -2082,6 +2082,41 @@ static void test_go_threads(int host_rt, long host_slack_ns)
 	}
 }
 
+/* NWAYACD_GO_THREADS=realtime (run by standin-test as a process of its
+ * own: the shim's initialiser reads it once, at dlopen) keeps Go's threads
+ * at the loading thread's policy: the Go runtime starts inside dlopen, so
+ * its threads are there, realtime, right after it. */
+static int test_go_threads_realtime(const char *so, int host_rt)
+{
+	void *dl;
+	int fifo = 0;
+
+	if (!host_rt) {
+		printf("note: this host may not run SCHED_FIFO; NWAYACD_GO_THREADS not checked\n");
+		return 0;
+	}
+	if (!(dl = dlopen(so, RTLD_NOW | RTLD_LOCAL))) {
+		fprintf(stderr, "dlopen %s: %s\n", so, dlerror());
+		return 2;
+	}
+	CHECK(sched_getscheduler(0) == SCHED_FIFO, "loading thread's realtime policy not kept: %d", sched_getscheduler(0));
+	for (int i = 0; i < 100 && fifo < 3; i++) {
+		DIR *d = opendir("/proc/self/task");
+		struct dirent *e;
+
+		fifo = 0;
+		while (d && (e = readdir(d))) {
+			if (e->d_name[0] != '.' && sched_getscheduler(atoi(e->d_name)) == SCHED_FIFO) fifo++;
+		}
+		if (d) closedir(d);
+		if (fifo < 3) usleep(2000);
+	}
+	/* the loading thread, and Go's: the runtime's first thread, sysmon, … */
+	CHECK(fifo >= 3, "NWAYACD_GO_THREADS=realtime: %d realtime threads after dlopen, want the loading one and Go's", fifo);
+	printf("%d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}
+
 /* The event reader's thread runs as the thread that loaded the module
  * (realtime here, as in FreeSWITCH), not with Go's coarse timer slack:
  * after the load it is the one realtime thread (the loading thread has
@@ -2202,6 +2237,9 @@ int main(int argc, char **argv)
 		struct sched_param fifo = { .sched_priority = 1 };
 
 		host_rt = sched_setscheduler(0, SCHED_FIFO, &fifo) == 0;
+	}
+	if (getenv("NWAYACD_GO_THREADS")) {
+		return test_go_threads_realtime(argv[1], host_rt);
 	}
 	for (round = 0; round < 2; round++) {
 		if (!(dl = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL))) {
