@@ -2027,6 +2027,21 @@ static int threads_with_slack(long want_ns, int *normal)
 	return n;
 }
 
+/* This process's SCHED_FIFO threads now; -1 when unreadable. */
+static int fifo_threads_now(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	int n = 0;
+
+	if (!d) return -1;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] != '.' && sched_getscheduler(atoi(e->d_name)) == SCHED_FIFO) n++;
+	}
+	closedir(d);
+	return n;
+}
+
 /* This process's SCHED_FIFO threads, settled: a Go thread lent the
  * switch's policy for a moment (nw_sched_lend) is not counted, so the
  * least count seen over up to 200 ms, or want as soon as it is seen (the
@@ -2036,15 +2051,9 @@ static int realtime_threads(int want)
 	int least = -1;
 
 	for (int i = 0; i < 100; i++) {
-		DIR *d = opendir("/proc/self/task");
-		struct dirent *e;
-		int n = 0;
+		int n = fifo_threads_now();
 
-		if (!d) return -1;
-		while ((e = readdir(d))) {
-			if (e->d_name[0] != '.' && sched_getscheduler(atoi(e->d_name)) == SCHED_FIFO) n++;
-		}
-		closedir(d);
+		if (n < 0) return -1;
 		if (least < 0 || n < least) least = n;
 		if (n == want) return n;
 		usleep(2000);
@@ -2100,16 +2109,8 @@ static int test_go_threads_realtime(const char *so, int host_rt)
 		return 2;
 	}
 	CHECK(sched_getscheduler(0) == SCHED_FIFO, "loading thread's realtime policy not kept: %d", sched_getscheduler(0));
-	for (int i = 0; i < 100 && fifo < 3; i++) {
-		DIR *d = opendir("/proc/self/task");
-		struct dirent *e;
-
-		fifo = 0;
-		while (d && (e = readdir(d))) {
-			if (e->d_name[0] != '.' && sched_getscheduler(atoi(e->d_name)) == SCHED_FIFO) fifo++;
-		}
-		if (d) closedir(d);
-		if (fifo < 3) usleep(2000);
+	for (int i = 0; i < 100 && (fifo = fifo_threads_now()) < 3; i++) {
+		usleep(2000);	/* the runtime may still be starting its threads */
 	}
 	/* the loading thread, and Go's: the runtime's first thread, sysmon, … */
 	CHECK(fifo >= 3, "NWAYACD_GO_THREADS=realtime: %d realtime threads after dlopen, want the loading one and Go's", fifo);
@@ -2206,6 +2207,16 @@ static void set_extra(const char *k, const char *v)
 	}
 }
 
+static void remove_run_dir(void)
+{
+	if (!getenv("STANDIN_KEEP")) {
+		char cmd[128];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", run_dir);
+		if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", run_dir);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	void *dl;
@@ -2239,7 +2250,10 @@ int main(int argc, char **argv)
 		host_rt = sched_setscheduler(0, SCHED_FIFO, &fifo) == 0;
 	}
 	if (getenv("NWAYACD_GO_THREADS")) {
-		return test_go_threads_realtime(argv[1], host_rt);
+		int rc = test_go_threads_realtime(argv[1], host_rt);
+
+		remove_run_dir();
+		return rc;
 	}
 	for (round = 0; round < 2; round++) {
 		if (!(dl = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL))) {
@@ -2297,12 +2311,7 @@ int main(int argc, char **argv)
 	CHECK(fired_info > 0 && info_whole == fired_info, "%d of %d nwayacd::info events had an Action header named in a JSON body",
 		  info_whole, fired_info);
 
-	if (!getenv("STANDIN_KEEP")) {
-		char cmd[128];
-
-		snprintf(cmd, sizeof(cmd), "rm -rf %s", run_dir);
-		if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", run_dir);
-	}
+	remove_run_dir();
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }
