@@ -66,7 +66,9 @@ import "C"
 
 import (
 	"fmt"
+	"os"
 	"runtime"
+	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -303,11 +305,83 @@ func Start(hostTable, kv unsafe.Pointer, nkv int, errBuf unsafe.Pointer, errLen 
 	if v := (*C.nwayacd_host_t)(hostTable).abi_version; v != C.NWAYACD_ABI_VERSION {
 		return fail(fmt.Sprintf("host ABI %d, module ABI %d", int(v), C.NWAYACD_ABI_VERSION))
 	}
-	C.nw_sched_capture() // on the switch's thread that loads the module
+	schedCapture() // on the switch's thread that loads the module
 	if err := start(kvMap(kv, nkv), cHost(hostTable)); err != nil {
 		return fail(err.Error())
 	}
+	if os.Getenv("NWAYACD_GO_THREADS") == "realtime" {
+		sysmonOnce.Do(func() {
+			go func() {
+				defer recovered("sysmon", "", nil)
+				slack := sysmonSlackUS(os.Getenv("NWAYACD_GO_TIMER_SLACK_US"))
+				tid, err := normalSysmon(2*time.Second, slack)
+				if err != nil {
+					logf(LogWarning, "Go's scheduler monitor (thread %d) stays realtime: %v", tid, err)
+					return
+				}
+				logf(LogNotice, "Go's scheduler monitor (thread %d): normal scheduling, timer slack %d us", tid, slack)
+				for {
+					time.Sleep(10 * time.Second)
+					if n := sysmonHeirs(tid, slack); n > 0 {
+						logf(LogInfo, "%d of Go's threads born of its scheduler monitor made realtime again", n)
+					}
+				}
+			}()
+		})
+	}
 	return 0
+}
+
+// With NWAYACD_GO_THREADS=realtime (the shim's initialiser) Go's threads
+// keep the switch's realtime policy, sysmon's too, whose 20 µs naps while
+// any processor is busy or in a call (the event reader waits in one) then
+// get no timer slack: ~2,500 wakes a second, 5% of FreeSWITCH's CPU at 20
+// calls/s. Once per process (the runtime outlives an unload) it is found
+// where it sleeps and made normal again, with Go's slack. Only it: the
+// processors it takes back are still handed to realtime threads.
+var sysmonOnce sync.Once
+
+// normalSysmon looks for sysmon every look until three looks agree, then
+// makes its thread SCHED_OTHER with slackUS of timer slack.
+func normalSysmon(look time.Duration, slackUS int) (tid int, err error) {
+	seen := 0
+	for seen < 3 {
+		time.Sleep(look)
+		switch t := int(C.nw_sysmon_find()); {
+		case t == 0: // idle: sysmon sleeps on a futex then
+		case t == tid:
+			seen++
+		default:
+			tid, seen = t, 1
+		}
+	}
+	if e := C.nw_sysmon_normal(C.int(tid), C.long(slackUS)*1000); e != 0 {
+		return tid, syscall.Errno(e)
+	}
+	return tid, nil
+}
+
+// sysmonHeirs gives threads born of the normal sysmon the switch's
+// scheduling back (nw_sysmon_heirs).
+func sysmonHeirs(sysmon, slackUS int) int {
+	return int(C.nw_sysmon_heirs(C.int(sysmon), C.long(slackUS)*1000))
+}
+
+// schedCapture records the calling thread's scheduling as the switch's.
+func schedCapture() { C.nw_sched_capture() }
+
+// sysmonSlackUS is the slack the shim gives Go's threads
+// (NWAYACD_GO_TIMER_SLACK_US, 0..10000 µs, else 4000); 0 is the kernel's
+// 50 µs.
+func sysmonSlackUS(v string) int {
+	us, err := strconv.Atoi(v)
+	if err != nil || us < 0 || us > 10000 {
+		return 4000
+	}
+	if us == 0 {
+		return 50
+	}
+	return us
 }
 
 // Stop implements nwayacd_stop.

@@ -12,9 +12,11 @@
 // While calls are up the consumer parks with a deadline instead, and only
 // urgent kinds (those the core acts on at once, nw_ring_set_urgent) kick it.
 #define _GNU_SOURCE	// ppoll
+#include <dirent.h>
 #include <errno.h>
 #include <poll.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -22,6 +24,7 @@
 #include <unistd.h>
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include "nwayacd.h"
 #include "ring.h"
 
@@ -389,4 +392,94 @@ void nw_free_batch(void **p, int n)
 	for (i = 0; i < n; i++) {
 		free(p[i]);
 	}
+}
+
+// The one SCHED_FIFO thread of this process that is in nanosleep(2) now, or
+// 0 when none or more than one is.  Go's scheduler monitor (sysmon) sleeps
+// there between its looks (Go's usleep; glibc's sleeps use clock_nanosleep,
+// Go's idle threads a futex), so under any load this finds it.
+int nw_sysmon_find(void)
+{
+#ifdef SYS_nanosleep
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	char path[300], buf[32];
+	int found = 0, n = 0;
+
+	if (!d) {
+		return 0;
+	}
+	while ((e = readdir(d))) {
+		FILE *f;
+
+		if (e->d_name[0] == '.') {
+			continue;
+		}
+		snprintf(path, sizeof(path), "/proc/self/task/%s/syscall", e->d_name);
+		if (!(f = fopen(path, "r"))) {
+			continue;
+		}
+		if (fgets(buf, sizeof(buf), f) && strtol(buf, NULL, 10) == SYS_nanosleep
+			&& sched_getscheduler(atoi(e->d_name)) == SCHED_FIFO) {
+			found = atoi(e->d_name);
+			n++;
+		}
+		fclose(f);
+	}
+	closedir(d);
+	return n == 1 ? found : 0;
+#else
+	return 0;
+#endif
+}
+
+// Makes thread tid SCHED_OTHER with slack_ns of timer slack: 0, or an errno.
+int nw_sysmon_normal(int tid, long slack_ns)
+{
+	struct sched_param other = { 0 };
+	char path[64];
+	FILE *f;
+
+	if (sched_setscheduler(tid, SCHED_OTHER, &other) != 0) {
+		return errno;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/timerslack_ns", tid);	/* not under task/ */
+	if (!(f = fopen(path, "w"))) {
+		return errno;
+	}
+	fprintf(f, "%ld", slack_ns);
+	return fclose(f) == 0 ? 0 : errno;
+}
+
+// Threads born of sysmon once it is normal (Go starts one from it now and
+// then) inherit its policy and its slack_ns, which no other thread here has:
+// they get the switch's scheduling back.  Returns how many did.
+int nw_sysmon_heirs(int sysmon, long slack_ns)
+{
+	DIR *d;
+	struct dirent *e;
+	char path[300], buf[32];
+	int n = 0;
+
+	if (!sw_realtime() || !(d = opendir("/proc/self/task"))) {
+		return 0;
+	}
+	while ((e = readdir(d))) {
+		int tid = atoi(e->d_name);
+		FILE *f;
+
+		if (tid <= 0 || tid == sysmon || sched_getscheduler(tid) != SCHED_OTHER) {
+			continue;
+		}
+		snprintf(path, sizeof(path), "/proc/%d/timerslack_ns", tid);
+		if (!(f = fopen(path, "r"))) {
+			continue;
+		}
+		if (fgets(buf, sizeof(buf), f) && strtol(buf, NULL, 10) == slack_ns && sched_setscheduler(tid, sw_policy, &sw_param) == 0) {
+			n++;
+		}
+		fclose(f);
+	}
+	closedir(d);
+	return n;
 }
