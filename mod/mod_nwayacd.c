@@ -1317,8 +1317,9 @@ static void nway_teardown(void)
  *   threads at the switch's policy instead.  On a switch driven to
  *   saturation a SCHED_OTHER thread gets Linux's 5% leftover, and one that
  *   holds the service's lock then stalls every switch thread calling in
- *   (a priority inversion): offers and dispatch wait for it.  Realtime, Go
- *   pays sysmon's naps without slack (a few % of CPU at 20 calls/s).
+ *   (a priority inversion): offers and dispatch wait for it.  Go's
+ *   scheduler monitor alone goes back to normal once found (go/bridge/cgo.go,
+ *   normalSysmon): realtime, its naps would get no slack.
  *
  * Priority 101 runs this before the Go archive's initialiser; the load
  * function gives the loading thread its own settings back.
