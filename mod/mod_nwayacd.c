@@ -1411,10 +1411,10 @@ static void nway_go_threads_init(void)
 		keep_rt = 0;
 	}
 	nway_go_threads.policy = sched_getscheduler(0);
-	if (keep_rt && (nway_go_threads.policy == SCHED_FIFO || nway_go_threads.policy == SCHED_RR)) {
-		nway_go_threads.realtime = 1;	/* asked for: Go's threads stay as the switch's (but sysmon: go/bridge/ring.c) */
-	} else if (nway_go_threads.policy == SCHED_FIFO || nway_go_threads.policy == SCHED_RR) {
-		if (sched_getparam(0, &nway_go_threads.param) == 0 && nway_may_return_to_rt(nway_go_threads.param.sched_priority)
+	if (nway_go_threads.policy == SCHED_FIFO || nway_go_threads.policy == SCHED_RR) {
+		if (keep_rt) {
+			nway_go_threads.realtime = 1;	/* asked for: Go's threads stay as the switch's (but sysmon: go/bridge/cgo.go) */
+		} else if (sched_getparam(0, &nway_go_threads.param) == 0 && nway_may_return_to_rt(nway_go_threads.param.sched_priority)
 			&& sched_setscheduler(0, SCHED_OTHER, &other) == 0) {
 			nway_go_threads.policy_pending = 1;
 		} else {

@@ -309,7 +309,9 @@ func Start(hostTable, kv unsafe.Pointer, nkv int, errBuf unsafe.Pointer, errLen 
 	if err := start(kvMap(kv, nkv), cHost(hostTable)); err != nil {
 		return fail(err.Error())
 	}
-	if os.Getenv("NWAYACD_GO_THREADS") == "realtime" {
+	// only where the shim kept Go's threads realtime (a switch that is not
+	// realtime itself has no realtime sysmon to find)
+	if os.Getenv("NWAYACD_GO_THREADS") == "realtime" && C.nw_sched_switch_realtime() != 0 {
 		sysmonOnce.Do(func() {
 			go func() {
 				defer recovered("sysmon", "", nil)

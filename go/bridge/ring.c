@@ -141,6 +141,11 @@ static int sw_realtime(void)
 	return sw_policy == SCHED_FIFO || sw_policy == SCHED_RR;
 }
 
+int nw_sched_switch_realtime(void)
+{
+	return sw_realtime();
+}
+
 void nw_sched_capture(void)
 {
 	int policy = sched_getscheduler(0);

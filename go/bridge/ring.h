@@ -6,6 +6,7 @@ int nw_ring_init(void);
 void nw_ring_kick(void);
 int nw_ring_wait(int64_t timeout_ns);
 void nw_sched_capture(void);
+int nw_sched_switch_realtime(void);
 int nw_sched_apply(void);
 void nw_sched_release(void);
 int nw_sched_lend(void);
