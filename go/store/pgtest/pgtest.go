@@ -28,7 +28,9 @@ func AdminDSN() string {
 // skipped, or fails when NWAYACD_REQUIRE_SERVICES=1.
 func DB(t testing.TB) (name, dsn string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	// CREATE and DROP DATABASE wait for a checkpoint, which takes well
+	// over 10 s while CI runs every package with -race at once.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	admin, err := pgx.Connect(ctx, AdminDSN())
 	if err != nil {
@@ -40,7 +42,7 @@ func DB(t testing.TB) (name, dsn string) {
 		t.Fatalf("create database: %v", err)
 	}
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		c, err := pgx.Connect(ctx, AdminDSN())
 		if err != nil {
