@@ -127,7 +127,9 @@ func TestClusterRandomizedFaults(t *testing.T) {
 			id := ids[rng.IntN(3)]
 			switch {
 			case cutNode == id:
-			case cutNode != "" || (cuts > 0 && rng.IntN(2) == 0):
+			// The first fault is a cut and the next one a node can take is a
+			// drop, so that every run has both; after that, chance decides.
+			case cutNode != "" || (cuts > 0 && (drops == 0 || rng.IntN(2) == 0)):
 				drop(id)
 			default:
 				cutNode, cutUntil = id, time.Now().Add(time.Duration(300+rng.IntN(1700))*time.Millisecond)
