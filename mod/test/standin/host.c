@@ -725,6 +725,7 @@ typedef struct {
 	const char *skills;			/* the caller's nwayacd_skills channel variable (NULL: unset) */
 	int answer_leg;				/* O_ANSWER: the n-th origination_uuid of the dial string answers (0: the first) */
 	int early_ring_ms;			/* an originate without a-leg rings this long first (a cancel ends it) */
+	int early_ring_after_play;	/* ...counted from the caller's first play after the ring began (at most 5 s) */
 	int hangup_on_play;			/* the caller hangs up at the n-th play (0: never) */
 	int key_on_play;			/* the caller presses key at the n-th play (0: never) */
 	char key;
@@ -1140,6 +1141,20 @@ switch_status_t switch_ivr_originate(switch_core_session_t *session, switch_core
 			return SWITCH_STATUS_FALSE;
 		}
 		trace(session, "originate-early");
+		if (session->script.early_ring_after_play) {
+			/* a busy machine may run this thread before the woken session
+			   plays; the check is of the music while the agent rings, so the
+			   phone rings on until the music has begun */
+			char buf[sizeof(session->ch.trace)];
+			const char *o;
+
+			for (i = 0; i < 2500; i++) {
+				trace_copy(session, buf, sizeof(buf));
+				if ((o = strstr(buf, "originate-early")) && strstr(o, "play:")) break;
+				if (cancel_cause && *cancel_cause) break;
+				usleep(2000);
+			}
+		}
 		for (i = 0; i < session->script.early_ring_ms / 2; i++) {
 			if (cancel_cause && *cancel_cause) {
 				trace(session, "originate-cancelled");
@@ -1710,6 +1725,7 @@ static void test_apps(void)
 	sc.outcome = O_ANSWER;
 	sc.ready_on_play = 3;
 	sc.early_ring_ms = 200;
+	sc.early_ring_after_play = 1;
 	s = run_app("nwayacd", "12320", sc, NULL);
 	snprintf(uuids[nu++], 64, "%s", s->uuid);
 	q = strstr(s->ch.trace, "originate-early");
@@ -1745,6 +1761,7 @@ static void test_apps(void)
 	sc.ready_on_play = 3;
 	sc.hangup_on_play = 4;
 	sc.early_ring_ms = 3000;
+	sc.early_ring_after_play = 0;
 	s = run_app("nwayacd", "12320", sc, NULL);
 	snprintf(uuids[nu++], 64, "%s", s->uuid);
 	for (i = 0; i < 500; i++) {	/* the offer's thread notices the cancel within a few ms */
