@@ -198,15 +198,28 @@ func (m *Member) Options() Options { return m.o }
 // Epoch is the current incarnation's fencing number.
 func (m *Member) Epoch() string { return m.epoch.Load().(string) }
 
+// Kept is a call bridged on this node to Ext, put back by Rejoin.
+type Kept struct {
+	Call Call
+	Ext  string
+}
+
 // Rejoin starts a new incarnation (after ErrFenced): the old one's calls and
-// agents are gone from the pool; the caller puts back what it still holds
+// agents are gone from the pool, except the bridged calls in keep, which go
+// back in the same step (as Restore; one whose agent the pool has on
+// another call is dropped, as the reap would). The caller puts back what it still holds
 // (Enqueue, Restore, Agent).
-func (m *Member) Rejoin(ctx context.Context) error {
+func (m *Member) Rejoin(ctx context.Context, keep ...Kept) error {
 	rejoin := "0"
 	if m.Epoch() != "" {
 		rejoin = "1"
 	}
-	ep, err := sJoin.Run(ctx, m.rdb, nil, m.args(m.o.Node, ms(m.o.NodeLease), m.o.Addr, rejoin)...).Int64()
+	args := m.args(m.o.Node, ms(m.o.NodeLease), m.o.Addr, rejoin)
+	for _, k := range keep {
+		c := k.Call
+		args = append(args, c.UUID, c.Caller, strings.Join(c.Groups, ","), Score(c.VIP, c.Arrival), k.Ext)
+	}
+	ep, err := sJoin.Run(ctx, m.rdb, nil, args...).Int64()
 	if err != nil {
 		return fmt.Errorf("cluster: join: %w", err)
 	}

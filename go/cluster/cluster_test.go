@@ -364,6 +364,57 @@ func TestClusterRestoreAfterRejoin(t *testing.T) {
 	audit(t, a, "g")
 }
 
+// A live node rejoining (a pool operation lost on the way: here its answer)
+// puts its bridged calls back in the step that reaps its old incarnation:
+// the agent it has talking is never free in the pool in between, where
+// another node's waiting call would take it. One kept call whose agent the
+// pool has on another call is skipped.
+func TestClusterRejoinKeepsBridged(t *testing.T) {
+	rdb, p := testPool(t)
+	a := join(t, rdb, p, "a", Options{})
+	b := join(t, rdb, p, "b", Options{})
+	ctx := context.Background()
+	mustReady(t, a, "1001", "g")
+	mustReady(t, a, "1002", "g")
+	o1, ok := mustEnqueue(t, b, Call{UUID: "b-talk", Groups: []string{"g"}, Candidates: []string{"1001"}})
+	if !ok || o1.Agent != "1001" {
+		t.Fatalf("b's call: %+v %v", o1, ok)
+	}
+	o2, ok := mustEnqueue(t, a, Call{UUID: "a-talk", Groups: []string{"g"}, Candidates: []string{"1002"}})
+	if !ok || o2.Agent != "1002" {
+		t.Fatalf("a's call: %+v %v", o2, ok)
+	}
+	if _, err := a.Result(ctx, o2, Answered, 3, 0, false); err != nil {
+		t.Fatal(err)
+	}
+	// b's answer for 1001 never reached the pool; a's next call waits.
+	if _, ok := mustEnqueue(t, a, Call{UUID: "a-wait", Groups: []string{"g"}}); ok {
+		t.Fatal("a-wait granted while both agents are busy")
+	}
+	keep := []Kept{
+		{Call: Call{UUID: "b-talk", Groups: []string{"g"}, Arrival: time.Now()}, Ext: "1001"},
+		{Call: Call{UUID: "b-stale", Groups: []string{"g"}, Arrival: time.Now()}, Ext: "1002"},
+	}
+	if err := b.Rejoin(ctx, keep...); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := a.AgentView(ctx, "1001"); err != nil || v.State != "talking" || v.Call != "b-talk" {
+		t.Fatalf("1001 after b's rejoin: %+v %v", v, err)
+	}
+	if v, err := a.AgentView(ctx, "1002"); err != nil || v.State != "talking" || v.Call != "a-talk" {
+		t.Fatalf("1002 after b's rejoin: %+v %v", v, err)
+	}
+	noMsg(t, a) // a-wait was not granted 1001
+	audit(t, a, "g")
+	if err := b.Finish(ctx, "b-talk", 0); err != nil {
+		t.Fatal(err)
+	}
+	if m := next(t, a); m.Offer.Call != "a-wait" || m.Offer.Agent != "1001" {
+		t.Fatalf("after b's call ended: %+v", m)
+	}
+	audit(t, a, "g")
+}
+
 // A call answered under a grant taken back is put back by its node while
 // the pool has queued it again, or granted it to another agent: it leaves
 // the queue, that agent's reservation ends (its node is told), and the

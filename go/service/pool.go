@@ -29,6 +29,7 @@ type Pool interface {
 	Confirm(ctx context.Context, msg cluster.Msg) (bool, error)
 	Ack(ctx context.Context, msg cluster.Msg) error
 	Current(msg cluster.Msg) bool
+	Epoch() string
 }
 
 // poolQueueMax bounds the pool operations waiting for the workers; past it
@@ -339,7 +340,15 @@ func (s *Service) runPoolOp(ctx context.Context, op *poolOp) {
 	ctx, cancel := context.WithTimeout(ctx, poolOpTimeout)
 	defer cancel()
 	ps := s.pool
+	ep := ps.p.Epoch()
 	if err := s.poolOp(ctx, ps, op); err != nil && ctx.Err() != context.Canceled {
+		if errors.Is(err, cluster.ErrFenced) && ps.p.Epoch() != ep {
+			// Refused as from the incarnation a rejoin has just replaced:
+			// the rejoin puts back what this node holds (PoolRejoined),
+			// this op's outcome with it. Rebuilding again would reap the
+			// new incarnation for nothing.
+			return
+		}
 		// Applied or not, the pool and this node may now disagree (a Finish
 		// lost leaves the call's agent offered for ever): rebuild.
 		ps.lost.Store(true)
@@ -759,6 +768,23 @@ func (s *Service) PoolStatus() map[string]any {
 func restoreCall(b acd.BridgedCall) cluster.Call {
 	return cluster.Call{UUID: b.Call.UUID, Caller: b.Call.Number, Groups: []string{b.Call.Group},
 		VIP: b.Call.Level == acd.LevelVIP, Arrival: b.Call.CallinTime}
+}
+
+// PoolKept lists the calls bridged here, which a rejoin puts back in the
+// step that reaps the old incarnation (cluster.Member.Rejoin): until the
+// restores PoolRejoined sends land, their agents would be free in the pool.
+func (s *Service) PoolKept() []cluster.Kept {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.pool == nil {
+		return nil
+	}
+	bs := s.eng.Bridged()
+	out := make([]cluster.Kept, 0, len(bs))
+	for _, b := range bs {
+		out = append(out, cluster.Kept{Call: restoreCall(b), Ext: b.Agent})
+	}
+	return out
 }
 
 // bridgedCall finds call bridged here to ext.
