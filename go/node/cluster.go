@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -20,6 +21,12 @@ type membership struct {
 	rdb     redis.UniversalClient
 	m       *cluster.Member
 	members atomic.Pointer[clusterView]
+
+	mu        sync.Mutex // beat's outcome, which watch and views read
+	lastOK    time.Time  // when the last renewed heartbeat was sent
+	lastErr   error      // the last heartbeat's
+	suspended bool       // rings taken back (PoolSuspend) until a renewal
+	load      atomic.Int64
 }
 
 type clusterView struct {
@@ -68,10 +75,24 @@ func (n *Node) startCluster() error {
 var _ service.Pool = (*cluster.Member)(nil)
 
 func (ms *membership) run(n *Node) {
-	t := time.NewTicker(ms.m.Options().Tick)
+	ms.mu.Lock()
+	ms.lastOK = time.Now() // joined just now
+	ms.mu.Unlock()
+	done := make(chan struct{}, 2)
+	go func() { ms.watch(n); done <- struct{}{} }()
+	go func() { ms.views(n); done <- struct{}{} }()
+	ms.beat(n)
+	<-done
+	<-done
+}
+
+// beat renews the lease every tick, and rejoins when the pool reaped this
+// node or lost one of its operations. It does nothing else, so that no
+// read of the pool's views can hold a renewal up.
+func (ms *membership) beat(n *Node) {
+	o := ms.m.Options()
+	t := time.NewTicker(o.Tick)
 	defer t.Stop()
-	lastOK := time.Now() // when the last renewed heartbeat was sent
-	suspended := false
 	for {
 		select {
 		case <-n.ctx.Done():
@@ -84,8 +105,8 @@ func (ms *membership) run(n *Node) {
 		case <-t.C:
 		}
 		sent := time.Now()
-		ctx, cancel := context.WithTimeout(n.ctx, ms.m.Options().Tick)
-		reaped, err := ms.m.Tick(ctx, n.load())
+		ctx, cancel := context.WithTimeout(n.ctx, o.Tick)
+		reaped, err := ms.m.Tick(ctx, int(ms.load.Load()))
 		lost := false
 		if err == nil && n.Service.PoolLost() {
 			// An operation failed on the way (the connection cut for less
@@ -102,35 +123,97 @@ func (ms *membership) run(n *Node) {
 				n.log.Warn("nwayacd cluster: this node's lease had expired; rejoining")
 			}
 			n.Service.PoolLost() // what failed before the rejoin is put back by it
-			if lost && !suspended {
+			if lost {
 				// The rejoin releases this node's reservations at once: take
 				// its rings back first, or the pool could grant a ringing
 				// agent elsewhere before PoolRejoined stops the ring.
-				n.Service.PoolSuspend()
-				suspended = true
+				ms.suspend(n)
 			}
-			if err = ms.m.Rejoin(ctx); err == nil {
+			if err = ms.m.Rejoin(ctx, n.Service.PoolKept()...); err == nil {
+				ms.mu.Lock()
 				n.Service.PoolRejoined()
-				suspended = false
+				ms.suspended = false
+				ms.mu.Unlock()
 			}
 		}
-		switch {
-		case err == nil:
-			lastOK = sent
-			if suspended {
+		ms.mu.Lock()
+		ms.lastErr = err
+		if err == nil {
+			ms.lastOK = sent
+			if ms.suspended {
 				n.Service.PoolResumed()
 			}
-			suspended = false
-		case !suspended && time.Since(lastOK) > ms.m.Options().NodeLease/2:
-			// The lease may end before Redis answers again: stop ringing
-			// shared agents now (consistency over availability).
-			n.log.Warn("nwayacd cluster: pool unreachable; rings taken back until it answers", "err", err)
-			n.Service.PoolSuspend()
-			suspended = true
+			ms.suspended = false
 		}
+		ms.mu.Unlock()
 		for _, d := range reaped {
 			n.log.Warn("nwayacd cluster: reaped a node whose lease expired", "node", d)
 		}
+		cancel()
+	}
+}
+
+// watch takes this node's rings back once half its lease has gone by
+// without a renewal: the lease may end before Redis answers again, and a
+// reaped node's agents are granted elsewhere (consistency over
+// availability). It runs apart from beat, so that a renewal held up (a
+// Redis that does not answer, a starved goroutine) cannot hold it up too.
+func (ms *membership) watch(n *Node) {
+	o := ms.m.Options()
+	t := time.NewTimer(o.NodeLease / 2)
+	defer t.Stop()
+	for {
+		select {
+		case <-n.ctx.Done():
+			return
+		case <-t.C:
+		}
+		ms.mu.Lock()
+		since := time.Since(ms.lastOK)
+		err := ms.lastErr
+		ms.mu.Unlock()
+		next := o.NodeLease/2 - since
+		if next <= 0 {
+			if ms.suspend(n) {
+				n.log.Warn("nwayacd cluster: pool unreachable; rings taken back until it answers",
+					"since_renewal", since.Round(time.Millisecond), "err", err)
+			}
+			next = o.Tick
+		}
+		t.Reset(next)
+	}
+}
+
+// suspend stops the rings of shared agents until the pool answers; false
+// when they were stopped already.
+func (ms *membership) suspend(n *Node) bool {
+	ms.mu.Lock()
+	defer ms.mu.Unlock()
+	if ms.suspended {
+		return false
+	}
+	n.Service.PoolSuspend()
+	ms.suspended = true
+	return true
+}
+
+// views reads the members, the shared queues and the agents for status and
+// routing, every tick while the lease is renewed.
+func (ms *membership) views(n *Node) {
+	o := ms.m.Options()
+	t := time.NewTicker(o.Tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-n.ctx.Done():
+			return
+		case <-t.C:
+		}
+		ms.mu.Lock()
+		err := ms.lastErr
+		ms.mu.Unlock()
+		ms.load.Store(int64(n.load())) // here: it waits for the service's lock
+		ctx, cancel := context.WithTimeout(n.ctx, o.Tick)
 		ms.refresh(ctx, err)
 		if err == nil {
 			ms.queues(ctx, n)
