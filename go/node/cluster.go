@@ -93,6 +93,7 @@ func (ms *membership) beat(n *Node) {
 	o := ms.m.Options()
 	t := time.NewTicker(o.Tick)
 	defer t.Stop()
+	rejoinDue := false
 	for {
 		select {
 		case <-n.ctx.Done():
@@ -108,12 +109,14 @@ func (ms *membership) beat(n *Node) {
 		ctx, cancel := context.WithTimeout(n.ctx, o.Tick)
 		reaped, err := ms.m.Tick(ctx, int(ms.load.Load()))
 		lost := false
-		if err == nil && n.Service.PoolLost() {
+		if err == nil && (rejoinDue || n.Service.PoolLost()) {
 			// An operation failed on the way (the connection cut for less
 			// than the lease): the pool may hold what this node no longer
 			// does (a Finish lost) or lack what it does. Start over, as after
 			// a reap.
-			n.log.Warn("nwayacd cluster: a pool operation was lost; rejoining to put back what this node holds")
+			if !rejoinDue {
+				n.log.Warn("nwayacd cluster: a pool operation was lost; rejoining to put back what this node holds")
+			}
 			lost = true
 		}
 		if errors.Is(err, cluster.ErrFenced) || lost {
@@ -129,7 +132,11 @@ func (ms *membership) beat(n *Node) {
 				// agent elsewhere before PoolRejoined stops the ring.
 				ms.suspend(n)
 			}
+			// A rejoin that fails is tried again at the next renewal: the
+			// loss it repairs was reported once.
+			rejoinDue = lost
 			if err = ms.m.Rejoin(ctx, n.Service.PoolKept()...); err == nil {
+				rejoinDue = false
 				ms.mu.Lock()
 				n.Service.PoolRejoined()
 				ms.suspended = false
