@@ -169,16 +169,9 @@ func (ms *membership) watch(n *Node) {
 	o := ms.m.Options()
 	t := time.NewTimer(o.NodeLease / 2)
 	defer t.Stop()
-	for {
-		select {
-		case <-n.ctx.Done():
-			return
-		case <-t.C:
-		}
-		ms.mu.Lock()
-		since := time.Since(ms.lastOK)
-		err := ms.lastErr
-		ms.mu.Unlock()
+	for ticked(n.ctx, t.C) {
+		lastOK, err := ms.last()
+		since := time.Since(lastOK)
 		next := o.NodeLease/2 - since
 		if next <= 0 {
 			if ms.suspend(n) {
@@ -188,6 +181,24 @@ func (ms *membership) watch(n *Node) {
 			next = o.Tick
 		}
 		t.Reset(next)
+	}
+}
+
+// last is the heartbeat's outcome: when the last renewed one was sent, and
+// the last one's error.
+func (ms *membership) last() (time.Time, error) {
+	ms.mu.Lock()
+	defer ms.mu.Unlock()
+	return ms.lastOK, ms.lastErr
+}
+
+// ticked waits for c; false once ctx ends.
+func ticked(ctx context.Context, c <-chan time.Time) bool {
+	select {
+	case <-ctx.Done():
+		return false
+	case <-c:
+		return true
 	}
 }
 
@@ -210,15 +221,8 @@ func (ms *membership) views(n *Node) {
 	o := ms.m.Options()
 	t := time.NewTicker(o.Tick)
 	defer t.Stop()
-	for {
-		select {
-		case <-n.ctx.Done():
-			return
-		case <-t.C:
-		}
-		ms.mu.Lock()
-		err := ms.lastErr
-		ms.mu.Unlock()
+	for ticked(n.ctx, t.C) {
+		_, err := ms.last()
 		ms.load.Store(int64(n.load())) // here: it waits for the service's lock
 		ctx, cancel := context.WithTimeout(n.ctx, o.Tick)
 		ms.refresh(ctx, err)
