@@ -312,26 +312,28 @@ func Start(hostTable, kv unsafe.Pointer, nkv int, errBuf unsafe.Pointer, errLen 
 	// only where the shim kept Go's threads realtime (a switch that is not
 	// realtime itself has no realtime sysmon to find)
 	if os.Getenv("NWAYACD_GO_THREADS") == "realtime" && C.nw_sched_switch_realtime() != 0 {
-		sysmonOnce.Do(func() {
-			go func() {
-				defer recovered("sysmon", "", nil)
-				slack := sysmonSlackUS(os.Getenv("NWAYACD_GO_TIMER_SLACK_US"))
-				tid, err := normalSysmon(2*time.Second, slack)
-				if err != nil {
-					logf(LogWarning, "Go's scheduler monitor (thread %d) stays realtime: %v", tid, err)
-					return
-				}
-				logf(LogNotice, "Go's scheduler monitor (thread %d): normal scheduling, timer slack %d us", tid, slack)
-				for {
-					time.Sleep(10 * time.Second)
-					if n := sysmonHeirs(tid, slack); n > 0 {
-						logf(LogInfo, "%d of Go's threads born of its scheduler monitor made realtime again", n)
-					}
-				}
-			}()
-		})
+		sysmonOnce.Do(func() { go keepSysmonNormal() })
 	}
 	return 0
+}
+
+// keepSysmonNormal makes sysmon normal once it is found, then every 10 s
+// gives the threads born of it the switch's scheduling back.
+func keepSysmonNormal() {
+	defer recovered("sysmon", "", nil)
+	slack := sysmonSlackUS(os.Getenv("NWAYACD_GO_TIMER_SLACK_US"))
+	tid, err := normalSysmon(2*time.Second, slack)
+	if err != nil {
+		logf(LogWarning, "Go's scheduler monitor (thread %d) stays realtime: %v", tid, err)
+		return
+	}
+	logf(LogNotice, "Go's scheduler monitor (thread %d): normal scheduling, timer slack %d us", tid, slack)
+	for {
+		time.Sleep(10 * time.Second)
+		if n := sysmonHeirs(tid, slack); n > 0 {
+			logf(LogInfo, "%d of Go's threads born of its scheduler monitor made realtime again", n)
+		}
+	}
 }
 
 // With NWAYACD_GO_THREADS=realtime (the shim's initialiser) Go's threads

@@ -399,6 +399,56 @@ void nw_free_batch(void **p, int n)
 	}
 }
 
+// Calls fn for each thread of this process; its returns are summed.
+static int each_task(int (*fn)(int tid, void *arg), void *arg)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	int sum = 0;
+
+	if (!d) {
+		return 0;
+	}
+	while ((e = readdir(d))) {
+		int tid = atoi(e->d_name);
+
+		if (tid > 0) {
+			sum += fn(tid, arg);
+		}
+	}
+	closedir(d);
+	return sum;
+}
+
+// The first number in /proc/<tid>/<file>, or -1.
+static long task_number(int tid, const char *file)
+{
+	char path[64], buf[32];
+	long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", tid, file);
+	if (!(f = fopen(path, "r"))) {
+		return -1;
+	}
+	if (fgets(buf, sizeof(buf), f)) {
+		v = strtol(buf, NULL, 10);
+	}
+	fclose(f);
+	return v;
+}
+
+#ifdef SYS_nanosleep
+static int in_nanosleep_fifo(int tid, void *found)
+{
+	if (task_number(tid, "syscall") != SYS_nanosleep || sched_getscheduler(tid) != SCHED_FIFO) {
+		return 0;
+	}
+	*(int *) found = tid;
+	return 1;
+}
+#endif
+
 // The one SCHED_FIFO thread of this process that is in nanosleep(2) now, or
 // 0 when none or more than one is.  Go's scheduler monitor (sysmon) sleeps
 // there between its looks (Go's usleep; glibc's sleeps use clock_nanosleep,
@@ -406,33 +456,9 @@ void nw_free_batch(void **p, int n)
 int nw_sysmon_find(void)
 {
 #ifdef SYS_nanosleep
-	DIR *d = opendir("/proc/self/task");
-	struct dirent *e;
-	char path[300], buf[32];
-	int found = 0, n = 0;
+	int found = 0;
 
-	if (!d) {
-		return 0;
-	}
-	while ((e = readdir(d))) {
-		FILE *f;
-
-		if (e->d_name[0] == '.') {
-			continue;
-		}
-		snprintf(path, sizeof(path), "/proc/self/task/%s/syscall", e->d_name);
-		if (!(f = fopen(path, "r"))) {
-			continue;
-		}
-		if (fgets(buf, sizeof(buf), f) && strtol(buf, NULL, 10) == SYS_nanosleep
-			&& sched_getscheduler(atoi(e->d_name)) == SCHED_FIFO) {
-			found = atoi(e->d_name);
-			n++;
-		}
-		fclose(f);
-	}
-	closedir(d);
-	return n == 1 ? found : 0;
+	return each_task(in_nanosleep_fifo, &found) == 1 ? found : 0;
 #else
 	return 0;
 #endif
@@ -456,35 +482,25 @@ int nw_sysmon_normal(int tid, long slack_ns)
 	return fclose(f) == 0 ? 0 : errno;
 }
 
+struct heirs {
+	int sysmon;
+	long slack_ns;
+};
+
+static int make_heir_realtime(int tid, void *arg)
+{
+	struct heirs *h = arg;
+
+	return tid != h->sysmon && sched_getscheduler(tid) == SCHED_OTHER
+		&& task_number(tid, "timerslack_ns") == h->slack_ns && sched_setscheduler(tid, sw_policy, &sw_param) == 0;
+}
+
 // Threads born of sysmon once it is normal (Go starts one from it now and
 // then) inherit its policy and its slack_ns, which no other thread here has:
 // they get the switch's scheduling back.  Returns how many did.
 int nw_sysmon_heirs(int sysmon, long slack_ns)
 {
-	DIR *d;
-	struct dirent *e;
-	char path[300], buf[32];
-	int n = 0;
+	struct heirs h = { sysmon, slack_ns };
 
-	if (!sw_realtime() || !(d = opendir("/proc/self/task"))) {
-		return 0;
-	}
-	while ((e = readdir(d))) {
-		int tid = atoi(e->d_name);
-		FILE *f;
-
-		if (tid <= 0 || tid == sysmon || sched_getscheduler(tid) != SCHED_OTHER) {
-			continue;
-		}
-		snprintf(path, sizeof(path), "/proc/%d/timerslack_ns", tid);
-		if (!(f = fopen(path, "r"))) {
-			continue;
-		}
-		if (fgets(buf, sizeof(buf), f) && strtol(buf, NULL, 10) == slack_ns && sched_setscheduler(tid, sw_policy, &sw_param) == 0) {
-			n++;
-		}
-		fclose(f);
-	}
-	closedir(d);
-	return n;
+	return sw_realtime() ? each_task(make_heir_realtime, &h) : 0;
 }
