@@ -239,13 +239,21 @@ void nwayacd_bridge_ended(const char *uuid);
 /* The application returns, for any reason.  Always called exactly once per enter. */
 void nwayacd_leave(const char *uuid);
 
-/* Hands one event to Go.  Takes ownership of ev (it is free()d later, after
- * one Go goroutine has copied it out).  Plain C inside the archive
+/* A block of size bytes for nwayacd_channel_event, from the archive's pool
+ * of fixed blocks (malloc'd when larger, or while the pool is empty); NULL
+ * only when out of memory.  Pooled, because a block malloc'd on the event
+ * thread and freed on Go's made glibc trim and fault the event thread's heap
+ * back in, about 1 us per event.  Plain C (go/bridge/ring.c); lock-free. */
+nwayacd_event_t *nwayacd_event_alloc(size_t size);
+
+/* Hands one event to Go.  Takes ownership of ev, which nwayacd_event_alloc
+ * or malloc made (it is released later, after one Go goroutine has copied it
+ * out).  Plain C inside the archive
  * (go/bridge/ring.c), not a Go export: it pushes ev onto a bounded lock-free
  * ring (16384 events) and never enters the Go runtime, never blocks, and is
  * safe from several threads at once.  When the Go reader sleeps (the ring was
  * empty), the push wakes it with one eventfd write; Go never polls.  When the
- * ring is full or Go is stopped, ev is freed at once and counted as dropped. */
+ * ring is full or Go is stopped, ev is released at once and counted as dropped. */
 void nwayacd_channel_event(nwayacd_event_t *ev);
 
 #endif /* NWAYACD_NO_PROTOTYPES */

@@ -697,7 +697,7 @@ static void nway_event_handler(switch_event_t *event)
 		len[i] = v[i] ? (uint32_t) strlen(v[i]) : 0;
 		total += len[i] + 1;
 	}
-	if (!(ev = malloc(total))) {
+	if (!(ev = nwayacd_event_alloc(total))) {
 		return;
 	}
 	ev->kind = kind;

@@ -56,6 +56,7 @@ static int nw_call_offer(nwayacd_host_t *h, const char *uuid, const nwayacd_dire
 }
 
 void nwayacd_channel_event(nwayacd_event_t *ev); // ring.c
+nwayacd_event_t *nwayacd_event_alloc(size_t size); // ring.c
 
 static const char *nw_kv(const char *const *kv, int i)
 {
@@ -173,11 +174,16 @@ func (cRing) free(buf []unsafe.Pointer) {
 
 func (cRing) dropped() uint64 { return uint64(C.nw_ring_dropped()) }
 
+// poolIdle is how many blocks of the event pool are free.
+func poolIdle() int { return int(C.nw_pool_idle()) }
+
 // pushTestEvent hands a real C event block (kind, Unique-ID uuid, other
-// fields empty) to nwayacd_channel_event, as the shim does; for tests.
-func pushTestEvent(kind int, uuid string) {
+// fields empty) from nwayacd_event_alloc to nwayacd_channel_event, as the
+// shim does; for tests. It returns whether the block came from the pool.
+func pushTestEvent(kind int, uuid string) (pooled bool) {
 	n := C.size_t(unsafe.Sizeof(C.nwayacd_event_t{})) + C.size_t(len(uuid)+1) + efCount
-	ev := (*C.nwayacd_event_t)(C.calloc(1, n))
+	ev := C.nwayacd_event_alloc(n)
+	pooled = C.nw_pool_has(unsafe.Pointer(ev)) != 0
 	ev.kind = C.int(kind)
 	p := unsafe.Add(unsafe.Pointer(ev), unsafe.Sizeof(C.nwayacd_event_t{}))
 	for i := 0; i < efCount; i++ {
@@ -192,6 +198,7 @@ func pushTestEvent(kind int, uuid string) {
 		p = unsafe.Add(p, len(s)+1)
 	}
 	C.nwayacd_channel_event(ev)
+	return pooled
 }
 
 func gostr(p *C.char) string {

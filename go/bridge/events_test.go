@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -231,6 +232,70 @@ func TestCRingFullDrops(t *testing.T) {
 	}
 	if got != size {
 		t.Errorf("popped %d, want %d", got, size)
+	}
+}
+
+// Event blocks come from the ring's pool and go back to it once decoded,
+// dropped or popped; a block too large for the pool, and any while it is
+// empty, is malloc'd, arrives intact and is freed, never pooled.
+func TestCRingEventPool(t *testing.T) {
+	const blocks = 1024 // NW_POOL_BLOCKS
+	f := &fakeHandler{}
+	startFake(t, f)
+	if n := poolIdle(); n != blocks {
+		t.Fatalf("pool has %d free blocks at the start, want %d", n, blocks)
+	}
+	h0, _ := EventStats()
+	for i := 0; i < 3*blocks; i++ { // more than the pool holds, in turn
+		if !pushTestEvent(int(session.ChannelCreate), "small") {
+			t.Fatalf("push %d: a small block was not pooled with the reader keeping up", i)
+		}
+		if i%64 == 63 {
+			waitFor(t, "the reader", func() bool { h, _ := EventStats(); return h-h0 == uint64(i+1) })
+		}
+	}
+	big := strings.Repeat("u", 2000)
+	if pushTestEvent(int(session.ChannelHangup), big) {
+		t.Error("a 2 KB block came from the 1 KB pool")
+	}
+	waitFor(t, "every event", func() bool { h, _ := EventStats(); return h-h0 == 3*blocks+1 })
+	f.mu.Lock()
+	last := f.events[len(f.events)-1]
+	f.mu.Unlock()
+	if last.UUID != big {
+		t.Errorf("the malloc'd block arrived with a %d-byte UUID", len(last.UUID))
+	}
+	if n := poolIdle(); n != blocks {
+		t.Errorf("after the reader: %d free blocks, want %d", n, blocks)
+	}
+	stop()
+	if !pushTestEvent(int(session.ChannelHangup), "late") {
+		t.Error("not pooled after stop")
+	}
+	if n := poolIdle(); n != blocks {
+		t.Errorf("a dropped block was not given back: %d free", n)
+	}
+
+	// No reader: the pool runs dry, the rest is malloc'd, and popping
+	// gives back exactly the pool's blocks.
+	r := cRing{}
+	r.setOpen(true)
+	defer r.setOpen(false)
+	pooled := 0
+	for i := 0; i < blocks+100; i++ {
+		if pushTestEvent(int(session.ChannelCreate), "x") {
+			pooled++
+		}
+	}
+	if pooled != blocks || poolIdle() != 0 {
+		t.Errorf("%d of %d pushes pooled, %d left free; want %d and 0", pooled, blocks+100, poolIdle(), blocks)
+	}
+	buf := make([]unsafe.Pointer, 256)
+	for n := r.pop(buf); n > 0; n = r.pop(buf) {
+		r.free(buf[:n])
+	}
+	if n := poolIdle(); n != blocks {
+		t.Errorf("after popping: %d free blocks, want %d", n, blocks)
 	}
 }
 

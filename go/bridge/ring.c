@@ -29,14 +29,103 @@
 #include "ring.h"
 
 #define NW_RING_SIZE 16384	// power of two
+#define NW_LINE 64
 
 typedef struct {
 	_Atomic size_t seq;
 	void *data;
 } nw_cell_t;
 
-static nw_cell_t cells[NW_RING_SIZE];
-static _Atomic size_t enq_pos, deq_pos;
+// D. Vyukov's bounded MPMC queue.  The positions sit on lines of their own:
+// producers CAS enq_pos while the consumer stores deq_pos.
+typedef struct {
+	nw_cell_t *cells;
+	size_t mask;
+	_Alignas(NW_LINE) _Atomic size_t enq_pos;
+	_Alignas(NW_LINE) _Atomic size_t deq_pos;
+} nw_queue_t;
+
+static void nw_queue_init(nw_queue_t *q, nw_cell_t *cells, size_t size)
+{
+	size_t i;
+
+	q->cells = cells;
+	q->mask = size - 1;
+	for (i = 0; i < size; i++) {
+		atomic_store_explicit(&cells[i].seq, i, memory_order_relaxed);
+	}
+	atomic_store_explicit(&q->enq_pos, 0, memory_order_relaxed);
+	atomic_store_explicit(&q->deq_pos, 0, memory_order_release);
+}
+
+// 0 when full.  The publish is seq_cst: nwayacd_channel_event's look at
+// ring_parked must not pass it (one xchg on x86, cheaper than a fence).
+static int nw_queue_push(nw_queue_t *q, void *data)
+{
+	size_t pos = atomic_load_explicit(&q->enq_pos, memory_order_relaxed);
+	nw_cell_t *c;
+
+	for (;;) {
+		size_t seq;
+		intptr_t dif;
+
+		c = &q->cells[pos & q->mask];
+		seq = atomic_load_explicit(&c->seq, memory_order_acquire);
+		dif = (intptr_t) seq - (intptr_t) pos;
+		if (dif == 0) {
+			if (atomic_compare_exchange_weak_explicit(&q->enq_pos, &pos, pos + 1, memory_order_relaxed, memory_order_relaxed)) {
+				break;
+			}
+		} else if (dif < 0) {
+			return 0;
+		} else {
+			pos = atomic_load_explicit(&q->enq_pos, memory_order_relaxed);
+		}
+	}
+	c->data = data;
+	atomic_exchange_explicit(&c->seq, pos + 1, memory_order_seq_cst);
+	return 1;
+}
+
+// NULL when empty (or the producer of the next cell has not filled it yet).
+static void *nw_queue_pop(nw_queue_t *q)
+{
+	size_t pos = atomic_load_explicit(&q->deq_pos, memory_order_relaxed);
+	nw_cell_t *c;
+	void *data;
+
+	for (;;) {
+		size_t seq;
+		intptr_t dif;
+
+		c = &q->cells[pos & q->mask];
+		seq = atomic_load_explicit(&c->seq, memory_order_acquire);
+		dif = (intptr_t) seq - (intptr_t) (pos + 1);
+		if (dif == 0) {
+			if (atomic_compare_exchange_weak_explicit(&q->deq_pos, &pos, pos + 1, memory_order_relaxed, memory_order_relaxed)) {
+				break;
+			}
+		} else if (dif < 0) {
+			return NULL;
+		} else {
+			pos = atomic_load_explicit(&q->deq_pos, memory_order_relaxed);
+		}
+	}
+	data = c->data;
+	atomic_store_explicit(&c->seq, pos + q->mask + 1, memory_order_release);
+	return data;
+}
+
+static int nw_queue_empty(nw_queue_t *q)
+{
+	size_t pos = atomic_load_explicit(&q->deq_pos, memory_order_relaxed);
+	size_t seq = atomic_load_explicit(&q->cells[pos & q->mask].seq, memory_order_seq_cst);
+
+	return (intptr_t) seq - (intptr_t) (pos + 1) < 0;
+}
+
+static nw_cell_t ring_cells[NW_RING_SIZE];
+static nw_queue_t ring;
 static _Atomic int ring_open;
 static _Atomic uint64_t ring_dropped;
 // What the consumer is doing: awake, or asleep on ring_efd until any push
@@ -46,16 +135,77 @@ static _Atomic int ring_parked;
 static _Atomic uint64_t ring_urgent;	// bit 1 << kind: pushes that end a timed park
 static int ring_efd = -1;
 
+// Event blocks come from a pool of fixed blocks that the reader hands back,
+// not from malloc: blocks malloc'd on FreeSWITCH's threads and freed on the
+// reader's made glibc trim the producing arena's heap (madvise) and fault
+// its pages back in on the next event, ~1 us of the event thread's time
+// per event (BenchmarkChannelEvent).  Larger blocks, and any while the pool
+// is empty, are malloc'd.
+#define NW_BLOCK_SIZE 1024
+#define NW_POOL_BLOCKS 4096	// power of two; 4 MB
+static nw_cell_t pool_cells[NW_POOL_BLOCKS];
+static nw_queue_t pool;
+static char *_Atomic pool_base;	// set once the pool is filled
+
+static void nw_pool_init(void)
+{
+	char *base;
+	size_t i;
+
+	if (atomic_load_explicit(&pool_base, memory_order_relaxed)) {
+		return;
+	}
+	nw_queue_init(&pool, pool_cells, NW_POOL_BLOCKS);
+	if (!(base = malloc((size_t) NW_POOL_BLOCKS * NW_BLOCK_SIZE))) {
+		return;	// every block is malloc'd, as before the pool
+	}
+	for (i = 0; i < NW_POOL_BLOCKS; i++) {
+		nw_queue_push(&pool, base + i * NW_BLOCK_SIZE);
+	}
+	atomic_store_explicit(&pool_base, base, memory_order_release);
+}
+
+nwayacd_event_t *nwayacd_event_alloc(size_t size)
+{
+	char *base = atomic_load_explicit(&pool_base, memory_order_acquire);
+	void *b;
+
+	if (base && size <= NW_BLOCK_SIZE && (b = nw_queue_pop(&pool))) {
+		return b;
+	}
+	return malloc(size);
+}
+
+int nw_pool_has(void *b)
+{
+	char *base = atomic_load_explicit(&pool_base, memory_order_acquire);
+
+	return base && (char *) b >= base && (char *) b < base + (size_t) NW_POOL_BLOCKS * NW_BLOCK_SIZE;
+}
+
+// Free blocks in the pool (exact when no block is on its way in or out).
+int nw_pool_idle(void)
+{
+	if (!atomic_load_explicit(&pool_base, memory_order_acquire)) {
+		return 0;
+	}
+	return (int) (atomic_load_explicit(&pool.enq_pos, memory_order_acquire) - atomic_load_explicit(&pool.deq_pos, memory_order_acquire));
+}
+
+static void nw_block_free(void *b)
+{
+	if (nw_pool_has(b)) {
+		nw_queue_push(&pool, b);	// never full: it holds every block
+		return;
+	}
+	free(b);
+}
+
 // Returns the eventfd the consumer sleeps on (-1 when none could be made).
 int nw_ring_init(void)
 {
-	size_t i;
-
-	for (i = 0; i < NW_RING_SIZE; i++) {
-		atomic_store_explicit(&cells[i].seq, i, memory_order_relaxed);
-	}
-	atomic_store_explicit(&enq_pos, 0, memory_order_relaxed);
-	atomic_store_explicit(&deq_pos, 0, memory_order_release);
+	nw_queue_init(&ring, ring_cells, NW_RING_SIZE);
+	nw_pool_init();
 	if (ring_efd < 0) {
 		ring_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	}
@@ -248,14 +398,6 @@ void nw_sched_release(void)
 	nw_sched_owned = 0;
 }
 
-static int nw_ring_empty(void)
-{
-	size_t pos = atomic_load_explicit(&deq_pos, memory_order_relaxed);
-	size_t seq = atomic_load_explicit(&cells[pos & (NW_RING_SIZE - 1)].seq, memory_order_seq_cst);
-
-	return (intptr_t) seq - (intptr_t) (pos + 1) < 0;
-}
-
 // The consumer is about to sleep: 1 when it may (the ring is empty and the
 // next push, or with timed the next urgent one, will kick it), 0 when events
 // came in meanwhile.  All four accesses of the hand-shake are seq_cst: a
@@ -265,11 +407,11 @@ int nw_ring_park(int timed)
 	/* a push that has claimed its cell but not filled it yet may be a lesser
 	   one with an urgent one already filled behind it: park deep, so that
 	   its publish kicks and the urgent one does not wait for the tick */
-	if (timed && atomic_load_explicit(&enq_pos, memory_order_relaxed) != atomic_load_explicit(&deq_pos, memory_order_relaxed)) {
+	if (timed && atomic_load_explicit(&ring.enq_pos, memory_order_relaxed) != atomic_load_explicit(&ring.deq_pos, memory_order_relaxed)) {
 		timed = 0;
 	}
 	atomic_store_explicit(&ring_parked, timed ? NW_PARK_TIMED : NW_PARK_DEEP, memory_order_seq_cst);
-	if (nw_ring_empty()) {
+	if (nw_queue_empty(&ring)) {
 		return 1;
 	}
 	atomic_store_explicit(&ring_parked, NW_AWAKE, memory_order_relaxed);
@@ -313,7 +455,7 @@ uint64_t nw_ring_dropped(void)
 
 static void nw_drop(nwayacd_event_t *ev)
 {
-	free(ev);
+	nw_block_free(ev);
 	atomic_fetch_add_explicit(&ring_dropped, 1, memory_order_relaxed);
 }
 
@@ -326,42 +468,19 @@ static int nw_urgent(int kind)
 
 void nwayacd_channel_event(nwayacd_event_t *ev)
 {
-	nw_cell_t *c;
-	size_t pos;
 	int parked, kind;
 
 	if (!ev) {
 		return;
 	}
 	kind = ev->kind;	/* once published, the block is the consumer's to free */
-	if (!atomic_load_explicit(&ring_open, memory_order_acquire)) {
-		nw_drop(ev);
+	if (!atomic_load_explicit(&ring_open, memory_order_acquire) || !nw_queue_push(&ring, ev)) {
+		nw_drop(ev);	// closed, or full
 		return;
 	}
-	pos = atomic_load_explicit(&enq_pos, memory_order_relaxed);
-	for (;;) {
-		size_t seq;
-		intptr_t dif;
-
-		c = &cells[pos & (NW_RING_SIZE - 1)];
-		seq = atomic_load_explicit(&c->seq, memory_order_acquire);
-		dif = (intptr_t) seq - (intptr_t) pos;
-		if (dif == 0) {
-			if (atomic_compare_exchange_weak_explicit(&enq_pos, &pos, pos + 1, memory_order_relaxed, memory_order_relaxed)) {
-				break;
-			}
-		} else if (dif < 0) {
-			nw_drop(ev);	// full
-			return;
-		} else {
-			pos = atomic_load_explicit(&enq_pos, memory_order_relaxed);
-		}
-	}
-	c->data = ev;
-	/* seq_cst publish, then seq_cst look at ring_parked: with nw_ring_park's
-	   seq_cst store and look at the cell, a push either sees the consumer
-	   parked or is seen by it (one xchg on x86, cheaper than a fence) */
-	atomic_exchange_explicit(&c->seq, pos + 1, memory_order_seq_cst);
+	/* seq_cst publish (nw_queue_push), then seq_cst look at ring_parked:
+	   with nw_ring_park's seq_cst store and look at the cell, a push either
+	   sees the consumer parked or is seen by it */
 	parked = atomic_load_explicit(&ring_parked, memory_order_seq_cst);
 	/* a timed park ends by itself: only what the core must see at once cuts
 	   it short, so a call's many lesser events cost Go no wake-up of their own */
@@ -374,18 +493,10 @@ void nwayacd_channel_event(nwayacd_event_t *ev)
 int nw_ring_pop(void **out, int max)
 {
 	int n = 0;
+	void *p;
 
-	while (n < max) {
-		size_t pos = atomic_load_explicit(&deq_pos, memory_order_relaxed);
-		nw_cell_t *c = &cells[pos & (NW_RING_SIZE - 1)];
-		size_t seq = atomic_load_explicit(&c->seq, memory_order_acquire);
-
-		if ((intptr_t) seq - (intptr_t) (pos + 1) < 0) {
-			break;	// empty (or the producer has not finished this cell yet)
-		}
-		out[n++] = c->data;
-		atomic_store_explicit(&deq_pos, pos + 1, memory_order_relaxed);
-		atomic_store_explicit(&c->seq, pos + NW_RING_SIZE, memory_order_release);
+	while (n < max && (p = nw_queue_pop(&ring))) {
+		out[n++] = p;
 	}
 	return n;
 }
@@ -395,7 +506,7 @@ void nw_free_batch(void **p, int n)
 	int i;
 
 	for (i = 0; i < n; i++) {
-		free(p[i]);
+		nw_block_free(p[i]);
 	}
 }
 

@@ -18,6 +18,8 @@ void nw_ring_set_open(int open);
 uint64_t nw_ring_dropped(void);
 int nw_ring_pop(void **out, int max);
 void nw_free_batch(void **p, int n);
+int nw_pool_has(void *b);
+int nw_pool_idle(void);
 int nw_sysmon_find(void);
 int nw_sysmon_normal(int tid, long slack_ns);
 int nw_sysmon_heirs(int sysmon, long slack_ns);

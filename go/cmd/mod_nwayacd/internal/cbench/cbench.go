@@ -20,6 +20,7 @@ package cbench
 extern int nwayacd_start(nwayacd_host_t *host, char **kv, int nkv, char *err, size_t errlen);
 extern char *nwayacd_api(char *name, char *args);
 extern void nwayacd_channel_event(nwayacd_event_t *ev);
+extern nwayacd_event_t *nwayacd_event_alloc(size_t size);
 extern int nwayacd_enter(nwayacd_call_t *call, nwayacd_directive_t *out);
 extern int nwayacd_next(char *uuid, nwayacd_directive_t *out);
 extern void nwayacd_offer_result(nwayacd_offer_result_t *r);
@@ -256,7 +257,7 @@ static int64_t bench_event(int n)
 		char *p;
 
 		for (j = 0; j < NWAYACD_EF_COUNT; j++) { len[j] = (uint32_t) strlen(v[j]); total += len[j] + 1; }
-		ev = malloc(total);
+		ev = nwayacd_event_alloc(total);
 		ev->kind = 4;
 		p = (char *) (ev + 1);
 		for (j = 0; j < NWAYACD_EF_COUNT; j++) {
