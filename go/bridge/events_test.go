@@ -239,7 +239,7 @@ func TestCRingFullDrops(t *testing.T) {
 // dropped or popped; a block too large for the pool, and any while it is
 // empty, is malloc'd, arrives intact and is freed, never pooled.
 func TestCRingEventPool(t *testing.T) {
-	const blocks = 1024 // NW_POOL_BLOCKS
+	const blocks = 4096 // NW_POOL_BLOCKS
 	f := &fakeHandler{}
 	startFake(t, f)
 	if n := poolIdle(); n != blocks {

@@ -195,7 +195,10 @@ int nw_pool_idle(void)
 static void nw_block_free(void *b)
 {
 	if (nw_pool_has(b)) {
-		nw_queue_push(&pool, b);	// never full: it holds every block
+		/* It holds every block, so a push fails only when a taker of the
+		   same cell stalled while the queue went once round: the block then
+		   stays out, and the pool is one smaller (malloc covers). */
+		nw_queue_push(&pool, b);
 		return;
 	}
 	free(b);
