@@ -2,6 +2,7 @@ package loadtest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -31,6 +32,18 @@ type Result struct {
 	Run
 	Report
 	CPUPerCall time.Duration // FreeSWITCH CPU time per caller call
+	// Cut: the callers were stopped at the run's deadline (Limit) with
+	// calls still up; the figures cover what the capture saw until then.
+	Cut bool
+}
+
+// Limit is how long the callers may take: twice the time to place the
+// calls (a saturated switch slows sipp too), then one caller's whole
+// patience, ring and talk, and a minute. Past saturation sipp has waited
+// for calls that never ended, holding the run forever.
+func (r Run) Limit() time.Duration {
+	place := time.Duration(float64(r.Calls) / max(r.Rate, 0.1) * float64(time.Second))
+	return 2*place + r.Params.Patience + r.Params.Ring + r.Params.Talk + time.Minute
 }
 
 // Execute runs callers against the switch with the agents' UAS up, capturing
@@ -81,8 +94,12 @@ func Execute(ctx context.Context, sw *Switch, r Run) (Result, error) {
 	if ip == "" {
 		ip = "127.0.0.1"
 	}
-	if err := Callers(ctx, sched, callerXML, net.JoinHostPort(ip, strconv.Itoa(r.SwitchPort)), r.Dest, r.CallerPort, r.Calls, r.Rate, dir); err != nil {
-		return Result{}, err
+	cut := false
+	if err := Callers(ctx, sched, callerXML, net.JoinHostPort(ip, strconv.Itoa(r.SwitchPort)), r.Dest, r.CallerPort, r.Calls, r.Rate, r.Limit(), dir); err != nil {
+		if !errors.Is(err, ErrCut) {
+			return Result{}, err
+		}
+		cut = true
 	}
 	time.Sleep(500 * time.Millisecond) // the last BYEs
 	cpu1, err := ProcessCPU(pid)
@@ -91,7 +108,7 @@ func Execute(ctx context.Context, sw *Switch, r Run) (Result, error) {
 	}
 	stopCapture()
 	rep := Analyze(<-got, Roles{SwitchPort: uint16(r.SwitchPort), AgentPort: uint16(r.AgentPort)})
-	res := Result{Run: r, Report: rep}
+	res := Result{Run: r, Report: rep, Cut: cut}
 	if rep.Calls > 0 {
 		res.CPUPerCall = (cpu1 - cpu0) / time.Duration(rep.Calls)
 	}
@@ -119,8 +136,12 @@ func (r Result) Row() string {
 			afterOK = fmt.Sprintf("none: all %d left before it", r.DispatchBeforeOK)
 		}
 	}
+	profile := r.Profile
+	if r.Cut {
+		profile += " (cut at its deadline)"
+	}
 	return fmt.Sprintf("| %s | %.0f/s | %d | %.1f%% | %s / %s ms | %s | %s | %s ms |",
-		r.Profile, r.Rate, r.Report.Calls, r.ReachedPct(),
+		profile, r.Rate, r.Report.Calls, r.ReachedPct(),
 		ms(Quantile(r.Offer, 0.5)), ms(Quantile(r.Offer, 0.99)), queued, afterOK, ms(r.CPUPerCall))
 }
 
@@ -165,8 +186,8 @@ func PairOrder(profs []string, k int) []string {
 }
 
 // RatioLine renders CPURatio for the report.
-func RatioLine(rate float64, bare, acd []Result) string {
-	ratios, median, pooled := CPURatio(bare, acd)
+func RatioLine(rate float64, profile string, bare, other []Result) string {
+	ratios, median, pooled := CPURatio(bare, other)
 	if len(ratios) == 0 {
 		return ""
 	}
@@ -174,6 +195,6 @@ func RatioLine(rate float64, bare, acd []Result) string {
 	for i, r := range ratios {
 		each[i] = fmt.Sprintf("%.2f", r)
 	}
-	return fmt.Sprintf("%.0f/s: CPU per call, nwayacd against bare over %d interleaved pairs: median %.2f×, pooled %.2f× (pairs: %s)",
-		rate, len(ratios), median, pooled, strings.Join(each, ", "))
+	return fmt.Sprintf("%.0f/s: CPU per call, %s against bare over %d interleaved pairs: median %.2f×, pooled %.2f× (pairs: %s)",
+		rate, profile, len(ratios), median, pooled, strings.Join(each, ", "))
 }

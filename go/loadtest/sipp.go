@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"embed"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -120,16 +121,28 @@ func Agents(ctx context.Context, sched *Sched, scenario string, port int, logDir
 	return cmd, nil
 }
 
+// ErrCut: the callers' sipp was stopped at the run's deadline, still waiting
+// for calls that had not ended (seen past saturation).
+var ErrCut = errors.New("sipp callers stopped at the run's deadline")
+
 // Callers places calls calls at rate per second to service@target and waits
-// for sipp to finish. It returns sipp's exit error, if any: sipp exits 1 when
-// some calls failed, which the analyzer counts anyway.
-func Callers(ctx context.Context, sched *Sched, scenario, target, service string, port, calls int, rate float64, logDir string) error {
-	cmd := sippCommand(ctx, sched, target, "-sf", scenario, "-s", service,
+// for sipp to finish, for at most limit: then sipp gets SIGINT (and SIGKILL
+// 5 s later) and Callers returns ErrCut. It returns sipp's exit error, if
+// any: sipp exits 1 when some calls failed, which the analyzer counts anyway.
+func Callers(ctx context.Context, sched *Sched, scenario, target, service string, port, calls int, rate float64, limit time.Duration, logDir string) error {
+	dctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	cmd := sippCommand(dctx, sched, target, "-sf", scenario, "-s", service,
 		"-i", "127.0.0.1", "-p", strconv.Itoa(port), "-r", strconv.FormatFloat(rate*10, 'f', 0, 64), "-rp", "10000",
 		"-m", strconv.Itoa(calls), "-l", strconv.Itoa(max(calls, 1)), "-nostdin",
 		"-trace_err", "-error_file", filepath.Join(logDir, "callers-errors.log"))
 	cmd.Dir = logDir
+	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	cmd.WaitDelay = 5 * time.Second
 	out, err := cmd.CombinedOutput()
+	if ctx.Err() == nil && dctx.Err() != nil {
+		return fmt.Errorf("%w (%v)", ErrCut, limit)
+	}
 	if err != nil && ctx.Err() == nil {
 		if ee, ok := err.(*exec.ExitError); ok && ee.ExitCode() == 1 {
 			return nil // some calls failed: the analyzer says which

@@ -2,6 +2,7 @@ package loadtest
 
 import (
 	"context"
+	"errors"
 	"net"
 	"os"
 	"os/exec"
@@ -60,7 +61,7 @@ func runDirect(t *testing.T, p Params, calls int) []Packet {
 		t.Fatal(err)
 	}
 	time.Sleep(300 * time.Millisecond) // let the UAS bind
-	if err := Callers(ctx, nil, callerXML, "127.0.0.1:"+strconv.Itoa(aport), "7001", cport, calls, 20, dir); err != nil {
+	if err := Callers(ctx, nil, callerXML, "127.0.0.1:"+strconv.Itoa(aport), "7001", cport, calls, 20, time.Minute, dir); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(200 * time.Millisecond)
@@ -183,4 +184,41 @@ func TestSippTakesTheSwitchScheduling(t *testing.T) {
 	if got == nil || *got != *sc {
 		t.Fatalf("sipp runs at %v, want the switch's %v", got, sc)
 	}
+}
+
+// A run whose calls never end is cut at its deadline: sipp is stopped, the
+// caller's port is free again, and Callers says so (ErrCut), well before
+// sipp would have given up by itself (here after 11 minutes).
+func TestCallersAreCutAtTheDeadline(t *testing.T) {
+	need(t)
+	dir := t.TempDir()
+	p := Params{CallerPrefix: "137", Patience: time.Minute, Ring: 50 * time.Millisecond, Talk: 10 * time.Minute}
+	callerXML, agentsXML, err := p.WriteScenarios(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cport, aport := freeUDPPort(t), freeUDPPort(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	actx, stopAgents := context.WithCancel(ctx)
+	agents, err := Agents(actx, nil, agentsXML, aport, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { stopAgents(); _ = agents.Wait() }()
+	time.Sleep(300 * time.Millisecond)
+	start := time.Now()
+	err = Callers(ctx, nil, callerXML, "127.0.0.1:"+strconv.Itoa(aport), "7001", cport, 3, 20, 2*time.Second, dir)
+	took := time.Since(start)
+	if !errors.Is(err, ErrCut) {
+		t.Fatalf("Callers = %v, want ErrCut", err)
+	}
+	if took < 2*time.Second || took > 10*time.Second {
+		t.Errorf("Callers returned after %v, want the 2 s deadline (plus at most the 5 s kill delay)", took)
+	}
+	c, err := net.ListenPacket("udp4", "127.0.0.1:"+strconv.Itoa(cport))
+	if err != nil {
+		t.Fatalf("the callers' port is still held: %v", err)
+	}
+	c.Close()
 }
