@@ -146,12 +146,17 @@ type Setup struct {
 	// EarlyBye: the module takes the switch's SIP capture (sip-capture-listen);
 	// whether sofia sends it shows in the rows (INVITEs before the 200 OK).
 	EarlyBye bool
+	// mod_callcenter, for the callcenter profile (SetupCallcenter).
+	ccLoaded bool     // the harness loaded the module
+	ccQueue  string   // the queue it loaded
+	ccAgents []string // the agents it added
 }
 
 // Destinations the callers dial, one per profile.
 const (
-	DestACD  = "nwayload_acd"
-	DestBare = "nwayload_bare"
+	DestACD        = "nwayload_acd"
+	DestBare       = "nwayload_bare"
+	DestCallcenter = "nwayload_cc"
 )
 
 const dialplanXML = `<include>
@@ -170,19 +175,31 @@ const dialplanXML = `<include>
       <action application="bridge" data="sofia/%[2]s/bare@127.0.0.1:%[3]d"/>
     </condition>
   </extension>
+  <extension name="nwayload_cc">
+    <condition field="destination_number" expression="^nwayload_cc$">
+      <action application="set" data="hangup_after_bridge=true"/>
+      <action application="callcenter" data="%[4]s"/>
+      <action application="hangup"/>
+    </condition>
+  </extension>
 </include>
 `
 
 // Configure writes the profiles' dialplan into the public context of the
 // switch's configuration, and, when mod_nwayacd is loaded, adds the agents
 // (extensions first..first+n-1, each dialled on the agents' UAS) to a group.
-func Configure(ctx context.Context, sw *Switch, profile string, group string, first, n, agentPort int) (*Setup, error) {
+// queue is the mod_callcenter queue the callcenter profile's callers enter
+// (SetupCallcenter).
+func Configure(ctx context.Context, sw *Switch, profile, group, queue string, first, n, agentPort int) (*Setup, error) {
+	if !ccName(queue) {
+		return nil, fmt.Errorf("callcenter queue %q: want name@domain of [A-Za-z0-9_.-]", queue)
+	}
 	conf, err := sw.Var(ctx, "conf_dir")
 	if err != nil {
 		return nil, err
 	}
 	st := &Setup{sw: sw, group: group, dialplan: filepath.Join(conf, "dialplan", "public", "00_nwayacd_load.xml")}
-	if err := os.WriteFile(st.dialplan, fmt.Appendf(nil, dialplanXML, group, profile, agentPort), 0o644); err != nil {
+	if err := os.WriteFile(st.dialplan, fmt.Appendf(nil, dialplanXML, group, profile, agentPort, queue), 0o644); err != nil {
 		return nil, fmt.Errorf("write dialplan: %w", err)
 	}
 	if _, err := sw.API(ctx, "reloadxml"); err != nil {
@@ -317,8 +334,73 @@ func optionValue(v string) bool {
 	return true
 }
 
-// Teardown removes everything Configure added.
+// SetupCallcenter readies FreeSWITCH's mod_callcenter for the callcenter
+// profile: it loads the module when it is installed but not loaded, loads
+// queue from callcenter.conf.xml (the stock one has support@default), and
+// adds the same agents as the module's group (callback agents dialled on the
+// agents' UAS, wrap-up 0, Available, one tier each). Teardown undoes it, and
+// unloads the module when it loaded it. An error says why the profile
+// cannot run; the others still can.
+func (st *Setup) SetupCallcenter(ctx context.Context, profile, queue string, first, n, agentPort int) error {
+	if out, _ := st.sw.API(ctx, "module_exists mod_callcenter"); out != "true" {
+		if _, err := st.sw.API(ctx, "load mod_callcenter"); err != nil {
+			return fmt.Errorf("mod_callcenter is not installed: %w", err)
+		}
+		st.ccLoaded = true
+	}
+	if _, err := st.sw.API(ctx, "callcenter_config queue load "+queue); err != nil {
+		return fmt.Errorf("mod_callcenter has no queue %s in callcenter.conf.xml: %w", queue, err)
+	}
+	st.ccQueue = queue
+	for i := range n {
+		ext := strconv.Itoa(first + i)
+		agent := "nwayload_" + ext
+		add := "callcenter_config agent add " + agent + " callback"
+		if reply, err := st.sw.API(ctx, add); err != nil {
+			if !strings.Contains(reply, "already exist") {
+				return err
+			}
+			_, _ = st.sw.API(ctx, "callcenter_config tier del "+queue+" "+agent)
+			if err := afresh(ctx, st.sw, add, "callcenter_config agent del "+agent); err != nil {
+				return err
+			}
+		}
+		st.ccAgents = append(st.ccAgents, agent)
+		for _, c := range []string{
+			fmt.Sprintf("callcenter_config agent set contact %s sofia/%s/%s@127.0.0.1:%d", agent, profile, ext, agentPort),
+			"callcenter_config agent set wrap_up_time " + agent + " 0",
+			"callcenter_config agent set status " + agent + " Available",
+			"callcenter_config tier add " + queue + " " + agent + " 1 1",
+		} {
+			if _, err := st.sw.API(ctx, c); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// ccName: a queue name that stays one argument of one command.
+func ccName(q string) bool {
+	name, domain, ok := strings.Cut(q, "@")
+	return ok && name != "" && domain != "" && strings.Trim(q, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-@") == "" && strings.Count(q, "@") == 1
+}
+
+// Teardown removes everything Configure and SetupCallcenter added.
 func (st *Setup) Teardown(ctx context.Context) {
+	for _, agent := range st.ccAgents {
+		_, _ = st.sw.API(ctx, "callcenter_config tier del "+st.ccQueue+" "+agent)
+		_, _ = st.sw.API(ctx, "callcenter_config agent del "+agent)
+	}
+	st.ccAgents = nil
+	if st.ccQueue != "" {
+		_, _ = st.sw.API(ctx, "callcenter_config queue unload "+st.ccQueue)
+		st.ccQueue = ""
+	}
+	if st.ccLoaded {
+		_, _ = st.sw.API(ctx, "unload mod_callcenter")
+		st.ccLoaded = false
+	}
 	for _, ext := range st.exts {
 		_, _ = st.sw.API(ctx, "nway_logout "+ext)
 		_, _ = st.sw.API(ctx, "nway_rm_ext "+ext)

@@ -36,7 +36,7 @@ func TestConfigureFailingMidwayRemovesWhatItAdded(t *testing.T) {
 	dir := t.TempDir()
 	cli, log := fakeCLI(t, dir, "nway_set_ext_dialstring 7001 sofia/external/7001@127.0.0.1:5090")
 	sw := &Switch{CLI: cli}
-	if _, err := Configure(context.Background(), sw, "external", "9990", 7000, 3, 5090); err == nil {
+	if _, err := Configure(context.Background(), sw, "external", "9990", "support@default", 7000, 3, 5090); err == nil {
 		t.Fatal("Configure succeeded although a command failed")
 	}
 	b, err := os.ReadFile(log)
@@ -83,7 +83,7 @@ esac
 	if err := os.MkdirAll(filepath.Join(dir, "dialplan", "public"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	st, err := Configure(context.Background(), &Switch{CLI: cli}, "external", "9990", 7000, 2, 5090)
+	st, err := Configure(context.Background(), &Switch{CLI: cli}, "external", "9990", "support@default", 7000, 2, 5090)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,5 +113,60 @@ func TestParseGroupOptions(t *testing.T) {
 		if _, err := ParseGroupOptions(bad); err == nil {
 			t.Errorf("%q was taken", bad)
 		}
+	}
+}
+
+// The callcenter profile's set-up loads mod_callcenter, its queue and the
+// agents; a failing step stops it, and Teardown removes every agent and
+// tier it added, the queue, and the module it loaded.
+func TestCallcenterSetupFailingMidwayIsUndone(t *testing.T) {
+	dir := t.TempDir()
+	cli, log := fakeCLI(t, dir, "callcenter_config agent set status nwayload_7001 Available")
+	sw := &Switch{CLI: cli}
+	st, err := Configure(context.Background(), sw, "external", "9990", "support@default", 7000, 3, 5090)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SetupCallcenter(context.Background(), "external", "support@default", 7000, 3, 5090); err == nil {
+		t.Fatal("SetupCallcenter succeeded although a command failed")
+	}
+	st.Teardown(context.Background())
+	b, err := os.ReadFile(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmds := string(b)
+	for _, want := range []string{
+		"load mod_callcenter\n", // module_exists did not say "true"
+		"callcenter_config queue load support@default\n",
+		"callcenter_config agent set contact nwayload_7000 sofia/external/7000@127.0.0.1:5090\n",
+		"callcenter_config tier add support@default nwayload_7000 1 1\n",
+		"callcenter_config tier del support@default nwayload_7000\n",
+		"callcenter_config agent del nwayload_7000\n",
+		"callcenter_config agent del nwayload_7001\n",
+		"callcenter_config queue unload support@default\n",
+		"unload mod_callcenter\n",
+	} {
+		if !strings.Contains(cmds, want) {
+			t.Fatalf("missing %q; commands:\n%s", strings.TrimSpace(want), cmds)
+		}
+	}
+	if strings.Contains(cmds, "nwayload_7002") {
+		t.Fatalf("went on after the failure:\n%s", cmds)
+	}
+}
+
+// A queue name is one argument of one fs_cli command: nothing that would
+// split it (a blank, ";;") or reach a second command is taken.
+func TestConfigureRefusesAQueueNameThatIsNotOne(t *testing.T) {
+	dir := t.TempDir()
+	cli, log := fakeCLI(t, dir, "")
+	for _, q := range []string{"support", "support@default;;shutdown", "support@default x", "a@b@c", "@default", "support@", "sup\nport@default"} {
+		if _, err := Configure(context.Background(), &Switch{CLI: cli}, "external", "9990", q, 7000, 1, 5090); err == nil {
+			t.Errorf("queue %q was taken", q)
+		}
+	}
+	if b, _ := os.ReadFile(log); len(b) > 0 {
+		t.Errorf("commands ran for a refused queue:\n%s", b)
 	}
 }

@@ -11,8 +11,8 @@ import (
 	"time"
 )
 
-func TestDialplanIsWellFormedAndNamesBothProfiles(t *testing.T) {
-	x := fmt.Sprintf(dialplanXML, "9990", "external", 5090)
+func TestDialplanIsWellFormedAndNamesEveryProfile(t *testing.T) {
+	x := fmt.Sprintf(dialplanXML, "9990", "external", 5090, "support@default")
 	var v struct {
 		Ext []struct {
 			Name string `xml:"name,attr"`
@@ -28,7 +28,7 @@ func TestDialplanIsWellFormedAndNamesBothProfiles(t *testing.T) {
 	if err := xml.Unmarshal([]byte(x), &v); err != nil {
 		t.Fatal(err)
 	}
-	if len(v.Ext) != 2 || v.Ext[0].Cond.Expr != "^"+DestACD+"$" || v.Ext[1].Cond.Expr != "^"+DestBare+"$" {
+	if len(v.Ext) != 3 || v.Ext[0].Cond.Expr != "^"+DestACD+"$" || v.Ext[1].Cond.Expr != "^"+DestBare+"$" || v.Ext[2].Cond.Expr != "^"+DestCallcenter+"$" {
 		t.Fatalf("%+v", v)
 	}
 	if a := v.Ext[0].Cond.Actions[1]; a.App != "nwayacd" || a.Data != "9990" {
@@ -36,6 +36,9 @@ func TestDialplanIsWellFormedAndNamesBothProfiles(t *testing.T) {
 	}
 	if a := v.Ext[1].Cond.Actions[2]; a.App != "bridge" || a.Data != "sofia/external/bare@127.0.0.1:5090" {
 		t.Fatalf("bare profile runs %+v", a)
+	}
+	if a := v.Ext[2].Cond.Actions[1]; a.App != "callcenter" || a.Data != "support@default" {
+		t.Fatalf("callcenter profile runs %+v", a)
 	}
 }
 
@@ -127,10 +130,10 @@ func TestCPURatioOverPairs(t *testing.T) {
 	if ratios, _, pooled := CPURatio(cpu(0, 40, 50), cpu(30, 44, 0, 99)); len(ratios) != 1 || pooled != 1.1 {
 		t.Fatalf("ratios %v pooled %v", ratios, pooled)
 	}
-	if l := RatioLine(20, cpu(40, 50), cpu(44, 50)); !strings.Contains(l, "median 1.05×") || !strings.Contains(l, "pairs: 1.10, 1.00") {
+	if l := RatioLine(20, "nwayacd", cpu(40, 50), cpu(44, 50)); !strings.Contains(l, "median 1.05×") || !strings.Contains(l, "pairs: 1.10, 1.00") {
 		t.Fatalf("line %q", l)
 	}
-	if RatioLine(20, nil, nil) != "" {
+	if RatioLine(20, "nwayacd", nil, nil) != "" {
 		t.Fatal("a line without pairs")
 	}
 }

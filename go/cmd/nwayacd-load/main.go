@@ -29,7 +29,8 @@ func main() {
 		talk     = flag.Duration("talk", 2*time.Second, "agents hang up after")
 		noAnswer = flag.Float64("no-answer", 0, "share of offers never answered (0..1)")
 		patience = flag.Duration("patience", 30*time.Second, "callers hang up after waiting")
-		profiles = flag.String("profiles", "bare,nwayacd", "profiles to run: bare, nwayacd")
+		profiles = flag.String("profiles", "bare,nwayacd", "profiles to run: bare, nwayacd, callcenter (FreeSWITCH's mod_callcenter, where it is installed)")
+		ccQueue  = flag.String("callcenter-queue", "support@default", "the mod_callcenter queue (in callcenter.conf.xml) the callcenter profile's callers enter; its agents are added and removed by the harness")
 		sipProf  = flag.String("sip-profile", "external", "FreeSWITCH SIP profile callers reach (public context, no auth)")
 		sipPort  = flag.Int("sip-port", 5080, "that profile's port")
 		slo      = flag.Bool("slo", false, "after the runs, raise the rate by 5/s until the SLO (≥ 99% reached, offer p99 < 2 s) fails")
@@ -75,7 +76,7 @@ func main() {
 			defer undo()
 		}
 	}
-	st, err := loadtest.Configure(ctx, sw, *sipProf, group, first, *agents, agentPort)
+	st, err := loadtest.Configure(ctx, sw, *sipProf, group, *ccQueue, first, *agents, agentPort)
 	if err != nil {
 		fail(err)
 	}
@@ -90,8 +91,11 @@ func main() {
 		r := loadtest.Run{Profile: profile, Dest: loadtest.DestBare, Rate: rate, Calls: calls,
 			SwitchIP: switchIP, SwitchPort: *sipPort, AgentPort: agentPort, CallerPort: callerPort, Params: params,
 			SippAsSwitch: *sippRT}
-		if profile == "nwayacd" {
+		switch profile {
+		case "nwayacd":
 			r.Dest = loadtest.DestACD
+		case "callcenter":
+			r.Dest = loadtest.DestCallcenter
 		}
 		res, err := loadtest.Execute(ctx, sw, r)
 		if err != nil {
@@ -129,6 +133,15 @@ func main() {
 			fmt.Println("| nwayacd | skipped: mod_nwayacd is not loaded |")
 			continue
 		}
+		if p == "callcenter" {
+			if err := st.SetupCallcenter(ctx, *sipProf, *ccQueue, first, *agents, agentPort); err != nil {
+				fmt.Printf("| callcenter | skipped: %v |\n", err)
+				continue
+			}
+		}
+		if p != "bare" && p != "nwayacd" && p != "callcenter" {
+			fail(fmt.Errorf("unknown profile %q", p))
+		}
 		profs = append(profs, p)
 	}
 	for i, rs := range strings.Split(*rates, ",") {
@@ -150,7 +163,9 @@ func main() {
 				fmt.Println(res.Row())
 			}
 		}
-		ratios = append(ratios, loadtest.RatioLine(rate, byProfile["bare"], byProfile["nwayacd"]))
+		for _, p := range []string{"nwayacd", "callcenter"} {
+			ratios = append(ratios, loadtest.RatioLine(rate, p, byProfile["bare"], byProfile[p]))
+		}
 	}
 	for _, l := range ratios {
 		if l != "" && *repeat > 1 {
