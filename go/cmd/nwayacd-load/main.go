@@ -173,7 +173,7 @@ func main() {
 		}
 	}
 	if *slo {
-		for _, p := range strings.Split(*profiles, ",") {
+		for _, p := range profs { // the profiles that run, not any skipped
 			best := 0.0
 			for rate := last; ctx.Err() == nil; rate += 5 {
 				res := run(p, rate, *calls)
