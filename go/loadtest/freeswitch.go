@@ -152,6 +152,17 @@ type Setup struct {
 	ccAgents []string // the agents it added
 }
 
+// RunVar marks every caller leg the harness's dialplan answers (=1), so that
+// the calls a cut run leaves up can be hung up, and only those (HangUpRuns).
+const RunVar = "nwayload_call"
+
+// HangUpRuns hangs up the callers' calls still up once a run's sipp is done
+// (and their agents' legs with them: hangup_after_bridge).
+func (s *Switch) HangUpRuns(ctx context.Context) error {
+	_, err := s.API(ctx, "hupall NORMAL_CLEARING "+RunVar+" 1")
+	return err
+}
+
 // Destinations the callers dial, one per profile.
 const (
 	DestACD        = "nwayload_acd"
@@ -163,6 +174,7 @@ const dialplanXML = `<include>
   <!-- Written by mod_nwayacd's load harness (make load); removed when it ends. -->
   <extension name="nwayload_acd">
     <condition field="destination_number" expression="^nwayload_acd$">
+      <action application="set" data="%[5]s=1"/>
       <action application="set" data="hangup_after_bridge=true"/>
       <action application="nwayacd" data="%[1]s"/>
       <action application="hangup"/>
@@ -170,6 +182,7 @@ const dialplanXML = `<include>
   </extension>
   <extension name="nwayload_bare">
     <condition field="destination_number" expression="^nwayload_bare$">
+      <action application="set" data="%[5]s=1"/>
       <action application="set" data="hangup_after_bridge=true"/>
       <action application="answer"/>
       <action application="bridge" data="sofia/%[2]s/bare@127.0.0.1:%[3]d"/>
@@ -177,6 +190,7 @@ const dialplanXML = `<include>
   </extension>
   <extension name="nwayload_cc">
     <condition field="destination_number" expression="^nwayload_cc$">
+      <action application="set" data="%[5]s=1"/>
       <action application="set" data="hangup_after_bridge=true"/>
       <action application="callcenter" data="%[4]s"/>
       <action application="hangup"/>
@@ -199,7 +213,7 @@ func Configure(ctx context.Context, sw *Switch, profile, group, queue string, fi
 		return nil, err
 	}
 	st := &Setup{sw: sw, group: group, dialplan: filepath.Join(conf, "dialplan", "public", "00_nwayacd_load.xml")}
-	if err := os.WriteFile(st.dialplan, fmt.Appendf(nil, dialplanXML, group, profile, agentPort, queue), 0o644); err != nil {
+	if err := os.WriteFile(st.dialplan, fmt.Appendf(nil, dialplanXML, group, profile, agentPort, queue, RunVar), 0o644); err != nil {
 		return nil, fmt.Errorf("write dialplan: %w", err)
 	}
 	if _, err := sw.API(ctx, "reloadxml"); err != nil {

@@ -107,6 +107,12 @@ func Execute(ctx context.Context, sw *Switch, r Run) (Result, error) {
 		return Result{}, err
 	}
 	stopCapture()
+	// sipp is done (or was stopped at the deadline): any call the switch
+	// still holds lost a message past saturation (seen: bare calls up minutes
+	// after their run) and would load the next run.
+	if err := sw.HangUpRuns(ctx); err != nil {
+		return Result{}, err
+	}
 	rep := Analyze(<-got, Roles{SwitchPort: uint16(r.SwitchPort), AgentPort: uint16(r.AgentPort)})
 	res := Result{Run: r, Report: rep, Cut: cut}
 	if rep.Calls > 0 {

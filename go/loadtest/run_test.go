@@ -12,7 +12,7 @@ import (
 )
 
 func TestDialplanIsWellFormedAndNamesEveryProfile(t *testing.T) {
-	x := fmt.Sprintf(dialplanXML, "9990", "external", 5090, "support@default")
+	x := fmt.Sprintf(dialplanXML, "9990", "external", 5090, "support@default", RunVar)
 	var v struct {
 		Ext []struct {
 			Name string `xml:"name,attr"`
@@ -31,13 +31,18 @@ func TestDialplanIsWellFormedAndNamesEveryProfile(t *testing.T) {
 	if len(v.Ext) != 3 || v.Ext[0].Cond.Expr != "^"+DestACD+"$" || v.Ext[1].Cond.Expr != "^"+DestBare+"$" || v.Ext[2].Cond.Expr != "^"+DestCallcenter+"$" {
 		t.Fatalf("%+v", v)
 	}
-	if a := v.Ext[0].Cond.Actions[1]; a.App != "nwayacd" || a.Data != "9990" {
+	for _, e := range v.Ext {
+		if a := e.Cond.Actions[0]; a.App != "set" || a.Data != RunVar+"=1" {
+			t.Fatalf("%s does not mark its calls first: %+v", e.Name, a)
+		}
+	}
+	if a := v.Ext[0].Cond.Actions[2]; a.App != "nwayacd" || a.Data != "9990" {
 		t.Fatalf("acd profile runs %+v", a)
 	}
-	if a := v.Ext[1].Cond.Actions[2]; a.App != "bridge" || a.Data != "sofia/external/bare@127.0.0.1:5090" {
+	if a := v.Ext[1].Cond.Actions[3]; a.App != "bridge" || a.Data != "sofia/external/bare@127.0.0.1:5090" {
 		t.Fatalf("bare profile runs %+v", a)
 	}
-	if a := v.Ext[2].Cond.Actions[1]; a.App != "callcenter" || a.Data != "support@default" {
+	if a := v.Ext[2].Cond.Actions[2]; a.App != "callcenter" || a.Data != "support@default" {
 		t.Fatalf("callcenter profile runs %+v", a)
 	}
 }
