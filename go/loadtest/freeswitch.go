@@ -153,7 +153,7 @@ type Setup struct {
 }
 
 // RunVar marks every caller leg the harness's dialplan answers (=1), so that
-// the calls a cut run leaves up can be hung up, and only those (HangUpRuns).
+// calls left up after a run can be hung up, and only those (HangUpRuns).
 const RunVar = "nwayload_call"
 
 // HangUpRuns hangs up the callers' calls still up once a run's sipp is done

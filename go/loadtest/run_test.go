@@ -155,3 +155,24 @@ func TestPairOrderAlternates(t *testing.T) {
 		t.Fatalf("PairOrder changed its argument: %v", profs)
 	}
 }
+
+// A run's deadline leaves a saturated switch room (twice the placing time,
+// a whole caller, a minute), and a cut run says so in its row.
+func TestRunLimitAndCutRow(t *testing.T) {
+	r := Run{Profile: "nwayacd", Dest: DestACD, Rate: 50, Calls: 2000,
+		Params: Params{Patience: 30 * time.Second, Ring: 100 * time.Millisecond, Talk: 2 * time.Second}}
+	if got, want := r.Limit(), 172100*time.Millisecond; got != want {
+		t.Errorf("Limit = %v, want %v", got, want)
+	}
+	if (Run{Calls: 10}).Limit() <= 100*time.Second {
+		t.Error("a zero rate gave a deadline shorter than placing the calls at 0.1/s")
+	}
+	res := Result{Run: r, Cut: true}
+	if !strings.HasPrefix(res.Row(), "| nwayacd (cut at its deadline) | 50/s |") {
+		t.Errorf("row %q", res.Row())
+	}
+	res.Cut = false
+	if strings.Contains(res.Row(), "cut") {
+		t.Errorf("an uncut row says cut: %q", res.Row())
+	}
+}
