@@ -58,29 +58,39 @@ static void nw_queue_init(nw_queue_t *q, nw_cell_t *cells, size_t size)
 	atomic_store_explicit(&q->deq_pos, 0, memory_order_release);
 }
 
+// Claims the next cell at *at (enq_pos or deq_pos) once its seq is the
+// position plus ahead (0: free for a push, 1: filled for a pop); NULL when
+// it is not (full, or empty, or its last taker has not finished with it).
+static nw_cell_t *nw_queue_claim(nw_queue_t *q, _Atomic size_t *at, size_t ahead, size_t *pos)
+{
+	size_t p = atomic_load_explicit(at, memory_order_relaxed);
+
+	for (;;) {
+		nw_cell_t *c = &q->cells[p & q->mask];
+		intptr_t dif = (intptr_t) atomic_load_explicit(&c->seq, memory_order_acquire) - (intptr_t) (p + ahead);
+
+		if (dif == 0) {
+			if (atomic_compare_exchange_weak_explicit(at, &p, p + 1, memory_order_relaxed, memory_order_relaxed)) {
+				*pos = p;
+				return c;
+			}
+		} else if (dif < 0) {
+			return NULL;
+		} else {
+			p = atomic_load_explicit(at, memory_order_relaxed);
+		}
+	}
+}
+
 // 0 when full.  The publish is seq_cst: nwayacd_channel_event's look at
 // ring_parked must not pass it (one xchg on x86, cheaper than a fence).
 static int nw_queue_push(nw_queue_t *q, void *data)
 {
-	size_t pos = atomic_load_explicit(&q->enq_pos, memory_order_relaxed);
-	nw_cell_t *c;
+	size_t pos;
+	nw_cell_t *c = nw_queue_claim(q, &q->enq_pos, 0, &pos);
 
-	for (;;) {
-		size_t seq;
-		intptr_t dif;
-
-		c = &q->cells[pos & q->mask];
-		seq = atomic_load_explicit(&c->seq, memory_order_acquire);
-		dif = (intptr_t) seq - (intptr_t) pos;
-		if (dif == 0) {
-			if (atomic_compare_exchange_weak_explicit(&q->enq_pos, &pos, pos + 1, memory_order_relaxed, memory_order_relaxed)) {
-				break;
-			}
-		} else if (dif < 0) {
-			return 0;
-		} else {
-			pos = atomic_load_explicit(&q->enq_pos, memory_order_relaxed);
-		}
+	if (!c) {
+		return 0;
 	}
 	c->data = data;
 	atomic_exchange_explicit(&c->seq, pos + 1, memory_order_seq_cst);
@@ -90,26 +100,12 @@ static int nw_queue_push(nw_queue_t *q, void *data)
 // NULL when empty (or the producer of the next cell has not filled it yet).
 static void *nw_queue_pop(nw_queue_t *q)
 {
-	size_t pos = atomic_load_explicit(&q->deq_pos, memory_order_relaxed);
-	nw_cell_t *c;
+	size_t pos;
+	nw_cell_t *c = nw_queue_claim(q, &q->deq_pos, 1, &pos);
 	void *data;
 
-	for (;;) {
-		size_t seq;
-		intptr_t dif;
-
-		c = &q->cells[pos & q->mask];
-		seq = atomic_load_explicit(&c->seq, memory_order_acquire);
-		dif = (intptr_t) seq - (intptr_t) (pos + 1);
-		if (dif == 0) {
-			if (atomic_compare_exchange_weak_explicit(&q->deq_pos, &pos, pos + 1, memory_order_relaxed, memory_order_relaxed)) {
-				break;
-			}
-		} else if (dif < 0) {
-			return NULL;
-		} else {
-			pos = atomic_load_explicit(&q->deq_pos, memory_order_relaxed);
-		}
+	if (!c) {
+		return NULL;
 	}
 	data = c->data;
 	atomic_store_explicit(&c->seq, pos + q->mask + 1, memory_order_release);
