@@ -121,21 +121,23 @@ func (cRing) park(timed bool) bool {
 func (cRing) kick()                 { C.nw_ring_kick() }
 func (cRing) setUrgent(mask uint64) { C.nw_ring_set_urgent(C.uint64_t(mask)) }
 
-func (cRing) wait(deadline time.Time) bool {
+func (cRing) wait(deadline time.Time, fd int) (timedOut, fdReady bool) {
 	ns := int64(-1)
 	if !deadline.IsZero() {
 		ns = max(0, int64(time.Until(deadline)))
 	}
-	if C.nw_ring_wait(C.int64_t(ns)) != 0 {
-		return false
+	woke := C.nw_ring_wait(C.int64_t(ns), C.int(fd))
+	if woke&C.NW_WOKE_KICK != 0 {
+		return false, woke&C.NW_WOKE_SIDE != 0
 	}
-	// The deadline came. An urgent push that kicked just then left a write
-	// on the eventfd (or is about to): take it now, or the next park would
-	// end at once for nothing.
+	// The deadline came, or fd woke the reader: either way it is awake
+	// again. A push that kicked just then left a write on the eventfd (or
+	// is about to): take it now, or the next park would end at once for
+	// nothing.
 	if C.nw_ring_unpark() == 0 {
-		C.nw_ring_wait(-1)
+		C.nw_ring_wait(-1, -1)
 	}
-	return true
+	return woke == 0, woke&C.NW_WOKE_SIDE != 0
 }
 
 // ownThread locks the reader to its thread for good and gives that thread
@@ -268,6 +270,7 @@ func cHost(p unsafe.Pointer) *Host {
 			C.free(unsafe.Pointer(cd))
 			return rc == 0
 		},
+		Feed: events.attach,
 	}}
 }
 

@@ -23,9 +23,10 @@ type eventSource interface {
 	// came in meanwhile (pop again), true when the next push will end wait
 	// (timed: the next urgent push, or wait's deadline).
 	park(timed bool) bool
-	// wait sleeps until a push after park, kick, or deadline (zero: none);
-	// true when the deadline ended it.
-	wait(deadline time.Time) bool
+	// wait sleeps until a push after park, kick, fd (>= 0) readable, or
+	// deadline (zero: none): timedOut when the deadline ended it, fdReady
+	// when fd is readable.
+	wait(deadline time.Time, fd int) (timedOut, fdReady bool)
 	kick() // ends a wait (stop)
 	// setUrgent names the kinds (bit 1<<kind) that end a timed park; 0: all.
 	setUrgent(mask uint64)
@@ -51,6 +52,7 @@ type eventQueue struct {
 	quit    chan struct{}
 	wg      sync.WaitGroup
 	batch   []unsafe.Pointer
+	feeds   feeds // a socket the reader drains too (feed.go)
 }
 
 const (
@@ -62,6 +64,9 @@ const (
 	// parked reader costs. BenchmarkChannelEvent (go/cmd/mod_nwayacd) shows
 	// the difference: without the spin, most pushes of a burst pay the write.
 	spinFor = 20 * time.Microsecond
+	// feedEvery is how often a reader the ring keeps from parking still
+	// looks at its packet feed (feed.go).
+	feedEvery = time.Millisecond
 )
 
 func newEventQueue(src eventSource, decode func(unsafe.Pointer) *session.ChannelEvent) *eventQueue {
@@ -109,20 +114,35 @@ func (q *eventQueue) run(hd Handler, quit chan struct{}) {
 	// Never unlocked: the thread ends with the goroutine, and one whose
 	// scheduling ownThread changed never serves other goroutines.
 	defer q.src.ownThread()()
+	q.readerUp(true)
+	defer q.readerUp(false)
 	busy := false
+	var fed time.Time // the feed's last look while the ring kept the reader busy
 	for {
 		// A plain spin: the reader is locked to its thread, where a
 		// Gosched would hand the P to another thread and wake this one
 		// back, two context switches a turn.
-		for last := time.Now(); time.Since(last) < spinFor; {
+		for last := time.Now(); ; {
 			if q.drain(hd) > 0 {
 				last = time.Now()
 				busy = true
 			}
+			now := time.Now()
+			if now.Sub(last) >= spinFor {
+				break
+			}
+			// a ring that never runs dry must not starve the feed
+			if now.Sub(fed) >= feedEvery {
+				fed = now
+				if q.feedFD() >= 0 {
+					q.drainFeed()
+				}
+			}
 		}
 		select {
 		case <-quit:
-			q.drain(hd)
+			for q.drain(hd) > 0 {
+			}
 			return
 		default:
 		}
@@ -133,34 +153,37 @@ func (q *eventQueue) run(hd Handler, quit chan struct{}) {
 			if timed {
 				deadline = tick.Next(time.Now(), q.period)
 			}
-			if q.src.wait(deadline) {
+			timedOut, fdReady := q.src.wait(deadline, q.feedFD())
+			if timedOut {
 				q.ticks.Add(1)
+			}
+			if fdReady {
+				q.drainFeed()
+				fed = time.Now()
 			}
 			busy = false
 		}
 	}
 }
 
-// drain handles what is queued now and reports how many.
+// drain handles one batch of what is queued and reports how many: the
+// reader's loop comes back for more, and looks at its feed between batches.
 func (q *eventQueue) drain(hd Handler) int {
-	total := 0
-	for {
-		n := q.src.pop(q.batch)
-		if n == 0 {
-			return total
-		}
-		evs := make([]*session.ChannelEvent, n)
-		for i, p := range q.batch[:n] {
-			evs[i] = q.decode(p)
-		}
-		q.src.free(q.batch[:n])
-		for _, ev := range evs {
-			if ev != nil {
-				q.handle(hd, ev)
-			}
-		}
-		total += n
+	n := q.src.pop(q.batch)
+	if n == 0 {
+		return 0
 	}
+	evs := make([]*session.ChannelEvent, n)
+	for i, p := range q.batch[:n] {
+		evs[i] = q.decode(p)
+	}
+	q.src.free(q.batch[:n])
+	for _, ev := range evs {
+		if ev != nil {
+			q.handle(hd, ev)
+		}
+	}
+	return n
 }
 
 func (q *eventQueue) handle(hd Handler, ev *session.ChannelEvent) {

@@ -72,21 +72,23 @@ func (s *fakeSource) park(timed bool) bool {
 	}
 	return true
 }
-func (s *fakeSource) wait(deadline time.Time) bool {
+
+// wait never reports fd: packet feeds are tested on the C ring.
+func (s *fakeSource) wait(deadline time.Time, _ int) (bool, bool) {
 	if deadline.IsZero() {
 		<-s.wake
-		return false
+		return false, false
 	}
 	t := time.NewTimer(time.Until(deadline))
 	defer t.Stop()
 	select {
 	case <-s.wake:
-		return false
+		return false, false
 	case <-t.C:
 		if s.parked.Swap(0) == 0 {
 			<-s.wake // the kick that raced the deadline
 		}
-		return true
+		return true, false
 	}
 }
 func (s *fakeSource) kick() {

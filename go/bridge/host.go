@@ -3,12 +3,14 @@ package bridge
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strings"
 	"sync/atomic"
+	"syscall"
 
 	"github.com/nwayacd/mod_nwayacd/go/session"
 )
@@ -43,6 +45,9 @@ type HostFuncs struct {
 	// Offer starts an offer directive of a waiting caller at once (the
 	// shim's offer); nil: Offer fails with ErrNoOffer.
 	Offer func(uuid string, d session.Directive) bool
+	// Feed hands a datagram socket to the event reader (FeedPackets);
+	// nil: FeedPackets fails with ErrNoFeed.
+	Feed func(conn syscall.Conn, take func(pkt []byte, from netip.AddrPort)) (stop func(), err error)
 }
 
 // Host is FreeSWITCH as seen from Go goroutines. Never call API, Log or
@@ -126,6 +131,26 @@ func (hst *Host) Wake(uuid string) error {
 		return fmt.Errorf("wake %s: %w", uuid, ErrNoSession)
 	}
 	return nil
+}
+
+// ErrNoFeed is returned by FeedPackets when the host has no event reader
+// to drain a socket (a Go test host).
+var ErrNoFeed = errors.New("host: no event reader to feed")
+
+// FeedPackets has the module's event reader drain conn's datagrams itself,
+// on its own thread at the switch's priority, and hand each to take there
+// (take must not block; it runs with no lock of the bridge's held). conn may
+// be closed once FeedPackets returns: the reader reads a duplicate of its
+// socket. stop detaches it and returns once the reader has let go of the
+// socket; it must not be called from take.
+func (hst *Host) FeedPackets(conn syscall.Conn, take func(pkt []byte, from netip.AddrPort)) (stop func(), err error) {
+	if hst.closed.Load() {
+		return nil, ErrStopped
+	}
+	if hst.f.Feed == nil {
+		return nil, ErrNoFeed
+	}
+	return hst.f.Feed(conn, take)
 }
 
 // ErrNoOffer is returned by Offer when the host cannot start offers itself

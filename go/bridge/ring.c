@@ -223,21 +223,24 @@ void nw_ring_kick(void)
 	}
 }
 
-// Sleeps on the eventfd until a kick (1) or timeout_ns has passed (0);
-// timeout_ns < 0: no deadline.  A blocking wait on the reader's own thread,
-// not Go's netpoller: a realtime reader is woken by the kernel at the
-// switch's priority, where a wake through the netpoller waits for one of
+// Sleeps on the eventfd until a kick, side_fd (>= 0) is readable, or
+// timeout_ns has passed; timeout_ns < 0: no deadline.  Returns NW_WOKE_KICK
+// and/or NW_WOKE_SIDE, 0 at the deadline.  A blocking wait on the reader's
+// own thread, not Go's netpoller: a realtime reader is woken by the kernel at
+// the switch's priority, where a wake through the netpoller waits for one of
 // Go's normal threads to notice it, which a switch busy with media starves.
-int nw_ring_wait(int64_t timeout_ns)
+// side_fd is a datagram socket the reader drains itself for the same reason
+// (the SIP capture: an agent's BYE frees the agent for a waiting call).
+int nw_ring_wait(int64_t timeout_ns, int side_fd)
 {
-	struct pollfd p = { .fd = ring_efd, .events = POLLIN };
+	struct pollfd p[2] = { { .fd = ring_efd, .events = POLLIN }, { .fd = side_fd, .events = POLLIN } };
 	struct timespec end = { 0 }, now, left, *tp = NULL;
 	uint64_t v;
 	ssize_t r;
-	int n;
+	int n, woke;
 
 	if (ring_efd < 0) {
-		return 1;
+		return NW_WOKE_KICK;
 	}
 	if (timeout_ns >= 0) {
 		clock_gettime(CLOCK_MONOTONIC, &end);
@@ -262,17 +265,24 @@ int nw_ring_wait(int64_t timeout_ns)
 				return 0;
 			}
 		}
-		n = ppoll(&p, 1, tp, NULL);
+		n = ppoll(p, side_fd >= 0 ? 2 : 1, tp, NULL);
 		if (n > 0) {
-			r = read(ring_efd, &v, sizeof(v));	// non-blocking: another reader never races this one
-			(void) r;
-			return 1;
+			woke = 0;
+			if (p[0].revents) {
+				r = read(ring_efd, &v, sizeof(v));	// non-blocking: another reader never races this one
+				(void) r;
+				woke |= NW_WOKE_KICK;
+			}
+			if (side_fd >= 0 && p[1].revents) {
+				woke |= NW_WOKE_SIDE;	// an error too: the reader's recv reports it
+			}
+			return woke;
 		}
 		if (n == 0) {
 			return 0;
 		}
 		if (errno != EINTR) {
-			return 1;	// not expected of an eventfd: the caller pops, then parks again
+			return NW_WOKE_KICK;	// not expected: the caller pops, then parks again
 		}
 	}
 }

@@ -4,7 +4,8 @@
 #include <stdint.h>
 int nw_ring_init(void);
 void nw_ring_kick(void);
-int nw_ring_wait(int64_t timeout_ns);
+enum { NW_WOKE_KICK = 1, NW_WOKE_SIDE = 2 };
+int nw_ring_wait(int64_t timeout_ns, int side_fd);
 void nw_sched_capture(void);
 int nw_sched_switch_realtime(void);
 int nw_sched_apply(void);

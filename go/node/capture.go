@@ -4,10 +4,19 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
+	"syscall"
 
 	"github.com/nwayacd/mod_nwayacd/go/hep"
 	"github.com/nwayacd/mod_nwayacd/go/service"
 )
+
+// packetFeeder is a switch whose own event reader drains a socket
+// (bridge.Host): the capture's BYE then frees an agent at the switch's
+// priority, not when one of Go's normal threads gets a turn.
+type packetFeeder interface {
+	FeedPackets(conn syscall.Conn, take func(pkt []byte, from netip.AddrPort)) (stop func(), err error)
+}
 
 // startCapture listens for the switch's SIP capture (sip-capture-listen):
 // sofia-sip sends every SIP message it receives or sends there as one HEP3
@@ -23,11 +32,26 @@ func (n *Node) startCapture() error {
 		return fmt.Errorf("sip-capture-listen: %w", err)
 	}
 	n.capture = pc
-	if uc, ok := pc.(*net.UDPConn); ok {
+	uc, _ := pc.(*net.UDPConn)
+	if uc != nil {
 		if err := hep.AttachFilter(uc, service.CaptureMethods...); err != nil {
 			// every message then reaches Capture, which ignores the rest itself
 			n.log.Warn("nwayacd: sip capture unfiltered", "err", err)
 		}
+	}
+	if f, ok := n.opt.Switch.(packetFeeder); ok && uc != nil {
+		stop, err := f.FeedPackets(uc, func(pkt []byte, from netip.AddrPort) {
+			if from.Addr().Unmap().IsLoopback() {
+				n.Service.Capture(pkt)
+			}
+		})
+		if err == nil {
+			n.stopFeed, n.capture = stop, nil
+			_ = pc.Close() // the reader holds a duplicate of the socket
+			n.log.Info("nwayacd: taking the switch's SIP capture on the event reader", "listen", uc.LocalAddr().String())
+			return nil
+		}
+		n.log.Info("nwayacd: the event reader cannot take the SIP capture; a goroutine does", "err", err)
 	}
 	n.wg.Add(1)
 	go func() {

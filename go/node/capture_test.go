@@ -1,10 +1,14 @@
 package node
 
 import (
+	"errors"
 	"net"
 	"net/netip"
 	"regexp"
+	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/nwayacd/mod_nwayacd/go/hep"
 	"github.com/nwayacd/mod_nwayacd/go/session"
@@ -70,5 +74,76 @@ func TestSIPCaptureEndsBridgeOnBye(t *testing.T) {
 func TestSIPCaptureListenLoopbackOnly(t *testing.T) {
 	if _, err := Start(params(t, map[string]string{"sip-capture-listen": "0.0.0.0:9060"}), Options{}); err == nil {
 		t.Fatal("a capture listener on every address was accepted")
+	}
+}
+
+// feedSwitch is a switch whose event reader would drain the capture
+// (bridge.Host): it keeps what the node hands over.
+type feedSwitch struct {
+	mu      sync.Mutex
+	local   string
+	take    func([]byte, netip.AddrPort)
+	stopped bool
+}
+
+func (f *feedSwitch) API(string, string) (string, error) { return "", errors.New("no switch") }
+
+func (f *feedSwitch) FeedPackets(conn syscall.Conn, take func([]byte, netip.AddrPort)) (func(), error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.local = conn.(net.PacketConn).LocalAddr().String()
+	f.take = take
+	return func() { f.mu.Lock(); f.stopped = true; f.mu.Unlock() }, nil
+}
+
+// A switch that can drain the capture on its event reader gets the socket;
+// the node then reads nothing itself, takes only loopback senders, and
+// detaches the feed when it stops.
+func TestSIPCaptureHandedToTheEventReader(t *testing.T) {
+	l, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.LocalAddr().String()
+	l.Close()
+	sw := &feedSwitch{}
+	n, err := Start(params(t, map[string]string{"sip-capture-listen": addr}), Options{Switch: sw})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sw.mu.Lock()
+	take, local := sw.take, sw.local
+	sw.mu.Unlock()
+	if take == nil || local != addr {
+		n.Stop()
+		t.Fatalf("the node handed over %q, want its capture socket %s", local, addr)
+	}
+	// The node let go of its own descriptor: a datagram sent now is read
+	// by nobody (the switch's reader, here, does not read).
+	c, err := net.Dial("udp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = c.Write([]byte("junk"))
+	c.Close()
+	time.Sleep(100 * time.Millisecond)
+	if _, packets, _ := n.Service.EarlyByes(); packets != 0 {
+		t.Errorf("the node read %d capture packets itself", packets)
+	}
+	take([]byte("junk"), netip.MustParseAddrPort("10.0.0.1:9060"))
+	take([]byte("junk"), netip.MustParseAddrPort("[::ffff:192.168.1.2]:9060"))
+	if _, packets, _ := n.Service.EarlyByes(); packets != 0 {
+		t.Errorf("%d packets from off the machine were taken", packets)
+	}
+	take([]byte("junk"), netip.MustParseAddrPort("127.0.0.1:5060"))
+	take([]byte("junk"), netip.MustParseAddrPort("[::ffff:127.0.0.1]:5060"))
+	if _, packets, bad := n.Service.EarlyByes(); packets != 2 || bad != 2 {
+		t.Errorf("loopback packets taken %d (bad %d), want 2 (2)", packets, bad)
+	}
+	n.Stop()
+	sw.mu.Lock()
+	defer sw.mu.Unlock()
+	if !sw.stopped {
+		t.Error("the node stopped with the feed still attached")
 	}
 }

@@ -89,7 +89,8 @@ type Node struct {
 	stats     *stats.Stats
 	rest      *api.Server
 	ln        net.Listener
-	capture   net.PacketConn // sip-capture-listen (capture.go)
+	capture   net.PacketConn // sip-capture-listen read by a goroutine (capture.go)
+	stopFeed  func()         // ... or by the switch's event reader
 	ctx       context.Context
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
@@ -670,6 +671,9 @@ func (n *Node) Stop() {
 	}
 	if n.capture != nil {
 		_ = n.capture.Close()
+	}
+	if n.stopFeed != nil {
+		n.stopFeed()
 	}
 	if n.cancel != nil {
 		n.cancel()
