@@ -117,7 +117,10 @@ func (q *eventQueue) run(hd Handler, quit chan struct{}) {
 	q.readerUp(true)
 	defer q.readerUp(false)
 	busy := false
-	var fed time.Time // the feed's last look while the ring kept the reader busy
+	// The feed's last look: ppoll's at each wait (it reports every ready
+	// descriptor), or the spin's while the ring keeps the reader from
+	// parking.
+	var fed time.Time
 	for {
 		// A plain spin: the reader is locked to its thread, where a
 		// Gosched would hand the P to another thread and wake this one
@@ -159,8 +162,8 @@ func (q *eventQueue) run(hd Handler, quit chan struct{}) {
 			}
 			if fdReady {
 				q.drainFeed()
-				fed = time.Now()
 			}
+			fed = time.Now()
 			busy = false
 		}
 	}
