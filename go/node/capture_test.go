@@ -19,12 +19,7 @@ import (
 // Datagrams that are not HEP are counted and change nothing; the messages
 // the service ignores (responses, ACK) never reach the process.
 func TestSIPCaptureEndsBridgeOnBye(t *testing.T) {
-	l, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.LocalAddr().String()
-	l.Close()
+	addr := freeUDPAddr(t)
 	n := start(t, params(t, map[string]string{"sip-capture-listen": addr, "wrapup-seconds": "0"}))
 	defer n.Stop()
 	cmd(t, n, "nway_add_group", "110 0")
@@ -70,6 +65,17 @@ func TestSIPCaptureEndsBridgeOnBye(t *testing.T) {
 	}
 }
 
+// freeUDPAddr is a loopback UDP address nothing listens on now.
+func freeUDPAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.LocalAddr().String()
+}
+
 // The capture listener takes loopback only.
 func TestSIPCaptureListenLoopbackOnly(t *testing.T) {
 	if _, err := Start(params(t, map[string]string{"sip-capture-listen": "0.0.0.0:9060"}), Options{}); err == nil {
@@ -100,12 +106,7 @@ func (f *feedSwitch) FeedPackets(conn syscall.Conn, take func([]byte, netip.Addr
 // the node then reads nothing itself, takes only loopback senders, and
 // detaches the feed when it stops.
 func TestSIPCaptureHandedToTheEventReader(t *testing.T) {
-	l, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.LocalAddr().String()
-	l.Close()
+	addr := freeUDPAddr(t)
 	sw := &feedSwitch{}
 	n, err := Start(params(t, map[string]string{"sip-capture-listen": addr}), Options{Switch: sw})
 	if err != nil {
