@@ -48,8 +48,7 @@ type feeds struct {
 	pending *packetFeed // attached, not yet taken by the reader
 	up      bool        // a reader runs and owns cur
 	changed atomic.Bool // pending or a quit to look at
-	cur     *packetFeed // the reader's; only the reader touches it
-	taken   atomic.Uint64
+	cur     *packetFeed // the reader's: it changes it under mu, and reads it without
 }
 
 // attach hands conn's socket to the reader; the caller may close conn once
@@ -157,7 +156,6 @@ func (q *eventQueue) drainFeed() {
 			// socket) is consumed by this very call; the next wake retries.
 			return
 		}
-		q.feeds.taken.Add(1)
 		q.takePacket(f, f.buf[:n], addrPort(from))
 	}
 }
