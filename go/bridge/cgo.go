@@ -121,14 +121,15 @@ func (cRing) park(timed bool) bool {
 func (cRing) kick()                 { C.nw_ring_kick() }
 func (cRing) setUrgent(mask uint64) { C.nw_ring_set_urgent(C.uint64_t(mask)) }
 
-func (cRing) wait(deadline time.Time, fd int) (timedOut, fdReady bool) {
+func (cRing) wait(deadline time.Time, fd int) (kicked, fdReady bool) {
 	ns := int64(-1)
 	if !deadline.IsZero() {
 		ns = max(0, int64(time.Until(deadline)))
 	}
 	woke := C.nw_ring_wait(C.int64_t(ns), C.int(fd))
+	fdReady = woke&C.NW_WOKE_SIDE != 0
 	if woke&C.NW_WOKE_KICK != 0 {
-		return false, woke&C.NW_WOKE_SIDE != 0
+		return true, fdReady
 	}
 	// The deadline came, or fd woke the reader: either way it is awake
 	// again. A push that kicked just then left a write on the eventfd (or
@@ -137,7 +138,7 @@ func (cRing) wait(deadline time.Time, fd int) (timedOut, fdReady bool) {
 	if C.nw_ring_unpark() == 0 {
 		C.nw_ring_wait(-1, -1)
 	}
-	return woke == 0, woke&C.NW_WOKE_SIDE != 0
+	return false, fdReady
 }
 
 // ownThread locks the reader to its thread for good and gives that thread

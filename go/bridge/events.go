@@ -24,9 +24,9 @@ type eventSource interface {
 	// (timed: the next urgent push, or wait's deadline).
 	park(timed bool) bool
 	// wait sleeps until a push after park, kick, fd (>= 0) readable, or
-	// deadline (zero: none): timedOut when the deadline ended it, fdReady
-	// when fd is readable.
-	wait(deadline time.Time, fd int) (timedOut, fdReady bool)
+	// deadline (zero: none): kicked by a push or kick, fdReady when fd is
+	// readable, neither when the deadline ended it.
+	wait(deadline time.Time, fd int) (kicked, fdReady bool)
 	kick() // ends a wait (stop)
 	// setUrgent names the kinds (bit 1<<kind) that end a timed park; 0: all.
 	setUrgent(mask uint64)
@@ -121,6 +121,7 @@ func (q *eventQueue) run(hd Handler, quit chan struct{}) {
 	// descriptor), or the spin's while the ring keeps the reader from
 	// parking.
 	var fed time.Time
+	spin := spinFor
 	for {
 		// A plain spin: the reader is locked to its thread, where a
 		// Gosched would hand the P to another thread and wake this one
@@ -129,16 +130,17 @@ func (q *eventQueue) run(hd Handler, quit chan struct{}) {
 			if q.drain(hd) > 0 {
 				last = time.Now()
 				busy = true
+				spin = spinFor
 			}
 			now := time.Now()
-			if now.Sub(last) >= spinFor {
+			if now.Sub(last) >= spin {
 				break
 			}
 			// a ring that never runs dry must not starve the feed
 			if now.Sub(fed) >= feedEvery {
 				fed = now
 				if q.feedFD() >= 0 {
-					q.drainFeed()
+					q.drainFeed(now)
 				}
 			}
 		}
@@ -152,19 +154,38 @@ func (q *eventQueue) run(hd Handler, quit chan struct{}) {
 		timed := busy && q.period > 0
 		if q.src.park(timed) {
 			q.sleeps.Add(1)
+			now := time.Now()
 			var deadline time.Time
 			if timed {
-				deadline = tick.Next(time.Now(), q.period)
+				deadline = tick.Next(now, q.period)
 			}
-			timedOut, fdReady := q.src.wait(deadline, q.feedFD())
-			if timedOut {
+			fd := q.feedFD()
+			if fd >= 0 {
+				if until, ok := q.feedPaused(now); ok {
+					// over its budget: the socket waits (the kernel keeps
+					// or drops what comes) and the reader looks again then
+					fd = -1
+					if deadline.IsZero() || until.Before(deadline) {
+						deadline = until
+					}
+				}
+			}
+			kicked, fdReady := q.src.wait(deadline, fd)
+			if timed && !kicked && !fdReady {
 				q.ticks.Add(1)
 			}
 			if fdReady {
-				q.drainFeed()
+				q.drainFeed(time.Now())
 			}
 			fed = time.Now()
 			busy = false
+			// A datagram alone brings no burst of ring events to catch:
+			// no spin after it (a flood of them would otherwise cost the
+			// realtime thread 20 us each).
+			spin = spinFor
+			if fdReady && !kicked {
+				spin = 0
+			}
 		}
 	}
 }

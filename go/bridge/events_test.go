@@ -74,21 +74,21 @@ func (s *fakeSource) park(timed bool) bool {
 }
 
 // wait never reports fd: packet feeds are tested on the C ring.
-func (s *fakeSource) wait(deadline time.Time, _ int) (bool, bool) {
+func (s *fakeSource) wait(deadline time.Time, _ int) (kicked, fdReady bool) {
 	if deadline.IsZero() {
 		<-s.wake
-		return false, false
+		return true, false
 	}
 	t := time.NewTimer(time.Until(deadline))
 	defer t.Stop()
 	select {
 	case <-s.wake:
-		return false, false
+		return true, false
 	case <-t.C:
 		if s.parked.Swap(0) == 0 {
 			<-s.wake // the kick that raced the deadline
 		}
-		return true, false
+		return false, false
 	}
 }
 func (s *fakeSource) kick() {

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -25,6 +26,17 @@ var ErrFeedTaken = errors.New("bridge: a packet feed is already attached")
 // feedBurst bounds the datagrams taken per wake, so the ring gets its turn
 // under a flood (the socket stays readable and wakes the reader again).
 const feedBurst = 64
+
+// The reader takes at most feedBudget datagrams per feedWindow; past that
+// the socket waits for the next window. The capture mirrors every INVITE
+// the switch receives, a scanner's flood too, and the reader runs at the
+// switch's realtime priority: a flood must cost it a bounded share of a
+// core (~4 per call reach it, so 5,000/s is some 1,000 calls/s), not all
+// of it. What the kernel then drops only loses the early BYE: the leg's
+// own hang-up still frees its agent.
+const feedWindow = 100 * time.Millisecond
+
+var feedBudget = 500 // a var: tests lower it
 
 type packetFeed struct {
 	fd   int // the reader's own descriptor (a dup of the caller's socket)
@@ -49,6 +61,9 @@ type feeds struct {
 	up      bool        // a reader runs and owns cur
 	changed atomic.Bool // pending or a quit to look at
 	cur     *packetFeed // the reader's: it changes it under mu, and reads it without
+	// the budget's window and what it took in it (reader only)
+	window   time.Time
+	inWindow int
 }
 
 // attach hands conn's socket to the reader; the caller may close conn once
@@ -119,6 +134,7 @@ func (q *eventQueue) feedFD() int {
 		}
 		if fs.cur == nil && fs.pending != nil {
 			fs.cur, fs.pending = fs.pending, nil
+			fs.window, fs.inWindow = time.Time{}, 0
 		}
 		fs.mu.Unlock()
 	}
@@ -142,22 +158,38 @@ func (q *eventQueue) readerUp(up bool) {
 	fs.mu.Unlock()
 }
 
-// drainFeed takes what the socket holds now, up to feedBurst datagrams.
-// Reader only.
-func (q *eventQueue) drainFeed() {
+// drainFeed takes what the socket holds now, up to feedBurst datagrams
+// and the feed's budget. Reader only.
+func (q *eventQueue) drainFeed(now time.Time) {
 	f := q.feeds.cur
 	if f == nil {
 		return
 	}
+	fs := &q.feeds
+	if now.Sub(fs.window) >= feedWindow {
+		fs.window, fs.inWindow = now, 0
+	}
 	for range feedBurst {
+		if fs.inWindow >= feedBudget {
+			return
+		}
 		n, from, err := unix.Recvfrom(f.fd, f.buf, unix.MSG_DONTWAIT)
 		if err != nil {
 			// EAGAIN: drained. Anything else (an ICMP error queued on the
 			// socket) is consumed by this very call; the next wake retries.
 			return
 		}
+		fs.inWindow++
 		q.takePacket(f, f.buf[:n], addrPort(from))
 	}
+}
+
+// feedPaused reports whether the feed has used its budget for the current
+// window, and when that window ends. Reader only.
+func (q *eventQueue) feedPaused(now time.Time) (until time.Time, paused bool) {
+	fs := &q.feeds
+	end := fs.window.Add(feedWindow)
+	return end, fs.inWindow >= feedBudget && now.Before(end)
 }
 
 func (q *eventQueue) takePacket(f *packetFeed, pkt []byte, from netip.AddrPort) {

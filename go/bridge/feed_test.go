@@ -201,3 +201,43 @@ func TestPacketFeedAcrossReaderStarts(t *testing.T) {
 		l.Close()
 	}
 }
+
+// Past its budget the feed waits for the next window: a flood costs the
+// realtime reader a bounded share, and what the socket keeps meanwhile is
+// taken later, not lost.
+func TestPacketFeedBudget(t *testing.T) {
+	defer func(b int) { feedBudget = b }(feedBudget)
+	feedBudget = 10
+	startFake(t, &fakeHandler{})
+	conn, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := &taken{}
+	detach, err := events.attach(conn.(*net.UDPConn), k.take)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer detach()
+	c, err := net.Dial("udp", conn.LocalAddr().String())
+	conn.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	const sent = 35
+	start := time.Now()
+	for i := range sent {
+		_, _ = c.Write(fmt.Appendf(nil, "flood %d", i))
+	}
+	waitFor(t, "the first window's share", func() bool { return k.count() >= 10 })
+	time.Sleep(30 * time.Millisecond)
+	if n, el := k.count(), time.Since(start); n >= sent {
+		t.Fatalf("all %d datagrams taken within %v: no budget", n, el)
+	}
+	waitFor(t, "the rest in later windows", func() bool { return k.count() == sent })
+	// four windows: the last five wait at least three windows' ends
+	if el := time.Since(start); el < 2*feedWindow {
+		t.Errorf("%d datagrams at 10 a window taken in %v, want well over %v", sent, el, 2*feedWindow)
+	}
+}
