@@ -46,6 +46,7 @@ func (n *Node) startCapture() error {
 			}
 		})
 		if err == nil {
+			n.Service.SetCaptureReader("event reader")
 			n.stopFeed, n.capture = stop, nil
 			_ = pc.Close() // the reader holds a duplicate of the socket
 			n.log.Info("nwayacd: taking the switch's SIP capture on the event reader", "listen", uc.LocalAddr().String())
@@ -53,6 +54,7 @@ func (n *Node) startCapture() error {
 		}
 		n.log.Info("nwayacd: the event reader cannot take the SIP capture; a goroutine does", "err", err)
 	}
+	n.Service.SetCaptureReader("goroutine")
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()

@@ -60,8 +60,9 @@ func TestSIPCaptureEndsBridgeOnBye(t *testing.T) {
 	if ended, packets, bad := s.EarlyByes(); ended != 1 || packets != 3 || bad != 1 {
 		t.Fatalf("early byes %d, packets taken %d (want junk, INVITE, BYE), bad packets %d", ended, packets, bad)
 	}
-	if st := s.Status(); st.Extra["sip_capture"] == nil {
-		t.Fatalf("status has no sip_capture section: %+v", st.Extra)
+	sc, _ := s.Status().Extra["sip_capture"].(map[string]any)
+	if sc == nil || sc["read_by"] != "goroutine" {
+		t.Fatalf("status sip_capture section %+v, want read_by goroutine (a switch with no event reader)", sc)
 	}
 }
 
@@ -140,6 +141,9 @@ func TestSIPCaptureHandedToTheEventReader(t *testing.T) {
 	take([]byte("junk"), netip.MustParseAddrPort("[::ffff:127.0.0.1]:5060"))
 	if _, packets, bad := n.Service.EarlyByes(); packets != 2 || bad != 2 {
 		t.Errorf("loopback packets taken %d (bad %d), want 2 (2)", packets, bad)
+	}
+	if sc, _ := n.Service.Status().Extra["sip_capture"].(map[string]any); sc == nil || sc["read_by"] != "event reader" {
+		t.Errorf("status sip_capture section %+v, want read_by event reader", sc)
 	}
 	n.Stop()
 	sw.mu.Lock()

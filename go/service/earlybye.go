@@ -152,6 +152,10 @@ func (s *Service) earlyBye(call, leg string) {
 	}
 }
 
+// SetCaptureReader names, for status, what reads the capture for Capture
+// (the switch's event reader, or a goroutine of the node's).
+func (s *Service) SetCaptureReader(by string) { s.captureBy.Store(&by) }
+
 // EarlyByes counts the bridges ended by an agent's BYE seen in the
 // capture, the capture packets taken and those that were not HEP3.
 func (s *Service) EarlyByes() (ended, packets, bad uint64) {

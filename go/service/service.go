@@ -143,7 +143,8 @@ type Service struct {
 	bye        byeWatch
 	earlyByes  atomic.Uint64
 	captureBad atomic.Uint64
-	captured   atomic.Uint64 // capture datagrams that passed the kernel's filter
+	captured   atomic.Uint64          // capture datagrams that passed the kernel's filter
+	captureBy  atomic.Pointer[string] // who reads the capture (SetCaptureReader)
 	cti        atomic.Pointer[string]
 	ver        atomic.Uint64
 	// agentFirst counts agent-first callbacks waiting for the caller's answer.

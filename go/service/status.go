@@ -62,7 +62,11 @@ func (s *Service) Status() Status {
 		s.bye.mu.Lock()
 		n := len(s.bye.legs)
 		s.bye.mu.Unlock()
-		st.Extra["sip_capture"] = map[string]any{"bridges_ended_by_bye": ended, "packets": packets, "bad_packets": bad, "legs_followed": n}
+		sc := map[string]any{"bridges_ended_by_bye": ended, "packets": packets, "bad_packets": bad, "legs_followed": n}
+		if by := s.captureBy.Load(); by != nil {
+			sc["read_by"] = *by
+		}
+		st.Extra["sip_capture"] = sc
 	}
 	return st
 }

@@ -2264,7 +2264,7 @@ static void remove_run_dir(void)
 
 /* The SIP capture (sip-capture-listen) is drained by the module's event
  * reader, on its own thread (go/bridge/feed.go): datagrams sent to it are
- * counted in `nwayacd status`.  Round 1 binds the same port again, so the
+ * counted in `nwayacd status`, which names that reader.  Round 1 binds the same port again, so the
  * unload of round 0 must have closed the reader's socket. */
 static int capture_port;
 
@@ -2317,6 +2317,14 @@ static void test_capture(int round)
 	}
 	bad = capture_count("bad_packets");
 	CHECK(got == before + 5 && bad >= 5, "round %d: the capture took %ld of 5 datagrams (%ld bad)", round, got - before, bad);
+	{
+		/* the module's own reader took them, not the node's fallback goroutine */
+		char *st = run_api("nwayacd", "status");
+
+		CHECK(strstr(st, "\"read_by\":\"event reader\"") != NULL, "round %d: the capture is not read by the event reader: %.400s",
+			  round, strstr(st, "sip_capture") ? strstr(st, "sip_capture") : st);
+		free(st);
+	}
 }
 
 int main(int argc, char **argv)
