@@ -121,7 +121,6 @@ func (q *eventQueue) run(hd Handler, quit chan struct{}) {
 	// descriptor), or the spin's while the ring keeps the reader from
 	// parking.
 	var fed time.Time
-	spin := spinFor
 	for {
 		// A plain spin: the reader is locked to its thread, where a
 		// Gosched would hand the P to another thread and wake this one
@@ -130,10 +129,9 @@ func (q *eventQueue) run(hd Handler, quit chan struct{}) {
 			if q.drain(hd) > 0 {
 				last = time.Now()
 				busy = true
-				spin = spinFor
 			}
 			now := time.Now()
-			if now.Sub(last) >= spin {
+			if now.Sub(last) >= spinFor {
 				break
 			}
 			// a ring that never runs dry must not starve the feed
@@ -179,13 +177,6 @@ func (q *eventQueue) run(hd Handler, quit chan struct{}) {
 			}
 			fed = time.Now()
 			busy = false
-			// A datagram alone brings no burst of ring events to catch:
-			// no spin after it (a flood of them would otherwise cost the
-			// realtime thread 20 us each).
-			spin = spinFor
-			if fdReady && !kicked {
-				spin = 0
-			}
 		}
 	}
 }
