@@ -157,25 +157,15 @@ func (q *eventQueue) run(hd Handler, quit chan struct{}) {
 			if timed {
 				deadline = tick.Next(now, q.period)
 			}
-			fd := q.feedFD()
-			if fd >= 0 {
-				if until, ok := q.feedPaused(now); ok {
-					// over its budget: the socket waits (the kernel keeps
-					// or drops what comes) and the reader looks again then
-					fd = -1
-					if deadline.IsZero() || until.Before(deadline) {
-						deadline = until
-					}
-				}
-			}
+			fd, deadline := q.feedWait(now, deadline)
 			kicked, fdReady := q.src.wait(deadline, fd)
 			if timed && !kicked && !fdReady {
 				q.ticks.Add(1)
 			}
-			if fdReady {
-				q.drainFeed(time.Now())
-			}
 			fed = time.Now()
+			if fdReady {
+				q.drainFeed(fed)
+			}
 			busy = false
 		}
 	}

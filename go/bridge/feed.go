@@ -32,9 +32,9 @@ const feedBurst = 64
 // the switch receives, a scanner's flood too, and the reader runs at the
 // switch's realtime priority: a flood must cost it a bounded share of a
 // core (each datagram and the spin after it, some 25 us: 5% at most), not
-// all of it. ~4 datagrams per call reach it, so 2,000/s is some 500 calls/s,
-// ten times what two cores carry. What the kernel then drops only loses the early BYE: the leg's
-// own hang-up still frees its agent.
+// all of it. ~4 datagrams per call reach it, so 2,000/s is some 500
+// calls/s, ten times what two cores carry. What the kernel then drops only
+// loses the early BYE: the leg's own hang-up still frees its agent.
 const feedWindow = 100 * time.Millisecond
 
 var feedBudget = 200 // a var: tests lower it
@@ -185,12 +185,19 @@ func (q *eventQueue) drainFeed(now time.Time) {
 	}
 }
 
-// feedPaused reports whether the feed has used its budget for the current
-// window, and when that window ends. Reader only.
-func (q *eventQueue) feedPaused(now time.Time) (until time.Time, paused bool) {
+// feedWait is what the reader's wait looks at: the feed's descriptor
+// (-1: none, or the feed is over its budget) and deadline, moved up to the
+// budget window's end when the feed waits for it. Reader only.
+func (q *eventQueue) feedWait(now, deadline time.Time) (int, time.Time) {
+	fd := q.feedFD()
 	fs := &q.feeds
-	end := fs.window.Add(feedWindow)
-	return end, fs.inWindow >= feedBudget && now.Before(end)
+	if end := fs.window.Add(feedWindow); fd >= 0 && fs.inWindow >= feedBudget && now.Before(end) {
+		fd = -1
+		if deadline.IsZero() || end.Before(deadline) {
+			deadline = end
+		}
+	}
+	return fd, deadline
 }
 
 func (q *eventQueue) takePacket(f *packetFeed, pkt []byte, from netip.AddrPort) {

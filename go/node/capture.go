@@ -27,33 +27,35 @@ func (n *Node) startCapture() error {
 	if n.cfg.SIPCapture == "" {
 		return nil
 	}
-	pc, err := net.ListenPacket("udp", n.cfg.SIPCapture)
+	addr, err := net.ResolveUDPAddr("udp", n.cfg.SIPCapture)
 	if err != nil {
 		return fmt.Errorf("sip-capture-listen: %w", err)
 	}
-	n.capture = pc
-	uc, _ := pc.(*net.UDPConn)
-	if uc != nil {
-		if err := hep.AttachFilter(uc, service.CaptureMethods...); err != nil {
-			// every message then reaches Capture, which ignores the rest itself
-			n.log.Warn("nwayacd: sip capture unfiltered", "err", err)
+	uc, err := net.ListenUDP("udp", addr)
+	if err != nil {
+		return fmt.Errorf("sip-capture-listen: %w", err)
+	}
+	if err := hep.AttachFilter(uc, service.CaptureMethods...); err != nil {
+		// every message then reaches Capture, which ignores the rest itself
+		n.log.Warn("nwayacd: sip capture unfiltered", "err", err)
+	}
+	take := func(pkt []byte, from netip.AddrPort) {
+		if from.Addr().Unmap().IsLoopback() {
+			n.Service.Capture(pkt)
 		}
 	}
-	if f, ok := n.opt.Switch.(packetFeeder); ok && uc != nil {
-		stop, err := f.FeedPackets(uc, func(pkt []byte, from netip.AddrPort) {
-			if from.Addr().Unmap().IsLoopback() {
-				n.Service.Capture(pkt)
-			}
-		})
+	if f, ok := n.opt.Switch.(packetFeeder); ok {
+		stop, err := f.FeedPackets(uc, take)
 		if err == nil {
 			n.Service.SetCaptureReader("event reader")
-			n.stopFeed, n.capture = stop, nil
-			_ = pc.Close() // the reader holds a duplicate of the socket
+			n.stopFeed = stop
+			_ = uc.Close() // the reader holds a duplicate of the socket
 			n.log.Info("nwayacd: taking the switch's SIP capture on the event reader", "listen", uc.LocalAddr().String())
 			return nil
 		}
 		n.log.Info("nwayacd: the event reader cannot take the SIP capture; a goroutine does", "err", err)
 	}
+	n.capture = uc
 	n.Service.SetCaptureReader("goroutine")
 	n.wg.Add(1)
 	go func() {
@@ -65,19 +67,15 @@ func (n *Node) startCapture() error {
 		}()
 		buf := make([]byte, 65536)
 		for {
-			k, from, err := pc.ReadFrom(buf)
+			k, from, err := uc.ReadFromUDPAddrPort(buf)
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
-			if err != nil {
-				continue
+			if err == nil {
+				take(buf[:k], from)
 			}
-			if a, ok := from.(*net.UDPAddr); !ok || !a.IP.IsLoopback() {
-				continue
-			}
-			n.Service.Capture(buf[:k])
 		}
 	}()
-	n.log.Info("nwayacd: taking the switch's SIP capture", "listen", pc.LocalAddr().String())
+	n.log.Info("nwayacd: taking the switch's SIP capture", "listen", uc.LocalAddr().String())
 	return nil
 }
