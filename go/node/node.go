@@ -67,6 +67,10 @@ type Options struct {
 	// StartTimeout bounds what Start may wait on the database: FreeSWITCH's
 	// load must not hang on a dead server. Default 5 s.
 	StartTimeout time.Duration
+	// Tap gets every published message's JSON, as RabbitMQ gets it, on the
+	// sequencer's goroutine (publish.StreamConfig.Tap); the module fires
+	// each as a nwayacd::info event. It must not block for long.
+	Tap func(data []byte)
 }
 
 // Node is one running mod_nwayacd.

@@ -74,7 +74,7 @@ func (n *Node) sequencer(cfg config.Config) *publish.Sequencer {
 	if cfg.Cluster.Enabled() {
 		node = cfg.Cluster.Node // one name per node in events and in the pool
 	}
-	sc := publish.StreamConfig{Node: node, CTIIP: cfg.CTIIP, MaxLen: int64(cfg.StreamMaxLen), Linger: cfg.PublishLinger, Logger: n.log}
+	sc := publish.StreamConfig{Node: node, CTIIP: cfg.CTIIP, MaxLen: int64(cfg.StreamMaxLen), Linger: cfg.PublishLinger, Tap: n.opt.Tap, Logger: n.log}
 	if cfg.Redis && cfg.StreamMaxLen > 0 {
 		sc.Redis = &publish.RedisConfig{Addr: cfg.RedisAddr, Password: cfg.RedisPass, DB: cfg.RedisDB}
 	}

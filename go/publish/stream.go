@@ -70,6 +70,13 @@ type StreamConfig struct {
 	// until the next multiple of Linger (Config.Linger; tick.Deadline).
 	// Live SSE subscribers get the batch then too. 0: at once.
 	Linger time.Duration
+	// Tap, when set, gets every message's JSON (as Stamped.AppendJSON
+	// renders it) on the sequencer's goroutine as the message is taken,
+	// on the Linger grid when Redis streams are on. It must not modify data.
+	// An in-process consumer (the switch's nwayacd::info events) rides the
+	// sequencer's own wake this way instead of a goroutine hand-off per
+	// message.
+	Tap    func(data []byte)
 	Logger *slog.Logger // nil: discard
 }
 
@@ -186,6 +193,9 @@ func (s *Sequencer) loop() {
 	take := func(st *Stamped) {
 		data := st.AppendJSON(nil, s.cfg.CTIIP)
 		s.deliver(st.Seq, data)
+		if s.cfg.Tap != nil {
+			s.cfg.Tap(data)
+		}
 		if s.rdb != nil {
 			out = append(out, pending{key: StreamKey(st.Family()), seq: st.Seq, ch: st.Channel(), data: data})
 			if over := len(out) - s.cfg.Pending; over > 0 {

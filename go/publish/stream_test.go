@@ -226,3 +226,68 @@ func emptyStream(t *testing.T, db int, f event.Family) (*redis.Client, string) {
 	}
 	return adm, key
 }
+
+// The tap gets every message once, in order, rendered as RabbitMQ gets it,
+// on the sequencer's goroutine: a tap that blocks holds up neither Publish
+// nor its caller, and is never entered twice at once.
+func TestTapGetsEveryMessageOffTheCallPath(t *testing.T) {
+	_, _ = emptyStream(t, 11, event.FamilyAgent)
+	release := make(chan struct{})
+	var (
+		mu      sync.Mutex
+		got     [][]byte
+		inside  int
+		overlap bool
+	)
+	tap := func(data []byte) {
+		mu.Lock()
+		inside++
+		overlap = overlap || inside > 1
+		mu.Unlock()
+		<-release
+		mu.Lock()
+		got = append(got, append([]byte(nil), data...))
+		inside--
+		mu.Unlock()
+	}
+	next := &sink{}
+	sq := NewSequencer(StreamConfig{Node: "pbx1", CTIIP: "10.0.0.1", Redis: &RedisConfig{Addr: redisAddr, DB: 11},
+		Linger: 40 * time.Millisecond, Tap: tap}, next)
+	defer sq.Close()
+	const n = 200
+	published := make(chan struct{})
+	go func() {
+		defer close(published)
+		for i := 0; i < n; i++ {
+			sq.Publish(&event.Agent{Number: fmt.Sprint(1000 + i), Status: "ready"})
+		}
+	}()
+	select {
+	case <-published:
+	case <-time.After(10 * time.Second):
+		close(release)
+		t.Fatal("Publish waited for the blocked tap")
+	}
+	close(release)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		mu.Lock()
+		k := len(got)
+		mu.Unlock()
+		if k == n || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != n || overlap {
+		t.Fatalf("tap got %d of %d, entered twice at once: %v", len(got), n, overlap)
+	}
+	for i, b := range got {
+		want := next.msgs[i].AppendJSON(nil, "10.0.0.1")
+		if string(b) != string(want) {
+			t.Fatalf("message %d: tap got\n%s\nRabbitMQ gets\n%s", i, b, want)
+		}
+	}
+}

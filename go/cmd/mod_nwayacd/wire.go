@@ -5,7 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
-	"sync"
+	"sync/atomic"
 
 	"github.com/nwayacd/mod_nwayacd/go/bridge"
 	"github.com/nwayacd/mod_nwayacd/go/logx"
@@ -20,35 +20,36 @@ func newHandler() bridge.Handler { return &handler{} }
 // session protocol straight from the embedded service.
 type handler struct {
 	*service.Service
-	n      *node.Node
-	host   *bridge.Host
-	cancel func()
-	done   sync.WaitGroup
+	n    *node.Node
+	host *bridge.Host
+	// firing: nwayacd::info events may be fired (not once Stop began:
+	// the switch is unloading the module)
+	firing atomic.Bool
 }
 
 func (h *handler) Start(cfg map[string]string, host *bridge.Host) error {
 	h.host = host
+	h.firing.Store(true)
 	n, err := node.Start(cfg, node.Options{
 		Switch: host,
 		Logger: logx.New(func(level int, line string) { host.Log(level, "nwayacd: "+line) }, slog.LevelDebug),
+		// nwayacd::info carries the same messages as RabbitMQ, so plain
+		// ESL clients can follow queues, agents and offers without a
+		// broker. They are fired from the sequencer's own wake, on the
+		// publishers' grid: no goroutine hand-off per message.
+		Tap: func(b []byte) {
+			if h.firing.Load() {
+				host.FireEvent(bridge.EventSubclass, [][2]string{{"Action", action(b)}}, string(b))
+			}
+		},
 	})
 	if err != nil {
+		h.firing.Store(false)
 		return err
 	}
 	h.n, h.Service = n, n.Service
 	limitProcs(n.GoMaxProcs())
 	bridge.SetEventPacing(n.PublishLinger(), service.PromptEvents)
-	// nwayacd::info carries the same messages as RabbitMQ, so plain ESL
-	// clients can follow queues, agents and offers without a broker.
-	ch, cancel := n.Service.Subscribe(4096)
-	h.cancel = cancel
-	h.done.Add(1)
-	go func() {
-		defer h.done.Done()
-		for b := range ch {
-			host.FireEvent(bridge.EventSubclass, [][2]string{{"Action", action(b)}}, string(b))
-		}
-	}()
 	return nil
 }
 
@@ -86,10 +87,7 @@ func action(b []byte) string {
 }
 
 func (h *handler) Stop() {
-	if h.cancel != nil {
-		h.cancel()
-		h.done.Wait()
-	}
+	h.firing.Store(false)
 	if h.n != nil {
 		h.n.Stop()
 	}
