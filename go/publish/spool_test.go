@@ -2,6 +2,7 @@ package publish
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -10,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -311,4 +313,53 @@ func TestSpoolDeliveryMarkSurvivesKill9(t *testing.T) {
 			t.Fatalf("entry %d is %q, want %q", i, e, want)
 		}
 	}
+}
+
+// CDRs written one by one within syncLinger share an fsync, and none waits
+// for it longer than that: written at once (a kill -9 loses nothing, as
+// TestSpoolDeliveryMarkSurvivesKill9 shows), fsynced together.
+func TestSpoolFsyncsCDRsInGroups(t *testing.T) {
+	needService(t, "redis", redisAddr)
+	h, err := New(Config{Redis: &RedisConfig{Addr: redisAddr}, SpoolPath: spoolPath(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeHub(t, h)
+	const n = 10
+	for i := 1; i <= n; i++ {
+		h.Publish(&testMsg{fam: event.FamilyCDR, ent: "1001", tok: token(), id: i})
+		if !eventually(5*time.Second, func() bool { return h.Stats().SpoolPending == 0 }) {
+			t.Fatalf("CDR %d not written", i)
+		}
+	}
+	synced := func() (bool, int) {
+		h.spool.mu.Lock()
+		defer h.spool.mu.Unlock()
+		return !h.spool.unsynced, h.spool.syncs
+	}
+	if !eventually(5*time.Second, func() bool { ok, _ := synced(); return ok }) {
+		t.Fatal("written CDRs never fsynced")
+	}
+	if _, k := synced(); k < 1 || k >= n {
+		t.Fatalf("%d fsyncs for %d CDRs written one at a time, want them grouped", k, n)
+	}
+}
+
+// A failed fsync may have lost written pages for good: the spool refuses
+// writes from then on (CDRs wait in memory) instead of trusting the file.
+func TestSpoolRefusesWritesAfterAFailedFsync(t *testing.T) {
+	s, _ := mustOpen(t, filepath.Join(t.TempDir(), "spool.db"), "redis")
+	defer s.close()
+	ws := spoolWorkers("redis")
+	if err := s.appendAll(ws, cdrs(1, 1), noBad(t)); err != nil {
+		t.Fatal(err)
+	}
+	s.f.Close() // the fsync below fails (EBADF), as a failing disk's would
+	if err := s.sync(); !errors.Is(err, errSpoolBroken) {
+		t.Fatalf("sync after the file failed: %v, want errSpoolBroken", err)
+	}
+	if err := s.appendAll(ws, cdrs(2, 2), noBad(t)); !errors.Is(err, errSpoolBroken) {
+		t.Fatalf("append after a failed fsync: %v, want errSpoolBroken", err)
+	}
+	s.f = nil // already closed
 }
