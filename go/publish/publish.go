@@ -46,6 +46,7 @@ import (
 	"github.com/cenkalti/backoff/v4"
 
 	"github.com/nwayacd/mod_nwayacd/go/event"
+	"github.com/nwayacd/mod_nwayacd/go/internal/tick"
 	"github.com/nwayacd/mod_nwayacd/go/logx"
 	"github.com/nwayacd/mod_nwayacd/go/publish/amqppub"
 	"github.com/nwayacd/mod_nwayacd/go/publish/redispub"
@@ -360,7 +361,8 @@ func (h *Hub) spoolLoop() {
 			}
 			if !unsynced {
 				unsynced = true
-				syncer.Reset(syncLinger)
+				now := time.Now()
+				syncer.Reset(h.syncAt(now).Sub(now))
 			}
 			clear(cur)
 			spare = cur
@@ -369,6 +371,16 @@ func (h *Hub) spoolLoop() {
 			return // Close fsyncs what is left (spool.close)
 		}
 	}
+}
+
+// syncAt is when CDRs written at t are fsynced: within syncLinger, at an
+// instant of the publishers' grid (Linger), so that the fsync rides the
+// wake the transports make then instead of a wake of its own.
+func (h *Hub) syncAt(t time.Time) time.Time {
+	if l := h.cfg.Linger; l > 0 && l < syncLinger {
+		return tick.Next(t.Add(syncLinger-l), l)
+	}
+	return t.Add(syncLinger)
 }
 
 // writeSpool retries a failing disk until it works or Close gives up.

@@ -520,33 +520,34 @@ func (s *spool) head(name string, max int, fn func(seq uint64, key, body []byte)
 }
 
 // remove marks delivered entries. The mark is written, not fsynced (see
-// the top of this file).
+// the top of this file). They leave memory even when the mark cannot be
+// written (a broken spool, a failing disk): the file then still holds them
+// undelivered, so they go out again after a restart (at least once), where
+// keeping them would send them again and again now.
 func (s *spool) remove(name string, seqs []uint64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.broken != nil {
-		return s.broken
-	}
 	b := s.buckets[name]
 	if b == nil {
 		return errors.New("spool bucket missing")
 	}
-	var payload []byte
-	payload = append(payload, 'D')
-	payload = appendName(payload, name)
-	payload = binary.AppendUvarint(payload, uint64(len(seqs)))
-	for _, seq := range seqs {
-		payload = binary.AppendUvarint(payload, seq)
-	}
-	s.buf = record.Append(s.buf[:0], payload)
-	if err := s.write(s.buf); err != nil {
-		return err
+	err := s.broken
+	if err == nil {
+		var payload []byte
+		payload = append(payload, 'D')
+		payload = appendName(payload, name)
+		payload = binary.AppendUvarint(payload, uint64(len(seqs)))
+		for _, seq := range seqs {
+			payload = binary.AppendUvarint(payload, seq)
+		}
+		s.buf = record.Append(s.buf[:0], payload)
+		err = s.write(s.buf)
 	}
 	for _, seq := range seqs {
 		s.kill(b, seq)
 	}
 	b.trim()
-	return nil
+	return err
 }
 
 // maybeCompact rewrites the undelivered CDRs into a new file once the

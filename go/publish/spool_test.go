@@ -361,5 +361,31 @@ func TestSpoolRefusesWritesAfterAFailedFsync(t *testing.T) {
 	if err := s.appendAll(ws, cdrs(2, 2), noBad(t)); !errors.Is(err, errSpoolBroken) {
 		t.Fatalf("append after a failed fsync: %v, want errSpoolBroken", err)
 	}
+	// A delivered CDR leaves memory although its mark cannot be written:
+	// a worker would otherwise send it again on every round.
+	if err := s.remove("redis", []uint64{1}); !errors.Is(err, errSpoolBroken) {
+		t.Fatalf("remove on a broken spool: %v, want errSpoolBroken", err)
+	}
+	if h := headOf(t, s, "redis"); len(h) != 0 {
+		t.Fatalf("delivered CDR still at the head: %v", h)
+	}
 	s.f = nil // already closed
+}
+
+// The spool's fsync falls on the publishers' grid within syncLinger, so
+// that it rides the transports' wake there.
+func TestSpoolSyncRidesTheGrid(t *testing.T) {
+	h := &Hub{cfg: Config{Linger: 40 * time.Millisecond}}
+	base := time.Date(2026, 12, 2, 3, 0, 0, 0, time.UTC)
+	for _, off := range []time.Duration{0, time.Millisecond, 39 * time.Millisecond, 40 * time.Millisecond, 71 * time.Millisecond} {
+		t0 := base.Add(off)
+		at := h.syncAt(t0)
+		if d := at.Sub(t0); d <= syncLinger-h.cfg.Linger || d > syncLinger || at.Sub(at.Truncate(h.cfg.Linger)) != 0 {
+			t.Fatalf("written at +%v: fsync %v later, at %v: want a 40 ms instant within (60, 100] ms", off, d, at)
+		}
+	}
+	h.cfg.Linger = 0
+	if d := h.syncAt(base).Sub(base); d != syncLinger {
+		t.Fatalf("no grid: fsync %v later, want %v", d, syncLinger)
+	}
 }

@@ -228,9 +228,8 @@ func (w *worker) fill() int {
 			w.refused()
 		case len(w.bad) > 0:
 			h.cfg.Logger.Error("publish: dropping unreadable spool entries", "transport", w.name, "entries", len(w.bad))
-			if err := h.spool.remove(w.name, w.bad); err == nil {
-				w.spooled.Add(-int64(len(w.bad)))
-			}
+			_ = h.spool.remove(w.name, w.bad) // gone from memory either way
+			w.spooled.Add(-int64(len(w.bad)))
 		case found == 0:
 			// Count drifted (e.g. a failed delete that later went through).
 			w.spooled.CompareAndSwap(n, 0)
@@ -292,11 +291,11 @@ func (w *worker) settle(connFailed bool) {
 	clear(w.frames)
 	if len(w.seqs) > 0 {
 		if err := w.h.spool.remove(w.name, w.seqs); err != nil {
-			// They will be sent again: at least once, never lost.
+			// The file still holds them: they go out again after a
+			// restart (at least once, never lost).
 			w.h.cfg.Logger.Warn("publish: spool delete", "transport", w.name, "err", err)
-		} else {
-			w.spooled.Add(-int64(len(w.seqs)))
 		}
+		w.spooled.Add(-int64(len(w.seqs)))
 	}
 	switch {
 	case refused && !connFailed:
