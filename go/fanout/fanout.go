@@ -1,5 +1,6 @@
-// Package fanout hands published messages to live subscribers (SSE,
-// WebSocket, ESL events), rendered on a goroutine of its own: a sender never
+// Package fanout hands published messages to live subscribers (those of
+// Service.Subscribe; in the module, SSE and nwayacd::info come from
+// publish.Sequencer), rendered on a goroutine of its own: a sender never
 // blocks, and a slow reader loses messages rather than slowing calls.
 package fanout
 

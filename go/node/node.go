@@ -644,6 +644,11 @@ func (n *Node) status() map[string]any {
 	} else {
 		m["publisher"] = "none"
 	}
+	if n.seq != nil {
+		// Drop counts what the sequencer's queue turned away: those
+		// messages missed the streams, SSE and nwayacd::info.
+		m["sequencer"] = n.seq.Stats()
+	}
 	db := map[string]any{"kind": "embedded"}
 	if n.cfg.DBDSN != "" {
 		db["kind"] = "postgresql"

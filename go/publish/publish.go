@@ -10,14 +10,11 @@
 //
 // Guarantees for a CDR:
 //   - Publish appends it to an in-memory list and returns; a spool goroutine
-//     writes the list to the file a moment later, and fsyncs it within
-//     100 ms with whatever else came meanwhile (group commit), as the
-//     journal does with the same CDR's row. From the write on a killed
-//     process loses nothing; from the fsync on neither does a crash of the
-//     machine. The process dying between Publish and the write (the
-//     goroutine's wake, microseconds) loses it. Close always writes the
-//     list and fsyncs first. If the disk fails, CDRs wait in memory and the
-//     write is retried.
+//     writes the list to disk in one fsync'd transaction a moment later (group
+//     commit). A CDR is durable from that commit on; the process dying
+//     between Publish and the commit (one fsync, typically a few ms) loses
+//     it. Close always flushes the list to disk first. If the disk fails,
+//     CDRs wait in memory and the write is retried.
 //   - It is removed from a transport's bucket only after Redis answered the
 //     PUBLISH without error (and, with RedisConfig.CDRNeedsSubscriber, reached
 //     at least one subscriber) or RabbitMQ confirmed it with ack=true.
@@ -46,7 +43,6 @@ import (
 	"github.com/cenkalti/backoff/v4"
 
 	"github.com/nwayacd/mod_nwayacd/go/event"
-	"github.com/nwayacd/mod_nwayacd/go/internal/tick"
 	"github.com/nwayacd/mod_nwayacd/go/logx"
 	"github.com/nwayacd/mod_nwayacd/go/publish/amqppub"
 	"github.com/nwayacd/mod_nwayacd/go/publish/redispub"
@@ -321,29 +317,14 @@ func (h *Hub) Publish(m Message) bool {
 	return ok
 }
 
-// spoolLoop writes pending CDRs to disk in groups, then wakes the workers;
-// what it wrote is fsynced at most syncLinger later (spool.sync).
+// spoolLoop writes pending CDRs to disk in groups, then wakes the workers.
 func (h *Hub) spoolLoop() {
 	defer close(h.spoolDone)
 	var spare []Message
 	stop := h.spoolStop
-	syncer := time.NewTimer(time.Hour)
-	syncer.Stop()
-	defer syncer.Stop()
-	var unsynced bool
 	for {
-		var fire <-chan time.Time
-		if unsynced {
-			fire = syncer.C
-		}
 		select {
 		case <-h.spoolKick:
-		case <-fire:
-			unsynced = false
-			if err := h.spool.sync(); err != nil {
-				h.cfg.Logger.Error("publish: spool fsync failed; CDRs wait in memory until a restart", "err", err)
-			}
-			continue
 		case <-stop:
 			stop = nil
 		}
@@ -359,28 +340,13 @@ func (h *Hub) spoolLoop() {
 			if !h.writeSpool(cur) {
 				return
 			}
-			if !unsynced {
-				unsynced = true
-				now := time.Now()
-				syncer.Reset(h.syncAt(now).Sub(now))
-			}
 			clear(cur)
 			spare = cur
 		}
 		if stop == nil {
-			return // Close fsyncs what is left (spool.close)
+			return
 		}
 	}
-}
-
-// syncAt is when CDRs written at t are fsynced: within syncLinger, at an
-// instant of the publishers' grid (Linger), so that the fsync rides the
-// wake the transports make then instead of a wake of its own.
-func (h *Hub) syncAt(t time.Time) time.Time {
-	if l := h.cfg.Linger; l > 0 && l < syncLinger {
-		return tick.Next(t.Add(syncLinger-l), l)
-	}
-	return t.Add(syncLinger)
 }
 
 // writeSpool retries a failing disk until it works or Close gives up.

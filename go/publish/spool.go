@@ -30,12 +30,8 @@ import (
 //	                         value = uvarint(len(key)) | key | body
 //	'D' bucket n seq…        those CDRs were delivered
 //
-// bucket is uvarint(len) | name; numbers are uvarints. An append is written
-// before appendAll returns, so a killed process loses none of it, and
-// fsynced at most syncLinger later (sync), one fsync for the CDRs of that
-// window: the rule of the journal's writes that nobody was told of yet
-// (the same CDR is a row in the journal, fsynced within the same window).
-// Only a crash of the machine inside the window can lose it. A delivery mark is
+// bucket is uvarint(len) | name; numbers are uvarints. An append is fsynced
+// before appendAll returns, one fsync per group of CDRs. A delivery mark is
 // written but not fsynced: the page cache keeps it through a kill -9, and a
 // power cut can at worst lose the mark, so that CDR goes out again (at least
 // once, as when a broker's reply is lost). Each CDR thus costs one write and
@@ -62,8 +58,6 @@ type spool struct {
 	liveBytes int64 // framed size of undelivered 'A' records
 	cached    int64
 	nextTry   int64 // size at which to try compacting again
-	unsynced  bool  // appends written since the last fsync
-	syncs     int   // fsyncs of appends (tests read it)
 	broken    error
 	buckets   map[string]*spoolBucket
 	buf       []byte // a write's records
@@ -414,10 +408,9 @@ func (s *spool) appendAll(workers []*worker, msgs []Message, bad func(w *worker,
 	}
 	s.pbuf = p
 	s.buf = buf
-	if err := s.write(buf); err != nil {
+	if err := s.write(buf, true); err != nil {
 		return err
 	}
-	s.unsynced = true
 	for b, next := range seqs {
 		b.next = next
 	}
@@ -428,40 +421,21 @@ func (s *spool) appendAll(workers []*worker, msgs []Message, bad func(w *worker,
 	return nil
 }
 
-// write appends buf at the end, not fsynced (sync does that). A failed
-// write is cut back off, so the next record starts clean; if even that
-// fails, the spool refuses writes until a restart repairs the tail.
-func (s *spool) write(buf []byte) error {
-	if _, err := s.f.Write(buf); err != nil {
+// write appends buf at the end (fsynced with sync). A failed write is cut
+// back off, so the next record starts clean; if even that fails, the spool
+// refuses writes until a restart repairs the tail.
+func (s *spool) write(buf []byte, sync bool) error {
+	_, err := s.f.Write(buf)
+	if err == nil && sync {
+		err = unix.Fdatasync(int(s.f.Fd()))
+	}
+	if err != nil {
 		if terr := s.f.Truncate(s.size); terr != nil {
 			s.broken = fmt.Errorf("%w: %v", errSpoolBroken, terr)
 		}
 		return fmt.Errorf("spool write: %w", err)
 	}
 	s.size += int64(len(buf))
-	return nil
-}
-
-// syncLinger bounds how long written CDRs wait for their fsync
-// (writeback's syncLinger: one fsync for the CDRs of several calls).
-const syncLinger = 100 * time.Millisecond
-
-// sync fsyncs what appendAll wrote since the last sync. A failed fsync may
-// have lost those pages for good (the kernel drops them and the next fsync
-// succeeds), so the spool then refuses writes: CDRs wait in memory and the
-// log says why, rather than trust a file that may have a hole.
-func (s *spool) sync() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.unsynced || s.broken != nil {
-		return s.broken
-	}
-	if err := unix.Fdatasync(int(s.f.Fd())); err != nil {
-		s.broken = fmt.Errorf("%w: fsync: %v", errSpoolBroken, err)
-		return s.broken
-	}
-	s.unsynced = false
-	s.syncs++
 	return nil
 }
 
@@ -541,7 +515,7 @@ func (s *spool) remove(name string, seqs []uint64) error {
 			payload = binary.AppendUvarint(payload, seq)
 		}
 		s.buf = record.Append(s.buf[:0], payload)
-		err = s.write(s.buf)
+		err = s.write(s.buf, false)
 	}
 	for _, seq := range seqs {
 		s.kill(b, seq)
@@ -608,7 +582,6 @@ func (s *spool) maybeCompact() error {
 		m.e.off = m.off
 	}
 	s.size = int64(len(img))
-	s.unsynced = false // ReplaceFile fsynced the new file whole
 	s.nextTry = compactAt
 	for _, b := range s.buckets {
 		b.trim()
@@ -619,12 +592,7 @@ func (s *spool) maybeCompact() error {
 func (s *spool) close() error {
 	var err error
 	if s.f != nil {
-		if s.unsynced && s.broken == nil {
-			err = unix.Fdatasync(int(s.f.Fd()))
-		}
-		if cerr := s.f.Close(); err == nil {
-			err = cerr
-		}
+		err = s.f.Close()
 		s.f = nil
 	}
 	if s.lock != nil {

@@ -231,7 +231,7 @@ func (w *worker) fill() int {
 			_ = h.spool.remove(w.name, w.bad) // gone from memory either way
 			w.spooled.Add(-int64(len(w.bad)))
 		case found == 0:
-			// Count drifted (e.g. a failed delete that later went through).
+			// Count drifted (a safety net: the bucket is the truth).
 			w.spooled.CompareAndSwap(n, 0)
 		}
 	}
