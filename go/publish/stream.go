@@ -5,6 +5,7 @@ import (
 	"context"
 	"github.com/nwayacd/mod_nwayacd/go/logx"
 	"log/slog"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -190,6 +191,21 @@ func (s *Sequencer) loop() {
 	var retryAt time.Time
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
+	// The appends run on a goroutine of their own, one batch at a time:
+	// a Redis that hangs (a dial or I/O timeout, seconds) must not hold up
+	// SSE and the tap, which this loop feeds as messages come.
+	var jobs chan []pending
+	results := make(chan int, 1)
+	inflight := 0 // out[:inflight] is being appended
+	if s.rdb != nil {
+		jobs = make(chan []pending, 1)
+		defer close(jobs)
+		go func() {
+			for b := range jobs {
+				results <- s.flush(b)
+			}
+		}()
+	}
 	take := func(st *Stamped) {
 		data := st.AppendJSON(nil, s.cfg.CTIIP)
 		s.deliver(st.Seq, data)
@@ -198,14 +214,15 @@ func (s *Sequencer) loop() {
 		}
 		if s.rdb != nil {
 			out = append(out, pending{key: StreamKey(st.Family()), seq: st.Seq, ch: st.Channel(), data: data})
-			if over := len(out) - s.cfg.Pending; over > 0 {
+			// Past Pending the oldest waiting go, never those in flight.
+			if over := min(len(out)-s.cfg.Pending, len(out)-inflight); over > 0 {
 				s.lost.Add(uint64(over))
-				out = append(out[:0], out[over:]...)
+				out = append(out[:inflight], out[inflight+over:]...)
 			}
 		}
 	}
 	drain := func() {
-		for len(out) < streamBatch {
+		for len(out) < streamBatch+inflight {
 			select {
 			case st := <-s.q:
 				take(st)
@@ -215,9 +232,23 @@ func (s *Sequencer) loop() {
 		}
 	}
 	refused := false // Redis refused the last flush: retryAt is a backoff
+	settle := func(n, tried int) {
+		inflight = 0
+		if n > 0 {
+			out = append(out[:0], out[n:]...)
+			backoff = 100 * time.Millisecond
+		}
+		// Back off only when Redis refused some: a full batch taken
+		// with more waiting goes on at once (it waited 100 ms per 512).
+		refused = n < tried
+		if refused {
+			retryAt = time.Now().Add(backoff)
+			backoff = min(backoff*2, 5*time.Second)
+		}
+	}
 	for {
 		var wake <-chan time.Time
-		if len(out) > 0 {
+		if len(out) > inflight && inflight == 0 {
 			timer.Reset(max(time.Until(retryAt), time.Millisecond))
 			wake = timer.C
 		}
@@ -240,6 +271,8 @@ func (s *Sequencer) loop() {
 			drain()
 		case <-wake:
 			drain()
+		case n := <-results:
+			settle(n, inflight)
 		case <-s.stop:
 			for {
 				select {
@@ -250,6 +283,9 @@ func (s *Sequencer) loop() {
 				}
 				break
 			}
+			if inflight > 0 {
+				settle(<-results, inflight)
+			}
 			if len(out) > 0 {
 				_ = s.flush(out) // one last try
 			}
@@ -258,20 +294,9 @@ func (s *Sequencer) loop() {
 		if wake == nil {
 			timer.Stop()
 		}
-		if len(out) > 0 && !time.Now().Before(retryAt) {
-			tried := min(len(out), streamBatch)
-			n := s.flush(out)
-			if n > 0 {
-				out = append(out[:0], out[n:]...)
-				backoff = 100 * time.Millisecond
-			}
-			// Back off only when Redis refused some: a full batch taken
-			// with more waiting goes on at once (it waited 100 ms per 512).
-			refused = n < tried
-			if refused {
-				retryAt = time.Now().Add(backoff)
-				backoff = min(backoff*2, 5*time.Second)
-			}
+		if len(out) > 0 && inflight == 0 && !time.Now().Before(retryAt) {
+			inflight = min(len(out), streamBatch)
+			jobs <- slices.Clone(out[:inflight])
 		}
 	}
 }

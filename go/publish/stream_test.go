@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"strconv"
 	"strings"
 	"sync"
@@ -289,5 +290,63 @@ func TestTapGetsEveryMessageOffTheCallPath(t *testing.T) {
 		if string(b) != string(want) {
 			t.Fatalf("message %d: tap got\n%s\nRabbitMQ gets\n%s", i, b, want)
 		}
+	}
+}
+
+// A Redis that accepts and never answers holds the stream's append for its
+// timeout (seconds): SSE and the tap must go on meanwhile.
+func TestTapGoesOnWhileRedisHangs(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c) // read nothing, answer nothing
+			mu.Unlock()
+		}
+	}()
+	got := make(chan string, 16)
+	sq := NewSequencer(StreamConfig{Node: "pbx1", Redis: &RedisConfig{Addr: ln.Addr().String()},
+		Linger: 40 * time.Millisecond, Tap: func(data []byte) { got <- string(data) }}, nil)
+	defer func() {
+		ln.Close()
+		mu.Lock()
+		for _, c := range conns {
+			c.Close() // the hung append fails at once, so Close is quick
+		}
+		mu.Unlock()
+		sq.Close()
+	}()
+	sq.Publish(&event.Agent{Number: "1001", Status: "ready"})
+	select {
+	case <-got:
+	case <-time.After(3 * time.Second):
+		t.Fatal("first message never reached the tap")
+	}
+	// The first append is under way now (its tick has passed), hanging.
+	if !eventually(3*time.Second, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(conns) > 0
+	}) {
+		t.Fatal("the sequencer never connected")
+	}
+	time.Sleep(100 * time.Millisecond)
+	sq.Publish(&event.Agent{Number: "1002", Status: "ready"})
+	select {
+	case m := <-got:
+		if !strings.Contains(m, `"1002"`) {
+			t.Fatalf("tap got %s", m)
+		}
+	case <-time.After(2 * time.Second): // the append hangs for 5 s
+		t.Fatal("the tap waited for a hung Redis append")
 	}
 }
