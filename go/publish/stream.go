@@ -5,7 +5,6 @@ import (
 	"context"
 	"github.com/nwayacd/mod_nwayacd/go/logx"
 	"log/slog"
-	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -248,7 +247,7 @@ func (s *Sequencer) loop() {
 	}
 	for {
 		var wake <-chan time.Time
-		if len(out) > inflight && inflight == 0 {
+		if len(out) > 0 && inflight == 0 {
 			timer.Reset(max(time.Until(retryAt), time.Millisecond))
 			wake = timer.C
 		}
@@ -295,8 +294,10 @@ func (s *Sequencer) loop() {
 			timer.Stop()
 		}
 		if len(out) > 0 && inflight == 0 && !time.Now().Before(retryAt) {
+			// No copy: out[:inflight] is left alone until its result
+			// (take and the Pending cut write past it).
 			inflight = min(len(out), streamBatch)
-			jobs <- slices.Clone(out[:inflight])
+			jobs <- out[:inflight:inflight]
 		}
 	}
 }
