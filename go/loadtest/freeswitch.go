@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -268,6 +270,56 @@ func statusWrapUp(status string) string {
 		}
 	}
 	return "unknown"
+}
+
+// AgentStates counts the module's logged-in agents by state (the "agents
+// <state>: n" lines of `nwayacd status`).
+func (st *Setup) AgentStates(ctx context.Context) (map[string]int, error) {
+	out, err := st.sw.API(ctx, "nwayacd status")
+	if err != nil {
+		return nil, err
+	}
+	return statusAgents(out), nil
+}
+
+// Unready is what AgentStates holds other than ready agents, rendered
+// "no_ready 3, talking 1"; empty when every agent is ready. After a run
+// every call has ended, so anything here is an agent the run took out of
+// the pool (a no-answer streak: the no-answer limit sets it not ready),
+// which the next run would otherwise inherit.
+func Unready(states map[string]int) string {
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(states)) {
+		if k != "ready" && states[k] > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", k, states[k]))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// ReadyAll sets every agent the harness added ready again.
+func (st *Setup) ReadyAll(ctx context.Context) error {
+	for _, ext := range st.exts {
+		if _, err := st.sw.API(ctx, "nway_ready "+ext); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func statusAgents(status string) map[string]int {
+	m := map[string]int{}
+	for _, line := range strings.Split(status, "\n") {
+		rest, ok := strings.CutPrefix(strings.TrimSpace(line), "agents ")
+		if !ok {
+			continue
+		}
+		state, n, ok := strings.Cut(rest, ": ")
+		if v, err := strconv.Atoi(strings.TrimSpace(n)); ok && err == nil && !strings.ContainsAny(state, " :") {
+			m[state] = v
+		}
+	}
+	return m
 }
 
 // statusEarlyBye reports whether `nwayacd status` has a sip_capture section.

@@ -170,3 +170,19 @@ func TestConfigureRefusesAQueueNameThatIsNotOne(t *testing.T) {
 		t.Errorf("commands ran for a refused queue:\n%s", b)
 	}
 }
+
+func TestStatusAgentsAndUnready(t *testing.T) {
+	status := "version: 1\nextensions: 200\nagents no_ready: 3\nagents ready: 196\nagents talking: 1\n" +
+		"waiting in 9990: 2\nwrap-up: 0s, no-answer limit: 3 (0: none), memory expiry: 1h0m0s\n" +
+		"agents by: nonsense\nsip_capture: {\"packets\":1}\n"
+	m := statusAgents(status)
+	if len(m) != 3 || m["ready"] != 196 || m["no_ready"] != 3 || m["talking"] != 1 {
+		t.Fatalf("states %v", m)
+	}
+	if u := Unready(m); u != "no_ready 3, talking 1" {
+		t.Fatalf("unready %q", u)
+	}
+	if u := Unready(map[string]int{"ready": 200}); u != "" {
+		t.Fatalf("all ready: %q", u)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"slices"
@@ -14,7 +15,7 @@ import (
 
 // Run is one profile at one rate.
 type Run struct {
-	Profile    string // "nwayacd" or "bare"
+	Profile    string // "nwayacd", "bare", "bare2" (bare again) or "callcenter"
 	Dest       string // destination number the callers dial
 	Rate       float64
 	Calls      int
@@ -191,6 +192,39 @@ func PairOrder(profs []string, k int) []string {
 	return r
 }
 
+// PooledInterval is a 95% interval of the pooled ratio, by a bootstrap
+// over the pairs (pairs drawn with replacement, 4,000 times, a fixed seed
+// so that one set always reports the same interval). A pair is the unit
+// because its two runs share the machine's state of the moment; the runs
+// within a set do not. ok is false under four pairs, where no interval
+// says anything.
+func PooledInterval(bare, acd []Result) (lo, hi float64, ok bool) {
+	var b, a []float64
+	for i := range min(len(bare), len(acd)) {
+		if bare[i].CPUPerCall > 0 && acd[i].CPUPerCall > 0 {
+			b = append(b, float64(bare[i].CPUPerCall))
+			a = append(a, float64(acd[i].CPUPerCall))
+		}
+	}
+	if len(b) < 4 {
+		return 0, 0, false
+	}
+	const draws = 4000
+	rng := rand.New(rand.NewPCG(1, 2))
+	pooled := make([]float64, draws)
+	for d := range pooled {
+		var sb, sa float64
+		for range b {
+			i := rng.IntN(len(b))
+			sb += b[i]
+			sa += a[i]
+		}
+		pooled[d] = sa / sb
+	}
+	slices.Sort(pooled)
+	return pooled[draws*25/1000], pooled[draws*975/1000-1], true
+}
+
 // RatioLine renders CPURatio for the report.
 func RatioLine(rate float64, profile string, bare, other []Result) string {
 	ratios, median, pooled := CPURatio(bare, other)
@@ -201,6 +235,10 @@ func RatioLine(rate float64, profile string, bare, other []Result) string {
 	for i, r := range ratios {
 		each[i] = fmt.Sprintf("%.2f", r)
 	}
-	return fmt.Sprintf("%.0f/s: CPU per call, %s against bare over %d interleaved pairs: median %.2f×, pooled %.2f× (pairs: %s)",
-		rate, profile, len(ratios), median, pooled, strings.Join(each, ", "))
+	interval := ""
+	if lo, hi, ok := PooledInterval(bare, other); ok {
+		interval = fmt.Sprintf(" [95%% interval %.2f–%.2f×]", lo, hi)
+	}
+	return fmt.Sprintf("%.0f/s: CPU per call, %s against bare over %d interleaved pairs: median %.2f×, pooled %.2f×%s (pairs: %s)",
+		rate, profile, len(ratios), median, pooled, interval, strings.Join(each, ", "))
 }

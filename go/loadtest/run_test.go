@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -140,6 +141,46 @@ func TestCPURatioOverPairs(t *testing.T) {
 	}
 	if RatioLine(20, "nwayacd", nil, nil) != "" {
 		t.Fatal("a line without pairs")
+	}
+	if l := RatioLine(20, "nwayacd", cpu(40, 50), cpu(44, 50)); strings.Contains(l, "interval") {
+		t.Fatalf("an interval from two pairs: %q", l)
+	}
+}
+
+func TestPooledIntervalHoldsThePooledRatio(t *testing.T) {
+	cpu := func(ms ...float64) []Result {
+		out := make([]Result, len(ms))
+		for i, m := range ms {
+			out[i].CPUPerCall = time.Duration(m * float64(time.Millisecond))
+		}
+		return out
+	}
+	// Identical ratios: the interval is that ratio.
+	lo, hi, ok := PooledInterval(cpu(40, 50, 45, 42), cpu(44, 55, 49.5, 46.2))
+	if !ok || math.Abs(lo-1.1) > 1e-9 || math.Abs(hi-1.1) > 1e-9 {
+		t.Fatalf("interval %v–%v %v, want 1.10 both", lo, hi, ok)
+	}
+	// Noisy pairs: the interval holds the pooled ratio, is wider for more
+	// spread, narrower for more pairs, and the same on every call (seeded).
+	bare := cpu(40, 50, 45, 42, 48, 44, 47, 41)
+	acd := cpu(46, 49, 52, 40, 55, 47, 45, 47)
+	_, _, pooled := CPURatio(bare, acd)
+	lo, hi, ok = PooledInterval(bare, acd)
+	if !ok || lo >= pooled || hi <= pooled || lo < 0.9 || hi > 1.25 {
+		t.Fatalf("interval %.3f–%.3f around pooled %.3f", lo, hi, pooled)
+	}
+	if lo2, hi2, _ := PooledInterval(bare, acd); lo2 != lo || hi2 != hi {
+		t.Fatal("a second call drew another interval")
+	}
+	lo4, hi4, _ := PooledInterval(append(append(bare, bare...), append(bare, bare...)...), append(append(acd, acd...), append(acd, acd...)...))
+	if hi4-lo4 >= hi-lo {
+		t.Fatalf("four times the pairs: %.3f–%.3f, not narrower than %.3f–%.3f", lo4, hi4, lo, hi)
+	}
+	if l := RatioLine(20, "nwayacd", bare, acd); !strings.Contains(l, "[95% interval ") {
+		t.Fatalf("line without its interval: %q", l)
+	}
+	if _, _, ok := PooledInterval(cpu(40, 50, 45), cpu(44, 55, 49)); ok {
+		t.Fatal("an interval from three pairs")
 	}
 }
 

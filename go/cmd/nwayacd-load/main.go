@@ -29,7 +29,7 @@ func main() {
 		talk     = flag.Duration("talk", 2*time.Second, "agents hang up after")
 		noAnswer = flag.Float64("no-answer", 0, "share of offers never answered (0..1)")
 		patience = flag.Duration("patience", 30*time.Second, "callers hang up after waiting")
-		profiles = flag.String("profiles", "bare,nwayacd", "profiles to run: bare, nwayacd, callcenter (FreeSWITCH's mod_callcenter, where it is installed)")
+		profiles = flag.String("profiles", "bare,nwayacd", "profiles to run: bare, nwayacd, callcenter (FreeSWITCH's mod_callcenter, where it is installed), bare2 (the bare bridge again: a control whose ratio to bare is the measurement's own noise)")
 		ccQueue  = flag.String("callcenter-queue", "support@default", "the mod_callcenter queue (in callcenter.conf.xml) the callcenter profile's callers enter; its agents are added and removed by the harness")
 		sipProf  = flag.String("sip-profile", "external", "FreeSWITCH SIP profile callers reach (public context, no auth)")
 		sipPort  = flag.Int("sip-port", 5080, "that profile's port")
@@ -104,6 +104,24 @@ func main() {
 		time.Sleep(*talk + 2*time.Second) // let the last calls end before the next run
 		return res
 	}
+	// pool follows a run's row: a run past saturation can leave agents out
+	// of the module's pool (the no-answer limit); it says so, and gives the
+	// next run all of them.
+	pool := func(profile string) {
+		if profile != "nwayacd" {
+			return
+		}
+		states, err := st.AgentStates(ctx)
+		if err != nil {
+			return
+		}
+		if u := loadtest.Unready(states); u != "" {
+			fmt.Printf("(after that run, agents not ready: %s; set ready again)\n", u)
+			if err := st.ReadyAll(ctx); err != nil {
+				fail(err)
+			}
+		}
+	}
 	wrap := "mod_nwayacd not loaded"
 	if st.ACD {
 		wrap = "mod_nwayacd wrap-up " + st.WrapUp
@@ -139,7 +157,7 @@ func main() {
 				continue
 			}
 		}
-		if p != "bare" && p != "nwayacd" && p != "callcenter" {
+		if p != "bare" && p != "bare2" && p != "nwayacd" && p != "callcenter" {
 			fail(fmt.Errorf("unknown profile %q", p))
 		}
 		profs = append(profs, p)
@@ -153,6 +171,7 @@ func main() {
 		if i == 0 && *warmup > 0 {
 			for _, p := range profs {
 				fmt.Println("(warm-up, not counted) " + run(p, rate, *warmup).Row())
+				pool(p)
 			}
 		}
 		byProfile := map[string][]loadtest.Result{}
@@ -161,9 +180,10 @@ func main() {
 				res := run(p, rate, *calls)
 				byProfile[p] = append(byProfile[p], res)
 				fmt.Println(res.Row())
+				pool(p)
 			}
 		}
-		for _, p := range []string{"nwayacd", "callcenter"} {
+		for _, p := range []string{"nwayacd", "callcenter", "bare2"} {
 			ratios = append(ratios, loadtest.RatioLine(rate, p, byProfile["bare"], byProfile[p]))
 		}
 	}
@@ -178,6 +198,7 @@ func main() {
 			for rate := last; ctx.Err() == nil; rate += 5 {
 				res := run(p, rate, *calls)
 				fmt.Println(res.Row())
+				pool(p)
 				if !res.MeetsSLO() {
 					break
 				}
