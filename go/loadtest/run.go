@@ -36,6 +36,8 @@ type Result struct {
 	// Cut: the callers were stopped at the run's deadline (Limit) with
 	// calls still up; the figures cover what the capture saw until then.
 	Cut bool
+	// Failed: the callers' sipp failed, with what it said; no figures.
+	Failed string
 }
 
 // Limit is how long the callers may take: twice the time to place the
@@ -95,12 +97,19 @@ func Execute(ctx context.Context, sw *Switch, r Run) (Result, error) {
 	if ip == "" {
 		ip = "127.0.0.1"
 	}
-	cut := false
+	cut, failed := false, ""
 	if err := Callers(ctx, sched, callerXML, net.JoinHostPort(ip, strconv.Itoa(r.SwitchPort)), r.Dest, r.CallerPort, r.Calls, r.Rate, r.Limit(), dir); err != nil {
-		if !errors.Is(err, ErrCut) {
+		switch {
+		case errors.Is(err, ErrCut):
+			cut = true
+		case errors.Is(err, ErrCallers):
+			// The load generator itself died (seen past saturation): the
+			// run has no figures, but the switch is cleaned up as after
+			// any run and the set goes on.
+			failed = err.Error()
+		default:
 			return Result{}, err
 		}
-		cut = true
 	}
 	time.Sleep(500 * time.Millisecond) // the last BYEs
 	cpu1, err := ProcessCPU(pid)
@@ -114,6 +123,9 @@ func Execute(ctx context.Context, sw *Switch, r Run) (Result, error) {
 	if err := sw.HangUpRuns(ctx); err != nil {
 		return Result{}, err
 	}
+	if failed != "" {
+		return Result{Run: r, Failed: failed}, nil
+	}
 	rep := Analyze(<-got, Roles{SwitchPort: uint16(r.SwitchPort), AgentPort: uint16(r.AgentPort)})
 	res := Result{Run: r, Report: rep, Cut: cut}
 	if rep.Calls > 0 {
@@ -124,7 +136,7 @@ func Execute(ctx context.Context, sw *Switch, r Run) (Result, error) {
 
 // MeetsSLO is the service level: ≥ 99% reached and offer p99 < 2 s.
 func (r Result) MeetsSLO() bool {
-	return r.ReachedPct() >= 99 && Quantile(r.Offer, 0.99) < 2*time.Second
+	return r.Failed == "" && r.ReachedPct() >= 99 && Quantile(r.Offer, 0.99) < 2*time.Second
 }
 
 // Row renders the result as a Markdown table row.
@@ -144,6 +156,9 @@ func (r Result) Row() string {
 		}
 	}
 	profile := r.Profile
+	if r.Failed != "" {
+		return fmt.Sprintf("| %s | %.0f/s | no figures: %s |", profile, r.Rate, strings.NewReplacer("|", "/", "\n", " ").Replace(r.Failed))
+	}
 	if r.Cut {
 		profile += " (cut at its deadline)"
 	}

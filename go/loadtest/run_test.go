@@ -217,3 +217,18 @@ func TestRunLimitAndCutRow(t *testing.T) {
 		t.Errorf("an uncut row says cut: %q", res.Row())
 	}
 }
+
+func TestFailedRunHasNoFigures(t *testing.T) {
+	r := Result{Run: Run{Profile: "nwayacd", Rate: 50}, Failed: "sipp callers failed: exit status 255: Unable to send UDP | x\ny"}
+	row := r.Row()
+	if !strings.HasPrefix(row, "| nwayacd | 50/s | no figures: sipp callers failed") || strings.Count(row, "|") != 4 || strings.Contains(row, "\n") {
+		t.Fatalf("row %q", row)
+	}
+	if r.MeetsSLO() {
+		t.Fatal("a failed run meets the SLO")
+	}
+	ok := Result{CPUPerCall: 40 * time.Millisecond}
+	if ratios, _, _ := CPURatio([]Result{ok, ok}, []Result{r, ok}); len(ratios) != 1 {
+		t.Fatalf("a failed run counted in the ratio: %v", ratios)
+	}
+}

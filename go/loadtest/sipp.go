@@ -9,7 +9,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"text/template"
 	"time"
 
@@ -121,6 +123,10 @@ func Agents(ctx context.Context, sched *Sched, scenario string, port int, logDir
 	return cmd, nil
 }
 
+// ErrCallers: the callers' sipp failed (not merely some of its calls): the
+// run measured nothing to compare.
+var ErrCallers = errors.New("sipp callers failed")
+
 // ErrCut: the callers' sipp was stopped at the run's deadline, still waiting
 // for calls that had not ended (seen past saturation).
 var ErrCut = errors.New("sipp callers stopped at the run's deadline")
@@ -147,9 +153,37 @@ func Callers(ctx context.Context, sched *Sched, scenario, target, service string
 		if ee, ok := err.(*exec.ExitError); ok && ee.ExitCode() == 1 {
 			return nil // some calls failed: the analyzer says which
 		}
-		return fmt.Errorf("sipp callers: %w: %s", err, tail(out, 400))
+		return fmt.Errorf("%w: %w: %s", ErrCallers, err, why(out, logDir))
 	}
 	return nil
+}
+
+// why is what a failed sipp said: the lines of its output and error file
+// that name an error (its screen's tail is a table of counters that names
+// none), else the output's tail.
+func why(out []byte, logDir string) string {
+	var said []string
+	b, _ := os.ReadFile(filepath.Join(logDir, "callers-errors.log"))
+	for _, l := range strings.Split(string(out)+"\n"+string(b), "\n") {
+		l = strings.TrimSpace(l)
+		low := strings.ToLower(l)
+		if l != "" && (strings.Contains(low, "error") || strings.Contains(low, "fatal") || strings.Contains(low, "unable") || strings.Contains(low, "cannot")) &&
+			!slices.Contains(said, l) {
+			said = append(said, l)
+		}
+	}
+	if len(said) == 0 {
+		return tail(out, 400)
+	}
+	if len(said) > 6 {
+		said = append(said[:3], said[len(said)-3:]...)
+	}
+	for i, l := range said {
+		if len(l) > 200 { // sipp's error file runs its lines together
+			said[i] = l[:200] + "…"
+		}
+	}
+	return strings.Join(said, " | ")
 }
 
 func tail(b []byte, n int) string {

@@ -6,7 +6,9 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -221,4 +223,18 @@ func TestCallersAreCutAtTheDeadline(t *testing.T) {
 		t.Fatalf("the callers' port is still held: %v", err)
 	}
 	c.Close()
+}
+
+func TestWhyNamesTheErrorNotTheCounters(t *testing.T) {
+	dir := t.TempDir()
+	screen := "  Successful call        |        0 |     1166\n  Failed call            |       62 |     1166\n------ Test Terminated ------\n"
+	if err := os.WriteFile(filepath.Join(dir, "callers-errors.log"), []byte("2026-12-02 sipp: Unable to send UDP message: Resource temporarily unavailable\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if w := why([]byte(screen), dir); !strings.Contains(w, "Unable to send UDP message") || strings.Contains(w, "Successful") {
+		t.Fatalf("why %q", w)
+	}
+	if w := why([]byte(screen), t.TempDir()); !strings.Contains(w, "Test Terminated") {
+		t.Fatalf("without an error line: %q, want the tail", w)
+	}
 }
