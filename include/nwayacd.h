@@ -152,6 +152,8 @@ typedef struct nwayacd_offer_result {
 	int answered;				/* 1: the agent answered and will be bridged */
 	int caller_gone;			/* 1: the caller hung up while it rang */
 	const char *cause;			/* switch_channel_cause2str() of the originate */
+	double idle_cpu;			/* the switch's idle CPU in percent as it ended (switch_core_idle_cpu);
+								   < 0 when not known: a failure on a saturated switch is not the agent's */
 } nwayacd_offer_result_t;
 
 /* ------------------------------------------------------------------------ */

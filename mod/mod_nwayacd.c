@@ -1041,6 +1041,7 @@ static void nway_do_offer(switch_core_session_t *session, const nwayacd_directiv
 		r.agent = winner;
 		r.agent_uuid = switch_core_session_get_uuid(peer);
 		r.cause = "SUCCESS";
+		r.idle_cpu = -1;
 		nwayacd_offer_result(&r);
 		/* with hangup_after_bridge=true the caller never gets back here:
 		   say now who answered (Done repeats it when it does) */
@@ -1067,6 +1068,7 @@ static void nway_do_offer(switch_core_session_t *session, const nwayacd_directiv
 	r.agent_uuid = "";	/* Go named the leg in the dial string (origination_uuid) and knows it */
 	r.caller_gone = !switch_channel_ready(channel);
 	r.cause = switch_channel_cause2str(cause);
+	r.idle_cpu = switch_core_idle_cpu();	/* no-answer-idle-cpu */
 	nwayacd_offer_result(&r);
 }
 

@@ -113,6 +113,9 @@ func (e *Engine) newCall() *call {
 // Enter is a call arriving in a group (the nwayacd application). A uuid the
 // core still holds (a transferred call) is refused: TransferEnded ends it.
 func (e *Engine) Enter(in CallIn) (Step, error) {
+	if in.CPUBusy > 0 && in.CPUBusy <= 100 { // the switch's word, whatever becomes of the call
+		e.NoteIdleCPU(100 - in.CPUBusy)
+	}
 	if err := validUUID(in.UUID); err != nil {
 		return Step{}, err
 	}
@@ -485,11 +488,41 @@ func (e *Engine) offerFailed(c *call, byTimer bool) {
 	e.emit(Decision{Kind: DOfferNoAnswer, Ext: a.ext, Call: c.view(), At: now})
 	e.release(c)
 	c.tried = append(c.tried, a.ext)
-	a.streak++
+	excused := e.Saturated()
+	if !excused {
+		a.streak++
+	}
 	e.setState(a, CallNoAnswer)
 	c.phase = phaseWaiting
 	e.moveOn(c)
-	e.afterNoAnswer(a)
+	e.afterFailedOffer(a, excused)
+}
+
+// NoteIdleCPU records the switch's idle CPU, in percent, as it measured it
+// just now (a call's entry, an offer's end); out of 0..100: not known.
+func (e *Engine) NoteIdleCPU(idle float64) {
+	if idle >= 0 && idle <= 100 {
+		e.idle, e.idleAt = idle, e.now()
+	}
+}
+
+// Saturated: the switch's idle CPU, as last measured within LoadFresh, is
+// below Config.NoAnswerIdleCPU; an offer failing now is not held against
+// its agent.
+func (e *Engine) Saturated() bool {
+	return e.cfg.NoAnswerIdleCPU > 0 && !e.idleAt.IsZero() && e.idle < e.cfg.NoAnswerIdleCPU &&
+		e.now().Sub(e.idleAt) <= LoadFresh
+}
+
+// afterFailedOffer: an agent excused its failed offer (a saturated switch)
+// rests OverloadRest, then goes on as after a no-answer; otherwise at once.
+func (e *Engine) afterFailedOffer(a *agent, excused bool) {
+	if !excused {
+		e.afterNoAnswer(a)
+		return
+	}
+	a.wrapGen = e.gen()
+	e.arm(timer{at: e.now().Add(OverloadRest), kind: tRest, gen: a.wrapGen, agent: a})
 }
 
 // ringFailed: nobody of a ring-all offer answered; each rung agent counts
@@ -515,15 +548,18 @@ func (e *Engine) ringFailed(c *call, byTimer bool) {
 		}
 	}
 	c.ring = c.ring[:0]
+	excused := e.Saturated()
 	for _, a := range rung {
 		c.tried = append(c.tried, a.ext)
-		a.streak++
+		if !excused {
+			a.streak++
+		}
 		e.setState(a, CallNoAnswer)
 	}
 	c.phase = phaseWaiting
 	e.moveOn(c)
 	for _, a := range rung {
-		e.afterNoAnswer(a)
+		e.afterFailedOffer(a, excused)
 	}
 }
 

@@ -1,6 +1,7 @@
 package acd
 
 import (
+	"fmt"
 	"testing"
 	"time"
 )
@@ -53,5 +54,129 @@ func TestOverloadRefusesWhatWouldWait(t *testing.T) {
 	}
 	if q := e.Waiting(); len(q) != 2 {
 		t.Fatalf("queue %+v, want the two admitted calls", q)
+	}
+}
+
+// A saturated switch answers its agents late and refuses channels: offers
+// that fail then are not held against the agents (NoAnswerIdleCPU). Each
+// such agent rests OverloadRest and takes calls again; it is never made
+// not ready for it. The same failures on a switch with idle CPU, or with
+// the switch's word stale, count as before.
+func TestSaturatedSwitchDoesNotBlameItsAgents(t *testing.T) {
+	clock := &fakeClock{t: epoch}
+	e := New(Config{Seed: 1, Location: time.UTC, WrapUp: -1, NoAnswerLimit: 2}, clock)
+	ok := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	ok(e.AddGroup(GroupSpec{Number: "120", Mode: ModeSequential}))
+	ok(e.AddExtension(ExtensionSpec{Extension: "1001", JobEnabled: true}))
+	ok(e.SetRegistered("1001", true))
+	ok(e.Login("1001", []string{"120"}))
+	state := func() CallState {
+		t.Helper()
+		x, err := e.Extension("1001")
+		ok(err)
+		return x.CallState
+	}
+	uuid := func(i int) string { return fmt.Sprintf("00000000-0000-4000-8000-%012d", i) }
+	leave := func(u string) {
+		t.Helper()
+		if e.calls[u] == nil {
+			t.Fatalf("call %s was not there to leave", u)
+		}
+		e.Leave(u)
+	}
+
+	// Three calls, each failing on 1001 while the switch has 3% idle CPU:
+	// more failures than the limit, yet 1001 stays in the pool.
+	for i := 1; i <= 3; i++ {
+		st, err := e.Enter(CallIn{UUID: uuid(i), Group: "120", Number: fmt.Sprint(555 + i), CPUBusy: 97})
+		if err != nil || st.Kind != StepOffer || st.Agent != "1001" {
+			t.Fatalf("call %d: %+v %v", i, st, err)
+		}
+		ok(e.OfferResult(uuid(i), "1001", Failed, ""))
+		if s := state(); s != CallNoAnswer {
+			t.Fatalf("call %d: 1001 is %s right after the failure, want no_answer (resting)", i, s)
+		}
+		// Resting: a call entering now waits, 1001 is not offered it.
+		if st, err := e.Enter(CallIn{UUID: uuid(100 + i), Group: "120", Number: "999", CPUBusy: 97}); err != nil || st.Kind != StepWait {
+			t.Fatalf("call entering during the rest: %+v %v", st, err)
+		}
+		clock.t = clock.t.Add(OverloadRest)
+		e.Tick()
+		// Rested: 1001 takes a waiting call again (the first in the queue).
+		if x, _ := e.Extension("1001"); x.CallState != CallRing {
+			t.Fatalf("after the rest 1001 is %s, want ring (offered a waiting call)", x.CallState)
+		}
+		// Both callers hang up, so the next round starts clean.
+		leave(uuid(i))
+		leave(uuid(100 + i))
+		if s := state(); s != CallReady {
+			t.Fatalf("round %d ends with 1001 %s", i, s)
+		}
+	}
+
+	// With idle CPU, two failures reach the limit: not ready.
+	for i := 10; i <= 11; i++ {
+		if st, err := e.Enter(CallIn{UUID: uuid(i), Group: "120", Number: "600", CPUBusy: 40}); err != nil || st.Kind != StepOffer {
+			t.Fatalf("call %d: %+v %v", i, st, err)
+		}
+		ok(e.OfferResult(uuid(i), "1001", NoAnswer, ""))
+		leave(uuid(i))
+	}
+	if s := state(); s != CallNoReady {
+		t.Fatalf("two failures with the switch idle: 1001 is %s, want no_ready", s)
+	}
+
+	// A saturated reading goes stale: LoadFresh after the last entry, a
+	// failure counts again.
+	ok(e.SetReady("1001"))
+	if st, err := e.Enter(CallIn{UUID: uuid(20), Group: "120", Number: "601", CPUBusy: 99}); err != nil || st.Kind != StepOffer {
+		t.Fatalf("%+v %v", st, err)
+	}
+	ok(e.OfferResult(uuid(20), "1001", NoAnswer, "")) // excused: rests
+	ok(e.SetReady("1001"))                            // the operator's word ends the rest at once: 1001 is offered the waiting call again
+	if s := state(); s != CallRing {
+		t.Fatalf("SetReady during the rest: %s, want ring", s)
+	}
+	clock.t = clock.t.Add(LoadFresh + time.Second)
+	e.Tick() // the rest's timer, now stale, changes nothing
+	if s := state(); s != CallRing {
+		t.Fatalf("a stale rest timer moved 1001 to %s", s)
+	}
+	leave(uuid(20))
+	if s := state(); s != CallReady {
+		t.Fatalf("after the caller left 1001 is %s", s)
+	}
+	// Stale: the last reading (99% busy) is older than LoadFresh, and a
+	// call entering without one does not renew it.
+	if st, err := e.Enter(CallIn{UUID: uuid(21), Group: "120", Number: "602"}); err != nil || st.Kind != StepOffer {
+		t.Fatalf("%+v %v", st, err)
+	}
+	ok(e.OfferResult(uuid(21), "1001", NoAnswer, ""))
+	if s := state(); s != CallRing { // counted, under the limit: no rest, offered again at once
+		t.Fatalf("one counted failure (limit 2): 1001 is %s, want ring", s)
+	}
+	ok(e.OfferResult(uuid(21), "1001", NoAnswer, ""))
+	if s := state(); s != CallNoReady {
+		t.Fatalf("two counted failures: 1001 is %s, want no_ready", s)
+	}
+	leave(uuid(21))
+
+	// Turned off (<0): failures on a saturated switch count.
+	e2 := New(Config{Seed: 1, Location: time.UTC, WrapUp: -1, NoAnswerLimit: 1, NoAnswerIdleCPU: -1}, clock)
+	ok(e2.AddGroup(GroupSpec{Number: "120", Mode: ModeSequential}))
+	ok(e2.AddExtension(ExtensionSpec{Extension: "1001", JobEnabled: true}))
+	ok(e2.SetRegistered("1001", true))
+	ok(e2.Login("1001", []string{"120"}))
+	if st, err := e2.Enter(CallIn{UUID: uuid(30), Group: "120", Number: "603", CPUBusy: 99}); err != nil || st.Kind != StepOffer {
+		t.Fatalf("%+v %v", st, err)
+	}
+	ok(e2.OfferResult(uuid(30), "1001", Failed, ""))
+	if x, _ := e2.Extension("1001"); x.CallState != CallNoReady {
+		t.Fatalf("off: 1001 is %s, want no_ready", x.CallState)
 	}
 }

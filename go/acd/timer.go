@@ -15,6 +15,7 @@ const (
 	tReexamine                          // a waiting call's skills relax, a tier joins, or it overflows
 	tCallback                           // a callback attempt was not reported in time
 	tCallbackEntry                      // a caller keying in a callback number stopped
+	tRest                               // an agent excused a failed offer (saturated switch) may take calls again
 )
 
 // timer entries are never removed: each carries the generation of its owner
@@ -103,6 +104,10 @@ func (e *Engine) Tick() {
 		case tWrapUp:
 			if a := t.agent; a.wrapGen == t.gen && a.state == CallTyping && a.call == nil {
 				e.afterWrapUp(a)
+			}
+		case tRest:
+			if a := t.agent; a.wrapGen == t.gen && a.state == CallNoAnswer && a.call == nil && e.agents[a.ext] == a {
+				e.afterNoAnswer(a)
 			}
 		case tMaxWait:
 			c := t.call

@@ -441,9 +441,7 @@ func Enter(call, out unsafe.Pointer) int {
 			Level:        gostr(cc.level),
 			Skills:       gostr(cc.skills),
 		}
-		if idle := float64(cc.idle_cpu); idle >= 0 && idle <= 100 {
-			c.CPUBusy = 100 - idle
-		}
+		c.CPUBusy = cpuBusy(float64(cc.idle_cpu))
 	}
 	fill((*C.nwayacd_directive_t)(out), enter(c))
 	return 0
@@ -459,6 +457,16 @@ func Next(uuid, out unsafe.Pointer) int {
 	return 0
 }
 
+// cpuBusy turns the switch's idle CPU (switch_core_idle_cpu; < 0 when not
+// known) into the busy percent Go carries, where 0 means not known: a
+// wholly idle switch is 0.001% busy, not unknown.
+func cpuBusy(idle float64) float64 {
+	if !(idle >= 0 && idle <= 100) { // NaN too
+		return 0
+	}
+	return max(100-idle, 0.001)
+}
+
 // OfferResult implements nwayacd_offer_result.
 func OfferResult(p unsafe.Pointer) {
 	if p == nil {
@@ -467,13 +475,15 @@ func OfferResult(p unsafe.Pointer) {
 	defer recovered("offer_result", "", nil)
 	r := (*C.nwayacd_offer_result_t)(p)
 	cause := gostr(r.cause)
-	offerResult(session.OfferResult{
+	res := session.OfferResult{
 		UUID:      gostr(r.uuid),
 		Agent:     gostr(r.agent),
 		AgentUUID: gostr(r.agent_uuid),
 		Outcome:   outcome(r.answered != 0, r.caller_gone != 0, cause),
 		Cause:     cause,
-	})
+		CPUBusy:   cpuBusy(float64(r.idle_cpu)),
+	}
+	offerResult(res)
 }
 
 // Transferring implements nwayacd_transferring.

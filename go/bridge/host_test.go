@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"errors"
+	"math"
 	"strings"
 	"testing"
 
@@ -115,5 +116,17 @@ func TestHostOffer(t *testing.T) {
 	h.close()
 	if err := h.Offer("c1", offer); !errors.Is(err, ErrStopped) {
 		t.Fatalf("after stop: %v", err)
+	}
+}
+
+// The switch's idle CPU crosses as a busy percent where 0 means not known:
+// a wholly idle switch must not read as unknown, nor an unknown one as idle.
+func TestCPUBusyKeepsIdleApartFromUnknown(t *testing.T) {
+	for _, c := range []struct{ idle, busy float64 }{
+		{-1, 0}, {math.NaN(), 0}, {101, 0}, {100, 0.001}, {90, 10}, {3, 97}, {0, 100},
+	} {
+		if got := cpuBusy(c.idle); got != c.busy {
+			t.Errorf("cpuBusy(%v) = %v, want %v", c.idle, got, c.busy)
+		}
 	}
 }

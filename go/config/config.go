@@ -49,6 +49,11 @@ type Config struct {
 	// a call that finds no idle agent is refused as full rather than queued
 	// (admission control: waiting callers cost the saturated switch more).
 	OverloadIdleCPU int
+	// NoAnswerIdleCPU (percent, 0 = off): below this idle CPU of the
+	// switch, an offer that fails is not counted toward no-answer-limit
+	// (acd.Config.NoAnswerIdleCPU): the saturated switch, not the agent,
+	// is the likely cause.
+	NoAnswerIdleCPU int
 	DialTemplate    string
 	Context         string
 	HoldMusic       string
@@ -84,7 +89,7 @@ var Known = []string{
 	"cti-ip", "publisher",
 	"redis-addr", "redis-password", "redis-db", "amqp-url", "amqp-exchange", "db-dsn",
 	"wrapup-seconds", "no-answer-limit", "memory-expiry-hours", "default-busy-ring-times",
-	"default-max-wait-seconds", "overload-idle-cpu", "dial-template", "transfer-context", "hold-music", "early-offer", "sip-capture-listen", "crash-log",
+	"default-max-wait-seconds", "overload-idle-cpu", "no-answer-idle-cpu", "dial-template", "transfer-context", "hold-music", "early-offer", "sip-capture-listen", "crash-log",
 	"go-max-procs",
 	"fs-log-dir", "fs-db-dir", "fs-conf-dir", "fs-recordings-dir",
 	"metrics-token", "service-level-seconds", "abandon-short-seconds", "stream-maxlen",
@@ -101,7 +106,7 @@ func defaults() Config {
 		WrapUp: acd.DefaultWrapUp, NoAnswerMax: acd.DefaultNoAnswerLimit, DialTemplate: acd.DefaultDialTemplate, Context: "default",
 		HoldMusic: "local_stream://moh", EarlyOffer: true, DBDir: "/usr/local/freeswitch/db", LogDir: "/usr/local/freeswitch/log",
 		ServiceLevel: 20 * time.Second, ShortAbandon: 5 * time.Second, StreamMaxLen: 100000,
-		PublishLinger: 40 * time.Millisecond,
+		PublishLinger: 40 * time.Millisecond, NoAnswerIdleCPU: acd.DefaultNoAnswerIdleCPU,
 	}
 }
 
@@ -260,6 +265,7 @@ func (r *reader) policies(c *Config) {
 	r.integer("default-busy-ring-times", &c.BusyRings, 0, 1000)
 	r.seconds("default-max-wait-seconds", &c.MaxWait, time.Second, true)
 	r.integer("overload-idle-cpu", &c.OverloadIdleCPU, 0, 99)
+	r.integer("no-answer-idle-cpu", &c.NoAnswerIdleCPU, 0, 99)
 }
 
 // calls reads how agents are dialled, where transfers go and what callers hear.

@@ -15,7 +15,7 @@ func TestDefaults(t *testing.T) {
 	}
 	if c.RESTListen != "127.0.0.1:8085" || !api.IsLoopback(c.RESTListen) || c.WrapUp != 300*time.Second || c.NoAnswerMax != 3 ||
 		!c.Redis || c.AMQP || c.DialTemplate != "user/%s" || c.BusyRings != 0 || !c.EarlyOffer || c.GoMaxProcs != 0 ||
-		c.PublishLinger != 40*time.Millisecond {
+		c.PublishLinger != 40*time.Millisecond || c.NoAnswerIdleCPU != 10 {
 		t.Fatalf("defaults %+v", c)
 	}
 }
@@ -25,14 +25,14 @@ func TestValues(t *testing.T) {
 		"rest-listen": "0.0.0.0:9000", "rest-password": "s3cret!", "publisher": "both", "wrapup-seconds": "0", "memory-expiry-hours": "24",
 		"default-max-wait-seconds": "120", "redis-db": "2", "cti-ip": "10.1.213.29", "fs-db-dir": "/tmp/x", "mystery": "1",
 		"early-offer": " Off ", "sip-capture-listen": "127.0.0.1:9060", "overload-idle-cpu": "10",
-		"go-max-procs": "1", "publish-linger-ms": "0",
+		"go-max-procs": "1", "publish-linger-ms": "0", "no-answer-idle-cpu": "0",
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if api.IsLoopback(c.RESTListen) || !c.Redis || !c.AMQP || c.WrapUp != 0 || c.MemoryExpiry != 24*time.Hour || c.MaxWait != 2*time.Minute ||
 		c.RedisDB != 2 || c.CTIIP != "10.1.213.29" || c.DBDir != "/tmp/x" || c.EarlyOffer || c.SIPCapture != "127.0.0.1:9060" ||
-		c.OverloadIdleCPU != 10 || c.GoMaxProcs != 1 || c.PublishLinger != 0 {
+		c.OverloadIdleCPU != 10 || c.GoMaxProcs != 1 || c.PublishLinger != 0 || c.NoAnswerIdleCPU != 0 {
 		t.Fatalf("%+v", c)
 	}
 	if len(warn) != 1 || !strings.Contains(warn[0], "mystery") {
@@ -44,13 +44,13 @@ func TestBadValuesAreNamed(t *testing.T) {
 	_, _, err := Parse(map[string]string{
 		"rest-listen": "8085", "publisher": "kafka", "wrapup-seconds": "-1", "redis-db": "99",
 		"cti-ip": "not-an-ip", "token-ttl": "0", "dial-template": " ", "rest-password": "",
-		"early-offer": "maybe", "sip-capture-listen": "0.0.0.0:9060", "overload-idle-cpu": "100",
+		"early-offer": "maybe", "sip-capture-listen": "0.0.0.0:9060", "overload-idle-cpu": "100", "no-answer-idle-cpu": "-5",
 		"go-max-procs": "-1", "publish-linger-ms": "1001",
 	})
 	if err == nil {
 		t.Fatal("no error")
 	}
-	for _, name := range []string{"rest-listen", "publisher", "wrapup-seconds", "redis-db", "cti-ip", "token-ttl", "dial-template", "rest-password", "early-offer", "sip-capture-listen", "overload-idle-cpu", "go-max-procs", "publish-linger-ms"} {
+	for _, name := range []string{"rest-listen", "publisher", "wrapup-seconds", "redis-db", "cti-ip", "token-ttl", "dial-template", "rest-password", "early-offer", "sip-capture-listen", "overload-idle-cpu", "no-answer-idle-cpu", "go-max-procs", "publish-linger-ms"} {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("error does not name %s: %v", name, err)
 		}

@@ -434,7 +434,8 @@ func (n *Node) startWatchers() {
 // that give none, so "0 = none" in the file becomes the core's "none".
 func coreConfig(cfg config.Config) acd.Config {
 	return acd.Config{WrapUp: orNone(cfg.WrapUp), NoAnswerLimit: orNone(cfg.NoAnswerMax), MemoryExpiry: cfg.MemoryExpiry,
-		DefaultGiveUp: acd.GiveUp{BusyRingTimes: cfg.BusyRings, MaxWait: cfg.MaxWait}, OverloadIdleCPU: float64(cfg.OverloadIdleCPU)}
+		DefaultGiveUp: acd.GiveUp{BusyRingTimes: cfg.BusyRings, MaxWait: cfg.MaxWait}, OverloadIdleCPU: float64(cfg.OverloadIdleCPU),
+		NoAnswerIdleCPU: float64(orNone(cfg.NoAnswerIdleCPU))}
 }
 
 // orNone maps the configuration's 0 ("none") to the core's -1 ("none").

@@ -101,7 +101,8 @@ type OfferResult struct {
 	Agent     string
 	AgentUUID string // the leg created, when the session knows it (it overrides the core's name)
 	Outcome   Outcome
-	Cause     string // FreeSWITCH cause name
+	Cause     string  // FreeSWITCH cause name
+	CPUBusy   float64 // how busy the switch's CPU was as the offer ended, in percent; 0 = not known (as CallIn.CPUBusy)
 }
 
 // EventKind names the FreeSWITCH facts the module consumes.

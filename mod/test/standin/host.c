@@ -1806,6 +1806,43 @@ static void test_apps(void)
 		  strstr(s->ch.trace, "hangup:USER_BUSY"), "overload: not refused as full: %.600s", s->ch.trace);
 	session_free(s);
 
+	/* no-answer-idle-cpu (10 by default): an offer failing while the switch
+	 * has 5% idle CPU (read as the originate ends) is not held against the
+	 * agent: it rests 2 s, then the waiting caller is offered to it again
+	 * (and hangs up: max_offers); on an idle switch the failure counts and
+	 * the agent is offered the call again at once */
+	api_quiet("nway_add_group", "12396 0");
+	api_quiet("nway_add_ext", "2096");
+	api_quiet("nway_set_reged_ext", "2096");
+	api_quiet("nway_login", "2096 12396");
+	api_quiet("nway_ready", "2096");
+	sc.outcome = O_NOANSWER;
+	sc.max_offers = 1;
+	{
+		struct timespec t0, t1, t2;
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		s = run_app("nwayacd", "12396", sc, NULL);
+		session_free(s);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		standin_idle_cpu = 5;
+		s = run_app("nwayacd", "12396", sc, NULL);
+		standin_idle_cpu = 100;
+		session_free(s);
+		clock_gettime(CLOCK_MONOTONIC, &t2);
+		long idle_ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+		long sat_ms = (t2.tv_sec - t1.tv_sec) * 1000 + (t2.tv_nsec - t1.tv_nsec) / 1000000;
+
+		CHECK(idle_ms < 1500, "no-answer-idle-cpu: on an idle switch the failed agent was not offered again at once (%ld ms)", idle_ms);
+		CHECK(sat_ms >= 1900, "no-answer-idle-cpu: on a saturated switch the failed agent did not rest (offered again after %ld ms)", sat_ms);
+	}
+	CHECK(ext_line_has("2096", "\tready\t"), "no-answer-idle-cpu: 2096 is not ready after its calls: %.400s", run_api("nway_list_exts", ""));
+	sc.outcome = O_ANSWER;
+	sc.max_offers = 0;
+	api_quiet("nway_logout", "2096");
+	api_quiet("nway_rm_ext", "2096");
+	api_quiet("nway_rm_group", "12396");
+
 	/* the exit key pressed during the welcome prompt: the prompt reads it
 	 * (FreeSWITCH fires a DTMF event only when a digit is read), Go ends the
 	 * wait and wakes the session, which leaves before any hold music (with

@@ -163,6 +163,7 @@ static void answer(const char *uuid, const nwayacd_directive_t *d)
 	r.agent_uuid = leg;
 	r.answered = 1;
 	r.cause = "SUCCESS";
+	r.idle_cpu = -1;
 	nwayacd_offer_result(&r);
 }
 
