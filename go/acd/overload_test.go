@@ -11,18 +11,7 @@ import (
 // full (busy ring, result full) instead of queued; a call an idle agent can
 // take is still offered, and a switch with idle CPU left still queues.
 func TestOverloadRefusesWhatWouldWait(t *testing.T) {
-	clock := &fakeClock{t: epoch}
-	e := New(Config{Seed: 1, Location: time.UTC, WrapUp: -1, OverloadIdleCPU: 10}, clock)
-	ok := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	ok(e.AddGroup(GroupSpec{Number: "120", Mode: ModeSequential}))
-	ok(e.AddExtension(ExtensionSpec{Extension: "1001", JobEnabled: true}))
-	ok(e.SetRegistered("1001", true))
-	ok(e.Login("1001", []string{"120"}))
+	e := oneAgent(t, Config{OverloadIdleCPU: 10}, &fakeClock{t: epoch})
 	e.Decisions()
 	const (
 		u1 = "00000000-0000-4000-8000-0000000000a1"
@@ -64,17 +53,8 @@ func TestOverloadRefusesWhatWouldWait(t *testing.T) {
 // the switch's word stale, count as before.
 func TestSaturatedSwitchDoesNotBlameItsAgents(t *testing.T) {
 	clock := &fakeClock{t: epoch}
-	e := New(Config{Seed: 1, Location: time.UTC, WrapUp: -1, NoAnswerLimit: 2}, clock)
-	ok := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	ok(e.AddGroup(GroupSpec{Number: "120", Mode: ModeSequential}))
-	ok(e.AddExtension(ExtensionSpec{Extension: "1001", JobEnabled: true}))
-	ok(e.SetRegistered("1001", true))
-	ok(e.Login("1001", []string{"120"}))
+	e := oneAgent(t, Config{NoAnswerLimit: 2}, clock)
+	ok := okFunc(t)
 	state := func() CallState {
 		t.Helper()
 		x, err := e.Extension("1001")
@@ -167,16 +147,35 @@ func TestSaturatedSwitchDoesNotBlameItsAgents(t *testing.T) {
 	leave(uuid(21))
 
 	// Turned off (<0): failures on a saturated switch count.
-	e2 := New(Config{Seed: 1, Location: time.UTC, WrapUp: -1, NoAnswerLimit: 1, NoAnswerIdleCPU: -1}, clock)
-	ok(e2.AddGroup(GroupSpec{Number: "120", Mode: ModeSequential}))
-	ok(e2.AddExtension(ExtensionSpec{Extension: "1001", JobEnabled: true}))
-	ok(e2.SetRegistered("1001", true))
-	ok(e2.Login("1001", []string{"120"}))
+	e2 := oneAgent(t, Config{NoAnswerLimit: 1, NoAnswerIdleCPU: -1}, clock)
 	if st, err := e2.Enter(CallIn{UUID: uuid(30), Group: "120", Number: "603", CPUBusy: 99}); err != nil || st.Kind != StepOffer {
 		t.Fatalf("%+v %v", st, err)
 	}
 	ok(e2.OfferResult(uuid(30), "1001", Failed, ""))
 	if x, _ := e2.Extension("1001"); x.CallState != CallNoReady {
 		t.Fatalf("off: 1001 is %s, want no_ready", x.CallState)
+	}
+}
+
+// oneAgent is an engine with group 120 (sequential) and agent 1001 logged
+// in to it, ready; cfg's seed, time zone and wrap-up (none) are set here.
+func oneAgent(t *testing.T, cfg Config, clock Clock) *Engine {
+	t.Helper()
+	cfg.Seed, cfg.Location, cfg.WrapUp = 1, time.UTC, -1
+	e := New(cfg, clock)
+	ok := okFunc(t)
+	ok(e.AddGroup(GroupSpec{Number: "120", Mode: ModeSequential}))
+	ok(e.AddExtension(ExtensionSpec{Extension: "1001", JobEnabled: true}))
+	ok(e.SetRegistered("1001", true))
+	ok(e.Login("1001", []string{"120"}))
+	return e
+}
+
+func okFunc(t *testing.T) func(error) {
+	return func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -116,13 +116,6 @@ func TestRowLeavesQueuedDispatchOutForBare(t *testing.T) {
 }
 
 func TestCPURatioOverPairs(t *testing.T) {
-	cpu := func(ms ...float64) []Result {
-		out := make([]Result, len(ms))
-		for i, m := range ms {
-			out[i].CPUPerCall = time.Duration(m * float64(time.Millisecond))
-		}
-		return out
-	}
 	// Pairs 1.10, 1.00, 1.50 (a noisy one): the median ignores the outlier,
 	// the pooled ratio weighs every call.
 	ratios, median, pooled := CPURatio(cpu(40, 50, 20), cpu(44, 50, 30))
@@ -148,13 +141,6 @@ func TestCPURatioOverPairs(t *testing.T) {
 }
 
 func TestPooledIntervalHoldsThePooledRatio(t *testing.T) {
-	cpu := func(ms ...float64) []Result {
-		out := make([]Result, len(ms))
-		for i, m := range ms {
-			out[i].CPUPerCall = time.Duration(m * float64(time.Millisecond))
-		}
-		return out
-	}
 	// Identical ratios: the interval is that ratio.
 	lo, hi, ok := PooledInterval(cpu(40, 50, 45, 42), cpu(44, 55, 49.5, 46.2))
 	if !ok || math.Abs(lo-1.1) > 1e-9 || math.Abs(hi-1.1) > 1e-9 {
@@ -231,4 +217,13 @@ func TestFailedRunHasNoFigures(t *testing.T) {
 	if ratios, _, _ := CPURatio([]Result{ok, ok}, []Result{r, ok}); len(ratios) != 1 {
 		t.Fatalf("a failed run counted in the ratio: %v", ratios)
 	}
+}
+
+// cpu is one Result per figure, each with that CPU per call in ms.
+func cpu(ms ...float64) []Result {
+	out := make([]Result, len(ms))
+	for i, m := range ms {
+		out[i].CPUPerCall = time.Duration(m * float64(time.Millisecond))
+	}
+	return out
 }
