@@ -508,9 +508,11 @@ func (e *Engine) NoteIdleCPU(idle float64) {
 
 // Saturated: the switch's idle CPU, as last measured within LoadFresh, is
 // below Config.NoAnswerIdleCPU; an offer failing now is not held against
-// its agent.
+// its agent. Never in a shared pool: the pool makes a failed agent idle and
+// matches it again at once, with no rest to stop a failure that comes back
+// immediately from looping, so there the no-answer limit stays the bound.
 func (e *Engine) Saturated() bool {
-	return e.cfg.NoAnswerIdleCPU > 0 && !e.idleAt.IsZero() && e.idle < e.cfg.NoAnswerIdleCPU &&
+	return !e.pool && e.cfg.NoAnswerIdleCPU > 0 && !e.idleAt.IsZero() && e.idle < e.cfg.NoAnswerIdleCPU &&
 		e.now().Sub(e.idleAt) <= LoadFresh
 }
 
@@ -526,7 +528,7 @@ func (e *Engine) afterFailedOffer(a *agent, excused bool) {
 }
 
 // ringFailed: nobody of a ring-all offer answered; each rung agent counts
-// a no-answer.
+// a no-answer (unless the switch is Saturated: then each rests).
 func (e *Engine) ringFailed(c *call, byTimer bool) {
 	now := e.now()
 	rung := append(e.rungBuf[:0], c.agent) // scratch: nothing below fails a ring again

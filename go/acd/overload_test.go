@@ -146,6 +146,17 @@ func TestSaturatedSwitchDoesNotBlameItsAgents(t *testing.T) {
 	}
 	leave(uuid(21))
 
+	// In a shared pool nothing is excused (the pool has no rest).
+	e.NoteIdleCPU(1)
+	e.SetPool(true)
+	if e.Saturated() {
+		t.Fatal("saturated in pool mode")
+	}
+	e.SetPool(false)
+	if !e.Saturated() {
+		t.Fatal("1% idle just noted: not saturated")
+	}
+
 	// Turned off (<0): failures on a saturated switch count.
 	e2 := oneAgent(t, Config{NoAnswerLimit: 1, NoAnswerIdleCPU: -1}, clock)
 	if st, err := e2.Enter(CallIn{UUID: uuid(30), Group: "120", Number: "603", CPUBusy: 99}); err != nil || st.Kind != StepOffer {

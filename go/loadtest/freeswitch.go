@@ -272,25 +272,27 @@ func statusWrapUp(status string) string {
 	return "unknown"
 }
 
-// AgentStates counts the module's logged-in agents by state (the "agents
-// <state>: n" lines of `nwayacd status`).
+// AgentStates counts the harness's own agents by call state (the
+// call_state column of `nway_list_exts`); other extensions the module has
+// are not the harness's to judge.
 func (st *Setup) AgentStates(ctx context.Context) (map[string]int, error) {
-	out, err := st.sw.API(ctx, "nwayacd status")
+	out, err := st.sw.API(ctx, "nway_list_exts")
 	if err != nil {
 		return nil, err
 	}
-	return statusAgents(out), nil
+	return extStates(out, st.exts), nil
 }
 
-// Unready is what AgentStates holds other than ready agents, rendered
-// "no_ready 3, talking 1"; empty when every agent is ready. After a run
-// every call has ended, so anything here is an agent the run took out of
-// the pool (a no-answer streak: the no-answer limit sets it not ready),
-// which the next run would otherwise inherit.
+// Unready is what AgentStates holds other than ready agents (and agents in
+// their wrap-up, which ends by itself), rendered "no_ready 3, talking 1";
+// empty when there is none. After a run every call has ended, so anything
+// here is an agent the run took out of the pool (a no-answer streak: the
+// no-answer limit sets it not ready), which the next run would otherwise
+// inherit.
 func Unready(states map[string]int) string {
 	var parts []string
 	for _, k := range slices.Sorted(maps.Keys(states)) {
-		if k != "ready" && states[k] > 0 {
+		if k != "ready" && k != "typing" && states[k] > 0 {
 			parts = append(parts, fmt.Sprintf("%s %d", k, states[k]))
 		}
 	}
@@ -307,16 +309,14 @@ func (st *Setup) ReadyAll(ctx context.Context) error {
 	return nil
 }
 
-func statusAgents(status string) map[string]int {
+// extStates counts the call_state column (the sixth) of `nway_list_exts`
+// rows whose extension is one of exts.
+func extStates(list string, exts []string) map[string]int {
 	m := map[string]int{}
-	for _, line := range strings.Split(status, "\n") {
-		rest, ok := strings.CutPrefix(strings.TrimSpace(line), "agents ")
-		if !ok {
-			continue
-		}
-		state, n, ok := strings.Cut(rest, ": ")
-		if v, err := strconv.Atoi(strings.TrimSpace(n)); ok && err == nil && !strings.ContainsAny(state, " :") {
-			m[state] = v
+	for _, line := range strings.Split(list, "\n") {
+		f := strings.Split(strings.TrimRight(line, "\r"), "\t")
+		if len(f) > 5 && slices.Contains(exts, f[0]) {
+			m[f[5]]++
 		}
 	}
 	return m

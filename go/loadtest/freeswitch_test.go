@@ -171,18 +171,24 @@ func TestConfigureRefusesAQueueNameThatIsNotOne(t *testing.T) {
 	}
 }
 
-func TestStatusAgentsAndUnready(t *testing.T) {
-	status := "version: 1\nextensions: 200\nagents no_ready: 3\nagents ready: 196\nagents talking: 1\n" +
-		"waiting in 9990: 2\nwrap-up: 0s, no-answer limit: 3 (0: none), memory expiry: 1h0m0s\n" +
-		"agents by: nonsense\nsip_capture: {\"packets\":1}\n"
-	m := statusAgents(status)
-	if len(m) != 3 || m["ready"] != 196 || m["no_ready"] != 3 || m["talking"] != 1 {
+func TestExtStatesAndUnready(t *testing.T) {
+	list := "extension\tjob_number\tjob_enabled\treg_state\tseat_status\tcall_state\tlogged_in\tgroups\tlast_change\n" +
+		"7000\t\ttrue\treged\tidle\tno_ready\ttrue\t9990\t2026-12-02 06:49:23\n" +
+		"7001\t\ttrue\treged\tidle\tready\ttrue\t9990\t2026-12-02 06:49:23\n" +
+		"7002\t\ttrue\treged\tidle\ttyping\ttrue\t9990\t2026-12-02 06:49:23\r\n" +
+		"1018\t\ttrue\treged\tidle\tno_ready\ttrue\t110\t2026-12-02 06:49:23\n" + // not the harness's
+		"7003\tshort\n"
+	m := extStates(list, []string{"7000", "7001", "7002", "7003"})
+	if len(m) != 3 || m["no_ready"] != 1 || m["ready"] != 1 || m["typing"] != 1 {
 		t.Fatalf("states %v", m)
 	}
-	if u := Unready(m); u != "no_ready 3, talking 1" {
-		t.Fatalf("unready %q", u)
+	if u := Unready(m); u != "no_ready 1" {
+		t.Fatalf("unready %q (wrap-up ends by itself; another's agent is not ours)", u)
 	}
 	if u := Unready(map[string]int{"ready": 200}); u != "" {
 		t.Fatalf("all ready: %q", u)
+	}
+	if u := Unready(map[string]int{"talking": 1, "no_answer": 2, "ready": 3}); u != "no_answer 2, talking 1" {
+		t.Fatalf("unready %q", u)
 	}
 }

@@ -140,67 +140,40 @@ func TestCPURatioOverPairs(t *testing.T) {
 	}
 }
 
-func TestPooledIntervalHoldsThePooledRatio(t *testing.T) {
-	// Identical ratios: the interval is that ratio.
-	lo, hi, ok := PooledInterval(cpu(40, 50, 45, 42), cpu(44, 55, 49.5, 46.2))
-	if !ok || math.Abs(lo-1.1) > 1e-9 || math.Abs(hi-1.1) > 1e-9 {
-		t.Fatalf("interval %v–%v %v, want 1.10 both", lo, hi, ok)
+func TestRatioIntervalIsStudentsTOnTheLogRatios(t *testing.T) {
+	// Identical ratios: no spread, the interval is that ratio.
+	geo, lo, hi, ok := RatioInterval(cpu(40, 50, 45, 42), cpu(44, 55, 49.5, 46.2))
+	if !ok || math.Abs(geo-1.1) > 1e-9 || math.Abs(lo-1.1) > 1e-9 || math.Abs(hi-1.1) > 1e-9 {
+		t.Fatalf("geo %v interval %v–%v %v, want 1.10 all", geo, lo, hi, ok)
 	}
-	// Noisy pairs: the interval holds the pooled ratio, is wider for more
-	// spread, narrower for more pairs, and the same on every call (seeded).
-	bare := cpu(40, 50, 45, 42, 48, 44, 47, 41)
-	acd := cpu(46, 49, 52, 40, 55, 47, 45, 47)
-	_, _, pooled := CPURatio(bare, acd)
-	lo, hi, ok = PooledInterval(bare, acd)
-	if !ok || lo >= pooled || hi <= pooled || lo < 0.9 || hi > 1.25 {
-		t.Fatalf("interval %.3f–%.3f around pooled %.3f", lo, hi, pooled)
+	// Ratios 1.1, 1.0, 1.2, 0.9 (logs known): mean and half-width by hand.
+	bare := cpu(100, 100, 100, 100)
+	acd := cpu(110, 100, 120, 90)
+	logs := []float64{math.Log(1.1), 0, math.Log(1.2), math.Log(0.9)}
+	m := (logs[0] + logs[1] + logs[2] + logs[3]) / 4
+	var ss float64
+	for _, l := range logs {
+		ss += (l - m) * (l - m)
 	}
-	if lo2, hi2, _ := PooledInterval(bare, acd); lo2 != lo || hi2 != hi {
-		t.Fatal("a second call drew another interval")
+	half := 3.182 * math.Sqrt(ss/3/4)
+	geo, lo, hi, ok = RatioInterval(bare, acd)
+	if !ok || math.Abs(geo-math.Exp(m)) > 1e-9 || math.Abs(lo-math.Exp(m-half)) > 1e-9 || math.Abs(hi-math.Exp(m+half)) > 1e-9 {
+		t.Fatalf("geo %v [%v, %v], want %v [%v, %v]", geo, lo, hi, math.Exp(m), math.Exp(m-half), math.Exp(m+half))
 	}
-	lo4, hi4, _ := PooledInterval(append(append(bare, bare...), append(bare, bare...)...), append(append(acd, acd...), append(acd, acd...)...))
-	if hi4-lo4 >= hi-lo {
+	// More pairs of the same spread: narrower.
+	b4 := slices.Concat(bare, bare, bare, bare)
+	a4 := slices.Concat(acd, acd, acd, acd)
+	if _, lo4, hi4, _ := RatioInterval(b4, a4); hi4-lo4 >= hi-lo {
 		t.Fatalf("four times the pairs: %.3f–%.3f, not narrower than %.3f–%.3f", lo4, hi4, lo, hi)
 	}
-	if l := RatioLine(20, "nwayacd", bare, acd); !strings.Contains(l, "[95% interval ") {
+	if l := RatioLine(20, "nwayacd", bare, acd); !strings.Contains(l, "[95% t-interval within this set ") {
 		t.Fatalf("line without its interval: %q", l)
 	}
-	if _, _, ok := PooledInterval(cpu(40, 50, 45), cpu(44, 55, 49)); ok {
+	if _, _, _, ok := RatioInterval(cpu(40, 50, 45), cpu(44, 55, 49)); ok {
 		t.Fatal("an interval from three pairs")
 	}
-}
-
-func TestPairOrderAlternates(t *testing.T) {
-	profs := []string{"bare", "nwayacd"}
-	want := [][]string{{"bare", "nwayacd"}, {"nwayacd", "bare"}, {"bare", "nwayacd"}, {"nwayacd", "bare"}}
-	for k, w := range want {
-		if got := PairOrder(profs, k); !slices.Equal(got, w) {
-			t.Errorf("pair %d: %v, want %v", k, got, w)
-		}
-	}
-	if !slices.Equal(profs, []string{"bare", "nwayacd"}) {
-		t.Fatalf("PairOrder changed its argument: %v", profs)
-	}
-}
-
-// A run's deadline leaves a saturated switch room (twice the placing time,
-// a whole caller, a minute), and a cut run says so in its row.
-func TestRunLimitAndCutRow(t *testing.T) {
-	r := Run{Profile: "nwayacd", Dest: DestACD, Rate: 50, Calls: 2000,
-		Params: Params{Patience: 30 * time.Second, Ring: 100 * time.Millisecond, Talk: 2 * time.Second}}
-	if got, want := r.Limit(), 172100*time.Millisecond; got != want {
-		t.Errorf("Limit = %v, want %v", got, want)
-	}
-	if (Run{Calls: 10}).Limit() <= 100*time.Second {
-		t.Error("a zero rate gave a deadline shorter than placing the calls at 0.1/s")
-	}
-	res := Result{Run: r, Cut: true}
-	if !strings.HasPrefix(res.Row(), "| nwayacd (cut at its deadline) | 50/s |") {
-		t.Errorf("row %q", res.Row())
-	}
-	res.Cut = false
-	if strings.Contains(res.Row(), "cut") {
-		t.Errorf("an uncut row says cut: %q", res.Row())
+	if t975(1) != 12.706 || t975(30) != 2.042 || t975(500) != 1.98 {
+		t.Fatal("t table")
 	}
 }
 

@@ -65,9 +65,6 @@ type poolOp struct {
 	op    cluster.AgentOp
 	grps  []string
 	wrap  time.Duration
-	// excused: a failed offer on a saturated switch (acd's Saturated),
-	// reported to the pool as failed, which counts no no-answer
-	excused bool
 }
 
 // poolOffer is a grant this node is ringing (or about to).
@@ -184,9 +181,6 @@ func (s *Service) startPool() {
 
 // push queues op for its shard's worker. Called with mu held; never blocks.
 func (s *Service) push(op poolOp) {
-	if op.kind == opResult && op.out == cluster.NoAnswer {
-		op.excused = s.eng.Saturated()
-	}
 	h := fnv.New32a()
 	h.Write([]byte(op.key()))
 	sh := &s.pool.shards[h.Sum32()%poolShards]
@@ -392,11 +386,7 @@ func (s *Service) poolOp(ctx context.Context, ps *poolState, op *poolOp) error {
 		}
 	case opResult:
 		cfg := s.engConfig()
-		out := op.out
-		if op.excused {
-			out = cluster.Failed
-		}
-		r, err := ps.p.Result(ctx, op.offer, out, cfg.NoAnswerLimit, cfg.MemoryExpiry, op.inbox)
+		r, err := ps.p.Result(ctx, op.offer, op.out, cfg.NoAnswerLimit, cfg.MemoryExpiry, op.inbox)
 		if err != nil {
 			s.log.Warn("nwayacd cluster: offer result", "call", op.offer.Call, "err", err)
 			return err

@@ -87,6 +87,7 @@ func main() {
 	}
 
 	params := loadtest.Params{CallerPrefix: "139" + strconv.FormatInt(time.Now().Unix()%100000, 10), Patience: *patience, Ring: *ring, Talk: *talk, NoAnswerChance: *noAnswer}
+	failedRuns := 0
 	run := func(profile string, rate float64, calls int) loadtest.Result {
 		r := loadtest.Run{Profile: profile, Dest: loadtest.DestBare, Rate: rate, Calls: calls,
 			SwitchIP: switchIP, SwitchPort: *sipPort, AgentPort: agentPort, CallerPort: callerPort, Params: params,
@@ -100,6 +101,15 @@ func main() {
 		res, err := loadtest.Execute(ctx, sw, r)
 		if err != nil {
 			fail(err)
+		}
+		// One run without figures is sipp starved past saturation; two in
+		// a row is more likely a fault of the set-up (a port taken, a bad
+		// option) that every further run would repeat.
+		if res.Failed == "" {
+			failedRuns = 0
+		} else if failedRuns++; failedRuns == 2 {
+			fmt.Println(res.Row())
+			fail(errors.New("two runs in a row without figures: the callers' sipp fails (see the rows); stopping"))
 		}
 		time.Sleep(*talk + 2*time.Second) // let the last calls end before the next run
 		return res

@@ -147,6 +147,7 @@ static void enter_queue(const char *uuid, nwayacd_directive_t *d)
 	c.caller_name = "";
 	c.dest_number = "85733555";
 	c.level = "";
+	c.idle_cpu = -1; // not known: { 0 } would read as a saturated switch
 	nwayacd_enter(&c, d);
 }
 
