@@ -346,3 +346,34 @@ func TestBridgeToASpoofedCallerIDMovesNobody(t *testing.T) {
 	s.ChannelEvent(&session.ChannelEvent{Kind: session.ChannelBridge, UUID: "c1", OtherUUID: "evil", CallerNumber: "1018"})
 	wantStates(t, s, map[string]acd.CallState{"1011": acd.CallTalking, "1018": acd.CallReady})
 }
+
+// The switch's idle CPU read as an offer ends (OfferResult.CPUBusy) decides
+// whether its failure counts: the call entered an idle switch, the offer
+// failed on a saturated one, so 1011 rests instead of being offered the
+// call again at once; a failure reported with the switch idle counts.
+func TestOfferEndsOnASaturatedSwitch(t *testing.T) {
+	s, _, _, c := newTest(t)
+	d := s.Enter(session.Call{Kind: session.Queue, UUID: "c1", Group: "120", CallerNumber: "138", CPUBusy: 20})
+	if d.Action != session.Offer || d.Agent != "1011" {
+		t.Fatalf("first %+v", d)
+	}
+	s.OfferResult(session.OfferResult{UUID: "c1", Agent: "1011", Outcome: session.NoAnswer, Cause: "NO_ANSWER", CPUBusy: 97})
+	if x, _ := s.Extension("1011"); x.CallState != acd.CallNoAnswer {
+		t.Fatalf("after a failure on a saturated switch 1011 is %s, want no_answer (resting)", x.CallState)
+	}
+	if d = s.Next("c1"); d.Action != session.Offer || d.Agent != "1018" {
+		t.Fatalf("the call goes on to 1018: %+v", d)
+	}
+	s.OfferResult(session.OfferResult{UUID: "c1", Agent: "1018", Outcome: session.NoAnswer, Cause: "NO_ANSWER", CPUBusy: 30})
+	// 1018's failure counted (the switch idle again): it is ready at once
+	// and, 1011 resting, offered the call again.
+	if d = s.Next("c1"); d.Action != session.Offer || d.Agent != "1018" {
+		t.Fatalf("after a counted failure 1018 is offered again at once: %+v", d)
+	}
+	c.add(acd.OverloadRest)
+	s.Tick()
+	if x, _ := s.Extension("1011"); x.CallState != acd.CallReady {
+		t.Fatalf("after its rest 1011 is %s, want ready", x.CallState)
+	}
+	s.Leave("c1")
+}
