@@ -113,9 +113,7 @@ func (e *Engine) newCall() *call {
 // Enter is a call arriving in a group (the nwayacd application). A uuid the
 // core still holds (a transferred call) is refused: TransferEnded ends it.
 func (e *Engine) Enter(in CallIn) (Step, error) {
-	if in.CPUBusy > 0 && in.CPUBusy <= 100 { // the switch's word, whatever becomes of the call
-		e.NoteIdleCPU(100 - in.CPUBusy)
-	}
+	e.NoteCPUBusy(in.CPUBusy) // the switch's word, whatever becomes of the call
 	if err := validUUID(in.UUID); err != nil {
 		return Step{}, err
 	}
@@ -498,11 +496,12 @@ func (e *Engine) offerFailed(c *call, byTimer bool) {
 	e.afterFailedOffer(a, excused)
 }
 
-// NoteIdleCPU records the switch's idle CPU, in percent, as it measured it
-// just now (a call's entry, an offer's end); out of 0..100: not known.
-func (e *Engine) NoteIdleCPU(idle float64) {
-	if idle >= 0 && idle <= 100 {
-		e.idle, e.idleAt = idle, e.now()
+// NoteCPUBusy records how busy the switch's CPU is, in percent, as it
+// measured it just now (a call's entry, an offer's end), as CallIn.CPUBusy
+// carries it: 0 (or out of range) is not known.
+func (e *Engine) NoteCPUBusy(busy float64) {
+	if busy > 0 && busy <= 100 {
+		e.idle, e.idleAt = 100-busy, e.now()
 	}
 }
 

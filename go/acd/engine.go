@@ -58,7 +58,7 @@ type Config struct {
 	OverloadIdleCPU float64
 	// NoAnswerIdleCPU (percent; 0 = DefaultNoAnswerIdleCPU, <0 = off): an
 	// offer that fails while the switch's idle CPU, as last measured
-	// (NoteIdleCPU: a call's entry, an offer's end; within LoadFresh), is
+	// (NoteCPUBusy: a call's entry, an offer's end; within LoadFresh), is
 	// below it does not count toward NoAnswerLimit (not in a shared pool,
 	// see Saturated). A saturated switch answers its agents'
 	// SIP late and refuses channels; taking agents out for that shrinks the
@@ -129,7 +129,7 @@ type Engine struct {
 	batch      uint64    // a re-examination batch is running (see reexamine)
 	keepTimers bool      // the batch leaves armed re-examine timers alone
 	pool       bool      // a shared pool reserves agents (pool.go)
-	idle       float64   // the switch's idle CPU in percent as last measured (NoteIdleCPU)
+	idle       float64   // the switch's idle CPU in percent as last measured (NoteCPUBusy)
 	idleAt     time.Time // when; zero: never
 }
 

@@ -147,7 +147,7 @@ func TestSaturatedSwitchDoesNotBlameItsAgents(t *testing.T) {
 	leave(uuid(21))
 
 	// In a shared pool nothing is excused (the pool has no rest).
-	e.NoteIdleCPU(1)
+	e.NoteCPUBusy(99)
 	e.SetPool(true)
 	if e.Saturated() {
 		t.Fatal("saturated in pool mode")

@@ -475,15 +475,14 @@ func OfferResult(p unsafe.Pointer) {
 	defer recovered("offer_result", "", nil)
 	r := (*C.nwayacd_offer_result_t)(p)
 	cause := gostr(r.cause)
-	res := session.OfferResult{
+	offerResult(session.OfferResult{
 		UUID:      gostr(r.uuid),
 		Agent:     gostr(r.agent),
 		AgentUUID: gostr(r.agent_uuid),
 		Outcome:   outcome(r.answered != 0, r.caller_gone != 0, cause),
 		Cause:     cause,
 		CPUBusy:   cpuBusy(float64(r.idle_cpu)),
-	}
-	offerResult(res)
+	})
 }
 
 // Transferring implements nwayacd_transferring.

@@ -155,9 +155,7 @@ func (s *Service) OfferResult(r session.OfferResult) {
 		}
 		ci.ringLegs = nil
 	}
-	if r.CPUBusy > 0 {
-		s.eng.NoteIdleCPU(100 - r.CPUBusy)
-	}
+	s.eng.NoteCPUBusy(r.CPUBusy)
 	if err := s.eng.OfferResult(r.UUID, r.Agent, o, r.AgentUUID); err != nil {
 		s.log.Debug("offer result ignored", "err", err)
 	}
