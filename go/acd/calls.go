@@ -483,10 +483,10 @@ func (e *Engine) offerFailed(c *call, byTimer bool) {
 	if byTimer {
 		e.emit(Decision{Kind: DKill, Ext: a.ext, Call: c.view(), At: now})
 	}
-	e.emit(Decision{Kind: DOfferNoAnswer, Ext: a.ext, Call: c.view(), At: now})
+	excused := e.Saturated()
+	e.emit(Decision{Kind: DOfferNoAnswer, Ext: a.ext, Status: excusedStatus(excused), Call: c.view(), At: now})
 	e.release(c)
 	c.tried = append(c.tried, a.ext)
-	excused := e.Saturated()
 	if !excused {
 		a.streak++
 	}
@@ -507,12 +507,20 @@ func (e *Engine) NoteCPUBusy(busy float64) {
 
 // Saturated: the switch's idle CPU, as last measured within LoadFresh, is
 // below Config.NoAnswerIdleCPU; an offer failing now is not held against
-// its agent. Never in a shared pool: the pool makes a failed agent idle and
-// matches it again at once, with no rest to stop a failure that comes back
-// immediately from looping, so there the no-answer limit stays the bound.
+// its agent, who rests instead (in a shared pool too: the service reports
+// the failure as cluster.Rested, and the pool keeps the agent in wrap
+// for the rest).
 func (e *Engine) Saturated() bool {
-	return !e.pool && e.cfg.NoAnswerIdleCPU > 0 && !e.idleAt.IsZero() && e.idle < e.cfg.NoAnswerIdleCPU &&
+	return e.cfg.NoAnswerIdleCPU > 0 && !e.idleAt.IsZero() && e.idle < e.cfg.NoAnswerIdleCPU &&
 		e.now().Sub(e.idleAt) <= LoadFresh
+}
+
+// excusedStatus is a DOfferNoAnswer's Status: StatusExcused when excused.
+func excusedStatus(excused bool) string {
+	if excused {
+		return StatusExcused
+	}
+	return ""
 }
 
 // afterFailedOffer: an agent excused its failed offer (a saturated switch)
@@ -535,12 +543,13 @@ func (e *Engine) ringFailed(c *call, byTimer bool) {
 	for _, r := range c.ring {
 		rung = append(rung, r.a)
 	}
+	excused := e.Saturated()
 	for _, a := range rung {
 		v := c.viewFor(a)
 		if byTimer {
 			e.emit(Decision{Kind: DKill, Ext: a.ext, Call: v, At: now})
 		}
-		e.emit(Decision{Kind: DOfferNoAnswer, Ext: a.ext, Call: v, At: now})
+		e.emit(Decision{Kind: DOfferNoAnswer, Ext: a.ext, Status: excusedStatus(excused), Call: v, At: now})
 	}
 	e.release(c)
 	for _, r := range c.ring {
@@ -549,7 +558,6 @@ func (e *Engine) ringFailed(c *call, byTimer bool) {
 		}
 	}
 	c.ring = c.ring[:0]
-	excused := e.Saturated()
 	for _, a := range rung {
 		c.tried = append(c.tried, a.ext)
 		if !excused {

@@ -120,3 +120,7 @@ type Decision struct {
 
 // StatusRingCancelled marks a ring-all loser's DOfferHangup.
 const StatusRingCancelled = "ring_cancelled"
+
+// StatusExcused marks a DOfferNoAnswer the agent is not held to (the switch
+// was Saturated): the agent rests OverloadRest instead of counting it.
+const StatusExcused = "excused"

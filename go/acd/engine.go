@@ -59,8 +59,8 @@ type Config struct {
 	// NoAnswerIdleCPU (percent; 0 = DefaultNoAnswerIdleCPU, <0 = off): an
 	// offer that fails while the switch's idle CPU, as last measured
 	// (NoteCPUBusy: a call's entry, an offer's end; within LoadFresh), is
-	// below it does not count toward NoAnswerLimit (not in a shared pool,
-	// see Saturated). A saturated switch answers its agents'
+	// below it does not count toward NoAnswerLimit (in a shared pool the
+	// pool is told so too, see Saturated). A saturated switch answers its agents'
 	// SIP late and refuses channels; taking agents out for that shrinks the
 	// pool when it is most needed, and the queue it leaves then never
 	// drains (measured: 181 of 200 agents not ready within two minutes at

@@ -77,9 +77,13 @@ func TestSaturatedSwitchDoesNotBlameItsAgents(t *testing.T) {
 		if err != nil || st.Kind != StepOffer || st.Agent != "1001" {
 			t.Fatalf("call %d: %+v %v", i, st, err)
 		}
+		e.Decisions()
 		ok(e.OfferResult(uuid(i), "1001", Failed, ""))
 		if s := state(); s != CallNoAnswer {
 			t.Fatalf("call %d: 1001 is %s right after the failure, want no_answer (resting)", i, s)
+		}
+		if n := excusedNoAnswers(e.Decisions()); n != 1 {
+			t.Fatalf("call %d: %d excused no-answer decisions, want 1 (a pool learns the rest from it)", i, n)
 		}
 		// Resting: a call entering now waits, 1001 is not offered it.
 		if st, err := e.Enter(CallIn{UUID: uuid(100 + i), Group: "120", Number: "999", CPUBusy: 97}); err != nil || st.Kind != StepWait {
@@ -146,16 +150,25 @@ func TestSaturatedSwitchDoesNotBlameItsAgents(t *testing.T) {
 	}
 	leave(uuid(21))
 
-	// In a shared pool nothing is excused (the pool has no rest).
+	// A counted failure's decision is not marked excused.
+	if st, err := e.Enter(CallIn{UUID: uuid(22), Group: "120", Number: "604", CPUBusy: 20}); err != nil || st.Kind != StepWait {
+		t.Fatalf("%+v %v", st, err)
+	}
+	ok(e.SetReady("1001"))
+	e.Decisions()
+	ok(e.OfferResult(uuid(22), "1001", NoAnswer, ""))
+	if n := excusedNoAnswers(e.Decisions()); n != 0 {
+		t.Fatalf("a counted failure marked excused (%d)", n)
+	}
+	leave(uuid(22))
+
+	// In a shared pool too (the service tells the pool cluster.Rested).
 	e.NoteCPUBusy(99)
 	e.SetPool(true)
-	if e.Saturated() {
-		t.Fatal("saturated in pool mode")
+	if !e.Saturated() {
+		t.Fatal("1% idle just noted: not saturated in pool mode")
 	}
 	e.SetPool(false)
-	if !e.Saturated() {
-		t.Fatal("1% idle just noted: not saturated")
-	}
 
 	// Turned off (<0): failures on a saturated switch count.
 	e2 := oneAgent(t, Config{NoAnswerLimit: 1, NoAnswerIdleCPU: -1}, clock)
@@ -166,6 +179,17 @@ func TestSaturatedSwitchDoesNotBlameItsAgents(t *testing.T) {
 	if x, _ := e2.Extension("1001"); x.CallState != CallNoReady {
 		t.Fatalf("off: 1001 is %s, want no_ready", x.CallState)
 	}
+}
+
+// excusedNoAnswers counts the DOfferNoAnswer decisions marked StatusExcused.
+func excusedNoAnswers(ds []Decision) int {
+	n := 0
+	for _, d := range ds {
+		if d.Kind == DOfferNoAnswer && d.Status == StatusExcused {
+			n++
+		}
+	}
+	return n
 }
 
 // oneAgent is an engine with group 120 (sequential) and agent 1001 logged

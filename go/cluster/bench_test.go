@@ -54,7 +54,7 @@ func BenchmarkClusterCrossNodeDispatch(b *testing.B) {
 			b.Fatal(msg, ok, err)
 		}
 		dec, deliv = append(dec, t1.Sub(t0)), append(deliv, t2.Sub(t0))
-		if _, err := nb.Result(ctx, msg.Offer, Answered, 3, time.Minute, true); err != nil {
+		if _, err := nb.Result(ctx, msg.Offer, Answered, 3, time.Minute, 0, true); err != nil {
 			b.Fatal(err)
 		}
 		if err := nb.Finish(ctx, u, 0); err != nil {
@@ -131,7 +131,7 @@ func benchRouted(b *testing.B, workers int) {
 				}
 				if ok {
 					routed.Add(1)
-					if _, err := m.Result(ctx, o, Answered, 3, time.Minute, false); err != nil {
+					if _, err := m.Result(ctx, o, Answered, 3, time.Minute, 0, false); err != nil {
 						b.Error(err)
 						return
 					}

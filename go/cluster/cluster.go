@@ -414,6 +414,7 @@ const (
 	Answered Outcome = iota
 	NoAnswer         // counts toward the agent's no-answer limit
 	Failed           // not the agent's fault (unreachable, caller gone)
+	Rested           // the switch's fault (saturated): the agent rests, then is idle; not counted
 )
 
 // Result says what became of an offer after its outcome.
@@ -421,19 +422,21 @@ type Result struct {
 	Stale      bool   // the token was no longer current: the pool took it back
 	Talking    bool   // answered and recorded
 	NoAnswers  int    // the agent's consecutive no-answers (not answered)
-	AgentState string // idle or away (not answered)
+	AgentState string // idle, away or wrap (Rested) when not answered
 }
 
 // Result reports an offer's outcome. limit is the core's no-answer limit
-// (≤ 0: never away); memory is how long caller memory lasts (0 = forever).
+// (≤ 0: never away); memory is how long caller memory lasts (0 = forever);
+// rest is how long a Rested agent stays out of matching (in wrap, which the
+// heartbeat ends, so a node that dies meanwhile does not strand it).
 // A stale Result means the offer must not go on (its agent leg is killed).
-func (m *Member) Result(ctx context.Context, o Offer, out Outcome, limit int, memory time.Duration, fromInbox bool) (Result, error) {
-	oc := [...]string{"answered", "noanswer", "failed"}[out]
+func (m *Member) Result(ctx context.Context, o Offer, out Outcome, limit int, memory, rest time.Duration, fromInbox bool) (Result, error) {
+	oc := [...]string{"answered", "noanswer", "failed", "rest"}[out]
 	ack := ""
 	if fromInbox {
 		ack = "offer\t" + o.Call + "\t" + o.Agent + "\t" + strconv.FormatInt(o.Token, 10) + "\t" + m.Epoch()
 	}
-	v, err := m.do(ctx, "result", m.o.Node, o.Call, o.Agent, o.Token, oc, limit, ms(memory), ack)
+	v, err := m.do(ctx, "result", m.o.Node, o.Call, o.Agent, o.Token, oc, limit, ms(memory), ack, ms(rest))
 	r, _ := v.([]any)
 	if err == nil && len(r) == 0 {
 		err = fmt.Errorf("unexpected reply %v", v)

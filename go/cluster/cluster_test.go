@@ -66,7 +66,7 @@ func TestClusterFreedAgentTakesBestCallAnywhere(t *testing.T) {
 	}
 	noMsg(t, a)
 	noMsg(t, c)
-	res, err := b.Result(context.Background(), msg.Offer, Answered, 3, 0, true)
+	res, err := b.Result(context.Background(), msg.Offer, Answered, 3, 0, 0, true)
 	if err != nil || !res.Talking {
 		t.Fatalf("result: %+v %v", res, err)
 	}
@@ -103,7 +103,7 @@ func TestClusterCandidatesMemoryAndCursor(t *testing.T) {
 	if !ok || o.Agent != "1003" {
 		t.Fatalf("offer %+v", o)
 	}
-	if _, err := a.Result(ctx, o, Answered, 3, time.Minute, false); err != nil {
+	if _, err := a.Result(ctx, o, Answered, 3, time.Minute, 0, false); err != nil {
 		t.Fatal(err)
 	}
 	if err := a.Finish(ctx, "c1", 0); err != nil {
@@ -148,7 +148,7 @@ func TestClusterNoAnswerRequeuesAndCounts(t *testing.T) {
 		t.Fatal("not offered")
 	}
 	mustReady(t, a, "1002", "g") // idle while c1 rings 1001
-	res, err := b.Result(ctx, o, NoAnswer, 2, 0, false)
+	res, err := b.Result(ctx, o, NoAnswer, 2, 0, 0, false)
 	if err != nil || res.NoAnswers != 1 || res.AgentState != "idle" {
 		t.Fatalf("%+v %v", res, err)
 	}
@@ -161,21 +161,76 @@ func TestClusterNoAnswerRequeuesAndCounts(t *testing.T) {
 		t.Fatalf("1001 %s", st)
 	}
 	// A stale token (the first offer) is refused.
-	if res, _ := b.Result(ctx, o, Answered, 2, 0, false); !res.Stale {
+	if res, _ := b.Result(ctx, o, Answered, 2, 0, 0, false); !res.Stale {
 		t.Fatalf("stale result accepted: %+v", res)
 	}
-	res, _ = b.Result(ctx, msg.Offer, NoAnswer, 2, 0, true)
+	res, _ = b.Result(ctx, msg.Offer, NoAnswer, 2, 0, 0, true)
 	if res.AgentState != "idle" {
 		t.Fatalf("%+v", res)
 	}
 	msg = next(t, b) // back to 1001
-	res, _ = b.Result(ctx, msg.Offer, NoAnswer, 2, 0, true)
+	res, _ = b.Result(ctx, msg.Offer, NoAnswer, 2, 0, 0, true)
 	if msg.Offer.Agent != "1001" || res.NoAnswers != 2 || res.AgentState != "away" {
 		t.Fatalf("%+v %+v", msg, res)
 	}
 	msg = next(t, b)
 	if msg.Offer.Agent != "1002" {
 		t.Fatalf("%+v", msg)
+	}
+	audit(t, a, "g")
+}
+
+// An offer that failed on a saturated switch (Rested) is not the agent's
+// fault: its no-answers stay as they were, the call goes to another idle
+// agent, and the agent sits out the rest in wrap (so a failure that comes
+// back at once cannot loop) until a heartbeat frees it and matches it.
+func TestClusterRestedAgentSitsOutWithoutCounting(t *testing.T) {
+	rdb, p := testPool(t)
+	a, b := join(t, rdb, p, "a", Options{}), join(t, rdb, p, "b", Options{})
+	ctx := context.Background()
+	mustReady(t, a, "1001", "g")
+	o, ok := mustEnqueue(t, b, Call{UUID: "c1", Groups: []string{"g"}})
+	if !ok || o.Agent != "1001" {
+		t.Fatalf("not offered to 1001: %+v %v", o, ok)
+	}
+	res, err := b.Result(ctx, o, NoAnswer, 3, 0, 0, false) // one real no-answer first
+	if err != nil || res.NoAnswers != 1 {
+		t.Fatalf("%+v %v", res, err)
+	}
+	msg := next(t, b) // 1001 idle again, and the only one: c1 back to it
+	if msg.Offer.Agent != "1001" {
+		t.Fatalf("%+v", msg)
+	}
+	const rest = 300 * time.Millisecond
+	res, err = b.Result(ctx, msg.Offer, Rested, 3, 0, rest, true)
+	if err != nil || res.AgentState != "wrap" || res.NoAnswers != 1 {
+		t.Fatalf("rested: %+v %v", res, err)
+	}
+	if n, _ := rdb.HGet(ctx, p+"agent:1001", "noans").Int(); n != 1 {
+		t.Fatalf("noans %d after a rest, want 1 (not counted)", n)
+	}
+	// c1 waits: its only agent rests, and a heartbeat before the rest is
+	// over does not free it.
+	if _, err := a.Tick(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	noMsg(t, b)
+	if st := state(t, a, "1001"); st != "wrap" {
+		t.Fatalf("1001 %s during its rest", st)
+	}
+	// Another agent coming ready takes c1 meanwhile.
+	mustReady(t, a, "1002", "g")
+	if msg = next(t, b); msg.Offer.Agent != "1002" || msg.Offer.Call != "c1" {
+		t.Fatalf("%+v", msg)
+	}
+	mustEnqueue(t, b, Call{UUID: "c2", Groups: []string{"g"}})
+	noMsg(t, b)
+	time.Sleep(rest + 50*time.Millisecond)
+	if _, err := a.Tick(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	if msg = next(t, b); msg.Offer.Agent != "1001" || msg.Offer.Call != "c2" {
+		t.Fatalf("after its rest 1001 took %+v", msg)
 	}
 	audit(t, a, "g")
 }
@@ -254,7 +309,7 @@ func TestClusterReaperFreesDeadNode(t *testing.T) {
 	mustReady(t, a, "1002", "g")
 	off, _ := mustEnqueue(t, b, Call{UUID: "b-ring", Groups: []string{"g"}, Candidates: []string{"1001"}})
 	talk, _ := mustEnqueue(t, b, Call{UUID: "b-talk", Groups: []string{"g"}, Candidates: []string{"1002"}})
-	if _, err := b.Result(ctx, talk, Answered, 3, 0, false); err != nil {
+	if _, err := b.Result(ctx, talk, Answered, 3, 0, 0, false); err != nil {
 		t.Fatal(err)
 	}
 	onB, _ := mustEnqueue(t, c, Call{UUID: "c-ring", Groups: []string{"g"}, Candidates: []string{"2001"}})
@@ -320,7 +375,7 @@ func TestClusterReaperFreesDeadNode(t *testing.T) {
 	if _, _, err := b.Enqueue(ctx, Call{UUID: "late", Groups: []string{"g"}, Arrival: time.Now()}); !errors.Is(err, ErrFenced) {
 		t.Fatalf("enqueue of a reaped node: %v", err)
 	}
-	if res, _ := b.Result(ctx, talk, NoAnswer, 3, 0, false); !res.Stale {
+	if res, _ := b.Result(ctx, talk, NoAnswer, 3, 0, 0, false); !res.Stale {
 		t.Fatal("a reaped node's result was applied")
 	}
 	if err := b.Rejoin(ctx); err != nil {
@@ -338,7 +393,7 @@ func TestClusterRestoreAfterRejoin(t *testing.T) {
 	ctx := context.Background()
 	mustReady(t, a, "1001", "g")
 	o, _ := mustEnqueue(t, a, Call{UUID: "c1", Groups: []string{"g"}})
-	a.Result(ctx, o, Answered, 3, 0, false)
+	a.Result(ctx, o, Answered, 3, 0, 0, false)
 	// a rejoins (its old incarnation is reaped): it puts back its bridged call.
 	if err := a.Rejoin(ctx); err != nil {
 		t.Fatal(err)
@@ -351,7 +406,7 @@ func TestClusterRestoreAfterRejoin(t *testing.T) {
 	}
 	mustReady(t, a, "1002", "g")
 	o2, _ := mustEnqueue(t, a, Call{UUID: "c2", Groups: []string{"g"}})
-	a.Result(ctx, o2, Answered, 3, 0, false)
+	a.Result(ctx, o2, Answered, 3, 0, 0, false)
 	if _, err := a.Restore(ctx, Call{UUID: "c3", Groups: []string{"g"}, Arrival: time.Now()}, "1002"); err == nil {
 		t.Fatal("restored an agent onto a second call")
 	}
@@ -384,7 +439,7 @@ func TestClusterRejoinKeepsBridged(t *testing.T) {
 	if !ok || o2.Agent != "1002" {
 		t.Fatalf("a's call: %+v %v", o2, ok)
 	}
-	if _, err := a.Result(ctx, o2, Answered, 3, 0, false); err != nil {
+	if _, err := a.Result(ctx, o2, Answered, 3, 0, 0, false); err != nil {
 		t.Fatal(err)
 	}
 	// b's answer for 1001 never reached the pool; a's next call waits.
@@ -432,7 +487,7 @@ func TestClusterRestoreOverATakenBackGrant(t *testing.T) {
 	if m := next(t, a); m.Kind != "revoke" {
 		t.Fatalf("message %+v", m)
 	}
-	if r, err := a.Result(ctx, o, Answered, 3, 0, false); err != nil || !r.Stale {
+	if r, err := a.Result(ctx, o, Answered, 3, 0, 0, false); err != nil || !r.Stale {
 		t.Fatalf("result %+v %v", r, err)
 	}
 	if _, err := a.Restore(ctx, Call{UUID: "c1", Groups: []string{"g"}, Arrival: time.Now()}, "1001"); err != nil {
@@ -477,7 +532,7 @@ func TestClusterWrapUpEndsByTick(t *testing.T) {
 	ctx := context.Background()
 	mustReady(t, a, "1001", "g")
 	o, _ := mustEnqueue(t, a, Call{UUID: "c1", Groups: []string{"g"}})
-	if r, err := a.Result(ctx, o, Answered, 3, 0, false); err != nil || !r.Talking {
+	if r, err := a.Result(ctx, o, Answered, 3, 0, 0, false); err != nil || !r.Talking {
 		t.Fatalf("%+v %v", r, err)
 	}
 	if err := a.Finish(ctx, "c1", 200*time.Millisecond); err != nil {
@@ -567,7 +622,7 @@ func TestClusterStrictCallOnlyToEligible(t *testing.T) {
 	if !ok || o3.Agent != "x" {
 		t.Fatalf("c3: %+v %v, want x", o3, ok)
 	}
-	if _, err := b.Result(ctx, o3, Answered, 3, 0, false); err != nil {
+	if _, err := b.Result(ctx, o3, Answered, 3, 0, 0, false); err != nil {
 		t.Fatal(err)
 	}
 	mustEnqueue(t, b, Call{UUID: "c4", Groups: []string{"g"}, Arrival: t0.Add(3 * time.Second)})

@@ -749,6 +749,8 @@ func (n *simNode) ring(c *nCall, o Offer, inbox bool) {
 		out = NoAnswer
 	} else if r < 14 {
 		out = Failed
+	} else if r < 17 {
+		out = Rested // a saturated switch: the agent sits out in wrap
 	}
 	n.post(d, func() { n.ringEnd(c.UUID, o.Token, out) })
 }
@@ -766,7 +768,7 @@ func (n *simNode) ringEnd(uuid string, tok int64, out Outcome) {
 		// offered elsewhere the moment it does).
 		n.w.ringEnd(c.offer, false)
 	}
-	res, err := n.m.Result(context.Background(), c.offer, out, 3, time.Minute, c.inbox)
+	res, err := n.m.Result(context.Background(), c.offer, out, 3, time.Minute, 3*time.Millisecond, c.inbox)
 	n.w.noteL(uuid, "result %d: %+v %v", out, res, err)
 	n.op()
 	switch {

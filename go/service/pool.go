@@ -21,7 +21,7 @@ import (
 type Pool interface {
 	Enqueue(ctx context.Context, c cluster.Call) (cluster.Offer, bool, error)
 	Qualify(ctx context.Context, c cluster.Call) (cluster.Offer, bool, error)
-	Result(ctx context.Context, o cluster.Offer, out cluster.Outcome, limit int, memory time.Duration, fromInbox bool) (cluster.Result, error)
+	Result(ctx context.Context, o cluster.Offer, out cluster.Outcome, limit int, memory, rest time.Duration, fromInbox bool) (cluster.Result, error)
 	Finish(ctx context.Context, uuid string, wrap time.Duration) error
 	Restore(ctx context.Context, c cluster.Call, ext string) (cluster.Offer, error)
 	Agent(ctx context.Context, ext string, op cluster.AgentOp, groups []string, call string) (cluster.AgentResult, error)
@@ -240,6 +240,9 @@ func (s *Service) poolDecision(ds []acd.Decision, i int) {
 		switch d.Kind {
 		case acd.DOfferNoAnswer:
 			out = cluster.NoAnswer
+			if d.Status == acd.StatusExcused {
+				out = cluster.Rested
+			}
 		case acd.DOfferHangup, acd.DPoolRelease:
 			// The call ending in this batch: Finish releases the agent.
 			for _, n := range ds[i+1:] {
@@ -386,7 +389,7 @@ func (s *Service) poolOp(ctx context.Context, ps *poolState, op *poolOp) error {
 		}
 	case opResult:
 		cfg := s.engConfig()
-		r, err := ps.p.Result(ctx, op.offer, op.out, cfg.NoAnswerLimit, cfg.MemoryExpiry, op.inbox)
+		r, err := ps.p.Result(ctx, op.offer, op.out, cfg.NoAnswerLimit, cfg.MemoryExpiry, acd.OverloadRest, op.inbox)
 		if err != nil {
 			s.log.Warn("nwayacd cluster: offer result", "call", op.offer.Call, "err", err)
 			return err
