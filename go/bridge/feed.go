@@ -174,7 +174,9 @@ func (q *eventQueue) drainFeed(now time.Time) {
 		if fs.inWindow >= feedBudget {
 			return
 		}
-		n, from, err := unix.Recvfrom(f.fd, f.buf, unix.MSG_DONTWAIT)
+		// syscall's, not x/sys/unix's: that one asks the socket its
+		// protocol (a getsockopt) on every IPv4 datagram, to tell L2TP.
+		n, from, err := syscall.Recvfrom(f.fd, f.buf, syscall.MSG_DONTWAIT)
 		if err != nil {
 			// EAGAIN: drained. Anything else (an ICMP error queued on the
 			// socket) is consumed by this very call; the next wake retries.
@@ -205,11 +207,11 @@ func (q *eventQueue) takePacket(f *packetFeed, pkt []byte, from netip.AddrPort) 
 	f.take(pkt, from)
 }
 
-func addrPort(sa unix.Sockaddr) netip.AddrPort {
+func addrPort(sa syscall.Sockaddr) netip.AddrPort {
 	switch a := sa.(type) {
-	case *unix.SockaddrInet4:
+	case *syscall.SockaddrInet4:
 		return netip.AddrPortFrom(netip.AddrFrom4(a.Addr), uint16(a.Port))
-	case *unix.SockaddrInet6:
+	case *syscall.SockaddrInet6:
 		return netip.AddrPortFrom(netip.AddrFrom16(a.Addr), uint16(a.Port))
 	}
 	return netip.AddrPort{}
