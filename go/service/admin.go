@@ -10,7 +10,7 @@ import (
 
 // locked runs fn on the core and handles what it decided.
 func (s *Service) locked(fn func(e *acd.Engine) error) error {
-	s.mu.Lock()
+	s.lock()
 	defer s.unlock()
 	return fn(s.eng)
 }
@@ -112,7 +112,7 @@ func (s *Service) SetDialString(ext, dial string) error {
 // membership's tick): where its phone is registered and its call state
 // across the cluster.
 func (s *Service) Extensions() []acd.ExtensionInfo {
-	s.mu.Lock()
+	s.lock()
 	defer s.mu.Unlock()
 	xs := s.eng.Extensions()
 	if s.pool != nil {
@@ -125,7 +125,7 @@ func (s *Service) Extensions() []acd.ExtensionInfo {
 
 // Extension returns one extension (in cluster mode, as Extensions).
 func (s *Service) Extension(ext string) (acd.ExtensionInfo, error) {
-	s.mu.Lock()
+	s.lock()
 	defer s.mu.Unlock()
 	x, err := s.eng.Extension(ext)
 	if err == nil && s.pool != nil {
@@ -205,14 +205,14 @@ func (s *Service) RemoveGroup(number string) error {
 
 // Groups lists every group.
 func (s *Service) Groups() []acd.GroupInfo {
-	s.mu.Lock()
+	s.lock()
 	defer s.mu.Unlock()
 	return s.eng.Groups()
 }
 
 // Group returns one group.
 func (s *Service) Group(number string) (acd.GroupInfo, error) {
-	s.mu.Lock()
+	s.lock()
 	defer s.mu.Unlock()
 	return s.eng.Group(number)
 }
@@ -314,7 +314,7 @@ func (s *Service) SetCallState(ext string, st acd.CallState) error {
 // the shared queues (as last read by the membership's tick), each with
 // its node.
 func (s *Service) Waiting() []acd.WaitingInfo {
-	s.mu.Lock()
+	s.lock()
 	defer s.mu.Unlock()
 	ws := s.eng.Waiting()
 	if s.pool != nil {
@@ -329,7 +329,7 @@ func (s *Service) Version() string { return s.opt.Version }
 // Load fills an empty core from a stored snapshot (at start). Entries the
 // core refuses are logged and skipped: one bad row must not stop the node.
 func (s *Service) Load(snap store.Snapshot) {
-	s.mu.Lock()
+	s.lock()
 	defer s.unlock()
 	s.apply(snap)
 	s.restoreStats(snap.AgentStats)
@@ -472,7 +472,7 @@ func (s *Service) syncLists(ls []store.ListEntry) {
 // entries appear, changed settings apply, deleted ones go, logins follow the
 // table.
 func (s *Service) Sync(snap store.Snapshot) {
-	s.mu.Lock()
+	s.lock()
 	defer s.unlock()
 	s.sync(snap)
 }
@@ -482,7 +482,7 @@ func (s *Service) Sync(snap store.Snapshot) {
 // on their way to the store without missing one made meanwhile. ok false
 // leaves everything as it is.
 func (s *Service) SyncFrom(fn func() (snap store.Snapshot, ok bool)) {
-	s.mu.Lock()
+	s.lock()
 	defer s.unlock()
 	if snap, ok := fn(); ok {
 		s.sync(snap)

@@ -183,7 +183,7 @@ func (s *Service) callbackChannelGone(uuid string) {
 	if s.cbDeferred.Load() <= 0 {
 		return
 	}
-	s.mu.Lock()
+	s.lock()
 	defer s.unlock()
 	ci := s.calls[uuid]
 	if ci == nil || ci.cbDeferred == nil {
@@ -201,7 +201,7 @@ func (s *Service) callbackChannelGone(uuid string) {
 // (the core is handling decisions now).
 func (s *Service) failCallbackLater(uuid string, agentFault bool) {
 	s.pending = append(s.pending, hostCmd{done: func(string, error) {
-		s.mu.Lock()
+		s.lock()
 		defer s.unlock()
 		if s.eng.CallbackPlacing(uuid) {
 			_ = s.eng.CallbackFailed(uuid, agentFault)
@@ -214,7 +214,7 @@ func (s *Service) failCallbackLater(uuid string, agentFault bool) {
 // callback leg's session (caller first) or its answer (agent first) says
 // the callback connected.
 func (s *Service) callbackOriginated(uuid string, attempt int, agentFirst bool, err error) {
-	s.mu.Lock()
+	s.lock()
 	defer s.unlock()
 	ci := s.calls[uuid]
 	if err == nil || ci == nil || ci.cbAttempt != attempt {
@@ -249,7 +249,7 @@ func (s *Service) callbackAnswered(uuid string) {
 	if s.agentFirst.Load() <= 0 {
 		return
 	}
-	s.mu.Lock()
+	s.lock()
 	defer s.unlock()
 	ci := s.calls[uuid]
 	if ci == nil || ci.cbLeg == "" || !s.eng.CallbackPlacing(uuid) {

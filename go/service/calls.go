@@ -13,7 +13,7 @@ import (
 
 // Enter is a channel entering nwayacd, nwaycallout or nway_bridge.
 func (s *Service) Enter(c session.Call) session.Directive {
-	s.mu.Lock()
+	s.lock()
 	defer s.unlock()
 	if s.cbGone.has(c.UUID) {
 		// A callback leg answering after its callback was given up: its
@@ -112,7 +112,7 @@ func (s *Service) enterAgain(c session.Call, ci *callInfo) session.Directive {
 
 // Next is the session asking what to do after its last step.
 func (s *Service) Next(uuid string) session.Directive {
-	s.mu.Lock()
+	s.lock()
 	defer s.unlock()
 	ci := s.calls[uuid]
 	if ci == nil {
@@ -130,7 +130,7 @@ var outcomes = [...]acd.Outcome{session.Answered: acd.Answered, session.NoAnswer
 
 // OfferResult is the session reporting how an offer ended.
 func (s *Service) OfferResult(r session.OfferResult) {
-	s.mu.Lock()
+	s.lock()
 	defer s.unlock()
 	if s.calls[r.UUID] == nil {
 		return
@@ -163,7 +163,7 @@ func (s *Service) OfferResult(r session.OfferResult) {
 
 // BridgeEnded is the session reporting that caller and agent are apart again.
 func (s *Service) BridgeEnded(uuid string) {
-	s.mu.Lock()
+	s.lock()
 	defer s.unlock()
 	if s.calls[uuid] == nil {
 		return
@@ -201,7 +201,7 @@ func (s *Service) transferred(id, to string, local bool) {
 
 // Leave is the application returning; a call still waiting is abandoned.
 func (s *Service) Leave(uuid string) {
-	s.mu.Lock()
+	s.lock()
 	defer s.unlock()
 	ci := s.calls[uuid]
 	if ci == nil || ci.left { // left already: a refused leg under a waiting callback's uuid

@@ -77,7 +77,7 @@ func (s *Service) bridged(callUUID, otherUUID string) {
 	if owner == "" {
 		return
 	}
-	s.mu.Lock()
+	s.lock()
 	defer s.unlock()
 	if s.calls[callUUID] == nil || s.eng.AgentOf(callUUID) == owner {
 		return
@@ -94,7 +94,7 @@ func (s *Service) bridged(callUUID, otherUUID string) {
 // core holds the call instead of ending it, so that its agent and its one CDR
 // follow it to wherever it goes. Call before Leave.
 func (s *Service) Transferring(uuid, dest string) {
-	s.mu.Lock()
+	s.lock()
 	defer s.unlock()
 	if s.calls[uuid] == nil || s.eng.InTransfer(uuid) {
 		return
@@ -110,7 +110,7 @@ func (s *Service) Transferring(uuid, dest string) {
 // *_TRANSFER cause; those stay with the session's own report.
 func (s *Service) agentLegEnded(ev *session.ChannelEvent) {
 	transfer := ev.HangupCause == "BLIND_TRANSFER" || ev.HangupCause == "ATTENDED_TRANSFER"
-	s.mu.Lock()
+	s.lock()
 	defer s.unlock()
 	if s.calls[ev.NwayCall] == nil {
 		return
@@ -252,7 +252,7 @@ func usec(v int64) time.Time {
 // legFacts merges FreeSWITCH's own stamps of a finished leg into the CDR of
 // the call it belongs to; a caller leg completes the record.
 func (s *Service) legFacts(ev *session.ChannelEvent) {
-	s.mu.Lock()
+	s.lock()
 	defer s.unlock()
 	leg := cdr.Leg{UUID: ev.UUID, CallerIDNumber: ev.CallerNumber, DestinationNumber: ev.DestNumber,
 		Start: usec(ev.StartUsec), Answer: usec(ev.AnswerUsec), End: usec(ev.EndUsec),

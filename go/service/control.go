@@ -17,7 +17,7 @@ func (s *Service) channelOf(ext string) (string, error) {
 	if err := acd.ValidNumber("extension", ext); err != nil {
 		return "", err
 	}
-	s.mu.Lock()
+	s.lock()
 	x, err := s.eng.Extension(ext)
 	if err == nil && x.AgentUUID == "" {
 		x.AgentUUID = x.CallLeg
@@ -42,7 +42,7 @@ func (s *Service) knownChannel(uuid string) error {
 	if err := validUUIDArg(uuid); err != nil {
 		return err
 	}
-	s.mu.Lock()
+	s.lock()
 	_, call := s.calls[uuid]
 	s.mu.Unlock()
 	if call || s.channelKnown(uuid) {
@@ -88,7 +88,7 @@ func (s *Service) dialTo(number, gateway string) (string, error) {
 		}
 		return "sofia/gateway/" + gateway + "/" + number, nil
 	}
-	s.mu.Lock()
+	s.lock()
 	x, err := s.eng.Extension(number)
 	s.mu.Unlock()
 	tmpl := s.opt.DialTemplate
@@ -115,7 +115,7 @@ func (s *Service) transferUUID(uuid, to string) error {
 	if err := s.knownChannel(uuid); err != nil {
 		return err
 	}
-	s.mu.Lock()
+	s.lock()
 	_, caller := s.calls[uuid]
 	s.mu.Unlock()
 	if caller {
@@ -148,7 +148,7 @@ func (s *Service) transfer(uuid, to, gateway string) error {
 // command: the caller's session leaves the application as the transfer runs,
 // and the core must by then hold the call instead of ending it.
 func (s *Service) noteTransfer(uuid, to string, local bool) {
-	s.mu.Lock()
+	s.lock()
 	defer s.unlock()
 	s.transferred(uuid, to, local)
 }

@@ -142,7 +142,7 @@ func (s *Service) Capture(pkt []byte) {
 // earlyBye ends the bridge of call with its agent leg leg, as that leg's
 // CHANNEL_HANGUP does.
 func (s *Service) earlyBye(call, leg string) {
-	s.mu.Lock()
+	s.lock()
 	defer s.unlock()
 	if s.calls[call] == nil {
 		return

@@ -102,7 +102,7 @@ func (s *Service) orForward(err error, cmd string, args ...string) error {
 	if !ok {
 		return err
 	}
-	s.mu.Lock()
+	s.lock()
 	ps := s.pool
 	node := ""
 	if byUUID[cmd] {

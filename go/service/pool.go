@@ -127,7 +127,7 @@ func (op *poolOp) key() string {
 // it once, before Start or right after (calls waiting by then, such as
 // callbacks restored at start, are handed to the pool).
 func (s *Service) UsePool(p Pool, node string) {
-	s.mu.Lock()
+	s.lock()
 	s.pool = &poolState{p: p, node: node, offers: map[string]poolOffer{}, pooled: map[string]bool{}, elig: map[string]string{},
 		mine: map[string]bool{}}
 	for i := range s.pool.shards {
@@ -443,7 +443,7 @@ func (s *Service) poolOp(ctx context.Context, ps *poolState, op *poolOp) error {
 		if r.State == "held" || r.State == "busy" {
 			ext := op.ext
 			time.AfterFunc(poolRetry, func() {
-				s.mu.Lock()
+				s.lock()
 				if s.started.Load() {
 					s.poolAgent(ext)
 				}
@@ -455,7 +455,7 @@ func (s *Service) poolOp(ctx context.Context, ps *poolState, op *poolOp) error {
 }
 
 func (s *Service) engConfig() acd.Config {
-	s.mu.Lock()
+	s.lock()
 	defer s.mu.Unlock()
 	return s.eng.Config()
 }
@@ -463,7 +463,7 @@ func (s *Service) engConfig() acd.Config {
 // granted is the pool's reservation coming back as a fact: the core offers
 // the call; when it cannot (the call left meanwhile), the pool is told.
 func (s *Service) granted(o cluster.Offer, inbox bool) {
-	s.mu.Lock()
+	s.lock()
 	ps := s.pool
 	if ps.suspended {
 		s.log.Debug("nwayacd cluster: grant not offered while the pool may have reaped this node", "call", o.Call, "agent", o.Agent)
@@ -538,7 +538,7 @@ func (s *Service) inboxMsg(ctx context.Context, msg cluster.Msg) {
 		}
 		s.granted(msg.Offer, true)
 	case "revoke":
-		s.mu.Lock()
+		s.lock()
 		if po, ok := ps.offers[msg.Offer.Call]; ok && po.o.Token == msg.Offer.Token {
 			delete(ps.offers, msg.Offer.Call)
 			_ = s.eng.Revoke(msg.Offer.Call, msg.Offer.Agent)
@@ -555,7 +555,7 @@ func (s *Service) inboxMsg(ctx context.Context, msg cluster.Msg) {
 // progress are taken back at once (their calls wait again) and the pool is
 // told each failed, for when it answers again.
 func (s *Service) PoolSuspend() {
-	s.mu.Lock()
+	s.lock()
 	ps := s.pool
 	if ps == nil {
 		s.mu.Unlock()
@@ -574,7 +574,7 @@ func (s *Service) PoolSuspend() {
 // PoolResumed: the pool answers again and this node was not reaped: grants
 // are rung again.
 func (s *Service) PoolResumed() {
-	s.mu.Lock()
+	s.lock()
 	if s.pool != nil {
 		s.pool.suspended = false
 	}
@@ -586,7 +586,7 @@ func (s *Service) PoolResumed() {
 // grants stop; the calls waiting here, the calls talking here and the
 // agents registered here are put back.
 func (s *Service) PoolRejoined() {
-	s.mu.Lock()
+	s.lock()
 	ps := s.pool
 	if ps == nil {
 		s.mu.Unlock()
@@ -618,7 +618,7 @@ func (s *Service) PoolRejoined() {
 // off the call path by the node's membership): Waiting shows the calls the
 // other nodes hold from it.
 func (s *Service) SetClusterQueues(qs []acd.WaitingInfo) {
-	s.mu.Lock()
+	s.lock()
 	defer s.mu.Unlock()
 	if s.pool == nil {
 		return
@@ -674,7 +674,7 @@ type poolSeen struct {
 // while this node has it on no call: its leg is over, and the pool is told
 // (then its state here).
 func (s *Service) SetClusterAgents(as []ClusterAgent) {
-	s.mu.Lock()
+	s.lock()
 	defer s.unlock()
 	ps := s.pool
 	if ps == nil {
@@ -750,7 +750,7 @@ func (ps *poolState) overlay(x *acd.ExtensionInfo) {
 // grants this node rings and the operations waiting for the pool (nil on
 // a single node).
 func (s *Service) PoolStatus() map[string]any {
-	s.mu.Lock()
+	s.lock()
 	defer s.mu.Unlock()
 	ps := s.pool
 	if ps == nil {
@@ -777,7 +777,7 @@ func restoreCall(b acd.BridgedCall) cluster.Call {
 // step that reaps the old incarnation (cluster.Member.Rejoin): until the
 // restores PoolRejoined sends land, their agents would be free in the pool.
 func (s *Service) PoolKept() []cluster.Kept {
-	s.mu.Lock()
+	s.lock()
 	defer s.mu.Unlock()
 	if s.pool == nil {
 		return nil
@@ -792,7 +792,7 @@ func (s *Service) PoolKept() []cluster.Kept {
 
 // bridgedCall finds call bridged here to ext.
 func (s *Service) bridgedCall(call, ext string) (cluster.Call, bool) {
-	s.mu.Lock()
+	s.lock()
 	defer s.mu.Unlock()
 	for _, b := range s.eng.Bridged() {
 		if b.Call.UUID == call && b.Agent == ext {

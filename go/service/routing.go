@@ -178,7 +178,7 @@ func (s *Service) key(uuid, digits string) {
 	if uuid == "" || digits == "" {
 		return
 	}
-	s.mu.Lock()
+	s.lock()
 	defer s.unlock()
 	if ci := s.calls[uuid]; ci == nil || ci.left {
 		return

@@ -139,6 +139,7 @@ type Service struct {
 	started   atomic.Bool
 	startedAt time.Time
 	eventsIn  atomic.Uint64
+	lockWait  lockWaits // waits for mu (lockwait.go)
 	// Early BYE (earlybye.go).
 	bye        byeWatch
 	earlyByes  atomic.Uint64
@@ -277,7 +278,7 @@ func (s *Service) Stop() {
 // CDRs of calls that just ended (waiting for their hangup event) or that are
 // still up (FreeSWITCH is about to hang them up).
 func (s *Service) flushCDRs() {
-	s.mu.Lock()
+	s.lock()
 	defer s.mu.Unlock()
 	s.saveStats() // today's counters outlive the unload
 	s.book.CloseAll(s.clock.Now())
@@ -301,7 +302,7 @@ func (s *Service) timerLoop() {
 	t := time.NewTimer(time.Hour)
 	defer t.Stop()
 	for {
-		s.mu.Lock()
+		s.lock()
 		d, ok := s.eng.NextDeadline()
 		if !ok {
 			d = s.clock.Now().Add(time.Hour)
@@ -321,14 +322,14 @@ func (s *Service) timerLoop() {
 
 // Tick fires the core's due timers (wrap-up, offer safety, maximum wait).
 func (s *Service) Tick() {
-	s.mu.Lock()
+	s.lock()
 	s.eng.Tick()
 	s.unlock()
 }
 
 // NextDeadline is when Tick next has work (for ManualTimers owners).
 func (s *Service) NextDeadline() (time.Time, bool) {
-	s.mu.Lock()
+	s.lock()
 	defer s.mu.Unlock()
 	return s.eng.NextDeadline()
 }

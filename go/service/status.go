@@ -33,7 +33,7 @@ type Status struct {
 
 // Status returns the node's current state.
 func (s *Service) Status() Status {
-	s.mu.Lock()
+	s.lock()
 	c := s.eng.Counts()
 	pol := s.eng.Config()
 	s.mu.Unlock()
@@ -54,10 +54,11 @@ func (s *Service) Status() Status {
 	if s.opt.Status != nil {
 		st.Extra = s.opt.Status()
 	}
+	if st.Extra == nil {
+		st.Extra = map[string]any{}
+	}
+	st.Extra["service_lock_waits"] = s.lockWait.view()
 	if s.opt.SIPCapture {
-		if st.Extra == nil {
-			st.Extra = map[string]any{}
-		}
 		ended, packets, bad := s.EarlyByes()
 		s.bye.mu.Lock()
 		n := len(s.bye.legs)
@@ -140,7 +141,7 @@ func (s *Service) Reload() error {
 // SetPolicies applies node-wide policies (wrap-up, no-answer limit, memory
 // expiry, defaults) from a reloaded configuration.
 func (s *Service) SetPolicies(c acd.Config) {
-	s.mu.Lock()
+	s.lock()
 	s.eng.SetPolicies(c)
 	s.unlock()
 }

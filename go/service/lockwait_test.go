@@ -1,0 +1,36 @@
+package service
+
+import (
+	"testing"
+	"time"
+)
+
+// A caller that has to wait for the service's lock is counted, with how
+// long; one that does not is not.
+func TestLockWaitsAreCounted(t *testing.T) {
+	s, _, _, _ := newTest(t)
+	if _, err := s.Extension("1011"); err != nil {
+		t.Fatal(err)
+	}
+	if v := s.lockWait.view(); v["contended"] != uint64(0) {
+		t.Fatalf("uncontended calls counted: %v", v)
+	}
+	s.mu.Lock()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if _, err := s.Extension("1011"); err != nil {
+			t.Error(err)
+		}
+	}()
+	time.Sleep(30 * time.Millisecond) // the holder, starved
+	s.mu.Unlock()
+	<-done
+	v := s.Status().Extra["service_lock_waits"].(map[string]any)
+	if v["contended"] != uint64(1) || v["over_1ms"] != uint64(1) || v["over_10ms"] != uint64(1) || v["over_100ms"] != uint64(0) {
+		t.Fatalf("after one 30 ms wait: %v", v)
+	}
+	if ms := v["longest_ms"].(float64); ms < 29 || ms > 1000 {
+		t.Fatalf("longest %v ms, want ~30", ms)
+	}
+}
