@@ -113,7 +113,7 @@ func (s *Service) SetDialString(ext, dial string) error {
 // across the cluster.
 func (s *Service) Extensions() []acd.ExtensionInfo {
 	s.lock()
-	defer s.mu.Unlock()
+	defer s.release()
 	xs := s.eng.Extensions()
 	if s.pool != nil {
 		for i := range xs {
@@ -126,7 +126,7 @@ func (s *Service) Extensions() []acd.ExtensionInfo {
 // Extension returns one extension (in cluster mode, as Extensions).
 func (s *Service) Extension(ext string) (acd.ExtensionInfo, error) {
 	s.lock()
-	defer s.mu.Unlock()
+	defer s.release()
 	x, err := s.eng.Extension(ext)
 	if err == nil && s.pool != nil {
 		s.pool.overlay(&x)
@@ -206,14 +206,14 @@ func (s *Service) RemoveGroup(number string) error {
 // Groups lists every group.
 func (s *Service) Groups() []acd.GroupInfo {
 	s.lock()
-	defer s.mu.Unlock()
+	defer s.release()
 	return s.eng.Groups()
 }
 
 // Group returns one group.
 func (s *Service) Group(number string) (acd.GroupInfo, error) {
 	s.lock()
-	defer s.mu.Unlock()
+	defer s.release()
 	return s.eng.Group(number)
 }
 
@@ -315,7 +315,7 @@ func (s *Service) SetCallState(ext string, st acd.CallState) error {
 // its node.
 func (s *Service) Waiting() []acd.WaitingInfo {
 	s.lock()
-	defer s.mu.Unlock()
+	defer s.release()
 	ws := s.eng.Waiting()
 	if s.pool != nil {
 		ws = s.pool.withRemote(ws)

@@ -22,7 +22,7 @@ func (s *Service) channelOf(ext string) (string, error) {
 	if err == nil && x.AgentUUID == "" {
 		x.AgentUUID = x.CallLeg
 	}
-	s.mu.Unlock()
+	s.release()
 	if err == nil && x.AgentUUID != "" && s.channelKnown(x.AgentUUID) {
 		return x.AgentUUID, nil
 	}
@@ -44,7 +44,7 @@ func (s *Service) knownChannel(uuid string) error {
 	}
 	s.lock()
 	_, call := s.calls[uuid]
-	s.mu.Unlock()
+	s.release()
 	if call || s.channelKnown(uuid) {
 		return nil
 	}
@@ -90,7 +90,7 @@ func (s *Service) dialTo(number, gateway string) (string, error) {
 	}
 	s.lock()
 	x, err := s.eng.Extension(number)
-	s.mu.Unlock()
+	s.release()
 	tmpl := s.opt.DialTemplate
 	if err == nil && x.DialString != "" {
 		tmpl = x.DialString
@@ -117,7 +117,7 @@ func (s *Service) transferUUID(uuid, to string) error {
 	}
 	s.lock()
 	_, caller := s.calls[uuid]
-	s.mu.Unlock()
+	s.release()
 	if caller {
 		if err := acd.ValidNumber("number", to); err != nil {
 			return err

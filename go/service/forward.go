@@ -111,7 +111,7 @@ func (s *Service) orForward(err error, cmd string, args ...string) error {
 		node = a.CallNode
 	}
 	self := ps.node
-	s.mu.Unlock()
+	s.release()
 	if node == "" || node == self {
 		return err
 	}

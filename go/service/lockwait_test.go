@@ -34,3 +34,21 @@ func TestLockWaitsAreCounted(t *testing.T) {
 		t.Fatalf("longest %v ms, want ~30", ms)
 	}
 }
+
+// A long hold is counted and named by the function that held the lock.
+func TestLockHoldsAreNamed(t *testing.T) {
+	s, _, _, _ := newTest(t)
+	s.lock()
+	time.Sleep(15 * time.Millisecond)
+	s.release()
+	v := s.Status().Extra["service_lock_waits"].(map[string]any)
+	if v["held_over_10ms"] != uint64(1) || v["held_over_100ms"] != uint64(0) {
+		t.Fatalf("after one 15 ms hold: %v", v)
+	}
+	if by := v["longest_hold_by"]; by != "service.TestLockHoldsAreNamed" {
+		t.Fatalf("longest hold by %v", by)
+	}
+	if ms := v["longest_hold_ms"].(float64); ms < 14 || ms > 1000 {
+		t.Fatalf("longest hold %v ms", ms)
+	}
+}

@@ -143,7 +143,7 @@ func (s *Service) UsePool(p Pool, node string) {
 		}
 	}
 	started := s.started.Load()
-	s.mu.Unlock()
+	s.release()
 	if started {
 		s.startPool()
 	}
@@ -456,7 +456,7 @@ func (s *Service) poolOp(ctx context.Context, ps *poolState, op *poolOp) error {
 
 func (s *Service) engConfig() acd.Config {
 	s.lock()
-	defer s.mu.Unlock()
+	defer s.release()
 	return s.eng.Config()
 }
 
@@ -558,7 +558,7 @@ func (s *Service) PoolSuspend() {
 	s.lock()
 	ps := s.pool
 	if ps == nil {
-		s.mu.Unlock()
+		s.release()
 		return
 	}
 	ps.suspended = true
@@ -578,7 +578,7 @@ func (s *Service) PoolResumed() {
 	if s.pool != nil {
 		s.pool.suspended = false
 	}
-	s.mu.Unlock()
+	s.release()
 }
 
 // PoolRejoined: the pool reaped this node and it joined again (a new
@@ -589,7 +589,7 @@ func (s *Service) PoolRejoined() {
 	s.lock()
 	ps := s.pool
 	if ps == nil {
-		s.mu.Unlock()
+		s.release()
 		return
 	}
 	ps.suspended = false
@@ -619,7 +619,7 @@ func (s *Service) PoolRejoined() {
 // other nodes hold from it.
 func (s *Service) SetClusterQueues(qs []acd.WaitingInfo) {
 	s.lock()
-	defer s.mu.Unlock()
+	defer s.release()
 	if s.pool == nil {
 		return
 	}
@@ -751,7 +751,7 @@ func (ps *poolState) overlay(x *acd.ExtensionInfo) {
 // a single node).
 func (s *Service) PoolStatus() map[string]any {
 	s.lock()
-	defer s.mu.Unlock()
+	defer s.release()
 	ps := s.pool
 	if ps == nil {
 		return nil
@@ -778,7 +778,7 @@ func restoreCall(b acd.BridgedCall) cluster.Call {
 // restores PoolRejoined sends land, their agents would be free in the pool.
 func (s *Service) PoolKept() []cluster.Kept {
 	s.lock()
-	defer s.mu.Unlock()
+	defer s.release()
 	if s.pool == nil {
 		return nil
 	}
@@ -793,7 +793,7 @@ func (s *Service) PoolKept() []cluster.Kept {
 // bridgedCall finds call bridged here to ext.
 func (s *Service) bridgedCall(call, ext string) (cluster.Call, bool) {
 	s.lock()
-	defer s.mu.Unlock()
+	defer s.release()
 	for _, b := range s.eng.Bridged() {
 		if b.Call.UUID == call && b.Agent == ext {
 			return restoreCall(b), true

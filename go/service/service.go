@@ -140,6 +140,7 @@ type Service struct {
 	startedAt time.Time
 	eventsIn  atomic.Uint64
 	lockWait  lockWaits // waits for mu (lockwait.go)
+	lockedAt  time.Time // when mu's holder took it
 	// Early BYE (earlybye.go).
 	bye        byeWatch
 	earlyByes  atomic.Uint64
@@ -279,7 +280,7 @@ func (s *Service) Stop() {
 // still up (FreeSWITCH is about to hang them up).
 func (s *Service) flushCDRs() {
 	s.lock()
-	defer s.mu.Unlock()
+	defer s.release()
 	s.saveStats() // today's counters outlive the unload
 	s.book.CloseAll(s.clock.Now())
 }
@@ -308,7 +309,7 @@ func (s *Service) timerLoop() {
 			d = s.clock.Now().Add(time.Hour)
 		}
 		s.armed = d
-		s.mu.Unlock()
+		s.release()
 		t.Reset(max(time.Until(d), 0))
 		select {
 		case <-t.C:
@@ -330,7 +331,7 @@ func (s *Service) Tick() {
 // NextDeadline is when Tick next has work (for ManualTimers owners).
 func (s *Service) NextDeadline() (time.Time, bool) {
 	s.lock()
-	defer s.mu.Unlock()
+	defer s.release()
 	return s.eng.NextDeadline()
 }
 
@@ -364,7 +365,7 @@ func (s *Service) unlock() {
 			kick = true
 		}
 	}
-	s.mu.Unlock()
+	s.release()
 	for _, c := range sync {
 		s.runHost(c)
 	}

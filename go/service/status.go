@@ -36,7 +36,7 @@ func (s *Service) Status() Status {
 	s.lock()
 	c := s.eng.Counts()
 	pol := s.eng.Config()
-	s.mu.Unlock()
+	s.release()
 	st := Status{Version: s.opt.Version, Extensions: c.Extensions, Groups: c.Groups, Calls: c.Calls, Waiting: c.Waiting, LoggedOut: c.LoggedOut,
 		AgentsByState: map[string]int{}, WaitingByGroup: c.WaitingByGroup,
 		HostDropped: s.exec.Dropped(), HostFailed: s.exec.Failed(), EventsIn: s.eventsIn.Load(),
