@@ -508,8 +508,8 @@ func (e *Engine) NoteCPUBusy(busy float64) {
 // Saturated: the switch's idle CPU, as last measured within LoadFresh, is
 // below Config.NoAnswerIdleCPU; an offer failing now is not held against
 // its agent, who rests instead (in a shared pool too: the service reports
-// the failure as cluster.Rested, and the pool keeps the agent in wrap
-// for the rest).
+// the failure as cluster.Rested, which keeps the agent out of the pool's
+// matching until this node's away and, after the rest, ready).
 func (e *Engine) Saturated() bool {
 	return e.cfg.NoAnswerIdleCPU > 0 && !e.idleAt.IsZero() && e.idle < e.cfg.NoAnswerIdleCPU &&
 		e.now().Sub(e.idleAt) <= LoadFresh

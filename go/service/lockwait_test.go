@@ -9,6 +9,7 @@ import (
 // long; one that does not is not.
 func TestLockWaitsAreCounted(t *testing.T) {
 	s, _, _, _ := newTest(t)
+	s.lockWait = lockWaits{}
 	if _, err := s.Extension("1011"); err != nil {
 		t.Fatal(err)
 	}
@@ -16,13 +17,15 @@ func TestLockWaitsAreCounted(t *testing.T) {
 		t.Fatalf("uncontended calls counted: %v", v)
 	}
 	s.mu.Lock()
-	done := make(chan struct{})
+	started, done := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(done)
+		close(started)
 		if _, err := s.Extension("1011"); err != nil {
 			t.Error(err)
 		}
 	}()
+	<-started
 	time.Sleep(30 * time.Millisecond) // the holder, starved
 	s.mu.Unlock()
 	<-done
@@ -38,6 +41,7 @@ func TestLockWaitsAreCounted(t *testing.T) {
 // A long hold is counted and named by the function that held the lock.
 func TestLockHoldsAreNamed(t *testing.T) {
 	s, _, _, _ := newTest(t)
+	s.lockWait = lockWaits{} // the set-up's holds do not count here
 	s.lock()
 	time.Sleep(15 * time.Millisecond)
 	s.release()

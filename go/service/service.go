@@ -226,7 +226,7 @@ func New(opt Options) *Service {
 	if opt.ManualTimers {
 		grace = 0 // the simulator has no wall-clock timers: write at once
 	}
-	bo := cdr.BookOptions{Grace: grace, Location: opt.Location, Lock: &s.mu, Emit: s.emitCDR}
+	bo := cdr.BookOptions{Grace: grace, Location: opt.Location, Lock: svcLocker{s}, Emit: s.emitCDR}
 	if opt.Journal != nil {
 		bo.Keep, bo.Forget = opt.Journal.PutPendingCDR, opt.Journal.DeletePendingCDR
 	}
