@@ -74,7 +74,8 @@ func holder() string {
 			name = name[i+1:]
 		}
 		if !more || !strings.HasSuffix(name, ".release") && !strings.HasSuffix(name, ".unlock") &&
-			!strings.HasSuffix(name, ".locked") && !strings.HasSuffix(name, "svcLocker.Unlock") {
+			!strings.HasSuffix(name, ".locked") && !strings.HasSuffix(name, "svcLocker.Unlock") &&
+			!strings.HasPrefix(name, "runtime.") {
 			return name
 		}
 	}

@@ -3,6 +3,8 @@ package service
 import (
 	"testing"
 	"time"
+
+	"github.com/nwayacd/mod_nwayacd/go/acd"
 )
 
 // A caller that has to wait for the service's lock is counted, with how
@@ -54,5 +56,18 @@ func TestLockHoldsAreNamed(t *testing.T) {
 	}
 	if ms := v["longest_hold_ms"].(float64); ms < 14 || ms > 1000 {
 		t.Fatalf("longest hold %v ms", ms)
+	}
+}
+
+// A hold through locked() (the admin operations) is named by its caller.
+func TestLockHoldThroughLockedIsNamedByItsCaller(t *testing.T) {
+	s, _, _, _ := newTest(t)
+	s.lockWait = lockWaits{}
+	if err := s.locked(func(*acd.Engine) error { time.Sleep(15 * time.Millisecond); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	v := s.Status().Extra["service_lock_waits"].(map[string]any)
+	if by := v["longest_hold_by"]; by != "service.TestLockHoldThroughLockedIsNamedByItsCaller" {
+		t.Fatalf("longest hold by %v", by)
 	}
 }
