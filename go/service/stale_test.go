@@ -11,6 +11,7 @@ import (
 	"github.com/nwayacd/mod_nwayacd/go/cluster"
 	"github.com/nwayacd/mod_nwayacd/go/internal/testsvc"
 	"github.com/nwayacd/mod_nwayacd/go/session"
+	"github.com/redis/go-redis/v9"
 )
 
 // staleAnswer is the pool as a node stalled past its lease finds it: by the
@@ -38,44 +39,10 @@ func (p staleAnswer) Next(ctx context.Context, wait time.Duration) (cluster.Msg,
 // puts it back in the pool as its truth, so the pool counts the agent busy
 // on it again instead of free for another node's call.
 func TestClusterStaleAnswerPutBack(t *testing.T) {
-	const addr = "127.0.0.1:6379"
-	testsvc.Need(t, "redis", addr)
-	rdb, err := cluster.NewClient(cluster.RedisConfig{Addrs: []string{addr}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rdb.Close()
-	prefix := fmt.Sprintf("nwayacd:test:stale:%x:", rand.Uint64())
-	defer func() {
-		ctx := context.Background()
-		keys, _ := rdb.Keys(ctx, prefix+"*").Result()
-		if len(keys) > 0 {
-			rdb.Del(ctx, keys...)
-		}
-	}()
-	m, err := cluster.Join(context.Background(), rdb, cluster.Options{Node: "a", Addr: "a:8085", Prefix: prefix})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := &host{}
-	s := New(Options{Clock: &clock{t: t0}, Switch: h, Publisher: &pub{}, ManualTimers: true, SyncHost: true,
-		Location: time.UTC, Core: acd.Config{WrapUp: -1}})
-	must(t, s.AddGroup("120", acd.ModeSequential))
-	must(t, s.AddExtension("1011", "J1011"))
-	must(t, s.SetRegistered("1011", true))
-	must(t, s.Login("1011", []string{"120"}))
-	s.UsePool(staleAnswer{m}, "a")
-	s.Start()
-	defer s.Stop()
+	_, _, m := poolMember(t)
+	s := poolService(t, &clock{t: t0}, acd.Config{WrapUp: -1}, staleAnswer{m})
 	ctx := context.Background()
-	poll := func(what string, ok func() bool) {
-		t.Helper()
-		for deadline := time.Now().Add(5 * time.Second); !ok(); time.Sleep(5 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatalf("timed out: %s", what)
-			}
-		}
-	}
+	poll := func(what string, ok func() bool) { t.Helper(); pollFor(t, what, ok) }
 	poll("1011 idle in the pool", func() bool { v, _ := m.AgentView(ctx, "1011"); return v.State == "idle" })
 	if d := s.Enter(session.Call{Kind: session.Queue, UUID: "c1", Group: "120", CallerNumber: "138"}); d.Action != session.Wait {
 		t.Fatalf("enter %+v", d)
@@ -98,44 +65,11 @@ func TestClusterStaleAnswerPutBack(t *testing.T) {
 // it takes the call once the rest is over. On an idle switch the same
 // failure counts (no-answer limit 1: no_ready).
 func TestClusterSaturatedOfferRests(t *testing.T) {
-	const addr = "127.0.0.1:6379"
-	testsvc.Need(t, "redis", addr)
-	rdb, err := cluster.NewClient(cluster.RedisConfig{Addrs: []string{addr}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rdb.Close()
-	prefix := fmt.Sprintf("nwayacd:test:rest:%x:", rand.Uint64())
-	defer func() {
-		ctx := context.Background()
-		keys, _ := rdb.Keys(ctx, prefix+"*").Result()
-		if len(keys) > 0 {
-			rdb.Del(ctx, keys...)
-		}
-	}()
-	m, err := cluster.Join(context.Background(), rdb, cluster.Options{Node: "a", Addr: "a:8085", Prefix: prefix})
-	if err != nil {
-		t.Fatal(err)
-	}
+	rdb, prefix, m := poolMember(t)
 	clk := &clock{t: t0}
-	s := New(Options{Clock: clk, Switch: &host{}, Publisher: &pub{}, ManualTimers: true, SyncHost: true,
-		Location: time.UTC, Core: acd.Config{WrapUp: -1, NoAnswerLimit: 1, NoAnswerIdleCPU: 10}})
-	must(t, s.AddGroup("120", acd.ModeSequential))
-	must(t, s.AddExtension("1011", "J1011"))
-	must(t, s.SetRegistered("1011", true))
-	must(t, s.Login("1011", []string{"120"}))
-	s.UsePool(m, "a")
-	s.Start()
-	defer s.Stop()
+	s := poolService(t, clk, acd.Config{WrapUp: -1, NoAnswerLimit: 1, NoAnswerIdleCPU: 10}, m)
 	ctx := context.Background()
-	poll := func(what string, ok func() bool) {
-		t.Helper()
-		for deadline := time.Now().Add(5 * time.Second); !ok(); time.Sleep(5 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatalf("timed out: %s", what)
-			}
-		}
-	}
+	poll := func(what string, ok func() bool) { t.Helper(); pollFor(t, what, ok) }
 	pool := func() cluster.AgentView { v, _ := m.AgentView(ctx, "1011"); return v }
 	poll("1011 idle in the pool", func() bool { return pool().State == "idle" })
 	if d := s.Enter(session.Call{Kind: session.Queue, UUID: "c1", Group: "120", CallerNumber: "138", CPUBusy: 95}); d.Action != session.Wait {
@@ -167,4 +101,55 @@ func TestClusterSaturatedOfferRests(t *testing.T) {
 	}
 	poll("1011 away in the pool", func() bool { return pool().State == "away" })
 	s.Leave("c1")
+}
+
+// poolMember joins a pool of the test's own (a key prefix removed
+// afterwards, which it returns) on the shared Redis as node "a".
+func poolMember(t *testing.T) (redis.UniversalClient, string, *cluster.Member) {
+	t.Helper()
+	const addr = "127.0.0.1:6379"
+	testsvc.Need(t, "redis", addr)
+	rdb, err := cluster.NewClient(cluster.RedisConfig{Addrs: []string{addr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prefix := fmt.Sprintf("nwayacd:test:svc:%x:", rand.Uint64())
+	t.Cleanup(func() {
+		ctx := context.Background()
+		if keys, _ := rdb.Keys(ctx, prefix+"*").Result(); len(keys) > 0 {
+			rdb.Del(ctx, keys...)
+		}
+		rdb.Close()
+	})
+	m, err := cluster.Join(context.Background(), rdb, cluster.Options{Node: "a", Addr: "a:8085", Prefix: prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rdb, prefix, m
+}
+
+// poolService is a started service in pool mode with group 120 and agent
+// 1011 logged in to it, registered here.
+func poolService(t *testing.T, clk *clock, core acd.Config, p Pool) *Service {
+	t.Helper()
+	s := New(Options{Clock: clk, Switch: &host{}, Publisher: &pub{}, ManualTimers: true, SyncHost: true,
+		Location: time.UTC, Core: core})
+	must(t, s.AddGroup("120", acd.ModeSequential))
+	must(t, s.AddExtension("1011", "J1011"))
+	must(t, s.SetRegistered("1011", true))
+	must(t, s.Login("1011", []string{"120"}))
+	s.UsePool(p, "a")
+	s.Start()
+	t.Cleanup(s.Stop)
+	return s
+}
+
+// pollFor waits (5 s at most) until ok.
+func pollFor(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !ok(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out: %s", what)
+		}
+	}
 }
