@@ -71,3 +71,40 @@ func TestLockHoldThroughLockedIsNamedByItsCaller(t *testing.T) {
 		t.Fatalf("longest hold by %v", by)
 	}
 }
+
+// The service's lock excludes under contention: many callers, some of them
+// waiting in it past the uncontended path, each get it in turn.
+func TestLockExcludesAndWakesEveryone(t *testing.T) {
+	s, _, _, _ := newTest(t)
+	const workers, rounds = 8, 2000
+	n, inside := 0, 0
+	done := make(chan struct{})
+	for range workers {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for i := range rounds {
+				s.lock()
+				inside++
+				if inside != 1 {
+					t.Errorf("%d callers inside the lock", inside)
+				}
+				n++
+				if i%100 == 0 {
+					time.Sleep(200 * time.Microsecond) // the others wait
+				}
+				inside--
+				s.release()
+			}
+		}()
+	}
+	for range workers {
+		select {
+		case <-done:
+		case <-time.After(60 * time.Second):
+			t.Fatal("a caller never got the lock")
+		}
+	}
+	if n != workers*rounds {
+		t.Fatalf("%d increments, want %d", n, workers*rounds)
+	}
+}
