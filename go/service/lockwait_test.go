@@ -74,7 +74,7 @@ func TestLockHoldThroughLockedIsNamedByItsCaller(t *testing.T) {
 
 // The service's lock excludes under contention: many callers, some of them
 // waiting in it past the uncontended path, each get it in turn.
-func TestLockExcludesAndWakesEveryone(t *testing.T) {
+func TestLockExcludesUnderContention(t *testing.T) {
 	s, _, _, _ := newTest(t)
 	const workers, rounds = 8, 2000
 	n, inside := 0, 0
