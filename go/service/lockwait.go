@@ -18,7 +18,7 @@ type lockWaits struct {
 	over      [3]atomic.Uint64 // ≥ 1 ms, ≥ 10 ms, ≥ 100 ms
 	longest   atomic.Int64     // ns
 	// Holds, as a waiter's other half: what held the lock that long.
-	heldOver    [2]atomic.Uint64 // ≥ 10 ms, ≥ 100 ms
+	heldOver    [2]atomic.Uint64 // ≥ 10 ms, ≥ 100 ms (lockWaitSteps[1:])
 	longestHold atomic.Int64     // ns
 	longestAt   atomic.Pointer[string]
 }
@@ -32,32 +32,32 @@ func (w *lockWaits) note(d time.Duration) {
 			w.over[i].Add(1)
 		}
 	}
-	for {
-		cur := w.longest.Load()
-		if int64(d) <= cur || w.longest.CompareAndSwap(cur, int64(d)) {
-			return
-		}
-	}
+	raise(&w.longest, int64(d))
 }
 
 // held notes a hold of d; the function that held the lock is looked up
 // only for a new longest.
 func (w *lockWaits) held(d time.Duration) {
-	if d >= 10*time.Millisecond {
-		w.heldOver[0].Add(1)
-	}
-	if d >= 100*time.Millisecond {
-		w.heldOver[1].Add(1)
-	}
-	for {
-		cur := w.longestHold.Load()
-		if int64(d) <= cur {
-			return
+	for i, step := range lockWaitSteps[1:] {
+		if d >= step {
+			w.heldOver[i].Add(1)
 		}
-		if w.longestHold.CompareAndSwap(cur, int64(d)) {
-			at := holder()
-			w.longestAt.Store(&at)
-			return
+	}
+	if raise(&w.longestHold, int64(d)) {
+		at := holder()
+		w.longestAt.Store(&at)
+	}
+}
+
+// raise stores v in a when v is larger than what a holds, and says whether it did.
+func raise(a *atomic.Int64, v int64) bool {
+	for {
+		cur := a.Load()
+		if v <= cur {
+			return false
+		}
+		if a.CompareAndSwap(cur, v) {
+			return true
 		}
 	}
 }
