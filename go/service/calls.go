@@ -12,9 +12,13 @@ import (
 )
 
 // Enter is a channel entering nwayacd, nwaycallout or nway_bridge.
-func (s *Service) Enter(c session.Call) session.Directive {
-	s.lock()
-	defer s.unlock()
+func (s *Service) Enter(c session.Call) (d session.Directive) {
+	s.combine(func() { d = s.enterLocked(c) })
+	return d
+}
+
+// enterLocked is Enter with mu held.
+func (s *Service) enterLocked(c session.Call) session.Directive {
 	if s.cbGone.has(c.UUID) {
 		// A callback leg answering after its callback was given up: its
 		// uuid is the ended call's (one CDR per uuid).
@@ -111,9 +115,13 @@ func (s *Service) enterAgain(c session.Call, ci *callInfo) session.Directive {
 }
 
 // Next is the session asking what to do after its last step.
-func (s *Service) Next(uuid string) session.Directive {
-	s.lock()
-	defer s.unlock()
+func (s *Service) Next(uuid string) (d session.Directive) {
+	s.combine(func() { d = s.nextLocked(uuid) })
+	return d
+}
+
+// nextLocked is Next with mu held.
+func (s *Service) nextLocked(uuid string) session.Directive {
 	ci := s.calls[uuid]
 	if ci == nil {
 		return s.errorDirective(acd.Errorf(acd.ErrUnknownCall, "no call %s in nwayacd", uuid))
@@ -130,8 +138,11 @@ var outcomes = [...]acd.Outcome{session.Answered: acd.Answered, session.NoAnswer
 
 // OfferResult is the session reporting how an offer ended.
 func (s *Service) OfferResult(r session.OfferResult) {
-	s.lock()
-	defer s.unlock()
+	s.combine(func() { s.offerResultLocked(r) })
+}
+
+// offerResultLocked is OfferResult with mu held.
+func (s *Service) offerResultLocked(r session.OfferResult) {
 	if s.calls[r.UUID] == nil {
 		return
 	}
@@ -163,8 +174,11 @@ func (s *Service) OfferResult(r session.OfferResult) {
 
 // BridgeEnded is the session reporting that caller and agent are apart again.
 func (s *Service) BridgeEnded(uuid string) {
-	s.lock()
-	defer s.unlock()
+	s.combine(func() { s.bridgeEndedLocked(uuid) })
+}
+
+// bridgeEndedLocked is BridgeEnded with mu held.
+func (s *Service) bridgeEndedLocked(uuid string) {
 	if s.calls[uuid] == nil {
 		return
 	}
@@ -201,8 +215,11 @@ func (s *Service) transferred(id, to string, local bool) {
 
 // Leave is the application returning; a call still waiting is abandoned.
 func (s *Service) Leave(uuid string) {
-	s.lock()
-	defer s.unlock()
+	s.combine(func() { s.leaveLocked(uuid) })
+}
+
+// leaveLocked is Leave with mu held.
+func (s *Service) leaveLocked(uuid string) {
 	ci := s.calls[uuid]
 	if ci == nil || ci.left { // left already: a refused leg under a waiting callback's uuid
 		return

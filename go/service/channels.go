@@ -94,8 +94,11 @@ func (s *Service) bridged(callUUID, otherUUID string) {
 // core holds the call instead of ending it, so that its agent and its one CDR
 // follow it to wherever it goes. Call before Leave.
 func (s *Service) Transferring(uuid, dest string) {
-	s.lock()
-	defer s.unlock()
+	s.combine(func() { s.transferringLocked(uuid, dest) })
+}
+
+// transferringLocked is Transferring with mu held.
+func (s *Service) transferringLocked(uuid, dest string) {
 	if s.calls[uuid] == nil || s.eng.InTransfer(uuid) {
 		return
 	}

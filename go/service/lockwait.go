@@ -74,7 +74,8 @@ func holder() string {
 			name = name[i+1:]
 		}
 		if !more || !strings.HasSuffix(name, ".release") && !strings.HasSuffix(name, ".unlock") &&
-			!strings.HasSuffix(name, ".locked") && !strings.HasSuffix(name, "svcLocker.Unlock") &&
+			!strings.HasSuffix(name, ".locked") && !strings.HasSuffix(name, ".runCombined") &&
+			!strings.HasSuffix(name, ".combine") && !strings.HasSuffix(name, "svcLocker.Unlock") &&
 			!strings.HasPrefix(name, "runtime.") {
 			return name
 		}
@@ -104,12 +105,22 @@ func (w *lockWaits) view() map[string]any {
 // lock takes s.mu, counting a wait for it (real time, whatever the
 // service's clock).
 func (s *Service) lock() {
+	if s.tryLock() {
+		return
+	}
+	t0 := time.Now()
+	s.mu.Lock()
+	s.lockedAt = time.Now()
+	s.lockWait.note(s.lockedAt.Sub(t0))
+}
+
+// tryLock takes s.mu if it is free.
+func (s *Service) tryLock() bool {
 	if !s.mu.TryLock() {
-		t0 := time.Now()
-		s.mu.Lock()
-		s.lockWait.note(time.Since(t0))
+		return false
 	}
 	s.lockedAt = time.Now()
+	return true
 }
 
 // release lets s.mu go, counting how long it was held.

@@ -141,6 +141,7 @@ type Service struct {
 	eventsIn  atomic.Uint64
 	lockWait  lockWaits // waits for mu (lockwait.go)
 	lockedAt  time.Time // when mu's holder took it
+	comb      combiner  // session threads' bodies queued for mu (combine.go)
 	// Early BYE (earlybye.go).
 	bye        byeWatch
 	earlyByes  atomic.Uint64
