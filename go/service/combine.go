@@ -1,6 +1,10 @@
 package service
 
-import "sync"
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+)
 
 // Session threads (Enter, Next, OfferResult …) come in from FreeSWITCH's
 // own threads, each locked to its goroutine. When they queue on s.mu, every
@@ -14,11 +18,18 @@ import "sync"
 // together. A sleeper waits for one lock, not for every sleeper before it.
 // Uncontended, a call runs as before: one TryLock, no hand-off.
 
+// combineBatch bounds how many bodies one combiner runs under one hold of
+// s.mu: the event reader, timers and REST wait for it too, and the threads
+// of a batch are woken only when it ends. Past it the combiner hands its
+// role to the first thread still queued.
+const combineBatch = 32
+
 // combineOp is one queued body and the wait of the thread that queued it.
 type combineOp struct {
-	fn    func()
-	done  chan struct{}
-	panic any // what fn panicked with, re-raised on its own thread
+	fn       func()
+	done     chan struct{}
+	panic    any  // what fn panicked with, re-raised on its own thread
+	promoted bool // fn has not run: its thread is the combiner now
 }
 
 var combineOps = sync.Pool{New: func() any { return &combineOp{done: make(chan struct{}, 1)} }}
@@ -27,24 +38,33 @@ var combineOps = sync.Pool{New: func() any { return &combineOp{done: make(chan s
 type combiner struct {
 	mu      sync.Mutex
 	queue   []*combineOp
-	running bool // a combiner is taking or holding s.mu for the queue
+	running bool          // a combiner is taking or holding s.mu for the queue
+	ran     atomic.Uint64 // bodies run on another caller's thread (status)
 }
 
 // combine runs fn with s.mu held, then the work of unlock, as a
 // `s.lock(); defer s.unlock()` section would; fn may run on another
 // session's thread. A panic in fn reaches the caller, as it would have.
+// Host commands that a batch's bodies queue run once the batch lets s.mu
+// go; identical ones (one wake for the same channel) run once.
 func (s *Service) combine(fn func()) {
 	c := &s.comb
 	c.mu.Lock()
 	if c.running {
 		op := combineOps.Get().(*combineOp)
-		op.fn, op.panic = fn, nil
+		op.fn, op.panic, op.promoted = fn, nil, false
 		c.queue = append(c.queue, op)
 		c.mu.Unlock()
+		t0 := time.Now()
 		<-op.done
-		p := op.panic
-		op.fn, op.panic = nil, nil
+		s.lockWait.note(time.Since(t0)) // a wait for the lock, whoever took it
+		p, promoted := op.panic, op.promoted
+		op.fn, op.panic, op.promoted = nil, nil, false
 		combineOps.Put(op)
+		if promoted {
+			s.runCombined(fn) // running stayed set for us
+			return
+		}
 		if p != nil {
 			panic(p)
 		}
@@ -61,15 +81,21 @@ func (s *Service) combine(fn func()) {
 	s.runCombined(fn)
 }
 
-// runCombined takes s.mu for the combiner's own fn and whatever queues
-// until the queue is empty, releases it, and then wakes the queued threads.
+// runCombined takes s.mu for the combiner's own fn and what queues, up to
+// combineBatch bodies, releases it, and then wakes the queued threads; a
+// queue left over goes to its first thread, promoted to combiner.
 func (s *Service) runCombined(fn func()) {
 	c := &s.comb
 	var ran []*combineOp
+	var next *combineOp
 	finished := false
 	defer func() {
 		for _, op := range ran {
 			op.done <- struct{}{}
+		}
+		if next != nil {
+			next.promoted = true
+			next.done <- struct{}{}
 		}
 	}()
 	s.lock()
@@ -78,7 +104,12 @@ func (s *Service) runCombined(fn func()) {
 		if finished {
 			return
 		}
-		// fn panicked: the queue is still ours to run, or its threads wait for ever.
+		// fn panicked: its decisions first, as its unlock would have, then
+		// the queue, which is still ours to run, or its threads wait for ever.
+		func() {
+			defer func() { _ = recover() }()
+			s.handle(s.eng.Decisions())
+		}()
 		c.mu.Lock()
 		rest := c.queue
 		c.queue = nil
@@ -93,14 +124,21 @@ func (s *Service) runCombined(fn func()) {
 	s.handle(s.eng.Decisions()) // as fn's own unlock would, before the next body
 	for {
 		c.mu.Lock()
-		batch := c.queue
-		c.queue = nil
-		if len(batch) == 0 {
+		if len(c.queue) == 0 {
 			c.running = false
 			c.mu.Unlock()
 			finished = true
 			return
 		}
+		if len(ran) >= combineBatch {
+			next = c.queue[0] // running stays set: the role passes to it
+			c.queue = c.queue[1:]
+			c.mu.Unlock()
+			finished = true
+			return
+		}
+		batch := c.queue[:min(len(c.queue), combineBatch-len(ran))]
+		c.queue = c.queue[len(batch):]
 		c.mu.Unlock()
 		for _, op := range batch {
 			s.runOp(op)
@@ -116,6 +154,7 @@ func (s *Service) runOp(op *combineOp) {
 			op.panic = r
 		}
 	}()
+	s.comb.ran.Add(1)
 	op.fn()
 	s.handle(s.eng.Decisions())
 }

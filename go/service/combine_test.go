@@ -69,8 +69,11 @@ func TestCombinedCallsWaitForOneLock(t *testing.T) {
 	if most != 1 {
 		t.Fatalf("%d bodies ran at once", most)
 	}
-	if c := s.lockWait.contended.Load(); c != 1 {
-		t.Fatalf("%d waits for the lock, want the combiner's one", c)
+	if r := s.comb.ran.Load(); r != n-1 {
+		t.Fatalf("%d bodies run by the combiner, want the %d queued", r, n-1)
+	}
+	if c := s.lockWait.contended.Load(); c != n {
+		t.Fatalf("%d waits counted, want every caller's %d", c, n)
 	}
 	if s.comb.running || len(s.comb.queue) != 0 {
 		t.Fatalf("combiner left running %v, queue %d", s.comb.running, len(s.comb.queue))
@@ -79,6 +82,57 @@ func TestCombinedCallsWaitForOneLock(t *testing.T) {
 		t.Fatal("lock still held")
 	}
 	s.mu.Unlock()
+}
+
+// A combiner runs at most combineBatch queued bodies under one hold, then
+// hands its role to the first thread still queued: the lock is let go
+// between batches, and every caller still gets its own answer.
+func TestCombinerHandsOverAfterABatch(t *testing.T) {
+	s, _, _, _ := newTest(t)
+	const n = 100
+	s.lock()
+	var wg sync.WaitGroup
+	got := make([]int, n)
+	inside, most := 0, 0
+	first := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if i > 0 {
+				<-first
+			}
+			s.combine(func() {
+				inside++
+				most = max(most, inside)
+				got[i] = i + 1
+				inside--
+			})
+		}()
+		if i == 0 {
+			queued(t, s, 0)
+			close(first)
+		}
+	}
+	queued(t, s, n-1)
+	s.unlock()
+	wg.Wait()
+	for i, v := range got {
+		if v != i+1 {
+			t.Fatalf("caller %d got %d", i, v)
+		}
+	}
+	if most != 1 {
+		t.Fatalf("%d bodies ran at once", most)
+	}
+	// combiners: the first, then three promoted; each runs its own body and
+	// up to a batch of others
+	if r := s.comb.ran.Load(); r != 3*combineBatch {
+		t.Fatalf("%d bodies run by combiners, want %d (a hand-over after each batch)", r, 3*combineBatch)
+	}
+	if s.comb.running || len(s.comb.queue) != 0 {
+		t.Fatalf("combiner left running %v, queue %d", s.comb.running, len(s.comb.queue))
+	}
 }
 
 // A body that panics on the combiner's thread panics its own caller only,
@@ -139,7 +193,9 @@ func TestCombinedPanicReachesItsOwnCaller(t *testing.T) {
 }
 
 // Many sessions at once through the real entry points: every call is
-// entered and left exactly once, whichever thread ran its body.
+// entered and left exactly once, whichever thread ran its body. (Whether
+// any body was combined depends on the scheduler; the two tests above
+// force it.)
 func TestCombinedSessionsUnderContention(t *testing.T) {
 	s, _, _, _ := newTest(t)
 	const workers, calls = 8, 50

@@ -57,7 +57,9 @@ func (s *Service) Status() Status {
 	if st.Extra == nil {
 		st.Extra = map[string]any{}
 	}
-	st.Extra["service_lock_waits"] = s.lockWait.view()
+	lw := s.lockWait.view()
+	lw["combined"] = s.comb.ran.Load() // session bodies another waiting session ran (combine.go)
+	st.Extra["service_lock_waits"] = lw
 	if s.opt.SIPCapture {
 		ended, packets, bad := s.EarlyByes()
 		s.bye.mu.Lock()
