@@ -27,17 +27,14 @@ func queued(t *testing.T, s *Service, n int) {
 	}
 }
 
-// Session calls that find the lock held wait for one acquisition, not one
-// each: the first becomes the combiner and runs the others' bodies, each
-// under the lock and each answered to its own caller.
-func TestCombinedCallsWaitForOneLock(t *testing.T) {
-	s, _, _, _ := newTest(t)
-	s.lockWait = lockWaits{}
-	const n = 16
-	s.lock() // a holder the callers find
-	inside, most := 0, 0
-	var wg sync.WaitGroup
-	got := make([]int, n)
+// combineBehindHolder makes n callers of s.combine find the lock held (the
+// test holds it): the first becomes the combiner, the rest queue. It
+// returns when all n wait, with each caller's answer (body(i) ran with the
+// lock) and the most bodies that ran at once, valid after wg.Wait.
+func combineBehindHolder(t *testing.T, s *Service, n int, body func(i int) int) (wg *sync.WaitGroup, got []int, most *int) {
+	t.Helper()
+	wg, got, most = &sync.WaitGroup{}, make([]int, n), new(int)
+	inside := 0
 	first := make(chan struct{})
 	for i := range n {
 		wg.Add(1)
@@ -48,8 +45,8 @@ func TestCombinedCallsWaitForOneLock(t *testing.T) {
 			}
 			s.combine(func() {
 				inside++ // the lock is what guards these
-				most = max(most, inside)
-				got[i] = i * i
+				*most = max(*most, inside)
+				got[i] = body(i)
 				inside--
 			})
 		}()
@@ -59,6 +56,18 @@ func TestCombinedCallsWaitForOneLock(t *testing.T) {
 		}
 	}
 	queued(t, s, n-1)
+	return wg, got, most
+}
+
+// Session calls that find the lock held wait for one acquisition, not one
+// each: the first becomes the combiner and runs the others' bodies, each
+// under the lock and each answered to its own caller.
+func TestCombinedCallsWaitForOneLock(t *testing.T) {
+	s, _, _, _ := newTest(t)
+	s.lockWait = lockWaits{}
+	const n = 16
+	s.lock() // a holder the callers find
+	wg, got, most := combineBehindHolder(t, s, n, func(i int) int { return i * i })
 	s.unlock()
 	wg.Wait()
 	for i, v := range got {
@@ -66,8 +75,8 @@ func TestCombinedCallsWaitForOneLock(t *testing.T) {
 			t.Fatalf("caller %d got %d", i, v)
 		}
 	}
-	if most != 1 {
-		t.Fatalf("%d bodies ran at once", most)
+	if *most != 1 {
+		t.Fatalf("%d bodies ran at once", *most)
 	}
 	if r := s.comb.ran.Load(); r != n-1 {
 		t.Fatalf("%d bodies run by the combiner, want the %d queued", r, n-1)
@@ -91,30 +100,7 @@ func TestCombinerHandsOverAfterABatch(t *testing.T) {
 	s, _, _, _ := newTest(t)
 	const n = 100
 	s.lock()
-	var wg sync.WaitGroup
-	got := make([]int, n)
-	inside, most := 0, 0
-	first := make(chan struct{})
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if i > 0 {
-				<-first
-			}
-			s.combine(func() {
-				inside++
-				most = max(most, inside)
-				got[i] = i + 1
-				inside--
-			})
-		}()
-		if i == 0 {
-			queued(t, s, 0)
-			close(first)
-		}
-	}
-	queued(t, s, n-1)
+	wg, got, most := combineBehindHolder(t, s, n, func(i int) int { return i + 1 })
 	s.unlock()
 	wg.Wait()
 	for i, v := range got {
@@ -122,8 +108,8 @@ func TestCombinerHandsOverAfterABatch(t *testing.T) {
 			t.Fatalf("caller %d got %d", i, v)
 		}
 	}
-	if most != 1 {
-		t.Fatalf("%d bodies ran at once", most)
+	if *most != 1 {
+		t.Fatalf("%d bodies ran at once", *most)
 	}
 	// combiners: the first, then three promoted; each runs its own body and
 	// up to a batch of others
