@@ -83,13 +83,38 @@ func (s *Service) combine(fn func()) {
 
 // runCombined takes s.mu for the combiner's own fn and what queues, up to
 // combineBatch bodies, releases it, and then wakes the queued threads; a
-// queue left over goes to its first thread, promoted to combiner.
+// queue left over goes to its first thread, promoted to combiner. A panic
+// in fn, kept like a queued body's, reaches the caller once all are woken.
 func (s *Service) runCombined(fn func()) {
 	c := &s.comb
+	own := &combineOp{fn: fn}
 	var ran []*combineOp
 	var next *combineOp
-	finished := false
-	defer func() {
+	s.lock()
+	s.runOp(own)
+	for next == nil {
+		c.mu.Lock()
+		if len(c.queue) == 0 {
+			c.running = false
+			c.mu.Unlock()
+			break
+		}
+		if len(ran) >= combineBatch {
+			next = c.queue[0] // running stays set: the role passes to it
+			c.queue = c.queue[1:]
+			c.mu.Unlock()
+			break
+		}
+		batch := c.queue[:min(len(c.queue), combineBatch-len(ran))]
+		c.queue = c.queue[len(batch):]
+		c.mu.Unlock()
+		for _, op := range batch {
+			s.runOp(op)
+			s.comb.ran.Add(1)
+			ran = append(ran, op)
+		}
+	}
+	defer func() { // after unlock, even should it panic
 		for _, op := range ran {
 			op.done <- struct{}{}
 		}
@@ -97,64 +122,22 @@ func (s *Service) runCombined(fn func()) {
 			next.promoted = true
 			next.done <- struct{}{}
 		}
-	}()
-	s.lock()
-	defer s.unlock()
-	defer func() {
-		if finished {
-			return
-		}
-		// fn panicked: its decisions first, as its unlock would have, then
-		// the queue, which is still ours to run, or its threads wait for ever.
-		func() {
-			defer func() { _ = recover() }()
-			s.handle(s.eng.Decisions())
-		}()
-		c.mu.Lock()
-		rest := c.queue
-		c.queue = nil
-		c.running = false
-		c.mu.Unlock()
-		for _, op := range rest {
-			s.runOp(op)
-			ran = append(ran, op)
+		if own.panic != nil {
+			panic(own.panic)
 		}
 	}()
-	fn()
-	s.handle(s.eng.Decisions()) // as fn's own unlock would, before the next body
-	for {
-		c.mu.Lock()
-		if len(c.queue) == 0 {
-			c.running = false
-			c.mu.Unlock()
-			finished = true
-			return
-		}
-		if len(ran) >= combineBatch {
-			next = c.queue[0] // running stays set: the role passes to it
-			c.queue = c.queue[1:]
-			c.mu.Unlock()
-			finished = true
-			return
-		}
-		batch := c.queue[:min(len(c.queue), combineBatch-len(ran))]
-		c.queue = c.queue[len(batch):]
-		c.mu.Unlock()
-		for _, op := range batch {
-			s.runOp(op)
-			ran = append(ran, op)
-		}
-	}
+	s.unlock()
 }
 
-// runOp runs one queued body with s.mu held, keeping a panic for its thread.
+// runOp runs one body with s.mu held, then handles its decisions as its
+// own unlock would (after a panic too), keeping a panic for its thread:
+// nothing escapes it, so the combiner always finishes its queue.
 func (s *Service) runOp(op *combineOp) {
 	defer func() {
-		if r := recover(); r != nil {
+		if r := recover(); r != nil && op.panic == nil {
 			op.panic = r
 		}
 	}()
-	s.comb.ran.Add(1)
+	defer func() { s.handle(s.eng.Decisions()) }()
 	op.fn()
-	s.handle(s.eng.Decisions())
 }
